@@ -1,0 +1,30 @@
+/**
+ * Errors of the pure enforcers. They know nothing of HTTP; the endpoint step translates them
+ * (QueryParseError → 400, PolicyViolation → 403, UnsupportedInput → 400/415).
+ */
+
+/** The query could not be parsed (or holds a node kind the enforcer does not know). Never passed through. */
+export class QueryParseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'QueryParseError';
+  }
+}
+
+/** The request would read or write outside the policy (e.g. a pushed stream with another tenant's labels). */
+export class PolicyViolation extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PolicyViolation';
+  }
+}
+
+/** The request is in a form the enforcer cannot check safely (unknown encoding, malformed body). */
+export class UnsupportedInput extends Error {
+  readonly mediaType: boolean;
+  constructor(message: string, options: { mediaType?: boolean } = {}) {
+    super(message);
+    this.name = 'UnsupportedInput';
+    this.mediaType = options.mediaType ?? false;
+  }
+}

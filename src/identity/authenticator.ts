@@ -1,0 +1,35 @@
+import type { Identity } from './identity.js';
+
+/** A token found in one of the configured headers. */
+export interface BearerCredential {
+  readonly header: string;
+  readonly token: string;
+}
+
+/** HTTP Basic credentials (RFC 7617). */
+export interface BasicCredential {
+  readonly username: string;
+  readonly password: string;
+}
+
+/** Every credential the request carried, found once by `credentials.ts`. */
+export interface Credentials {
+  /** The bearer token, if any (all configured headers agreed on it). */
+  readonly bearer?: BearerCredential;
+  readonly basic?: BasicCredential;
+  /** Grafana's forwarded ID token (`X-Id-Token`), if sent. */
+  readonly idToken?: string;
+}
+
+/**
+ * One way to authenticate. `authenticate` answers one of three ways:
+ * - `undefined`: not mine (the chain tries the next authenticator);
+ * - an `Identity`;
+ * - throws `Unauthorized`: the credential is recognised but bad; the chain stops (never falls through).
+ */
+export interface Authenticator {
+  readonly name: string;
+  authenticate(credentials: Credentials): Promise<Identity | undefined> | Identity | undefined;
+  /** Stops timers and watchers. */
+  close?(): Promise<void> | void;
+}

@@ -1,0 +1,71 @@
+import type { Identity, Scope } from '../identity/identity.js';
+import type { LabelPolicy } from '../policy/label-policy.js';
+
+/**
+ * The request as it will leave for the upstream. Endpoint transforms rewrite it in place; the forwarder
+ * sends exactly this (so what the upstream evaluates is exactly what was checked).
+ */
+export interface ProxyRequest {
+  method: string;
+  /** Normalised, percent-decoded path as routed (after the upstream's `path_prefix` was stripped). */
+  path: string;
+  /** Query string without the leading `?`, as it will be sent. */
+  query: string;
+  /** Outgoing headers, lower-case names. Hop-by-hop and client authority headers are already gone. */
+  headers: Record<string, string>;
+  /** The whole request body, present only for endpoints with `bufferBody: true` (bounded by config). */
+  body: Buffer | undefined;
+}
+
+/** Per-upstream switches an endpoint's transform may consult. */
+export interface UpstreamPolicyOptions {
+  /** Label used for lfgw/namespace-style policies and for push injection (default `namespace`). */
+  readonly policyLabel: string;
+  /** Push/remote-write: add missing policy labels instead of refusing the series (only single-literal rules). */
+  readonly injectLabelsOnWrite: boolean;
+  /** Send the policy as X-Prom-Label-Policy too (Mimir/Loki that enforce it), never instead of rewriting. */
+  readonly nativeLabelPolicyHeader: boolean;
+}
+
+export interface EnforceContext {
+  readonly identity: Identity;
+  /** The policy to enforce; `undefined` only reaches transforms of endpoints without `requiresPolicy`. */
+  readonly policy: LabelPolicy | undefined;
+  /** The tenants that will be sent as X-Scope-OrgID. */
+  readonly tenants: readonly string[];
+  readonly options: UpstreamPolicyOptions;
+}
+
+/**
+ * One endpoint of a backend API: a row in a preset table (routing/presets/*.ts).
+ * The pipeline matches method + path, checks `scope`, then calls `transformRequest`.
+ */
+export interface Endpoint {
+  /** Bounded name for metrics and logs, e.g. `prometheus.query_range`. */
+  readonly name: string;
+  /** Upper-case methods; a path match with another method is 405. */
+  readonly methods: readonly string[];
+  /** Exact path, or a RegExp tested against the whole normalised path. */
+  readonly path: string | RegExp;
+  readonly scope: Scope;
+  /** Which component upstream serves it (mimir/loki/tempo presets); undefined = the upstream itself. */
+  readonly component?: string;
+  /** Deny (403) identities without a label policy (implicit deny). */
+  readonly requiresPolicy?: boolean;
+  /** Read the whole request body into `ProxyRequest.body` before `transformRequest`. */
+  readonly bufferBody?: boolean;
+  /** A WebSocket upgrade (Loki tail): the transform runs on the query, then the socket is tunnelled. */
+  readonly websocket?: boolean;
+  /** Enforce the policy on the outgoing request; throw an HttpError to refuse it. */
+  readonly transformRequest?: (req: ProxyRequest, ctx: EnforceContext) => void | Promise<void>;
+  /** Rewrite a buffered successful (2xx) response body, e.g. filter rules and alerts to the policy. */
+  readonly filterResponse?: (body: Buffer, ctx: EnforceContext) => Buffer;
+}
+
+/** A backend API: the endpoint table of one upstream `type`. Unknown paths are 404, never forwarded. */
+export interface Preset {
+  readonly type: string;
+  readonly endpoints: readonly Endpoint[];
+  /** Components this preset routes to (e.g. distributor, query-frontend); empty for single-address APIs. */
+  readonly components: readonly string[];
+}
