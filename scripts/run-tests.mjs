@@ -2,7 +2,7 @@
 // Runs every *.test.ts under src/ and test/ with node's own test runner, through tsx.
 // Node 20 has no glob support in `node --test`, so the files are listed here.
 // Usage: node scripts/run-tests.mjs [substring-filter ...]
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -17,7 +17,7 @@ function findTests(dir) {
 }
 
 const filters = process.argv.slice(2);
-const files = ['src', 'test']
+const files = ['src', 'test'].filter((dir) => existsSync(dir))
   .flatMap((dir) => findTests(dir))
   .filter((file) => filters.length === 0 || filters.some((f) => file.includes(f)))
   .sort();
