@@ -1,0 +1,133 @@
+import { z } from 'zod';
+import { durationMs } from './duration.js';
+import { parseListenAddress } from './listen.js';
+
+/**
+ * The one configuration schema. Keys are snake_case as in LGTM Auth Proxy's TOML; the parsed value is
+ * normalised (durations in ms, listen addresses split, regexes compiled) and frozen by `load.ts`.
+ */
+
+const listen = z.string().transform((text, ctx) => {
+  const address = parseListenAddress(text);
+  if (!address) {
+    ctx.addIssue({ code: 'custom', message: `invalid listen address ${JSON.stringify(text)} (use ":8000" or "127.0.0.1:8000")` });
+    return z.NEVER;
+  }
+  return address;
+});
+
+const regex = z.string().transform((source, ctx) => {
+  try {
+    // Full match, as the Host routing rule is "the whole host name matches".
+    return new RegExp(`^(?:${source})$`, 'i');
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${(error as Error).message}` });
+    return z.NEVER;
+  }
+});
+
+const httpUrl = z.string().transform((text, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `invalid URL ${JSON.stringify(text)}` });
+    return z.NEVER;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    ctx.addIssue({ code: 'custom', message: `upstream URL must be http or https, got ${url.protocol}` });
+    return z.NEVER;
+  }
+  if (url.search || url.hash || url.username || url.password) {
+    ctx.addIssue({ code: 'custom', message: 'upstream URL must not carry a query, fragment or credentials' });
+    return z.NEVER;
+  }
+  return url;
+});
+
+export const UPSTREAM_TYPES = ['raw', 'prometheus', 'mimir', 'loki', 'tempo', 'alertmanager'] as const;
+export type UpstreamType = (typeof UPSTREAM_TYPES)[number];
+
+const componentsSchema = z
+  .object({
+    distributor: httpUrl.optional(),
+    query_frontend: httpUrl.optional(),
+    querier: httpUrl.optional(),
+    ruler: httpUrl.optional(),
+    alertmanager: httpUrl.optional(),
+    compactor: httpUrl.optional(),
+  })
+  .strict();
+
+export const upstreamSchema = z
+  .object({
+    name: z.string().regex(/^[a-zA-Z0-9_.-]+$/).optional(),
+    match: regex,
+    upstream: httpUrl,
+    priority: z.number().int().default(0),
+    type: z.enum(UPSTREAM_TYPES).default('raw'),
+    path_prefix: z
+      .string()
+      .regex(/^\/[^?#]*[^/?#]$/, 'path_prefix must start with "/" and not end with "/"')
+      .optional(),
+    timeout: durationMs.default(30_000),
+    dial_timeout: durationMs.default(10_000),
+    max_idle_conns: z.number().int().positive().default(100),
+    idle_conn_timeout: durationMs.default(90_000),
+    /** Forward the caller's Authorization / token headers to the upstream (default: strip them). */
+    forward_credentials: z.boolean().default(false),
+    /** Allow `a|b` in X-Scope-OrgID for reads (Mimir/Loki/Tempo tenant federation). */
+    allow_federation: z.boolean().default(false),
+    /** Safe mode: admin endpoints are refused unless this is set. */
+    allow_admin: z.boolean().default(false),
+    /** Write endpoints (push, remote write); default: allowed for mimir/loki/tempo, refused for prometheus. */
+    allow_write: z.boolean().optional(),
+    policy_label: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/).default('namespace'),
+    inject_labels_on_write: z.boolean().default(false),
+    native_label_policy_header: z.boolean().default(false),
+    /** Name of the tenant header sent upstream. */
+    tenant_header: z.string().default('X-Scope-OrgID'),
+    components: componentsSchema.optional(),
+    /** Filled by the sign section (issue: SigV4); validated there. */
+    sign: z.unknown().optional(),
+  })
+  .strict();
+
+export const DEFAULT_TOKEN_HEADERS = [
+  'authorization',
+  'x-forwarded-access-token',
+  'x-auth-request-access-token',
+  'token',
+] as const;
+
+export const proxySchema = z
+  .object({
+    listen: listen.default({ host: '0.0.0.0', port: 8000 }),
+    upstreams: z.array(upstreamSchema).min(1, 'at least one upstream is required'),
+    token_headers: z.array(z.string().toLowerCase()).min(1).default([...DEFAULT_TOKEN_HEADERS]),
+    /** Extra client headers to drop before anything else (on top of the built-in authority headers). */
+    strip_headers: z.array(z.string().toLowerCase()).default([]),
+    max_body_bytes: z.number().int().positive().default(10 * 1024 * 1024),
+    max_response_filter_bytes: z.number().int().positive().default(64 * 1024 * 1024),
+    shutdown_timeout: durationMs.default(30_000),
+    /** Worker processes (node:cluster) sharing the listen port; 1 = single process. */
+    workers: z.number().int().min(1).max(64).default(1),
+  })
+  .strict();
+
+export const adminSchema = z
+  .object({
+    listen: listen.default({ host: '0.0.0.0', port: 8081 }),
+  })
+  .strict();
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+export const BACKEND_TYPES = ['secretsmanager', 'file', 'env', 'none'] as const;
+
+export const coreSchema = z.object({
+  log_level: z.enum(LOG_LEVELS).default('info'),
+  backend_type: z.enum(BACKEND_TYPES).default('none'),
+  proxy: proxySchema,
+  admin: adminSchema.default({ listen: { host: '0.0.0.0', port: 8081 } }),
+});

@@ -1,0 +1,42 @@
+import type { Clock } from '../server/clock.js';
+import { Unauthorized } from '../server/http-errors.js';
+import type { Authenticator, Credentials } from './authenticator.js';
+import type { Identity } from './identity.js';
+
+export interface AuthenticatorChain {
+  readonly names: readonly string[];
+  authenticate(credentials: Credentials): Promise<Identity>;
+  close(): Promise<void>;
+}
+
+/**
+ * Asks each authenticator in the configured order. The first that returns an identity decides; one that
+ * throws stops the chain (a recognised but bad credential never falls through to a weaker method).
+ * Nobody → 401, with a challenge naming the schemes the gateway accepts.
+ */
+export function createAuthenticatorChain(
+  authenticators: readonly Authenticator[],
+  options: { clock: Clock; challenge: string },
+): AuthenticatorChain {
+  return {
+    names: authenticators.map((a) => a.name),
+    async authenticate(credentials) {
+      for (const authenticator of authenticators) {
+        const identity = await authenticator.authenticate(credentials);
+        if (identity === undefined) continue;
+        if (identity.expiresAt !== undefined && identity.expiresAt * 1000 <= options.clock.now()) {
+          throw new Unauthorized('token_expired', 'the credential has expired', options.challenge);
+        }
+        return identity;
+      }
+      const sent = credentials.bearer ?? credentials.basic ?? credentials.idToken;
+      if (sent === undefined) {
+        throw new Unauthorized('missing_credentials', 'no credentials: send Authorization: Bearer <token>', options.challenge);
+      }
+      throw new Unauthorized('invalid_credentials', 'the credentials were not accepted', options.challenge);
+    },
+    async close() {
+      await Promise.all(authenticators.map((a) => a.close?.()));
+    },
+  };
+}

@@ -1,0 +1,43 @@
+import { pino, type Logger, type DestinationStream } from 'pino';
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+
+/**
+ * Paths pino removes before a line is written. Credentials must never reach a log, even when a
+ * developer logs a whole header map at debug level.
+ */
+const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-forwarded-access-token"]',
+  'req.headers["x-auth-request-access-token"]',
+  'req.headers.token',
+  'req.headers["x-id-token"]',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
+  'headers.cookie',
+  'token',
+  'password',
+  'secret',
+];
+
+export interface LoggerOptions {
+  readonly level: LogLevel;
+  /** Where lines go; defaults to stdout. Tests pass a stream to read what was logged. */
+  readonly destination?: DestinationStream;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  return pino(
+    {
+      level: options.level,
+      base: { service: 'scopegate' },
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    options.destination ?? pino.destination({ dest: 1, sync: false }),
+  );
+}
+
+export type { Logger };

@@ -1,0 +1,46 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The gateway's own metrics, on a Registry made per app (never prom-client's global one), so two
+ * gateways can live in one process. Labels are bounded: tenant, upstream name, endpoint name, status code.
+ */
+export interface GatewayMetrics {
+  readonly registry: Registry;
+  readonly requests: Counter<'tenant' | 'upstream' | 'endpoint' | 'code'>;
+  readonly duration: Histogram<'upstream' | 'endpoint'>;
+  readonly upstreamErrors: Counter<'upstream' | 'kind'>;
+  readonly denials: Counter<'code'>;
+}
+
+export function createGatewayMetrics(options: { collectProcessMetrics?: boolean } = {}): GatewayMetrics {
+  const registry = new Registry();
+  if (options.collectProcessMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'scopegate_' });
+  return {
+    registry,
+    requests: new Counter({
+      name: 'scopegate_requests_total',
+      help: 'Requests handled, by tenant, upstream, endpoint and HTTP status code.',
+      labelNames: ['tenant', 'upstream', 'endpoint', 'code'],
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: 'scopegate_request_duration_seconds',
+      help: 'Time from request start to the last byte of the response.',
+      labelNames: ['upstream', 'endpoint'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    upstreamErrors: new Counter({
+      name: 'scopegate_upstream_errors_total',
+      help: 'Upstream failures by kind (connect, timeout, reset, protocol).',
+      labelNames: ['upstream', 'kind'],
+      registers: [registry],
+    }),
+    denials: new Counter({
+      name: 'scopegate_denials_total',
+      help: 'Requests refused by the gateway (401/403/4xx), by error code.',
+      labelNames: ['code'],
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,140 @@
+import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import { PayloadTooLarge } from '../server/http-errors.js';
+import { buildResponseHeaders } from './headers.js';
+import { classifyUpstreamError, type UpstreamErrorKind } from './upstream-errors.js';
+
+export interface ForwardOptions {
+  readonly dispatcher: Dispatcher;
+  readonly method: string;
+  /** Path and query as sent on the wire (already encoded). */
+  readonly pathAndQuery: string;
+  readonly headers: Record<string, string>;
+  /** A buffered (possibly rewritten) body, or the client's stream, or nothing. */
+  readonly body: Buffer | Readable | undefined;
+  readonly timeoutMs: number;
+  readonly res: ServerResponse;
+  /** When set, a 2xx response is buffered (up to `maxFilterBytes`) and rewritten before it is sent. */
+  readonly filterResponse?: (body: Buffer) => Buffer;
+  readonly maxFilterBytes: number;
+  /** Fires when the client goes away: the upstream request is cancelled. */
+  readonly signal: AbortSignal;
+}
+
+/** Why forwarding failed before a response could be sent; the caller maps it (upstream-errors.ts). */
+export class ForwardError extends Error {
+  readonly kind: UpstreamErrorKind;
+  constructor(kind: UpstreamErrorKind, cause: unknown) {
+    super(`upstream ${kind}`, { cause });
+    this.name = 'ForwardError';
+    this.kind = kind;
+  }
+}
+
+/**
+ * Sends one request through the upstream's pool with undici's `dispatch` and streams the response straight
+ * into `res`, with backpressure (pause on a full socket, resume on drain) and no stream.pipeline per
+ * request. Resolves when the response is fully sent. Rejects with ForwardError only while nothing has been
+ * sent to the client yet; after that a failure destroys the client connection (the status is already out).
+ */
+export function forwardRequest(options: ForwardOptions): Promise<number> {
+  const { res } = options;
+  return new Promise<number>((resolve, reject) => {
+    let controller: Dispatcher.DispatchController | undefined;
+    let status = 0;
+    let buffered: Buffer[] | undefined;
+    let bufferedBytes = 0;
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      options.signal.removeEventListener('abort', onAbort);
+      fn();
+    };
+    const onAbort = () => controller?.abort(new ForwardError('aborted', options.signal.reason));
+    options.signal.addEventListener('abort', onAbort, { once: true });
+
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(ctrl) {
+        controller = ctrl;
+        if (options.signal.aborted) ctrl.abort(new ForwardError('aborted', options.signal.reason));
+      },
+      onResponseStart(ctrl, statusCode, headers, statusMessage) {
+        if (statusCode < 200) return; // 1xx informational: wait for the final response.
+        status = statusCode;
+        const outHeaders = buildResponseHeaders(headers);
+        if (options.filterResponse && statusCode >= 200 && statusCode < 300) {
+          buffered = [];
+          delete outHeaders['content-length'];
+          res.statusCode = statusCode;
+          if (statusMessage) res.statusMessage = statusMessage;
+          for (const [name, value] of Object.entries(outHeaders)) if (value !== undefined) res.setHeader(name, value);
+          return;
+        }
+        res.writeHead(statusCode, statusMessage || undefined, outHeaders);
+        void ctrl;
+      },
+      onResponseData(ctrl, chunk) {
+        if (buffered) {
+          bufferedBytes += chunk.length;
+          if (bufferedBytes > options.maxFilterBytes) {
+            ctrl.abort(new PayloadTooLarge('upstream response is too large to filter'));
+            return;
+          }
+          buffered.push(chunk);
+          return;
+        }
+        if (!res.write(chunk)) {
+          ctrl.pause();
+          res.once('drain', () => ctrl.resume());
+        }
+      },
+      onResponseEnd() {
+        if (buffered && options.filterResponse) {
+          let body: Buffer;
+          try {
+            body = options.filterResponse(Buffer.concat(buffered));
+          } catch (error) {
+            settle(() => reject(error));
+            return;
+          }
+          res.setHeader('content-length', body.length);
+          res.end(body);
+        } else {
+          res.end();
+        }
+        settle(() => resolve(status));
+      },
+      onResponseError(_ctrl, error) {
+        if (error instanceof PayloadTooLarge) {
+          settle(() => reject(error));
+          return;
+        }
+        const forwardError = error instanceof ForwardError ? error : new ForwardError(classifyUpstreamError(error), error);
+        if (res.headersSent) {
+          res.destroy(forwardError);
+          settle(() => resolve(status));
+          return;
+        }
+        settle(() => reject(forwardError));
+      },
+    };
+
+    try {
+      options.dispatcher.dispatch(
+        {
+          method: options.method as Dispatcher.HttpMethod,
+          path: options.pathAndQuery,
+          headers: options.headers,
+          body: options.body ?? null,
+          headersTimeout: options.timeoutMs,
+          bodyTimeout: options.timeoutMs,
+        },
+        handler,
+      );
+    } catch (error) {
+      settle(() => reject(new ForwardError(classifyUpstreamError(error), error)));
+    }
+  });
+}

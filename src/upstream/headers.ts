@@ -1,0 +1,99 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+
+// RFC 9110 §7.6.1: connection-specific fields a proxy must not forward (plus the legacy ones every proxy drops).
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+];
+
+/**
+ * Headers upstreams treat as authority: a client must never set them. Mimir and Loki enforce
+ * X-Prom-Label-Policy; the forwarded-identity headers are what auth proxies in front of Grafana set.
+ */
+export const AUTHORITY_HEADERS = [
+  'x-scope-orgid',
+  'x-prom-label-policy',
+  'x-forwarded-user',
+  'x-forwarded-email',
+  'x-forwarded-groups',
+  'x-forwarded-preferred-username',
+  'x-auth-request-user',
+  'x-auth-request-email',
+  'x-auth-request-groups',
+  'x-auth-request-preferred-username',
+  'x-remote-user',
+  'x-remote-group',
+  'x-webauth-user',
+];
+
+export interface HeaderPolicy {
+  /** Names removed from every request, lower-case: hop-by-hop + authority + configured extras. */
+  readonly drop: ReadonlySet<string>;
+  /** Credential headers, removed unless the upstream is configured to receive them. */
+  readonly credentials: ReadonlySet<string>;
+}
+
+export function createHeaderPolicy(tokenHeaders: readonly string[], extraStrip: readonly string[]): HeaderPolicy {
+  return {
+    drop: new Set([
+      ...HOP_BY_HOP,
+      ...AUTHORITY_HEADERS,
+      ...extraStrip,
+      'host',
+      'expect',
+      'x-forwarded-for',
+      'x-forwarded-proto',
+      'x-forwarded-host',
+      'forwarded',
+      'x-real-ip',
+    ]),
+    credentials: new Set([...tokenHeaders, 'authorization', 'x-id-token', 'cookie']),
+  };
+}
+
+/**
+ * Builds the outgoing header map from the client's headers: drops hop-by-hop fields (including those the
+ * client's Connection header names), authority headers and, unless `keepCredentials`, the credentials.
+ * Values repeated by the client are joined as Node joins them (", ").
+ */
+export function buildOutgoingHeaders(
+  incoming: IncomingHttpHeaders,
+  policy: HeaderPolicy,
+  keepCredentials: boolean,
+): Record<string, string> {
+  const connectionTokens = connectionListed(incoming.connection);
+  const out: Record<string, string> = {};
+  for (const name in incoming) {
+    if (policy.drop.has(name) || connectionTokens?.has(name)) continue;
+    if (!keepCredentials && policy.credentials.has(name)) continue;
+    const value = incoming[name];
+    if (value === undefined) continue;
+    out[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+/** Response headers minus hop-by-hop fields, ready for `res.writeHead`. */
+export function buildResponseHeaders(upstream: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const connectionTokens = connectionListed(upstream.connection);
+  const out: OutgoingHttpHeaders = {};
+  for (const name in upstream) {
+    if (HOP_BY_HOP.includes(name) || connectionTokens?.has(name)) continue;
+    const value = upstream[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
+function connectionListed(value: string | string[] | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined;
+  const text = Array.isArray(value) ? value.join(',') : value;
+  return new Set(text.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
+}

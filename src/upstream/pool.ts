@@ -1,0 +1,25 @@
+import { Pool } from 'undici';
+
+export interface PoolOptions {
+  /** Connection cap (LGTM Auth Proxy's `max_idle_conns`). */
+  readonly connections: number;
+  readonly idleTimeoutMs: number;
+  readonly dialTimeoutMs: number;
+}
+
+/**
+ * One undici Pool per upstream origin: keep-alive connections reused across requests. The keep-alive
+ * timeout is the configured idle timeout (undici's default of 4 s would reconnect under light load).
+ */
+export function createUpstreamPool(origin: URL, options: PoolOptions): Pool {
+  return new Pool(origin.origin, {
+    connections: options.connections,
+    pipelining: 1,
+    keepAliveTimeout: options.idleTimeoutMs,
+    keepAliveMaxTimeout: Math.max(options.idleTimeoutMs, 600_000),
+    connect: { timeout: options.dialTimeoutMs },
+    // Timeouts are set per request from the upstream's `timeout`.
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  });
+}
