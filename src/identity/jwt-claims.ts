@@ -1,0 +1,100 @@
+import type { JWTPayload } from 'jose';
+import { Unauthorized } from '../server/http-errors.js';
+import { PolicyError, buildLabelPolicy, mergeLabelPolicies } from '../policy/label-policy.js';
+import type { LabelPolicy } from '../policy/label-policy.js';
+import { IdentityError, createIdentity } from './identity.js';
+import type { Identity } from './identity.js';
+
+/**
+ * Turns a verified JWT payload into an `Identity`: tenants from a tenant claim (or a configured default),
+ * a label policy from the `namespaces` / `labels` claims (shaped as prometheus-multi-tenant-proxy's users
+ * file), merged with any role-derived policy the caller computed (OIDC + ACL).
+ */
+
+export interface ClaimMapping {
+  /** Dotted claim path holding the tenant (string or array of strings). */
+  readonly tenantClaim: string;
+  /** Used when the token carries no tenant claim; without it such a token is `missing_tenant_claim`. */
+  readonly defaultTenant?: string;
+  readonly namespacesClaim: string;
+  readonly labelsClaim: string;
+  /** Label the namespaces constrain (default `namespace`). */
+  readonly policyLabel: string;
+}
+
+/** Reads `a.b.c` from nested objects; a claim whose name itself holds dots is tried first (e.g. URL claims). */
+export function readClaimPath(payload: Readonly<Record<string, unknown>>, path: string): unknown {
+  if (Object.hasOwn(payload, path)) return payload[path];
+  let current: unknown = payload;
+  for (const part of path.split('.')) {
+    if (typeof current !== 'object' || current === null || Array.isArray(current)) return undefined;
+    current = (current as Record<string, unknown>)[part];
+  }
+  return current;
+}
+
+/** A string, or an array of strings, as a list; `undefined` when absent; throws on any other shape. */
+export function readStringList(value: unknown, claim: string): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value) && value.every((v): v is string => typeof v === 'string')) return value;
+  throw new Unauthorized('invalid_claims', `claim "${claim}" must be a string or an array of strings`);
+}
+
+function readLabels(value: unknown, claim: string): Record<string, string> | undefined {
+  if (value === undefined || value === null) return undefined;
+  const isStringMap = typeof value === 'object' && !Array.isArray(value) &&
+    Object.values(value as object).every((v) => typeof v === 'string');
+  if (!isStringMap) throw new Unauthorized('invalid_claims', `claim "${claim}" must be an object of strings`);
+  return value as Record<string, string>;
+}
+
+/** The tenants a token names, or the default; `missing_tenant_claim` when neither. */
+export function readTenants(payload: JWTPayload, mapping: ClaimMapping): string[] {
+  const tenants = readStringList(readClaimPath(payload, mapping.tenantClaim), mapping.tenantClaim) ?? [];
+  if (tenants.length > 0) return tenants;
+  if (mapping.defaultTenant !== undefined) return [mapping.defaultTenant];
+  throw new Unauthorized('missing_tenant_claim', `token has no "${mapping.tenantClaim}" claim`);
+}
+
+/** The policy the `namespaces` and `labels` claims describe (undefined when they name nothing). */
+export function readClaimsPolicy(payload: JWTPayload, mapping: ClaimMapping): LabelPolicy | undefined {
+  const values = readStringList(readClaimPath(payload, mapping.namespacesClaim), mapping.namespacesClaim);
+  const labels = readLabels(readClaimPath(payload, mapping.labelsClaim), mapping.labelsClaim);
+  return buildPolicyOrReject({ label: mapping.policyLabel, ...(values ? { values } : {}), ...(labels ? { labels } : {}) });
+}
+
+function buildPolicyOrReject(input: Parameters<typeof buildLabelPolicy>[0]): LabelPolicy | undefined {
+  try {
+    return buildLabelPolicy(input);
+  } catch (error) {
+    if (error instanceof PolicyError) throw new Unauthorized('invalid_claims', `token policy claims are invalid: ${error.message}`);
+    throw error;
+  }
+}
+
+export interface ClaimsIdentityInput {
+  readonly payload: JWTPayload & { exp: number };
+  readonly mapping: ClaimMapping;
+  readonly authenticator: string;
+  /** Policy from roles (ACL, assumed roles), merged with the claims' own policy. */
+  readonly rolesPolicy?: LabelPolicy | undefined;
+}
+
+/**
+ * Builds the identity of a verified token. Subject is `sub` (else `client_id`, else "jwt"); `expiresAt` is
+ * `exp`, so nothing downstream keeps it longer. Invalid tenants become `invalid_claims`, not a 500.
+ */
+export function createIdentityFromClaims(input: ClaimsIdentityInput): Identity {
+  const { payload, mapping } = input;
+  const tenants = readTenants(payload, mapping);
+  const policy = mergeLabelPolicies([readClaimsPolicy(payload, mapping), input.rolesPolicy]);
+  const subject = typeof payload.sub === 'string' ? payload.sub
+    : typeof payload['client_id'] === 'string' ? payload['client_id'] : 'jwt';
+  try {
+    return createIdentity({ subject, tenants, policy, authenticator: input.authenticator, expiresAt: payload.exp });
+  } catch (error) {
+    if (error instanceof IdentityError) throw new Unauthorized('invalid_claims', 'token names an invalid tenant');
+    throw error;
+  }
+}
