@@ -1,14 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
+import type { Logger } from 'pino';
 import { Writable } from 'node:stream';
 import { buildLabelPolicy } from '../policy/label-policy.js';
 import { createFixedTenantAuthenticator } from './fixed-tenant.js';
 
-function captureLogger(): { logger: ReturnType<typeof pino>; lines: string[] } {
+function captureLogger(): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
   const stream = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
-  return { logger: pino(stream), lines };
+  return { logger: pino({}, stream), lines };
 }
 
 test('every request, with or without credentials, gets the fixed tenant and policy', async () => {
