@@ -9,8 +9,9 @@ export interface TokenRefresherOptions {
   readonly source: SecretSource;
   /** Validates the raw value into a set; throws on invalid content (the last good set is then kept). */
   readonly parse: (raw: unknown) => TokenSet;
+  /** 0: no periodic refresh (a source that cannot change, like the environment). */
   readonly refreshIntervalMs: number;
-  /** /ready fails when the last successful refresh is older than this. */
+  /** /ready fails when the last successful refresh is older than this (`Infinity`: never stale). */
   readonly staleThresholdMs: number;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -76,7 +77,7 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
   }
 
   function schedule(): void {
-    if (closed) return;
+    if (closed || options.refreshIntervalMs <= 0) return;
     timer = setTimeout(() => {
       void refreshNow().finally(schedule);
     }, options.refreshIntervalMs);
@@ -110,6 +111,7 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
       if (timer) clearTimeout(timer);
       stopWatch?.();
       abort.abort();
+      source.close?.();
     },
   };
 }

@@ -9,6 +9,8 @@ export interface SecretSource {
   load(signal?: AbortSignal): Promise<unknown>;
   /** Calls `onChange` when the source may have changed (debounced); returns the function that stops it. */
   watch?(onChange: () => void): () => void;
+  /** Releases clients and sockets (the AWS SDK client keeps a connection pool). */
+  close?(): void;
 }
 
 /** A source failed to fetch or parse. The message names the source and the reason, never the content. */

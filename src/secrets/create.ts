@@ -1,0 +1,89 @@
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { SecretsConfig } from '../config/sections/secrets.js';
+import type { Authenticator } from '../identity/authenticator.js';
+import { createStaticTokenAuthenticator } from '../identity/static-token.js';
+import type { Clock } from '../server/clock.js';
+import { createSecretsManagerSource } from './aws-secrets-manager.js';
+import { createEnvSource } from './env.js';
+import { createFileSource } from './file.js';
+import { createTokenRefresher, type TokenRefresher } from './refresher.js';
+import type { SecretSource } from './source.js';
+import { parseTokenSet } from './token-set.js';
+
+export interface TokenSourceDeps {
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly clock: Clock;
+  /** Environment for the env backend; default `process.env`. */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export interface TokenSource {
+  /** Not started: call `await refresher.start()`, add `refresher.readiness` to /ready, `close()` at shutdown. */
+  readonly refresher: TokenRefresher;
+  readonly authenticator: Authenticator;
+}
+
+interface SourcePlan {
+  readonly source: SecretSource;
+  readonly refreshIntervalMs: number;
+  readonly staleThresholdMs: number;
+}
+
+/** Builds the configured static-token source, or `undefined` when `backend_type` is not set. */
+export function createTokenSource(config: SecretsConfig, deps: TokenSourceDeps): TokenSource | undefined {
+  const plan = planSource(config, deps);
+  if (plan === undefined) return undefined;
+  const authenticatorName = 'static-token';
+  const refresher = createTokenRefresher({
+    ...plan,
+    parse: (raw) => parseTokenSet(raw, { authenticator: authenticatorName, policyLabel: config.static_tokens.policy_label }),
+    clock: deps.clock,
+    logger: deps.logger,
+    registry: deps.registry,
+  });
+  const authenticator = createStaticTokenAuthenticator({
+    name: authenticatorName,
+    tokens: () => refresher.current(),
+    passThroughJwt: config.static_tokens.pass_through_jwt,
+  });
+  return Object.freeze({ refresher, authenticator });
+}
+
+function planSource(config: SecretsConfig, deps: TokenSourceDeps): SourcePlan | undefined {
+  switch (config.backend_type) {
+    case undefined:
+      return undefined;
+    case 'secretsmanager': {
+      const section = required(config.secretsmanager, 'secretsmanager');
+      const source = createSecretsManagerSource({
+        secretId: section.secret_id,
+        ...(section.region !== undefined ? { region: section.region } : {}),
+        ...(section.endpoint !== undefined ? { endpoint: section.endpoint } : {}),
+        ...(section.max_attempts !== undefined ? { maxAttempts: section.max_attempts } : {}),
+      });
+      return { source, refreshIntervalMs: section.refresh_interval, staleThresholdMs: section.stale_threshold };
+    }
+    case 'file': {
+      const section = required(config.file, 'file');
+      const fileSource = createFileSource({ path: section.path });
+      const source: SecretSource = section.watch ? fileSource : { name: fileSource.name, load: (s) => fileSource.load(s) };
+      return { source, refreshIntervalMs: section.refresh_interval, staleThresholdMs: section.stale_threshold };
+    }
+    case 'env': {
+      const source = createEnvSource({
+        ...(config.env?.variable !== undefined ? { variable: config.env.variable } : {}),
+        ...(deps.env !== undefined ? { env: deps.env } : {}),
+      });
+      // The environment cannot change while we run: load once, never stale.
+      return { source, refreshIntervalMs: 0, staleThresholdMs: Number.POSITIVE_INFINITY };
+    }
+  }
+}
+
+function required<T>(section: T | undefined, key: string): T {
+  // The schema's refinement already guarantees this; the check keeps an unvalidated config from crashing later.
+  if (section === undefined) throw new Error(`[${key}] section is required for backend_type = "${key}"`);
+  return section;
+}
