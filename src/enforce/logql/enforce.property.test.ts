@@ -1,0 +1,71 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { buildLabelPolicy, ruleToMatcher, type LabelPolicy } from '../../policy/label-policy.js';
+import { enforceLogQuery } from './enforce.js';
+import { quoteGoString } from './go-string.js';
+import { findSelectors, parseLogQuery } from './parse.js';
+import { readSelectorMatchers } from './selector.js';
+
+const POLICY = buildLabelPolicy({ values: ['team-a', 'team-b'], labels: { cluster: 'eu' } }) as LabelPolicy;
+
+const label = fc.constantFrom('namespace', 'cluster', 'app', 'job');
+const op = fc.constantFrom('=', '!=', '=~', '!~');
+const value = fc.oneof(fc.constantFrom('team-a', 'team-b', 'eu', '.+', ''), fc.string({ maxLength: 6 }));
+const matcher = fc.tuple(label, op, value).map(([l, o, v]) => `${l}${o}${quoteGoString(v)}`);
+const selector = fc.array(matcher, { minLength: 1, maxLength: 4 }).map((ms) => `{${ms.join(', ')}}`);
+const stage = fc.constantFrom('', ' |= "x"', ' | json', ' | logfmt | level="e"', ' | label_format namespace="z"');
+const logExpr = fc.tuple(selector, stage).map(([s, p]) => s + p);
+const rangeOp = fc.constantFrom('rate', 'count_over_time', 'bytes_over_time');
+const metric = fc.tuple(rangeOp, logExpr).map(([f, e]) => `${f}(${e} [5m])`);
+const aggregated = fc.tuple(fc.constantFrom('sum', 'max by (app)', 'topk(2,'), metric).map(([agg, m]) =>
+  agg.endsWith(',') ? `${agg} ${m})` : `${agg} (${m})`,
+);
+const metricQuery = fc.oneof(
+  metric,
+  aggregated,
+  fc.tuple(metric, fc.constantFrom(' or ', ' / ', ' and '), aggregated).map(([a, o, b]) => a + o + b),
+  metric.map((m) => `${m} or vector(0)`),
+);
+const query = fc.oneof(logExpr, metricQuery);
+
+/** True when the selector's matchers confine it to the policy: per rule, the policy matcher or a literal. */
+function isConfined(matchers: readonly { label: string; op: string; value: string }[]): boolean {
+  if (POLICY.fullAccess) return true;
+  return POLICY.rules.every((rule) => {
+    const positives = matchers.filter((m) => m.label === rule.label && (m.op === '=' || m.op === '=~'));
+    const wanted = ruleToMatcher(rule);
+    const hasPolicy = positives.some((m) => m.op === wanted.op && m.value === wanted.value);
+    const onlyAllowed = positives.every(
+      (m) => (m.op === wanted.op && m.value === wanted.value) || (m.op === '=' && rule.literals.includes(m.value)),
+    );
+    return positives.length > 0 && onlyAllowed && (hasPolicy || positives.some((m) => m.op === '='));
+  });
+}
+
+describe('enforceLogQuery properties', () => {
+  it('generated queries parse before and after, and every selector carries the policy', () => {
+    fc.assert(
+      fc.property(query, (q) => {
+        const before = findSelectors(parseLogQuery(q)).length;
+        const out = parseLogQuery(enforceLogQuery(q, POLICY));
+        const selectors = findSelectors(out);
+        assert.equal(selectors.length, before);
+        for (const node of selectors) assert.ok(isConfined(readSelectorMatchers(out, node)), out.text);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('matchers on unconstrained labels survive with their exact values', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: 'binary-ascii' }), fc.string({ unit: 'grapheme' })), (v) => {
+        const out = parseLogQuery(enforceLogQuery(`{app=${quoteGoString(v)}}`, POLICY));
+        const [node] = findSelectors(out);
+        assert.ok(node);
+        assert.deepEqual(readSelectorMatchers(out, node)[0], { label: 'app', op: '=', value: v });
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
