@@ -1,6 +1,6 @@
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify } from 'jose';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
-import { Unauthorized } from '../server/http-errors.js';
+import { HttpError, Unauthorized } from '../server/http-errors.js';
 import type { Clock } from '../server/clock.js';
 
 /**
@@ -109,6 +109,8 @@ export async function verifyJwt(token: string, key: JwtKey, options: VerifyJwtOp
       : await jwtVerify(token, key, verifyOptions);
     payload = result.payload;
   } catch (error) {
+    // An HttpError from the key resolver (keys unavailable: 503) is already the answer.
+    if (error instanceof HttpError) throw error;
     throw toUnauthorized(error);
   }
   assertIssuedInPast(payload, nowMs, skewSeconds);

@@ -1,0 +1,158 @@
+import { readFile } from 'node:fs/promises';
+import { createLocalJWKSet, errors } from 'jose';
+import type { JSONWebKeySet, JWTVerifyGetKey } from 'jose';
+import { request } from 'undici';
+import type { Dispatcher } from 'undici';
+import type { Logger } from 'pino';
+import type { Clock } from '../server/clock.js';
+import type { ReadinessCheck } from '../server/readiness.js';
+import { ServiceUnavailable } from '../server/http-errors.js';
+
+/**
+ * A JSON Web Key Set we fetch ourselves (from a file or a URL) so we control refresh, rather than jose's
+ * `createRemoteJWKSet`:
+ * - refreshed on an interval, and on a token with an unknown `kid` (rotation), but at most once per
+ *   `minRefetchIntervalMs`, so a flood of made-up kids cannot hammer the IdP;
+ * - a failed fetch keeps the last good keys (an IdP outage must not lock everyone out) and /ready reports the
+ *   keys stale after `staleAfterMs` without a successful refresh;
+ * - listeners hear of every change, so verified-token caches are dropped when keys rotate.
+ */
+export interface JwksSourceOptions {
+  readonly name: string;
+  /** Exactly one of url and file. */
+  readonly url?: string;
+  readonly file?: string;
+  readonly refreshIntervalMs: number;
+  readonly minRefetchIntervalMs: number;
+  readonly staleAfterMs: number;
+  readonly fetchTimeoutMs: number;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly dispatcher?: Dispatcher;
+}
+
+const MAX_JWKS_BYTES = 1024 * 1024;
+
+export class JwksKeySource {
+  readonly #options: JwksSourceOptions;
+  #keys: JWTVerifyGetKey | undefined;
+  #currentJson = '';
+  #lastSuccessMs: number | undefined;
+  #lastAttemptMs: number | undefined;
+  #inFlight: Promise<boolean> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #listeners: (() => void)[] = [];
+
+  constructor(options: JwksSourceOptions) {
+    if ((options.url === undefined) === (options.file === undefined)) {
+      throw new Error(`${options.name}: configure exactly one of jwks url and file`);
+    }
+    this.#options = options;
+  }
+
+  /** First load, then the refresh timer. A failed first load is logged, not thrown: /ready shows it. */
+  async start(): Promise<void> {
+    await this.refresh();
+    this.#timer = setInterval(() => void this.refresh(), this.#options.refreshIntervalMs);
+    this.#timer.unref();
+  }
+
+  close(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Called after the key set changed (rotation), so caches of verified tokens are dropped. */
+  onChange(listener: () => void): void {
+    this.#listeners.push(listener);
+  }
+
+  /** Fetches now (joining a fetch already under way). True when keys were loaded; false keeps the last good. */
+  refresh(): Promise<boolean> {
+    this.#inFlight ??= this.#load().finally(() => { this.#inFlight = undefined; });
+    return this.#inFlight;
+  }
+
+  /**
+   * The key resolver for `jwtVerify`. An unknown kid triggers one refetch when the rate limit allows (or
+   * joins one under way), then the lookup is retried once; otherwise `JWKSNoMatchingKey` (→ `unknown_key`).
+   */
+  readonly getKey: JWTVerifyGetKey = async (header, token) => {
+    if (this.#keys === undefined) await this.#refetchIfAllowed();
+    const keys = this.#keys;
+    if (keys === undefined) throw new ServiceUnavailable('jwks_unavailable', 'signing keys are not available');
+    try {
+      return await keys(header, token);
+    } catch (error) {
+      if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
+      if (!(await this.#refetchIfAllowed()) || this.#keys === keys || this.#keys === undefined) throw error;
+      return this.#keys(header, token);
+    }
+  };
+
+  /** /ready: not ready until keys were loaded once, and again when no refresh succeeded for `staleAfterMs`. */
+  get readiness(): ReadinessCheck {
+    return { name: `jwks:${this.#options.name}`, notReadyReason: () => this.#notReadyReason() };
+  }
+
+  #notReadyReason(): string | undefined {
+    if (this.#lastSuccessMs === undefined) return 'signing keys never loaded';
+    const ageMs = this.#options.clock.now() - this.#lastSuccessMs;
+    return ageMs > this.#options.staleAfterMs ? `signing keys are stale (last refresh ${Math.round(ageMs / 1000)}s ago)` : undefined;
+  }
+
+  async #refetchIfAllowed(): Promise<boolean> {
+    if (this.#inFlight !== undefined) return this.#inFlight;
+    const last = this.#lastAttemptMs;
+    if (last !== undefined && this.#options.clock.now() - last < this.#options.minRefetchIntervalMs) return false;
+    return this.refresh();
+  }
+
+  async #load(): Promise<boolean> {
+    this.#lastAttemptMs = this.#options.clock.now();
+    try {
+      const jwks = await this.#read();
+      const keys = createLocalJWKSet(jwks);
+      const json = JSON.stringify(jwks);
+      this.#lastSuccessMs = this.#options.clock.now();
+      if (json !== this.#currentJson) {
+        this.#keys = keys;
+        this.#currentJson = json;
+        this.#options.logger.info({ jwks: this.#options.name, keys: jwks.keys.length }, 'signing keys loaded');
+        for (const listener of this.#listeners) listener();
+      }
+      return true;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.#options.logger.warn({ jwks: this.#options.name, err: message }, 'signing keys refresh failed; keeping the last good keys');
+      return false;
+    }
+  }
+
+  async #read(): Promise<JSONWebKeySet> {
+    const text = this.#options.file !== undefined ? await readFile(this.#options.file, 'utf8') : await this.#fetch();
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed !== 'object' || parsed === null || !Array.isArray((parsed as { keys?: unknown }).keys)) {
+      throw new Error('not a JSON Web Key Set');
+    }
+    return parsed as JSONWebKeySet;
+  }
+
+  async #fetch(): Promise<string> {
+    const url = this.#options.url as string;
+    const response = await request(url, {
+      method: 'GET',
+      headers: { accept: 'application/jwk-set+json, application/json' },
+      headersTimeout: this.#options.fetchTimeoutMs,
+      bodyTimeout: this.#options.fetchTimeoutMs,
+      ...(this.#options.dispatcher !== undefined ? { dispatcher: this.#options.dispatcher } : {}),
+    });
+    if (response.statusCode !== 200) {
+      await response.body.dump();
+      throw new Error(`GET ${url} answered ${response.statusCode}`);
+    }
+    const text = await response.body.text();
+    if (text.length > MAX_JWKS_BYTES) throw new Error(`JWKS from ${url} is larger than ${MAX_JWKS_BYTES} bytes`);
+    return text;
+  }
+}

@@ -1,0 +1,63 @@
+import type { Clock } from '../server/clock.js';
+import type { Authenticator, Credentials } from './authenticator.js';
+import type { Identity } from './identity.js';
+import { createIdentityFromClaims } from './jwt-claims.js';
+import type { ClaimMapping } from './jwt-claims.js';
+import { JwtFlow } from './jwt-authenticator.js';
+import { ASYMMETRIC_ALGORITHMS } from './jwt-verify.js';
+import type { JwksKeySource } from './jwks-source.js';
+
+export type AsymmetricAlgorithm = (typeof ASYMMETRIC_ALGORITHMS)[number];
+
+export const DEFAULT_ASYMMETRIC_ALGORITHMS: readonly AsymmetricAlgorithm[] = ['RS256', 'PS256', 'ES256', 'EdDSA'];
+
+export interface JwksAuthOptions {
+  readonly name?: string;
+  /** The key set; started and closed by its owner (`createJwksAuthenticator` closes it on `close()`). */
+  readonly source: JwksKeySource;
+  /** Asymmetric algorithms only: a JWKS provider never accepts HS*, so a public key is never an HMAC secret. */
+  readonly algorithms?: readonly AsymmetricAlgorithm[];
+  readonly issuer?: string;
+  readonly audience?: readonly string[];
+  readonly clockSkewMs?: number;
+  readonly claims: ClaimMapping;
+  readonly foreignIssuers?: ReadonlySet<string>;
+  readonly cacheMaxEntries?: number;
+  readonly clock: Clock;
+}
+
+/**
+ * Bearer JWTs signed by a key of a JSON Web Key Set (file or URL). Tenant, `namespaces` and `labels` claims
+ * become the identity (`createIdentityFromClaims`). Not mine: no bearer, not a JWT, or a JWT `isOwnJwt`
+ * assigns elsewhere (set `issuer` when several JWT providers coexist). Verified tokens are cached until
+ * `exp` and forgotten when the key set changes.
+ */
+export function createJwksAuthenticator(options: JwksAuthOptions): Authenticator {
+  const name = options.name ?? 'jwks';
+  const flow = new JwtFlow({
+    ownership: {
+      family: 'asymmetric',
+      ...(options.issuer !== undefined ? { issuer: options.issuer } : {}),
+      ...(options.foreignIssuers !== undefined ? { foreignIssuers: options.foreignIssuers } : {}),
+    },
+    verify: {
+      algorithms: options.algorithms ?? DEFAULT_ASYMMETRIC_ALGORITHMS,
+      clockSkewMs: options.clockSkewMs ?? 30_000,
+      ...(options.issuer !== undefined ? { issuer: options.issuer } : {}),
+      ...(options.audience !== undefined ? { audience: options.audience } : {}),
+    },
+    key: () => options.source.getKey,
+    toIdentity: (payload) => createIdentityFromClaims({ payload, mapping: options.claims, authenticator: name }),
+    clock: options.clock,
+    cacheMaxEntries: options.cacheMaxEntries ?? 10_000,
+  });
+  options.source.onChange(() => flow.clearCache());
+  return {
+    name,
+    authenticate(credentials: Credentials): Promise<Identity | undefined> | undefined {
+      const token = credentials.bearer?.token;
+      return token === undefined ? undefined : flow.authenticateToken(token);
+    },
+    close: () => options.source.close(),
+  };
+}
