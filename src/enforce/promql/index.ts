@@ -1,0 +1,5 @@
+export { enforceQuery, enforceSelector } from './enforce.js';
+export { explainQuery, describeQueryEnforcement } from './explain.js';
+export { findUnenforcedSelectors } from './verify.js';
+export { compileConservativeRegex, compileLabelSetCheck, compileRuleCheck } from './policy-values.js';
+export { decodePromString, quotePromString } from './string-literal.js';

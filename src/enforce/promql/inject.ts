@@ -1,0 +1,50 @@
+import { ruleToMatcher, type LabelPolicy, type PolicyMatcher } from '../../policy/label-policy.js';
+import { compileRuleCheck, type ValueCheck } from './policy-values.js';
+import type { DecodedSelector, SelectorPart } from './selector.js';
+
+/** A policy prepared once for many selectors: per rule, the matcher to add and the "provably allowed" check. */
+export interface CompiledPolicy {
+  readonly rules: readonly { readonly matcher: PolicyMatcher; readonly isAllowed: ValueCheck }[];
+}
+
+/** Compiles a (non-full-access) policy's rules. */
+export function compilePolicy(policy: Exclude<LabelPolicy, { fullAccess: true }>): CompiledPolicy {
+  return { rules: policy.rules.map((rule) => ({ matcher: ruleToMatcher(rule), isAllowed: compileRuleCheck(rule) })) };
+}
+
+/**
+ * Makes one selector carry the policy. For each rule (label L):
+ * - a positive equality `L="v"` with v provably allowed (a policy literal, or matched by a policy regex in the
+ *   conservative subset) already narrows L inside the policy: it is kept and nothing is added (lfgw's
+ *   "deduplication": `namespace="minio"` under `min.*|stolon` stays as written);
+ * - every other positive matcher on L (`=` outside the policy, `=~` of any value, `L=""`) is dropped and the
+ *   policy matcher added: the user cannot widen, and we do not try to decide regex inclusion (prom-label-proxy
+ *   replaces such matchers the same way);
+ * - negative matchers on L (`!=`, `!~`) only narrow: they are kept, and the policy matcher is still added unless
+ *   a kept equality already pins L.
+ * Matchers on other labels, the metric name and `__name__` matchers are kept unchanged.
+ */
+export function injectPolicy(selector: DecodedSelector, policy: CompiledPolicy): DecodedSelector {
+  let parts: readonly SelectorPart[] = selector.parts;
+  const added: SelectorPart[] = [];
+  for (const rule of policy.rules) {
+    const label = rule.matcher.label;
+    const isPinned = parts.some((p) => isOnLabel(p, label) && p.op === '=' && rule.isAllowed(p.value));
+    parts = parts.filter((p) => !isOnLabel(p, label) || isNegative(p) || (p.op === '=' && rule.isAllowed(p.value)));
+    if (!isPinned) {
+      added.push({ kind: 'matcher', label, quotedName: false, op: rule.matcher.op, value: rule.matcher.value });
+    }
+  }
+  return { metric: selector.metric, parts: [...parts, ...added] };
+}
+
+function isOnLabel(
+  part: SelectorPart,
+  label: string,
+): part is Extract<SelectorPart, { kind: 'matcher' }> {
+  return part.kind === 'matcher' && part.label === label;
+}
+
+function isNegative(part: Extract<SelectorPart, { kind: 'matcher' }>): boolean {
+  return part.op === '!=' || part.op === '!~';
+}
