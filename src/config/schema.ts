@@ -123,11 +123,8 @@ export const adminSchema = z
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
-export const BACKEND_TYPES = ['secretsmanager', 'file', 'env', 'none'] as const;
-
 export const coreSchema = z.object({
   log_level: z.enum(LOG_LEVELS).default('info'),
-  backend_type: z.enum(BACKEND_TYPES).default('none'),
   proxy: proxySchema,
   admin: adminSchema.default({ listen: { host: '0.0.0.0', port: 8081 } }),
 });

@@ -1,0 +1,90 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type { Config } from './config/config.js';
+import type { Authenticator, Credentials } from './identity/authenticator.js';
+import { createAuthenticatorChain } from './identity/chain.js';
+import type { Identity } from './identity/identity.js';
+import { createGatewayMetrics, type GatewayMetrics } from './observability/metrics.js';
+import { createHostRouter } from './routing/host-routes.js';
+import { createTokenSource } from './secrets/create.js';
+import { createAdminHandler } from './server/admin-server.js';
+import type { Clock } from './server/clock.js';
+import type { PipelineDeps } from './server/pipeline.js';
+import { createProxyHandler } from './server/proxy-server.js';
+import type { ReadinessCheck } from './server/readiness.js';
+import { createUpgradeHandler } from './server/upgrade.js';
+import { createUpstream } from './upstream/create-upstream.js';
+import { createHeaderPolicy } from './upstream/headers.js';
+
+export interface AppDeps {
+  readonly logger: Logger;
+  readonly clock: Clock;
+  /** Process metrics (CPU, heap) are collected unless false; tests running many apps turn them off. */
+  readonly collectProcessMetrics?: boolean;
+}
+
+export interface App {
+  readonly config: Config;
+  readonly metrics: GatewayMetrics;
+  readonly handleProxy: (req: IncomingMessage, res: ServerResponse) => void;
+  readonly handleUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  readonly handleAdmin: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  readonly readiness: readonly ReadinessCheck[];
+  /** The configured authenticator chain, as the pipeline runs it (used by `explain`). */
+  authenticate(credentials: Credentials): Promise<Identity>;
+  /** First loads (token set, keys, credentials); resolves after the first attempt, even a failed one. */
+  start(): Promise<void>;
+  /** Stops background work and closes pools once their in-flight requests are done. */
+  close(): Promise<void>;
+  /** Set by the server while it drains; /ready then answers 503. */
+  setAccepting(accepting: boolean): void;
+}
+
+/** The composition root: builds every part from the config and wires it. No logic of its own. */
+export function createApp(config: Config, deps: AppDeps): App {
+  const { logger, clock } = deps;
+  const metrics = createGatewayMetrics({ collectProcessMetrics: deps.collectProcessMetrics ?? true });
+  const tokenSource = createTokenSource(config, { logger, clock, registry: metrics.registry });
+  const authenticators: Authenticator[] = tokenSource ? [tokenSource.authenticator] : [];
+  const chain = createAuthenticatorChain(authenticators, { clock, challenge: 'Bearer realm="scopegate"' });
+
+  const upstreams = config.proxy.upstreams.map((upstreamConfig) => ({
+    config: upstreamConfig,
+    built: createUpstream(upstreamConfig, undefined),
+  }));
+  const findRoute = createHostRouter(upstreams.map(({ config: c, built }) => ({ config: c, target: built.target })));
+
+  const pipelineDeps: PipelineDeps = {
+    findRoute,
+    chain,
+    tokenHeaders: config.proxy.token_headers,
+    headerPolicy: createHeaderPolicy(config.proxy.token_headers, config.proxy.strip_headers),
+    maxBodyBytes: config.proxy.max_body_bytes,
+    maxFilterBytes: config.proxy.max_response_filter_bytes,
+    onUpstreamError: (upstream, kind) => metrics.upstreamErrors.inc({ upstream, kind }),
+  };
+  const readiness: ReadinessCheck[] = tokenSource ? [tokenSource.refresher.readiness] : [];
+  let accepting = true;
+
+  return {
+    config,
+    metrics,
+    handleProxy: createProxyHandler(pipelineDeps, logger, metrics),
+    handleUpgrade: createUpgradeHandler(pipelineDeps, logger, metrics),
+    handleAdmin: createAdminHandler({ registry: metrics.registry, readiness: () => readiness, isAccepting: () => accepting }),
+    readiness,
+    authenticate: (credentials) => chain.authenticate(credentials),
+    async start() {
+      await tokenSource?.refresher.start();
+    },
+    async close() {
+      tokenSource?.refresher.close();
+      await chain.close();
+      await Promise.all(upstreams.map(({ built }) => built.close()));
+    },
+    setAccepting(value) {
+      accepting = value;
+    },
+  };
+}

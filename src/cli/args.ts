@@ -1,0 +1,37 @@
+/** A tiny argv parser: `command --flag value --flag=value --switch`. */
+export interface ParsedArgs {
+  readonly command: string | undefined;
+  readonly flags: ReadonlyMap<string, string | true>;
+}
+
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  const flags = new Map<string, string | true>();
+  let command: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg.startsWith('--')) {
+      const eq = arg.indexOf('=');
+      if (eq !== -1) {
+        flags.set(arg.slice(2, eq), arg.slice(eq + 1));
+      } else {
+        const next = argv[i + 1];
+        if (next !== undefined && !next.startsWith('--')) {
+          flags.set(arg.slice(2), next);
+          i++;
+        } else {
+          flags.set(arg.slice(2), true);
+        }
+      }
+    } else if (arg === '-h') {
+      flags.set('help', true);
+    } else if (command === undefined) {
+      command = arg;
+    }
+  }
+  return { command, flags };
+}
+
+export function stringFlag(args: ParsedArgs, name: string): string | undefined {
+  const value = args.flags.get(name);
+  return typeof value === 'string' ? value : undefined;
+}

@@ -1,0 +1,59 @@
+import { createApp } from '../app.js';
+import { loadConfigFile } from '../config/load.js';
+import { enforceLogQuery } from '../enforce/logql/index.js';
+import { explainQuery } from '../enforce/promql/index.js';
+import { enforceTraceQuery } from '../enforce/traceql/enforce.js';
+import { createLogger } from '../observability/logger.js';
+import { buildLabelPolicy, describePolicy, type LabelPolicy } from '../policy/label-policy.js';
+import { systemClock } from '../server/clock.js';
+import { HttpError } from '../server/http-errors.js';
+import { stringFlag, type ParsedArgs } from './args.js';
+
+const ENFORCERS: Readonly<Record<string, (query: string, policy: LabelPolicy) => string>> = {
+  prometheus: explainQuery,
+  loki: enforceLogQuery,
+  tempo: enforceTraceQuery,
+};
+
+/**
+ * `scopegate explain`: the query as it would leave for the upstream, for the identity of `--token` (checked
+ * by the configured authenticators, so it answers exactly as the gateway would) or for a `--policy` given as
+ * a token entry in JSON: `{"namespaces":["team-a"],"labels":{"cluster":"eu1"}}`.
+ */
+export async function explain(configPath: string, args: ParsedArgs): Promise<string> {
+  const query = stringFlag(args, 'query');
+  if (query === undefined) throw new Error('--query is required');
+  const type = stringFlag(args, 'type') ?? 'prometheus';
+  const enforce = ENFORCERS[type];
+  if (!enforce) throw new Error(`--type must be one of ${Object.keys(ENFORCERS).join(', ')}`);
+  const policy = await resolvePolicy(configPath, args);
+  if (policy === undefined) return '# this identity has no label policy: the gateway answers 403 (implicit deny)';
+  try {
+    return `# policy: ${describePolicy(policy)}\n${enforce(query, policy)}`;
+  } catch (error) {
+    return `# refused with 400: ${(error as Error).message}`;
+  }
+}
+
+async function resolvePolicy(configPath: string, args: ParsedArgs): Promise<LabelPolicy | undefined> {
+  const policyJson = stringFlag(args, 'policy');
+  if (policyJson !== undefined) {
+    const entry = JSON.parse(policyJson) as { namespace?: string; namespaces?: string[]; labels?: Record<string, string>; label?: string };
+    const values = [...(entry.namespace ? [entry.namespace] : []), ...(entry.namespaces ?? [])];
+    return buildLabelPolicy({ ...(entry.label ? { label: entry.label } : {}), values, ...(entry.labels ? { labels: entry.labels } : {}) });
+  }
+  const token = stringFlag(args, 'token');
+  if (token === undefined) throw new Error('--token or --policy is required');
+  const config = await loadConfigFile(configPath);
+  const app = createApp(config, { logger: createLogger({ level: 'silent' }), clock: systemClock, collectProcessMetrics: false });
+  try {
+    await app.start();
+    const identity = await app.authenticate({ bearer: { header: 'authorization', token } });
+    return identity.policy;
+  } catch (error) {
+    if (error instanceof HttpError) throw new Error(`the token was refused: ${error.code}`);
+    throw error;
+  } finally {
+    await app.close();
+  }
+}

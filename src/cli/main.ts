@@ -1,0 +1,67 @@
+import { readFileSync } from 'node:fs';
+import { ConfigError, loadConfigFile } from '../config/load.js';
+import { parseArgs, stringFlag, type ParsedArgs } from './args.js';
+import { serve } from './serve.js';
+
+const HELP = `scopegate: multi-tenant auth gateway for Prometheus and the Grafana LGTM stack
+
+Usage:
+  scopegate serve --config FILE          run the gateway (or set SCOPEGATE_CONFIG)
+  scopegate check-config --config FILE   validate a config file: exit 0, or list every bad key
+  scopegate explain --config FILE (--token T | --policy 'namespace=~"a|b"') --query Q [--type prometheus|loki|tempo]
+                                         print the query as it would be sent upstream
+  scopegate --help | --version
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function configPath(args: ParsedArgs): string {
+  const path = stringFlag(args, 'config') ?? process.env.SCOPEGATE_CONFIG;
+  if (!path) throw new UsageError('--config FILE (or SCOPEGATE_CONFIG) is required');
+  return path;
+}
+
+class UsageError extends Error {}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if (args.flags.has('version')) {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  if (args.flags.has('help') || args.command === undefined || args.command === 'help') {
+    process.stdout.write(HELP);
+    return args.command === undefined && !args.flags.has('help') ? 2 : 0;
+  }
+  try {
+    switch (args.command) {
+      case 'serve':
+        await serve(configPath(args));
+        return -1; // keeps running; exit happens on signal
+      case 'check-config':
+        await loadConfigFile(configPath(args));
+        process.stdout.write(`config ok: ${configPath(args)}\n`);
+        return 0;
+      case 'explain': {
+        const { explain } = await import('./explain.js');
+        process.stdout.write(`${await explain(configPath(args), args)}\n`);
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown command "${args.command}"`);
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 1;
+    }
+    if (error instanceof UsageError) {
+      process.stderr.write(`${error.message}\n\n${HELP}`);
+      return 2;
+    }
+    throw error;
+  }
+}

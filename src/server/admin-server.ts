@@ -1,0 +1,50 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
+import type { ReadinessCheck } from './readiness.js';
+
+export interface AdminDeps {
+  readonly registry: Registry;
+  readonly readiness: () => readonly ReadinessCheck[];
+  /** False once shutdown began: /ready answers 503 so load balancers drain us first. */
+  readonly isAccepting: () => boolean;
+}
+
+export const ADMIN_PATHS = new Set(['/ready', '/readyz', '/healthz', '/livez', '/metrics']);
+
+/** /ready (200 or 503 with the reasons), /healthz (liveness), /metrics (Prometheus text format). */
+export function createAdminHandler(deps: AdminDeps) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { status: 'error', error: 'method not allowed' });
+    switch (path) {
+      case '/healthz':
+      case '/livez':
+        return sendJson(res, 200, { status: 'ok' });
+      case '/ready':
+      case '/readyz': {
+        const reasons: Record<string, string> = {};
+        if (!deps.isAccepting()) reasons.server = 'shutting down';
+        for (const check of deps.readiness()) {
+          const reason = check.notReadyReason();
+          if (reason !== undefined) reasons[check.name] = reason;
+        }
+        const ready = Object.keys(reasons).length === 0;
+        return sendJson(res, ready ? 200 : 503, ready ? { status: 'ready' } : { status: 'not_ready', reasons });
+      }
+      case '/metrics': {
+        const text = await deps.registry.metrics();
+        res.writeHead(200, { 'content-type': deps.registry.contentType, 'content-length': Buffer.byteLength(text) });
+        res.end(text);
+        return;
+      }
+      default:
+        return sendJson(res, 404, { status: 'error', error: 'not found' });
+    }
+  };
+}
+
+function sendJson(res: ServerResponse, status: number, payload: unknown): void {
+  const body = JSON.stringify(payload);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}

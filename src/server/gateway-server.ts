@@ -1,0 +1,117 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp, type App, type AppDeps } from '../app.js';
+import type { Config } from '../config/config.js';
+import { formatListenAddress } from '../config/listen.js';
+import { ADMIN_PATHS } from './admin-server.js';
+
+export interface GatewayServer {
+  readonly proxyAddress: AddressInfo;
+  readonly adminAddress: AddressInfo;
+  current(): App;
+  /** Builds a whole new app from `config` and swaps it in only if that worked; the old one drains. */
+  reload(config: Config): Promise<boolean>;
+  /** Stops accepting, lets in-flight requests finish up to `proxy.shutdown_timeout`, then closes. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Owns the listeners. Requests are handed to whichever app is current, so a reload swaps the config between
+ * two requests without closing a connection; the old app's pools close once their requests are done.
+ */
+export async function startGateway(config: Config, deps: AppDeps): Promise<GatewayServer> {
+  const log = deps.logger;
+  let app = createApp(config, deps);
+  await app.start();
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+
+  const sameListener = formatListenAddress(config.proxy.listen) === formatListenAddress(config.admin.listen);
+  const track = (res: ServerResponse) => {
+    inFlight += 1;
+    res.once('close', () => {
+      inFlight -= 1;
+      if (inFlight === 0) drained?.();
+    });
+  };
+  const serveAdmin = (req: IncomingMessage, res: ServerResponse) => {
+    app.handleAdmin(req, res).catch((error: unknown) => {
+      log.error({ err: error }, 'admin request failed');
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  };
+  const proxyServer = createServer((req, res) => {
+    track(res);
+    if (sameListener && ADMIN_PATHS.has((req.url ?? '').split('?')[0] ?? '')) return serveAdmin(req, res);
+    app.handleProxy(req, res);
+  });
+  // Longer than the usual load-balancer idle timeout, so the balancer closes first (no reset races).
+  proxyServer.keepAliveTimeout = 65_000;
+  proxyServer.headersTimeout = 66_000;
+  proxyServer.requestTimeout = 0; // streamed bodies may take long; upstream timeouts bound the wait.
+  proxyServer.on('upgrade', (req, socket, head) => app.handleUpgrade(req, socket, head));
+  proxyServer.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  });
+  const adminServer = sameListener ? undefined : createServer(serveAdmin);
+
+  await listen(proxyServer, config.proxy.listen.host, config.proxy.listen.port);
+  if (adminServer) await listen(adminServer, config.admin.listen.host, config.admin.listen.port);
+  const proxyAddress = proxyServer.address() as AddressInfo;
+  const adminAddress = (adminServer ?? proxyServer).address() as AddressInfo;
+  log.info({ proxy: proxyAddress, admin: adminAddress, upstreams: config.proxy.upstreams.length }, 'scopegate listening');
+
+  return {
+    proxyAddress,
+    adminAddress,
+    current: () => app,
+    async reload(next) {
+      let candidate: App;
+      try {
+        candidate = createApp(next, deps);
+        await candidate.start();
+      } catch (error) {
+        log.error({ err: error }, 'reload failed: keeping the current configuration');
+        return false;
+      }
+      if (formatListenAddress(next.proxy.listen) !== formatListenAddress(config.proxy.listen)) {
+        log.warn('listen addresses change only on restart; the new upstreams and auth apply now');
+      }
+      const previous = app;
+      app = candidate;
+      log.info({ upstreams: next.proxy.upstreams.length }, 'configuration reloaded');
+      void previous.close().catch((error: unknown) => log.warn({ err: error }, 'closing the previous configuration failed'));
+      return true;
+    },
+    async shutdown() {
+      app.setAccepting(false);
+      log.info({ inFlight }, 'shutting down: no new connections, draining requests');
+      const closed = Promise.all([closeServer(proxyServer), adminServer ? closeServer(adminServer) : undefined]);
+      proxyServer.closeIdleConnections();
+      const drainedNow = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (drained = resolve));
+      const timeout = new Promise<'timeout'>((resolve) => setTimeout(resolve, app.config.proxy.shutdown_timeout, 'timeout').unref());
+      if ((await Promise.race([drainedNow, timeout])) === 'timeout') {
+        log.warn({ inFlight }, 'shutdown timeout: closing remaining connections');
+      }
+      proxyServer.closeAllConnections();
+      adminServer?.closeAllConnections();
+      await closed;
+      await app.close();
+      log.info('shutdown complete');
+    },
+  };
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}

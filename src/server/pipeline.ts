@@ -1,0 +1,99 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Credentials } from '../identity/authenticator.js';
+import type { AuthenticatorChain } from '../identity/chain.js';
+import { findCredentials } from '../identity/credentials.js';
+import type { Identity } from '../identity/identity.js';
+import { resolveTenants } from '../policy/tenants.js';
+import type { EnforceContext, Endpoint, ProxyRequest } from '../routing/endpoint.js';
+import type { HostRoute } from '../routing/host-routes.js';
+import { parseRequestTarget } from '../routing/request-path.js';
+import { buildOutgoingHeaders, type HeaderPolicy } from '../upstream/headers.js';
+import type { UpstreamTarget } from '../upstream/upstream-target.js';
+import { readRequestBody, hasRequestBody } from './request-body.js';
+import { Forbidden, NotFound } from './http-errors.js';
+import type { RequestContext } from './request-context.js';
+import { sendUpstream } from './send-upstream.js';
+
+export interface PipelineDeps {
+  readonly findRoute: (host: string | undefined, path: string) => { route: HostRoute<UpstreamTarget>; path: string } | undefined;
+  readonly chain: AuthenticatorChain;
+  readonly tokenHeaders: readonly string[];
+  readonly headerPolicy: HeaderPolicy;
+  readonly maxBodyBytes: number;
+  readonly maxFilterBytes: number;
+  readonly onUpstreamError: (upstream: string, kind: string) => void;
+}
+
+/** The request as it stands after authentication, routing and enforcement: ready to send. */
+export interface PreparedRequest {
+  readonly upstream: UpstreamTarget;
+  readonly endpoint: Endpoint;
+  readonly request: ProxyRequest;
+  readonly enforce: EnforceContext;
+}
+
+/**
+ * One request, start to finish, in the order that is the architecture:
+ * normalise the target → find credentials → authenticate → route (host, then endpoint) → authorise the
+ * endpoint → resolve tenants → build the outgoing request → enforce → send and stream back.
+ * Any step may throw an HttpError; the server's error handler answers it.
+ */
+export async function runPipeline(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, deps: PipelineDeps): Promise<void> {
+  const prepared = await prepareRequest(req, ctx, deps);
+  await sendUpstream(req, res, ctx, prepared, deps);
+}
+
+/** Every step before sending; shared by plain requests and WebSocket upgrades. */
+export async function prepareRequest(req: IncomingMessage, ctx: RequestContext, deps: PipelineDeps): Promise<PreparedRequest> {
+  const target = parseRequestTarget(req.url ?? '/');
+  ctx.path = target.path;
+  const credentials: Credentials = findCredentials(req.headers, req.headersDistinct, deps.tokenHeaders);
+  const identity = await deps.chain.authenticate(credentials);
+  ctx.subject = identity.subject;
+  ctx.authenticator = identity.authenticator;
+
+  const found = deps.findRoute(req.headers.host, target.path);
+  if (!found) throw new NotFound('no_upstream', 'no upstream is configured for this host');
+  const upstream = found.route.target;
+  ctx.upstream = upstream.name;
+  const endpoint = upstream.table.match(req.method ?? 'GET', found.path);
+  ctx.endpoint = endpoint.name;
+  authorizeEndpoint(identity, endpoint, upstream);
+
+  const tenants = resolveTenants(identity, req.headersDistinct[upstream.tenantHeader], {
+    allowFederation: upstream.allowFederation,
+    isWrite: endpoint.scope === 'write',
+  });
+  ctx.tenant = tenants.join('|');
+
+  const needsBody = endpoint.bufferBody === true || (upstream.signer !== undefined && !upstream.signer.acceptsStreamedBody);
+  const request: ProxyRequest = {
+    method: req.method ?? 'GET',
+    path: found.path,
+    query: target.query,
+    headers: buildOutgoingHeaders(req.headers, deps.headerPolicy, upstream.forwardCredentials),
+    body: needsBody && hasRequestBody(req) ? await readRequestBody(req, deps.maxBodyBytes) : undefined,
+  };
+  const enforce: EnforceContext = { identity, policy: identity.policy, tenants, options: upstream.options };
+  await endpoint.transformRequest?.(request, enforce);
+  return { upstream, endpoint, request, enforce };
+}
+
+/**
+ * Scope and safe mode: admin endpoints need the identity's `admin` scope and the upstream's `allow_admin`;
+ * writes need `write` and `allow_write`; endpoints that enforce labels deny identities without a policy.
+ */
+function authorizeEndpoint(identity: Identity, endpoint: Endpoint, upstream: UpstreamTarget): void {
+  if (endpoint.scope === 'admin' && !upstream.allowAdmin) {
+    throw new Forbidden('admin_endpoint_blocked', `${endpoint.name} is an admin endpoint and is blocked on this upstream`);
+  }
+  if (endpoint.scope === 'write' && !upstream.allowWrite) {
+    throw new Forbidden('write_endpoint_blocked', `${endpoint.name} writes data and is blocked on this upstream`);
+  }
+  if (!identity.scopes.has(endpoint.scope)) {
+    throw new Forbidden('scope_not_allowed', `this identity lacks the ${endpoint.scope} scope for ${endpoint.name}`);
+  }
+  if (endpoint.requiresPolicy && identity.policy === undefined) {
+    throw new Forbidden('no_label_policy', 'this identity has no label policy for this upstream (implicit deny)');
+  }
+}

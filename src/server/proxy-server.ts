@@ -1,0 +1,49 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { GatewayMetrics } from '../observability/metrics.js';
+import { runPipeline, type PipelineDeps } from './pipeline.js';
+import { createRequestContext, type RequestContext } from './request-context.js';
+import { sendError } from './send-error.js';
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * The proxy listener's handler: one context per request, the pipeline, the one error handler, and in a
+ * `finally` one access-log line and the metrics. Never throws: the gateway stays up whatever a request does.
+ */
+export function createProxyHandler(deps: PipelineDeps, log: Logger, metrics: GatewayMetrics): RequestHandler {
+  return (req, res) => {
+    const ctx = createRequestContext(req, res, log);
+    res.setHeader('x-request-id', ctx.id);
+    res.once('close', () => recordRequest(ctx, res, log, metrics));
+    runPipeline(req, res, ctx, deps).catch((error: unknown) => {
+      sendError(res, error, ctx);
+      // A refused request's body is not read: close the connection instead of draining an unknown amount.
+      if (!req.complete) res.once('finish', () => req.socket.destroySoon?.());
+    });
+  };
+}
+
+function recordRequest(ctx: RequestContext, res: ServerResponse, log: Logger, metrics: GatewayMetrics): void {
+  const durationSeconds = Number(process.hrtime.bigint() - ctx.startNs) / 1e9;
+  const status = res.writableFinished ? res.statusCode : 499;
+  const upstream = ctx.upstream ?? 'none';
+  const endpoint = ctx.endpoint ?? 'none';
+  metrics.requests.inc({ tenant: ctx.tenant ?? 'none', upstream, endpoint, code: String(status) });
+  metrics.duration.observe({ upstream, endpoint }, durationSeconds);
+  if (ctx.errorCode && status >= 400 && status < 500) metrics.denials.inc({ code: ctx.errorCode });
+  const line = {
+    requestId: ctx.id,
+    path: ctx.path,
+    status,
+    durationMs: Math.round(durationSeconds * 1e6) / 1e3,
+    tenant: ctx.tenant,
+    subject: ctx.subject,
+    authenticator: ctx.authenticator,
+    upstream: ctx.upstream,
+    endpoint: ctx.endpoint,
+    code: ctx.errorCode,
+  };
+  if (status >= 500) log.warn(line, 'request');
+  else log.info(line, 'request');
+}

@@ -1,0 +1,47 @@
+import type { ServerResponse } from 'node:http';
+import { HttpError } from './http-errors.js';
+import type { RequestContext } from './request-context.js';
+
+// Prometheus API error types (web/api/v1/api.go), so Grafana shows our errors as it shows Prometheus' own.
+function prometheusErrorType(status: number): string {
+  if (status === 400 || status === 413 || status === 415 || status === 422) return 'bad_data';
+  if (status === 401) return 'unauthorized';
+  if (status === 403) return 'forbidden';
+  if (status === 404) return 'not_found';
+  if (status === 503) return 'unavailable';
+  if (status === 504) return 'timeout';
+  if (status === 502) return 'execution';
+  return 'internal';
+}
+
+export function isPrometheusApiPath(path: string | undefined): boolean {
+  return path !== undefined && path.includes('/api/v1/') && !path.startsWith('/loki/');
+}
+
+/**
+ * The only place errors become responses. HttpErrors answer with their status, code and message (never a
+ * secret: messages are written for the client). Anything else is a 500 whose message stays in the log.
+ */
+export function sendError(res: ServerResponse, error: unknown, ctx: RequestContext): void {
+  const httpError = error instanceof HttpError ? error : undefined;
+  const status = httpError?.status ?? 500;
+  const code = httpError?.code ?? 'internal_error';
+  const message = httpError?.message ?? 'internal error';
+  ctx.errorCode = code;
+  if (!httpError) ctx.log.error({ err: error, requestId: ctx.id }, 'unhandled error');
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const payload = isPrometheusApiPath(ctx.path)
+    ? { status: 'error', errorType: prometheusErrorType(status), error: message, code }
+    : { status: 'error', code, error: message };
+  const body = JSON.stringify(payload);
+  res.writeHead(status, {
+    ...httpError?.headers,
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'x-request-id': ctx.id,
+  });
+  res.end(body);
+}

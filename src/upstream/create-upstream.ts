@@ -1,0 +1,68 @@
+import type { Pool } from 'undici';
+import type { UpstreamConfig } from '../config/config.js';
+import { compileEndpointTable } from '../routing/endpoint-table.js';
+import { presetFor } from '../routing/presets/index.js';
+import { createUpstreamPool } from './pool.js';
+import type { Destination, RequestSigner, UpstreamTarget } from './upstream-target.js';
+
+export interface BuiltUpstream {
+  readonly target: UpstreamTarget;
+  close(): Promise<void>;
+}
+
+/** `query-frontend` (preset rows) ↔ `query_frontend` (config keys). */
+function componentKey(component: string): string {
+  return component.replace(/-/g, '_');
+}
+
+/**
+ * Builds one upstream: its preset's endpoint table, one pool per distinct origin (the main address and each
+ * configured component), and the switches the pipeline reads. Components not configured go to the main
+ * address (the single-address "gateway" form).
+ */
+export function createUpstream(config: UpstreamConfig, signer: RequestSigner | undefined): BuiltUpstream {
+  const preset = presetFor(config.type);
+  const pools = new Map<string, Pool>();
+  const destinationFor = (url: URL): Destination => {
+    let pool = pools.get(url.origin);
+    if (!pool) {
+      pool = createUpstreamPool(url, {
+        connections: config.max_idle_conns,
+        idleTimeoutMs: config.idle_conn_timeout,
+        dialTimeoutMs: config.dial_timeout,
+      });
+      pools.set(url.origin, pool);
+    }
+    return { dispatcher: pool, url, basePath: url.pathname.replace(/\/+$/, '') };
+  };
+  const main = destinationFor(config.upstream);
+  const components = new Map<string, Destination>();
+  for (const [key, url] of Object.entries(config.components ?? {})) {
+    if (url instanceof URL) components.set(key, destinationFor(url));
+  }
+  const writesByDefault = config.type !== 'prometheus';
+  const target: UpstreamTarget = {
+    name: config.name ?? config.upstream.host,
+    type: config.type,
+    table: compileEndpointTable(preset),
+    timeoutMs: config.timeout,
+    forwardCredentials: config.forward_credentials,
+    allowFederation: config.allow_federation,
+    allowAdmin: config.allow_admin,
+    allowWrite: config.allow_write ?? writesByDefault,
+    tenantHeader: config.tenant_header.toLowerCase(),
+    options: {
+      policyLabel: config.policy_label,
+      injectLabelsOnWrite: config.inject_labels_on_write,
+      nativeLabelPolicyHeader: config.native_label_policy_header,
+    },
+    signer,
+    destination: (component) => (component ? components.get(componentKey(component)) : undefined) ?? main,
+  };
+  return {
+    target,
+    async close() {
+      await Promise.all([...pools.values()].map((pool) => pool.close()));
+    },
+  };
+}
