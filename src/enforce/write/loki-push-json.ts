@@ -1,0 +1,84 @@
+/**
+ * Loki's JSON push body (`{"streams":[{"stream":{labels},"values":[[ts, line, {metadata}?]]}]}`, Loki HTTP
+ * API "Ingest logs"). Parsed into a strict shape and re-serialised with canonical keys only, so duplicate
+ * keys, differently-cased keys (Go's JSON decoders match field names case-insensitively) and unknown fields
+ * cannot make Loki read a stream other than the one that was checked.
+ */
+import { UnsupportedInput } from '../errors.js';
+
+export interface JsonPushStream {
+  labels: Map<string, string>;
+  readonly values: readonly unknown[];
+}
+
+/** Parses a JSON push body; throws `UnsupportedInput` for anything outside Loki's documented shape. */
+export function decodeJsonPush(body: Buffer): JsonPushStream[] {
+  let root: unknown;
+  try {
+    root = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new UnsupportedInput('push body is not valid JSON');
+  }
+  const streams = readField(asObject(root, 'push body'), 'streams', 'push body');
+  if (streams === undefined || streams === null) return [];
+  if (!Array.isArray(streams)) throw new UnsupportedInput('"streams" must be an array');
+  return streams.map((stream: unknown, i: number) => decodeStream(stream, i));
+}
+
+function decodeStream(stream: unknown, index: number): JsonPushStream {
+  const where = `stream #${index}`;
+  const object = asObject(stream, where);
+  const labelsField = readField(object, 'stream', where) ?? {};
+  const labels = new Map<string, string>();
+  for (const [name, value] of Object.entries(asObject(labelsField, `${where} labels`))) {
+    if (typeof value !== 'string') throw new UnsupportedInput(`${where}: label "${name}" must be a string`);
+    labels.set(name, value);
+  }
+  const values = readField(object, 'values', where) ?? [];
+  if (!Array.isArray(values)) throw new UnsupportedInput(`${where}: "values" must be an array`);
+  values.forEach((entry: unknown) => assertEntry(entry, where));
+  return { labels, values };
+}
+
+/** `[ "<ns timestamp>", "<line>" ]` or with a flat string→string structured-metadata object third. */
+function assertEntry(entry: unknown, where: string): void {
+  const isShape =
+    Array.isArray(entry) &&
+    (entry.length === 2 || entry.length === 3) &&
+    typeof entry[0] === 'string' &&
+    typeof entry[1] === 'string';
+  if (!isShape) throw new UnsupportedInput(`${where}: each value must be ["<timestamp>", "<line>", {metadata}?]`);
+  if (entry.length === 3) {
+    const metadata = asObject(entry[2], `${where} structured metadata`);
+    if (!Object.values(metadata).every((v) => typeof v === 'string')) {
+      throw new UnsupportedInput(`${where}: structured metadata values must be strings`);
+    }
+  }
+}
+
+function asObject(value: unknown, where: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new UnsupportedInput(`${where} must be a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** The field matched case-insensitively, as Go does; two spellings of one field are refused as ambiguous. */
+function readField(object: Record<string, unknown>, name: string, where: string): unknown {
+  const keys = Object.keys(object).filter((k) => foldKey(k) === name);
+  if (keys.length > 1) throw new UnsupportedInput(`${where}: field "${name}" given more than once`);
+  return keys[0] === undefined ? undefined : object[keys[0]];
+}
+
+/** Go's JSON field folding: ASCII case, plus the long s and the Kelvin sign that fold to `s` and `k`. */
+function foldKey(key: string): string {
+  return key.toLowerCase().replace(/\u017f/g, 's').replace(/\u212a/g, 'k');
+}
+
+/** Serialises streams with canonical keys only. */
+export function encodeJsonPush(streams: readonly JsonPushStream[]): Buffer {
+  const out = {
+    streams: streams.map((s) => ({ stream: Object.fromEntries(s.labels), values: s.values })),
+  };
+  return Buffer.from(JSON.stringify(out), 'utf8');
+}

@@ -1,0 +1,61 @@
+/**
+ * The policy check for one pushed stream's labels, shared by the JSON and protobuf push formats.
+ */
+import type { LabelPolicy, LabelRule } from '../../policy/label-policy.js';
+import { PolicyViolation } from '../errors.js';
+
+export type PushLabelMode = 'reject' | 'inject';
+
+/** Checks (and in `inject` mode completes) the labels of one stream; returns the labels to forward. */
+export type StreamLabelCheck = (labels: ReadonlyMap<string, string>, stream: string) => Map<string, string>;
+
+/**
+ * Compiles the policy into a per-stream check, once per push request.
+ *
+ * A stream violates the policy when a label the policy constrains is missing or holds a value outside the
+ * rule (literal, or a policy regex fully anchored as Loki anchors matchers). An empty value counts as
+ * missing: Loki drops empty-valued labels. In `inject` mode a missing label is added when its rule is a
+ * single literal; a present but wrong value is always refused, never overwritten (the client's labels are
+ * its data: silently moving a stream to another namespace would hide the mistake).
+ * @throws PolicyViolation naming the stream; the whole push is refused, nothing is forwarded.
+ */
+export function compileStreamLabelCheck(policy: LabelPolicy, mode: PushLabelMode): StreamLabelCheck {
+  if (policy.fullAccess) return (labels) => new Map(labels);
+  const rules = policy.rules.map((rule) => ({ rule, isAllowed: compileRule(rule) }));
+  return (labels, stream) => {
+    const out = new Map(labels);
+    for (const { rule, isAllowed } of rules) {
+      const value = labels.get(rule.label);
+      if (value === undefined || value === '') {
+        const injectable = singleLiteral(rule);
+        if (mode === 'inject' && injectable !== undefined) {
+          out.set(rule.label, injectable);
+          continue;
+        }
+        throw new PolicyViolation(`stream ${stream} lacks label "${rule.label}" required by the label policy`);
+      }
+      if (!isAllowed(value)) {
+        throw new PolicyViolation(`stream ${stream}: label "${rule.label}" value is not allowed by the label policy`);
+      }
+    }
+    return out;
+  };
+}
+
+function singleLiteral(rule: LabelRule): string | undefined {
+  return rule.regexes.length === 0 && rule.literals.length === 1 ? rule.literals[0] : undefined;
+}
+
+/** A policy regex JavaScript cannot compile allows nothing here: we never guess about a regex. */
+function compileRule(rule: LabelRule): (value: string) => boolean {
+  const literals = new Set(rule.literals);
+  const regexes: RegExp[] = [];
+  for (const source of rule.regexes) {
+    try {
+      regexes.push(new RegExp(`^(?:${source})$`, 'u'));
+    } catch {
+      // Not compilable: contributes no allowed value.
+    }
+  }
+  return (value) => literals.has(value) || regexes.some((re) => re.test(value));
+}
