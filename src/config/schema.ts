@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { durationMs } from './duration.js';
 import { parseListenAddress } from './listen.js';
+import { signSchema } from './sections/sign.js';
 
 /**
  * The one configuration schema. Keys are snake_case as in LGTM Auth Proxy's TOML; the parsed value is
@@ -88,8 +89,13 @@ export const upstreamSchema = z
     /** Name of the tenant header sent upstream. */
     tenant_header: z.string().default('X-Scope-OrgID'),
     components: componentsSchema.optional(),
-    /** Filled by the sign section (issue: SigV4); validated there. */
-    sign: z.unknown().optional(),
+    /** Sign every request to this upstream with AWS SigV4, after all rewriting. */
+    sign: signSchema.optional(),
+    /**
+     * aws-signing-proxy's ASP_FLUSH_INTERVAL. Accepted for compatibility: scopegate writes each upstream chunk
+     * to the client as it arrives (no response buffering), which is what a flush interval of 0 means.
+     */
+    flush_interval: durationMs.optional(),
   })
   .strict();
 
