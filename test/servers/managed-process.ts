@@ -30,12 +30,20 @@ export function startManagedProcess(command: string, args: readonly string[], di
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   child.on('error', (error) => keep(Buffer.from(`spawn error: ${error.message}\n`)));
-  // Last resort against orphans: `exit` handlers must be synchronous.
+  // Last resort against orphans: `exit` handlers must be synchronous. A SIGINT/SIGTERM (Ctrl-C, the test
+  // runner's timeout) skips `exit`, so those clean up too and then re-raise the signal: by then every `once`
+  // listener is gone and the default action ends the process as it would have.
   const onExit = (): void => {
     child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    onExit();
+    process.kill(process.pid, signal);
+  };
   process.once('exit', onExit);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const exited = new Promise<void>((resolve) => {
     if (child.exitCode !== null) resolve();
     child.once('exit', () => resolve());
@@ -43,6 +51,8 @@ export function startManagedProcess(command: string, args: readonly string[], di
 
   async function stop(): Promise<void> {
     process.removeListener('exit', onExit);
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
       const killTimer = setTimeout(() => child.kill('SIGKILL'), 5000);
