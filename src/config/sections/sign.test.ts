@@ -7,7 +7,7 @@ test('sign: defaults are the default chain, signed payloads, 5m refresh margin a
   assert.deepEqual(parsed.credentials, { type: 'default' });
   assert.equal(parsed.unsigned_payload, false);
   assert.equal(parsed.refresh_before, 300_000);
-  assert.deepEqual(parsed.breaker, { failure_threshold: 5, open_timeout: 30_000 });
+  assert.deepEqual(parsed.breaker, { failure_threshold: 5, open_timeout: 60_000 });
 });
 
 test('sign: durations are normalised to ms and credential types are validated by type', () => {

@@ -77,8 +77,9 @@ export const credentialsSchema = z.discriminatedUnion('type', [defaultChain, sta
 
 const breakerSchema = z
   .object({
+    // aws-signing-proxy's defaults (ASP_CIRCUIT_BREAKER_FAILURE_THRESHOLD=5, ASP_CIRCUIT_BREAKER_TIMEOUT=60s).
     failure_threshold: z.number().int().positive().default(5),
-    open_timeout: durationMs.default(30_000),
+    open_timeout: durationMs.default(60_000),
   })
   .strict();
 
@@ -96,17 +97,6 @@ export const signSchema = z
     fetch_timeout: durationMs.default(10_000),
   })
   .strict();
-
-/**
- * aws-signing-proxy compatible upstream settings (ASP_FLUSH_INTERVAL, ASP_DIAL_TIMEOUT, ASP_IDLE_CONN_TIMEOUT).
- * They belong to the upstream table, not to `sign`: spread into the upstream schema; the forwarder applies them.
- */
-export const awsSigningProxyUpstreamFields = {
-  /** Flush the response to the client at this interval while streaming (0 = flush every write). */
-  flush_interval: durationMs.optional(),
-  dial_timeout: durationMs.optional(),
-  idle_conn_timeout: durationMs.optional(),
-};
 
 export type SignConfig = z.output<typeof signSchema>;
 export type CredentialsConfig = z.output<typeof credentialsSchema>;
