@@ -1,0 +1,129 @@
+import { readRequestParams, writeRequestParams, type Param } from '../../enforce/params.js';
+import { buildPolicyConditions, type TraceQueryOptions } from '../../enforce/traceql/conditions.js';
+import { enforceTraceQuery } from '../../enforce/traceql/enforce.js';
+import type { LabelPolicy } from '../../policy/label-policy.js';
+import { BadRequest, Forbidden } from '../../server/http-errors.js';
+import type { EnforceContext, Endpoint, Preset, ProxyRequest } from '../endpoint.js';
+import { runEnforcer } from './enforce-http-errors.js';
+
+/**
+ * `type = "tempo"`: Grafana Tempo's HTTP API (docs: tempo/api_docs; paths from tempo `pkg/api/http.go`).
+ * The tenant header isolates tenants, so no row requires a policy; when the identity has one, every TraceQL
+ * parameter is enforced with `enforceTraceQuery` (resource attributes ANDed into every spanset filter).
+ *
+ * Tempo reads `q` with Go's `url.Values.Get` (first value, empty = absent) and, on the metrics endpoints,
+ * `query` too (`q` wins). Every occurrence is enforced and the query string re-encoded canonically, so no
+ * unenforced copy can be the one Tempo reads.
+ */
+
+/** The policy to enforce, or undefined when the identity may read everything in its tenants. */
+function limitingPolicy(ctx: EnforceContext): (LabelPolicy & { fullAccess: false }) | undefined {
+  return ctx.policy !== undefined && !ctx.policy.fullAccess ? ctx.policy : undefined;
+}
+
+type QueryRewrite = (params: Param[], policy: LabelPolicy, req: ProxyRequest) => Param[];
+
+/** Builds a transform that rewrites the request's parameters for identities with a policy. */
+function enforceParams(rewrite: QueryRewrite): (req: ProxyRequest, ctx: EnforceContext) => Promise<void> {
+  return async (req, ctx) => {
+    const policy = limitingPolicy(ctx);
+    if (policy === undefined) return;
+    const params = await readRequestParams(req);
+    writeRequestParams(req, rewrite(params, policy, req));
+  };
+}
+
+/** Enforces every value of the named parameters; adds `q` = `{ <policy> }` when none is non-empty. */
+function enforceTraceParams(names: readonly string[], options: TraceQueryOptions, addWhenMissing: boolean): QueryRewrite {
+  return (params, policy) => {
+    const present = params.some(([name, value]) => names.includes(name) && value !== '');
+    const enforced = params
+      .filter(([name, value]) => !(names.includes(name) && value === ''))
+      .map(([name, value]): Param => (names.includes(name) ? [name, runEnforcer(() => enforceTraceQuery(value, policy, options))] : [name, value]));
+    if (present) return enforced;
+    if (!addWhenMissing) throw new BadRequest('query_missing', `a TraceQL query (${names.join(' or ')}) is required`);
+    return [...enforced, ['q', runEnforcer(() => enforceTraceQuery('', policy, options))]];
+  };
+}
+
+/**
+ * Search (`/api/search`): `q` is enforced. The legacy `tags` parameter (logfmt) cannot carry a resource-scoped
+ * condition and Tempo refuses `tags` together with `q`, so it is refused for identities with a policy; since
+ * `q` is always set for them, Tempo's older "every other parameter is a tag" fallback is off too.
+ */
+function enforceSearch(options: TraceQueryOptions): QueryRewrite {
+  const rewriteQ = enforceTraceParams(['q'], options, true);
+  return (params, policy, req) => {
+    if (params.some(([name, value]) => name === 'tags' && value !== '')) {
+      throw new BadRequest('tags_not_supported', 'the tags search parameter is not available with a label policy; use q (TraceQL)');
+    }
+    return rewriteQ(params.filter(([name]) => name !== 'tags'), policy, req);
+  };
+}
+
+/**
+ * Tag and tag-value autocomplete (`/api/v2/search/tags`, `/api/v2/search/tag/<name>/values`): Tempo uses `q`
+ * only as a best-effort filter, and drops it altogether (answering unfiltered) when it is not one simple
+ * spanset filter (tempo `traceql.ExtractMatchers`). An enforced query with the user's `||` would do exactly
+ * that, so `q` is replaced by the bare policy filter; the user's own narrowing is lost, the policy is not.
+ * Needs a Tempo whose autocomplete filtering reads regex values (2.4+) when the policy has regexes.
+ */
+function replaceWithPolicyFilter(options: TraceQueryOptions): QueryRewrite {
+  return (params, policy) => [
+    ...params.filter(([name]) => name !== 'q'),
+    ['q', `{ ${buildPolicyConditions(policy, options).join(' && ')} }`],
+  ];
+}
+
+/** v1 tag endpoints may ignore `q` entirely: only identities that may read everything get them. */
+function requireFullAccess(_req: ProxyRequest, ctx: EnforceContext): void {
+  if (limitingPolicy(ctx) !== undefined) {
+    throw new Forbidden('full_access_required', 'this endpoint cannot be limited to a label policy');
+  }
+}
+
+const TRACE_BY_ID = /^\/api\/(?:v2\/)?traces\/[0-9a-fA-F]{1,32}$/;
+const TAG_VALUES_V1 = /^\/api\/search\/tag\/[^/]+\/values$/;
+const TAG_VALUES_V2 = /^\/api\/v2\/search\/tag\/[^/]+\/values$/;
+
+export type TempoPresetOptions = TraceQueryOptions;
+
+export function createTempoPreset(options: TempoPresetOptions = {}): Preset {
+  const read = (name: string, path: string | RegExp, extra: Partial<Endpoint> = {}): Endpoint => ({
+    name: `tempo.${name}`,
+    methods: ['GET'],
+    path,
+    scope: 'read',
+    component: 'query-frontend',
+    ...extra,
+  });
+  return {
+    type: 'tempo',
+    components: ['distributor', 'query-frontend'],
+    endpoints: [
+      // OTLP/HTTP ingest (protobuf or JSON): tenant header only; span attributes are not checked.
+      { name: 'tempo.otlp_traces', methods: ['POST'], path: '/v1/traces', scope: 'write', component: 'distributor' },
+      read('search', '/api/search', { transformRequest: enforceParams(enforceSearch(options)) }),
+      read('search_tags', '/api/search/tags', { transformRequest: requireFullAccess }),
+      read('search_tag_values', TAG_VALUES_V1, { transformRequest: requireFullAccess }),
+      read('search_tags_v2', '/api/v2/search/tags', { transformRequest: enforceParams(replaceWithPolicyFilter(options)) }),
+      read('search_tag_values_v2', TAG_VALUES_V2, { transformRequest: enforceParams(replaceWithPolicyFilter(options)) }),
+      // Trace by ID: the tenant header isolates; spans of other policy values in the same trace are returned.
+      read('trace_by_id', TRACE_BY_ID),
+      read('metrics_query_range', '/api/metrics/query_range', {
+        transformRequest: enforceParams(enforceTraceParams(['q', 'query'], options, false)),
+      }),
+      read('metrics_query', '/api/metrics/query', {
+        transformRequest: enforceParams(enforceTraceParams(['q', 'query'], options, false)),
+      }),
+      read('metrics_summary', '/api/metrics/summary', {
+        transformRequest: enforceParams(enforceTraceParams(['q'], options, true)),
+      }),
+      read('echo', '/api/echo'),
+      read('ready', '/ready'),
+      read('buildinfo', '/api/status/buildinfo'),
+    ],
+  };
+}
+
+export const tempoPreset: Preset = createTempoPreset();
