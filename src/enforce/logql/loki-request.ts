@@ -1,0 +1,110 @@
+/**
+ * Request transforms for Loki endpoints: enforce the label policy in query parameters and push bodies, and
+ * translate the pure enforcers' errors into HTTP errors (the only place in the Loki path that does).
+ *
+ * Loki without a label policy: the tenant header alone isolates, so identities with no policy read and write
+ * tenant-wide (no `requiresPolicy`); a policy, when present, is always enforced.
+ */
+import { policyMatchers, type LabelPolicy } from '../../policy/label-policy.js';
+import type { EnforceContext, ProxyRequest } from '../../routing/endpoint.js';
+import { BadRequest, Forbidden, UnsupportedMediaType } from '../../server/http-errors.js';
+import { PolicyViolation, QueryParseError, UnsupportedInput } from '../errors.js';
+import { enforceLokiPush } from '../write/loki-push.js';
+import { enforceLogQuery, enforceLogSelector } from './enforce.js';
+import { rewriteRequestParams } from './loki-params.js';
+import { formatSelector } from './selector.js';
+
+export type RequestTransform = (req: ProxyRequest, ctx: EnforceContext) => void;
+
+export interface LokiReadSpec {
+  /** Parameters holding LogQL, every occurrence enforced. */
+  readonly params: readonly string[];
+  /** `query`: any LogQL; `selector`: a log selector (optionally with a pipeline), never a metric query. */
+  readonly kind: 'query' | 'selector';
+  /**
+   * Add the policy's selector when the parameter is absent or empty. For labels, label values, series and
+   * detected labels, Loki answers for the whole tenant when no selector is given.
+   */
+  readonly defaultToPolicy: boolean;
+}
+
+/** Bound on a decompressed push body (gzip, deflate, snappy). */
+export const DEFAULT_MAX_DECODED_PUSH_BYTES = 64 * 1024 * 1024;
+
+/** A read endpoint's transform: enforce `spec.params`, then (optionally) add X-Prom-Label-Policy. */
+export function createLokiReadTransform(spec: LokiReadSpec): RequestTransform {
+  const enforce = spec.kind === 'query' ? enforceLogQuery : enforceLogSelector;
+  return (req, ctx) => {
+    delete req.headers['x-prom-label-policy'];
+    const policy = ctx.policy;
+    if (policy === undefined) return;
+    translateErrors(() =>
+      rewriteRequestParams(req, {
+        names: spec.params,
+        rewrite: (value) => {
+          if (!spec.defaultToPolicy || value.trim() !== '') return enforce(value, policy);
+          return policy.fullAccess ? value : policySelector(policy);
+        },
+        whenMissing: () => (spec.defaultToPolicy && !policy.fullAccess ? [spec.params[0] ?? 'query', policySelector(policy)] : undefined),
+      }),
+    );
+    if (ctx.options.nativeLabelPolicyHeader && !policy.fullAccess) {
+      req.headers['x-prom-label-policy'] = formatLabelPolicyHeader(policy, ctx.tenants);
+    }
+  };
+}
+
+/** The push transform: validate or inject the policy's labels on every stream (see enforce/write/loki-push). */
+export function createLokiPushTransform(maxDecodedBytes = DEFAULT_MAX_DECODED_PUSH_BYTES): RequestTransform {
+  return (req, ctx) => {
+    delete req.headers['x-prom-label-policy'];
+    const policy = ctx.policy;
+    if (policy === undefined || policy.fullAccess) return;
+    const out = translateErrors(() =>
+      enforceLokiPush(
+        { body: req.body ?? Buffer.alloc(0), contentType: req.headers['content-type'], contentEncoding: req.headers['content-encoding'] },
+        policy,
+        { mode: ctx.options.injectLabelsOnWrite ? 'inject' : 'reject', maxDecodedBytes },
+      ),
+    );
+    req.body = out.body;
+    req.headers['content-type'] = out.contentType;
+    delete req.headers['content-encoding'];
+  };
+}
+
+/**
+ * Ruler changes: rules run tenant-wide inside Loki, outside any label policy, so a restricted identity must
+ * not create or delete them. No policy (tenant-wide access) and full access may.
+ */
+export function refuseRestrictedRuleChange(_req: ProxyRequest, ctx: EnforceContext): void {
+  if (ctx.policy !== undefined && !ctx.policy.fullAccess) {
+    throw new Forbidden('label_policy_violation', 'rules are evaluated tenant-wide; changing them needs full label access');
+  }
+}
+
+/**
+ * Loki's LBAC header (docs/sources/operations/lbac.md): `<tenant>:<URL-encoded selector>`, several values
+ * comma-separated and ORed. Our policy is one selector (rules ANDed), sent once per tenant.
+ */
+export function formatLabelPolicyHeader(policy: LabelPolicy, tenants: readonly string[]): string {
+  const selector = encodeURIComponent(policySelector(policy));
+  return tenants.map((tenant) => `${tenant}:${selector}`).join(',');
+}
+
+function policySelector(policy: LabelPolicy): string {
+  return formatSelector(policyMatchers(policy));
+}
+
+function translateErrors<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    if (error instanceof QueryParseError) throw new BadRequest('query_parse_error', error.message);
+    if (error instanceof PolicyViolation) throw new Forbidden('label_policy_violation', error.message);
+    if (error instanceof UnsupportedInput) {
+      throw error.mediaType ? new UnsupportedMediaType(error.message) : new BadRequest('unsupported_input', error.message);
+    }
+    throw error;
+  }
+}

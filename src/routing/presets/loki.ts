@@ -1,0 +1,87 @@
+/**
+ * `type = "loki"`: Loki's HTTP API as a table (Loki 3 "Loki HTTP API" reference, docs/sources/reference/
+ * loki-http-api.md). Components follow its microservices mode: push on the distributor, reads on the
+ * query-frontend, tail on the querier, rules on the ruler, deletes on the compactor, flush on the ingester.
+ * Paths not listed (OTLP ingest, legacy /api/prom/*, ring pages, /metrics) are 404: OTLP labels come from
+ * resource attributes the gateway cannot check, and legacy paths would be a second door to the same data.
+ */
+import {
+  createLokiPushTransform,
+  createLokiReadTransform,
+  refuseRestrictedRuleChange,
+  type LokiReadSpec,
+} from '../../enforce/logql/loki-request.js';
+import type { Endpoint, Preset } from '../endpoint.js';
+
+const READ = ['GET', 'POST'];
+const QUERY: LokiReadSpec = { params: ['query'], kind: 'query', defaultToPolicy: false };
+const LOG_QUERY: LokiReadSpec = { params: ['query'], kind: 'selector', defaultToPolicy: false };
+const SELECTOR: LokiReadSpec = { params: ['query'], kind: 'selector', defaultToPolicy: true };
+// Loki's series endpoint reads `match[]` (and accepts `match`); without one it lists every stream.
+const SERIES: LokiReadSpec = { params: ['match[]', 'match'], kind: 'selector', defaultToPolicy: true };
+
+function read(name: string, path: string | RegExp, spec: LokiReadSpec, component = 'query-frontend'): Endpoint {
+  return {
+    name: `loki.${name}`,
+    methods: READ,
+    path,
+    scope: 'read',
+    component,
+    bufferBody: true,
+    transformRequest: createLokiReadTransform(spec),
+  };
+}
+
+function plain(name: string, methods: string[], path: string | RegExp, scope: Endpoint['scope'], component?: string): Endpoint {
+  return { name: `loki.${name}`, methods, path, scope, ...(component ? { component } : {}) };
+}
+
+const RULES_PATH = /^\/loki\/api\/v1\/rules(?:\/[^/]+){0,2}$/;
+
+export const lokiPreset: Preset = {
+  type: 'loki',
+  components: ['distributor', 'query-frontend', 'querier', 'ruler', 'compactor', 'ingester'],
+  endpoints: [
+    {
+      name: 'loki.push',
+      methods: ['POST'],
+      path: '/loki/api/v1/push',
+      scope: 'write',
+      component: 'distributor',
+      bufferBody: true,
+      transformRequest: createLokiPushTransform(),
+    },
+    read('query', '/loki/api/v1/query', QUERY),
+    read('query_range', '/loki/api/v1/query_range', QUERY),
+    read('series', '/loki/api/v1/series', SERIES),
+    read('labels', /^\/loki\/api\/v1\/labels?$/, SELECTOR),
+    read('label_values', /^\/loki\/api\/v1\/label\/[^/]+\/values$/, SELECTOR),
+    read('index_stats', '/loki/api/v1/index/stats', SELECTOR),
+    read('index_volume', '/loki/api/v1/index/volume', SELECTOR),
+    read('index_volume_range', '/loki/api/v1/index/volume_range', SELECTOR),
+    read('detected_fields', '/loki/api/v1/detected_fields', LOG_QUERY),
+    read('detected_field_values', /^\/loki\/api\/v1\/detected_field\/[^/]+\/values$/, LOG_QUERY),
+    read('detected_labels', '/loki/api/v1/detected_labels', SELECTOR),
+    read('patterns', '/loki/api/v1/patterns', LOG_QUERY),
+    read('format_query', '/loki/api/v1/format_query', QUERY),
+    {
+      ...read('tail', '/loki/api/v1/tail', LOG_QUERY, 'querier'),
+      methods: ['GET'],
+      bufferBody: false,
+      websocket: true,
+    },
+    // Ruler: tenant-scoped by the header only (Loki's LBAC doesn't apply to the ruler either).
+    plain('rules', ['GET'], RULES_PATH, 'read', 'ruler'),
+    { ...plain('rules_change', ['POST', 'DELETE'], RULES_PATH, 'write', 'ruler'), transformRequest: refuseRestrictedRuleChange },
+    plain('prometheus_rules', ['GET'], '/prometheus/api/v1/rules', 'read', 'ruler'),
+    plain('prometheus_alerts', ['GET'], '/prometheus/api/v1/alerts', 'read', 'ruler'),
+    // Status.
+    plain('ready', ['GET'], '/ready', 'read'),
+    plain('buildinfo', ['GET'], '/loki/api/v1/status/buildinfo', 'read', 'query-frontend'),
+    // Admin: deletes rewrite history; flush/shutdown/config operate the cluster.
+    plain('delete', ['GET', 'POST', 'DELETE'], '/loki/api/v1/delete', 'admin', 'compactor'),
+    plain('flush', ['POST', 'GET'], '/flush', 'admin', 'ingester'),
+    plain('ingester_shutdown', ['POST', 'GET', 'DELETE'], /^\/ingester\/(?:prepare_)?shutdown$/, 'admin', 'ingester'),
+    plain('config', ['GET'], '/config', 'admin'),
+  ],
+};
