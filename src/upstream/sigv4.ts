@@ -35,18 +35,21 @@ export interface SignedRequest {
 }
 
 export interface SignParams {
-  readonly service: string;
-  readonly region: string;
-  readonly credentials: AwsCredentials;
+  /** From `createSmithySigner`; reuse it while the credentials stay the same (it caches the signing key). */
+  readonly signer: SignatureV4;
   readonly signingDate: Date;
   readonly isPayloadUnsigned: boolean;
+}
+
+/** For every service but S3 the path is URI-encoded a second time (smithy `uriEscapePath`), as SigV4 requires. */
+export function createSmithySigner(service: string, region: string, credentials: AwsCredentials): SignatureV4 {
+  return new SignatureV4({ service, region, credentials, sha256: NodeSha256, uriEscapePath: service !== 's3' });
 }
 
 /**
  * Signs one request with SigV4 (https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html).
  * Signs the upstream host (not the client's Host), every end-to-end header, the canonical query and the
- * body's SHA-256. For every service but S3 the path is URI-encoded a second time (smithy `uriEscapePath`), as
- * the spec requires; the path passed in is the wire path, already encoded once.
+ * body's SHA-256. The path passed in is the wire path, already encoded once; the signer encodes it again.
  */
 export async function signRequest(req: SignableRequest, params: SignParams): Promise<SignedRequest> {
   const { url, query } = canonicaliseQuery(req.url);
@@ -54,13 +57,6 @@ export async function signRequest(req: SignableRequest, params: SignParams): Pro
   const body = req.body === 'streamed' ? undefined : req.body;
   signed.host = url.host;
   signed['x-amz-content-sha256'] = params.isPayloadUnsigned ? UNSIGNED_PAYLOAD : hashPayloadHex(body ?? Buffer.alloc(0));
-  const signer = new SignatureV4({
-    service: params.service,
-    region: params.region,
-    credentials: params.credentials,
-    sha256: NodeSha256,
-    uriEscapePath: params.service !== 's3',
-  });
   const request = new HttpRequest({
     method: req.method.toUpperCase(),
     protocol: url.protocol,
@@ -70,7 +66,7 @@ export async function signRequest(req: SignableRequest, params: SignParams): Pro
     query,
     headers: signed,
   });
-  const result = await signer.sign(request, { signingDate: params.signingDate });
+  const result = await params.signer.sign(request, { signingDate: params.signingDate });
   return { url, headers: { ...passed, ...(result.headers as Record<string, string>) } };
 }
 
@@ -118,6 +114,13 @@ export function createSigner(options: SignerOptions, deps: SignerDeps): Signer {
     deps,
   );
   void refresher.start();
+  let cached: { credentials: AwsCredentials; signer: SignatureV4 } | undefined;
+  const signerFor = (credentials: AwsCredentials): SignatureV4 => {
+    if (cached?.credentials !== credentials) {
+      cached = { credentials, signer: createSmithySigner(config.service, config.region, credentials) };
+    }
+    return cached.signer;
+  };
 
   return {
     requiresBufferedBody: !config.unsigned_payload,
@@ -133,9 +136,7 @@ export function createSigner(options: SignerOptions, deps: SignerDeps): Signer {
         throw new ServiceUnavailable('aws_credentials_unavailable', `no valid AWS credentials for upstream ${options.upstream}`);
       }
       return signRequest(req, {
-        service: config.service,
-        region: config.region,
-        credentials,
+        signer: signerFor(credentials),
         signingDate: new Date(deps.clock.now()),
         isPayloadUnsigned: config.unsigned_payload && req.body === 'streamed',
       });
