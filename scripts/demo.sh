@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# One command on a fresh machine: install what is needed, build, and run the demo stack.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+npm run build
+exec node --import tsx scripts/demo/run.ts
