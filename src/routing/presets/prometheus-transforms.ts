@@ -1,0 +1,84 @@
+import { readRequestParams, writeRequestParams, type Param } from '../../enforce/params.js';
+import { enforceQuery, enforceSelector } from '../../enforce/promql/enforce.js';
+import { quotePromString } from '../../enforce/promql/string-literal.js';
+import { policyMatchers, type LabelPolicy } from '../../policy/label-policy.js';
+import { BadRequest, Forbidden } from '../../server/http-errors.js';
+import type { EnforceContext, ProxyRequest } from '../endpoint.js';
+import { toHttpError } from './enforce-http-errors.js';
+
+/** Mimir/Loki/GEM label-access header: `<tenant>:<path-escaped selector>`, comma-separated (labelaccess pkg). */
+export const LABEL_POLICY_HEADER = 'x-prom-label-policy';
+
+/** Which parameters of a Prometheus API endpoint carry PromQL, and what to do when no `match[]` is sent. */
+export interface PrometheusParamSpec {
+  /** Parameters holding a whole expression (`query`). */
+  readonly queries?: readonly string[];
+  /** Parameters holding a series selector (`match[]`). */
+  readonly selectors?: readonly string[];
+  /** No selector sent: `'policy'` adds one built from the policy; `'refuse'` answers 400; default: nothing. */
+  readonly whenNoSelector?: 'policy' | 'refuse';
+}
+
+/**
+ * Builds the `transformRequest` of a Prometheus API endpoint: reads every occurrence of every parameter (form
+ * body and URL, see enforce/params.ts), enforces each `query` and `match[]` occurrence, and rebuilds the
+ * request from the enforced values only. Enforcer errors become HTTP errors (400 query_parse_error, 415 …).
+ */
+export function createParamTransform(spec: PrometheusParamSpec) {
+  const queries = new Set(spec.queries ?? []);
+  const selectors = new Set(spec.selectors ?? []);
+  return async (req: ProxyRequest, ctx: EnforceContext): Promise<void> => {
+    const policy = requirePolicy(ctx);
+    let params: Param[];
+    try {
+      params = (await readRequestParams(req)).map(([name, value]): Param => {
+        if (queries.has(name)) return [name, enforceQuery(value, policy)];
+        if (selectors.has(name)) return [name, enforceSelector(value, policy)];
+        return [name, value];
+      });
+    } catch (error) {
+      throw toHttpError(error);
+    }
+    const [selectorName] = selectors;
+    if (selectorName !== undefined && !params.some(([name]) => selectors.has(name))) {
+      if (spec.whenNoSelector === 'refuse') throw new BadRequest('missing_match', `at least one ${selectorName} is required`);
+      const selector = buildPolicySelector(policy);
+      if (spec.whenNoSelector === 'policy' && selector !== undefined) params.push([selectorName, selector]);
+    }
+    writeRequestParams(req, params);
+    setLabelPolicyHeader(req, ctx, policy);
+  };
+}
+
+/** A transform for endpoints that expose data of every tenant (metadata, targets, TSDB status): full access only. */
+export function requireFullAccess(req: ProxyRequest, ctx: EnforceContext): void {
+  if (!requirePolicy(ctx).fullAccess) {
+    throw new Forbidden('full_access_required', 'this endpoint exposes every tenant\'s data; it needs full access');
+  }
+  delete req.headers[LABEL_POLICY_HEADER];
+}
+
+/** The policy as one selector, e.g. `{namespace=~"a|b", cluster="eu"}`; undefined for full access. */
+export function buildPolicySelector(policy: LabelPolicy): string | undefined {
+  const matchers = policyMatchers(policy);
+  if (matchers.length === 0) return undefined;
+  return `{${matchers.map((m) => `${m.label}${m.op}${quotePromString(m.value)}`).join(', ')}}`;
+}
+
+/**
+ * The client's own X-Prom-Label-Policy is always removed (it would widen or replace ours upstream). With
+ * `nativeLabelPolicyHeader`, ours is sent for every tenant as well, never instead of rewriting the query.
+ */
+export function setLabelPolicyHeader(req: ProxyRequest, ctx: EnforceContext, policy: LabelPolicy): void {
+  delete req.headers[LABEL_POLICY_HEADER];
+  const selector = buildPolicySelector(policy);
+  if (!ctx.options.nativeLabelPolicyHeader || selector === undefined) return;
+  const escaped = encodeURIComponent(selector);
+  req.headers[LABEL_POLICY_HEADER] = ctx.tenants.map((tenant) => `${tenant}:${escaped}`).join(',');
+}
+
+function requirePolicy(ctx: EnforceContext): LabelPolicy {
+  // Endpoints using these transforms are `requiresPolicy`; this guards a table row that forgot it.
+  if (ctx.policy === undefined) throw new Forbidden('no_label_policy', 'identity has no label policy');
+  return ctx.policy;
+}

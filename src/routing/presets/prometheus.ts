@@ -1,0 +1,75 @@
+import { filterAlertsResponse, filterRulesResponse } from '../../enforce/responses/rules-alerts.js';
+import { Forbidden } from '../../server/http-errors.js';
+import type { EnforceContext, Endpoint, Preset } from '../endpoint.js';
+import { toHttpError } from './enforce-http-errors.js';
+import { createParamTransform, requireFullAccess } from './prometheus-transforms.js';
+
+/**
+ * `type = "prometheus"`: the Prometheus HTTP API (also Mimir's, Thanos' and VictoriaMetrics' Prometheus API).
+ * Reference: https://prometheus.io/docs/prometheus/latest/querying/api/
+ *
+ * - Query and series endpoints: every `query` and `match[]` occurrence is rewritten (prometheus-transforms.ts).
+ * - Rules and alerts: the response is filtered, since Prometheus ignores `match[]` there before 2.54.
+ * - Endpoints that list every tenant's metric names, targets or TSDB stats: full access only.
+ * - Writes and admin endpoints get the `write`/`admin` scope, so the pipeline refuses them unless granted; a
+ *   remote-write body is not checked here, so a limited identity is refused too (full access only).
+ * Any other path is 404 (presets are allow-lists). Not offered: /api/v1/read (remote read, protobuf queries).
+ */
+
+const GET_POST = ['GET', 'POST'];
+const enforceQueryParam = createParamTransform({ queries: ['query'] });
+const enforceMatchOrPolicy = createParamTransform({ selectors: ['match[]'], whenNoSelector: 'policy' });
+const enforceMatchIfSent = createParamTransform({ selectors: ['match[]'] });
+const enforceMatchRequired = createParamTransform({ selectors: ['match[]'], whenNoSelector: 'refuse' });
+
+function filterWith(filter: typeof filterRulesResponse) {
+  return (body: Buffer, ctx: EnforceContext): Buffer => {
+    if (ctx.policy === undefined) throw new Forbidden('no_label_policy', 'identity has no label policy');
+    try {
+      return filter(body, ctx.policy);
+    } catch (error) {
+      throw toHttpError(error);
+    }
+  };
+}
+
+function queryRow(name: string, path: string, methods: readonly string[], transform: Endpoint['transformRequest']): Endpoint {
+  return { name: `prometheus.${name}`, methods, path, scope: 'read', requiresPolicy: true, bufferBody: true, transformRequest: transform };
+}
+
+function fullAccessRow(name: string, path: string | RegExp, scope: Endpoint['scope'], methods = GET_POST): Endpoint {
+  return { name: `prometheus.${name}`, methods, path, scope, requiresPolicy: true, transformRequest: requireFullAccess };
+}
+
+export const prometheusEndpoints: readonly Endpoint[] = [
+  queryRow('query', '/api/v1/query', GET_POST, enforceQueryParam),
+  queryRow('query_range', '/api/v1/query_range', GET_POST, enforceQueryParam),
+  queryRow('query_exemplars', '/api/v1/query_exemplars', GET_POST, enforceQueryParam),
+  queryRow('series', '/api/v1/series', GET_POST, enforceMatchOrPolicy),
+  queryRow('labels', '/api/v1/labels', GET_POST, enforceMatchOrPolicy),
+  { ...queryRow('label_values', '/api/v1/label/_/values', ['GET'], enforceMatchOrPolicy), path: /^\/api\/v1\/label\/[^/]+\/values$/ },
+  queryRow('federate', '/federate', ['GET'], enforceMatchRequired),
+  { ...queryRow('rules', '/api/v1/rules', ['GET'], enforceMatchIfSent), filterResponse: filterWith(filterRulesResponse) },
+  { ...queryRow('alerts', '/api/v1/alerts', ['GET'], enforceMatchIfSent), filterResponse: filterWith(filterAlertsResponse) },
+  { name: 'prometheus.buildinfo', methods: ['GET'], path: '/api/v1/status/buildinfo', scope: 'read' },
+  { name: 'prometheus.healthy', methods: ['GET', 'HEAD'], path: '/-/healthy', scope: 'read' },
+  { name: 'prometheus.ready', methods: ['GET', 'HEAD'], path: '/-/ready', scope: 'read' },
+  // Every tenant's metric names, help texts, targets, cardinality or configuration.
+  fullAccessRow('metadata', '/api/v1/metadata', 'read', ['GET']),
+  fullAccessRow('targets_metadata', '/api/v1/targets/metadata', 'read', ['GET']),
+  fullAccessRow('targets', '/api/v1/targets', 'read', ['GET']),
+  fullAccessRow('scrape_pools', '/api/v1/scrape_pools', 'read', ['GET']),
+  fullAccessRow('alertmanagers', '/api/v1/alertmanagers', 'read', ['GET']),
+  fullAccessRow('status', /^\/api\/v1\/status\/(config|flags|runtimeinfo|tsdb|walreplay)$/, 'read', ['GET']),
+  // Writes: the body is not inspected here (remote-write enforcement lives in enforce/write/).
+  fullAccessRow('remote_write', '/api/v1/write', 'write', ['POST']),
+  fullAccessRow('otlp_write', '/api/v1/otlp/v1/metrics', 'write', ['POST']),
+  // Admin: delete_series is narrowed to the policy's series; the rest act on the whole server.
+  { ...queryRow('delete_series', '/api/v1/admin/tsdb/delete_series', ['POST', 'PUT'], enforceMatchRequired), scope: 'admin' },
+  fullAccessRow('clean_tombstones', '/api/v1/admin/tsdb/clean_tombstones', 'admin', ['POST', 'PUT']),
+  fullAccessRow('snapshot', '/api/v1/admin/tsdb/snapshot', 'admin', ['POST', 'PUT']),
+  fullAccessRow('reload', '/-/reload', 'admin', ['POST', 'PUT']),
+  fullAccessRow('quit', '/-/quit', 'admin', ['POST', 'PUT']),
+];
+
+export const prometheusPreset: Preset = { type: 'prometheus', components: [], endpoints: prometheusEndpoints };
