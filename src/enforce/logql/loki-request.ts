@@ -42,7 +42,8 @@ export function createLokiReadTransform(spec: LokiReadSpec): RequestTransform {
       rewriteRequestParams(req, {
         names: spec.params,
         rewrite: (value) => {
-          if (!spec.defaultToPolicy || value.trim() !== '') return enforce(value, policy);
+          // An empty selector (``, `{}`) asks for the whole tenant: it becomes the policy's selector.
+          if (!spec.defaultToPolicy || !/^\s*(?:\{\s*\})?\s*$/.test(value)) return enforce(value, policy);
           return policy.fullAccess ? value : policySelector(policy);
         },
         whenMissing: () => (spec.defaultToPolicy && !policy.fullAccess ? [spec.params[0] ?? 'query', policySelector(policy)] : undefined),

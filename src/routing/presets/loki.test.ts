@@ -72,6 +72,8 @@ describe('loki preset: query parameters', () => {
     assert.equal(new URLSearchParams(missing.query).get('query'), '{namespace="team-a"}');
     const empty = await transform(request('GET', '/loki/api/v1/label/app/values', 'query='), context(TEAM_A));
     assert.deepEqual(new URLSearchParams(empty.query).getAll('query'), ['{namespace="team-a"}']);
+    const braces = await transform(request('GET', '/loki/api/v1/detected_labels', 'query=%7B+%7D'), context(TEAM_A));
+    assert.deepEqual(new URLSearchParams(braces.query).getAll('query'), ['{namespace="team-a"}']);
   });
 
   it('series: every match[] is enforced, and one is added when none is given', async () => {
