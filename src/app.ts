@@ -14,7 +14,9 @@ import type { PipelineDeps } from './server/pipeline.js';
 import { createProxyHandler } from './server/proxy-server.js';
 import type { ReadinessCheck } from './server/readiness.js';
 import { createUpgradeHandler } from './server/upgrade.js';
+import { createAwsCredentialMetrics } from './upstream/aws-credentials/metrics.js';
 import { createUpstream } from './upstream/create-upstream.js';
+import { createSigner } from './upstream/sigv4.js';
 import { createHeaderPolicy } from './upstream/headers.js';
 
 export interface AppDeps {
@@ -49,10 +51,17 @@ export function createApp(config: Config, deps: AppDeps): App {
   const authenticators: Authenticator[] = tokenSource ? [tokenSource.authenticator] : [];
   const chain = createAuthenticatorChain(authenticators, { clock, challenge: 'Bearer realm="scopegate"' });
 
-  const upstreams = config.proxy.upstreams.map((upstreamConfig) => ({
-    config: upstreamConfig,
-    built: createUpstream(upstreamConfig, undefined),
-  }));
+  const signedUpstreams = config.proxy.upstreams.filter((u) => u.sign !== undefined);
+  const credentialMetrics = signedUpstreams.length > 0 ? createAwsCredentialMetrics(metrics.registry, () => clock.now()) : undefined;
+  const upstreams = config.proxy.upstreams.map((upstreamConfig) => {
+    const signer = upstreamConfig.sign
+      ? createSigner(
+          { upstream: upstreamConfig.name ?? upstreamConfig.upstream.host, sign: upstreamConfig.sign },
+          { clock, logger, ...(credentialMetrics ? { metrics: credentialMetrics } : {}) },
+        )
+      : undefined;
+    return { config: upstreamConfig, signer, built: createUpstream(upstreamConfig, signer) };
+  });
   const findRoute = createHostRouter(upstreams.map(({ config: c, built }) => ({ config: c, target: built.target })));
 
   const pipelineDeps: PipelineDeps = {
@@ -64,7 +73,10 @@ export function createApp(config: Config, deps: AppDeps): App {
     maxFilterBytes: config.proxy.max_response_filter_bytes,
     onUpstreamError: (upstream, kind) => metrics.upstreamErrors.inc({ upstream, kind }),
   };
-  const readiness: ReadinessCheck[] = tokenSource ? [tokenSource.refresher.readiness] : [];
+  const readiness: ReadinessCheck[] = [
+    ...(tokenSource ? [tokenSource.refresher.readiness] : []),
+    ...upstreams.flatMap(({ signer }) => (signer ? [signer.readiness] : [])),
+  ];
   let accepting = true;
 
   return {

@@ -66,7 +66,7 @@ export async function prepareRequest(req: IncomingMessage, ctx: RequestContext, 
   });
   ctx.tenant = tenants.join('|');
 
-  const needsBody = endpoint.bufferBody === true || (upstream.signer !== undefined && !upstream.signer.acceptsStreamedBody);
+  const needsBody = endpoint.bufferBody === true || upstream.signer?.requiresBufferedBody === true;
   const request: ProxyRequest = {
     method: req.method ?? 'GET',
     path: found.path,

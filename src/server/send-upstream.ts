@@ -33,16 +33,18 @@ export async function sendUpstream(
     delete headers['content-length'];
   }
 
-  const pathAndQuery = `${destination.basePath}${encodePath(request.path)}${request.query ? `?${request.query}` : ''}`;
+  let pathAndQuery = `${destination.basePath}${encodePath(request.path)}${request.query ? `?${request.query}` : ''}`;
+  let outgoing = headers;
   if (upstream.signer) {
-    headers.host = destination.url.host;
+    // Last step before sending: the signature covers the final URL, headers and bytes.
     const signed = await upstream.signer.sign({
       method: request.method,
       url: new URL(pathAndQuery, destination.url.origin),
       headers,
-      body: Buffer.isBuffer(body) ? body : undefined,
+      body: Buffer.isBuffer(body) ? body : body === undefined ? undefined : 'streamed',
     });
-    Object.assign(headers, signed);
+    pathAndQuery = `${signed.url.pathname}${signed.url.search}`;
+    outgoing = signed.headers;
   }
 
   try {
@@ -50,7 +52,7 @@ export async function sendUpstream(
       dispatcher: destination.dispatcher,
       method: request.method,
       pathAndQuery,
-      headers,
+      headers: outgoing,
       body,
       timeoutMs: upstream.timeoutMs,
       res,

@@ -3,7 +3,8 @@ import type { UpstreamConfig } from '../config/config.js';
 import { compileEndpointTable } from '../routing/endpoint-table.js';
 import { presetFor } from '../routing/presets/index.js';
 import { createUpstreamPool } from './pool.js';
-import type { Destination, RequestSigner, UpstreamTarget } from './upstream-target.js';
+import type { Signer } from './sigv4.js';
+import type { Destination, UpstreamTarget } from './upstream-target.js';
 
 export interface BuiltUpstream {
   readonly target: UpstreamTarget;
@@ -20,7 +21,7 @@ function componentKey(component: string): string {
  * configured component), and the switches the pipeline reads. Components not configured go to the main
  * address (the single-address "gateway" form).
  */
-export function createUpstream(config: UpstreamConfig, signer: RequestSigner | undefined): BuiltUpstream {
+export function createUpstream(config: UpstreamConfig, signer: Signer | undefined): BuiltUpstream {
   const preset = presetFor(config.type);
   const pools = new Map<string, Pool>();
   const destinationFor = (url: URL): Destination => {
@@ -63,6 +64,7 @@ export function createUpstream(config: UpstreamConfig, signer: RequestSigner | u
     target,
     async close() {
       await Promise.all([...pools.values()].map((pool) => pool.close()));
+      await signer?.close();
     },
   };
 }

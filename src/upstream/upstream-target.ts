@@ -2,6 +2,7 @@ import type { Dispatcher } from 'undici';
 import type { UpstreamType } from '../config/schema.js';
 import type { UpstreamPolicyOptions } from '../routing/endpoint.js';
 import type { EndpointTable } from '../routing/endpoint-table.js';
+import type { Signer } from './sigv4.js';
 
 /** Where one component's requests go: its pool, and the URL path the upstream is mounted at. */
 export interface Destination {
@@ -9,21 +10,6 @@ export interface Destination {
   readonly url: URL;
   /** The upstream URL's path without a trailing slash ('' for the root). */
   readonly basePath: string;
-}
-
-/** The request a signer sees: final method, URL, headers and body (undefined = streamed). */
-export interface SignableRequest {
-  readonly method: string;
-  readonly url: URL;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: Buffer | undefined;
-}
-
-/** Adds authentication to an outgoing request after every rewrite (SigV4). */
-export interface RequestSigner {
-  sign(request: SignableRequest): Promise<Record<string, string>>;
-  /** Whether a streamed body may be sent unhashed (UNSIGNED-PAYLOAD); if not, bodies are buffered. */
-  readonly acceptsStreamedBody: boolean;
 }
 
 /** One configured upstream, built once per app: its endpoint table, pools and switches. */
@@ -39,6 +25,6 @@ export interface UpstreamTarget {
   /** Lower-case name of the tenant header (X-Scope-OrgID unless configured). */
   readonly tenantHeader: string;
   readonly options: UpstreamPolicyOptions;
-  readonly signer: RequestSigner | undefined;
+  readonly signer: Signer | undefined;
   destination(component: string | undefined): Destination;
 }

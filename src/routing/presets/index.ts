@@ -1,10 +1,12 @@
 import type { UpstreamType } from '../../config/schema.js';
 import type { Preset } from '../endpoint.js';
+import { lokiPreset } from './loki.js';
 import { rawPreset } from './raw.js';
 
 /** The endpoint table of each upstream `type`. */
 const PRESETS: Partial<Record<UpstreamType, Preset>> = {
   raw: rawPreset,
+  loki: lokiPreset,
 };
 
 export function presetFor(type: UpstreamType): Preset {
