@@ -1,0 +1,145 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createIdentity } from '../../identity/identity.js';
+import { buildLabelPolicy, FULL_ACCESS, type LabelPolicy } from '../../policy/label-policy.js';
+import { HttpError } from '../../server/http-errors.js';
+import type { EnforceContext, ProxyRequest } from '../endpoint.js';
+import { compileEndpointTable } from '../endpoint-table.js';
+import { alertmanagerPreset } from './alertmanager.js';
+
+const nsA = buildLabelPolicy({ values: ['a'] }) as LabelPolicy;
+const nsAB = buildLabelPolicy({ values: ['a', 'b'] }) as LabelPolicy;
+const table = compileEndpointTable(alertmanagerPreset);
+
+function context(policy: LabelPolicy, inject = false): EnforceContext {
+  return {
+    identity: createIdentity({ subject: 's', tenants: ['t1'], policy, authenticator: 'test' }),
+    policy,
+    tenants: ['t1'],
+    options: { policyLabel: 'namespace', injectLabelsOnWrite: inject, nativeLabelPolicyHeader: false },
+  };
+}
+
+function request(method: string, path: string, body?: unknown, query = ''): ProxyRequest {
+  return {
+    method,
+    path,
+    query,
+    headers: { 'accept-encoding': 'gzip', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : Buffer.from(JSON.stringify(body)),
+  };
+}
+
+async function transform(req: ProxyRequest, ctx: EnforceContext): Promise<ProxyRequest> {
+  await table.match(req.method, req.path).transformRequest?.(req, ctx);
+  return req;
+}
+
+async function refusal(req: ProxyRequest, ctx: EnforceContext): Promise<HttpError> {
+  try {
+    await transform(req, ctx);
+  } catch (error) {
+    assert.ok(error instanceof HttpError);
+    return error;
+  }
+  assert.fail('request was not refused');
+}
+
+function filter(path: string, body: unknown, ctx: EnforceContext): unknown {
+  const endpoint = table.match('GET', path);
+  assert.ok(endpoint.filterResponse);
+  return JSON.parse(endpoint.filterResponse(Buffer.from(JSON.stringify(body)), ctx).toString('utf8'));
+}
+
+const alert = (ns: string | undefined, name = 'X') => ({ labels: { alertname: name, ...(ns ? { namespace: ns } : {}) } });
+const silence = (matchers: unknown[], id = 's1') => ({ id, matchers, status: { state: 'active' } });
+const eq = (value: string) => ({ name: 'namespace', value, isRegex: false, isEqual: true });
+
+describe('alertmanager preset', () => {
+  it('adds the policy as filter matchers to reads and asks for an uncompressed body', async () => {
+    const req = await transform(request('GET', '/api/v2/alerts', undefined, 'active=true'), context(nsAB));
+    assert.deepEqual(new URLSearchParams(req.query).getAll('filter'), ['namespace=~"a|b"']);
+    assert.equal(new URLSearchParams(req.query).get('active'), 'true');
+    assert.equal(req.headers['accept-encoding'], undefined);
+    const silences = await transform(request('GET', '/api/v2/silences'), context(nsA));
+    assert.deepEqual(new URLSearchParams(silences.query).getAll('filter'), ['namespace="a"']);
+  });
+
+  it('filters alerts and alert groups in the response to the policy', () => {
+    const alerts = filter('/api/v2/alerts', [alert('a', 'mine'), alert('b'), alert(undefined)], context(nsA));
+    assert.deepEqual(alerts, [alert('a', 'mine')]);
+    const groups = filter('/api/v2/alerts/groups', [
+      { labels: {}, receiver: { name: 'r' }, alerts: [alert('a'), alert('b')] },
+      { labels: {}, receiver: { name: 'r' }, alerts: [alert('c')] },
+    ], context(nsA));
+    assert.deepEqual(groups, [{ labels: {}, receiver: { name: 'r' }, alerts: [alert('a')] }]);
+  });
+
+  it('keeps only silences confined to the policy', () => {
+    const within = silence([eq('a')], 'ok');
+    const regexWithin = silence([{ name: 'namespace', value: 'a|b', isRegex: true }], 'ok2');
+    const body = [
+      within,
+      regexWithin,
+      silence([eq('c')]),
+      silence([{ name: 'namespace', value: 'a|c', isRegex: true }]),
+      silence([{ name: 'namespace', value: 'a', isRegex: false, isEqual: false }]),
+      silence([{ name: 'namespace', value: 'a.*', isRegex: true }]),
+      silence([{ name: 'alertname', value: 'X', isRegex: false }]),
+    ];
+    assert.deepEqual(filter('/api/v2/silences', body, context(nsAB)), [within, regexWithin]);
+  });
+
+  it('answers a single silence outside the policy with 404', () => {
+    const endpoint = table.match('GET', '/api/v2/silence/0a1b2c3d-0000-4000-8000-000000000000');
+    const other = Buffer.from(JSON.stringify(silence([eq('b')])));
+    assert.throws(() => endpoint.filterResponse?.(other, context(nsA)), (e: unknown) => e instanceof HttpError && e.status === 404);
+    const mine = Buffer.from(JSON.stringify(silence([eq('a')])));
+    assert.equal(endpoint.filterResponse?.(mine, context(nsA)), mine);
+  });
+
+  it('passes responses through untouched for full access', () => {
+    const endpoint = table.match('GET', '/api/v2/alerts');
+    const body = Buffer.from(JSON.stringify([alert('z')]));
+    assert.equal(endpoint.filterResponse?.(body, context(FULL_ACCESS)), body);
+  });
+
+  it('accepts a new silence confined to the policy and refuses wider ones', async () => {
+    await transform(request('POST', '/api/v2/silences', { matchers: [eq('a')], startsAt: 's', endsAt: 'e' }), context(nsA));
+    const wide = await refusal(request('POST', '/api/v2/silences', { matchers: [{ name: 'alertname', value: 'X', isRegex: false }] }), context(nsA));
+    assert.equal(wide.code, 'policy_violation');
+    const regex = await refusal(request('POST', '/api/v2/silences', { matchers: [{ name: 'namespace', value: '.+', isRegex: true }] }), context(nsA));
+    assert.equal(regex.status, 403);
+  });
+
+  it('refuses updating a silence by id (it could expire another tenant\'s silence)', async () => {
+    const error = await refusal(request('POST', '/api/v2/silences', { id: 'theirs', matchers: [eq('a')] }), context(nsA));
+    assert.equal(error.code, 'silence_update_not_allowed');
+  });
+
+  it('refuses a body whose keys differ only in case (Go would read the other one)', async () => {
+    const body = { matchers: [eq('a')], Matchers: [{ name: 'alertname', value: 'X', isRegex: false }] };
+    assert.equal((await refusal(request('POST', '/api/v2/silences', body), context(nsA))).code, 'ambiguous_json');
+  });
+
+  it('checks posted alerts, injecting a single literal when configured', async () => {
+    assert.equal((await refusal(request('POST', '/api/v2/alerts', [alert('a'), alert('b')]), context(nsA))).code, 'policy_violation');
+    assert.equal((await refusal(request('POST', '/api/v2/alerts', [alert(undefined)]), context(nsA))).status, 403);
+    const req = await transform(request('POST', '/api/v2/alerts', [alert(undefined, 'Y')]), context(nsA, true));
+    assert.deepEqual(JSON.parse(req.body?.toString('utf8') ?? ''), [alert('a', 'Y')]);
+  });
+
+  it('refuses deleting silences, status and receivers for limited identities only', async () => {
+    const del = request('DELETE', '/api/v2/silence/0a1b2c3d-0000-4000-8000-000000000000');
+    assert.equal((await refusal(del, context(nsA))).code, 'silence_delete_not_allowed');
+    await transform(del, context(FULL_ACCESS));
+    assert.equal((await refusal(request('GET', '/api/v2/status'), context(nsA))).code, 'full_access_required');
+    assert.equal((await refusal(request('GET', '/api/v2/receivers'), context(nsA))).status, 403);
+    await transform(request('GET', '/api/v2/status'), context(FULL_ACCESS));
+  });
+
+  it('requires a policy on every row and the write scope on every change', () => {
+    assert.ok(alertmanagerPreset.endpoints.every((e) => e.requiresPolicy === true));
+    for (const e of alertmanagerPreset.endpoints) assert.equal(e.scope, e.methods.includes('GET') ? 'read' : 'write');
+  });
+});

@@ -1,0 +1,194 @@
+import { readRequestParams, writeRequestParams } from '../../enforce/params.js';
+import type { LabelPolicy } from '../../policy/label-policy.js';
+import { BadGateway, BadRequest, Forbidden, NotFound } from '../../server/http-errors.js';
+import type { EnforceContext, Endpoint, Preset, ProxyRequest } from '../endpoint.js';
+import {
+  findViolatedRule,
+  formatFilterMatchers,
+  injectableValue,
+  isSilenceWithinPolicy,
+  type SilenceMatcher,
+} from './alertmanager-policy.js';
+
+/**
+ * `type = "alertmanager"`: a plain, single-tenant Prometheus Alertmanager (API v2, openapi `api/v2/openapi.yaml`)
+ * shared by several tenants, so every row requires a policy and the policy is the only isolation.
+ *
+ * Reads get the policy as `filter` matchers (Alertmanager ANDs repeated `filter`s) and, as defence in depth,
+ * the response is filtered too. Writes are checked: alerts must carry allowed labels (single literals may be
+ * injected); silences must be confined to allowed values. Updating (`id` set) or deleting a silence needs to
+ * know whose silence it is, which a pure transform cannot look up, so both are refused for limited
+ * identities. Status and receivers reveal the whole configuration: full access only.
+ */
+
+type LimitedPolicy = Extract<LabelPolicy, { fullAccess: false }>;
+
+function limitingPolicy(ctx: EnforceContext): LimitedPolicy | undefined {
+  return ctx.policy !== undefined && !ctx.policy.fullAccess ? ctx.policy : undefined;
+}
+
+/** GET alerts, groups, silences: add the policy's `filter` matchers; ask for an uncompressed body to filter. */
+async function addPolicyFilters(req: ProxyRequest, ctx: EnforceContext): Promise<void> {
+  const policy = limitingPolicy(ctx);
+  if (policy === undefined) return;
+  const params = await readRequestParams(req);
+  writeRequestParams(req, [...params, ...formatFilterMatchers(policy).map((m) => ['filter', m] as const)]);
+  delete req.headers['accept-encoding'];
+}
+
+function parseJson(body: Buffer, what: string): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new BadGateway('upstream_invalid_response', `Alertmanager sent an unreadable ${what}`);
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function labelsOf(value: unknown): Record<string, unknown> {
+  return isRecord(value) && isRecord(value['labels']) ? value['labels'] : {};
+}
+
+function matchersOf(value: unknown): SilenceMatcher[] {
+  const raw = isRecord(value) ? value['matchers'] : undefined;
+  if (!Array.isArray(raw)) return [];
+  return raw.filter(isRecord).flatMap((m) => {
+    const { name, value: v, isRegex, isEqual } = m;
+    if (typeof name !== 'string' || typeof v !== 'string') return [];
+    return [{ name, value: v, isRegex: isRegex === true, ...(isEqual === false ? { isEqual: false } : {}) }];
+  });
+}
+
+/** Builds a response filter over a JSON array, keeping the entries `keep` returns (possibly rewritten). */
+function filterArray(what: string, keep: (entry: unknown, policy: LimitedPolicy) => unknown): Endpoint['filterResponse'] {
+  return (body, ctx) => {
+    const policy = limitingPolicy(ctx);
+    if (policy === undefined) return body;
+    const parsed = parseJson(body, what);
+    if (!Array.isArray(parsed)) throw new BadGateway('upstream_invalid_response', `Alertmanager ${what} is not a list`);
+    const kept = parsed.map((entry) => keep(entry, policy)).filter((entry) => entry !== undefined);
+    return Buffer.from(JSON.stringify(kept));
+  };
+}
+
+const keepAlert = (alert: unknown, policy: LimitedPolicy): unknown =>
+  findViolatedRule(labelsOf(alert), policy) === undefined ? alert : undefined;
+
+const keepGroup = (group: unknown, policy: LimitedPolicy): unknown => {
+  if (!isRecord(group) || !Array.isArray(group['alerts'])) return undefined;
+  const alerts = group['alerts'].filter((a) => keepAlert(a, policy) !== undefined);
+  return alerts.length === 0 ? undefined : { ...group, alerts };
+};
+
+const keepSilence = (silence: unknown, policy: LimitedPolicy): unknown =>
+  isSilenceWithinPolicy(matchersOf(silence), policy) ? silence : undefined;
+
+/** GET one silence: one outside the policy is answered as if it did not exist. */
+function filterOneSilence(body: Buffer, ctx: EnforceContext): Buffer {
+  const policy = limitingPolicy(ctx);
+  if (policy === undefined) return body;
+  if (keepSilence(parseJson(body, 'silence'), policy) === undefined) throw new NotFound('silence_not_found', 'silence not found');
+  return body;
+}
+
+function readJsonBody(req: ProxyRequest): unknown {
+  try {
+    return JSON.parse((req.body ?? Buffer.alloc(0)).toString('utf8'));
+  } catch {
+    throw new BadRequest('invalid_json', 'request body is not valid JSON');
+  }
+}
+
+/**
+ * Go's encoding/json matches object keys case-insensitively, the last one winning: `{"labels":…,"Labels":…}`
+ * would be checked as one and read as the other. Such bodies are refused.
+ */
+function assertNoCaseVariantKeys(value: unknown): void {
+  if (Array.isArray(value)) return value.forEach(assertNoCaseVariantKeys);
+  if (!isRecord(value)) return;
+  const seen = new Set<string>();
+  for (const key of Object.keys(value)) {
+    const folded = key.toLowerCase();
+    if (seen.has(folded)) throw new BadRequest('ambiguous_json', `duplicate key "${key}" in request body`);
+    seen.add(folded);
+    if (folded !== 'labels' && folded !== 'annotations') assertNoCaseVariantKeys(value[key]);
+  }
+}
+
+/** POST alerts: every alert's labels must satisfy the policy, or get a missing single literal injected. */
+function checkPostedAlerts(req: ProxyRequest, ctx: EnforceContext): void {
+  const policy = limitingPolicy(ctx);
+  if (policy === undefined) return;
+  const alerts = readJsonBody(req);
+  if (!Array.isArray(alerts) || !alerts.every(isRecord)) throw new BadRequest('invalid_alerts', 'expected a list of alerts');
+  assertNoCaseVariantKeys(alerts);
+  for (const alert of alerts) {
+    const labels = isRecord(alert['labels']) ? { ...alert['labels'] } : {};
+    for (const rule of policy.rules) {
+      const value = injectableValue(rule);
+      const missing = labels[rule.label] === undefined || labels[rule.label] === '';
+      if (missing && ctx.options.injectLabelsOnWrite && value !== undefined) labels[rule.label] = value;
+    }
+    const violated = findViolatedRule(labels, policy);
+    if (violated !== undefined) {
+      throw new Forbidden('policy_violation', `alert ${String(labels['alertname'] ?? '')}: label "${violated.label}" missing or not allowed`);
+    }
+    alert['labels'] = labels;
+  }
+  req.body = Buffer.from(JSON.stringify(alerts));
+}
+
+/** POST silence: new silences only, confined to the policy. */
+function checkPostedSilence(req: ProxyRequest, ctx: EnforceContext): void {
+  const policy = limitingPolicy(ctx);
+  if (policy === undefined) return;
+  const silence = readJsonBody(req);
+  if (!isRecord(silence)) throw new BadRequest('invalid_silence', 'expected a silence object');
+  assertNoCaseVariantKeys(silence);
+  if (typeof silence['id'] === 'string' && silence['id'] !== '') {
+    throw new Forbidden('silence_update_not_allowed', 'updating an existing silence is not allowed with a label policy');
+  }
+  if (!isSilenceWithinPolicy(matchersOf(silence), policy)) {
+    throw new Forbidden('policy_violation', 'the silence must match only allowed label values');
+  }
+  req.body = Buffer.from(JSON.stringify(silence));
+}
+
+function refuseLimited(code: string, message: string): (req: ProxyRequest, ctx: EnforceContext) => void {
+  return (_req, ctx) => {
+    if (limitingPolicy(ctx) !== undefined) throw new Forbidden(code, message);
+  };
+}
+
+const SILENCE_BY_ID = /^\/api\/v2\/silence\/[0-9a-fA-F-]{1,64}$/;
+
+function row(name: string, methods: string[], path: string | RegExp, extra: Partial<Endpoint>): Endpoint {
+  const scope = methods.includes('GET') ? 'read' : 'write';
+  return { name: `alertmanager.${name}`, methods, path, scope, requiresPolicy: true, ...extra };
+}
+
+const fullAccessOnly = refuseLimited('full_access_required', 'this endpoint reveals the whole Alertmanager configuration');
+
+export const alertmanagerPreset: Preset = {
+  type: 'alertmanager',
+  components: [],
+  endpoints: [
+    row('alerts', ['GET'], '/api/v2/alerts', { transformRequest: addPolicyFilters, filterResponse: filterArray('alerts', keepAlert) }),
+    row('alerts_post', ['POST'], '/api/v2/alerts', { bufferBody: true, transformRequest: checkPostedAlerts }),
+    row('alert_groups', ['GET'], '/api/v2/alerts/groups', { transformRequest: addPolicyFilters, filterResponse: filterArray('alert groups', keepGroup) }),
+    row('silences', ['GET'], '/api/v2/silences', { transformRequest: addPolicyFilters, filterResponse: filterArray('silences', keepSilence) }),
+    row('silences_post', ['POST'], '/api/v2/silences', { bufferBody: true, transformRequest: checkPostedSilence }),
+    row('silence', ['GET'], SILENCE_BY_ID, {
+      transformRequest: (req) => void delete req.headers['accept-encoding'],
+      filterResponse: filterOneSilence,
+    }),
+    row('silence_delete', ['DELETE'], SILENCE_BY_ID, {
+      transformRequest: refuseLimited('silence_delete_not_allowed', 'deleting a silence is not allowed with a label policy'),
+    }),
+    row('status', ['GET'], '/api/v2/status', { transformRequest: fullAccessOnly }),
+    row('receivers', ['GET'], '/api/v2/receivers', { transformRequest: fullAccessOnly }),
+  ],
+};
