@@ -2,19 +2,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export interface TokenFile {
-  readonly dir: string;
-  readonly path: string;
-  /** Replaces the file's content (token → tenant name or entry object). */
-  write(tokens: Record<string, unknown>): Promise<void>;
-  remove(): Promise<void>;
-}
-
-/** A JSON token file (`backend_type = "file"`) in its own temp dir, removed by `remove()`. */
-export async function createTokenFile(tokens: Record<string, unknown>): Promise<TokenFile> {
+/** Writes a token file (token → entry) to a fresh temp dir; `remove()` deletes it. */
+export async function writeTokenFile(tokens: Record<string, unknown>): Promise<{ path: string; remove(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'scopegate-tokens-'));
   const path = join(dir, 'tokens.json');
-  const write = (next: Record<string, unknown>) => writeFile(path, JSON.stringify(next));
-  await write(tokens);
-  return { dir, path, write, remove: () => rm(dir, { recursive: true, force: true }) };
+  await writeFile(path, JSON.stringify(tokens));
+  return { path, remove: () => rm(dir, { recursive: true, force: true }) };
 }
