@@ -3,17 +3,17 @@ import assert from 'node:assert/strict';
 import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
 import { sendRaw, type RawResponse } from '../servers/http-client.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../servers/recording-upstream.js';
-import { createTokenFile, type TokenFile } from '../servers/token-file.js';
+import { createTempTokenFile, type TempTokenFile } from '../servers/temp-token-file.js';
 
 // Issue #2, request path step 3: the tenant header comes from the token; a client value is kept only when
 // the token owns every tenant in it. Step 1: where the token is found, and that it never reaches the upstream.
 let upstream: RecordingUpstream;
-let tokens: TokenFile;
+let tokens: TempTokenFile;
 let gateway: StartedGateway;
 
 before(async () => {
   upstream = await startRecordingUpstream();
-  tokens = await createTokenFile({
+  tokens = await createTempTokenFile({
     'tok-a': 'tenant-a',
     'tok-ab': { tenants: ['tenant-a', 'tenant-b'], name: 'two-tenants' },
   });
