@@ -1,0 +1,151 @@
+import { readFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Clock } from '../server/clock.js';
+import type { ReadinessCheck } from '../server/readiness.js';
+import type { AclSection, AuthSection, FixedTenantSection, ProviderName } from '../config/sections/auth.js';
+import { loadAclFile } from '../policy/acl.js';
+import type { Acl } from '../policy/acl.js';
+import { FULL_ACCESS, buildLabelPolicy } from '../policy/label-policy.js';
+import type { Authenticator } from './authenticator.js';
+import { createBasicAuthenticator } from './basic-auth.js';
+import { createFixedTenantAuthenticator } from './fixed-tenant.js';
+import { createHmacJwtAuthenticator } from './hmac-jwt.js';
+import { createJwksAuthenticator } from './jwks.js';
+import { JwksKeySource } from './jwks-source.js';
+import type { ClaimMapping } from './jwt-claims.js';
+import { createOidcAuthenticator } from './oidc.js';
+
+export interface AuthProviderDeps {
+  readonly logger: Logger;
+  readonly clock: Clock;
+  /** Reserved for provider metrics (not registered yet). */
+  readonly registry?: Registry;
+  /** The core's static-token authenticator, placed where `order` says `static`. */
+  readonly staticAuthenticator?: Authenticator;
+}
+
+export interface AuthProviders {
+  /** In `[auth] order`; only configured providers. */
+  readonly authenticators: readonly Authenticator[];
+  readonly readiness: readonly ReadinessCheck[];
+  close(): Promise<void>;
+}
+
+interface Built {
+  readonly authenticator: Authenticator;
+  readonly readiness?: ReadinessCheck;
+}
+
+/**
+ * Builds the configured identity providers in the configured order. Files (users, ACL, secret) must load at
+ * start (a broken file fails the start); JWKS/OIDC endpoints that are down do not (they show in /ready).
+ *
+ * Coexistence of JWT providers: a provider with an `issuer` owns exactly that issuer's tokens; issuer-less
+ * ones skip tokens of the configured issuers and of the other algorithm family (see `isOwnJwt`).
+ */
+export async function createAuthenticators(config: { auth: AuthSection; acl?: AclSection }, deps: AuthProviderDeps): Promise<AuthProviders> {
+  const { auth } = config;
+  const issuers = new Set([auth.hmac_jwt?.issuer, auth.jwks?.issuer, auth.oidc?.issuer].filter((i): i is string => i !== undefined));
+  const acl = config.acl !== undefined ? await loadAclFile(config.acl.file, { label: config.acl.label }) : undefined;
+  const built: Built[] = [];
+  try {
+    for (const name of auth.order) {
+      const next = await buildProvider(name, auth, { deps, issuers, acl });
+      if (next !== undefined) built.push(next);
+    }
+  } catch (error) {
+    await closeAll(built.map((b) => b.authenticator));
+    throw error;
+  }
+  const authenticators = built.map((b) => b.authenticator);
+  return {
+    authenticators,
+    readiness: built.flatMap((b) => (b.readiness !== undefined ? [b.readiness] : [])),
+    close: () => closeAll(authenticators.filter((a) => a !== deps.staticAuthenticator)),
+  };
+}
+
+interface BuildContext {
+  readonly deps: AuthProviderDeps;
+  readonly issuers: ReadonlySet<string>;
+  readonly acl: Acl | undefined;
+}
+
+async function buildProvider(name: ProviderName, auth: AuthSection, ctx: BuildContext): Promise<Built | undefined> {
+  const { clock, logger } = ctx.deps;
+  switch (name) {
+    case 'static':
+      return ctx.deps.staticAuthenticator !== undefined ? { authenticator: ctx.deps.staticAuthenticator } : undefined;
+    case 'basic': {
+      const c = auth.basic;
+      if (c === undefined) return undefined;
+      return { authenticator: await createBasicAuthenticator({
+        usersFile: c.users_file, policyLabel: c.policy_label, watch: c.watch, reloadIntervalMs: c.reload_interval,
+        cacheTtlMs: c.cache_ttl, cacheMaxEntries: c.cache_size, clock, logger,
+        ...(c.default_tenant !== undefined ? { defaultTenant: c.default_tenant } : {}),
+      }) };
+    }
+    case 'hmac_jwt': {
+      const c = auth.hmac_jwt;
+      if (c === undefined) return undefined;
+      const secret = c.secret !== undefined ? c.secret : (await readFile(c.secret_file as string, 'utf8')).trim();
+      return { authenticator: createHmacJwtAuthenticator({
+        secret: new TextEncoder().encode(secret), algorithms: c.algorithms, clockSkewMs: c.clock_skew,
+        claims: toClaimMapping(c), foreignIssuers: ctx.issuers, cacheMaxEntries: c.token_cache_size, clock,
+        ...(c.issuer !== undefined ? { issuer: c.issuer } : {}),
+        ...(c.audience !== undefined ? { audience: c.audience } : {}),
+      }) };
+    }
+    case 'jwks': {
+      const c = auth.jwks;
+      if (c === undefined) return undefined;
+      const source = new JwksKeySource({
+        name: 'jwks', refreshIntervalMs: c.refresh_interval, minRefetchIntervalMs: c.min_refetch_interval,
+        staleAfterMs: c.stale_after, fetchTimeoutMs: c.fetch_timeout, clock, logger,
+        ...(c.url !== undefined ? { url: c.url } : { file: c.file as string }),
+      });
+      await source.start();
+      return { readiness: source.readiness, authenticator: createJwksAuthenticator({
+        source, algorithms: c.algorithms, clockSkewMs: c.clock_skew, claims: toClaimMapping(c),
+        foreignIssuers: ctx.issuers, cacheMaxEntries: c.token_cache_size, clock,
+        ...(c.issuer !== undefined ? { issuer: c.issuer } : {}),
+        ...(c.audience !== undefined ? { audience: c.audience } : {}),
+      }) };
+    }
+    case 'oidc': {
+      const c = auth.oidc;
+      if (c === undefined) return undefined;
+      const oidc = createOidcAuthenticator({
+        issuer: c.issuer, clientId: c.client_id, algorithms: c.algorithms, clockSkewMs: c.clock_skew,
+        rolesClaim: c.roles_claim, assumeRoles: c.assume_roles, acceptIdTokenHeader: c.accept_id_token_header,
+        claims: toClaimMapping(c), cacheMaxEntries: c.token_cache_size, clock, logger,
+        jwks: { refreshIntervalMs: c.refresh_interval, minRefetchIntervalMs: c.min_refetch_interval, staleAfterMs: c.stale_after, fetchTimeoutMs: c.fetch_timeout },
+        ...(ctx.acl !== undefined ? { acl: ctx.acl } : {}),
+        ...(c.audience !== undefined ? { audience: c.audience } : {}),
+      });
+      await oidc.whenStarted();
+      return { authenticator: oidc, readiness: oidc.readiness };
+    }
+    case 'fixed_tenant': {
+      const c = auth.fixed_tenant;
+      return c === undefined ? undefined : { authenticator: createFixedTenantAuthenticator({ tenant: c.tenant, policy: toFixedPolicy(c), logger }) };
+    }
+  }
+}
+
+function toClaimMapping(c: { tenant_claim: string; default_tenant?: string | undefined; namespaces_claim: string; labels_claim: string; policy_label: string }): ClaimMapping {
+  return {
+    tenantClaim: c.tenant_claim, namespacesClaim: c.namespaces_claim, labelsClaim: c.labels_claim, policyLabel: c.policy_label,
+    ...(c.default_tenant !== undefined ? { defaultTenant: c.default_tenant } : {}),
+  };
+}
+
+function toFixedPolicy(c: FixedTenantSection) {
+  if (c.full_access) return FULL_ACCESS;
+  return buildLabelPolicy({ label: c.policy_label, values: c.namespaces, labels: c.labels });
+}
+
+async function closeAll(authenticators: readonly Authenticator[]): Promise<void> {
+  await Promise.all(authenticators.map(async (a) => a.close?.()));
+}
