@@ -164,6 +164,8 @@ function dedupe(values: string[]): string[] {
 }
 
 function freezePolicy(policy: { fullAccess: false; rules: LabelRule[] }): LabelPolicy {
+  // A limited policy with no rule would enforce nothing: never build one.
+  if (policy.rules.length === 0) throw new PolicyError('a label policy needs at least one rule');
   for (const rule of policy.rules) {
     Object.freeze(rule.literals);
     Object.freeze(rule.regexes);

@@ -22,6 +22,8 @@ export async function sendUpstream(
   const headers = request.headers;
   headers[upstream.tenantHeader] = enforce.tenants.join('|');
   setForwardedHeaders(headers, req, ctx.id);
+  // A response the gateway filters must arrive uncompressed (RFC 9110 §12.5.3).
+  if (endpoint.filterResponse) headers['accept-encoding'] = 'identity';
 
   let body: Buffer | IncomingMessage | undefined;
   if (request.body !== undefined) {

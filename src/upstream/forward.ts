@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { PayloadTooLarge } from '../server/http-errors.js';
+import { BadGateway, PayloadTooLarge } from '../server/http-errors.js';
 import { buildResponseHeaders } from './headers.js';
 import { classifyUpstreamError, type UpstreamErrorKind } from './upstream-errors.js';
 
@@ -60,7 +60,7 @@ export function forwardRequest(options: ForwardOptions): Promise<number> {
         controller = ctrl;
         if (options.signal.aborted) ctrl.abort(new ForwardError('aborted', options.signal.reason));
       },
-      onResponseStart(ctrl, statusCode, headers, statusMessage) {
+      onResponseStart(_ctrl, statusCode, headers, statusMessage) {
         if (statusCode < 200) return; // 1xx informational: wait for the final response.
         status = statusCode;
         const outHeaders = buildResponseHeaders(headers);
@@ -73,7 +73,6 @@ export function forwardRequest(options: ForwardOptions): Promise<number> {
           return;
         }
         res.writeHead(statusCode, statusMessage || undefined, outHeaders);
-        void ctrl;
       },
       onResponseData(ctrl, chunk) {
         if (buffered) {
@@ -95,8 +94,9 @@ export function forwardRequest(options: ForwardOptions): Promise<number> {
           let body: Buffer;
           try {
             body = options.filterResponse(Buffer.concat(buffered));
-          } catch (error) {
-            settle(() => reject(error));
+          } catch {
+            // The upstream's answer could not be read as the API promises: its fault, not the client's.
+            settle(() => reject(new BadGateway('upstream_bad_response', 'the upstream response could not be filtered')));
             return;
           }
           res.setHeader('content-length', body.length);

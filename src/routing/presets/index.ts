@@ -1,12 +1,18 @@
 import type { UpstreamType } from '../../config/schema.js';
 import type { Preset } from '../endpoint.js';
+import { alertmanagerPreset } from './alertmanager.js';
 import { lokiPreset } from './loki.js';
+import { prometheusPreset } from './prometheus.js';
 import { rawPreset } from './raw.js';
+import { tempoPreset } from './tempo.js';
 
 /** The endpoint table of each upstream `type`. */
 const PRESETS: Partial<Record<UpstreamType, Preset>> = {
   raw: rawPreset,
   loki: lokiPreset,
+  prometheus: prometheusPreset,
+  tempo: tempoPreset,
+  alertmanager: alertmanagerPreset,
 };
 
 export function presetFor(type: UpstreamType): Preset {
