@@ -1,0 +1,20 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Unauthorized } from '../server/http-errors.js';
+import { readClaimPath, readStringList } from './jwt-claims.js';
+
+test('readClaimPath follows dotted paths (Keycloak realm_access.roles) and prefers a literal dotted name', () => {
+  const payload = { realm_access: { roles: ['a', 'b'] }, 'https://x.io/roles': ['url'], flat: 'v' };
+  assert.deepEqual(readClaimPath(payload, 'realm_access.roles'), ['a', 'b']);
+  assert.deepEqual(readClaimPath(payload, 'https://x.io/roles'), ['url']);
+  assert.equal(readClaimPath(payload, 'flat.deeper'), undefined);
+  assert.equal(readClaimPath(payload, 'missing.path'), undefined);
+});
+
+test('readStringList accepts a string or string array, refuses other shapes', () => {
+  assert.deepEqual(readStringList('x', 'c'), ['x']);
+  assert.deepEqual(readStringList(['x', 'y'], 'c'), ['x', 'y']);
+  assert.equal(readStringList(undefined, 'c'), undefined);
+  assert.throws(() => readStringList([1], 'c'), (e: unknown) => e instanceof Unauthorized && e.code === 'invalid_claims');
+  assert.throws(() => readStringList({ a: 1 }, 'c'), Unauthorized);
+});
