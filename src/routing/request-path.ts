@@ -12,8 +12,8 @@ export interface RequestTarget {
  * routes on the same path the upstream will route on (Prometheus and Go's mux route on the decoded path).
  *
  * Refused with 400: targets not in origin-form (RFC 9112 §3.2.1), malformed percent-encoding, encoded
- * `/` or `\` or NUL (they would let the gateway and the upstream split segments differently), and `..`
- * that climbs above the root. `//` collapses to `/`.
+ * `/` or `\` or NUL and raw `\` (they would let the gateway and the upstream split segments differently:
+ * WHATWG URL parsers read `\` as `/`), and `..` that climbs above the root. `//` collapses to `/`.
  */
 export function parseRequestTarget(rawUrl: string): RequestTarget {
   if (!rawUrl.startsWith('/')) throw new BadRequest('bad_request_target', 'request target must be an absolute path');
@@ -22,8 +22,9 @@ export function parseRequestTarget(rawUrl: string): RequestTarget {
   const q = withoutFragment.indexOf('?');
   const rawPath = q === -1 ? withoutFragment : withoutFragment.slice(0, q);
   const query = q === -1 ? '' : withoutFragment.slice(q + 1);
-  if (/%(2f|5c|00)/i.test(rawPath)) {
-    throw new BadRequest('bad_request_path', 'encoded "/", "\\" or NUL is not allowed in the path');
+  // A raw `\` is not a pchar either, and would leave as `%5C`: the very form refused here when sent encoded.
+  if (/%(2f|5c|00)|\\/i.test(rawPath)) {
+    throw new BadRequest('bad_request_path', 'encoded "/", "\\" or NUL, or a raw "\\", is not allowed in the path');
   }
   let decoded: string;
   try {
