@@ -21,12 +21,14 @@ export interface GatewayServer {
  */
 export async function startGateway(config: Config, deps: AppDeps): Promise<GatewayServer> {
   const log = deps.logger;
-  let app = createApp(config, deps);
+  let app = await createApp(config, deps);
   await app.start();
   let inFlight = 0;
   let drained: (() => void) | undefined;
 
-  const sameListener = formatListenAddress(config.proxy.listen) === formatListenAddress(config.admin.listen);
+  // Port 0 asks for any free port: two such listeners are two ports, never one shared listener.
+  const sameListener =
+    config.admin.listen.port !== 0 && formatListenAddress(config.proxy.listen) === formatListenAddress(config.admin.listen);
   const track = (res: ServerResponse) => {
     inFlight += 1;
     res.once('close', () => {
@@ -68,7 +70,7 @@ export async function startGateway(config: Config, deps: AppDeps): Promise<Gatew
     async reload(next) {
       let candidate: App;
       try {
-        candidate = createApp(next, deps);
+        candidate = await createApp(next, deps);
         await candidate.start();
       } catch (error) {
         log.error({ err: error }, 'reload failed: keeping the current configuration');
