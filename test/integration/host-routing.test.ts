@@ -1,0 +1,112 @@
+import { after, before, beforeEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
+import { sendRaw } from '../servers/http-client.js';
+import { startRecordingUpstream, type RecordingUpstream } from '../servers/recording-upstream.js';
+import { createTempTokenFile, type TempTokenFile } from '../servers/temp-token-file.js';
+
+// Issue #2, request path step 4: upstreams sorted by priority (desc), the first whose `match` fully matches
+// the Host without its port; no match → 404 JSON; optional path_prefix per upstream.
+let loki: RecordingUpstream;
+let other: RecordingUpstream;
+let tokens: TempTokenFile;
+let gateway: StartedGateway;
+
+before(async () => {
+  loki = await startRecordingUpstream();
+  other = await startRecordingUpstream();
+  tokens = await createTempTokenFile({ 'tok-a': 'tenant-a' });
+  gateway = await startTestGateway({
+    backend_type: 'file',
+    file: { path: tokens.path },
+    proxy: {
+      upstreams: [
+        // Listed before the more specific route on purpose: priority, not config order, decides.
+        { name: 'wildcard', match: '.*\\.example\\.com', upstream: other.url, priority: 10 },
+        { name: 'loki', match: 'loki\\.example\\.com', upstream: loki.url, priority: 100 },
+        { name: 'tie-first', match: 'tie\\.example\\.org', upstream: loki.url, priority: 5 },
+        { name: 'tie-second', match: 'tie\\.example\\.org', upstream: other.url, priority: 5 },
+        { name: 'api-loki', match: 'api\\.example\\.org', upstream: loki.url, path_prefix: '/loki', priority: 1 },
+        { name: 'api-rest', match: 'api\\.example\\.org', upstream: other.url, priority: 0 },
+      ],
+    },
+  });
+});
+
+after(async () => {
+  await gateway.stop();
+  await loki.stop();
+  await other.stop();
+  await tokens.remove();
+});
+
+beforeEach(() => {
+  loki.reset();
+  other.reset();
+});
+
+function send(host: string, path = '/ready') {
+  return sendRaw(gateway.url, { path, headers: { host, authorization: 'Bearer tok-a' } });
+}
+
+/** Which upstream received the one request, and with what path and tenant. */
+function receiver(): { name: 'loki' | 'other'; url: string; tenant: unknown } {
+  const all = [...loki.requests.map((r) => ({ name: 'loki' as const, r })), ...other.requests.map((r) => ({ name: 'other' as const, r }))];
+  assert.equal(all.length, 1, 'exactly one upstream request');
+  const { name, r } = all[0]!;
+  return { name, url: r.url, tenant: r.headers['x-scope-orgid'] };
+}
+
+test('the highest priority match wins, whatever the config order', async () => {
+  assert.equal((await send('loki.example.com')).status, 200);
+  assert.deepEqual(receiver(), { name: 'loki', url: '/ready', tenant: 'tenant-a' });
+});
+
+test('the Host port is ignored and the match is case-insensitive', async () => {
+  for (const host of ['loki.example.com:8000', 'LoKi.EXAMPLE.com', 'loki.example.com:443']) {
+    loki.reset();
+    assert.equal((await send(host)).status, 200, host);
+    assert.equal(receiver().name, 'loki', host);
+  }
+});
+
+test('the regex must match the whole host name', async () => {
+  assert.equal((await send('grafana.example.com')).status, 200);
+  assert.equal(receiver().name, 'other');
+  other.reset();
+  assert.equal((await send('xloki.example.com')).status, 200);
+  assert.equal(receiver().name, 'other', 'a prefix before the pattern is not the loki route');
+  other.reset();
+  const suffixed = await send('loki.example.com.attacker.net');
+  assert.equal(suffixed.status, 404, 'a suffix after the pattern matches nothing');
+});
+
+test('equal priorities keep the config order', async () => {
+  assert.equal((await send('tie.example.org')).status, 200);
+  assert.equal(receiver().name, 'loki');
+});
+
+test('no matching upstream → 404 JSON, and nothing is forwarded', async () => {
+  const res = await send('unknown.example.net', '/api/v1/query');
+  assert.equal(res.status, 404);
+  assert.match(String(res.headers['content-type']), /^application\/json/);
+  assert.equal(res.json().code, 'no_upstream');
+  assert.equal(loki.requests.length + other.requests.length, 0);
+});
+
+test('path_prefix selects the route and is stripped; other paths fall to the next route for the host', async () => {
+  assert.equal((await send('api.example.org', '/loki/api/v1/push')).status, 200);
+  assert.deepEqual(receiver(), { name: 'loki', url: '/api/v1/push', tenant: 'tenant-a' });
+  loki.reset();
+  assert.equal((await send('api.example.org', '/lokix/api')).status, 200);
+  assert.deepEqual(receiver(), { name: 'other', url: '/lokix/api', tenant: 'tenant-a' });
+});
+
+test('routing is on the Host, never on an X-Forwarded-Host the client sends', async () => {
+  const res = await sendRaw(gateway.url, {
+    path: '/ready',
+    headers: { host: 'grafana.example.com', 'x-forwarded-host': 'loki.example.com', authorization: 'Bearer tok-a' },
+  });
+  assert.equal(res.status, 200);
+  assert.equal(receiver().name, 'other');
+});
