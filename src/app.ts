@@ -2,8 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
-import type { Authenticator, Credentials } from './identity/authenticator.js';
+import type { Credentials } from './identity/authenticator.js';
 import { createAuthenticatorChain } from './identity/chain.js';
+import { createAuthenticators } from './identity/providers.js';
 import type { Identity } from './identity/identity.js';
 import { createGatewayMetrics, type GatewayMetrics } from './observability/metrics.js';
 import { createHostRouter } from './routing/host-routes.js';
@@ -43,13 +44,21 @@ export interface App {
   setAccepting(accepting: boolean): void;
 }
 
-/** The composition root: builds every part from the config and wires it. No logic of its own. */
-export function createApp(config: Config, deps: AppDeps): App {
+/**
+ * The composition root: builds every part from the config and wires it. No logic of its own. Async because
+ * some parts load files at build time (users, ACL, secrets); a file that cannot be used rejects here.
+ */
+export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const { logger, clock } = deps;
   const metrics = createGatewayMetrics({ collectProcessMetrics: deps.collectProcessMetrics ?? true });
   const tokenSource = createTokenSource(config, { logger, clock, registry: metrics.registry });
-  const authenticators: Authenticator[] = tokenSource ? [tokenSource.authenticator] : [];
-  const chain = createAuthenticatorChain(authenticators, { clock, challenge: 'Bearer realm="scopegate"' });
+  const providers = await createAuthenticators(config, {
+    logger,
+    clock,
+    registry: metrics.registry,
+    ...(tokenSource ? { staticAuthenticator: tokenSource.authenticator } : {}),
+  });
+  const chain = createAuthenticatorChain(providers.authenticators, { clock, challenge: challengeFor(config) });
 
   const signedUpstreams = config.proxy.upstreams.filter((u) => u.sign !== undefined);
   const credentialMetrics = signedUpstreams.length > 0 ? createAwsCredentialMetrics(metrics.registry, () => clock.now()) : undefined;
@@ -75,6 +84,7 @@ export function createApp(config: Config, deps: AppDeps): App {
   };
   const readiness: ReadinessCheck[] = [
     ...(tokenSource ? [tokenSource.refresher.readiness] : []),
+    ...providers.readiness,
     ...upstreams.flatMap(({ signer }) => (signer ? [signer.readiness] : [])),
   ];
   let accepting = true;
@@ -92,11 +102,18 @@ export function createApp(config: Config, deps: AppDeps): App {
     },
     async close() {
       tokenSource?.refresher.close();
-      await chain.close();
+      await providers.close();
       await Promise.all(upstreams.map(({ built }) => built.close()));
     },
     setAccepting(value) {
       accepting = value;
     },
   };
+}
+
+/** RFC 9110 §11.6.1: one challenge per scheme the gateway accepts. */
+function challengeFor(config: Config): string {
+  const challenges = ['Bearer realm="scopegate"'];
+  if (config.auth.basic) challenges.push('Basic realm="scopegate", charset="UTF-8"');
+  return challenges.join(', ');
 }

@@ -45,7 +45,7 @@ async function resolvePolicy(configPath: string, args: ParsedArgs): Promise<Labe
   const token = stringFlag(args, 'token');
   if (token === undefined) throw new Error('--token or --policy is required');
   const config = await loadConfigFile(configPath);
-  const app = createApp(config, { logger: createLogger({ level: 'silent' }), clock: systemClock, collectProcessMetrics: false });
+  const app = await createApp(config, { logger: createLogger({ level: 'silent' }), clock: systemClock, collectProcessMetrics: false });
   try {
     await app.start();
     const identity = await app.authenticate({ bearer: { header: 'authorization', token } });

@@ -1,12 +1,22 @@
 import type { z } from 'zod';
 import { coreSchema } from './schema.js';
+import { aclSchema, authSchema } from './sections/auth.js';
 import { refineSecretsConfig, secretsConfigShape } from './sections/secrets.js';
 
 /**
  * The whole configuration schema: the core keys plus each area's section. Unknown keys are errors, so a
  * typo is reported instead of silently ignored.
  */
-export const configSchema = coreSchema.extend(secretsConfigShape).strict().superRefine(refineSecretsConfig);
+export const configSchema = coreSchema
+  .extend({ ...secretsConfigShape, auth: authSchema.prefault({}), acl: aclSchema.optional() })
+  .strict()
+  .superRefine(refineSecretsConfig)
+  .transform((config) => {
+    // Static tokens refuse unknown bearers; when JWT providers follow in the chain, JWTs must reach them.
+    const hasJwtProvider = config.auth.hmac_jwt !== undefined || config.auth.jwks !== undefined || config.auth.oidc !== undefined;
+    const passThroughJwt = config.static_tokens.pass_through_jwt ?? hasJwtProvider;
+    return { ...config, static_tokens: { ...config.static_tokens, pass_through_jwt: passThroughJwt } };
+  });
 
 export type Config = z.infer<typeof configSchema>;
 export type UpstreamConfig = Config['proxy']['upstreams'][number];

@@ -46,7 +46,7 @@ export function createTokenSource(config: SecretsConfig, deps: TokenSourceDeps):
   const authenticator = createStaticTokenAuthenticator({
     name: authenticatorName,
     tokens: () => refresher.current(),
-    passThroughJwt: config.static_tokens.pass_through_jwt,
+    passThroughJwt: config.static_tokens.pass_through_jwt ?? false,
   });
   return Object.freeze({ refresher, authenticator });
 }

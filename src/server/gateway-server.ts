@@ -5,9 +5,9 @@ import type { Config } from '../config/config.js';
 import { formatListenAddress } from '../config/listen.js';
 import { ADMIN_PATHS } from './admin-server.js';
 
-export interface GatewayServer {
+/** The proxy listener and the current app; what a cluster worker runs (the primary serves the admin port). */
+export interface ProxyListener {
   readonly proxyAddress: AddressInfo;
-  readonly adminAddress: AddressInfo;
   current(): App;
   /** Builds a whole new app from `config` and swaps it in only if that worked; the old one drains. */
   reload(config: Config): Promise<boolean>;
@@ -15,11 +15,28 @@ export interface GatewayServer {
   shutdown(): Promise<void>;
 }
 
+export interface GatewayServer extends ProxyListener {
+  readonly adminAddress: AddressInfo;
+}
+
 /**
  * Owns the listeners. Requests are handed to whichever app is current, so a reload swaps the config between
  * two requests without closing a connection; the old app's pools close once their requests are done.
  */
 export async function startGateway(config: Config, deps: AppDeps): Promise<GatewayServer> {
+  const server = await startListeners(config, deps, true);
+  return server as GatewayServer;
+}
+
+/**
+ * A cluster worker: the proxy listener only (on the port the workers share). The admin port is the
+ * primary's (src/server/cluster.ts); a config that puts admin on the proxy port is refused before this.
+ */
+export function startProxyWorker(config: Config, deps: AppDeps): Promise<ProxyListener> {
+  return startListeners(config, deps, false);
+}
+
+async function startListeners(config: Config, deps: AppDeps, withAdmin: boolean): Promise<ProxyListener & { adminAddress?: AddressInfo }> {
   const log = deps.logger;
   let app = await createApp(config, deps);
   await app.start();
@@ -55,17 +72,17 @@ export async function startGateway(config: Config, deps: AppDeps): Promise<Gatew
   proxyServer.on('clientError', (_error, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
   });
-  const adminServer = sameListener ? undefined : createServer(serveAdmin);
+  const adminServer = sameListener || !withAdmin ? undefined : createServer(serveAdmin);
 
   await listen(proxyServer, config.proxy.listen.host, config.proxy.listen.port);
   if (adminServer) await listen(adminServer, config.admin.listen.host, config.admin.listen.port);
   const proxyAddress = proxyServer.address() as AddressInfo;
-  const adminAddress = (adminServer ?? proxyServer).address() as AddressInfo;
+  const adminAddress = withAdmin ? ((adminServer ?? proxyServer).address() as AddressInfo) : undefined;
   log.info({ proxy: proxyAddress, admin: adminAddress, upstreams: config.proxy.upstreams.length }, 'scopegate listening');
 
   return {
     proxyAddress,
-    adminAddress,
+    ...(adminAddress ? { adminAddress } : {}),
     current: () => app,
     async reload(next) {
       let candidate: App;

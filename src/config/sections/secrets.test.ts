@@ -6,7 +6,7 @@ test('LGTM-Auth-Proxy keys parse with durations in ms and defaults filled', () =
   const config = secretsConfigSchema.parse({ backend_type: 'secretsmanager', secretsmanager: { secret_id: 'prod/tokens' } });
   assert.equal(config.secretsmanager?.refresh_interval, 60_000);
   assert.equal(config.secretsmanager?.stale_threshold, 900_000);
-  assert.deepEqual(config.static_tokens, { policy_label: 'namespace', pass_through_jwt: false });
+  assert.deepEqual(config.static_tokens, { policy_label: 'namespace' });
   const file = secretsConfigSchema.parse({ backend_type: 'file', file: { path: '/t.yaml', refresh_interval: '30s' } });
   assert.equal(file.file?.refresh_interval, 30_000);
   assert.equal(file.file?.watch, true);

@@ -40,8 +40,11 @@ export const envSectionSchema = z.strictObject({
 export const staticTokensSectionSchema = z.strictObject({
   /** Label that entries' `namespace`/`namespaces` constrain. */
   policy_label: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a label name').default('namespace'),
-  /** Let unknown JWT-shaped bearers fall through to the JWT authenticators (see static-token.ts). */
-  pass_through_jwt: z.boolean().default(false),
+  /**
+   * Let unknown JWT-shaped bearers fall through to the JWT authenticators (see static-token.ts).
+   * Unset: on exactly when a JWT provider is configured (config.ts fills it in).
+   */
+  pass_through_jwt: z.boolean().optional(),
 });
 
 /** The keys, to spread into the root schema. */
