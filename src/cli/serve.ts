@@ -1,23 +1,40 @@
+import cluster from 'node:cluster';
 import { watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { loadConfigFile } from '../config/load.js';
 import { createLogger } from '../observability/logger.js';
 import { systemClock } from '../server/clock.js';
-import { startGateway } from '../server/gateway-server.js';
+import { answerAdminRequests } from '../server/cluster-ipc.js';
+import { startClusterPrimary } from '../server/cluster.js';
+import { startGateway, startProxyWorker, type ProxyListener } from '../server/gateway-server.js';
 
 /**
  * `scopegate serve`: start, reload on SIGHUP or when the config file changes (a bad new config is logged and
- * the running one kept), drain and exit 0 on SIGTERM/SIGINT.
+ * the running one kept), drain and exit 0 on SIGTERM/SIGINT. With `proxy.workers > 1` this process becomes
+ * the cluster primary (src/server/cluster.ts) and each worker runs this same function as a proxy listener.
  */
 export async function serve(configPath: string): Promise<void> {
   const config = await loadConfigFile(configPath);
-  const logger = createLogger({ level: config.log_level });
-  const gateway = await startGateway(config, { logger, clock: systemClock });
+  const baseLogger = createLogger({ level: config.log_level });
+  if (cluster.isPrimary && config.proxy.workers > 1) {
+    const primary = await startClusterPrimary({ config, logger: baseLogger });
+    onSignals({ reload: () => primary.reload(), stop: () => primary.shutdown(), watchPath: configPath, logger: baseLogger });
+    return;
+  }
+
+  const logger = cluster.isWorker ? baseLogger.child({ worker: cluster.worker?.id }) : baseLogger;
+  let accepting = true;
+  let gateway: ProxyListener;
+  if (cluster.isWorker) {
+    gateway = await startProxyWorker(config, { logger, clock: systemClock });
+    answerAdminRequests(gateway, () => accepting);
+  } else {
+    gateway = await startGateway(config, { logger, clock: systemClock });
+  }
 
   let reloading: Promise<void> = Promise.resolve();
-  const reload = (reason: string) => {
+  const reload = () => {
     reloading = reloading.then(async () => {
-      logger.info({ reason }, 'reloading configuration');
       try {
         await gateway.reload(await loadConfigFile(configPath));
       } catch (error) {
@@ -25,30 +42,55 @@ export async function serve(configPath: string): Promise<void> {
       }
     });
   };
-  process.on('SIGHUP', () => reload('SIGHUP'));
+  const stop = async () => {
+    accepting = false;
+    await gateway.shutdown();
+    return 0;
+  };
+  // A worker's primary watches the file and forwards SIGHUP; a worker whose primary is gone stops.
+  if (cluster.isWorker) process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+  onSignals({ reload, stop, watchPath: cluster.isWorker ? undefined : configPath, logger });
+}
+
+interface SignalHandlers {
+  readonly reload: () => void;
+  /** Resolves with the exit code. */
+  readonly stop: () => Promise<number>;
+  /** The config file to watch (editors and ConfigMaps replace it, so the directory is watched). */
+  readonly watchPath: string | undefined;
+  readonly logger: ReturnType<typeof createLogger>;
+}
+
+function onSignals({ reload, stop, watchPath, logger }: SignalHandlers): void {
+  const reloadFor = (reason: string) => {
+    logger.info({ reason }, 'reloading configuration');
+    reload();
+  };
+  process.on('SIGHUP', () => reloadFor('SIGHUP'));
   let debounce: NodeJS.Timeout | undefined;
-  // Editors and Kubernetes ConfigMaps replace the file (rename), so watch the directory.
-  const watcher = watch(dirname(configPath), (_event, file) => {
-    if (file !== null && file !== basename(configPath) && file !== '..data') return;
-    clearTimeout(debounce);
-    debounce = setTimeout(() => reload('config file changed'), 200);
-  });
-  watcher.unref();
+  const watcher = watchPath
+    ? watch(dirname(watchPath), (_event, file) => {
+        if (file !== null && file !== basename(watchPath) && file !== '..data') return;
+        clearTimeout(debounce);
+        debounce = setTimeout(() => reloadFor('config file changed'), 200);
+      })
+    : undefined;
+  watcher?.unref();
 
   let stopping = false;
-  const stop = (signal: string) => {
+  const onStop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'signal received');
-    watcher.close();
-    gateway.shutdown().then(
-      () => process.exit(0),
+    watcher?.close();
+    stop().then(
+      (code) => process.exit(code),
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         process.exit(1);
       },
     );
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => onStop('SIGTERM'));
+  process.on('SIGINT', () => onStop('SIGINT'));
 }

@@ -3,8 +3,10 @@ import type { Registry } from 'prom-client';
 import type { ReadinessCheck } from './readiness.js';
 
 export interface AdminDeps {
-  readonly registry: Registry;
-  readonly readiness: () => readonly ReadinessCheck[];
+  /** A registry, or (cluster primary) anything that renders the workers' metrics in its format. */
+  readonly registry: Pick<Registry, 'metrics' | 'contentType'>;
+  /** The checks behind /ready; a cluster primary asks its workers, hence the promise. */
+  readonly readiness: () => readonly ReadinessCheck[] | Promise<readonly ReadinessCheck[]>;
   /** False once shutdown began: /ready answers 503 so load balancers drain us first. */
   readonly isAccepting: () => boolean;
 }
@@ -24,7 +26,7 @@ export function createAdminHandler(deps: AdminDeps) {
       case '/readyz': {
         const reasons: Record<string, string> = {};
         if (!deps.isAccepting()) reasons.server = 'shutting down';
-        for (const check of deps.readiness()) {
+        for (const check of await deps.readiness()) {
           const reason = check.notReadyReason();
           if (reason !== undefined) reasons[check.name] = reason;
         }
