@@ -1,10 +1,11 @@
 import { readRequestParams, writeRequestParams, type Param } from '../../enforce/params.js';
 import { enforceQuery, enforceSelector } from '../../enforce/promql/enforce.js';
 import { quotePromString } from '../../enforce/promql/string-literal.js';
+import { enforceRemoteWrite } from '../../enforce/write/remote-write.js';
 import { policyMatchers, type LabelPolicy } from '../../policy/label-policy.js';
 import { BadRequest, Forbidden } from '../../server/http-errors.js';
 import type { EnforceContext, ProxyRequest } from '../endpoint.js';
-import { toHttpError } from './enforce-http-errors.js';
+import { runEnforcer, toHttpError } from './enforce-http-errors.js';
 
 /** Mimir/Loki/GEM label-access header: `<tenant>:<path-escaped selector>`, comma-separated (labelaccess pkg). */
 export const LABEL_POLICY_HEADER = 'x-prom-label-policy';
@@ -56,6 +57,28 @@ export function requireFullAccess(req: ProxyRequest, ctx: EnforceContext): void 
     throw new Forbidden('full_access_required', 'this endpoint exposes every tenant\'s data; it needs full access');
   }
   delete req.headers[LABEL_POLICY_HEADER];
+}
+
+/** Bound on a decompressed remote-write body; the snappy header states the size before anything is inflated. */
+export const MAX_DECOMPRESSED_WRITE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Remote write 1.0 (`/api/v1/write`, Mimir's `/api/v1/push`): every series must satisfy the policy, or get a
+ * missing single-literal label injected with `injectLabelsOnWrite` (enforce/write/remote-write.ts). A refused
+ * series refuses the whole request (403), so nothing is partially written. Full access passes untouched.
+ */
+export function enforceRemoteWriteRequest(req: ProxyRequest, ctx: EnforceContext): void {
+  const policy = requirePolicy(ctx);
+  delete req.headers[LABEL_POLICY_HEADER];
+  const result = runEnforcer(() =>
+    enforceRemoteWrite(req.body ?? Buffer.alloc(0), policy, {
+      contentType: req.headers['content-type'],
+      contentEncoding: req.headers['content-encoding'],
+      injectLabels: ctx.options.injectLabelsOnWrite,
+      maxDecompressedBytes: MAX_DECOMPRESSED_WRITE_BYTES,
+    }),
+  );
+  req.body = result.body;
 }
 
 /** The policy as one selector, e.g. `{namespace=~"a|b", cluster="eu"}`; undefined for full access. */

@@ -2,7 +2,7 @@ import { filterAlertsResponse, filterRulesResponse } from '../../enforce/respons
 import { Forbidden } from '../../server/http-errors.js';
 import type { EnforceContext, Endpoint, Preset } from '../endpoint.js';
 import { toHttpError } from './enforce-http-errors.js';
-import { createParamTransform, requireFullAccess } from './prometheus-transforms.js';
+import { createParamTransform, enforceRemoteWriteRequest, requireFullAccess } from './prometheus-transforms.js';
 
 /**
  * `type = "prometheus"`: the Prometheus HTTP API (also Mimir's, Thanos' and VictoriaMetrics' Prometheus API).
@@ -11,8 +11,9 @@ import { createParamTransform, requireFullAccess } from './prometheus-transforms
  * - Query and series endpoints: every `query` and `match[]` occurrence is rewritten (prometheus-transforms.ts).
  * - Rules and alerts: the response is filtered, since Prometheus ignores `match[]` there before 2.54.
  * - Endpoints that list every tenant's metric names, targets or TSDB stats: full access only.
- * - Writes and admin endpoints get the `write`/`admin` scope, so the pipeline refuses them unless granted; a
- *   remote-write body is not checked here, so a limited identity is refused too (full access only).
+ * - Writes and admin endpoints get the `write`/`admin` scope, so the pipeline refuses them unless granted (and
+ *   writes unless the upstream sets `allow_write`). A remote-write body is checked series by series against the
+ *   policy; OTLP cannot be checked (labels come from resource attributes), so it needs full access.
  * Any other path is 404 (presets are allow-lists). Not offered: /api/v1/read (remote read, protobuf queries).
  */
 
@@ -61,8 +62,8 @@ export const prometheusEndpoints: readonly Endpoint[] = [
   fullAccessRow('scrape_pools', '/api/v1/scrape_pools', 'read', ['GET']),
   fullAccessRow('alertmanagers', '/api/v1/alertmanagers', 'read', ['GET']),
   fullAccessRow('status', /^\/api\/v1\/status\/(config|flags|runtimeinfo|tsdb|walreplay)$/, 'read', ['GET']),
-  // Writes: the body is not inspected here (remote-write enforcement lives in enforce/write/).
-  fullAccessRow('remote_write', '/api/v1/write', 'write', ['POST']),
+  // Writes: remote write is validated (or completed) series by series; OTLP is not readable here.
+  { ...queryRow('remote_write', '/api/v1/write', ['POST'], enforceRemoteWriteRequest), scope: 'write' },
   fullAccessRow('otlp_write', '/api/v1/otlp/v1/metrics', 'write', ['POST']),
   // Admin: delete_series is narrowed to the policy's series; the rest act on the whole server.
   { ...queryRow('delete_series', '/api/v1/admin/tsdb/delete_series', ['POST', 'PUT'], enforceMatchRequired), scope: 'admin' },
