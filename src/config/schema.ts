@@ -57,6 +57,7 @@ const componentsSchema = z
     ruler: httpUrl.optional(),
     alertmanager: httpUrl.optional(),
     compactor: httpUrl.optional(),
+    ingester: httpUrl.optional(),
   })
   .strict();
 

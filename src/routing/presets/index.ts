@@ -2,6 +2,7 @@ import type { UpstreamType } from '../../config/schema.js';
 import type { Preset } from '../endpoint.js';
 import { alertmanagerPreset } from './alertmanager.js';
 import { lokiPreset } from './loki.js';
+import { mimirPreset } from './mimir.js';
 import { prometheusPreset } from './prometheus.js';
 import { rawPreset } from './raw.js';
 import { tempoPreset } from './tempo.js';
@@ -10,6 +11,7 @@ import { tempoPreset } from './tempo.js';
 const PRESETS: Partial<Record<UpstreamType, Preset>> = {
   raw: rawPreset,
   loki: lokiPreset,
+  mimir: mimirPreset,
   prometheus: prometheusPreset,
   tempo: tempoPreset,
   alertmanager: alertmanagerPreset,
