@@ -93,6 +93,14 @@ async function startListeners(config: Config, deps: AppDeps, withAdmin: boolean)
         log.error({ err: error }, 'reload failed: keeping the current configuration');
         return false;
       }
+      // A new app whose first load failed (secret store down, keys unreachable) would swap a working token
+      // set for none; keep the current one unless it is no better.
+      const notReady = notReadyReasons(candidate);
+      if (notReady.length > 0 && notReadyReasons(app).length === 0) {
+        log.error({ reasons: notReady }, 'reload failed: the new configuration is not ready; keeping the current configuration');
+        void candidate.close().catch((error: unknown) => log.warn({ err: error }, 'closing the refused configuration failed'));
+        return false;
+      }
       if (formatListenAddress(next.proxy.listen) !== formatListenAddress(config.proxy.listen)) {
         log.warn('listen addresses change only on restart; the new upstreams and auth apply now');
       }
@@ -119,6 +127,10 @@ async function startListeners(config: Config, deps: AppDeps, withAdmin: boolean)
       log.info('shutdown complete');
     },
   };
+}
+
+function notReadyReasons(app: App): string[] {
+  return app.readiness.map((check) => check.notReadyReason()).filter((reason): reason is string => reason !== undefined);
 }
 
 function listen(server: Server, host: string, port: number): Promise<void> {
