@@ -1,0 +1,123 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export interface BenchProcess {
+  readonly pid: number;
+  readonly origin: string;
+  stop(): Promise<void>;
+}
+
+/** The upstream in its own process; its port comes back on stdout. */
+export async function startUpstream(): Promise<BenchProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/upstream.ts')], {
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let text = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+      if (text.includes('\n')) resolve(Number(text.trim()));
+    });
+    child.once('exit', (code) => reject(new Error(`upstream exited with ${code}`)));
+  });
+  return { pid: child.pid as number, origin: `http://127.0.0.1:${port}`, stop: () => stopChild(child) };
+}
+
+export interface GatewayOptions {
+  readonly upstreamOrigin: string;
+  readonly workers: number;
+  readonly token: string;
+  /** Extra node flags for the gateway process (e.g. `--cpu-prof`). */
+  readonly nodeArgs: readonly string[];
+  readonly logLevel: string;
+}
+
+/**
+ * The real CLI (`scopegate serve`) from a temp TOML config, static tokens from the environment, type "raw":
+ * the cheapest route through the full pipeline (auth, tenant, routing, headers, streaming, access log,
+ * metrics). Its log goes to /dev/null: writing it is measured, reading it is not.
+ */
+export async function startGateway(options: GatewayOptions): Promise<BenchProcess> {
+  const dir = await mkdtemp(join(tmpdir(), 'scopegate-bench-'));
+  const [proxyPort, adminPort] = [await freePort(), await freePort()];
+  const configPath = join(dir, 'scopegate.toml');
+  await writeFile(
+    configPath,
+    [
+      `log_level = "${options.logLevel}"`,
+      'backend_type = "env"',
+      '[proxy]',
+      `listen = "127.0.0.1:${proxyPort}"`,
+      `workers = ${options.workers}`,
+      'shutdown_timeout = "5s"',
+      '[[proxy.upstreams]]',
+      'match = ".*"',
+      `upstream = "${options.upstreamOrigin}"`,
+      'type = "raw"',
+      '[admin]',
+      `listen = "127.0.0.1:${adminPort}"`,
+      '',
+    ].join('\n'),
+  );
+  const child = spawn(process.execPath, [...options.nodeArgs, join(ROOT, 'bin/scopegate.js'), 'serve', '--config', configPath], {
+    cwd: ROOT,
+    env: { ...process.env, SCOPEGATE_TOKENS: JSON.stringify({ [options.token]: { tenant: 'bench', name: 'bench' } }) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const stop = async () => {
+    await stopChild(child);
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitUntilReady(`http://127.0.0.1:${adminPort}/ready`, child);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { pid: child.pid as number, origin: `http://127.0.0.1:${proxyPort}`, stop };
+}
+
+async function waitUntilReady(url: string, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline && child.exitCode === null) {
+    try {
+      const response = await fetch(url);
+      await response.arrayBuffer();
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`gateway not ready at ${url} (exit code ${child.exitCode})`);
+}
+
+/** SIGTERM, then SIGKILL after 10 s: the run always ends. */
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
