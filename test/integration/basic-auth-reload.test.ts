@@ -1,0 +1,71 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createAuthFiles, type AuthFiles, type TestUser } from '../servers/auth-files.js';
+import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
+import { sendRaw } from '../servers/http-client.js';
+import { startRecordingUpstream, type RecordingUpstream } from '../servers/recording-upstream.js';
+
+// Issue #4: the basic-auth users file is reloaded when it changes, without a restart; a broken file is
+// logged and the last good users stay. The tests wait for the gateway's own log line of each reload
+// (fs.watch + debounce), never for a fixed time. The verified-password cache is off, so every request
+// checks the users the gateway currently holds.
+const ALICE: TestUser = { username: 'alice', password: 'alice-password', tenant: 'tenant-a' };
+const BOB: TestUser = { username: 'bob', password: 'bob-password', tenant: 'tenant-b' };
+const RELOADED = 'users file reloaded';
+const REJECTED = 'users file is invalid; keeping the last good users';
+
+let upstream: RecordingUpstream;
+let files: AuthFiles;
+let gateway: StartedGateway;
+
+before(async () => {
+  upstream = await startRecordingUpstream();
+  files = await createAuthFiles({ users: [ALICE] });
+  gateway = await startTestGateway({
+    auth: { order: ['basic'], basic: { users_file: files.usersPath, watch: true, cache_ttl: '0s' } },
+    proxy: { upstreams: [{ name: 'raw', match: '.*', upstream: upstream.url }] },
+  });
+});
+
+after(async () => {
+  await gateway?.stop();
+  await upstream?.stop();
+  await files?.remove();
+});
+
+/** Status of a request as `user`, and the tenant the upstream saw when it got through. */
+async function as(user: TestUser): Promise<{ status: number; tenant?: unknown }> {
+  upstream.reset();
+  const authorization = `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}`;
+  const res = await sendRaw(gateway.url, { path: '/api/v1/labels', headers: { authorization } });
+  return res.status === 200 ? { status: 200, tenant: upstream.requests[0]?.headers['x-scope-orgid'] } : { status: res.status };
+}
+
+/** Runs `change`, then waits until the gateway logs `message` once more than before. */
+async function changeAndWaitForLog(message: string, change: () => Promise<void>): Promise<void> {
+  const count = () => gateway.logs.filter((line) => line.msg === message).length;
+  const before = count();
+  await change();
+  const deadline = Date.now() + 15_000;
+  while (count() === before) {
+    if (Date.now() > deadline) throw new Error(`the gateway never logged "${message}"`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+test('a user added to the file works without a restart; a broken file keeps the last good users', async () => {
+  assert.deepEqual(await as(ALICE), { status: 200, tenant: 'tenant-a' });
+  assert.deepEqual(await as(BOB), { status: 401 });
+
+  await changeAndWaitForLog(RELOADED, () => files.writeUsers([ALICE, BOB]));
+  assert.deepEqual(await as(BOB), { status: 200, tenant: 'tenant-b' });
+
+  await changeAndWaitForLog(REJECTED, () => files.writeUsersText('users:\n  - username: carol\n    password: [not, a, string\n'));
+  assert.deepEqual(await as(ALICE), { status: 200, tenant: 'tenant-a' }, 'last good users kept');
+  assert.deepEqual(await as(BOB), { status: 200, tenant: 'tenant-b' }, 'last good users kept');
+
+  // Reloading goes on after a broken file: removing alice takes effect.
+  await changeAndWaitForLog(RELOADED, () => files.writeUsers([BOB]));
+  assert.deepEqual(await as(ALICE), { status: 401 });
+  assert.deepEqual(await as(BOB), { status: 200, tenant: 'tenant-b' });
+});
