@@ -36,6 +36,9 @@ export interface EnforceContext {
   readonly options: UpstreamPolicyOptions;
 }
 
+/** A GET on the same upstream (tenant header set), for decisions that depend on upstream state. */
+export type UpstreamLookup = (pathAndQuery: string) => Promise<{ readonly status: number; readonly body: Buffer }>;
+
 /**
  * One endpoint of a backend API: a row in a preset table (routing/presets/*.ts).
  * The pipeline matches method + path, checks `scope`, then calls `transformRequest`.
@@ -58,6 +61,11 @@ export interface Endpoint {
   readonly websocket?: boolean;
   /** Enforce the policy on the outgoing request; throw an HttpError to refuse it. */
   readonly transformRequest?: (req: ProxyRequest, ctx: EnforceContext) => void | Promise<void>;
+  /**
+   * Decide with what the upstream holds, after `transformRequest` (e.g. whose silence is being deleted).
+   * Throw an HttpError to refuse; the request is only sent when this resolves.
+   */
+  readonly authorizeWithUpstream?: (req: ProxyRequest, ctx: EnforceContext, lookup: UpstreamLookup) => Promise<void>;
   /** Rewrite a buffered successful (2xx) response body, e.g. filter rules and alerts to the policy. */
   readonly filterResponse?: (body: Buffer, ctx: EnforceContext) => Buffer;
 }

@@ -7,7 +7,10 @@ import { resolveTenants } from '../policy/tenants.js';
 import type { EnforceContext, Endpoint, ProxyRequest } from '../routing/endpoint.js';
 import type { HostRoute } from '../routing/host-routes.js';
 import { parseRequestTarget } from '../routing/request-path.js';
+import { ForwardError } from '../upstream/forward.js';
 import { buildOutgoingHeaders, type HeaderPolicy } from '../upstream/headers.js';
+import { createUpstreamLookup } from '../upstream/lookup.js';
+import { toUpstreamHttpError } from '../upstream/upstream-errors.js';
 import type { UpstreamTarget } from '../upstream/upstream-target.js';
 import { readRequestBody, hasRequestBody } from './request-body.js';
 import { Forbidden, NotFound } from './http-errors.js';
@@ -76,6 +79,16 @@ export async function prepareRequest(req: IncomingMessage, ctx: RequestContext, 
   };
   const enforce: EnforceContext = { identity, policy: identity.policy, tenants, options: upstream.options };
   await endpoint.transformRequest?.(request, enforce);
+  if (endpoint.authorizeWithUpstream) {
+    const lookup = createUpstreamLookup(upstream, endpoint.component, tenants, ctx.signal);
+    try {
+      await endpoint.authorizeWithUpstream(request, enforce, lookup);
+    } catch (error) {
+      if (!(error instanceof ForwardError)) throw error;
+      deps.onUpstreamError(upstream.name, error.kind);
+      throw toUpstreamHttpError(error.kind, upstream.name);
+    }
+  }
   return { upstream, endpoint, request, enforce };
 }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createIdentity } from '../../identity/identity.js';
 import { buildLabelPolicy, FULL_ACCESS, type LabelPolicy } from '../../policy/label-policy.js';
 import { HttpError } from '../../server/http-errors.js';
-import type { EnforceContext, ProxyRequest } from '../endpoint.js';
+import type { EnforceContext, ProxyRequest, UpstreamLookup } from '../endpoint.js';
 import { compileEndpointTable } from '../endpoint-table.js';
 import { alertmanagerPreset } from './alertmanager.js';
 
@@ -30,14 +30,26 @@ function request(method: string, path: string, body?: unknown, query = ''): Prox
   };
 }
 
-async function transform(req: ProxyRequest, ctx: EnforceContext): Promise<ProxyRequest> {
-  await table.match(req.method, req.path).transformRequest?.(req, ctx);
+/** The upstream's silences by id, as the lookup of `authorizeWithUpstream` sees them. */
+function lookupOf(silences: Record<string, unknown>): UpstreamLookup {
+  return async (path) => {
+    const found = silences[path.slice(path.lastIndexOf('/') + 1)];
+    return found === undefined ? { status: 404, body: Buffer.from('{}') } : { status: 200, body: Buffer.from(JSON.stringify(found)) };
+  };
+}
+
+const noLookup: UpstreamLookup = async () => assert.fail('no upstream lookup expected');
+
+async function transform(req: ProxyRequest, ctx: EnforceContext, lookup = noLookup): Promise<ProxyRequest> {
+  const endpoint = table.match(req.method, req.path);
+  await endpoint.transformRequest?.(req, ctx);
+  await endpoint.authorizeWithUpstream?.(req, ctx, lookup);
   return req;
 }
 
-async function refusal(req: ProxyRequest, ctx: EnforceContext): Promise<HttpError> {
+async function refusal(req: ProxyRequest, ctx: EnforceContext, lookup = noLookup): Promise<HttpError> {
   try {
-    await transform(req, ctx);
+    await transform(req, ctx, lookup);
   } catch (error) {
     assert.ok(error instanceof HttpError);
     return error;
@@ -112,9 +124,14 @@ describe('alertmanager preset', () => {
     assert.equal(regex.status, 403);
   });
 
-  it('refuses updating a silence by id (it could expire another tenant\'s silence)', async () => {
-    const error = await refusal(request('POST', '/api/v2/silences', { id: 'theirs', matchers: [eq('a')] }), context(nsA));
-    assert.equal(error.code, 'silence_update_not_allowed');
+  it('updates a silence by id only when the existing one is within the policy too', async () => {
+    const upstream = lookupOf({ 'a0': silence([eq('a')], 'a0'), 'b0': silence([eq('b')], 'b0') });
+    await transform(request('POST', '/api/v2/silences', { id: 'a0', matchers: [eq('a')] }), context(nsA), upstream);
+    // Another tenant's silence (or one that does not exist) is answered alike: it cannot be expired or rewritten.
+    const theirs = await refusal(request('POST', '/api/v2/silences', { id: 'b0', matchers: [eq('a')] }), context(nsA), upstream);
+    assert.equal(theirs.code, 'silence_not_found');
+    const missing = await refusal(request('POST', '/api/v2/silences', { id: 'c0', matchers: [eq('a')] }), context(nsA), upstream);
+    assert.equal(missing.code, 'silence_not_found');
   });
 
   it('refuses a body whose keys differ only in case (Go would read the other one)', async () => {
@@ -129,10 +146,13 @@ describe('alertmanager preset', () => {
     assert.deepEqual(JSON.parse(req.body?.toString('utf8') ?? ''), [alert('a', 'Y')]);
   });
 
-  it('refuses deleting silences, status and receivers for limited identities only', async () => {
-    const del = request('DELETE', '/api/v2/silence/0a1b2c3d-0000-4000-8000-000000000000');
-    assert.equal((await refusal(del, context(nsA))).code, 'silence_delete_not_allowed');
-    await transform(del, context(FULL_ACCESS));
+  it('deletes only silences within the policy; status and receivers are full access only', async () => {
+    const own = '0a1b2c3d-0000-4000-8000-000000000000';
+    const theirs = '0a1b2c3d-0000-4000-8000-00000000000b';
+    const upstream = lookupOf({ [own]: silence([eq('a')], own), [theirs]: silence([eq('b')], theirs) });
+    await transform(request('DELETE', `/api/v2/silence/${own}`), context(nsA), upstream);
+    assert.equal((await refusal(request('DELETE', `/api/v2/silence/${theirs}`), context(nsA), upstream)).code, 'silence_not_found');
+    await transform(request('DELETE', `/api/v2/silence/${theirs}`), context(FULL_ACCESS));
     assert.equal((await refusal(request('GET', '/api/v2/status'), context(nsA))).code, 'full_access_required');
     assert.equal((await refusal(request('GET', '/api/v2/receivers'), context(nsA))).status, 403);
     await transform(request('GET', '/api/v2/status'), context(FULL_ACCESS));

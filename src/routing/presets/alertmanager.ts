@@ -1,7 +1,7 @@
 import { readRequestParams, writeRequestParams } from '../../enforce/params.js';
 import type { LabelPolicy } from '../../policy/label-policy.js';
 import { BadGateway, BadRequest, Forbidden, NotFound } from '../../server/http-errors.js';
-import type { EnforceContext, Endpoint, Preset, ProxyRequest } from '../endpoint.js';
+import type { EnforceContext, Endpoint, Preset, ProxyRequest, UpstreamLookup } from '../endpoint.js';
 import {
   findViolatedRule,
   formatFilterMatchers,
@@ -16,9 +16,8 @@ import {
  *
  * Reads get the policy as `filter` matchers (Alertmanager ANDs repeated `filter`s) and, as defence in depth,
  * the response is filtered too. Writes are checked: alerts must carry allowed labels (single literals may be
- * injected); silences must be confined to allowed values. Updating (`id` set) or deleting a silence needs to
- * know whose silence it is, which a pure transform cannot look up, so both are refused for limited
- * identities. Status and receivers reveal the whole configuration: full access only.
+ * injected); silences must be confined to allowed values. Updating (`id` set) or deleting a silence is
+ * allowed only when the existing silence, looked up on the upstream, is within the policy too. Status and receivers reveal the whole configuration: full access only.
  */
 
 type LimitedPolicy = Extract<LabelPolicy, { fullAccess: false }>;
@@ -148,13 +147,33 @@ function checkPostedSilence(req: ProxyRequest, ctx: EnforceContext): void {
   const silence = readJsonBody(req);
   if (!isRecord(silence)) throw new BadRequest('invalid_silence', 'expected a silence object');
   assertNoCaseVariantKeys(silence);
-  if (typeof silence['id'] === 'string' && silence['id'] !== '') {
-    throw new Forbidden('silence_update_not_allowed', 'updating an existing silence is not allowed with a label policy');
-  }
   if (!isSilenceWithinPolicy(matchersOf(silence), policy)) {
     throw new Forbidden('policy_violation', 'the silence must match only allowed label values');
   }
   req.body = Buffer.from(JSON.stringify(silence));
+}
+
+/**
+ * Updating or deleting a silence: the silence as the upstream holds it must be within the policy (one outside
+ * it is answered as if it did not exist), so a tenant can never expire or rewrite another tenant's silence.
+ */
+async function authorizeExistingSilence(req: ProxyRequest, ctx: EnforceContext, lookup: UpstreamLookup): Promise<void> {
+  const policy = limitingPolicy(ctx);
+  if (policy === undefined) return;
+  const id = req.method === 'DELETE' ? req.path.slice(req.path.lastIndexOf('/') + 1) : silenceIdOf(req);
+  if (id === undefined) return;
+  if (!/^[0-9a-fA-F-]{1,64}$/.test(id)) throw new BadRequest('invalid_silence', 'invalid silence id');
+  const existing = await lookup(`/api/v2/silence/${id}`);
+  if (existing.status === 404) throw new NotFound('silence_not_found', 'silence not found');
+  if (existing.status !== 200) throw new BadGateway('upstream_bad_response', `looking up the silence answered ${existing.status}`);
+  if (keepSilence(parseJson(existing.body, 'silence'), policy) === undefined) {
+    throw new NotFound('silence_not_found', 'silence not found');
+  }
+}
+
+function silenceIdOf(req: ProxyRequest): string | undefined {
+  const silence = readJsonBody(req);
+  return isRecord(silence) && typeof silence['id'] === 'string' && silence['id'] !== '' ? silence['id'] : undefined;
 }
 
 function refuseLimited(code: string, message: string): (req: ProxyRequest, ctx: EnforceContext) => void {
@@ -180,14 +199,16 @@ export const alertmanagerPreset: Preset = {
     row('alerts_post', ['POST'], '/api/v2/alerts', { bufferBody: true, transformRequest: checkPostedAlerts }),
     row('alert_groups', ['GET'], '/api/v2/alerts/groups', { transformRequest: addPolicyFilters, filterResponse: filterArray('alert groups', keepGroup) }),
     row('silences', ['GET'], '/api/v2/silences', { transformRequest: addPolicyFilters, filterResponse: filterArray('silences', keepSilence) }),
-    row('silences_post', ['POST'], '/api/v2/silences', { bufferBody: true, transformRequest: checkPostedSilence }),
+    row('silences_post', ['POST'], '/api/v2/silences', {
+      bufferBody: true,
+      transformRequest: checkPostedSilence,
+      authorizeWithUpstream: authorizeExistingSilence,
+    }),
     row('silence', ['GET'], SILENCE_BY_ID, {
       transformRequest: (req) => void delete req.headers['accept-encoding'],
       filterResponse: filterOneSilence,
     }),
-    row('silence_delete', ['DELETE'], SILENCE_BY_ID, {
-      transformRequest: refuseLimited('silence_delete_not_allowed', 'deleting a silence is not allowed with a label policy'),
-    }),
+    row('silence_delete', ['DELETE'], SILENCE_BY_ID, { authorizeWithUpstream: authorizeExistingSilence }),
     row('status', ['GET'], '/api/v2/status', { transformRequest: fullAccessOnly }),
     row('receivers', ['GET'], '/api/v2/receivers', { transformRequest: fullAccessOnly }),
   ],
