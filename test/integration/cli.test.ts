@@ -1,0 +1,146 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfigFile } from '../../src/config/load.js';
+
+// Issue #2, project and interface: `scopegate check-config` (exit 0, or 1 and every bad key), `--help`,
+// `--version`; the LGTM Auth Proxy TOML from the issue loads unchanged. Exit codes and output go through the
+// real binary; what the loader accepts is checked in-process (check-config calls the same loadConfigFile).
+
+// Verbatim from issue #2.
+const LGTM_AUTH_PROXY_TOML = `backend_type = "secretsmanager"
+log_level = "info"
+[secretsmanager]
+secret_id = "testing"
+refresh_interval = "1m"
+stale_threshold = "15m"
+[proxy]
+listen = ":8000"
+[[proxy.upstreams]]
+match = "loki\\\\.example\\\\.com"
+upstream = "http://127.0.0.1:3100"
+priority = 100
+timeout = "30s"
+max_idle_conns = 100
+idle_conn_timeout = "90s"
+[[proxy.upstreams]]
+match = ".*"
+upstream = "http://127.0.0.1:9009"
+priority = 0
+`;
+
+let dir: string;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'scopegate-cli-'));
+});
+
+after(() => rm(dir, { recursive: true, force: true }));
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function scopegate(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['bin/scopegate.js', ...args], { env: { ...process.env, ...env } }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+async function configFile(name: string, text: string): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, text);
+  return path;
+}
+
+test('the LGTM Auth Proxy TOML from issue #2 passes check-config unchanged', async () => {
+  assert.match(LGTM_AUTH_PROXY_TOML, /match = "loki\\\\\.example\\\\\.com"/, 'the TOML escapes are as in the issue');
+  const path = await configFile('lgtm-auth-proxy.toml', LGTM_AUTH_PROXY_TOML);
+  const run = await scopegate(['check-config', '--config', path]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, `config ok: ${path}\n`);
+});
+
+test('a YAML config with ${ENV} substitution loads; an unset variable without a default is an error', async () => {
+  const path = await configFile('scopegate.yaml', [
+    'backend_type: file',
+    'file:',
+    '  path: ${TOKENS_PATH}',
+    'proxy:',
+    '  upstreams:',
+    '    - match: "prometheus\\\\.example\\\\.com"',
+    '      upstream: ${PROM_URL:-http://127.0.0.1:9090}',
+    '',
+  ].join('\n'));
+  // check-config calls exactly this function.
+  const config = await loadConfigFile(path, { TOKENS_PATH: '/etc/scopegate/tokens.json' });
+  assert.equal(config.file?.path, '/etc/scopegate/tokens.json');
+  assert.equal(config.proxy.upstreams[0]?.upstream.href, 'http://127.0.0.1:9090/');
+  assert.ok(config.proxy.upstreams[0]?.match.test('Prometheus.example.com'));
+  await assert.rejects(loadConfigFile(path, {}), (error: ConfigError) => {
+    assert.deepEqual(error.problems, ['environment variable TOKENS_PATH is not set (referenced as ${TOKENS_PATH})']);
+    return true;
+  });
+});
+
+test('check-config exits 1 and names every bad key path', async () => {
+  const path = await configFile('bad.toml', `backend_type = "secretsmanager"
+log_level = "loud"
+[proxy]
+listen = "8000"
+listne = ":8000"
+[[proxy.upstreams]]
+match = "loki(\\\\.example"
+upstream = "http://127.0.0.1:3100"
+timeout = "thirty seconds"
+[[proxy.upstreams]]
+match = ".*"
+upstream = "ftp://127.0.0.1:9009"
+`);
+  const run = await scopegate(['check-config', '--config', path]);
+  assert.equal(run.code, 1);
+  assert.equal(run.stdout, '');
+  const problems = run.stderr.split('\n').filter((line) => line.startsWith('  ')).map((line) => line.trim());
+  const keys = problems.map((line) => line.slice(0, line.indexOf(': '))).sort();
+  assert.deepEqual(keys, [
+    'log_level',
+    'proxy',
+    'proxy.listen',
+    'proxy.upstreams[0].match',
+    'proxy.upstreams[0].timeout',
+    'proxy.upstreams[1].upstream',
+  ]);
+  assert.ok(problems.some((p) => p.startsWith('proxy.upstreams[0].match: invalid regular expression')), problems.join('\n'));
+  assert.ok(problems.some((p) => p.startsWith('proxy: ') && p.includes('"listne"')), 'the typo is named');
+});
+
+test('a token backend without its section is named', async () => {
+  const path = await configFile('no-section.toml', LGTM_AUTH_PROXY_TOML.replace(/\[secretsmanager\][^[]*/, ''));
+  await assert.rejects(loadConfigFile(path, {}), (error: ConfigError) => {
+    assert.deepEqual(error.problems, ['secretsmanager: required when backend_type = "secretsmanager"']);
+    return true;
+  });
+});
+
+test('check-config on a missing file exits 1 with the reason', async () => {
+  const missing = await scopegate(['check-config', '--config', join(dir, 'nope.toml')]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /cannot read file: ENOENT/);
+});
+
+test('--version prints the package version; --help prints usage', async () => {
+  const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { version: string };
+  const [version, help] = await Promise.all([scopegate(['--version']), scopegate(['--help'])]);
+  assert.deepEqual(version, { code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /scopegate serve --config FILE/);
+  assert.match(help.stdout, /scopegate check-config --config FILE/);
+});
