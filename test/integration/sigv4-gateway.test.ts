@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import snappy from 'snappyjs';
 import { startTestGateway } from '../servers/gateway.js';
 import { startSigv4Verifier } from '../servers/sigv4-verifier.js';
-import { writeTokenFile } from '../servers/token-file.js';
+import { createTempTokenFile } from '../servers/temp-token-file.js';
 
 const KEY = { accessKeyId: 'AKIDGATEWAY', secretAccessKey: 'gateway/secret/key+example' };
 
@@ -11,7 +11,7 @@ const KEY = { accessKeyId: 'AKIDGATEWAY', secretAccessKey: 'gateway/secret/key+e
 async function setup(t: { after(fn: () => Promise<void>): void }, upstream: Record<string, unknown> = {}) {
   const verifier = await startSigv4Verifier({ keys: [KEY], service: 'aps', region: 'eu-west-1' });
   t.after(() => verifier.close());
-  const tokens = await writeTokenFile({ 'tok-a': { tenant: 'team-a', namespace: 'team-a' } });
+  const tokens = await createTempTokenFile({ 'tok-a': { tenant: 'team-a', namespace: 'team-a' } });
   t.after(() => tokens.remove());
   const gateway = await startTestGateway({
     backend_type: 'file',
