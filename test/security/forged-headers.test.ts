@@ -102,7 +102,9 @@ test('hop-by-hop headers, including those named in Connection, are dropped both 
     assert.equal(res.headers['x-upstream-hop'], undefined, 'a response header named in Connection was forwarded');
     assert.equal(res.headers['x-upstream-end'], 'kept');
   } finally {
-    upstream.setHandler((_request, res) => res.end('{}'));
+    upstream.setHandler((_request, res) => {
+      res.end('{}');
+    });
   }
 });
 
