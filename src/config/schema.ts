@@ -87,6 +87,16 @@ export const upstreamSchema = z
     policy_label: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/).default('namespace'),
     inject_labels_on_write: z.boolean().default(false),
     native_label_policy_header: z.boolean().default(false),
+    /**
+     * Tempo: the resource attribute that carries each policy label, e.g. `{ namespace = "k8s.namespace.name" }`
+     * (default: the label name itself, `resource.namespace`).
+     */
+    traceql_attributes: z
+      .record(
+        z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a label name'),
+        z.string().regex(/^[a-zA-Z_](?:[a-zA-Z0-9_.]*[a-zA-Z0-9_])?$/, 'must be a TraceQL attribute name'),
+      )
+      .optional(),
     /** Name of the tenant header sent upstream. */
     tenant_header: z.string().default('X-Scope-OrgID'),
     components: componentsSchema.optional(),

@@ -22,7 +22,7 @@ function componentKey(component: string): string {
  * address (the single-address "gateway" form).
  */
 export function createUpstream(config: UpstreamConfig, signer: Signer | undefined): BuiltUpstream {
-  const preset = presetFor(config.type);
+  const preset = presetFor(config.type, config.traceql_attributes ? { traceqlAttributes: config.traceql_attributes } : {});
   const pools = new Map<string, Pool>();
   const destinationFor = (url: URL): Destination => {
     let pool = pools.get(url.origin);

@@ -108,3 +108,18 @@ test('invalid TraceQL is 400 and reaches nothing', async () => {
   assert.equal(res.json().code, 'query_parse_error');
   assert.equal(queryFrontend.requests.length + distributor.requests.length, 0);
 });
+
+test('traceql_attributes maps the policy label to the resource attribute the traces carry', async (t) => {
+  const mapped = await startTestGateway({
+    backend_type: 'file',
+    file: { path: tokens.path },
+    proxy: {
+      upstreams: [{ type: 'tempo', match: '.*', upstream: queryFrontend.url, traceql_attributes: { namespace: 'k8s.namespace.name' } }],
+    },
+  });
+  t.after(() => mapped.stop());
+  const res = await sendRaw(mapped.url, { path: `/api/search?q=${encodeURIComponent('{ span.http.status_code = 500 }')}`, headers: AUTH });
+  assert.equal(res.status, 200, res.body.toString());
+  const { params } = receivedOnce(queryFrontend, distributor);
+  assert.equal(params.get('q'), '{ (span.http.status_code = 500) && resource.k8s.namespace.name = "team-a" }');
+});

@@ -5,7 +5,7 @@ import { lokiPreset } from './loki.js';
 import { mimirPreset } from './mimir.js';
 import { prometheusPreset } from './prometheus.js';
 import { rawPreset } from './raw.js';
-import { tempoPreset } from './tempo.js';
+import { createTempoPreset, tempoPreset } from './tempo.js';
 
 /** The endpoint table of each upstream `type`. */
 const PRESETS: Partial<Record<UpstreamType, Preset>> = {
@@ -17,7 +17,9 @@ const PRESETS: Partial<Record<UpstreamType, Preset>> = {
   alertmanager: alertmanagerPreset,
 };
 
-export function presetFor(type: UpstreamType): Preset {
+/** The preset of an upstream; a few take per-upstream options (Tempo's label → attribute names). */
+export function presetFor(type: UpstreamType, options: { traceqlAttributes?: Readonly<Record<string, string>> } = {}): Preset {
+  if (type === 'tempo' && options.traceqlAttributes) return createTempoPreset({ attributes: options.traceqlAttributes });
   const preset = PRESETS[type];
   if (!preset) throw new Error(`upstream type "${type}" is not available in this build`);
   return preset;
