@@ -38,7 +38,7 @@ function checkConfig(file: string, env: NodeJS.ProcessEnv): Promise<{ code: numb
 }
 
 test('there is an example per migration', () => {
-  for (const name of ['prometheus-multi-tenant-proxy', 'cortex-gateway', 'lfgw', 'prom-label-proxy', 'aws-signing-proxy']) {
+  for (const name of ['lgtm-auth-proxy', 'prometheus-multi-tenant-proxy', 'cortex-gateway', 'lfgw', 'prom-label-proxy', 'aws-signing-proxy']) {
     assert.ok(configs.some((file) => file.startsWith(`${name}.`)), `examples/${name}.* is missing`);
   }
 });
