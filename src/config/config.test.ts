@@ -27,3 +27,14 @@ test('errors name every bad key path, and unknown keys are refused', () => {
   assert.match(text, /proxy\.upstreams\[0\]\.upstream: upstream URL must be http or https/);
   assert.match(text, /lgo_level/);
 });
+
+test('a backend without its section is reported together with the other bad keys', () => {
+  try {
+    parseConfig({ backend_type: 'secretsmanager', proxy: { upstreams: [{ match: '(', upstream: 'http://x' }] } });
+    assert.fail('expected a ConfigError');
+  } catch (error) {
+    const text = (error as ConfigError).problems.join('\n');
+    assert.match(text, /proxy\.upstreams\[0\]\.match/);
+    assert.match(text, /secretsmanager: required when backend_type = "secretsmanager"/);
+  }
+});

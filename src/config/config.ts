@@ -10,7 +10,8 @@ import { refineSecretsConfig, secretsConfigShape } from './sections/secrets.js';
 export const configSchema = coreSchema
   .extend({ ...secretsConfigShape, auth: authSchema.prefault({}), acl: aclSchema.optional() })
   .strict()
-  .superRefine(refineSecretsConfig)
+  // Run even when other keys are invalid, so check-config lists every problem in one pass.
+  .superRefine(refineSecretsConfig, { when: () => true })
   .transform((config) => {
     // Static tokens refuse unknown bearers; when JWT providers follow in the chain, JWTs must reach them.
     const hasJwtProvider = config.auth.hmac_jwt !== undefined || config.auth.jwks !== undefined || config.auth.oidc !== undefined;
