@@ -21,12 +21,49 @@ export interface RequestContext {
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
+/**
+ * One class, every field set in the constructor, so all contexts share one V8 shape. The AbortSignal is
+ * made on first use: an AbortController and its listener cost more per request than the rest of the
+ * context, and the proxy path watches `res` itself (forward.ts), so most requests never need one.
+ */
+class HttpRequestContext implements RequestContext {
+  readonly id: string;
+  readonly startNs: bigint;
+  readonly log: Logger;
+  subject: string | undefined = undefined;
+  authenticator: string | undefined = undefined;
+  tenant: string | undefined = undefined;
+  upstream: string | undefined = undefined;
+  endpoint: string | undefined = undefined;
+  errorCode: string | undefined = undefined;
+  path: string | undefined = undefined;
+  readonly #res: ServerResponse;
+  #controller: AbortController | undefined = undefined;
+
+  constructor(id: string, log: Logger, res: ServerResponse) {
+    this.id = id;
+    this.startNs = process.hrtime.bigint();
+    this.log = log;
+    this.#res = res;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      const controller = new AbortController();
+      const res = this.#res;
+      const abortIfUnfinished = () => {
+        if (!res.writableFinished) controller.abort(new Error('client closed the connection'));
+      };
+      if (res.closed) abortIfUnfinished();
+      else res.once('close', abortIfUnfinished);
+      this.#controller = controller;
+    }
+    return this.#controller.signal;
+  }
+}
+
 export function createRequestContext(req: IncomingMessage, res: ServerResponse, log: Logger): RequestContext {
   const sent = req.headers['x-request-id'];
   const id = typeof sent === 'string' && SAFE_REQUEST_ID.test(sent) ? sent : randomUUID();
-  const controller = new AbortController();
-  res.once('close', () => {
-    if (!res.writableFinished) controller.abort(new Error('client closed the connection'));
-  });
-  return { id, startNs: process.hrtime.bigint(), log, signal: controller.signal };
+  return new HttpRequestContext(id, log, res);
 }

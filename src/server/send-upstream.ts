@@ -60,7 +60,6 @@ export async function sendUpstream(
       res,
       ...(endpoint.filterResponse ? { filterResponse: (data: Buffer) => endpoint.filterResponse!(data, enforce) } : {}),
       maxFilterBytes: deps.maxFilterBytes,
-      signal: ctx.signal,
     });
   } catch (error) {
     if (!(error instanceof ForwardError)) throw error;

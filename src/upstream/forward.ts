@@ -18,8 +18,6 @@ export interface ForwardOptions {
   /** When set, a 2xx response is buffered (up to `maxFilterBytes`) and rewritten before it is sent. */
   readonly filterResponse?: (body: Buffer) => Buffer;
   readonly maxFilterBytes: number;
-  /** Fires when the client goes away: the upstream request is cancelled. */
-  readonly signal: AbortSignal;
 }
 
 /** Why forwarding failed before a response could be sent; the caller maps it (upstream-errors.ts). */
@@ -37,6 +35,8 @@ export class ForwardError extends Error {
  * into `res`, with backpressure (pause on a full socket, resume on drain) and no stream.pipeline per
  * request. Resolves when the response is fully sent. Rejects with ForwardError only while nothing has been
  * sent to the client yet; after that a failure destroys the client connection (the status is already out).
+ * When the client goes away first (`res` closes unfinished), the upstream request is cancelled ('aborted').
+ * That is watched on `res` directly: one listener, no AbortController per request.
  */
 export function forwardRequest(options: ForwardOptions): Promise<number> {
   const { res } = options;
@@ -49,16 +49,19 @@ export function forwardRequest(options: ForwardOptions): Promise<number> {
     const settle = (fn: () => void) => {
       if (settled) return;
       settled = true;
-      options.signal.removeEventListener('abort', onAbort);
+      res.off('close', onClientClose);
       fn();
     };
-    const onAbort = () => controller?.abort(new ForwardError('aborted', options.signal.reason));
-    options.signal.addEventListener('abort', onAbort, { once: true });
+    const clientGone = () => new ForwardError('aborted', new Error('client closed the connection'));
+    const onClientClose = () => {
+      if (!res.writableFinished) controller?.abort(clientGone());
+    };
+    res.once('close', onClientClose);
 
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(ctrl) {
         controller = ctrl;
-        if (options.signal.aborted) ctrl.abort(new ForwardError('aborted', options.signal.reason));
+        if (res.closed && !res.writableFinished) ctrl.abort(clientGone());
       },
       onResponseStart(_ctrl, statusCode, headers, statusMessage) {
         if (statusCode < 200) return; // 1xx informational: wait for the final response.
