@@ -14,7 +14,7 @@ import { enforceLogQuery, enforceLogSelector } from './enforce.js';
 import { rewriteRequestParams } from './loki-params.js';
 import { formatSelector } from './selector.js';
 
-export type RequestTransform = (req: ProxyRequest, ctx: EnforceContext) => void;
+export type RequestTransform = (req: ProxyRequest, ctx: EnforceContext) => void | Promise<void>;
 
 export interface LokiReadSpec {
   /** Parameters holding LogQL, every occurrence enforced. */
@@ -34,11 +34,11 @@ export const DEFAULT_MAX_DECODED_PUSH_BYTES = 64 * 1024 * 1024;
 /** A read endpoint's transform: enforce `spec.params`, then (optionally) add X-Prom-Label-Policy. */
 export function createLokiReadTransform(spec: LokiReadSpec): RequestTransform {
   const enforce = spec.kind === 'query' ? enforceLogQuery : enforceLogSelector;
-  return (req, ctx) => {
+  return async (req, ctx) => {
     delete req.headers['x-prom-label-policy'];
     const policy = ctx.policy;
     if (policy === undefined) return;
-    translateErrors(() =>
+    await translateErrors(() =>
       rewriteRequestParams(req, {
         names: spec.params,
         rewrite: (value) => {
@@ -99,13 +99,18 @@ function policySelector(policy: LabelPolicy): string {
 
 function translateErrors<T>(run: () => T): T {
   try {
-    return run();
+    const result = run();
+    return result instanceof Promise ? (result.catch(rethrowAsHttpError) as T) : result;
   } catch (error) {
-    if (error instanceof QueryParseError) throw new BadRequest('query_parse_error', error.message);
-    if (error instanceof PolicyViolation) throw new Forbidden('label_policy_violation', error.message);
-    if (error instanceof UnsupportedInput) {
-      throw error.mediaType ? new UnsupportedMediaType(error.message) : new BadRequest('unsupported_input', error.message);
-    }
-    throw error;
+    return rethrowAsHttpError(error);
   }
+}
+
+function rethrowAsHttpError(error: unknown): never {
+  if (error instanceof QueryParseError) throw new BadRequest('query_parse_error', error.message);
+  if (error instanceof PolicyViolation) throw new Forbidden('label_policy_violation', error.message);
+  if (error instanceof UnsupportedInput) {
+    throw error.mediaType ? new UnsupportedMediaType(error.message) : new BadRequest('unsupported_input', error.message);
+  }
+  throw error;
 }
