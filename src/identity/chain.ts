@@ -1,5 +1,5 @@
 import type { Clock } from '../server/clock.js';
-import { Unauthorized } from '../server/http-errors.js';
+import { HttpError, Unauthorized } from '../server/http-errors.js';
 import type { Authenticator, Credentials } from './authenticator.js';
 import type { Identity } from './identity.js';
 
@@ -22,7 +22,13 @@ export function createAuthenticatorChain(
     names: authenticators.map((a) => a.name),
     async authenticate(credentials) {
       for (const authenticator of authenticators) {
-        const identity = await authenticator.authenticate(credentials);
+        let identity;
+        try {
+          identity = await authenticator.authenticate(credentials);
+        } catch (error) {
+          if (error instanceof HttpError) error.decidedBy ??= authenticator.name;
+          throw error;
+        }
         if (identity === undefined) continue;
         if (identity.expiresAt !== undefined && identity.expiresAt * 1000 <= options.clock.now()) {
           throw new Unauthorized('token_expired', 'the credential has expired', options.challenge);

@@ -6,6 +6,8 @@ export class HttpError extends Error {
   readonly status: number;
   readonly code: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** The authenticator or rule that refused, for the access log (set by whoever decided). */
+  decidedBy: string | undefined;
 
   constructor(status: number, code: string, message: string, headers: Record<string, string> = {}) {
     super(message);

@@ -28,6 +28,7 @@ export function sendError(res: ServerResponse, error: unknown, ctx: RequestConte
   const code = httpError?.code ?? 'internal_error';
   const message = httpError?.message ?? 'internal error';
   ctx.errorCode = code;
+  if (httpError?.decidedBy !== undefined) ctx.authenticator ??= httpError.decidedBy;
   if (!httpError) ctx.log.error({ err: error, requestId: ctx.id }, 'unhandled error');
   if (res.headersSent) {
     res.destroy();

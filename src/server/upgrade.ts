@@ -70,6 +70,7 @@ function writeUpgradeError(socket: Duplex, error: unknown, ctx: RequestContext):
   if (!httpError) ctx.log.error({ err: error, requestId: ctx.id }, 'unhandled upgrade error');
   const status = httpError?.status ?? 500;
   ctx.errorCode = httpError?.code ?? 'internal_error';
+  if (httpError?.decidedBy !== undefined) ctx.authenticator ??= httpError.decidedBy;
   const body = JSON.stringify({ status: 'error', code: ctx.errorCode, error: httpError?.message ?? 'internal error' });
   const extra = Object.entries(httpError?.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join('');
   if (socket.writable) {
@@ -86,5 +87,8 @@ function record(ctx: RequestContext, status: number, log: Logger, metrics: Gatew
   const endpoint = ctx.endpoint ?? 'none';
   metrics.requests.inc({ tenant: ctx.tenant ?? 'none', upstream, endpoint, code: String(status) });
   if (ctx.errorCode && status < 500) metrics.denials.inc({ code: ctx.errorCode });
-  log.info({ requestId: ctx.id, path: ctx.path, status, tenant: ctx.tenant, subject: ctx.subject, upstream, endpoint, code: ctx.errorCode, websocket: true }, 'request');
+  log.info(
+    { requestId: ctx.id, path: ctx.path, status, tenant: ctx.tenant, subject: ctx.subject, authenticator: ctx.authenticator, upstream, endpoint, code: ctx.errorCode, websocket: true },
+    'request',
+  );
 }

@@ -1,0 +1,49 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FULL_ACCESS } from '../policy/label-policy.js';
+import { HttpError, Unauthorized } from '../server/http-errors.js';
+import type { Authenticator } from './authenticator.js';
+import { createAuthenticatorChain } from './chain.js';
+import { createIdentity } from './identity.js';
+
+const clock = { now: () => 1_700_000_000_000 };
+const identity = (subject: string, expiresAt?: number) =>
+  createIdentity({ subject, tenants: ['t'], policy: FULL_ACCESS, authenticator: subject, ...(expiresAt ? { expiresAt } : {}) });
+
+const notMine: Authenticator = { name: 'not-mine', authenticate: () => undefined };
+const refuses: Authenticator = {
+  name: 'strict',
+  authenticate: () => {
+    throw new Unauthorized('bad_signature', 'signature does not verify');
+  },
+};
+const accepts: Authenticator = { name: 'lenient', authenticate: () => identity('lenient') };
+
+async function refusal(authenticators: Authenticator[], credentials = { bearer: { header: 'authorization', token: 'x' } }) {
+  const chain = createAuthenticatorChain(authenticators, { clock, challenge: 'Bearer' });
+  return chain.authenticate(credentials).then(
+    () => assert.fail('expected a refusal'),
+    (error: unknown) => {
+      assert.ok(error instanceof HttpError);
+      return error;
+    },
+  );
+}
+
+test('a recognised but bad credential stops the chain and names who refused it', async () => {
+  const error = await refusal([notMine, refuses, accepts]);
+  assert.equal(error.code, 'bad_signature');
+  assert.equal(error.decidedBy, 'strict');
+});
+
+test('the first identity wins; nobody recognising the credential is 401 invalid_credentials', async () => {
+  const chain = createAuthenticatorChain([notMine, accepts, refuses], { clock, challenge: 'Bearer' });
+  assert.equal((await chain.authenticate({ bearer: { header: 'authorization', token: 'x' } })).subject, 'lenient');
+  assert.equal((await refusal([notMine])).code, 'invalid_credentials');
+  assert.equal((await refusal([notMine], {} as never)).code, 'missing_credentials');
+});
+
+test('an identity past its expiry is refused even if an authenticator returned it', async () => {
+  const expired: Authenticator = { name: 'cached', authenticate: () => identity('cached', clock.now() / 1000 - 1) };
+  assert.equal((await refusal([expired])).code, 'token_expired');
+});
