@@ -63,8 +63,11 @@ export async function sendUpstream(
     });
   } catch (error) {
     if (!(error instanceof ForwardError)) throw error;
-    deps.onUpstreamError(upstream.name, error.kind);
-    if (error.kind !== 'aborted') ctx.log.warn({ requestId: ctx.id, upstream: upstream.name, kind: error.kind, err: error.cause }, 'upstream error');
+    // A client that went away is not an upstream fault: the access log records it (499), the metric does not.
+    if (error.kind !== 'aborted') {
+      deps.onUpstreamError(upstream.name, error.kind);
+      ctx.log.warn({ requestId: ctx.id, upstream: upstream.name, kind: error.kind, err: error.cause }, 'upstream error');
+    }
     throw toUpstreamHttpError(error.kind, upstream.name);
   }
 }

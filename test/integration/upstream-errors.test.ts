@@ -132,6 +132,9 @@ test("the client's abort cancels the upstream request, and the gateway keeps ser
   while (!gateway.logs.some((line) => line.msg === 'request' && line.path === '/hang' && line.status === 499)) {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+  // The client left; the upstream did nothing wrong: no upstream error is counted for it.
+  const metrics = await (await fetch(`${gateway.adminUrl}/metrics`)).text();
+  assert.doesNotMatch(metrics, /scopegate_upstream_errors_total\{[^}]*kind="aborted"/);
 });
 
 test('a large request body streams to the upstream intact', async () => {
