@@ -58,7 +58,11 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     registry: metrics.registry,
     ...(tokenSource ? { staticAuthenticator: tokenSource.authenticator } : {}),
   });
-  const chain = createAuthenticatorChain(providers.authenticators, { clock, challenge: challengeFor(config) });
+  const chain = createAuthenticatorChain(providers.authenticators, {
+    clock,
+    challenge: challengeFor(config),
+    observe: (authenticator, result) => metrics.authentications.inc({ authenticator, result }),
+  });
 
   const signedUpstreams = config.proxy.upstreams.filter((u) => u.sign !== undefined);
   const credentialMetrics = signedUpstreams.length > 0 ? createAwsCredentialMetrics(metrics.registry, () => clock.now()) : undefined;

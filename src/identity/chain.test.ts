@@ -36,6 +36,16 @@ test('a recognised but bad credential stops the chain and names who refused it',
   assert.equal(error.decidedBy, 'strict');
 });
 
+test('every outcome is observed once, with the authenticator that decided', async () => {
+  const seen: string[] = [];
+  const observe = (authenticator: string, result: string) => seen.push(`${authenticator}:${result}`);
+  const credentials = { bearer: { header: 'authorization', token: 'x' } };
+  await createAuthenticatorChain([notMine, accepts], { clock, challenge: 'Bearer', observe }).authenticate(credentials);
+  await createAuthenticatorChain([notMine, refuses], { clock, challenge: 'Bearer', observe }).authenticate(credentials).catch(() => undefined);
+  await createAuthenticatorChain([notMine], { clock, challenge: 'Bearer', observe }).authenticate(credentials).catch(() => undefined);
+  assert.deepEqual(seen, ['lenient:success', 'strict:refused', 'none:unrecognised']);
+});
+
 test('the first identity wins; nobody recognising the credential is 401 invalid_credentials', async () => {
   const chain = createAuthenticatorChain([notMine, accepts, refuses], { clock, challenge: 'Bearer' });
   assert.equal((await chain.authenticate({ bearer: { header: 'authorization', token: 'x' } })).subject, 'lenient');

@@ -14,10 +14,13 @@ export interface AuthenticatorChain {
  * throws stops the chain (a recognised but bad credential never falls through to a weaker method).
  * Nobody → 401, with a challenge naming the schemes the gateway accepts.
  */
+export type AuthenticationResult = 'success' | 'refused' | 'unrecognised';
+
 export function createAuthenticatorChain(
   authenticators: readonly Authenticator[],
-  options: { clock: Clock; challenge: string },
+  options: { clock: Clock; challenge: string; observe?: (authenticator: string, result: AuthenticationResult) => void },
 ): AuthenticatorChain {
+  const observe = options.observe ?? (() => undefined);
   return {
     names: authenticators.map((a) => a.name),
     async authenticate(credentials) {
@@ -27,14 +30,18 @@ export function createAuthenticatorChain(
           identity = await authenticator.authenticate(credentials);
         } catch (error) {
           if (error instanceof HttpError) error.decidedBy ??= authenticator.name;
+          observe(authenticator.name, 'refused');
           throw error;
         }
         if (identity === undefined) continue;
         if (identity.expiresAt !== undefined && identity.expiresAt * 1000 <= options.clock.now()) {
+          observe(authenticator.name, 'refused');
           throw new Unauthorized('token_expired', 'the credential has expired', options.challenge);
         }
+        observe(authenticator.name, 'success');
         return identity;
       }
+      observe('none', 'unrecognised');
       const sent = credentials.bearer ?? credentials.basic ?? credentials.idToken;
       if (sent === undefined) {
         throw new Unauthorized('missing_credentials', 'no credentials: send Authorization: Bearer <token>', options.challenge);

@@ -10,6 +10,7 @@ export interface GatewayMetrics {
   readonly duration: Histogram<'upstream' | 'endpoint'>;
   readonly upstreamErrors: Counter<'upstream' | 'kind'>;
   readonly denials: Counter<'code'>;
+  readonly authentications: Counter<'authenticator' | 'result'>;
 }
 
 export function createGatewayMetrics(options: { collectProcessMetrics?: boolean } = {}): GatewayMetrics {
@@ -34,6 +35,12 @@ export function createGatewayMetrics(options: { collectProcessMetrics?: boolean 
       name: 'scopegate_upstream_errors_total',
       help: 'Upstream failures by kind (connect, timeout, reset, protocol).',
       labelNames: ['upstream', 'kind'],
+      registers: [registry],
+    }),
+    authentications: new Counter({
+      name: 'scopegate_authentications_total',
+      help: 'Authentication outcomes: success or refused per authenticator; unrecognised when no authenticator took the credential.',
+      labelNames: ['authenticator', 'result'],
       registers: [registry],
     }),
     denials: new Counter({
