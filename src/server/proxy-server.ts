@@ -34,6 +34,7 @@ function recordRequest(ctx: RequestContext, res: ServerResponse, log: Logger, me
   if (ctx.errorCode && status >= 400 && status < 500) metrics.denials.inc({ code: ctx.errorCode });
   const line = {
     requestId: ctx.id,
+    traceId: ctx.trace.traceId,
     path: ctx.path,
     status,
     durationMs: Math.round(durationSeconds * 1e6) / 1e3,

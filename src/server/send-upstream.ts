@@ -22,6 +22,7 @@ export async function sendUpstream(
   const headers = request.headers;
   headers[upstream.tenantHeader] = enforce.tenants.join('|');
   setForwardedHeaders(headers, req, ctx.id);
+  headers.traceparent = ctx.trace.traceparent;
   // A response the gateway filters must arrive uncompressed (RFC 9110 §12.5.3).
   if (endpoint.filterResponse) headers['accept-encoding'] = 'identity';
 

@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../observability/metrics.js';
+import { continueTrace } from '../observability/trace-context.js';
 import { encodePath } from '../routing/request-path.js';
 import { classifyUpstreamError, toUpstreamHttpError } from '../upstream/upstream-errors.js';
 import { HttpError, NotFound } from './http-errors.js';
@@ -18,7 +19,8 @@ export function createUpgradeHandler(deps: PipelineDeps, log: Logger, metrics: G
   return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const controller = new AbortController();
     socket.once('close', () => controller.abort(new Error('client closed the connection')));
-    const ctx: RequestContext = { id: randomUUID(), startNs: process.hrtime.bigint(), log, signal: controller.signal };
+    const traceparent = typeof req.headers.traceparent === 'string' ? req.headers.traceparent : undefined;
+    const ctx: RequestContext = { id: randomUUID(), startNs: process.hrtime.bigint(), log, signal: controller.signal, trace: continueTrace(traceparent) };
     socket.on('error', () => socket.destroy());
     tunnel(req, socket, head, ctx, deps).then(
       (status) => record(ctx, status, log, metrics),
@@ -34,7 +36,7 @@ async function tunnel(req: IncomingMessage, socket: Duplex, head: Buffer, ctx: R
   const { upstream, endpoint, request, enforce } = await prepareRequest(req, ctx, deps);
   if (!endpoint.websocket) throw new NotFound('upgrade_not_supported', `${endpoint.name} does not accept WebSocket upgrades`);
   const destination = upstream.destination(endpoint.component);
-  const headers = { ...request.headers, [upstream.tenantHeader]: enforce.tenants.join('|'), 'x-request-id': ctx.id };
+  const headers = { ...request.headers, [upstream.tenantHeader]: enforce.tenants.join('|'), 'x-request-id': ctx.id, traceparent: ctx.trace.traceparent };
   let upgraded;
   try {
     upgraded = await destination.dispatcher.upgrade({
@@ -88,7 +90,7 @@ function record(ctx: RequestContext, status: number, log: Logger, metrics: Gatew
   metrics.requests.inc({ tenant: ctx.tenant ?? 'none', upstream, endpoint, code: String(status) });
   if (ctx.errorCode && status < 500) metrics.denials.inc({ code: ctx.errorCode });
   log.info(
-    { requestId: ctx.id, path: ctx.path, status, tenant: ctx.tenant, subject: ctx.subject, authenticator: ctx.authenticator, upstream, endpoint, code: ctx.errorCode, websocket: true },
+    { requestId: ctx.id, traceId: ctx.trace.traceId, path: ctx.path, status, tenant: ctx.tenant, subject: ctx.subject, authenticator: ctx.authenticator, upstream, endpoint, code: ctx.errorCode, websocket: true },
     'request',
   );
 }

@@ -1,0 +1,37 @@
+import { randomBytes } from 'node:crypto';
+
+/** The W3C trace context of one request as it leaves the gateway. */
+export interface TraceContext {
+  /** 32 lower-case hex digits: logged on the access line, so gateway and upstream logs join on it. */
+  readonly traceId: string;
+  /** The `traceparent` sent upstream: the caller's trace, with the gateway's hop as the new parent. */
+  readonly traceparent: string;
+}
+
+// W3C Trace Context §3.2: version "00" is exactly four fields; a higher version may append fields, which a
+// version-00 reader ignores. Version "ff" is invalid. All-zero trace and parent ids are invalid.
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
+const ZERO_TRACE = '0'.repeat(32);
+const ZERO_PARENT = '0'.repeat(16);
+
+/**
+ * Continues the caller's trace (a valid `traceparent`) or starts one, so every request has a trace id. The
+ * gateway records no spans itself; a trace it starts is marked not sampled (flags 00), leaving the sampling
+ * decision to the upstream's tracer, and a caller's flags are kept as sent.
+ */
+export function continueTrace(incoming: string | undefined): TraceContext {
+  const match = incoming === undefined ? null : TRACEPARENT.exec(incoming.trim());
+  const spanId = randomBytes(8).toString('hex');
+  if (match && isValid(match)) {
+    const traceId = match[2] as string;
+    return { traceId, traceparent: `00-${traceId}-${spanId}-${match[4] as string}` };
+  }
+  const traceId = randomBytes(16).toString('hex');
+  return { traceId, traceparent: `00-${traceId}-${spanId}-00` };
+}
+
+function isValid(match: RegExpExecArray): boolean {
+  const [, version, traceId, parentId] = match;
+  if (version === 'ff' || traceId === ZERO_TRACE || parentId === ZERO_PARENT) return false;
+  return version !== '00' || match[5] === undefined;
+}
