@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { BadGateway, PayloadTooLarge } from '../server/http-errors.js';
+import { BadGateway, HttpError, PayloadTooLarge } from '../server/http-errors.js';
 import { buildResponseHeaders } from './headers.js';
 import { classifyUpstreamError, type UpstreamErrorKind } from './upstream-errors.js';
 
@@ -15,7 +15,11 @@ export interface ForwardOptions {
   readonly body: Buffer | Readable | undefined;
   readonly timeoutMs: number;
   readonly res: ServerResponse;
-  /** When set, a 2xx response is buffered (up to `maxFilterBytes`) and rewritten before it is sent. */
+  /**
+   * When set, a 2xx response is buffered (up to `maxFilterBytes`) and rewritten before it is sent. The filter
+   * may throw an HttpError to answer with it instead (e.g. 404 when nothing is left for the identity); any
+   * other failure means the upstream's answer was unreadable: 502.
+   */
   readonly filterResponse?: (body: Buffer) => Buffer;
   readonly maxFilterBytes: number;
 }
@@ -97,9 +101,13 @@ export function forwardRequest(options: ForwardOptions): Promise<number> {
           let body: Buffer;
           try {
             body = options.filterResponse(Buffer.concat(buffered));
-          } catch {
-            // The upstream's answer could not be read as the API promises: its fault, not the client's.
-            settle(() => reject(new BadGateway('upstream_bad_response', 'the upstream response could not be filtered')));
+          } catch (error) {
+            // An HttpError is the filter's answer; anything else: the upstream's answer could not be read as
+            // the API promises, its fault, not the client's.
+            const answer = error instanceof HttpError ? error : new BadGateway('upstream_bad_response', 'the upstream response could not be filtered');
+            // The error answer must not carry the upstream's headers (set above, not yet sent).
+            for (const name of res.getHeaderNames()) res.removeHeader(name);
+            settle(() => reject(answer));
             return;
           }
           res.setHeader('content-length', body.length);

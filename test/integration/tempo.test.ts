@@ -5,8 +5,8 @@ import { sendRaw } from '../servers/http-client.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../servers/recording-upstream.js';
 import { createTempTokenFile, type TempTokenFile } from '../servers/temp-token-file.js';
 
-// Issue #5, Tempo: TraceQL enforced on search, tag values and metrics; trace-by-id and OTLP ingest pass with
-// the tenant header only.
+// Issue #5, Tempo: TraceQL enforced on search, tag values and metrics; OTLP ingest passes with the tenant
+// header only; trace by id is filtered to the policy (tempo-trace-by-id.test.ts).
 let distributor: RecordingUpstream;
 let queryFrontend: RecordingUpstream;
 let tokens: TempTokenFile;
@@ -73,9 +73,9 @@ for (const { path, param, sent, want } of reads) {
   });
 }
 
-test('a trace by id passes unchanged with the tenant header', async () => {
+test('a trace by id reaches the query-frontend with the tenant header; an answer without the policy\'s spans is 404', async () => {
   const res = await sendRaw(gateway.url, { path: '/api/traces/0123456789abcdef0123456789abcdef', headers: AUTH });
-  assert.equal(res.status, 200);
+  assert.equal(res.status, 404);
   const got = receivedOnce(queryFrontend, distributor);
   assert.equal(got.url, '/api/traces/0123456789abcdef0123456789abcdef');
   assert.equal(got.headers['x-scope-orgid'], 'team-a');

@@ -1,8 +1,9 @@
 import { readRequestParams, writeRequestParams, type Param } from '../../enforce/params.js';
 import { buildPolicyConditions, type TraceQueryOptions } from '../../enforce/traceql/conditions.js';
 import { enforceTraceQuery } from '../../enforce/traceql/enforce.js';
+import { filterTraceResponse, type TraceResponseFormat } from '../../enforce/traceql/trace-response.js';
 import type { LabelPolicy } from '../../policy/label-policy.js';
-import { BadRequest, Forbidden } from '../../server/http-errors.js';
+import { BadRequest, Forbidden, NotFound } from '../../server/http-errors.js';
 import type { EnforceContext, Endpoint, Preset, ProxyRequest } from '../endpoint.js';
 import { runEnforcer } from './enforce-http-errors.js';
 
@@ -10,6 +11,8 @@ import { runEnforcer } from './enforce-http-errors.js';
  * `type = "tempo"`: Grafana Tempo's HTTP API (docs: tempo/api_docs; paths from tempo `pkg/api/http.go`).
  * The tenant header isolates tenants, so no row requires a policy; when the identity has one, every TraceQL
  * parameter is enforced with `enforceTraceQuery` (resource attributes ANDed into every spanset filter).
+ *
+ * Trace by id has no query to enforce: its response is filtered to the policy instead (`requestJsonTrace`).
  *
  * Tempo reads `q` with Go's `url.Values.Get` (first value, empty = absent) and, on the metrics endpoints,
  * `query` too (`q` wins). Every occurrence is enforced and the query string re-encoded canonically, so no
@@ -82,7 +85,31 @@ function requireFullAccess(_req: ProxyRequest, ctx: EnforceContext): void {
   }
 }
 
-const TRACE_BY_ID = /^\/api\/(?:v2\/)?traces\/[0-9a-fA-F]{1,32}$/;
+/**
+ * Trace by id, for identities with a policy: the tenant header alone would show the spans of every namespace
+ * of the tenant in that trace. The request asks for JSON (a client's protobuf Accept is overridden; the core
+ * asks for an uncompressed answer), and the answer keeps only the resource spans the policy allows
+ * (`filterTraceResponse`, same label → attribute mapping as TraceQL). Nothing left → 404, as Tempo answers an
+ * unknown trace, so the id alone tells nothing. Identities without a limit get the answer as sent.
+ */
+function requestJsonTrace(req: ProxyRequest, ctx: EnforceContext): void {
+  if (limitingPolicy(ctx) === undefined) return;
+  req.headers['accept'] = 'application/json';
+  delete req.headers['accept-encoding'];
+}
+
+function filterTrace(format: TraceResponseFormat, options: TraceQueryOptions): NonNullable<Endpoint['filterResponse']> {
+  return (body, ctx) => {
+    const policy = limitingPolicy(ctx);
+    if (policy === undefined) return body;
+    const kept = filterTraceResponse(body, policy, format, options);
+    if (kept === undefined) throw new NotFound('trace_not_found', 'trace not found');
+    return kept;
+  };
+}
+
+const TRACE_BY_ID = /^\/api\/traces\/[0-9a-fA-F]{1,32}$/;
+const TRACE_BY_ID_V2 = /^\/api\/v2\/traces\/[0-9a-fA-F]{1,32}$/;
 const TAG_VALUES_V1 = /^\/api\/search\/tag\/[^/]+\/values$/;
 const TAG_VALUES_V2 = /^\/api\/v2\/search\/tag\/[^/]+\/values$/;
 
@@ -108,8 +135,8 @@ export function createTempoPreset(options: TempoPresetOptions = {}): Preset {
       read('search_tag_values', TAG_VALUES_V1, { transformRequest: requireFullAccess }),
       read('search_tags_v2', '/api/v2/search/tags', { transformRequest: enforceParams(replaceWithPolicyFilter(options)) }),
       read('search_tag_values_v2', TAG_VALUES_V2, { transformRequest: enforceParams(replaceWithPolicyFilter(options)) }),
-      // Trace by ID: the tenant header isolates; spans of other policy values in the same trace are returned.
-      read('trace_by_id', TRACE_BY_ID),
+      read('trace_by_id', TRACE_BY_ID, { transformRequest: requestJsonTrace, filterResponse: filterTrace('v1', options) }),
+      read('trace_by_id_v2', TRACE_BY_ID_V2, { transformRequest: requestJsonTrace, filterResponse: filterTrace('v2', options) }),
       read('metrics_query_range', '/api/metrics/query_range', {
         transformRequest: enforceParams(enforceTraceParams(['q', 'query'], options, false)),
       }),
