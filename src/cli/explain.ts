@@ -9,6 +9,14 @@ import { systemClock } from '../server/clock.js';
 import { HttpError } from '../server/http-errors.js';
 import { stringFlag, type ParsedArgs } from './args.js';
 
+/** A refusal `explain` reports in one line (bad flag, unreadable policy, refused token), not as a crash. */
+export class ExplainError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ExplainError';
+  }
+}
+
 const ENFORCERS: Readonly<Record<string, (query: string, policy: LabelPolicy) => string>> = {
   prometheus: explainQuery,
   loki: enforceLogQuery,
@@ -22,10 +30,10 @@ const ENFORCERS: Readonly<Record<string, (query: string, policy: LabelPolicy) =>
  */
 export async function explain(configPath: string, args: ParsedArgs): Promise<string> {
   const query = stringFlag(args, 'query');
-  if (query === undefined) throw new Error('--query is required');
+  if (query === undefined) throw new ExplainError('--query is required');
   const type = stringFlag(args, 'type') ?? 'prometheus';
   const enforce = ENFORCERS[type];
-  if (!enforce) throw new Error(`--type must be one of ${Object.keys(ENFORCERS).join(', ')}`);
+  if (!enforce) throw new ExplainError(`--type must be one of ${Object.keys(ENFORCERS).join(', ')}`);
   const policy = await resolvePolicy(configPath, args);
   if (policy === undefined) return '# this identity has no label policy: the gateway answers 403 (implicit deny)';
   try {
@@ -38,12 +46,16 @@ export async function explain(configPath: string, args: ParsedArgs): Promise<str
 async function resolvePolicy(configPath: string, args: ParsedArgs): Promise<LabelPolicy | undefined> {
   const policyJson = stringFlag(args, 'policy');
   if (policyJson !== undefined) {
-    const entry = JSON.parse(policyJson) as { namespace?: string; namespaces?: string[]; labels?: Record<string, string>; label?: string };
-    const values = [...(entry.namespace ? [entry.namespace] : []), ...(entry.namespaces ?? [])];
-    return buildLabelPolicy({ ...(entry.label ? { label: entry.label } : {}), values, ...(entry.labels ? { labels: entry.labels } : {}) });
+    try {
+      const entry = JSON.parse(policyJson) as { namespace?: string; namespaces?: string[]; labels?: Record<string, string>; label?: string };
+      const values = [...(entry.namespace ? [entry.namespace] : []), ...(entry.namespaces ?? [])];
+      return buildLabelPolicy({ ...(entry.label ? { label: entry.label } : {}), values, ...(entry.labels ? { labels: entry.labels } : {}) });
+    } catch (error) {
+      throw new ExplainError(`--policy: ${(error as Error).message}`);
+    }
   }
   const token = stringFlag(args, 'token');
-  if (token === undefined) throw new Error('--token or --policy is required');
+  if (token === undefined) throw new ExplainError('--token or --policy is required');
   const config = await loadConfigFile(configPath);
   const app = await createApp(config, { logger: createLogger({ level: 'silent' }), clock: systemClock, collectProcessMetrics: false });
   try {
@@ -51,7 +63,7 @@ async function resolvePolicy(configPath: string, args: ParsedArgs): Promise<Labe
     const identity = await app.authenticate({ bearer: { header: 'authorization', token } });
     return identity.policy;
   } catch (error) {
-    if (error instanceof HttpError) throw new Error(`the token was refused: ${error.code}`);
+    if (error instanceof HttpError) throw new ExplainError(`the token was refused: ${error.code}`);
     throw error;
   } finally {
     await app.close();

@@ -46,8 +46,14 @@ export async function main(argv: readonly string[]): Promise<number> {
         process.stdout.write(`config ok: ${configPath(args)}\n`);
         return 0;
       case 'explain': {
-        const { explain } = await import('./explain.js');
-        process.stdout.write(`${await explain(configPath(args), args)}\n`);
+        const { explain, ExplainError } = await import('./explain.js');
+        try {
+          process.stdout.write(`${await explain(configPath(args), args)}\n`);
+        } catch (error) {
+          if (!(error instanceof ExplainError)) throw error;
+          process.stderr.write(`${error.message}\n`);
+          return 1;
+        }
         return 0;
       }
       default:
