@@ -1,0 +1,117 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// Issue #3: `scopegate explain` prints the query as the gateway would send it upstream, for a configured token
+// (authenticated by the configured backend, as `serve` would) or for a policy given inline. The CLI is
+// spawned as users run it; every run starts at once in `before`, so the file costs one CLI start-up.
+
+const BIN = fileURLToPath(new URL('../../bin/scopegate.js', import.meta.url));
+
+interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function runCli(args: readonly string[]): Promise<CliRun> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const RUNS = {
+  token: (config: string) => ['explain', '--config', config, '--token', 'tok-a', '--query', 'sum(rate(http_requests_total{namespace="team-b"}[5m])) by (code)'],
+  policy: (config: string) => ['explain', '--config', config, '--policy', '{"namespaces":["team-a"]}', '--query', 'http_requests_total or node_boot_time_seconds # \r or secret'],
+  twoNamespaces: (config: string) => ['explain', '--config', config, '--policy', '{"namespaces":["team-a","team-b"]}', '--query', '{__name__=~".+", namespace!=""}'],
+  invalid: (config: string) => ['explain', '--config', config, '--token', 'tok-a', '--query', 'sum(http_requests_total'],
+  noPolicy: (config: string) => ['explain', '--config', config, '--token', 'tok-none', '--query', 'up'],
+  unknownToken: (config: string) => ['explain', '--config', config, '--token', 'tok-unknown', '--query', 'up'],
+} as const;
+
+let dir: string;
+const results = new Map<keyof typeof RUNS, CliRun>();
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'scopegate-explain-'));
+  const tokens = join(dir, 'tokens.json');
+  await writeFile(tokens, JSON.stringify({ 'tok-a': { tenant: 'tenant-a', namespace: 'team-a' }, 'tok-none': 'tenant-x' }));
+  const config = join(dir, 'scopegate.toml');
+  await writeFile(
+    config,
+    [
+      'backend_type = "file"',
+      '[file]',
+      `path = ${JSON.stringify(tokens)}`,
+      'watch = false',
+      '[proxy]',
+      'listen = "127.0.0.1:0"',
+      '[[proxy.upstreams]]',
+      'match = ".*"',
+      'upstream = "http://127.0.0.1:9"',
+      'type = "prometheus"',
+      '[admin]',
+      'listen = "127.0.0.1:0"',
+      '',
+    ].join('\n'),
+  );
+  const names = Object.keys(RUNS) as (keyof typeof RUNS)[];
+  const runs = await Promise.all(names.map((name) => runCli(RUNS[name](config))));
+  names.forEach((name, i) => results.set(name, runs[i] as CliRun));
+});
+
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function result(name: keyof typeof RUNS): CliRun {
+  const run = results.get(name);
+  assert.ok(run !== undefined, `no run named ${name}`);
+  return run;
+}
+
+test('--token: prints the policy of the token and the query as sent upstream', () => {
+  const run = result('token');
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, '# policy: namespace="team-a"\nsum(rate(http_requests_total{namespace="team-a"}[5m])) by (code)\n');
+});
+
+test('--policy: every selector is enforced and a comment ended by \\r is dropped', () => {
+  const run = result('policy');
+  assert.equal(run.code, 0, run.stderr);
+  const [header, query] = run.stdout.split('\n');
+  assert.equal(header, '# policy: namespace="team-a"');
+  assert.equal(query?.trimEnd(), 'http_requests_total{namespace="team-a"} or node_boot_time_seconds{namespace="team-a"}');
+});
+
+test('--policy with two namespaces: one anchored alternation, negative matcher kept', () => {
+  const run = result('twoNamespaces');
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, '# policy: namespace=~"team-a|team-b"\n{__name__=~".+", namespace!="", namespace=~"team-a|team-b"}\n');
+});
+
+test('an invalid query prints the 400 reason', () => {
+  const run = result('invalid');
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, '# refused with 400: syntax error at position 23\n');
+});
+
+test('a token without a label policy prints the implicit-deny note', () => {
+  const run = result('noPolicy');
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, '# this identity has no label policy: the gateway answers 403 (implicit deny)\n');
+});
+
+test('an unknown token is reported in one line on stderr, exit 1, no stack trace', () => {
+  const run = result('unknownToken');
+  assert.equal(run.code, 1);
+  assert.equal(run.stdout, '');
+  assert.equal(run.stderr, 'the token was refused: invalid_token\n');
+});
