@@ -1,3 +1,4 @@
+import type { PromQLEnforcer } from '../enforce/promql/rewrite-cache.js';
 import type { Identity, Scope } from '../identity/identity.js';
 import type { LabelPolicy } from '../policy/label-policy.js';
 
@@ -25,6 +26,8 @@ export interface UpstreamPolicyOptions {
   readonly injectLabelsOnWrite: boolean;
   /** Send the policy as X-Prom-Label-Policy too (Mimir/Loki that enforce it), never instead of rewriting. */
   readonly nativeLabelPolicyHeader: boolean;
+  /** PromQL rewrites for this upstream, with its own bounded cache; absent: computed on every call. */
+  readonly promql?: PromQLEnforcer;
 }
 
 export interface EnforceContext {

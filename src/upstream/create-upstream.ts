@@ -1,5 +1,6 @@
 import type { Pool } from 'undici';
 import type { UpstreamConfig } from '../config/config.js';
+import { createCachedPromQLEnforcer } from '../enforce/promql/rewrite-cache.js';
 import { compileEndpointTable } from '../routing/endpoint-table.js';
 import { presetFor } from '../routing/presets/index.js';
 import { createUpstreamPool } from './pool.js';
@@ -10,6 +11,12 @@ export interface BuiltUpstream {
   readonly target: UpstreamTarget;
   close(): Promise<void>;
 }
+
+/**
+ * Per upstream: dashboards repeat a few hundred distinct queries per policy. Queries over 2048 characters
+ * are not kept, which bounds the cache to about 6 MB (rewrite-cache.ts).
+ */
+const PROMQL_REWRITE_CACHE = { maxEntries: 500, maxQueryLength: 2048 } as const;
 
 /** `query-frontend` (preset rows) ↔ `query_frontend` (config keys). */
 function componentKey(component: string): string {
@@ -56,6 +63,7 @@ export function createUpstream(config: UpstreamConfig, signer: Signer | undefine
       policyLabel: config.policy_label,
       injectLabelsOnWrite: config.inject_labels_on_write,
       nativeLabelPolicyHeader: config.native_label_policy_header,
+      promql: createCachedPromQLEnforcer(PROMQL_REWRITE_CACHE),
     },
     signer,
     destination: (component) => (component ? components.get(componentKey(component)) : undefined) ?? main,

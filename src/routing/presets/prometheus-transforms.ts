@@ -1,5 +1,5 @@
 import { readRequestParams, writeRequestParams, type Param } from '../../enforce/params.js';
-import { enforceQuery, enforceSelector } from '../../enforce/promql/enforce.js';
+import { uncachedPromQLEnforcer } from '../../enforce/promql/rewrite-cache.js';
 import { quotePromString } from '../../enforce/promql/string-literal.js';
 import { enforceRemoteWrite } from '../../enforce/write/remote-write.js';
 import { policyMatchers, type LabelPolicy } from '../../policy/label-policy.js';
@@ -24,17 +24,19 @@ export interface PrometheusParamSpec {
  * Builds the `transformRequest` of a Prometheus API endpoint: reads every occurrence of every parameter (form
  * body and URL, see enforce/params.ts), enforces each `query` and `match[]` occurrence, and rebuilds the
  * request from the enforced values only. Enforcer errors become HTTP errors (400 query_parse_error, 415 …).
+ * Rewrites go through the upstream's `promql` enforcer (its LRU, see rewrite-cache.ts) when it has one.
  */
 export function createParamTransform(spec: PrometheusParamSpec) {
   const queries = new Set(spec.queries ?? []);
   const selectors = new Set(spec.selectors ?? []);
   return async (req: ProxyRequest, ctx: EnforceContext): Promise<void> => {
     const policy = requirePolicy(ctx);
+    const promql = ctx.options.promql ?? uncachedPromQLEnforcer;
     let params: Param[];
     try {
       params = (await readRequestParams(req)).map(([name, value]): Param => {
-        if (queries.has(name)) return [name, enforceQuery(value, policy)];
-        if (selectors.has(name)) return [name, enforceSelector(value, policy)];
+        if (queries.has(name)) return [name, promql.enforceQuery(value, policy)];
+        if (selectors.has(name)) return [name, promql.enforceSelector(value, policy)];
         return [name, value];
       });
     } catch (error) {
