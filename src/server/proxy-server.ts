@@ -19,7 +19,8 @@ export function createProxyHandler(deps: PipelineDeps, log: Logger, metrics: Gat
     runPipeline(req, res, ctx, deps).catch((error: unknown) => {
       sendError(res, error, ctx);
       // A refused request's body is not read: close the connection instead of draining an unknown amount.
-      if (!req.complete) res.once('finish', () => req.socket.destroySoon?.());
+      // The socket may be gone already (a body read that stopped at max_body_bytes destroyed the request).
+      if (!req.complete) res.once('finish', () => req.socket?.destroySoon?.());
     });
   };
 }
