@@ -11,8 +11,8 @@ import { buildLabelPolicy, type LabelPolicy } from '../src/policy/label-policy.j
  * the per-upstream LRU (rewrite-cache.ts) once every query is in it, as on a dashboard's second refresh.
  * "parse only" is the lezer parse and node check alone, the floor under every rewrite. Pure CPU, no sockets.
  *
- * Alone: `node --import tsx bench/promql-enforce.ts [--seconds 2] [--json]`; `runPromqlEnforceBench()` is what
- * bench/run.ts calls.
+ * Part of `npm run bench` (bench/run.ts calls `runPromqlEnforceBench()`); alone:
+ * `node --import tsx bench/promql-enforce.ts [--seconds 2] [--json]`.
  */
 
 export const DASHBOARD_QUERIES: readonly string[] = [

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { BIG_BODY, BIG_PATH, SMALL_BODY, SMALL_PATH } from './bodies.js';
 import { runLoad, type LoadResult } from './load.js';
 import { processTreeCpuMs } from './process-cpu.js';
+import { formatEnforceBench, runPromqlEnforceBench } from './promql-enforce.js';
 import { startGateway, startUpstream, type BenchProcess } from './processes.js';
 
 /**
@@ -120,10 +121,13 @@ async function main(): Promise<void> {
   } finally {
     await upstream.stop();
   }
+  log('  PromQL enforcement (in process, no sockets)');
+  const promqlEnforce = runPromqlEnforceBench({ seconds: durationMs / 1000 });
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ node: process.version, cores: availableParallelism(), connections, durationMs, warmupMs, rows }, null, 2)}\n`);
+    const report = { node: process.version, cores: availableParallelism(), connections, durationMs, warmupMs, rows, promqlEnforce };
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
-    process.stdout.write(`${format(rows)}\n`);
+    process.stdout.write(`${format(rows)}\n\n${formatEnforceBench(promqlEnforce)}\n`);
   }
 }
 
