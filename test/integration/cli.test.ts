@@ -117,6 +117,8 @@ upstream = "ftp://127.0.0.1:9009"
     'proxy.upstreams[0].match',
     'proxy.upstreams[0].timeout',
     'proxy.upstreams[1].upstream',
+    // The backend without its section is reported in the same pass as every other problem.
+    'secretsmanager',
   ]);
   assert.ok(problems.some((p) => p.startsWith('proxy.upstreams[0].match: invalid regular expression')), problems.join('\n'));
   assert.ok(problems.some((p) => p.startsWith('proxy: ') && p.includes('"listne"')), 'the typo is named');
