@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
 import { sendRaw, type RawResponse } from '../servers/http-client.js';
 import { startPrometheus, type PrometheusServer } from '../servers/prometheus.js';
-import { writeTokenFile } from '../servers/token-file.js';
+import { createTempTokenFile } from '../servers/temp-token-file.js';
 import { assertLabelSetWithin, assertQueryResultWithin } from '../servers/tenant-view.js';
 
 // Issue #3, proof: the requests Grafana's Prometheus data source sends (POST forms for queries, series and
@@ -17,7 +17,7 @@ let removeTokens: () => Promise<void>;
 
 before(async () => {
   prometheus = await startPrometheus();
-  const tokens = await writeTokenFile({
+  const tokens = await createTempTokenFile({
     'grafana-full': { tenant: 'ops', namespace: '.*' },
     'grafana-a': { tenant: 'tenant-a', namespace: 'team-a' },
   });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
 import { sendRaw, type RawResponse } from '../servers/http-client.js';
 import { startRecordingUpstream, type RecordedRequest, type RecordingUpstream } from '../servers/recording-upstream.js';
-import { writeTokenFile } from '../servers/token-file.js';
+import { createTempTokenFile } from '../servers/temp-token-file.js';
 import { assertLabelSetWithin, assertQueryResultWithin, sumVisible } from '../servers/tenant-view.js';
 import { startVictoriaMetrics, type VictoriaMetricsServer } from '../servers/victoria-metrics.js';
 
@@ -32,7 +32,7 @@ async function relayToVictoriaMetrics(request: RecordedRequest, res: import('nod
 before(async () => {
   vm = await startVictoriaMetrics();
   recorder = await startRecordingUpstream({ handler: relayToVictoriaMetrics });
-  const tokens = await writeTokenFile({ 'tok-a': { tenant: 'tenant-a', namespace: 'team-a' } });
+  const tokens = await createTempTokenFile({ 'tok-a': { tenant: 'tenant-a', namespace: 'team-a' } });
   removeTokens = tokens.remove;
   gateway = await startTestGateway({
     log_level: 'warn',

@@ -4,7 +4,7 @@ import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
 import { sendRaw, type RawResponse } from '../servers/http-client.js';
 import { DEFAULT_RULES, startPrometheus, type PrometheusServer } from '../servers/prometheus.js';
 import { NAMESPACES } from '../servers/sample-series.js';
-import { writeTokenFile } from '../servers/token-file.js';
+import { createTempTokenFile } from '../servers/temp-token-file.js';
 import {
   assertFederateWithin,
   assertLabelSetWithin,
@@ -39,7 +39,7 @@ let removeTokens: () => Promise<void>;
 
 before(async () => {
   prometheus = await startPrometheus();
-  const tokens = await writeTokenFile(TOKENS);
+  const tokens = await createTempTokenFile(TOKENS);
   removeTokens = tokens.remove;
   gateway = await startTestGateway({
     log_level: 'warn',
