@@ -69,6 +69,7 @@ export function createLokiPushTransform(maxDecodedBytes = DEFAULT_MAX_DECODED_PU
       ),
     );
     req.body = out.body;
+    if (out.contentType === undefined) return; // full access: the request as received
     req.headers['content-type'] = out.contentType;
     delete req.headers['content-encoding'];
   };

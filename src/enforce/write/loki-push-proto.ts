@@ -2,6 +2,9 @@
  * Loki's protobuf push body: block-format snappy around `logproto.PushRequest` (grafana/loki
  * pkg/push/push.proto). Field numbers follow that file; message types are built by reflection.
  *
+ * The gateway itself reads pushes at the wire level (loki-push-wire.ts); this full codec, independent of
+ * it, builds and reads push bodies in tests and the bench (the reference the wire reader is checked against).
+ *
  * Decoded and re-encoded, never forwarded as received: fields this schema leaves out are dropped on the way
  * (`StreamAdapter.hash`, which the distributor recomputes from the labels, and `EntryAdapter.parsed`, which
  * push.proto says clients must not send), so Loki reads exactly the streams that were checked. Lines and

@@ -105,11 +105,11 @@ describe('enforceLokiPush: JSON', () => {
 });
 
 describe('enforceLokiPush: protobuf', () => {
-  it('accepts, re-encodes and keeps line bytes and timestamps exactly', () => {
+  it('accepts and keeps labels, line bytes and timestamps exactly', () => {
     const out = pushProto(protoBody('{namespace="team-a", app="x"}'), ONE, REJECT);
     assert.equal(out.contentType, 'application/x-protobuf');
     const decoded = decodeProtoPush(out.body, 1 << 20);
-    assert.equal(decoded.streams[0]?.labels, '{app="x", namespace="team-a"}');
+    assert.equal(decoded.streams[0]?.labels, '{namespace="team-a", app="x"}');
     assert.deepEqual(decoded.streams[0]?.entries, [
       { timestamp: { seconds: '1700000000', nanos: 5 }, line: Buffer.from([0xff, 0x00, 0x41]), structuredMetadata: [] },
     ]);
@@ -138,5 +138,117 @@ describe('enforceLokiPush: protobuf', () => {
   it('treats a missing content type as unsupported (Loki answers 400 too)', () => {
     const input = { body: protoBody('{namespace="team-a"}'), contentType: undefined, contentEncoding: undefined };
     assert.throws(() => enforceLokiPush(input, ONE, REJECT), UnsupportedInput);
+  });
+});
+
+/** Raw protobuf for wire-level cases: a length-delimited field, a varint field. */
+function field(number: number, payload: Buffer | string): Buffer {
+  const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload;
+  return Buffer.concat([varint((number << 3) | 2), varint(bytes.length), bytes]);
+}
+function varintField(number: number, value: number): Buffer {
+  return Buffer.concat([varint(number << 3), varint(value)]);
+}
+function varint(value: number): Buffer {
+  const out: number[] = [];
+  let rest = value;
+  while (rest > 0x7f) {
+    out.push((rest & 0x7f) | 0x80);
+    rest >>>= 7;
+  }
+  out.push(rest);
+  return Buffer.from(out);
+}
+const ENTRY = field(2, Buffer.concat([field(1, varintField(1, 1700000000)), field(2, 'line')]));
+const snappyOf = (message: Buffer) => Buffer.from(snappy.compress(message));
+
+describe('enforceLokiPush: protobuf forwarding', () => {
+  it('forwards the received bytes themselves when every stream is allowed as sent', () => {
+    const body = protoBody('{namespace="team-a", app="x"}', '{ app = "y" , namespace = "team-a" }');
+    const out = pushProto(body, ONE, REJECT);
+    assert.equal(out.isModified, false);
+    assert.equal(out.body, body);
+  });
+
+  it('inject mode with nothing to inject forwards the received bytes too', () => {
+    const body = protoBody('{namespace="team-a"}');
+    assert.equal(pushProto(body, ONE, INJECT).body, body);
+  });
+
+  it('forwards the gzip-decoded bytes, byte for byte, when nothing changes', () => {
+    const inner = protoBody('{namespace="team-a"}');
+    const out = enforceLokiPush({ body: gzipSync(inner), contentType: 'application/x-protobuf', contentEncoding: 'gzip' }, ONE, REJECT);
+    assert.equal(out.isModified, false);
+    assert.deepEqual(out.body, inner);
+  });
+
+  it('rebuilds only the stream that got a label; the others keep their bytes', () => {
+    const kept = field(1, Buffer.concat([field(1, '{namespace="team-a", z="1"}'), ENTRY]));
+    const injected = field(1, Buffer.concat([field(1, '{app="x"}'), ENTRY]));
+    const out = pushProto(snappyOf(Buffer.concat([kept, injected])), ONE, INJECT);
+    assert.equal(out.isModified, true);
+    const message = Buffer.from(snappy.uncompress(out.body));
+    assert.ok(message.subarray(0, kept.length).equals(kept));
+    const decoded = decodeProtoPush(out.body, 1 << 20);
+    assert.deepEqual(decoded.streams.map((s) => s.labels), ['{namespace="team-a", z="1"}', '{app="x", namespace="team-a"}']);
+    assert.equal(decoded.streams[1]?.entries.length, 1);
+  });
+
+  it('an empty value in inject mode is replaced, so the stream is rebuilt', () => {
+    const out = pushProto(protoBody('{namespace="", app="x"}'), ONE, INJECT);
+    assert.equal(out.isModified, true);
+    assert.equal(decodeProtoPush(out.body, 1 << 20).streams[0]?.labels, '{app="x", namespace="team-a"}');
+  });
+
+  it('drops what the gateway never forwards (stream hash, entry parsed, unknown fields) by rebuilding', () => {
+    const entryWithParsed = field(2, Buffer.concat([field(2, 'line'), field(4, field(1, 'namespace'))]));
+    const stream = field(1, Buffer.concat([field(1, '{namespace="team-a"}'), entryWithParsed, varintField(3, 42), field(9, 'x')]));
+    const out = pushProto(snappyOf(Buffer.concat([stream, field(7, 'unknown'), field(2, 'fmt')])), ONE, REJECT);
+    assert.equal(out.isModified, true);
+    const message = Buffer.from(snappy.uncompress(out.body));
+    const want = Buffer.concat([field(1, Buffer.concat([field(1, '{namespace="team-a"}'), field(2, field(2, 'line'))])), field(2, 'fmt')]);
+    assert.deepEqual(message, want);
+  });
+
+  it('reads a repeated labels field as Go does: the last one counts', () => {
+    const lastAllowed = field(1, Buffer.concat([field(1, '{namespace="team-b"}'), field(1, '{namespace="team-a"}')]));
+    assert.equal(pushProto(snappyOf(lastAllowed), ONE, REJECT).isModified, false);
+    const lastForeign = field(1, Buffer.concat([field(1, '{namespace="team-a"}'), field(1, '{namespace="team-b"}')]));
+    assert.throws(() => pushProto(snappyOf(lastForeign), ONE, REJECT), PolicyViolation);
+  });
+
+  it('a stream without labels is refused', () => {
+    assert.throws(() => pushProto(snappyOf(field(1, ENTRY)), ONE, REJECT), UnsupportedInput);
+  });
+
+  it('an empty push is forwarded as is', () => {
+    const body = snappyOf(Buffer.alloc(0));
+    assert.equal(pushProto(body, ONE, REJECT).body, body);
+  });
+
+  const malformed: [string, Buffer][] = [
+    ['labels with a varint wire type', field(1, varintField(1, 5))],
+    ['streams with a varint wire type', varintField(1, 5)],
+    ['an entry with a fixed32 line', field(1, Buffer.concat([field(1, '{namespace="team-a"}'), field(2, Buffer.from([0x15, 1, 2, 3, 4]))]))],
+    ['a group wire type', Buffer.from([0x0b, 0x0c])],
+    ['wire type 7', Buffer.from([0x0f])],
+    ['field number 0', Buffer.from([0x02, 0x00])],
+    ['a length past the end', Buffer.from([0x0a, 0x05, 0x00])],
+    ['a truncated tag', Buffer.from([0x8a])],
+    ['a tag varint of 6 bytes', Buffer.concat([Buffer.from([0x8a, 0x80, 0x80, 0x80, 0x80, 0x00]), varint(0)])],
+    ['labels that are not UTF-8', field(1, field(1, Buffer.from([0x7b, 0xff, 0x7d])))],
+  ];
+  for (const [name, message] of malformed) {
+    it(`refuses ${name}`, () => {
+      assert.throws(() => pushProto(snappyOf(message), ONE, REJECT), UnsupportedInput);
+    });
+  }
+
+  it('full access decodes nothing: even an unreadable body is returned untouched', () => {
+    const body = Buffer.from('not snappy, not protobuf');
+    const out = enforceLokiPush({ body, contentType: 'application/x-protobuf', contentEncoding: 'br' }, FULL_ACCESS, REJECT);
+    assert.equal(out.body, body);
+    assert.equal(out.contentType, undefined);
+    assert.equal(out.isModified, false);
   });
 });

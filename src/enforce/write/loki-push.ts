@@ -3,18 +3,26 @@
  *
  * The body is decoded the way Loki's distributor decodes it (pkg/loghttp/push/push.go): `Content-Encoding`
  * "", "snappy" (a no-op marker), "gzip" or "deflate" (raw DEFLATE, as Go's compress/flate); then
- * `application/json` is JSON and every other media type is snappy-compressed protobuf. The outgoing body is
- * always re-encoded from what was checked — plain JSON or snappy protobuf, no content encoding — so no
- * parser difference between this gateway and Loki can smuggle a stream past the check.
+ * `application/json` is JSON and every other media type is snappy-compressed protobuf.
+ *
+ * - JSON is always re-serialised from what was checked (Go's JSON decoding has too many readings of one
+ *   text: duplicate and differently-cased keys).
+ * - Protobuf is read at the wire level (loki-push-wire.ts) and each stream's labels with a strict subset of
+ *   Loki's own label-set grammar (loki-stream-labels.ts), so Loki reads the labels that were checked from the
+ *   very bytes that were checked. When nothing changes (every stream allowed as sent, no field to drop) the
+ *   checked bytes are forwarded as they are, without re-encoding; otherwise only the streams that changed are
+ *   rebuilt, the others copied byte for byte.
+ * - Full access: nothing is decoded; the request is forwarded as received.
  */
 import { gunzipSync, inflateRawSync } from 'node:zlib';
+import snappy from 'snappyjs';
 import type { LabelPolicy } from '../../policy/label-policy.js';
 import { UnsupportedInput } from '../errors.js';
-import { findSelectors, parseLogQuery } from '../logql/parse.js';
-import { formatSelector, readSelectorMatchers } from '../logql/selector.js';
+import { formatSelector } from '../logql/selector.js';
 import { decodeJsonPush, encodeJsonPush } from './loki-push-json.js';
-import { compileStreamLabelCheck, type PushLabelMode } from './loki-push-labels.js';
-import { decodeProtoPush, encodeProtoPush } from './loki-push-proto.js';
+import { compileStreamLabelCheck, type PushLabelMode, type StreamLabelCheck } from './loki-push-labels.js';
+import { encodePushRequest, readPushRequest, type WirePushStream } from './loki-push-wire.js';
+import { parseStreamLabels } from './loki-stream-labels.js';
 
 export type { PushLabelMode } from './loki-push-labels.js';
 
@@ -32,32 +40,66 @@ export interface LokiPushOptions {
   readonly maxDecodedBytes: number;
 }
 
-/** The body to forward; send it with this content type and without `content-encoding`. */
+/** The body to forward. */
 export interface LokiPushOutput {
   readonly body: Buffer;
-  readonly contentType: 'application/json' | 'application/x-protobuf';
+  /**
+   * Send `body` with this content type and without `content-encoding`. Undefined only for full access, where
+   * `body` is the request's own body, to be forwarded with the request's own headers.
+   */
+  readonly contentType: 'application/json' | 'application/x-protobuf' | undefined;
+  /** False when `body` holds the bytes as received (after content decoding): nothing was re-encoded. */
+  readonly isModified: boolean;
 }
 
 /**
- * Validates (or completes) the labels of every stream of a Loki push and returns the body to forward.
+ * Validates (or completes) the labels of every stream of a Loki push and returns the body to forward: for
+ * protobuf, the received (content-decoded) bytes themselves when nothing changed (`isModified: false`).
+ * Full access returns the body untouched without decoding it.
  * @throws PolicyViolation naming the first offending stream (nothing may be forwarded).
  * @throws UnsupportedInput for a missing content type, an unknown content encoding (`mediaType: true`), a
  *   body that does not decode, or stream labels that are not a plain `{name="value", …}` label set.
  */
 export function enforceLokiPush(input: LokiPushInput, policy: LabelPolicy, options: LokiPushOptions): LokiPushOutput {
+  if (policy.fullAccess) return { body: input.body, contentType: undefined, isModified: false };
   const body = decodeContentEncoding(input, options.maxDecodedBytes);
   const check = compileStreamLabelCheck(policy, options.mode);
   if (readMediaType(input.contentType) === 'application/json') {
     const streams = decodeJsonPush(body);
     for (const [i, stream] of streams.entries()) stream.labels = check(stream.labels, describeStream(i, stream.labels));
-    return { body: encodeJsonPush(streams), contentType: 'application/json' };
+    return { body: encodeJsonPush(streams), contentType: 'application/json', isModified: true };
   }
-  const request = decodeProtoPush(body, options.maxDecodedBytes);
-  for (const [i, stream] of request.streams.entries()) {
-    const labels = parseStreamLabels(stream.labels, i);
-    stream.labels = formatLabels(check(labels, describeStream(i, labels)));
+  return enforceProtoPush(body, check, options.maxDecodedBytes);
+}
+
+/** Checks every stream of a snappy protobuf push; forwards `body` itself unless a stream changed or a field is dropped. */
+function enforceProtoPush(body: Buffer, check: StreamLabelCheck, maxDecodedBytes: number): LokiPushOutput {
+  const request = readPushRequest(uncompressSnappy(body, maxDecodedBytes));
+  let isModified = request.hasDroppedFields;
+  const out = request.streams.map((stream, i): WirePushStream | { labels: string; payload: Buffer } => {
+    const labels = parseStreamLabels(stream.labels, `stream #${i}`);
+    const checked = check(labels, describeStream(i, labels));
+    if (!stream.hasDroppedFields && isSameLabelSet(labels, checked)) return stream;
+    isModified = true;
+    return { labels: formatLabels(checked), payload: stream.payload };
+  });
+  if (!isModified) return { body, contentType: 'application/x-protobuf', isModified: false };
+  return { body: Buffer.from(snappy.compress(encodePushRequest(out, request.format))), contentType: 'application/x-protobuf', isModified: true };
+}
+
+function uncompressSnappy(body: Buffer, maxDecodedBytes: number): Buffer {
+  try {
+    const raw = snappy.uncompress(body, maxDecodedBytes);
+    return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  } catch (error) {
+    throw new UnsupportedInput(`push body is not valid snappy (block format): ${(error as Error).message}`);
   }
-  return { body: encodeProtoPush(request), contentType: 'application/x-protobuf' };
+}
+
+function isSameLabelSet(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [name, value] of a) if (b.get(name) !== value) return false;
+  return true;
 }
 
 function decodeContentEncoding(input: LokiPushInput, maxOutputLength: number): Buffer {
@@ -77,29 +119,6 @@ function readMediaType(contentType: string | undefined): string {
   const type = (contentType ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? '';
   if (type === '') throw new UnsupportedInput('push needs a Content-Type', { mediaType: true });
   return type;
-}
-
-/** A protobuf stream's labels: a selector of equality matchers only, each label once (Loki's ParseLabels). */
-function parseStreamLabels(text: string, index: number): Map<string, string> {
-  const where = `stream #${index}`;
-  let parsed;
-  try {
-    parsed = parseLogQuery(text);
-  } catch (error) {
-    throw new UnsupportedInput(`${where}: labels do not parse: ${(error as Error).message}`);
-  }
-  const expr = parsed.tree.topNode.getChild('Expr')?.getChild('LogExpr');
-  const [selector, ...rest] = findSelectors(parsed);
-  if (!expr || !selector || rest.length > 0 || expr.firstChild?.name !== 'Selector' || expr.firstChild.nextSibling) {
-    throw new UnsupportedInput(`${where}: labels must be a label set like {name="value"}`);
-  }
-  const labels = new Map<string, string>();
-  for (const m of readSelectorMatchers(parsed, selector)) {
-    if (m.op !== '=') throw new UnsupportedInput(`${where}: labels must use "=" only`);
-    if (labels.has(m.label)) throw new UnsupportedInput(`${where}: duplicate label "${m.label}"`);
-    labels.set(m.label, m.value);
-  }
-  return labels;
 }
 
 /** Prometheus' `labels.String()` form: sorted by name. */
