@@ -1,0 +1,137 @@
+import { after, before, beforeEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
+import type { ServerResponse } from 'node:http';
+import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
+import { sendRaw } from '../servers/http-client.js';
+import { startRecordingUpstream, type RecordedRequest, type RecordingUpstream } from '../servers/recording-upstream.js';
+import { createTempTokenFile, type TempTokenFile } from '../servers/temp-token-file.js';
+
+// What comes back: a response the gateway must filter has to be filtered whatever the upstream does
+// (compressed anyway, not JSON, a redirect), and every upstream that serves alert instances must cut them to
+// the policy, since alert labels are series labels.
+
+const ALERTS = {
+  status: 'success',
+  data: {
+    alerts: [
+      { labels: { alertname: 'DiskFull', namespace: 'team-a' }, state: 'firing', value: '1' },
+      { labels: { alertname: 'DbDown', namespace: 'team-b', db: 'team-b-payments' }, state: 'firing', value: '1' },
+    ],
+  },
+};
+const RULES = {
+  status: 'success',
+  data: {
+    groups: [
+      {
+        name: 'team-a',
+        file: 'a.yaml',
+        rules: [{ type: 'alerting', name: 'DiskFull', query: 'x', labels: { namespace: 'team-a' }, alerts: [{ labels: { namespace: 'team-a' } }] }],
+      },
+      {
+        name: 'team-b',
+        file: 'b.yaml',
+        rules: [{ type: 'alerting', name: 'DbDown', query: 'y', labels: { namespace: 'team-b' }, alerts: [{ labels: { namespace: 'team-b', db: 'team-b-payments' } }] }],
+      },
+    ],
+  },
+};
+
+let upstream: RecordingUpstream;
+let tokens: TempTokenFile;
+let gateway: StartedGateway;
+
+function answer(request: RecordedRequest, res: ServerResponse): void {
+  const path = request.url.split('?')[0] ?? '';
+  if (request.headers['x-test-answer'] === 'gzip') {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    res.end(gzipSync(JSON.stringify(ALERTS)));
+  } else if (request.headers['x-test-answer'] === 'html') {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end('<html>team-b-payments</html>');
+  } else if (request.headers['x-test-answer'] === 'redirect') {
+    res.writeHead(302, { location: 'http://10.0.0.7:9090/api/v1/alerts' });
+    res.end();
+  } else {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(path.endsWith('/alerts') ? ALERTS : RULES));
+  }
+}
+
+before(async () => {
+  upstream = await startRecordingUpstream({ handler: answer });
+  tokens = await createTempTokenFile({
+    'tok-a': { tenant: 'tenant-a', namespace: 'team-a' },
+    'tok-tenant': 'tenant-a',
+  });
+  gateway = await startTestGateway({
+    log_level: 'warn',
+    backend_type: 'file',
+    file: { path: tokens.path },
+    proxy: {
+      upstreams: [
+        { name: 'prom', match: 'prom\\.example', upstream: upstream.url, priority: 1, type: 'prometheus' },
+        { name: 'loki', match: 'loki\\.example', upstream: upstream.url, priority: 1, type: 'loki' },
+        { name: 'mimir', match: '.*', upstream: upstream.url, type: 'mimir' },
+      ],
+    },
+  });
+});
+
+after(async () => {
+  await gateway.stop();
+  await upstream.stop();
+  await tokens.remove();
+});
+
+beforeEach(() => upstream.reset());
+
+function get(host: string, path: string, token: string, headers: Record<string, string> = {}) {
+  return sendRaw(gateway.url, { path, headers: { host, authorization: `Bearer ${token}`, ...headers } });
+}
+
+for (const [host, path] of [
+  ['loki.example', '/prometheus/api/v1/alerts'],
+  ['loki.example', '/prometheus/api/v1/rules'],
+  ['mimir.example', '/prometheus/api/v1/alerts'],
+  ['mimir.example', '/prometheus/api/v1/rules'],
+  ['prom.example', '/api/v1/alerts'],
+  ['prom.example', '/api/v1/rules'],
+] as const) {
+  test(`${host}${path}: a limited identity sees only its own rules and alerts`, async () => {
+    const res = await get(host, path, 'tok-a');
+    assert.equal(res.status, 200, res.body.toString());
+    const text = res.body.toString();
+    assert.ok(!text.includes('team-b'), `another namespace's alert leaked: ${text}`);
+    assert.ok(text.includes('team-a'), 'the identity still sees its own');
+  });
+}
+
+test('Loki ruler answers go unchanged to a tenant-wide identity (no label policy)', async () => {
+  const res = await get('loki.example', '/prometheus/api/v1/alerts', 'tok-tenant');
+  assert.equal(res.status, 200);
+  assert.deepEqual(res.json(), ALERTS);
+});
+
+// The status is the gateway's refusal (502, or 400 `unsupported_input` where the preset maps the filter's
+// error to a client error); what matters here is that nothing of the upstream's body is relayed.
+test('a filtered endpoint asks for identity encoding; a compressed answer anyway is refused, never passed through', async () => {
+  const res = await get('prom.example', '/api/v1/alerts', 'tok-a', { 'accept-encoding': 'gzip', 'x-test-answer': 'gzip' });
+  assert.equal(upstream.requests[0]?.headers['accept-encoding'], 'identity');
+  assert.ok(res.status >= 400, String(res.status));
+  assert.equal(res.headers['content-encoding'], undefined);
+  assert.ok(!res.body.includes(gzipSync(JSON.stringify(ALERTS)).subarray(0, 10)));
+});
+
+test('a 200 that is not JSON on a filtered endpoint is refused and its body is not relayed', async () => {
+  const res = await get('prom.example', '/api/v1/rules', 'tok-a', { 'x-test-answer': 'html' });
+  assert.ok(res.status >= 400, String(res.status));
+  assert.ok(!res.body.toString().includes('team-b'));
+});
+
+test('an upstream redirect is relayed, not followed by the gateway', async () => {
+  const res = await get('prom.example', '/api/v1/alerts', 'tok-a', { 'x-test-answer': 'redirect' });
+  assert.equal(res.status, 302);
+  assert.equal(upstream.requests.length, 1);
+});
