@@ -11,7 +11,8 @@ import {
   refuseRestrictedRuleChange,
   type LokiReadSpec,
 } from '../../enforce/logql/loki-request.js';
-import type { Endpoint, Preset } from '../endpoint.js';
+import { filterAlertsResponse, filterRulesResponse } from '../../enforce/responses/rules-alerts.js';
+import type { EnforceContext, Endpoint, Preset } from '../endpoint.js';
 
 const READ = ['GET', 'POST'];
 const QUERY: LokiReadSpec = { params: ['query'], kind: 'query', defaultToPolicy: false };
@@ -34,6 +35,14 @@ function read(name: string, path: string | RegExp, spec: LokiReadSpec, component
 
 function plain(name: string, methods: string[], path: string | RegExp, scope: Endpoint['scope'], component?: string): Endpoint {
   return { name: `loki.${name}`, methods, path, scope, ...(component ? { component } : {}) };
+}
+
+/**
+ * Alert instances and rule states carry series labels: with a policy they are cut to it, as on the Prometheus
+ * and Mimir presets (an unreadable answer throws, and is a 502). Without a policy the tenant header isolates.
+ */
+function filterForPolicy(filter: typeof filterRulesResponse) {
+  return (body: Buffer, ctx: EnforceContext): Buffer => (ctx.policy === undefined ? body : filter(body, ctx.policy));
 }
 
 const RULES_PATH = /^\/loki\/api\/v1\/rules(?:\/[^/]+){0,2}$/;
@@ -70,11 +79,12 @@ export const lokiPreset: Preset = {
       bufferBody: false,
       websocket: true,
     },
-    // Ruler: tenant-scoped by the header only (Loki's LBAC doesn't apply to the ruler either).
+    // Ruler: rule definitions are tenant-wide (Loki's LBAC doesn't apply to the ruler either); rule states and
+    // alert instances hold series labels, so they are filtered to the policy.
     plain('rules', ['GET'], RULES_PATH, 'read', 'ruler'),
     { ...plain('rules_change', ['POST', 'DELETE'], RULES_PATH, 'write', 'ruler'), transformRequest: refuseRestrictedRuleChange },
-    plain('prometheus_rules', ['GET'], '/prometheus/api/v1/rules', 'read', 'ruler'),
-    plain('prometheus_alerts', ['GET'], '/prometheus/api/v1/alerts', 'read', 'ruler'),
+    { ...plain('prometheus_rules', ['GET'], '/prometheus/api/v1/rules', 'read', 'ruler'), filterResponse: filterForPolicy(filterRulesResponse) },
+    { ...plain('prometheus_alerts', ['GET'], '/prometheus/api/v1/alerts', 'read', 'ruler'), filterResponse: filterForPolicy(filterAlertsResponse) },
     // Status.
     plain('ready', ['GET'], '/ready', 'read'),
     plain('buildinfo', ['GET'], '/loki/api/v1/status/buildinfo', 'read', 'query-frontend'),
