@@ -136,6 +136,11 @@ export function mergeLabelPolicies(policies: readonly (LabelPolicy | undefined)[
   return freezePolicy({ fullAccess: false, rules });
 }
 
+/** A policy that limits what is seen (not full access, not "no policy"): the only case responses need filtering. */
+export function isLimitedPolicy(policy: LabelPolicy | undefined): policy is Extract<LabelPolicy, { fullAccess: false }> {
+  return policy !== undefined && !policy.fullAccess;
+}
+
 /** The one matcher that enforces a rule: `label="v"` for a single literal, else an anchored alternation. */
 export function ruleToMatcher(rule: LabelRule): PolicyMatcher {
   if (rule.regexes.length === 0 && rule.literals.length === 1) {

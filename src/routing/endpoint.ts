@@ -69,7 +69,11 @@ export interface Endpoint {
    * Throw an HttpError to refuse; the request is only sent when this resolves.
    */
   readonly authorizeWithUpstream?: (req: ProxyRequest, ctx: EnforceContext, lookup: UpstreamLookup) => Promise<void>;
-  /** Rewrite a buffered successful (2xx) response body, e.g. filter rules and alerts to the policy. */
+  /**
+   * Rewrite a buffered successful (2xx) response body. Applied only for identities with a limited policy:
+   * full access and tenant-wide identities get the upstream's response streamed as it is. E.g. rules and
+   * alerts filtered to the policy.
+   */
   readonly filterResponse?: (body: Buffer, ctx: EnforceContext) => Buffer;
 }
 

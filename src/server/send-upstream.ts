@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isLimitedPolicy } from '../policy/label-policy.js';
 import { encodePath } from '../routing/request-path.js';
 import { ForwardError, forwardRequest } from '../upstream/forward.js';
 import { toUpstreamHttpError } from '../upstream/upstream-errors.js';
@@ -24,7 +25,8 @@ export async function sendUpstream(
   setForwardedHeaders(headers, req, ctx.id);
   headers.traceparent = ctx.trace.traceparent;
   // A response the gateway filters must arrive uncompressed (RFC 9110 §12.5.3).
-  if (endpoint.filterResponse) headers['accept-encoding'] = 'identity';
+  const filterResponse = endpoint.filterResponse && isLimitedPolicy(enforce.policy) ? endpoint.filterResponse : undefined;
+  if (filterResponse) headers['accept-encoding'] = 'identity';
 
   let body: Buffer | IncomingMessage | undefined;
   if (request.body !== undefined) {
@@ -59,7 +61,7 @@ export async function sendUpstream(
       body,
       timeoutMs: upstream.timeoutMs,
       res,
-      ...(endpoint.filterResponse ? { filterResponse: (data: Buffer) => endpoint.filterResponse!(data, enforce) } : {}),
+      ...(filterResponse ? { filterResponse: (data: Buffer) => filterResponse(data, enforce) } : {}),
       maxFilterBytes: deps.maxFilterBytes,
     });
   } catch (error) {

@@ -126,12 +126,13 @@ for (const { path, list } of PATHS) {
       assert.equal(res.body.toString(), JSON.stringify(upstreamBody));
     });
 
-    test(`GET ${path} as ${token} keeps the client's Accept (protobuf passes through)`, async () => {
-      const res = await get(path, token, { accept: 'application/protobuf' });
+    test(`GET ${path} as ${token} keeps the client's Accept and Accept-Encoding (streamed, not filtered)`, async () => {
+      const res = await get(path, token, { accept: 'application/protobuf', 'accept-encoding': 'gzip' });
       assert.equal(res.status, 200);
       assert.equal(res.headers['content-type'], 'application/protobuf');
       assert.deepEqual(res.body, Buffer.from([0x0a, 0x00]));
       assert.equal(onlyRequest().headers['accept'], 'application/protobuf');
+      assert.equal(onlyRequest().headers['accept-encoding'], 'gzip');
     });
   }
 }
