@@ -11,9 +11,17 @@ import type { LabelPolicy, LabelRule } from '../../policy/label-policy.js';
  * classes. Outside it (`\w`, `\s`, `\d`, `\b`, `\p{…}`, flags like `(?i)`, anchors, POSIX classes …) the answer
  * is "don't know". Both sides anchor the whole value (Prometheus compiles `^(?s:re)$`); JavaScript's `.` without
  * the `s` flag excludes \n, \r, U+2028 and U+2029, a subset of what RE2's `.` matches in either mode.
+ *
+ * JavaScript backtracks where RE2 runs in linear time, and the values checked come from callers (a query's
+ * `namespace="…"`) and from upstream data. So the subset also excludes what can make backtracking explode: a
+ * repeated group that itself holds a quantifier or an alternation (`(a+)+`, `(a|a)*`: exponential), more than
+ * MAX_QUANTIFIERS quantifiers (each multiplies the bound by the value's length), and values longer than
+ * MAX_CHECKED_VALUE_LENGTH are not checked at all ("don't know").
  */
 
 const META = '\\^$.|?*+()[]{}';
+const MAX_QUANTIFIERS = 3;
+const MAX_CHECKED_VALUE_LENGTH = 256;
 
 /** Compiles `source` for a one-sided check, or returns undefined when it lies outside the safe subset. */
 export function compileConservativeRegex(source: string): RegExp | undefined {
@@ -27,10 +35,16 @@ export function compileConservativeRegex(source: string): RegExp | undefined {
 
 function isInSafeSubset(source: string): boolean {
   const chars = [...source];
-  let depth = 0;
+  // Per open group: does it hold a quantifier or an alternation? (A repeated group that does can backtrack
+  // exponentially.) `closed` is the group that ended just before the current character, if any.
+  const groups: { hasQuantifier: boolean; hasAlternation: boolean }[] = [{ hasQuantifier: false, hasAlternation: false }];
+  let closed: { hasQuantifier: boolean; hasAlternation: boolean } | undefined;
+  let quantifiers = 0;
   let canRepeat = false;
   for (let i = 0; i < chars.length; i++) {
     const ch = chars[i] as string;
+    const justClosed = closed;
+    closed = undefined;
     if (ch === '\\') {
       if (!META.includes(chars[i + 1] ?? 'x')) return false;
       i++;
@@ -40,15 +54,25 @@ function isInSafeSubset(source: string): boolean {
         if (chars[i + 2] !== ':') return false;
         i += 2;
       }
-      depth++;
+      groups.push({ hasQuantifier: false, hasAlternation: false });
       canRepeat = false;
     } else if (ch === ')') {
-      if (--depth < 0) return false;
+      if (groups.length < 2) return false;
+      closed = groups.pop();
+      const parent = groups[groups.length - 1];
+      if (closed && parent) {
+        parent.hasQuantifier ||= closed.hasQuantifier;
+        parent.hasAlternation ||= closed.hasAlternation;
+      }
       canRepeat = true;
     } else if (ch === '|') {
+      (groups[groups.length - 1] as { hasAlternation: boolean }).hasAlternation = true;
       canRepeat = false;
     } else if (ch === '*' || ch === '+' || ch === '?' || ch === '{') {
       if (!canRepeat) return false;
+      if (justClosed && (justClosed.hasQuantifier || justClosed.hasAlternation)) return false;
+      if (++quantifiers > MAX_QUANTIFIERS) return false;
+      (groups[groups.length - 1] as { hasQuantifier: boolean }).hasQuantifier = true;
       if (ch === '{') {
         const end = readRepeat(chars, i);
         if (end === undefined) return false;
@@ -67,7 +91,7 @@ function isInSafeSubset(source: string): boolean {
       canRepeat = true;
     }
   }
-  return depth === 0;
+  return groups.length === 1;
 }
 
 /** `{n}`, `{n,}` or `{n,m}` with RE2's limit of 1000; returns the index of `}`. */
@@ -124,7 +148,7 @@ export function compileRuleCheck(rule: LabelRule): ValueCheck {
   const regexes = rule.regexes
     .map(compileConservativeRegex)
     .filter((re): re is RegExp => re !== undefined);
-  return (value) => literals.has(value) || regexes.some((re) => re.test(value));
+  return (value) => literals.has(value) || (value.length <= MAX_CHECKED_VALUE_LENGTH && regexes.some((re) => re.test(value)));
 }
 
 /**
