@@ -12,7 +12,8 @@ import {
   type LokiReadSpec,
 } from '../../enforce/logql/loki-request.js';
 import { filterAlertsResponse, filterRulesResponse } from '../../enforce/responses/rules-alerts.js';
-import type { EnforceContext, Endpoint, Preset } from '../endpoint.js';
+import type { Endpoint, Preset } from '../endpoint.js';
+import { filterForPolicy } from './prometheus.js';
 
 const READ = ['GET', 'POST'];
 const QUERY: LokiReadSpec = { params: ['query'], kind: 'query', defaultToPolicy: false };
@@ -41,10 +42,6 @@ function plain(name: string, methods: string[], path: string | RegExp, scope: En
  * Alert instances and rule states carry series labels: with a policy they are cut to it, as on the Prometheus
  * and Mimir presets (an unreadable answer throws, and is a 502). Without a policy the tenant header isolates.
  */
-function filterForPolicy(filter: typeof filterRulesResponse) {
-  return (body: Buffer, ctx: EnforceContext): Buffer => (ctx.policy === undefined ? body : filter(body, ctx.policy));
-}
-
 const RULES_PATH = /^\/loki\/api\/v1\/rules(?:\/[^/]+){0,2}$/;
 
 export const lokiPreset: Preset = {

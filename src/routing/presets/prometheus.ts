@@ -1,7 +1,5 @@
 import { filterAlertsResponse, filterRulesResponse } from '../../enforce/responses/rules-alerts.js';
-import { Forbidden } from '../../server/http-errors.js';
 import type { EnforceContext, Endpoint, Preset } from '../endpoint.js';
-import { toHttpError } from './enforce-http-errors.js';
 import { createParamTransform, enforceRemoteWriteRequest, requireFullAccess } from './prometheus-transforms.js';
 
 /**
@@ -23,15 +21,12 @@ const enforceMatchOrPolicy = createParamTransform({ selectors: ['match[]'], when
 const enforceMatchIfSent = createParamTransform({ selectors: ['match[]'] });
 const enforceMatchRequired = createParamTransform({ selectors: ['match[]'], whenNoSelector: 'refuse' });
 
-function filterWith(filter: typeof filterRulesResponse) {
-  return (body: Buffer, ctx: EnforceContext): Buffer => {
-    if (ctx.policy === undefined) throw new Forbidden('no_label_policy', 'identity has no label policy');
-    try {
-      return filter(body, ctx.policy);
-    } catch (error) {
-      throw toHttpError(error);
-    }
-  };
+/**
+ * A rules/alerts response filter for the identity's policy. An answer that cannot be read as the API promises
+ * throws a plain error, which the forwarder answers as 502 (the upstream's fault, not the client's).
+ */
+export function filterForPolicy(filter: typeof filterRulesResponse): NonNullable<Endpoint['filterResponse']> {
+  return (body: Buffer, ctx: EnforceContext): Buffer => (ctx.policy === undefined ? body : filter(body, ctx.policy));
 }
 
 function queryRow(name: string, path: string, methods: readonly string[], transform: Endpoint['transformRequest']): Endpoint {
@@ -50,8 +45,8 @@ export const prometheusEndpoints: readonly Endpoint[] = [
   queryRow('labels', '/api/v1/labels', GET_POST, enforceMatchOrPolicy),
   { ...queryRow('label_values', '/api/v1/label/_/values', ['GET'], enforceMatchOrPolicy), path: /^\/api\/v1\/label\/[^/]+\/values$/ },
   queryRow('federate', '/federate', ['GET'], enforceMatchRequired),
-  { ...queryRow('rules', '/api/v1/rules', ['GET'], enforceMatchIfSent), filterResponse: filterWith(filterRulesResponse) },
-  { ...queryRow('alerts', '/api/v1/alerts', ['GET'], enforceMatchIfSent), filterResponse: filterWith(filterAlertsResponse) },
+  { ...queryRow('rules', '/api/v1/rules', ['GET'], enforceMatchIfSent), filterResponse: filterForPolicy(filterRulesResponse) },
+  { ...queryRow('alerts', '/api/v1/alerts', ['GET'], enforceMatchIfSent), filterResponse: filterForPolicy(filterAlertsResponse) },
   { name: 'prometheus.buildinfo', methods: ['GET'], path: '/api/v1/status/buildinfo', scope: 'read' },
   { name: 'prometheus.healthy', methods: ['GET', 'HEAD'], path: '/-/healthy', scope: 'read' },
   { name: 'prometheus.ready', methods: ['GET', 'HEAD'], path: '/-/ready', scope: 'read' },
