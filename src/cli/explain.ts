@@ -26,7 +26,8 @@ const ENFORCERS: Readonly<Record<string, (query: string, policy: LabelPolicy) =>
 /**
  * `scopegate explain`: the query as it would leave for the upstream, for the identity of `--token` (checked
  * by the configured authenticators, so it answers exactly as the gateway would) or for a `--policy` given as
- * a token entry in JSON: `{"namespaces":["team-a"],"labels":{"cluster":"eu1"}}`.
+ * a token entry in JSON: `{"namespaces":["team-a"],"labels":{"cluster":"eu1"}}` (values of the configured
+ * `static_tokens.policy_label`, or of `"label"` when the entry names one).
  */
 export async function explain(configPath: string, args: ParsedArgs): Promise<string> {
   const query = stringFlag(args, 'query');
@@ -44,19 +45,21 @@ export async function explain(configPath: string, args: ParsedArgs): Promise<str
 }
 
 async function resolvePolicy(configPath: string, args: ParsedArgs): Promise<LabelPolicy | undefined> {
+  const config = await loadConfigFile(configPath);
   const policyJson = stringFlag(args, 'policy');
   if (policyJson !== undefined) {
     try {
+      // Read as a token entry is: `namespace`/`namespaces` constrain the configured policy label.
       const entry = JSON.parse(policyJson) as { namespace?: string; namespaces?: string[]; labels?: Record<string, string>; label?: string };
       const values = [...(entry.namespace ? [entry.namespace] : []), ...(entry.namespaces ?? [])];
-      return buildLabelPolicy({ ...(entry.label ? { label: entry.label } : {}), values, ...(entry.labels ? { labels: entry.labels } : {}) });
+      const label = entry.label ?? config.static_tokens.policy_label;
+      return buildLabelPolicy({ label, values, ...(entry.labels ? { labels: entry.labels } : {}) });
     } catch (error) {
       throw new ExplainError(`--policy: ${(error as Error).message}`);
     }
   }
   const token = stringFlag(args, 'token');
   if (token === undefined) throw new ExplainError('--token or --policy is required');
-  const config = await loadConfigFile(configPath);
   const app = await createApp(config, { logger: createLogger({ level: 'silent' }), clock: systemClock, collectProcessMetrics: false });
   try {
     await app.start();

@@ -8,7 +8,7 @@ const HELP = `scopegate: multi-tenant auth gateway for Prometheus and the Grafan
 Usage:
   scopegate serve --config FILE          run the gateway (or set SCOPEGATE_CONFIG)
   scopegate check-config --config FILE   validate a config file: exit 0, or list every bad key
-  scopegate explain --config FILE (--token T | --policy 'namespace=~"a|b"') --query Q [--type prometheus|loki|tempo]
+  scopegate explain --config FILE (--token T | --policy '{"namespaces":["a","b"]}') --query Q [--type prometheus|loki|tempo]
                                          print the query as it would be sent upstream
   scopegate --help | --version
 `;

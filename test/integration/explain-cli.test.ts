@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +34,8 @@ const RUNS = {
   invalid: (config: string) => ['explain', '--config', config, '--token', 'tok-a', '--query', 'sum(http_requests_total'],
   noPolicy: (config: string) => ['explain', '--config', config, '--token', 'tok-none', '--query', 'up'],
   unknownToken: (config: string) => ['explain', '--config', config, '--token', 'tok-unknown', '--query', 'up'],
+  // The same config with `[static_tokens] policy_label = "team"`: an inline entry reads as a token entry does.
+  policyLabel: (config: string) => ['explain', '--config', config.replace(/\.toml$/, '-team.toml'), '--policy', '{"namespaces":["a"]}', '--query', 'up{namespace="b"}'],
 } as const;
 
 let dir: string;
@@ -62,6 +64,7 @@ before(async () => {
       '',
     ].join('\n'),
   );
+  await writeFile(join(dir, 'scopegate-team.toml'), `${await readFile(config, 'utf8')}[static_tokens]\npolicy_label = "team"\n`);
   const names = Object.keys(RUNS) as (keyof typeof RUNS)[];
   const runs = await Promise.all(names.map((name) => runCli(RUNS[name](config))));
   names.forEach((name, i) => results.set(name, runs[i] as CliRun));
@@ -101,6 +104,12 @@ test('an invalid query prints the 400 reason', () => {
   const run = result('invalid');
   assert.equal(run.code, 0, run.stderr);
   assert.equal(run.stdout, '# refused with 400: syntax error at position 23\n');
+});
+
+test('--policy constrains the configured static_tokens.policy_label, as a token entry would', () => {
+  const run = result('policyLabel');
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, '# policy: team="a"\nup{namespace="b", team="a"}\n');
 });
 
 test('a token without a label policy prints the implicit-deny note', () => {
