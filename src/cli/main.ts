@@ -7,7 +7,7 @@ const HELP = `scopegate: multi-tenant auth gateway for Prometheus and the Grafan
 
 Usage:
   scopegate serve --config FILE          run the gateway (or set SCOPEGATE_CONFIG)
-  scopegate check-config --config FILE   validate a config file: exit 0, or list every bad key
+  scopegate check-config --config FILE   validate a config file and the files it names: exit 0, or list every problem
   scopegate explain --config FILE (--token T | --policy '{"namespaces":["a","b"]}') --query Q [--type prometheus|loki|tempo]
                                          print the query as it would be sent upstream
   scopegate --help | --version
@@ -41,10 +41,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'serve':
         await serve(configPath(args));
         return -1; // keeps running; exit happens on signal
-      case 'check-config':
-        await loadConfigFile(configPath(args));
-        process.stdout.write(`config ok: ${configPath(args)}\n`);
+      case 'check-config': {
+        const path = configPath(args);
+        const { checkReferencedFiles } = await import('./check-files.js');
+        const problems = await checkReferencedFiles(await loadConfigFile(path));
+        if (problems.length > 0) throw new ConfigError(path, problems);
+        process.stdout.write(`config ok: ${path}\n`);
         return 0;
+      }
       case 'explain': {
         const { explain, ExplainError } = await import('./explain.js');
         try {

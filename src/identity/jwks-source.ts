@@ -33,6 +33,15 @@ export interface JwksSourceOptions {
 
 const MAX_JWKS_BYTES = 1024 * 1024;
 
+/** A JWKS document: a JSON object with a `keys` array (RFC 7517 §5). */
+export function parseJwks(text: string): JSONWebKeySet {
+  const parsed: unknown = JSON.parse(text);
+  if (typeof parsed !== 'object' || parsed === null || !Array.isArray((parsed as { keys?: unknown }).keys)) {
+    throw new Error('not a JSON Web Key Set');
+  }
+  return parsed as JSONWebKeySet;
+}
+
 export class JwksKeySource {
   readonly #options: JwksSourceOptions;
   #keys: JWTVerifyGetKey | undefined;
@@ -131,11 +140,7 @@ export class JwksKeySource {
 
   async #read(): Promise<JSONWebKeySet> {
     const text = this.#options.file !== undefined ? await readFile(this.#options.file, 'utf8') : await this.#fetch();
-    const parsed: unknown = JSON.parse(text);
-    if (typeof parsed !== 'object' || parsed === null || !Array.isArray((parsed as { keys?: unknown }).keys)) {
-      throw new Error('not a JSON Web Key Set');
-    }
-    return parsed as JSONWebKeySet;
+    return parseJwks(text);
   }
 
   async #fetch(): Promise<string> {

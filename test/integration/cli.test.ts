@@ -138,6 +138,54 @@ test('check-config on a missing file exits 1 with the reason', async () => {
   assert.match(missing.stderr, /cannot read file: ENOENT/);
 });
 
+test('check-config reads every file the config names with the parser serve uses, and never prints a secret', async () => {
+  const files = {
+    tokens: await configFile('tokens.json', JSON.stringify({ 'sk-live-7f3a9c': { tenant: 'bad tenant!' } })),
+    users: await configFile('users.yaml', 'users:\n  - { username: ana, password: pw1 }\n  - { username: ana, password: pw2 }\n'),
+    secret: await configFile('hmac-secret', '\n'),
+    jwks: await configFile('jwks.json', '{"nokeys": true}'),
+    acl: join(dir, 'missing-acl.yaml'),
+  };
+  const toml = (tokens: string, users: string, secret: string, jwks: string, acl: string) => [
+    'backend_type = "file"',
+    `file = { path = ${JSON.stringify(tokens)} }`,
+    `acl = { file = ${JSON.stringify(acl)} }`,
+    '[auth.basic]',
+    `users_file = ${JSON.stringify(users)}`,
+    '[auth.hmac_jwt]',
+    `secret_file = ${JSON.stringify(secret)}`,
+    '[auth.jwks]',
+    `file = ${JSON.stringify(jwks)}`,
+    '[[proxy.upstreams]]',
+    'match = ".*"',
+    'upstream = "http://127.0.0.1:9090"',
+    '',
+  ].join('\n');
+  const bad = await scopegate(['check-config', '--config', await configFile('files-bad.toml', toml(files.tokens, files.users, files.secret, files.jwks, files.acl))]);
+  assert.equal(bad.code, 1, bad.stderr);
+  assert.equal(bad.stdout, '');
+  const problems = bad.stderr.split('\n').filter((line) => line.startsWith('  ')).map((line) => line.trim());
+  assert.deepEqual(problems.map((p) => p.slice(0, p.indexOf(': '))).sort(), ['acl.file', 'auth.basic.users_file', 'auth.hmac_jwt.secret_file', 'auth.jwks.file', 'file.path']);
+  assert.ok(problems.some((p) => p.startsWith(`acl.file: ${files.acl}: cannot read (ENOENT)`)), problems.join('\n'));
+  assert.ok(problems.some((p) => p.startsWith('auth.basic.users_file: ') && p.includes('duplicate username "ana"')), problems.join('\n'));
+  assert.ok(problems.some((p) => p === `auth.hmac_jwt.secret_file: ${files.secret}: is empty`), problems.join('\n'));
+  assert.ok(problems.some((p) => p === `auth.jwks.file: ${files.jwks}: not a JSON Web Key Set`), problems.join('\n'));
+  assert.ok(!bad.stderr.includes('sk-live-7f3a9c'), 'the token is never printed');
+
+  // The same config with good files passes.
+  const good = {
+    tokens: await configFile('tokens-good.json', JSON.stringify({ 'sk-live-7f3a9c': { tenant: 'team-a', namespace: 'team-a' } })),
+    users: await configFile('users-good.yaml', 'users:\n  - { username: ana, password: pw1, namespace: team-a }\n'),
+    secret: await configFile('hmac-secret-good', 'an-hs256-secret-of-at-least-32-bytes!\n'),
+    jwks: await configFile('jwks-good.json', '{"keys": []}'),
+    acl: await configFile('acl-good.yaml', 'team-a: team-a\nadmin: .*\n'),
+  };
+  const path = await configFile('files-good.toml', toml(good.tokens, good.users, good.secret, good.jwks, good.acl));
+  const ok = await scopegate(['check-config', '--config', path]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(ok.stdout, `config ok: ${path}\n`);
+});
+
 test('--version prints the package version; --help prints usage', async () => {
   const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { version: string };
   const [version, help] = await Promise.all([scopegate(['--version']), scopegate(['--help'])]);

@@ -2,18 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
-import { loadConfigFile } from '../../src/config/load.js';
-import { parseUsersFile } from '../../src/identity/users-file.js';
-import { loadAclFile } from '../../src/policy/acl.js';
-import { parseTokenSet } from '../../src/secrets/token-set.js';
 
 // The migration examples (README "Migrating") must run: each config in examples/ passes the real
-// `scopegate check-config`, and the files it names load. Paths in a config are relative to the working
-// directory, and the examples are written to be run from the repository root, so that is the cwd here.
+// `scopegate check-config`, which also reads every file a config names (users, ACL, tokens) with serve's
+// parsers. Paths in a config are relative to the working directory, and the examples are written to be run
+// from the repository root, so that is the cwd here.
 // Supporting files (users, ACL, tokens) live in a folder per example; every top-level file is a config.
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const EXAMPLES = join(ROOT, 'examples');
@@ -49,11 +44,6 @@ for (const file of configs) {
     const result = await checkConfig(file, env);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /config ok/);
-
-    const config = await loadConfigFile(join(EXAMPLES, file), env);
-    if (config.auth.basic) parseUsersFile(await readFile(join(ROOT, config.auth.basic.users_file), 'utf8'));
-    if (config.acl) await loadAclFile(join(ROOT, config.acl.file));
-    if (config.file) parseTokenSet(parseYaml(await readFile(join(ROOT, config.file.path), 'utf8')), { authenticator: 'example' });
   });
 }
 
