@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 /** The W3C trace context of one request as it leaves the gateway. */
 export interface TraceContext {
@@ -21,12 +21,12 @@ const ZERO_PARENT = '0'.repeat(16);
  */
 export function continueTrace(incoming: string | undefined): TraceContext {
   const match = incoming === undefined ? null : TRACEPARENT.exec(incoming.trim());
-  const spanId = randomBytes(8).toString('hex');
+  const spanId = randomHex(8);
   if (match && isValid(match)) {
     const traceId = match[2] as string;
     return { traceId, traceparent: `00-${traceId}-${spanId}-${match[4] as string}` };
   }
-  const traceId = randomBytes(16).toString('hex');
+  const traceId = randomHex(16);
   return { traceId, traceparent: `00-${traceId}-${spanId}-00` };
 }
 
@@ -34,4 +34,22 @@ function isValid(match: RegExpExecArray): boolean {
   const [, version, traceId, parentId] = match;
   if (version === 'ff' || traceId === ZERO_TRACE || parentId === ZERO_PARENT) return false;
   return version !== '00' || match[5] === undefined;
+}
+
+// One getrandom call per request showed as ~10% of the gateway's CPU: ids are cut from a pooled buffer,
+// refilled from the CSPRNG when used up.
+const POOL = Buffer.allocUnsafe(4096);
+let poolOffset = POOL.length;
+
+/** `bytes` random bytes as hex, never all zero (an all-zero trace or span id is invalid). */
+function randomHex(bytes: number): string {
+  for (;;) {
+    if (poolOffset + bytes > POOL.length) {
+      randomFillSync(POOL);
+      poolOffset = 0;
+    }
+    const hex = POOL.toString('hex', poolOffset, poolOffset + bytes);
+    poolOffset += bytes;
+    if (/[^0]/.test(hex)) return hex;
+  }
 }
