@@ -5,7 +5,7 @@ import { findCredentials } from '../identity/credentials.js';
 import type { Identity } from '../identity/identity.js';
 import { resolveTenants } from '../policy/tenants.js';
 import type { EnforceContext, Endpoint, ProxyRequest } from '../routing/endpoint.js';
-import type { HostRoute } from '../routing/host-routes.js';
+import { hostName, type HostRoute } from '../routing/host-routes.js';
 import { parseRequestTarget } from '../routing/request-path.js';
 import { ForwardError } from '../upstream/forward.js';
 import { buildOutgoingHeaders, type HeaderPolicy } from '../upstream/headers.js';
@@ -13,12 +13,12 @@ import { createUpstreamLookup } from '../upstream/lookup.js';
 import { toUpstreamHttpError } from '../upstream/upstream-errors.js';
 import type { UpstreamTarget } from '../upstream/upstream-target.js';
 import { readRequestBody, hasRequestBody } from './request-body.js';
-import { Forbidden, NotFound } from './http-errors.js';
+import { BadRequest, Forbidden, NotFound } from './http-errors.js';
 import type { RequestContext } from './request-context.js';
 import { sendUpstream } from './send-upstream.js';
 
 export interface PipelineDeps {
-  readonly findRoute: (host: string | undefined, path: string) => { route: HostRoute<UpstreamTarget>; path: string } | undefined;
+  readonly findRoute: (host: string, path: string) => { route: HostRoute<UpstreamTarget>; path: string } | undefined;
   readonly chain: AuthenticatorChain;
   readonly tokenHeaders: readonly string[];
   readonly headerPolicy: HeaderPolicy;
@@ -55,7 +55,9 @@ export async function prepareRequest(req: IncomingMessage, ctx: RequestContext, 
   ctx.subject = identity.subject;
   ctx.authenticator = identity.authenticator;
 
-  const found = deps.findRoute(req.headers.host, target.path);
+  const host = hostName(req.headers.host);
+  if (host === undefined) throw new BadRequest('invalid_host', 'the Host header is not a host name');
+  const found = deps.findRoute(host, target.path);
   if (!found) throw new NotFound('no_upstream', 'no upstream is configured for this host');
   const upstream = found.route.target;
   ctx.upstream = upstream.name;

@@ -81,6 +81,24 @@ test('the regex must match the whole host name', async () => {
   assert.equal(suffixed.status, 404, 'a suffix after the pattern matches nothing');
 });
 
+test('a fully qualified name (trailing dot) takes the same route as the name', async () => {
+  for (const host of ['loki.example.com.', 'LOKI.example.com.:8000']) {
+    loki.reset();
+    assert.equal((await send(host)).status, 200, host);
+    assert.equal(receiver().name, 'loki', host);
+  }
+});
+
+test('a Host that is not a host name is a 400, never matched against a wider route', async () => {
+  // `.*\.example\.com` would match each of these whole, and send them past the loki route to the wildcard.
+  for (const host of ['anyone@loki.example.com', 'loki.example.com:80@x.example.com', 'loki%2eexample.com', 'loki..example.com', 'loki.example.com:http']) {
+    const res = await send(host);
+    assert.equal(res.status, 400, host);
+    assert.equal(res.json().code, 'invalid_host', host);
+  }
+  assert.equal(loki.requests.length + other.requests.length, 0);
+});
+
 test('equal priorities keep the config order', async () => {
   assert.equal((await send('tie.example.org')).status, 200);
   assert.equal(receiver().name, 'loki');
