@@ -82,6 +82,8 @@ export const upstreamSchema = z
     allow_federation: z.boolean().default(false),
     /** Safe mode: admin endpoints are refused unless this is set. */
     allow_admin: z.boolean().default(false),
+    /** `raw`: let identities limited by a label policy through with the tenant header only (policy not enforced). */
+    allow_unenforced_policy: z.boolean().default(false),
     /** Write endpoints (push, remote write); default: allowed for mimir/loki/tempo, refused for prometheus. */
     allow_write: z.boolean().optional(),
     policy_label: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/).default('namespace'),

@@ -58,6 +58,11 @@ export interface Endpoint {
   readonly component?: string;
   /** Deny (403) identities without a label policy (implicit deny). */
   readonly requiresPolicy?: boolean;
+  /**
+   * Nothing here can enforce a label policy (raw upstreams): identities limited by one are 403 unless the
+   * upstream sets `allow_unenforced_policy`, so a policy is never silently dropped.
+   */
+  readonly policyNotEnforced?: boolean;
   /** Read the whole request body into `ProxyRequest.body` before `transformRequest`. */
   readonly bufferBody?: boolean;
   /** A WebSocket upgrade (Loki tail): the transform runs on the query, then the socket is tunnelled. */

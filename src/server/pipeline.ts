@@ -3,6 +3,7 @@ import type { Credentials } from '../identity/authenticator.js';
 import type { AuthenticatorChain } from '../identity/chain.js';
 import { findCredentials } from '../identity/credentials.js';
 import type { Identity } from '../identity/identity.js';
+import { isLimitedPolicy } from '../policy/label-policy.js';
 import { resolveTenants } from '../policy/tenants.js';
 import type { EnforceContext, Endpoint, ProxyRequest } from '../routing/endpoint.js';
 import { hostName, type HostRoute } from '../routing/host-routes.js';
@@ -110,5 +111,8 @@ function authorizeEndpoint(identity: Identity, endpoint: Endpoint, upstream: Ups
   }
   if (endpoint.requiresPolicy && identity.policy === undefined) {
     throw new Forbidden('no_label_policy', 'this identity has no label policy for this upstream (implicit deny)');
+  }
+  if (endpoint.policyNotEnforced && isLimitedPolicy(identity.policy) && !upstream.allowUnenforcedPolicy) {
+    throw new Forbidden('label_policy_not_enforced', `this identity is limited by a label policy, which ${upstream.type} upstream ${upstream.name} cannot enforce`);
   }
 }

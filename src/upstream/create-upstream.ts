@@ -57,6 +57,7 @@ export function createUpstream(config: UpstreamConfig, signer: Signer | undefine
     forwardCredentials: config.forward_credentials,
     allowFederation: config.allow_federation,
     allowAdmin: config.allow_admin,
+    allowUnenforcedPolicy: config.allow_unenforced_policy,
     allowWrite: config.allow_write ?? writesByDefault,
     tenantHeader: config.tenant_header.toLowerCase(),
     options: {

@@ -21,6 +21,8 @@ export interface UpstreamTarget {
   readonly forwardCredentials: boolean;
   readonly allowFederation: boolean;
   readonly allowAdmin: boolean;
+  /** Identities limited by a label policy may use endpoints that cannot enforce it (raw). */
+  readonly allowUnenforcedPolicy: boolean;
   readonly allowWrite: boolean;
   /** Lower-case name of the tenant header (X-Scope-OrgID unless configured). */
   readonly tenantHeader: string;

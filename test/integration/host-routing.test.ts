@@ -15,7 +15,7 @@ let gateway: StartedGateway;
 before(async () => {
   loki = await startRecordingUpstream();
   other = await startRecordingUpstream();
-  tokens = await createTempTokenFile({ 'tok-a': 'tenant-a' });
+  tokens = await createTempTokenFile({ 'tok-a': 'tenant-a', 'tok-limited': { tenant: 'tenant-a', namespace: 'team-a' } });
   gateway = await startTestGateway({
     backend_type: 'file',
     file: { path: tokens.path },
@@ -28,6 +28,7 @@ before(async () => {
         { name: 'tie-second', match: 'tie\\.example\\.org', upstream: other.url, priority: 5 },
         { name: 'api-loki', match: 'api\\.example\\.org', upstream: loki.url, path_prefix: '/loki', priority: 1 },
         { name: 'api-rest', match: 'api\\.example\\.org', upstream: other.url, priority: 0 },
+        { name: 'raw-opted-in', match: 'opted-in\\.example\\.org', upstream: other.url, allow_unenforced_policy: true },
       ],
     },
   });
@@ -127,4 +128,15 @@ test('routing is on the Host, never on an X-Forwarded-Host the client sends', as
   });
   assert.equal(res.status, 200);
   assert.equal(receiver().name, 'other');
+});
+
+test('a raw route refuses an identity limited by a label policy (it could read its whole tenant there) unless opted in', async () => {
+  const refused = await sendRaw(gateway.url, { path: '/api/v1/query?query=up', headers: { host: 'loki.example.com', authorization: 'Bearer tok-limited' } });
+  assert.equal(refused.status, 403, refused.body.toString());
+  assert.equal(refused.json().code, 'label_policy_not_enforced');
+  assert.equal(loki.requests.length + other.requests.length, 0, 'nothing was forwarded');
+
+  const optedIn = await sendRaw(gateway.url, { path: '/api/v1/query?query=up', headers: { host: 'opted-in.example.org', authorization: 'Bearer tok-limited' } });
+  assert.equal(optedIn.status, 200, optedIn.body.toString());
+  assert.deepEqual(receiver(), { name: 'other', url: '/api/v1/query?query=up', tenant: 'tenant-a' });
 });

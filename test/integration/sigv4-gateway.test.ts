@@ -11,7 +11,7 @@ const KEY = { accessKeyId: 'AKIDGATEWAY', secretAccessKey: 'gateway/secret/key+e
 async function setup(t: { after(fn: () => Promise<void>): void }, upstream: Record<string, unknown> = {}) {
   const verifier = await startSigv4Verifier({ keys: [KEY], service: 'aps', region: 'eu-west-1' });
   t.after(() => verifier.close());
-  const tokens = await createTempTokenFile({ 'tok-a': { tenant: 'team-a', namespace: 'team-a' } });
+  const tokens = await createTempTokenFile({ 'tok-a': 'team-a' });
   t.after(() => tokens.remove());
   const gateway = await startTestGateway({
     backend_type: 'file',

@@ -20,8 +20,9 @@ before(async () => {
     proxy: {
       strip_headers: ['X-Internal-Role'],
       upstreams: [
-        { name: 'custom-tenant-header', match: 'custom\\.example', upstream: upstream.url, priority: 1, tenant_header: 'X-Tenant-Id' },
-        { name: 'default', match: '.*', upstream: upstream.url },
+        { name: 'custom-tenant-header', match: 'custom\\.example', upstream: upstream.url, priority: 1, tenant_header: 'X-Tenant-Id', allow_unenforced_policy: true },
+        // The identity is limited; these raw routes let it through so the headers it forges can be inspected.
+        { name: 'default', match: '.*', upstream: upstream.url, allow_unenforced_policy: true },
       ],
     },
   });

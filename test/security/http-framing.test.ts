@@ -30,7 +30,7 @@ before(async () => {
       max_body_bytes: MAX_BODY_BYTES,
       upstreams: [
         { name: 'prom', match: 'prom\\.example', upstream: upstream.url, priority: 1, type: 'prometheus' },
-        { name: 'raw', match: '.*', upstream: upstream.url },
+        { name: 'raw', match: '.*', upstream: upstream.url, allow_unenforced_policy: true },
       ],
     },
   });
