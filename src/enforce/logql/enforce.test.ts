@@ -35,6 +35,8 @@ const CASES: readonly Case[] = [
   { name: 'binary op: both sides', query: 'rate({a="1"}[1m]) / rate({namespace="team-z"}[1m])', policy: ONE, want: 'rate({a="1", namespace="team-a"}[1m]) / rate({namespace="team-a"}[1m])' },
   { name: 'or of selectors', query: 'count_over_time({a="1"}[1m]) or count_over_time({namespace=~".*"}[1m])', policy: ONE, want: 'count_over_time({a="1", namespace="team-a"}[1m]) or count_over_time({namespace="team-a"}[1m])' },
   { name: 'or with vector()', query: 'sum(rate({a="1"}[1m])) or vector(0)', policy: ONE, want: 'sum(rate({a="1", namespace="team-a"}[1m])) or vector(0)' },
+  { name: 'approx_topk (Loki 3.3)', query: 'approx_topk(5, sum by (app) (rate({app="x"}[5m])))', policy: ONE, want: 'approx_topk(5, sum by (app) (rate({app="x", namespace="team-a"}[5m])))' },
+  { name: 'approx_count_distinct over a parsed range', query: 'sum by (a) (approx_count_distinct(level, {app="x"} | json [5m]))', policy: ONE, want: 'sum by (a) (approx_count_distinct(level, {app="x", namespace="team-a"} | json [5m]))' },
   { name: 'nested topk, quantile_over_time, label_replace', query: 'topk(3, label_replace(quantile_over_time(0.9, {a="1"} | unwrap d [5m]) by (p), "x", "$1", "p", "(.*)"))', policy: ONE, want: 'topk(3, label_replace(quantile_over_time(0.9, {a="1", namespace="team-a"} | unwrap d [5m]) by (p), "x", "$1", "p", "(.*)"))' },
   { name: 'comment does not hide a selector', query: '{a="1"} # {namespace=~".+"}\n|= "x"', policy: ONE, want: '{a="1", namespace="team-a"} # {namespace=~".+"}\n|= "x"' },
   { name: 'string holding a selector stays a string', query: '{a="1"} |= "{namespace=\\"team-z\\"}"', policy: ONE, want: '{a="1", namespace="team-a"} |= "{namespace=\\"team-z\\"}"' },

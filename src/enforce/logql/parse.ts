@@ -33,7 +33,7 @@ const REVIEWED_NODE_KINDS: ReadonlySet<string> = new Set(
    MinOverTime MaxOverTime StddevOverTime StdvarOverTime QuantileOverTime FirstOverTime LastOverTime
    AbsentOverTime LogRangeExpr OffsetExpr Offset UnwrapExpr Unwrap ConvOp BytesConv DurationConv
    DurationSecondsConv Grouping Labels By Without VectorAggregationExpr VectorOp Sum Avg Count Max Min Stddev
-   Stdvar Bottomk Topk Sort Sort_Desc BinOpExpr BinOpModifier OnOrIgnoringModifier On Ignoring GroupLeft
+   Stdvar Bottomk Topk Approx_Topk Sort Sort_Desc LabelAggregationExpr LabelAggOp ApproxCountDistinct BinOpExpr BinOpModifier OnOrIgnoringModifier On Ignoring GroupLeft
    GroupRight GroupingLabels GroupingLabelList GroupingLabel LabelName LabelReplaceExpr LabelReplace
    VectorExpr Vector LineComment`.split(/\s+/),
 );
