@@ -35,6 +35,8 @@ export interface GatewayOptions {
   readonly upstreamOrigin: string;
   readonly workers: number;
   readonly token: string;
+  /** A second token, limited to `namespace="team-a"` (the PromQL rows). */
+  readonly limitedToken: string;
   /** Extra node flags for the gateway process (e.g. `--cpu-prof`). */
   readonly nodeArgs: readonly string[];
   readonly logLevel: string;
@@ -62,6 +64,12 @@ export async function startGateway(options: GatewayOptions): Promise<BenchProces
       'match = ".*"',
       `upstream = "${options.upstreamOrigin}"`,
       'type = "raw"',
+      // The same upstream behind PromQL enforcement, for the `promql` rows (Host prom.bench).
+      '[[proxy.upstreams]]',
+      'match = "prom\\\\.bench"',
+      'priority = 10',
+      `upstream = "${options.upstreamOrigin}"`,
+      'type = "prometheus"',
       '[admin]',
       `listen = "127.0.0.1:${adminPort}"`,
       '',
@@ -69,7 +77,13 @@ export async function startGateway(options: GatewayOptions): Promise<BenchProces
   );
   const child = spawn(process.execPath, [...options.nodeArgs, join(ROOT, 'bin/scopegate.js'), 'serve', '--config', configPath], {
     cwd: ROOT,
-    env: { ...process.env, SCOPEGATE_TOKENS: JSON.stringify({ [options.token]: { tenant: 'bench', name: 'bench' } }) },
+    env: {
+      ...process.env,
+      SCOPEGATE_TOKENS: JSON.stringify({
+        [options.token]: { tenant: 'bench', name: 'bench' },
+        [options.limitedToken]: { tenant: 'bench', name: 'bench-team-a', namespace: 'team-a' },
+      }),
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const stop = async () => {

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { BIG_BODY, BIG_PATH, SMALL_BODY, SMALL_PATH } from './bodies.js';
+import { BIG_BODY, BIG_PATH, PROMQL_HOST, PROMQL_PATH, SMALL_BODY, SMALL_PATH } from './bodies.js';
 import { runLoad, type LoadResult } from './load.js';
 import { processTreeCpuMs } from './process-cpu.js';
 import { formatEnforceBench, runPromqlEnforceBench } from './promql-enforce.js';
@@ -17,8 +17,8 @@ const { values: flags } = parseArgs({
     warmup: { type: 'string', default: '1' },
     connections: { type: 'string', default: '64' },
     workers: { type: 'string', default: '2' },
-    /** Comma-separated subset of the bodies: small,100KB. */
-    bodies: { type: 'string', default: 'small,100KB' },
+    /** Comma-separated subset of the rows: small,100KB,promql. */
+    bodies: { type: 'string', default: 'small,100KB,promql' },
     'log-level': { type: 'string', default: 'info' },
     /** Write a V8 CPU profile of the single-process gateway into this directory. */
     'cpu-prof': { type: 'string' },
@@ -26,14 +26,19 @@ const { values: flags } = parseArgs({
 });
 
 const TOKEN = 'bench-token-0123456789';
+const LIMITED_TOKEN = 'bench-token-team-a-0123456789';
 const durationMs = Number(flags.duration) * 1000;
 const warmupMs = Number(flags.warmup) * 1000;
 const connections = Number(flags.connections);
 const clusterWorkers = Number(flags.workers);
 
+const bearer = (token: string, extra: Record<string, string> = {}): Record<string, string> => ({ authorization: `Bearer ${token}`, ...extra });
+
 const BODIES = [
-  { body: 'small', path: SMALL_PATH, bytes: SMALL_BODY.length },
-  { body: '100KB', path: BIG_PATH, bytes: BIG_BODY.length },
+  { body: 'small', path: SMALL_PATH, bytes: SMALL_BODY.length, headers: bearer(TOKEN) },
+  { body: '100KB', path: BIG_PATH, bytes: BIG_BODY.length, headers: bearer(TOKEN) },
+  // Same small answer, through PromQL enforcement (parse, rewrite, rebuilt URL) for a one-namespace identity.
+  { body: 'promql', path: PROMQL_PATH, bytes: SMALL_BODY.length, headers: bearer(LIMITED_TOKEN, { host: PROMQL_HOST }) },
 ].filter(({ body }) => flags.bodies.split(',').includes(body));
 
 interface Row extends LoadResult {
@@ -50,9 +55,8 @@ const log = (line: string) => {
 
 async function measure(target: string, origin: string, gatewayPid: number | undefined, upstreamPid: number): Promise<Row[]> {
   const rows: Row[] = [];
-  for (const { body, path, bytes } of BODIES) {
+  for (const { body, path, bytes, headers } of BODIES) {
     log(`  ${target} ${body}: ${warmupMs / 1000}s warm-up + ${durationMs / 1000}s at ${connections} connections`);
-    const headers = { authorization: `Bearer ${TOKEN}` };
     const cpuBefore = [gatewayPid === undefined ? undefined : processTreeCpuMs(gatewayPid), processTreeCpuMs(upstreamPid)];
     const result = await runLoad({ origin, path, headers, connections, warmupMs, durationMs, expectBytes: bytes });
     const cpuAfter = [gatewayPid === undefined ? undefined : processTreeCpuMs(gatewayPid), processTreeCpuMs(upstreamPid)];
@@ -77,7 +81,7 @@ async function measure(target: string, origin: string, gatewayPid: number | unde
 async function withGateway(upstream: BenchProcess, workers: number, run: (gateway: BenchProcess) => Promise<Row[]>): Promise<Row[]> {
   const nodeArgs: string[] = [];
   if (flags['cpu-prof'] && workers === 1) nodeArgs.push('--cpu-prof', '--cpu-prof-dir', flags['cpu-prof']);
-  const gateway = await startGateway({ upstreamOrigin: upstream.origin, workers, token: TOKEN, nodeArgs, logLevel: flags['log-level'] });
+  const gateway = await startGateway({ upstreamOrigin: upstream.origin, workers, token: TOKEN, limitedToken: LIMITED_TOKEN, nodeArgs, logLevel: flags['log-level'] });
   try {
     return await run(gateway);
   } finally {
