@@ -14,11 +14,11 @@
  *   rebuilt, the others copied byte for byte.
  * - Full access: nothing is decoded; the request is forwarded as received.
  */
-import { gunzipSync, inflateRawSync } from 'node:zlib';
 import snappy from 'snappyjs';
 import type { LabelPolicy } from '../../policy/label-policy.js';
 import { UnsupportedInput } from '../errors.js';
 import { formatSelector } from '../logql/selector.js';
+import { decompressBody } from './decompress-body.js';
 import { decodeJsonPush, encodeJsonPush } from './loki-push-json.js';
 import { compileStreamLabelCheck, type PushLabelMode, type StreamLabelCheck } from './loki-push-labels.js';
 import { encodePushRequest, readPushRequest, type WirePushStream } from './loki-push-wire.js';
@@ -104,13 +104,8 @@ function isSameLabelSet(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, s
 
 function decodeContentEncoding(input: LokiPushInput, maxOutputLength: number): Buffer {
   const encoding = input.contentEncoding ?? '';
-  try {
-    if (encoding === '' || encoding === 'snappy') return input.body;
-    if (encoding === 'gzip') return gunzipSync(input.body, { maxOutputLength });
-    if (encoding === 'deflate') return inflateRawSync(input.body, { maxOutputLength });
-  } catch (error) {
-    throw new UnsupportedInput(`push body does not decode as ${encoding}: ${(error as Error).message}`);
-  }
+  if (encoding === '' || encoding === 'snappy') return input.body;
+  if (encoding === 'gzip' || encoding === 'deflate') return decompressBody(input.body, encoding, maxOutputLength, 'push body');
   throw new UnsupportedInput(`Content-Encoding ${JSON.stringify(encoding)} not supported`, { mediaType: true });
 }
 

@@ -2,6 +2,7 @@ import { readRequestParams, writeRequestParams, type Param } from '../../enforce
 import { buildPolicyConditions, type TraceQueryOptions } from '../../enforce/traceql/conditions.js';
 import { enforceTraceQuery } from '../../enforce/traceql/enforce.js';
 import { filterTraceResponse, type TraceResponseFormat } from '../../enforce/traceql/trace-response.js';
+import { enforceOtlpTraces } from '../../enforce/write/otlp-traces.js';
 import type { LabelPolicy } from '../../policy/label-policy.js';
 import { BadRequest, Forbidden, NotFound } from '../../server/http-errors.js';
 import type { EnforceContext, Endpoint, Preset, ProxyRequest } from '../endpoint.js';
@@ -13,6 +14,8 @@ import { runEnforcer } from './enforce-http-errors.js';
  * parameter is enforced with `enforceTraceQuery` (resource attributes ANDed into every spanset filter).
  *
  * Trace by id has no query to enforce: its response is filtered to the policy instead (`requestJsonTrace`).
+ * OTLP ingest is held to the same decision: every written resource must be one the policy could read back
+ * (`enforceTraceIngest`).
  *
  * Tempo reads `q` with Go's `url.Values.Get` (first value, empty = absent) and, on the metrics endpoints,
  * `query` too (`q` wins). Every occurrence is enforced and the query string re-encoded canonically, so no
@@ -108,6 +111,29 @@ function filterTrace(format: TraceResponseFormat, options: TraceQueryOptions): N
   };
 }
 
+/** Bound on a gunzipped OTLP body (as Loki's push bound), against decompression bombs. */
+const MAX_DECODED_TRACE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * OTLP/HTTP ingest, for identities with a policy: without a check a team-a writer could put spans under a
+ * team-b resource, and team-b's reads (trace by id, search) would show them. Every ResourceSpans' resource
+ * must pass the trace-by-id decision (`enforceOtlpTraces`), else 403 and nothing is sent. The body checked is
+ * the body sent: protobuf as received (decompressed when it came gzipped), JSON re-serialised. Identities
+ * without a limit write as before, the body untouched.
+ */
+function enforceTraceIngest(options: TraceQueryOptions): NonNullable<Endpoint['transformRequest']> {
+  return (req, ctx) => {
+    const policy = limitingPolicy(ctx);
+    if (policy === undefined) return;
+    const input = { body: req.body ?? Buffer.alloc(0), contentType: req.headers['content-type'], contentEncoding: req.headers['content-encoding'] };
+    const out = runEnforcer(() => enforceOtlpTraces(input, policy, { ...options, maxDecodedBytes: MAX_DECODED_TRACE_BYTES }));
+    if (out.contentType === undefined) return; // the request as received
+    req.body = out.body;
+    req.headers['content-type'] = out.contentType;
+    delete req.headers['content-encoding'];
+  };
+}
+
 const TRACE_BY_ID = /^\/api\/traces\/[0-9a-fA-F]{1,32}$/;
 const TRACE_BY_ID_V2 = /^\/api\/v2\/traces\/[0-9a-fA-F]{1,32}$/;
 const TAG_VALUES_V1 = /^\/api\/search\/tag\/[^/]+\/values$/;
@@ -128,8 +154,17 @@ export function createTempoPreset(options: TempoPresetOptions = {}): Preset {
     type: 'tempo',
     components: ['distributor', 'query-frontend'],
     endpoints: [
-      // OTLP/HTTP ingest (protobuf or JSON): tenant header only; span attributes are not checked.
-      { name: 'tempo.otlp_traces', methods: ['POST'], path: '/v1/traces', scope: 'write', component: 'distributor' },
+      // OTLP/HTTP ingest (protobuf or JSON, optionally gzip): with a policy, every resource must carry the
+      // policy's attributes with allowed values (the trace-by-id decision), else 403 and nothing is written.
+      {
+        name: 'tempo.otlp_traces',
+        methods: ['POST'],
+        path: '/v1/traces',
+        scope: 'write',
+        component: 'distributor',
+        bufferBody: true,
+        transformRequest: enforceTraceIngest(options),
+      },
       read('search', '/api/search', { transformRequest: enforceParams(enforceSearch(options)) }),
       read('search_tags', '/api/search/tags', { transformRequest: requireFullAccess }),
       read('search_tag_values', TAG_VALUES_V1, { transformRequest: requireFullAccess }),
