@@ -26,6 +26,8 @@ const ROWS: Row[] = [
   { name: 'regex policy anchored alternation', query: 'up', policy: TWO, want: 'up{namespace=~"a|b", cluster="eu"}' },
   { name: 'conflicting equality replaced', query: 'up{namespace="other"}', policy: ONE, want: 'up{namespace="team-a"}' },
   { name: 'allowed equality kept (literal)', query: 'up{namespace="team-a"}', policy: ONE, want: 'up{namespace="team-a"}' },
+  // Prometheus keeps a leading byte-order mark in the value: "\uFEFFteam-a" is not team-a, so it is replaced.
+  { name: 'a byte-order mark before an allowed value is another value', query: 'up{namespace="\uFEFFteam-a"}', policy: ONE, want: 'up{namespace="team-a"}' },
   { name: 'lfgw dedup: equality matched by policy regex', query: 'up{namespace="minio"}', policy: LFGW, want: 'up{namespace="minio"}' },
   { name: 'equality not matched by policy regex', query: 'up{namespace="mongo"}', policy: LFGW, want: 'up{namespace=~"stolon|min.*"}' },
   { name: 'wide regex dropped', query: 'up{namespace=~".*"}', policy: ONE, want: 'up{namespace="team-a"}' },

@@ -1,4 +1,5 @@
 import { QueryParseError } from '../errors.js';
+import { STRICT_UTF8 } from '../utf8.js';
 
 /**
  * PromQL string literals, decoded the way Prometheus does (promql/parser lexer + util/strutil.Unquote, which is
@@ -18,7 +19,6 @@ const SIMPLE_ESCAPES: Readonly<Record<string, number>> = {
   '\\': 0x5c,
 };
 
-const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Decodes a PromQL string literal (with its quotes). Throws QueryParseError for anything Go would reject. */
 export function decodePromString(raw: string): string {

@@ -13,6 +13,7 @@
 import protobuf from 'protobufjs';
 import snappy from 'snappyjs';
 import { UnsupportedInput } from '../errors.js';
+import { STRICT_UTF8 } from '../utf8.js';
 
 const PUSH_SCHEMA = {
   nested: {
@@ -66,7 +67,6 @@ export interface ProtoPushRequest {
   readonly format: string;
 }
 
-const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Snappy-decodes and parses a push body. Labels must be valid UTF-8 (Loki's lexer refuses anything else). */
 export function decodeProtoPush(body: Uint8Array, maxDecodedBytes: number): ProtoPushRequest {

@@ -18,6 +18,7 @@
  */
 import { UnsupportedInput } from '../errors.js';
 import { LENGTH_DELIMITED, VARINT, WireReader } from './protobuf-wire-reader.js';
+import { STRICT_UTF8 } from '../utf8.js';
 
 const REQUEST_STREAMS = 1;
 const REQUEST_FORMAT = 2;
@@ -47,7 +48,6 @@ export interface WirePushRequest {
   readonly hasDroppedFields: boolean;
 }
 
-const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Reads a decompressed PushRequest. Malformed bytes → UnsupportedInput. */
 export function readPushRequest(message: Buffer): WirePushRequest {

@@ -22,6 +22,7 @@
 import { UnsupportedInput } from '../errors.js';
 import { addResourceAttribute, type ResourceAttributes } from '../traceql/resource-attributes.js';
 import { FIXED64, LENGTH_DELIMITED, VARINT, WireReader } from './protobuf-wire-reader.js';
+import { STRICT_UTF8 } from '../utf8.js';
 
 const REQUEST_RESOURCE_SPANS = 1;
 const RESOURCE_SPANS_RESOURCE = 1;
@@ -44,8 +45,6 @@ const ANY_VALUE_FIELDS: ReadonlyMap<number, number> = new Map([
   [7, LENGTH_DELIMITED],
 ]);
 
-// ignoreBOM keeps a leading U+FEFF in the text (by default TextDecoder drops it; Go keeps it).
-const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** The cursors of one read, one per message depth (each is re-targeted at the message being read). */
 interface Readers {

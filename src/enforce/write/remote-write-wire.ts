@@ -1,5 +1,6 @@
 import protobuf from 'protobufjs';
 import { UnsupportedInput } from '../errors.js';
+import { STRICT_UTF8 } from '../utf8.js';
 
 /**
  * The protobuf wire format, only as deep as label enforcement needs (protobuf encoding spec: a field is a
@@ -79,12 +80,11 @@ export function readLabel(payload: Buffer): { name: string; value: string } {
   return { name, value };
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** proto3 `string` must be valid UTF-8; Prometheus refuses otherwise, and so do we (no lossy replacement). */
 function decodeUtf8(bytes: Buffer): string {
   try {
-    return strictUtf8.decode(bytes);
+    return STRICT_UTF8.decode(bytes);
   } catch {
     throw new UnsupportedInput('label is not valid UTF-8');
   }

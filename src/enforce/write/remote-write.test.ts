@@ -49,6 +49,8 @@ describe('enforceRemoteWrite', () => {
     { name: 'another namespace', labels: { __name__: 'up', namespace: 'b' }, want: /up: label "namespace" value not allowed/ },
     { name: 'missing label', labels: { __name__: 'up' }, want: /up: label "namespace" is missing/ },
     { name: 'empty value counts as missing', labels: { __name__: 'up', namespace: '' }, want: /is missing/ },
+    // Go keeps a leading byte-order mark: the value Prometheus stores is not "a".
+    { name: 'a leading byte-order mark is part of the value', labels: { __name__: 'up', namespace: '\uFEFFa' }, want: /not allowed/ },
     { name: 'regex rule is anchored', labels: { __name__: 'up', namespace: 'xteam-1' }, policy: nsRegex, want: /not allowed/ },
     { name: 'missing label with a regex rule cannot be injected', labels: { __name__: 'up' }, policy: nsRegex, options: inject, want: /is missing/ },
   ];
