@@ -17,7 +17,7 @@
  *   then rebuilt without them (`encodePushRequest`), as the protobufjs re-encoding this replaces did.
  */
 import { UnsupportedInput } from '../errors.js';
-import { LENGTH_DELIMITED, VARINT, WireReader } from './protobuf-wire-reader.js';
+import { encodeLengthDelimited, LENGTH_DELIMITED, VARINT, WireReader } from './protobuf-wire-reader.js';
 import { STRICT_UTF8 } from '../utf8.js';
 
 const REQUEST_STREAMS = 1;
@@ -139,14 +139,14 @@ export function encodePushRequest(
 ): Buffer {
   const parts: Buffer[] = [];
   for (const stream of streams) {
-    parts.push('raw' in stream ? stream.raw : lengthDelimitedField(REQUEST_STREAMS, rebuildStream(stream.labels, stream.payload)));
+    parts.push('raw' in stream ? stream.raw : encodeLengthDelimited(REQUEST_STREAMS, rebuildStream(stream.labels, stream.payload)));
   }
   if (format !== undefined) parts.push(format);
   return Buffer.concat(parts);
 }
 
 function rebuildStream(labels: string, payload: Buffer): Buffer {
-  const parts: Buffer[] = [lengthDelimitedField(STREAM_LABELS, Buffer.from(labels, 'utf8'))];
+  const parts: Buffer[] = [encodeLengthDelimited(STREAM_LABELS, Buffer.from(labels, 'utf8'))];
   const reader = new WireReader(payload, 'stream');
   const entry = new WireReader(payload, 'entry');
   while (reader.hasMore()) {
@@ -159,7 +159,7 @@ function rebuildStream(labels: string, payload: Buffer): Buffer {
     const end = reader.lengthDelimited();
     const from = reader.payloadStart;
     const isClean = !hasUnforwardedEntryField(entry.reset(from, end));
-    parts.push(isClean ? payload.subarray(start, end) : lengthDelimitedField(STREAM_ENTRIES, rebuildEntry(payload.subarray(from, end))));
+    parts.push(isClean ? payload.subarray(start, end) : encodeLengthDelimited(STREAM_ENTRIES, rebuildEntry(payload.subarray(from, end))));
   }
   return Buffer.concat(parts);
 }
@@ -174,21 +174,6 @@ function rebuildEntry(entry: Buffer): Buffer {
     if (isForwardedEntryField(tag >>> 3)) parts.push(entry.subarray(start, reader.pos));
   }
   return Buffer.concat(parts);
-}
-
-function lengthDelimitedField(number: number, payload: Buffer): Buffer {
-  return Buffer.concat([encodeVarint((number << 3) | LENGTH_DELIMITED), encodeVarint(payload.length), payload]);
-}
-
-function encodeVarint(value: number): Buffer {
-  const bytes: number[] = [];
-  let rest = value >>> 0;
-  while (rest > 0x7f) {
-    bytes.push((rest & 0x7f) | 0x80);
-    rest >>>= 7;
-  }
-  bytes.push(rest);
-  return Buffer.from(bytes);
 }
 
 /** Known fields here are all length-delimited (the stream hash is checked by its caller). */

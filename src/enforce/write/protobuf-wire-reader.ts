@@ -6,7 +6,7 @@
  *
  * Strict where Go's decoders could read differently: groups (types 3, 4), types 6 and 7, field number 0, a
  * tag or length varint longer than 5 bytes or above 2^31, a varint longer than 10 bytes, or a length past the
- * end → UnsupportedInput.
+ * end → UnsupportedInput. Also the one encoder of a length-delimited field, for the enforcers that rebuild.
  */
 import { UnsupportedInput } from '../errors.js';
 
@@ -99,4 +99,21 @@ export class WireReader {
   private fail(why: string): never {
     throw new UnsupportedInput(`malformed protobuf: ${this.where}: ${why}`);
   }
+}
+
+/** A length-delimited field (wire type 2): tag, varint length, `payload`. */
+export function encodeLengthDelimited(number: number, payload: Buffer): Buffer {
+  return Buffer.concat([encodeVarint((number << 3) | LENGTH_DELIMITED), encodeVarint(payload.length), payload]);
+}
+
+/** An unsigned 32-bit varint. */
+function encodeVarint(value: number): Buffer {
+  const bytes: number[] = [];
+  let rest = value >>> 0;
+  while (rest > 0x7f) {
+    bytes.push((rest & 0x7f) | 0x80);
+    rest >>>= 7;
+  }
+  bytes.push(rest);
+  return Buffer.from(bytes);
 }

@@ -1,6 +1,7 @@
 import protobuf from 'protobufjs';
 import { UnsupportedInput } from '../errors.js';
 import { STRICT_UTF8 } from '../utf8.js';
+import { encodeLengthDelimited, LENGTH_DELIMITED } from './protobuf-wire-reader.js';
 
 /**
  * The protobuf wire format, only as deep as label enforcement needs (protobuf encoding spec: a field is a
@@ -9,7 +10,6 @@ import { STRICT_UTF8 } from '../utf8.js';
  * native histograms, metadata and fields this code has never heard of arrive upstream byte for byte.
  */
 
-const LENGTH_DELIMITED = 2;
 
 /** One field of a message: its number and the exact bytes it occupied (tag included). */
 export interface RawField {
@@ -46,25 +46,9 @@ export function readFields(message: Buffer): RawField[] {
   return fields;
 }
 
-/** A length-delimited field with `payload` (wire type 2). */
-export function encodeLengthDelimited(number: number, payload: Buffer): Buffer {
-  return Buffer.concat([encodeVarint((number << 3) | LENGTH_DELIMITED), encodeVarint(payload.length), payload]);
-}
-
 /** A string field (proto3: empty strings are not written). */
 export function encodeStringField(number: number, value: string): Buffer {
   return value === '' ? Buffer.alloc(0) : encodeLengthDelimited(number, Buffer.from(value, 'utf8'));
-}
-
-function encodeVarint(value: number): Buffer {
-  const bytes: number[] = [];
-  let rest = value >>> 0;
-  while (rest > 0x7f) {
-    bytes.push((rest & 0x7f) | 0x80);
-    rest >>>= 7;
-  }
-  bytes.push(rest);
-  return Buffer.from(bytes);
 }
 
 /** Reads the `string` fields 1 and 2 of a `Label`; a repeated field keeps the last value, as protobuf says. */

@@ -1,7 +1,8 @@
 import snappy from 'snappyjs';
 import type { LabelPolicy, LabelRule } from '../../policy/label-policy.js';
 import { PolicyViolation, UnsupportedInput } from '../errors.js';
-import { encodeLengthDelimited, encodeStringField, readFields, readLabel, type RawField } from './remote-write-wire.js';
+import { encodeLengthDelimited } from './protobuf-wire-reader.js';
+import { encodeStringField, readFields, readLabel, type RawField } from './remote-write-wire.js';
 
 export interface RemoteWriteOptions {
   /** The request's Content-Type (remote write 1.0: `application/x-protobuf`, optionally `;proto=prometheus.WriteRequest`). */
