@@ -46,7 +46,7 @@ const httpUrl = z.string().transform((text, ctx) => {
   return url;
 });
 
-export const UPSTREAM_TYPES = ['raw', 'prometheus', 'mimir', 'loki', 'tempo', 'alertmanager'] as const;
+export const UPSTREAM_TYPES = ['raw', 'prometheus', 'victoriametrics', 'mimir', 'loki', 'tempo', 'alertmanager'] as const;
 export type UpstreamType = (typeof UPSTREAM_TYPES)[number];
 
 const componentsSchema = z
@@ -84,7 +84,7 @@ export const upstreamSchema = z
     allow_admin: z.boolean().default(false),
     /** `raw`: let identities limited by a label policy through with the tenant header only (policy not enforced). */
     allow_unenforced_policy: z.boolean().default(false),
-    /** Write endpoints (push, remote write); default: allowed for mimir/loki/tempo, refused for prometheus. */
+    /** Write endpoints (push, remote write); default: allowed for mimir/loki/tempo, refused for prometheus and victoriametrics. */
     allow_write: z.boolean().optional(),
     policy_label: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/).default('namespace'),
     inject_labels_on_write: z.boolean().default(false),

@@ -48,7 +48,7 @@ export function createUpstream(config: UpstreamConfig, signer: Signer | undefine
   for (const [key, url] of Object.entries(config.components ?? {})) {
     if (url instanceof URL) components.set(key, destinationFor(url));
   }
-  const writesByDefault = config.type !== 'prometheus';
+  const writesByDefault = config.type !== 'prometheus' && config.type !== 'victoriametrics';
   const target: UpstreamTarget = {
     name: config.name ?? config.upstream.host,
     type: config.type,

@@ -10,6 +10,8 @@ import { startVictoriaMetrics, type VictoriaMetricsServer } from '../servers/vic
 // Issue #3: `type = "prometheus"` in front of VictoriaMetrics (Debian's victoria-metrics). PromQL-compatible
 // queries are enforced and answered; a MetricsQL-only query is refused with 400 and never reaches
 // VictoriaMetrics. A recording proxy between the gateway and VictoriaMetrics keeps what the gateway sent.
+// `type = "victoriametrics"` (Host vm.example) serves MetricsQL: the policy also travels as VictoriaMetrics'
+// own `extra_filters[]`, so queries the gateway cannot parse are enforced by VictoriaMetrics.
 
 let vm: VictoriaMetricsServer;
 let recorder: RecordingUpstream;
@@ -32,13 +34,22 @@ async function relayToVictoriaMetrics(request: RecordedRequest, res: import('nod
 before(async () => {
   vm = await startVictoriaMetrics();
   recorder = await startRecordingUpstream({ handler: relayToVictoriaMetrics });
-  const tokens = await createTempTokenFile({ 'tok-a': { tenant: 'tenant-a', namespace: 'team-a' } });
+  const tokens = await createTempTokenFile({
+    'tok-a': { tenant: 'tenant-a', namespace: 'team-a' },
+    'tok-ab': { tenant: 'tenant-a', namespaces: ['team-a', 'team-b'] },
+    'tok-all': { tenant: 'tenant-a', namespaces: ['.*'] },
+  });
   removeTokens = tokens.remove;
   gateway = await startTestGateway({
     log_level: 'warn',
     backend_type: 'file',
     file: { path: tokens.path, watch: false },
-    proxy: { upstreams: [{ name: 'victoria-metrics', match: '.*', upstream: recorder.url, type: 'prometheus' }] },
+    proxy: {
+      upstreams: [
+        { name: 'vm-metricsql', match: 'vm\\.example', priority: 10, upstream: recorder.url, type: 'victoriametrics' },
+        { name: 'victoria-metrics', match: '.*', upstream: recorder.url, type: 'prometheus' },
+      ],
+    },
   });
 });
 
@@ -138,5 +149,136 @@ describe('MetricsQL-only queries are refused with 400 and never reach VictoriaMe
     assert.equal(direct.status, 200);
     const body = (await direct.json()) as { data: { result: unknown[] } };
     assert.equal(body.data.result.length, 1, 'directly, the unlabelled series is readable');
+  });
+});
+
+/** A request to the `victoriametrics` upstream. */
+function vmRequest(path: string, token = 'tok-a', init: { method?: string; body?: string } = {}): Promise<RawResponse> {
+  const headers: Record<string, string> = { host: 'vm.example', authorization: `Bearer ${token}` };
+  if (init.body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
+  return sendRaw(gateway.url, { path, headers, ...init });
+}
+
+function vmQuery(expr: string, token = 'tok-a', extra: Record<string, string> = {}): Promise<RawResponse> {
+  return vmRequest(`/api/v1/query?${new URLSearchParams({ query: expr, time: String(vm.sampleTime), ...extra })}`, token);
+}
+
+/** The parameters VictoriaMetrics received (URL and form body) on the only request of the test. */
+function paramsSeenUpstream(): URLSearchParams {
+  assert.equal(recorder.requests.length, 1);
+  const request = recorder.requests[0] as RecordedRequest;
+  const params = new URL(request.url, 'http://x').searchParams;
+  for (const [name, value] of new URLSearchParams(request.body.toString())) params.append(name, value);
+  return params;
+}
+
+const TEAM_A_FILTER = '{namespace="team-a"}';
+
+describe('type = "victoriametrics": MetricsQL is answered, enforced by VictoriaMetrics\' extra_filters[] as well', () => {
+  // What each MetricsQL-only query must answer for a team-a identity: its own series only (`series`), one
+  // aggregate equal to team-a's own (`value`), or nothing (the unlabelled series stays hidden).
+  const ANSWERS: readonly { expr: string; series?: number; value?: number }[] = [
+    { expr: 'WITH (x = node_boot_time_seconds) x', series: 0 },
+    { expr: 'WITH (x = {__name__!=""}) count(x)', value: 5 },
+    { expr: 'rate(http_requests_total[1m]) keep_metric_names', series: 2 },
+    { expr: 'sum(http_requests_total) default 0', value: sumVisible('http_requests_total', ['team-a']) },
+    { expr: 'union(http_requests_total, node_boot_time_seconds)', series: 2 },
+    { expr: 'http_requests_total[1i]', series: 2 },
+    { expr: 'node_boot_time_seconds if service_up', series: 0 },
+  ];
+  for (const { expr, series, value } of ANSWERS) {
+    test(`${expr}: reaches VictoriaMetrics as sent, with exactly the policy's extra_filters[], and answers team-a's data only`, async () => {
+      const res = await vmQuery(expr);
+      assert.equal(res.status, 200, res.body.toString());
+      const seen = paramsSeenUpstream();
+      assert.equal(seen.get('query'), expr);
+      assert.deepEqual(seen.getAll('extra_filters[]'), [TEAM_A_FILTER]);
+      const body = res.json<{ status: string; data: { result: { value: [number, string] }[] } }>();
+      if (value !== undefined) {
+        assert.equal(body.data.result.length, 1, expr);
+        assert.equal(Number(body.data.result[0]?.value[1]), value, expr);
+      } else {
+        assert.equal(assertQueryResultWithin(body, ['team-a'], expr).length, series, expr);
+      }
+    });
+  }
+
+  test('what VictoriaMetrics 1.79 cannot parse either (`or` filters, `limit`) is its 422, with no data', async () => {
+    for (const expr of ['http_requests_total{namespace="team-a" or namespace="team-b"}', 'http_requests_total limit 1', 'sum(']) {
+      recorder.reset();
+      const res = await vmQuery(expr);
+      assert.equal(res.status, 422, res.body.toString());
+      assert.ok(!res.body.toString().includes('"result"'), expr);
+    }
+  });
+
+  test('a PromQL-readable query is rewritten as well (two independent enforcements)', async () => {
+    const res = await vmQuery('sum by (namespace) (http_requests_total{namespace="team-b"})');
+    assert.equal(res.status, 200, res.body.toString());
+    const seen = paramsSeenUpstream();
+    assert.equal(seen.get('query'), 'sum by (namespace) (http_requests_total{namespace="team-a"})');
+    assert.deepEqual(seen.getAll('extra_filters[]'), [TEAM_A_FILTER]);
+    assertQueryResultWithin(res.json(), ['team-a'], 'sum by namespace');
+  });
+
+  test('two namespaces travel as one anchored alternation (several extra_filters would be ORed)', async () => {
+    const res = await vmQuery('count by (namespace) (union(http_requests_total, service_up))', 'tok-ab');
+    assert.equal(res.status, 200, res.body.toString());
+    assert.deepEqual(paramsSeenUpstream().getAll('extra_filters[]'), ['{namespace=~"team-a|team-b"}']);
+    const namespaces = res.json<{ data: { result: { metric: { namespace: string } }[] } }>().data.result.map((r) => r.metric.namespace).sort();
+    assert.deepEqual(namespaces, ['team-a', 'team-b']);
+  });
+
+  test('the client\'s own extra_filters / extra_label, in the URL, encoded, or in the body, never reach VictoriaMetrics', async () => {
+    const expr = 'count by (namespace) ({__name__!=""})';
+    const forged = `extra_filters%5B%5D=${encodeURIComponent('{namespace="team-b"}')}&extra_filters=${encodeURIComponent('{namespace="team-c"}')}&extra_label=namespace%3Dteam-b`;
+    const res = await vmRequest(`/api/v1/query?${forged}&time=${vm.sampleTime}`, 'tok-a', {
+      method: 'POST',
+      body: `query=${encodeURIComponent(expr)}&extra_filters[]=${encodeURIComponent('{namespace=~".+"}')}`,
+    });
+    assert.equal(res.status, 200, res.body.toString());
+    const seen = paramsSeenUpstream();
+    assert.deepEqual(seen.getAll('extra_filters[]'), [TEAM_A_FILTER]);
+    assert.deepEqual(seen.getAll('extra_filters'), []);
+    assert.deepEqual(seen.getAll('extra_label'), []);
+    const namespaces = res.json<{ data: { result: { metric: { namespace: string } }[] } }>().data.result.map((r) => r.metric.namespace);
+    assert.deepEqual(namespaces, ['team-a']);
+  });
+
+  test('series, labels, label values, export and federate are narrowed to the policy', async () => {
+    const match = encodeURIComponent('{__name__!=""}');
+    const series = await vmRequest(`/api/v1/series?match[]=${match}`);
+    for (const labels of series.json<{ data: Record<string, string>[] }>().data) assertLabelSetWithin(labels, ['team-a'], 'series');
+    recorder.reset();
+    assert.deepEqual((await vmRequest('/api/v1/label/namespace/values')).json<{ data: string[] }>().data, ['team-a']);
+    recorder.reset();
+    assert.ok(!(await vmRequest('/api/v1/labels')).json<{ data: string[] }>().data.includes('instance'), 'the unlabelled series\' labels stay hidden');
+    recorder.reset();
+    const exported = (await vmRequest(`/api/v1/export?match[]=${match}`)).body.toString().trim().split('\n');
+    assert.ok(exported.length > 0);
+    for (const line of exported) assertLabelSetWithin(JSON.parse(line).metric, ['team-a'], 'export');
+    recorder.reset();
+    const federated = (await vmRequest(`/federate?match[]=${match}`)).body.toString();
+    assert.ok(federated.includes('namespace="team-a"'));
+    assert.ok(!/namespace="team-[bc]"|instance="node-1"/.test(federated), federated);
+  });
+
+  test('full access sends no extra filter and the query as written', async () => {
+    const res = await vmQuery('WITH (x = node_boot_time_seconds) x', 'tok-all');
+    assert.equal(res.status, 200, res.body.toString());
+    const seen = paramsSeenUpstream();
+    assert.equal(seen.get('query'), 'WITH (x = node_boot_time_seconds) x');
+    assert.deepEqual(seen.getAll('extra_filters[]'), []);
+    assert.equal(res.json<{ data: { result: unknown[] } }>().data.result.length, 1);
+  });
+
+  test('import and status endpoints need full access; writes are off by default; admin stays blocked; export needs match[]', async () => {
+    const imported = await vmRequest('/api/v1/import/prometheus', 'tok-a', { method: 'POST', body: 'x{namespace="team-b"} 1' });
+    assert.equal(imported.status, 403);
+    assert.equal(imported.json().code, 'write_endpoint_blocked');
+    assert.equal((await vmRequest('/api/v1/export')).json().code, 'missing_match');
+    assert.equal((await vmRequest('/api/v1/status/top_queries')).status, 403);
+    assert.equal((await vmRequest('/api/v1/admin/tsdb/delete_series?match[]=up', 'tok-all', { method: 'POST', body: '' })).status, 403);
+    assert.equal(recorder.requests.length, 0);
   });
 });

@@ -6,6 +6,7 @@ import { mimirPreset } from './mimir.js';
 import { prometheusPreset } from './prometheus.js';
 import { rawPreset } from './raw.js';
 import { createTempoPreset, tempoPreset } from './tempo.js';
+import { victoriaMetricsPreset } from './victoriametrics.js';
 
 /** The endpoint table of each upstream `type`. */
 const PRESETS: Partial<Record<UpstreamType, Preset>> = {
@@ -13,6 +14,7 @@ const PRESETS: Partial<Record<UpstreamType, Preset>> = {
   loki: lokiPreset,
   mimir: mimirPreset,
   prometheus: prometheusPreset,
+  victoriametrics: victoriaMetricsPreset,
   tempo: tempoPreset,
   alertmanager: alertmanagerPreset,
 };

@@ -1,5 +1,6 @@
 import { readRequestParams, writeRequestParams, type Param } from '../../enforce/params.js';
 import { uncachedPromQLEnforcer } from '../../enforce/promql/rewrite-cache.js';
+import { QueryParseError } from '../../enforce/errors.js';
 import { quotePromString } from '../../enforce/promql/string-literal.js';
 import { enforceRemoteWrite } from '../../enforce/write/remote-write.js';
 import { policyMatchers, type LabelPolicy } from '../../policy/label-policy.js';
@@ -18,7 +19,17 @@ export interface PrometheusParamSpec {
   readonly selectors?: readonly string[];
   /** No selector sent: `'policy'` adds one built from the policy; `'refuse'` answers 400; default: nothing. */
   readonly whenNoSelector?: 'policy' | 'refuse';
+  /**
+   * VictoriaMetrics (`type = "victoriametrics"`): the policy is also sent as one `extra_filters[]`, which
+   * VictoriaMetrics joins to the filters of every series it searches for the request, whatever the query.
+   * A value the PromQL grammar cannot read (MetricsQL) is then forwarded as sent instead of refused; every
+   * client `extra_filters`/`extra_filters[]`/`extra_label` is dropped (VictoriaMetrics ORs the filters).
+   */
+  readonly metricsql?: boolean;
 }
+
+/** VictoriaMetrics' filter parameters: several `extra_filters` are ORed, so only the gateway's may reach it. */
+const VM_FILTER_PARAMS: ReadonlySet<string> = new Set(['extra_filters', 'extra_filters[]', 'extra_label']);
 
 /**
  * Builds the `transformRequest` of a Prometheus API endpoint: reads every occurrence of every parameter (form
@@ -32,13 +43,16 @@ export function createParamTransform(spec: PrometheusParamSpec) {
   return async (req: ProxyRequest, ctx: EnforceContext): Promise<void> => {
     const policy = requirePolicy(ctx);
     const promql = ctx.options.promql ?? uncachedPromQLEnforcer;
+    const metricsql = spec.metricsql === true;
     let params: Param[];
     try {
-      params = (await readRequestParams(req)).map(([name, value]): Param => {
-        if (queries.has(name)) return [name, promql.enforceQuery(value, policy)];
-        if (selectors.has(name)) return [name, promql.enforceSelector(value, policy)];
-        return [name, value];
-      });
+      params = (await readRequestParams(req))
+        .filter(([name]) => !(metricsql && VM_FILTER_PARAMS.has(name)))
+        .map(([name, value]): Param => {
+          if (queries.has(name)) return [name, orMetricsql(metricsql, value, () => promql.enforceQuery(value, policy))];
+          if (selectors.has(name)) return [name, orMetricsql(metricsql, value, () => promql.enforceSelector(value, policy))];
+          return [name, value];
+        });
     } catch (error) {
       throw toHttpError(error);
     }
@@ -48,9 +62,24 @@ export function createParamTransform(spec: PrometheusParamSpec) {
       const selector = buildPolicySelector(policy);
       if (spec.whenNoSelector === 'policy' && selector !== undefined) params.push([selectorName, selector]);
     }
+    const extraFilter = metricsql ? buildPolicySelector(policy) : undefined;
+    if (extraFilter !== undefined) params.push(['extra_filters[]', extraFilter]);
     writeRequestParams(req, params);
     setLabelPolicyHeader(req, ctx, policy);
   };
+}
+
+/**
+ * The PromQL rewrite of `value`; for VictoriaMetrics, a value the PromQL grammar cannot read is MetricsQL and
+ * goes as sent (the `extra_filters[]` enforces it there). Any other failure stays a failure.
+ */
+function orMetricsql(metricsql: boolean, value: string, rewrite: () => string): string {
+  try {
+    return rewrite();
+  } catch (error) {
+    if (metricsql && error instanceof QueryParseError) return value;
+    throw error;
+  }
 }
 
 /** A transform for endpoints that expose data of every tenant (metadata, targets, TSDB status): full access only. */

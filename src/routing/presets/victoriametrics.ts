@@ -1,0 +1,54 @@
+import type { Endpoint, Preset } from '../endpoint.js';
+import { prometheusEndpoints } from './prometheus.js';
+import { createParamTransform, requireFullAccess } from './prometheus-transforms.js';
+
+/**
+ * `type = "victoriametrics"`: single-node VictoriaMetrics (or vmselect's `/select/<tenant>/prometheus` as the
+ * upstream URL), where clients speak MetricsQL. The gateway cannot parse MetricsQL, so it uses the filter
+ * VictoriaMetrics enforces itself: every request that reads series carries the policy as one
+ * `extra_filters[]`, which VictoriaMetrics joins to the label filters of every series search it makes for the
+ * request (`WITH` templates, `or` filters, subqueries, `union`, … included). On top of that:
+ *
+ * - a `query`/`match[]` the PromQL grammar reads is rewritten as on `type = "prometheus"` (two independent
+ *   enforcements); one it cannot read is forwarded as sent and VictoriaMetrics answers 422 if it is not
+ *   MetricsQL either;
+ * - the client's own `extra_filters`, `extra_filters[]` and `extra_label` are dropped (VictoriaMetrics ORs
+ *   several `extra_filters`, so one from the client would widen the gateway's);
+ * - the request is rebuilt from the enforced parameters only, as on `type = "prometheus"`.
+ *
+ * The rest of the table is the Prometheus preset's (rules/alerts filtered, metadata full access only, admin
+ * blocked, remote write validated), plus VictoriaMetrics' export API (`match[]` required, filtered the same
+ * way) and its import and status endpoints (full access only: their bodies and answers are not checked).
+ */
+const GET_POST = ['GET', 'POST'];
+const query = createParamTransform({ queries: ['query'], metricsql: true });
+const matchOrPolicy = createParamTransform({ selectors: ['match[]'], whenNoSelector: 'policy', metricsql: true });
+const matchRequired = createParamTransform({ selectors: ['match[]'], whenNoSelector: 'refuse', metricsql: true });
+
+/** Prometheus rows whose parameters VictoriaMetrics filters with `extra_filters[]`. */
+const FILTERED: Readonly<Record<string, Endpoint['transformRequest']>> = {
+  query,
+  query_range: query,
+  series: matchOrPolicy,
+  labels: matchOrPolicy,
+  label_values: matchOrPolicy,
+  federate: matchRequired,
+};
+
+function row(name: string, path: string | RegExp, methods: readonly string[], extra: Partial<Endpoint>): Endpoint {
+  return { name: `victoriametrics.${name}`, methods, path, scope: 'read', requiresPolicy: true, ...extra };
+}
+
+export const victoriaMetricsEndpoints: readonly Endpoint[] = [
+  ...prometheusEndpoints.map((endpoint): Endpoint => {
+    const name = endpoint.name.replace(/^prometheus\./, '');
+    const transform = FILTERED[name];
+    return { ...endpoint, name: `victoriametrics.${name}`, ...(transform ? { transformRequest: transform } : {}) };
+  }),
+  row('export', /^\/api\/v1\/export(?:\/csv|\/native)?$/, GET_POST, { bufferBody: true, transformRequest: matchRequired }),
+  row('series_count', '/api/v1/series/count', ['GET'], { transformRequest: requireFullAccess }),
+  row('status', /^\/api\/v1\/status\/(?:active_queries|top_queries)$/, ['GET'], { transformRequest: requireFullAccess }),
+  row('import', /^\/api\/v1\/import(?:\/csv|\/native|\/prometheus)?$/, ['POST'], { scope: 'write', transformRequest: requireFullAccess }),
+];
+
+export const victoriaMetricsPreset: Preset = { type: 'victoriametrics', components: [], endpoints: victoriaMetricsEndpoints };
