@@ -7,6 +7,7 @@ import { createAuthenticatorChain } from './identity/chain.js';
 import { createAuthenticators } from './identity/providers.js';
 import type { Identity } from './identity/identity.js';
 import { createGatewayMetrics, type GatewayMetrics } from './observability/metrics.js';
+import { createOtlpTracer, propagateOnly } from './observability/tracing.js';
 import { createHostRouter } from './routing/host-routes.js';
 import { createTokenSource } from './secrets/create.js';
 import { createAdminHandler } from './server/admin-server.js';
@@ -75,6 +76,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       : undefined;
     return { config: upstreamConfig, signer, built: createUpstream(upstreamConfig, signer) };
   });
+  const tracer = config.tracing ? await createOtlpTracer(config.tracing) : propagateOnly;
   const findRoute = createHostRouter(upstreams.map(({ config: c, built }) => ({ config: c, target: built.target })));
 
   const pipelineDeps: PipelineDeps = {
@@ -96,8 +98,8 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   return {
     config,
     metrics,
-    handleProxy: createProxyHandler(pipelineDeps, logger, metrics),
-    handleUpgrade: createUpgradeHandler(pipelineDeps, logger, metrics),
+    handleProxy: createProxyHandler(pipelineDeps, logger, metrics, tracer),
+    handleUpgrade: createUpgradeHandler(pipelineDeps, logger, metrics, tracer),
     handleAdmin: createAdminHandler({ registry: metrics.registry, readiness: () => readiness, isAccepting: () => accepting }),
     readiness,
     authenticate: (credentials) => chain.authenticate(credentials),
@@ -108,6 +110,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       tokenSource?.refresher.close();
       await providers.close();
       await Promise.all(upstreams.map(({ built }) => built.close()));
+      await tracer.shutdown();
     },
     setAccepting(value) {
       accepting = value;

@@ -140,10 +140,27 @@ export const adminSchema = z
   })
   .strict();
 
+/**
+ * `[tracing]`: export one span per request to an OpenTelemetry collector over OTLP/HTTP. Without it the
+ * gateway still continues W3C trace context to the upstream, and logs the trace id.
+ */
+export const tracingSchema = z
+  .object({
+    /** The collector's traces URL, e.g. `http://otel-collector:4318/v1/traces`. */
+    otlp_endpoint: httpUrl,
+    service_name: z.string().min(1).default('scopegate'),
+    /** Share of the traces the gateway starts that are recorded; a caller's sampled trace always is. */
+    sample_ratio: z.number().min(0).max(1).default(1),
+    /** Extra headers for the collector (e.g. its auth), usually from `${ENV}`. */
+    headers: z.record(z.string(), z.string()).default({}),
+  })
+  .strict();
+
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 export const coreSchema = z.object({
   log_level: z.enum(LOG_LEVELS).default('info'),
   proxy: proxySchema,
   admin: adminSchema.default({ listen: { host: '0.0.0.0', port: 8081 } }),
+  tracing: tracingSchema.optional(),
 });

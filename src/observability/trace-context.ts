@@ -20,14 +20,27 @@ const ZERO_PARENT = '0'.repeat(16);
  * decision to the upstream's tracer, and a caller's flags are kept as sent.
  */
 export function continueTrace(incoming: string | undefined): TraceContext {
-  const match = incoming === undefined ? null : TRACEPARENT.exec(incoming.trim());
+  const parent = parseTraceparent(incoming);
   const spanId = randomHex(8);
-  if (match && isValid(match)) {
-    const traceId = match[2] as string;
-    return { traceId, traceparent: `00-${traceId}-${spanId}-${match[4] as string}` };
-  }
+  if (parent) return { traceId: parent.traceId, traceparent: `00-${parent.traceId}-${spanId}-${parent.flagsHex}` };
   const traceId = randomHex(16);
   return { traceId, traceparent: `00-${traceId}-${spanId}-00` };
+}
+
+/** A caller's `traceparent`, when valid (§3.2); anything else is treated as no parent. */
+export interface TraceParent {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly flags: number;
+  /** The flags as sent, two hex digits. */
+  readonly flagsHex: string;
+}
+
+export function parseTraceparent(incoming: string | undefined): TraceParent | undefined {
+  const match = incoming === undefined ? null : TRACEPARENT.exec(incoming.trim());
+  if (!match || !isValid(match)) return undefined;
+  const flagsHex = match[4] as string;
+  return { traceId: match[2] as string, spanId: match[3] as string, flags: Number.parseInt(flagsHex, 16), flagsHex };
 }
 
 function isValid(match: RegExpExecArray): boolean {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../observability/metrics.js';
+import type { RequestTracer } from '../observability/tracing.js';
 import { runPipeline, type PipelineDeps } from './pipeline.js';
 import { createRequestContext, type RequestContext } from './request-context.js';
 import { sendError } from './send-error.js';
@@ -11,11 +12,11 @@ export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void
  * The proxy listener's handler: one context per request, the pipeline, the one error handler, and in a
  * `finally` one access-log line and the metrics. Never throws: the gateway stays up whatever a request does.
  */
-export function createProxyHandler(deps: PipelineDeps, log: Logger, metrics: GatewayMetrics): RequestHandler {
+export function createProxyHandler(deps: PipelineDeps, log: Logger, metrics: GatewayMetrics, tracer: RequestTracer): RequestHandler {
   return (req, res) => {
-    const ctx = createRequestContext(req, res, log);
+    const ctx = createRequestContext(req, res, log, tracer);
     res.setHeader('x-request-id', ctx.id);
-    res.once('close', () => recordRequest(ctx, res, log, metrics));
+    res.once('close', () => recordRequest(ctx, req.method ?? 'GET', res, log, metrics));
     runPipeline(req, res, ctx, deps).catch((error: unknown) => {
       sendError(res, error, ctx);
       // A refused request's body is not read: close the connection instead of draining an unknown amount.
@@ -25,7 +26,7 @@ export function createProxyHandler(deps: PipelineDeps, log: Logger, metrics: Gat
   };
 }
 
-function recordRequest(ctx: RequestContext, res: ServerResponse, log: Logger, metrics: GatewayMetrics): void {
+function recordRequest(ctx: RequestContext, method: string, res: ServerResponse, log: Logger, metrics: GatewayMetrics): void {
   const durationSeconds = Number(process.hrtime.bigint() - ctx.startNs) / 1e9;
   const status = res.writableFinished ? res.statusCode : 499;
   const upstream = ctx.upstream ?? 'none';
@@ -48,4 +49,5 @@ function recordRequest(ctx: RequestContext, res: ServerResponse, log: Logger, me
   };
   if (status >= 500) log.warn(line, 'request');
   else log.info(line, 'request');
+  ctx.trace.end({ ...line, method });
 }

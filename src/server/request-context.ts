@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { continueTrace, type TraceContext } from '../observability/trace-context.js';
+import type { RequestTrace, RequestTracer } from '../observability/tracing.js';
 
 /** What one request carries through the pipeline, and what its access-log line reports. */
 export interface RequestContext {
   readonly id: string;
   readonly startNs: bigint;
   readonly log: Logger;
-  /** W3C trace context: the trace id for the access log, the traceparent for the upstream. */
-  readonly trace: TraceContext;
+  /** W3C trace context: the trace id for the access log, the traceparent for the upstream, the span to end. */
+  readonly trace: RequestTrace;
   /** Fires when the client goes away before the response is complete. */
   readonly signal: AbortSignal;
   subject?: string;
@@ -33,7 +33,7 @@ class HttpRequestContext implements RequestContext {
   readonly id: string;
   readonly startNs: bigint;
   readonly log: Logger;
-  readonly trace: TraceContext;
+  readonly trace: RequestTrace;
   subject: string | undefined = undefined;
   authenticator: string | undefined = undefined;
   tenant: string | undefined = undefined;
@@ -44,7 +44,7 @@ class HttpRequestContext implements RequestContext {
   readonly #res: ServerResponse;
   #controller: AbortController | undefined = undefined;
 
-  constructor(id: string, log: Logger, res: ServerResponse, trace: TraceContext) {
+  constructor(id: string, log: Logger, res: ServerResponse, trace: RequestTrace) {
     this.id = id;
     this.startNs = process.hrtime.bigint();
     this.log = log;
@@ -67,9 +67,9 @@ class HttpRequestContext implements RequestContext {
   }
 }
 
-export function createRequestContext(req: IncomingMessage, res: ServerResponse, log: Logger): RequestContext {
+export function createRequestContext(req: IncomingMessage, res: ServerResponse, log: Logger, tracer: RequestTracer): RequestContext {
   const sent = req.headers['x-request-id'];
   const id = typeof sent === 'string' && SAFE_REQUEST_ID.test(sent) ? sent : randomUUID();
   const traceparent = req.headers.traceparent;
-  return new HttpRequestContext(id, log, res, continueTrace(typeof traceparent === 'string' ? traceparent : undefined));
+  return new HttpRequestContext(id, log, res, tracer.start(typeof traceparent === 'string' ? traceparent : undefined));
 }

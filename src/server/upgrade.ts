@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../observability/metrics.js';
-import { continueTrace } from '../observability/trace-context.js';
+import type { RequestTracer } from '../observability/tracing.js';
 import { encodePath } from '../routing/request-path.js';
 import { classifyUpstreamError, toUpstreamHttpError } from '../upstream/upstream-errors.js';
 import { HttpError, NotFound } from './http-errors.js';
@@ -15,12 +15,12 @@ import type { RequestContext } from './request-context.js';
  * authorise, enforce the query — then the upgrade is sent to the upstream with the rewritten URL and the two
  * sockets are joined. Only endpoints marked `websocket` may upgrade; anything else is refused.
  */
-export function createUpgradeHandler(deps: PipelineDeps, log: Logger, metrics: GatewayMetrics) {
+export function createUpgradeHandler(deps: PipelineDeps, log: Logger, metrics: GatewayMetrics, tracer: RequestTracer) {
   return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const controller = new AbortController();
     socket.once('close', () => controller.abort(new Error('client closed the connection')));
     const traceparent = typeof req.headers.traceparent === 'string' ? req.headers.traceparent : undefined;
-    const ctx: RequestContext = { id: randomUUID(), startNs: process.hrtime.bigint(), log, signal: controller.signal, trace: continueTrace(traceparent) };
+    const ctx: RequestContext = { id: randomUUID(), startNs: process.hrtime.bigint(), log, signal: controller.signal, trace: tracer.start(traceparent) };
     socket.on('error', () => socket.destroy());
     tunnel(req, socket, head, ctx, deps).then(
       (status) => record(ctx, status, log, metrics),
@@ -89,8 +89,7 @@ function record(ctx: RequestContext, status: number, log: Logger, metrics: Gatew
   const endpoint = ctx.endpoint ?? 'none';
   metrics.requests.inc({ tenant: ctx.tenant ?? 'none', upstream, endpoint, code: String(status) });
   if (ctx.errorCode && status < 500) metrics.denials.inc({ code: ctx.errorCode });
-  log.info(
-    { requestId: ctx.id, traceId: ctx.trace.traceId, path: ctx.path, status, tenant: ctx.tenant, subject: ctx.subject, authenticator: ctx.authenticator, upstream, endpoint, code: ctx.errorCode, websocket: true },
-    'request',
-  );
+  const line = { requestId: ctx.id, traceId: ctx.trace.traceId, path: ctx.path, status, tenant: ctx.tenant, subject: ctx.subject, authenticator: ctx.authenticator, upstream, endpoint, code: ctx.errorCode, websocket: true };
+  log.info(line, 'request');
+  ctx.trace.end({ ...line, method: 'GET', upstream: ctx.upstream, endpoint: ctx.endpoint });
 }
