@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../server/clock.js';
 import type { ReadinessCheck } from '../server/readiness.js';
 import { ServiceUnavailable } from '../server/http-errors.js';
+import type { JwksMetrics } from './jwks-metrics.js';
 
 /**
  * A JSON Web Key Set we fetch ourselves (from a file or a URL) so we control refresh, rather than jose's
@@ -29,6 +30,7 @@ export interface JwksSourceOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly dispatcher?: Dispatcher;
+  readonly metrics?: JwksMetrics;
 }
 
 const MAX_JWKS_BYTES = 1024 * 1024;
@@ -57,6 +59,7 @@ export class JwksKeySource {
       throw new Error(`${options.name}: configure exactly one of jwks url and file`);
     }
     this.#options = options;
+    options.metrics?.track(options.name, () => this.#lastSuccessMs);
   }
 
   /** First load, then the refresh timer. A failed first load is logged, not thrown: /ready shows it. */
@@ -124,6 +127,7 @@ export class JwksKeySource {
       const keys = createLocalJWKSet(jwks);
       const json = JSON.stringify(jwks);
       this.#lastSuccessMs = this.#options.clock.now();
+      this.#options.metrics?.countRefresh(this.#options.name, true);
       if (json !== this.#currentJson) {
         this.#keys = keys;
         this.#currentJson = json;
@@ -132,6 +136,7 @@ export class JwksKeySource {
       }
       return true;
     } catch (error) {
+      this.#options.metrics?.countRefresh(this.#options.name, false);
       const message = error instanceof Error ? error.message : String(error);
       this.#options.logger.warn({ jwks: this.#options.name, err: message }, 'signing keys refresh failed; keeping the last good keys');
       return false;

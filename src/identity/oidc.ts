@@ -8,6 +8,7 @@ import type { Acl } from '../policy/acl.js';
 import { resolveRolesPolicy } from '../policy/acl.js';
 import type { Authenticator, Credentials } from './authenticator.js';
 import type { Identity } from './identity.js';
+import type { JwksMetrics } from './jwks-metrics.js';
 import { JwksKeySource } from './jwks-source.js';
 import { DEFAULT_ASYMMETRIC_ALGORITHMS } from './jwks.js';
 import type { AsymmetricAlgorithm } from './jwks.js';
@@ -38,6 +39,7 @@ export interface OidcOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly dispatcher?: Dispatcher;
+  readonly metrics?: JwksMetrics;
 }
 
 export interface OidcAuthenticator extends Authenticator {
@@ -91,7 +93,8 @@ export function createOidcAuthenticator(options: OidcOptions): OidcAuthenticator
     try {
       const metadata = await discoverOidc(options.issuer, options.jwks);
       const next = new JwksKeySource({ name, url: metadata.jwksUri, ...options.jwks, clock: options.clock, logger: options.logger,
-        ...(options.dispatcher !== undefined ? { dispatcher: options.dispatcher } : {}) });
+        ...(options.dispatcher !== undefined ? { dispatcher: options.dispatcher } : {}),
+        ...(options.metrics !== undefined ? { metrics: options.metrics } : {}) });
       next.onChange(() => flow.clearCache());
       await next.start();
       source = next;

@@ -12,6 +12,7 @@ import { createBasicAuthenticator } from './basic-auth.js';
 import { createFixedTenantAuthenticator } from './fixed-tenant.js';
 import { createHmacJwtAuthenticator } from './hmac-jwt.js';
 import { createJwksAuthenticator } from './jwks.js';
+import { createJwksMetrics, type JwksMetrics } from './jwks-metrics.js';
 import { JwksKeySource } from './jwks-source.js';
 import type { ClaimMapping } from './jwt-claims.js';
 import { createOidcAuthenticator } from './oidc.js';
@@ -19,7 +20,7 @@ import { createOidcAuthenticator } from './oidc.js';
 export interface AuthProviderDeps {
   readonly logger: Logger;
   readonly clock: Clock;
-  /** Reserved for provider metrics (not registered yet). */
+  /** Where the signing-key metrics of JWKS/OIDC providers are registered. */
   readonly registry?: Registry;
   /** The core's static-token authenticator, placed where `order` says `static`. */
   readonly staticAuthenticator?: Authenticator;
@@ -48,10 +49,12 @@ export async function createAuthenticators(config: { auth: AuthSection; acl?: Ac
   const { auth } = config;
   const issuers = new Set([auth.hmac_jwt?.issuer, auth.jwks?.issuer, auth.oidc?.issuer].filter((i): i is string => i !== undefined));
   const acl = config.acl !== undefined ? await loadAclFile(config.acl.file, { label: config.acl.label }) : undefined;
+  const needsKeys = auth.jwks !== undefined || auth.oidc !== undefined;
+  const jwksMetrics = needsKeys && deps.registry !== undefined ? createJwksMetrics(deps.registry, () => deps.clock.now()) : undefined;
   const built: Built[] = [];
   try {
     for (const name of auth.order) {
-      const next = await buildProvider(name, auth, { deps, issuers, acl });
+      const next = await buildProvider(name, auth, { deps, issuers, acl, jwksMetrics });
       if (next !== undefined) built.push(next);
     }
   } catch (error) {
@@ -68,6 +71,7 @@ export async function createAuthenticators(config: { auth: AuthSection; acl?: Ac
 
 interface BuildContext {
   readonly deps: AuthProviderDeps;
+  readonly jwksMetrics: JwksMetrics | undefined;
   readonly issuers: ReadonlySet<string>;
   readonly acl: Acl | undefined;
 }
@@ -103,6 +107,7 @@ async function buildProvider(name: ProviderName, auth: AuthSection, ctx: BuildCo
       const source = new JwksKeySource({
         name: 'jwks', refreshIntervalMs: c.refresh_interval, minRefetchIntervalMs: c.min_refetch_interval,
         staleAfterMs: c.stale_after, fetchTimeoutMs: c.fetch_timeout, clock, logger,
+        ...(ctx.jwksMetrics !== undefined ? { metrics: ctx.jwksMetrics } : {}),
         ...(c.url !== undefined ? { url: c.url } : { file: c.file as string }),
       });
       await source.start();
@@ -123,6 +128,7 @@ async function buildProvider(name: ProviderName, auth: AuthSection, ctx: BuildCo
         jwks: { refreshIntervalMs: c.refresh_interval, minRefetchIntervalMs: c.min_refetch_interval, staleAfterMs: c.stale_after, fetchTimeoutMs: c.fetch_timeout },
         ...(ctx.acl !== undefined ? { acl: ctx.acl } : {}),
         ...(c.audience !== undefined ? { audience: c.audience } : {}),
+        ...(ctx.jwksMetrics !== undefined ? { metrics: ctx.jwksMetrics } : {}),
       });
       await oidc.whenStarted();
       return { authenticator: oidc, readiness: oidc.readiness };

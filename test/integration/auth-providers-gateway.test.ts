@@ -213,3 +213,11 @@ test('a JWT of an issuer nobody owns is refused as invalid_credentials', async (
   const foreign = await signJwks({ iss: 'https://elsewhere.test' });
   assertUnauthorized(await query({ authorization: `Bearer ${foreign}` }, RECORDING_HOST), 'invalid_credentials', [foreign]);
 });
+
+test('/metrics reports the signing keys of the jwks and oidc providers (refreshes by result, age)', async () => {
+  const text = await (await fetch(`${gateway.adminUrl}/metrics`)).text();
+  for (const source of ['jwks', 'oidc']) {
+    assert.match(text, new RegExp(`scopegate_signing_keys_refresh_total\\{source="${source}",result="success"\\} [1-9]`), source);
+    assert.match(text, new RegExp(`scopegate_signing_keys_age_seconds\\{source="${source}"\\} \\d`), source);
+  }
+});

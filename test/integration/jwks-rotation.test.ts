@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SignJWT } from 'jose';
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { createJwksMetrics } from '../../src/identity/jwks-metrics.js';
 import { JwksKeySource } from '../../src/identity/jwks-source.js';
 import { createJwksAuthenticator } from '../../src/identity/jwks.js';
 import { HttpError } from '../../src/server/http-errors.js';
@@ -25,14 +27,16 @@ async function signWith(key: TestKey, claims: Record<string, unknown> = {}): Pro
 async function setup(keys: TestKey[]) {
   const server = await startJwksServer(keys);
   const clock = manualClock();
+  const registry = new Registry();
   const source = new JwksKeySource({
     name: 'test', url: server.url, refreshIntervalMs: 300_000, minRefetchIntervalMs: 30_000,
     staleAfterMs: 600_000, fetchTimeoutMs: 5_000, clock, logger: pino({ level: 'silent' }),
+    metrics: createJwksMetrics(registry, clock.now),
   });
   await source.start();
   const auth = createJwksAuthenticator({ source, claims: CLAIMS, clock });
   const bearer = (token: string) => ({ bearer: { header: 'authorization', token } });
-  return { server, clock, source, auth, bearer, [Symbol.asyncDispose]: async () => { await auth.close?.(); await server.close(); } };
+  return { server, clock, source, auth, bearer, registry, [Symbol.asyncDispose]: async () => { await auth.close?.(); await server.close(); } };
 }
 
 test('a token signed by a key published in the JWKS becomes an identity', async () => {
@@ -81,9 +85,15 @@ test('outage: the last good keys keep working, and /ready reports them stale aft
     assert.equal(s.source.readiness.notReadyReason(), undefined);
     s.clock.advance(600_001);
     assert.match(s.source.readiness.notReadyReason() ?? '', /stale/);
+    // The same story on /metrics: one success at start, the failure, and keys 600 s old.
+    const text = await s.registry.metrics();
+    assert.match(text, /scopegate_signing_keys_refresh_total\{source="test",result="success"\} 1\n/);
+    assert.match(text, /scopegate_signing_keys_refresh_total\{source="test",result="failure"\} 1\n/);
+    assert.match(text, /scopegate_signing_keys_age_seconds\{source="test"\} 600\.001\n/);
     s.server.setFailing(false);
     assert.equal(await s.source.refresh(), true);
     assert.equal(s.source.readiness.notReadyReason(), undefined);
+    assert.match(await s.registry.metrics(), /scopegate_signing_keys_age_seconds\{source="test"\} 0\n/);
   } finally { await s[Symbol.asyncDispose](); }
 });
 
