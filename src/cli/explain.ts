@@ -1,7 +1,9 @@
 import { createApp } from '../app.js';
 import { loadConfigFile } from '../config/load.js';
 import { enforceLogQuery } from '../enforce/logql/index.js';
+import { QueryParseError } from '../enforce/errors.js';
 import { explainQuery } from '../enforce/promql/index.js';
+import { buildPolicySelector } from '../routing/presets/prometheus-transforms.js';
 import { enforceTraceQuery } from '../enforce/traceql/enforce.js';
 import { createLogger } from '../observability/logger.js';
 import { buildLabelPolicy, describePolicy, type LabelPolicy } from '../policy/label-policy.js';
@@ -19,9 +21,23 @@ export class ExplainError extends Error {
 
 const ENFORCERS: Readonly<Record<string, (query: string, policy: LabelPolicy) => string>> = {
   prometheus: explainQuery,
+  victoriametrics: explainVictoriaMetrics,
   loki: enforceLogQuery,
   tempo: enforceTraceQuery,
 };
+
+/** `type = "victoriametrics"`: the PromQL rewrite when the grammar reads the query, and the extra filter. */
+function explainVictoriaMetrics(query: string, policy: LabelPolicy): string {
+  let sent: string;
+  try {
+    sent = explainQuery(query, policy);
+  } catch (error) {
+    if (!(error instanceof QueryParseError)) throw error;
+    sent = `${query}\n# not PromQL (MetricsQL?): sent as written, enforced by VictoriaMetrics with the filter below`;
+  }
+  const filter = buildPolicySelector(policy);
+  return filter === undefined ? sent : `${sent}\nextra_filters[]=${filter}`;
+}
 
 /**
  * `scopegate explain`: the query as it would leave for the upstream, for the identity of `--token` (checked

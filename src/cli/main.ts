@@ -8,7 +8,7 @@ const HELP = `scopegate: multi-tenant auth gateway for Prometheus and the Grafan
 Usage:
   scopegate serve --config FILE          run the gateway (or set SCOPEGATE_CONFIG)
   scopegate check-config --config FILE   validate a config file and the files it names: exit 0, or list every problem
-  scopegate explain --config FILE (--token T | --policy '{"namespaces":["a","b"]}') --query Q [--type prometheus|loki|tempo]
+  scopegate explain --config FILE (--token T | --policy '{"namespaces":["a","b"]}') --query Q [--type prometheus|victoriametrics|loki|tempo]
                                          print the query as it would be sent upstream
   scopegate --help | --version
 `;

@@ -34,6 +34,7 @@ const RUNS = {
   invalid: (config: string) => ['explain', '--config', config, '--token', 'tok-a', '--query', 'sum(http_requests_total'],
   noPolicy: (config: string) => ['explain', '--config', config, '--token', 'tok-none', '--query', 'up'],
   unknownToken: (config: string) => ['explain', '--config', config, '--token', 'tok-unknown', '--query', 'up'],
+  victoriametrics: (config: string) => ['explain', '--config', config, '--policy', '{"namespaces":["team-a"]}', '--type', 'victoriametrics', '--query', 'WITH (x = up) x'],
   // The same config with `[static_tokens] policy_label = "team"`: an inline entry reads as a token entry does.
   policyLabel: (config: string) => ['explain', '--config', config.replace(/\.toml$/, '-team.toml'), '--policy', '{"namespaces":["a"]}', '--query', 'up{namespace="b"}'],
 } as const;
@@ -110,6 +111,15 @@ test('--policy constrains the configured static_tokens.policy_label, as a token 
   const run = result('policyLabel');
   assert.equal(run.code, 0, run.stderr);
   assert.equal(run.stdout, '# policy: team="a"\nup{namespace="b", team="a"}\n');
+});
+
+test('--type victoriametrics: MetricsQL is shown as sent, with the extra_filters[] that enforces it', () => {
+  const run = result('victoriametrics');
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(
+    run.stdout,
+    '# policy: namespace="team-a"\nWITH (x = up) x\n# not PromQL (MetricsQL?): sent as written, enforced by VictoriaMetrics with the filter below\nextra_filters[]={namespace="team-a"}\n',
+  );
 });
 
 test('a token without a label policy prints the implicit-deny note', () => {
