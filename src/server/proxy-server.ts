@@ -49,5 +49,5 @@ function recordRequest(ctx: RequestContext, method: string, res: ServerResponse,
   };
   if (status >= 500) log.warn(line, 'request');
   else log.info(line, 'request');
-  ctx.trace.end({ ...line, method });
+  ctx.trace.end(method, line);
 }

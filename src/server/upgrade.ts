@@ -91,5 +91,5 @@ function record(ctx: RequestContext, status: number, log: Logger, metrics: Gatew
   if (ctx.errorCode && status < 500) metrics.denials.inc({ code: ctx.errorCode });
   const line = { requestId: ctx.id, traceId: ctx.trace.traceId, path: ctx.path, status, tenant: ctx.tenant, subject: ctx.subject, authenticator: ctx.authenticator, upstream, endpoint, code: ctx.errorCode, websocket: true };
   log.info(line, 'request');
-  ctx.trace.end({ ...line, method: 'GET', upstream: ctx.upstream, endpoint: ctx.endpoint });
+  ctx.trace.end('GET', { ...line, upstream: ctx.upstream, endpoint: ctx.endpoint });
 }
