@@ -2,7 +2,8 @@ import type { Clock } from '../server/clock.js';
 import type { Authenticator, Credentials } from './authenticator.js';
 import type { Identity } from './identity.js';
 import { createIdentityFromClaims } from './jwt-claims.js';
-import type { ClaimMapping } from './jwt-claims.js';
+import type { ClaimMapping, RolesMapping } from './jwt-claims.js';
+import { readRolesPolicy } from './jwt-claims.js';
 import { JwtFlow } from './jwt-authenticator.js';
 import { ASYMMETRIC_ALGORITHMS } from './jwt-verify.js';
 import type { JwksKeySource } from './jwks-source.js';
@@ -21,6 +22,8 @@ export interface JwksAuthOptions {
   readonly audience?: readonly string[];
   readonly clockSkewMs?: number;
   readonly claims: ClaimMapping;
+  /** Roles → policy through the ACL (and assumed roles), merged with the claims' own policy. */
+  readonly roles?: RolesMapping;
   readonly foreignIssuers?: ReadonlySet<string>;
   readonly cacheMaxEntries?: number;
   readonly clock: Clock;
@@ -28,7 +31,7 @@ export interface JwksAuthOptions {
 
 /**
  * Bearer JWTs signed by a key of a JSON Web Key Set (file or URL). Tenant, `namespaces` and `labels` claims
- * become the identity (`createIdentityFromClaims`). Not mine: no bearer, not a JWT, or a JWT `isOwnJwt`
+ * become the identity (`createIdentityFromClaims`), with the roles claim mapped through the ACL when set. Not mine: no bearer, not a JWT, or a JWT `isOwnJwt`
  * assigns elsewhere (set `issuer` when several JWT providers coexist). Verified tokens are cached until
  * `exp` and forgotten when the key set changes.
  */
@@ -47,7 +50,10 @@ export function createJwksAuthenticator(options: JwksAuthOptions): Authenticator
       ...(options.audience !== undefined ? { audience: options.audience } : {}),
     },
     key: () => options.source.getKey,
-    toIdentity: (payload) => createIdentityFromClaims({ payload, mapping: options.claims, authenticator: name }),
+    toIdentity: (payload) => {
+      const rolesPolicy = options.roles === undefined ? undefined : readRolesPolicy(payload, options.roles, options.claims.policyLabel);
+      return createIdentityFromClaims({ payload, mapping: options.claims, authenticator: name, rolesPolicy });
+    },
     clock: options.clock,
     cacheMaxEntries: options.cacheMaxEntries ?? 10_000,
   });

@@ -2,6 +2,7 @@ import type { JWTPayload } from 'jose';
 import { Unauthorized } from '../server/http-errors.js';
 import { PolicyError, buildLabelPolicy, mergeLabelPolicies } from '../policy/label-policy.js';
 import type { LabelPolicy } from '../policy/label-policy.js';
+import { resolveRolesPolicy, type Acl } from '../policy/acl.js';
 import { IdentityError, createIdentity } from './identity.js';
 import type { Identity } from './identity.js';
 
@@ -71,6 +72,22 @@ function buildPolicyOrReject(input: Parameters<typeof buildLabelPolicy>[0]): Lab
     if (error instanceof PolicyError) throw new Unauthorized('invalid_claims', `token policy claims are invalid: ${error.message}`);
     throw error;
   }
+}
+
+/** How a token's roles become a policy (lfgw's model): ACL roles, and optionally roles that name values. */
+export interface RolesMapping {
+  /** Dotted path of the roles claim (`roles`; Keycloak: `realm_access.roles`). */
+  readonly rolesClaim: string;
+  readonly acl?: Acl | undefined;
+  /** A role the ACL does not know is itself a label value (regex allowed). */
+  readonly assumeRoles: boolean;
+}
+
+/** The policy a token's roles grant; `undefined` when roles are not mapped (no ACL, no assumed roles). */
+export function readRolesPolicy(payload: JWTPayload, roles: RolesMapping, policyLabel: string): LabelPolicy | undefined {
+  if (roles.acl === undefined && !roles.assumeRoles) return undefined;
+  const names = readStringList(readClaimPath(payload, roles.rolesClaim), roles.rolesClaim) ?? [];
+  return resolveRolesPolicy(roles.acl ?? { label: policyLabel, roles: new Map() }, names, { assumeRoles: roles.assumeRoles });
 }
 
 export interface ClaimsIdentityInput {

@@ -5,14 +5,13 @@ import type { Clock } from '../server/clock.js';
 import type { ReadinessCheck } from '../server/readiness.js';
 import { ServiceUnavailable } from '../server/http-errors.js';
 import type { Acl } from '../policy/acl.js';
-import { resolveRolesPolicy } from '../policy/acl.js';
 import type { Authenticator, Credentials } from './authenticator.js';
 import type { Identity } from './identity.js';
 import type { JwksMetrics } from './jwks-metrics.js';
 import { JwksKeySource } from './jwks-source.js';
 import { DEFAULT_ASYMMETRIC_ALGORITHMS } from './jwks.js';
 import type { AsymmetricAlgorithm } from './jwks.js';
-import { createIdentityFromClaims, readClaimPath, readStringList } from './jwt-claims.js';
+import { createIdentityFromClaims, readRolesPolicy } from './jwt-claims.js';
 import type { ClaimMapping } from './jwt-claims.js';
 import { JwtFlow } from './jwt-authenticator.js';
 import { discoverOidc } from './oidc-discovery.js';
@@ -78,10 +77,7 @@ export function createOidcAuthenticator(options: OidcOptions): OidcAuthenticator
     },
     key: () => getKey,
     toIdentity: (payload) => {
-      const roles = readStringList(readClaimPath(payload, rolesClaim), rolesClaim) ?? [];
-      const rolesPolicy = options.acl !== undefined || options.assumeRoles === true
-        ? resolveRolesPolicy(options.acl ?? { label: options.claims.policyLabel, roles: new Map() }, roles, { assumeRoles: options.assumeRoles ?? false })
-        : undefined;
+      const rolesPolicy = readRolesPolicy(payload, { rolesClaim, acl: options.acl, assumeRoles: options.assumeRoles ?? false }, options.claims.policyLabel);
       return createIdentityFromClaims({ payload, mapping: options.claims, authenticator: name, rolesPolicy });
     },
     clock: options.clock,

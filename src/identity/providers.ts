@@ -113,6 +113,7 @@ async function buildProvider(name: ProviderName, auth: AuthSection, ctx: BuildCo
       await source.start();
       return { readiness: source.readiness, authenticator: createJwksAuthenticator({
         source, algorithms: c.algorithms, clockSkewMs: c.clock_skew, claims: toClaimMapping(c),
+        ...(c.roles_claim !== undefined ? { roles: { rolesClaim: c.roles_claim, acl: ctx.acl, assumeRoles: c.assume_roles } } : {}),
         foreignIssuers: ctx.issuers, cacheMaxEntries: c.token_cache_size, clock,
         ...(c.issuer !== undefined ? { issuer: c.issuer } : {}),
         ...(c.audience !== undefined ? { audience: c.audience } : {}),

@@ -51,7 +51,7 @@ before(async () => {
       order: ['static', 'basic', 'hmac_jwt', 'jwks', 'oidc'],
       basic: { users_file: files.usersPath, watch: false },
       hmac_jwt: { secret: HMAC_SECRET, issuer: HMAC_ISSUER },
-      jwks: { url: jwksServer.url, issuer: JWKS_ISSUER, audience: [AUDIENCE] },
+      jwks: { url: jwksServer.url, issuer: JWKS_ISSUER, audience: [AUDIENCE], roles_claim: 'realm_access.roles' },
       oidc: { issuer: idp.issuer, client_id: AUDIENCE },
     },
     acl: { file: files.aclPath },
@@ -127,6 +127,9 @@ const CALLERS: readonly { name: string; tenant: string; want: Record<string, str
     headers: async () => ({ authorization: `Bearer ${await signHmac({})}` }) },
   { name: 'JWKS JWT', tenant: 'tenant-jwks', want: { 'team-a': '150', 'team-b': '200' },
     headers: async () => ({ authorization: `Bearer ${await signJwks({})}` }) },
+  // The same ACL as OIDC's, opted into with roles_claim: roles (here Keycloak's path) merge with the claims.
+  { name: 'JWKS JWT with roles (roles → ACL)', tenant: 'tenant-jwks', want: { 'team-b': '200', 'team-c': '300' },
+    headers: async () => ({ authorization: `Bearer ${await signJwks({ namespaces: undefined, realm_access: { roles: ['ops'] } })}` }) },
   { name: 'OIDC client-credentials token (roles → ACL)', tenant: 'tenant-oidc', want: { 'team-b': '200', 'team-c': '300' },
     headers: async () => ({ authorization: `Bearer ${oidcToken}` }) },
 ];

@@ -58,9 +58,17 @@ export const jwksSchema = z.strictObject({
   /** Strongly advised when several JWT providers are configured: tokens are routed by `iss`. */
   issuer: z.string().min(1).optional(),
   audience: z.array(z.string().min(1)).min(1).optional(),
+  /**
+   * Roles → policy through `[acl]`, as `oidc` does, for tokens of this provider only when set (opt-in: an ACL
+   * written for OIDC must not start granting JWKS tokens that happen to carry a `roles` claim).
+   */
+  roles_claim: z.string().min(1).optional(),
+  /** With `roles_claim`: a role the ACL does not know is itself a label value. */
+  assume_roles: z.boolean().default(false),
   ...claimKeys,
   ...jwksFetchKeys,
-}).refine((v) => (v.url === undefined) !== (v.file === undefined), { message: 'set exactly one of url and file' });
+}).refine((v) => (v.url === undefined) !== (v.file === undefined), { message: 'set exactly one of url and file' })
+  .refine((v) => !v.assume_roles || v.roles_claim !== undefined, { message: 'assume_roles needs roles_claim', path: ['assume_roles'] });
 
 export const oidcSchema = z.strictObject({
   issuer: z.url(),
