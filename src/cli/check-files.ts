@@ -10,8 +10,8 @@ import { parseTokenSet } from '../secrets/token-set.js';
  * What `check-config` adds to the schema: every local file the config names is read and parsed by the parser
  * `serve` uses, so a missing users file or a bad ACL is found before a deploy, not at start-up. Network
  * sources (Secrets Manager, JWKS/OIDC URLs, Vault, STS) are not contacted. Secret files (HMAC secret, client
- * secrets, Vault and web-identity tokens) are checked for being readable and non-empty; their content is never
- * printed. Paths are relative to the working directory, as `serve` reads them.
+ * secrets, Vault and web-identity tokens) are checked for being readable and non-empty, TLS files for being PEM;
+ * their content is never printed. Paths are relative to the working directory, as `serve` reads them.
  */
 export async function checkReferencedFiles(config: Config): Promise<string[]> {
   const checks: { key: string; path: string; check: (path: string) => Promise<void> }[] = [];
@@ -35,7 +35,17 @@ export async function checkReferencedFiles(config: Config): Promise<string[]> {
     const label = config.acl.label;
     checks.push({ key: 'acl.file', path: config.acl.file, check: async (path) => void parseAcl(await readText(path), { label }) });
   }
+  const listenerTls = config.proxy.tls;
+  if (listenerTls !== undefined) {
+    checks.push({ key: 'proxy.tls.cert_file', path: listenerTls.cert_file, check: checkPemFile });
+    checks.push({ key: 'proxy.tls.key_file', path: listenerTls.key_file, check: checkPemFile });
+    if (listenerTls.client_ca_file !== undefined) checks.push({ key: 'proxy.tls.client_ca_file', path: listenerTls.client_ca_file, check: checkPemFile });
+  }
   config.proxy.upstreams.forEach((upstream, i) => {
+    for (const name of ['ca_file', 'cert_file', 'key_file'] as const) {
+      const path = upstream.tls?.[name];
+      if (path !== undefined) checks.push({ key: `proxy.upstreams[${i}].tls.${name}`, path, check: checkPemFile });
+    }
     const credentials = upstream.sign?.credentials;
     const key = `proxy.upstreams[${i}].sign.credentials`;
     if (credentials?.type === 'web_identity') checks.push({ key: `${key}.token_file`, path: credentials.token_file, check: checkSecretFile });
@@ -72,4 +82,8 @@ async function readText(path: string): Promise<string> {
 
 async function checkSecretFile(path: string): Promise<void> {
   if ((await readText(path)).trim() === '') throw new Error('is empty');
+}
+
+async function checkPemFile(path: string): Promise<void> {
+  if (!(await readText(path)).includes('-----BEGIN ')) throw new Error('is not PEM');
 }

@@ -61,6 +61,29 @@ const componentsSchema = z
   })
   .strict();
 
+/** TLS to an upstream: a private CA, a client certificate (mTLS), the name to verify. */
+export const upstreamTlsSchema = z
+  .object({
+    ca_file: z.string().min(1).optional(),
+    cert_file: z.string().min(1).optional(),
+    key_file: z.string().min(1).optional(),
+    /** SNI and the name checked in the certificate (default: the URL's host). */
+    server_name: z.string().min(1).optional(),
+    /** Accept any certificate. For tests only: the upstream is then whoever answers. */
+    insecure_skip_verify: z.boolean().default(false),
+  })
+  .strict()
+  .refine((t) => (t.cert_file === undefined) === (t.key_file === undefined), { message: 'set both cert_file and key_file, or neither' });
+
+/** TLS on the proxy listener: the gateway's certificate; with `client_ca_file`, clients must present one (mTLS). */
+export const listenerTlsSchema = z
+  .object({
+    cert_file: z.string().min(1),
+    key_file: z.string().min(1),
+    client_ca_file: z.string().min(1).optional(),
+  })
+  .strict();
+
 export const upstreamSchema = z
   .object({
     name: z.string().regex(/^[a-zA-Z0-9_.-]+$/).optional(),
@@ -104,6 +127,7 @@ export const upstreamSchema = z
     components: componentsSchema.optional(),
     /** Sign every request to this upstream with AWS SigV4, after all rewriting. */
     sign: signSchema.optional(),
+    tls: upstreamTlsSchema.optional(),
     /**
      * aws-signing-proxy's ASP_FLUSH_INTERVAL. Accepted for compatibility: scopegate writes each upstream chunk
      * to the client as it arrives (no response buffering), which is what a flush interval of 0 means.
@@ -131,6 +155,8 @@ export const proxySchema = z
     shutdown_timeout: durationMs.default(30_000),
     /** Worker processes (node:cluster) sharing the listen port; 1 = single process. */
     workers: z.number().int().min(1).max(64).default(1),
+    /** Serve HTTPS (certificate files are read again on every reload: rotation without restart). */
+    tls: listenerTlsSchema.optional(),
   })
   .strict();
 

@@ -1,8 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createHttpsServer, type ServerOptions as HttpsOptions } from 'node:https';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import { createApp, type App, type AppDeps } from '../app.js';
 import type { Config } from '../config/config.js';
 import { formatListenAddress } from '../config/listen.js';
+import { readTlsFile } from '../upstream/tls.js';
 import { ADMIN_PATHS } from './admin-server.js';
 
 /** The proxy listener and the current app; what a cluster worker runs (the primary serves the admin port). */
@@ -38,6 +40,8 @@ export function startProxyWorker(config: Config, deps: AppDeps): Promise<ProxyLi
 
 async function startListeners(config: Config, deps: AppDeps, withAdmin: boolean): Promise<ProxyListener & { adminAddress?: AddressInfo }> {
   const log = deps.logger;
+  // The listener's certificate is read before anything starts: a missing file fails the start.
+  let listenerTls = listenerTlsOptions(config);
   let app = await createApp(config, deps);
   await app.start();
   let inFlight = 0;
@@ -59,11 +63,12 @@ async function startListeners(config: Config, deps: AppDeps, withAdmin: boolean)
       if (!res.headersSent) res.writeHead(500).end();
     });
   };
-  const proxyServer = createServer((req, res) => {
+  const handleProxy = (req: IncomingMessage, res: ServerResponse) => {
     track(res);
     if (sameListener && ADMIN_PATHS.has((req.url ?? '').split('?')[0] ?? '')) return serveAdmin(req, res);
     app.handleProxy(req, res);
-  });
+  };
+  const proxyServer: Server = listenerTls ? createHttpsServer(listenerTls, handleProxy) : createServer(handleProxy);
   // Longer than the usual load-balancer idle timeout, so the balancer closes first (no reset races).
   proxyServer.keepAliveTimeout = 65_000;
   proxyServer.headersTimeout = 66_000;
@@ -86,7 +91,9 @@ async function startListeners(config: Config, deps: AppDeps, withAdmin: boolean)
     current: () => app,
     async reload(next) {
       let candidate: App;
+      let nextTls: HttpsOptions | undefined;
       try {
+        nextTls = listenerTlsOptions(next);
         candidate = await createApp(next, deps);
         await candidate.start();
       } catch (error) {
@@ -103,6 +110,13 @@ async function startListeners(config: Config, deps: AppDeps, withAdmin: boolean)
       }
       if (formatListenAddress(next.proxy.listen) !== formatListenAddress(config.proxy.listen)) {
         log.warn('listen addresses change only on restart; the new upstreams and auth apply now');
+      }
+      if ((nextTls === undefined) !== (listenerTls === undefined) || Boolean(nextTls?.requestCert) !== Boolean(listenerTls?.requestCert)) {
+        log.warn('turning TLS or client certificates on or off takes a restart; certificates themselves are reloaded');
+      } else if (nextTls !== undefined && 'setSecureContext' in proxyServer) {
+        (proxyServer as unknown as { setSecureContext(options: HttpsOptions): void }).setSecureContext(nextTls);
+        listenerTls = nextTls;
+        log.info('listener certificate reloaded');
       }
       const previous = app;
       app = candidate;
@@ -133,7 +147,20 @@ function notReadyReasons(app: App): string[] {
   return app.readiness.map((check) => check.notReadyReason()).filter((reason): reason is string => reason !== undefined);
 }
 
-function listen(server: Server, host: string, port: number): Promise<void> {
+/** `proxy.tls` as https options: certificate and key, and with `client_ca_file` required client certificates. */
+function listenerTlsOptions(config: Config): HttpsOptions | undefined {
+  const tls = config.proxy.tls;
+  if (tls === undefined) return undefined;
+  return {
+    cert: readTlsFile(tls.cert_file, 'proxy.tls.cert_file'),
+    key: readTlsFile(tls.key_file, 'proxy.tls.key_file'),
+    ...(tls.client_ca_file !== undefined
+      ? { ca: readTlsFile(tls.client_ca_file, 'proxy.tls.client_ca_file'), requestCert: true, rejectUnauthorized: true }
+      : {}),
+  };
+}
+
+function listen(server: NetServer, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

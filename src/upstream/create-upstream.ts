@@ -4,6 +4,7 @@ import { createCachedPromQLEnforcer } from '../enforce/promql/rewrite-cache.js';
 import { compileEndpointTable } from '../routing/endpoint-table.js';
 import { presetFor } from '../routing/presets/index.js';
 import { createUpstreamPool } from './pool.js';
+import { upstreamTlsOptions } from './tls.js';
 import type { Signer } from './sigv4.js';
 import type { Destination, UpstreamTarget } from './upstream-target.js';
 
@@ -31,6 +32,7 @@ function componentKey(component: string): string {
 export function createUpstream(config: UpstreamConfig, signer: Signer | undefined): BuiltUpstream {
   const preset = presetFor(config.type, config.traceql_attributes ? { traceqlAttributes: config.traceql_attributes } : {});
   const pools = new Map<string, Pool>();
+  const tls = upstreamTlsOptions(config);
   const destinationFor = (url: URL): Destination => {
     let pool = pools.get(url.origin);
     if (!pool) {
@@ -38,6 +40,7 @@ export function createUpstream(config: UpstreamConfig, signer: Signer | undefine
         connections: config.max_idle_conns,
         idleTimeoutMs: config.idle_conn_timeout,
         dialTimeoutMs: config.dial_timeout,
+        tls,
       });
       pools.set(url.origin, pool);
     }

@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'node:tls';
 import { Pool } from 'undici';
 
 export interface PoolOptions {
@@ -5,6 +6,8 @@ export interface PoolOptions {
   readonly connections: number;
   readonly idleTimeoutMs: number;
   readonly dialTimeoutMs: number;
+  /** CA, client certificate, server name, verification (upstream `tls`). */
+  readonly tls?: ConnectionOptions;
 }
 
 /**
@@ -17,7 +20,7 @@ export function createUpstreamPool(origin: URL, options: PoolOptions): Pool {
     pipelining: 1,
     keepAliveTimeout: options.idleTimeoutMs,
     keepAliveMaxTimeout: Math.max(options.idleTimeoutMs, 600_000),
-    connect: { timeout: options.dialTimeoutMs },
+    connect: { timeout: options.dialTimeoutMs, ...options.tls },
     // Timeouts are set per request from the upstream's `timeout`.
     headersTimeout: 0,
     bodyTimeout: 0,

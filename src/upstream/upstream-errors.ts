@@ -1,6 +1,6 @@
 import { BadGateway, GatewayTimeout, type HttpError } from '../server/http-errors.js';
 
-export type UpstreamErrorKind = 'timeout' | 'connect' | 'reset' | 'protocol' | 'aborted';
+export type UpstreamErrorKind = 'timeout' | 'connect' | 'reset' | 'protocol' | 'aborted' | 'tls';
 
 // undici and Node socket error codes → what went wrong. The one table of upstream faults.
 const KIND_BY_CODE: Readonly<Record<string, UpstreamErrorKind>> = {
@@ -22,6 +22,15 @@ const KIND_BY_CODE: Readonly<Record<string, UpstreamErrorKind>> = {
   UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'protocol',
   UND_ERR_REQ_CONTENT_LENGTH_MISMATCH: 'protocol',
   HPE_INVALID_CONSTANT: 'protocol',
+  // Certificate verification (Node's names for OpenSSL's X509 errors); ERR_TLS_* and ERR_SSL_* below.
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'tls',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'tls',
+  UNABLE_TO_GET_ISSUER_CERT: 'tls',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'tls',
+  SELF_SIGNED_CERT_IN_CHAIN: 'tls',
+  CERT_HAS_EXPIRED: 'tls',
+  CERT_NOT_YET_VALID: 'tls',
+  CERT_SIGNATURE_FAILURE: 'tls',
 };
 
 export function classifyUpstreamError(error: unknown): UpstreamErrorKind {
@@ -30,6 +39,7 @@ export function classifyUpstreamError(error: unknown): UpstreamErrorKind {
     const kind = KIND_BY_CODE[code];
     if (kind) return kind;
     if (code.startsWith('HPE_')) return 'protocol';
+    if (code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_')) return 'tls';
   }
   if ((error as Error | null)?.name === 'AbortError') return 'aborted';
   return 'connect';
@@ -48,5 +58,7 @@ export function toUpstreamHttpError(kind: UpstreamErrorKind, upstream: string): 
       return new BadGateway('upstream_protocol_error', `upstream ${upstream} sent an invalid response`);
     case 'aborted':
       return new BadGateway('upstream_aborted', `request to upstream ${upstream} was aborted`);
+    case 'tls':
+      return new BadGateway('upstream_tls_error', `TLS with upstream ${upstream} failed: its certificate is not trusted (see tls.ca_file) or it refused ours`);
   }
 }

@@ -156,6 +156,9 @@ test('check-config reads every file the config names with the parser serve uses,
     `secret_file = ${JSON.stringify(secret)}`,
     '[auth.jwks]',
     `file = ${JSON.stringify(jwks)}`,
+    '[proxy.tls]',
+    `cert_file = ${JSON.stringify(jwks.replace(/jwks(-good)?\.json$/, 'tls-cert.pem'))}`,
+    `key_file = ${JSON.stringify(jwks.replace(/jwks(-good)?\.json$/, 'tls-key.pem'))}`,
     '[[proxy.upstreams]]',
     'match = ".*"',
     'upstream = "http://127.0.0.1:9090"',
@@ -165,7 +168,9 @@ test('check-config reads every file the config names with the parser serve uses,
   assert.equal(bad.code, 1, bad.stderr);
   assert.equal(bad.stdout, '');
   const problems = bad.stderr.split('\n').filter((line) => line.startsWith('  ')).map((line) => line.trim());
-  assert.deepEqual(problems.map((p) => p.slice(0, p.indexOf(': '))).sort(), ['acl.file', 'auth.basic.users_file', 'auth.hmac_jwt.secret_file', 'auth.jwks.file', 'file.path']);
+  assert.deepEqual(problems.map((p) => p.slice(0, p.indexOf(': '))).sort(), [
+    'acl.file', 'auth.basic.users_file', 'auth.hmac_jwt.secret_file', 'auth.jwks.file', 'file.path', 'proxy.tls.cert_file', 'proxy.tls.key_file',
+  ]);
   assert.ok(problems.some((p) => p.startsWith(`acl.file: ${files.acl}: cannot read (ENOENT)`)), problems.join('\n'));
   assert.ok(problems.some((p) => p.startsWith('auth.basic.users_file: ') && p.includes('duplicate username "ana"')), problems.join('\n'));
   assert.ok(problems.some((p) => p === `auth.hmac_jwt.secret_file: ${files.secret}: is empty`), problems.join('\n'));
@@ -173,6 +178,8 @@ test('check-config reads every file the config names with the parser serve uses,
   assert.ok(!bad.stderr.includes('sk-live-7f3a9c'), 'the token is never printed');
 
   // The same config with good files passes.
+  await configFile('tls-cert.pem', '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+  await configFile('tls-key.pem', '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n');
   const good = {
     tokens: await configFile('tokens-good.json', JSON.stringify({ 'sk-live-7f3a9c': { tenant: 'team-a', namespace: 'team-a' } })),
     users: await configFile('users-good.yaml', 'users:\n  - { username: ana, password: pw1, namespace: team-a }\n'),
