@@ -76,7 +76,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       : undefined;
     return { config: upstreamConfig, signer, built: createUpstream(upstreamConfig, signer) };
   });
-  const tracer = config.tracing ? await createOtlpTracer(config.tracing) : propagateOnly;
+  const tracer = config.tracing ? await createOtlpTracer(config.tracing, logger) : propagateOnly;
   const findRoute = createHostRouter(upstreams.map(({ config: c, built }) => ({ config: c, target: built.target })));
 
   const pipelineDeps: PipelineDeps = {

@@ -1,4 +1,5 @@
 import type { Span, Tracer as OtelTracer } from '@opentelemetry/api';
+import type { Logger } from 'pino';
 import { continueTrace, parseTraceparent, type TraceContext } from './trace-context.js';
 
 /** What the access log knows when a request ends; becomes the span's attributes. */
@@ -50,13 +51,17 @@ export const propagateOnly: RequestTracer = {
  * gateway's span as its parent. Attributes are the access-log fields; never a header, a token or the query
  * string. The SDK is loaded only when tracing is configured.
  */
-export async function createOtlpTracer(config: TracingConfig): Promise<RequestTracer> {
+export async function createOtlpTracer(config: TracingConfig, logger: Logger): Promise<RequestTracer> {
   const [api, sdk, { OTLPTraceExporter }, { resourceFromAttributes }] = await Promise.all([
     import('@opentelemetry/api'),
     import('@opentelemetry/sdk-trace-base'),
     import('@opentelemetry/exporter-trace-otlp-http'),
     import('@opentelemetry/resources'),
   ]);
+  // The SDK reports export failures (collector down, refused) through its diag API: to our log, as warnings.
+  const warn = (message: string, ...args: unknown[]) => logger.warn({ otel: args.map(String) }, `tracing: ${message}`);
+  const quiet = () => undefined;
+  api.diag.setLogger({ error: warn, warn, info: quiet, debug: quiet, verbose: quiet }, api.DiagLogLevel.WARN);
   // A collector that is down delays shutdown and reload by at most this, never a request.
   const exporter = new OTLPTraceExporter({ url: config.otlp_endpoint.href, headers: { ...config.headers }, timeoutMillis: 5_000 });
   const provider = new sdk.BasicTracerProvider({
@@ -86,7 +91,8 @@ export async function createOtlpTracer(config: TracingConfig): Promise<RequestTr
         },
       };
     },
-    shutdown: () => provider.shutdown(),
+    // The last batch may fail to export (collector down): a warning, never a failed shutdown or reload.
+    shutdown: () => provider.shutdown().catch((error: unknown) => logger.warn({ err: String(error) }, 'tracing: the last spans could not be exported')),
   };
 }
 

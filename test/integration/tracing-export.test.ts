@@ -125,3 +125,25 @@ test('sample_ratio 0: traces the gateway starts are not recorded, a caller\'s sa
     await cleanup();
   }
 });
+
+test('a collector that is down costs no request; the failed export is a warning in the log', async () => {
+  const upstream = await startRecordingUpstream();
+  const tokens = await createTempTokenFile({ [TOKEN]: 'tenant-a' });
+  const gateway = await startTestGateway({
+    log_level: 'warn',
+    backend_type: 'file',
+    file: { path: tokens.path },
+    proxy: { upstreams: [{ match: '.*', upstream: upstream.url }] },
+    tracing: { otlp_endpoint: 'http://127.0.0.1:9/v1/traces' },
+  });
+  try {
+    assert.equal((await sendRaw(gateway.url, { path: '/ready', headers: { authorization: `Bearer ${TOKEN}` } })).status, 200);
+  } finally {
+    await gateway.stop(); // the flush fails
+    await upstream.stop();
+    await tokens.remove();
+  }
+  const warnings = gateway.logs.filter((line) => String(line.msg).startsWith('tracing: '));
+  assert.ok(warnings.length > 0, JSON.stringify(gateway.logs));
+  assert.ok(!JSON.stringify(gateway.logs).includes(TOKEN));
+});
