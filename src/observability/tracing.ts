@@ -34,6 +34,7 @@ export interface TracingConfig {
 }
 
 const NOTHING_TO_END = (): void => undefined;
+let diagLoggerSet = false;
 
 /** No exporter configured: W3C context is continued (trace-context.ts), no span is recorded. */
 export const propagateOnly: RequestTracer = {
@@ -59,9 +60,13 @@ export async function createOtlpTracer(config: TracingConfig, logger: Logger): P
     import('@opentelemetry/resources'),
   ]);
   // The SDK reports export failures (collector down, refused) through its diag API: to our log, as warnings.
-  const warn = (message: string, ...args: unknown[]) => logger.warn({ otel: args.map(String) }, `tracing: ${message}`);
-  const quiet = () => undefined;
-  api.diag.setLogger({ error: warn, warn, info: quiet, debug: quiet, verbose: quiet }, api.DiagLogLevel.WARN);
+  // It is process-wide: set once (a second setLogger, on reload, would itself warn).
+  if (!diagLoggerSet) {
+    const warn = (message: string, ...args: unknown[]) => logger.warn({ otel: args.map(String) }, `tracing: ${message}`);
+    const quiet = () => undefined;
+    api.diag.setLogger({ error: warn, warn, info: quiet, debug: quiet, verbose: quiet }, api.DiagLogLevel.WARN);
+    diagLoggerSet = true;
+  }
   // A collector that is down delays shutdown and reload by at most this, never a request.
   const exporter = new OTLPTraceExporter({ url: config.otlp_endpoint.href, headers: { ...config.headers }, timeoutMillis: 5_000 });
   const provider = new sdk.BasicTracerProvider({
