@@ -36,6 +36,8 @@ export function parseRequestTarget(rawUrl: string): RequestTarget {
 }
 
 function removeDotSegments(path: string): string {
+  // Most paths have no empty or dot segment: nothing to remove (the loop below would return them unchanged).
+  if (!path.includes('//') && !path.includes('/.')) return path;
   const out: string[] = [];
   const segments = path.split('/');
   for (let i = 1; i < segments.length; i++) {

@@ -92,8 +92,14 @@ export function buildResponseHeaders(upstream: IncomingHttpHeaders): OutgoingHtt
   return out;
 }
 
-function connectionListed(value: string | string[] | undefined): Set<string> | undefined {
+// The usual Connection values, parsed once (connectionListed runs twice per request).
+const KEEP_ALIVE: ReadonlySet<string> = new Set(['keep-alive']);
+const CLOSE: ReadonlySet<string> = new Set(['close']);
+
+function connectionListed(value: string | string[] | undefined): ReadonlySet<string> | undefined {
   if (value === undefined) return undefined;
+  if (value === 'keep-alive' || value === 'Keep-Alive') return KEEP_ALIVE;
+  if (value === 'close' || value === 'Close') return CLOSE;
   const text = Array.isArray(value) ? value.join(',') : value;
   return new Set(text.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
 }
