@@ -68,7 +68,8 @@ async function startListeners(config: Config, deps: AppDeps, withAdmin: boolean)
     if (sameListener && ADMIN_PATHS.has((req.url ?? '').split('?')[0] ?? '')) return serveAdmin(req, res);
     app.handleProxy(req, res);
   };
-  const proxyServer: Server = listenerTls ? createHttpsServer(listenerTls, handleProxy) : createServer(handleProxy);
+  const httpsServer = listenerTls ? createHttpsServer(listenerTls, handleProxy) : undefined;
+  const proxyServer: Server = httpsServer ?? createServer(handleProxy);
   // Longer than the usual load-balancer idle timeout, so the balancer closes first (no reset races).
   proxyServer.keepAliveTimeout = 65_000;
   proxyServer.headersTimeout = 66_000;
@@ -113,8 +114,8 @@ async function startListeners(config: Config, deps: AppDeps, withAdmin: boolean)
       }
       if ((nextTls === undefined) !== (listenerTls === undefined) || Boolean(nextTls?.requestCert) !== Boolean(listenerTls?.requestCert)) {
         log.warn('turning TLS or client certificates on or off takes a restart; certificates themselves are reloaded');
-      } else if (nextTls !== undefined && 'setSecureContext' in proxyServer) {
-        (proxyServer as unknown as { setSecureContext(options: HttpsOptions): void }).setSecureContext(nextTls);
+      } else if (nextTls !== undefined && httpsServer !== undefined) {
+        httpsServer.setSecureContext(nextTls);
         listenerTls = nextTls;
         log.info('listener certificate reloaded');
       }
