@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { parse as parseToml } from 'smol-toml';
+import { parse as parseToml, TomlError } from 'smol-toml';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config } from './config.js';
@@ -78,9 +78,19 @@ export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv = proc
   try {
     raw = parseDocument(substituted, format);
   } catch (error) {
-    throw new ConfigError(path, [`${format.toUpperCase()} syntax error: ${(error as Error).message.split('\n')[0]}`]);
+    throw new ConfigError(path, [`${format.toUpperCase()} syntax error: ${describeSyntaxError(error)}`]);
   }
   return parseConfig(raw, path);
+}
+
+/**
+ * The parser's first line, with the position: YAML's message already ends "at line L, column C"; smol-toml's
+ * does not, but its TomlError carries both (1-based).
+ */
+function describeSyntaxError(error: unknown): string {
+  const message = (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+  if (error instanceof TomlError) return `${message.replace(/^Invalid TOML document: /, '')} at line ${error.line}, column ${error.column}`;
+  return message;
 }
 
 function deepFreeze<T>(value: T): T {

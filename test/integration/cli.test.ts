@@ -132,6 +132,16 @@ test('a token backend without its section is named', async () => {
   });
 });
 
+test('a TOML or YAML syntax error names the line and column', async () => {
+  const toml = await configFile('syntax.toml', 'backend_type = "file"\n[proxy]\nlisten = \n');
+  const yaml = await configFile('syntax.yaml', 'backend_type: file\nproxy:\n  listen: [\n');
+  const [tomlRun, yamlRun] = await Promise.all([scopegate(['check-config', '--config', toml]), scopegate(['check-config', '--config', yaml])]);
+  assert.equal(tomlRun.code, 1);
+  assert.match(tomlRun.stderr, /TOML syntax error: .* at line 3, column \d+/);
+  assert.equal(yamlRun.code, 1);
+  assert.match(yamlRun.stderr, /YAML syntax error: .* at line \d+, column \d+/);
+});
+
 test('check-config on a missing file exits 1 with the reason', async () => {
   const missing = await scopegate(['check-config', '--config', join(dir, 'nope.toml')]);
   assert.equal(missing.code, 1);
