@@ -1,7 +1,7 @@
 import { createApp } from '../app.js';
 import { loadConfigFile } from '../config/load.js';
 import { enforceLogQuery } from '../enforce/logql/index.js';
-import { QueryParseError } from '../enforce/errors.js';
+import { PolicyViolation, QueryParseError } from '../enforce/errors.js';
 import { explainQuery } from '../enforce/promql/index.js';
 import { buildPolicySelector } from '../routing/presets/prometheus-transforms.js';
 import { enforceTraceQuery } from '../enforce/traceql/enforce.js';
@@ -9,14 +9,20 @@ import { createLogger } from '../observability/logger.js';
 import { buildLabelPolicy, describePolicy, type LabelPolicy } from '../policy/label-policy.js';
 import { systemClock } from '../server/clock.js';
 import { HttpError } from '../server/http-errors.js';
-import { stringFlag, type ParsedArgs } from './args.js';
+import { stringFlag, UsageError, type ParsedArgs } from './args.js';
 
-/** A refusal `explain` reports in one line (bad flag, unreadable policy, refused token), not as a crash. */
+/** A token the gateway would refuse: reported in one line on stderr (exit 1), not as a crash. */
 export class ExplainError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'ExplainError';
   }
+}
+
+/** What `explain` prints; `refused` when the gateway would refuse the request (exit 1, the reason printed). */
+export interface Explanation {
+  readonly text: string;
+  readonly refused: boolean;
 }
 
 const ENFORCERS: Readonly<Record<string, (query: string, policy: LabelPolicy) => string>> = {
@@ -45,18 +51,20 @@ function explainVictoriaMetrics(query: string, policy: LabelPolicy): string {
  * a token entry in JSON: `{"namespaces":["team-a"],"labels":{"cluster":"eu1"}}` (values of the configured
  * `static_tokens.policy_label`, or of `"label"` when the entry names one).
  */
-export async function explain(configPath: string, args: ParsedArgs): Promise<string> {
+export async function explain(configPath: string, args: ParsedArgs): Promise<Explanation> {
   const query = stringFlag(args, 'query');
-  if (query === undefined) throw new ExplainError('--query is required');
+  if (query === undefined) throw new UsageError('explain: --query is required');
   const type = stringFlag(args, 'type') ?? 'prometheus';
   const enforce = ENFORCERS[type];
-  if (!enforce) throw new ExplainError(`--type must be one of ${Object.keys(ENFORCERS).join(', ')}`);
+  if (!enforce) throw new UsageError(`explain: --type must be one of ${Object.keys(ENFORCERS).join(', ')}`);
   const policy = await resolvePolicy(configPath, args);
-  if (policy === undefined) return '# this identity has no label policy: the gateway answers 403 (implicit deny)';
+  if (policy === undefined) return { text: '# this identity has no label policy: the gateway answers 403 (implicit deny)', refused: true };
   try {
-    return `# policy: ${describePolicy(policy)}\n${enforce(query, policy)}`;
+    return { text: `# policy: ${describePolicy(policy)}\n${enforce(query, policy)}`, refused: false };
   } catch (error) {
-    return `# refused with 400: ${(error as Error).message}`;
+    // As the endpoint step translates them: a policy violation is 403, anything else the enforcer refuses 400.
+    const status = error instanceof PolicyViolation ? 403 : 400;
+    return { text: `# refused with ${status}: ${(error as Error).message}`, refused: true };
   }
 }
 
@@ -71,11 +79,11 @@ async function resolvePolicy(configPath: string, args: ParsedArgs): Promise<Labe
       const label = entry.label ?? config.static_tokens.policy_label;
       return buildLabelPolicy({ label, values, ...(entry.labels ? { labels: entry.labels } : {}) });
     } catch (error) {
-      throw new ExplainError(`--policy: ${(error as Error).message}`);
+      throw new UsageError(`explain: --policy: ${(error as Error).message}`);
     }
   }
   const token = stringFlag(args, 'token');
-  if (token === undefined) throw new ExplainError('--token or --policy is required');
+  if (token === undefined) throw new UsageError('explain: --token or --policy is required');
   const app = await createApp(config, { logger: createLogger({ level: 'silent' }), clock: systemClock, collectProcessMetrics: false });
   try {
     await app.start();

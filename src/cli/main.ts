@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfigFile } from '../config/load.js';
-import { parseArgs, stringFlag, type ParsedArgs } from './args.js';
+import { parseArgs, stringFlag, UsageError, type ParsedArgs } from './args.js';
 import { serve } from './serve.js';
 
 const HELP = `scopegate: multi-tenant auth gateway for Prometheus and the Grafana LGTM stack
@@ -9,7 +9,10 @@ Usage:
   scopegate serve --config FILE          run the gateway (or set SCOPEGATE_CONFIG)
   scopegate check-config --config FILE   validate a config file and the files it names: exit 0, or list every problem
   scopegate explain --config FILE (--token T | --policy '{"namespaces":["a","b"]}') --query Q [--type prometheus|victoriametrics|loki|tempo]
-                                         print the query as it would be sent upstream
+                                         print the query as it would be sent upstream; exit 0 when printed,
+                                         1 when the gateway would refuse it (unknown or refused token, no
+                                         label policy, a query it cannot enforce: the reason is printed),
+                                         2 on a usage error
   scopegate --help | --version
 `;
 
@@ -23,8 +26,6 @@ function configPath(args: ParsedArgs): string {
   if (!path) throw new UsageError('--config FILE (or SCOPEGATE_CONFIG) is required');
   return path;
 }
-
-class UsageError extends Error {}
 
 export async function main(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv);
@@ -52,13 +53,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'explain': {
         const { explain, ExplainError } = await import('./explain.js');
         try {
-          process.stdout.write(`${await explain(configPath(args), args)}\n`);
+          const { text, refused } = await explain(configPath(args), args);
+          process.stdout.write(`${text}\n`);
+          return refused ? 1 : 0;
         } catch (error) {
           if (!(error instanceof ExplainError)) throw error;
           process.stderr.write(`${error.message}\n`);
           return 1;
         }
-        return 0;
       }
       default:
         throw new UsageError(`unknown command "${args.command}"`);

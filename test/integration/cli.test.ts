@@ -210,4 +210,5 @@ test('--version prints the package version; --help prints usage', async () => {
   assert.equal(help.code, 0);
   assert.match(help.stdout, /scopegate serve --config FILE/);
   assert.match(help.stdout, /scopegate check-config --config FILE/);
+  assert.match(help.stdout, /exit 0 when printed,\s+1 when the gateway would refuse it[^]*2 on a usage error/, 'explain\'s exit codes');
 });

@@ -37,6 +37,12 @@ const RUNS = {
   victoriametrics: (config: string) => ['explain', '--config', config, '--policy', '{"namespaces":["team-a"]}', '--type', 'victoriametrics', '--query', 'WITH (x = up) x'],
   // The same config with `[static_tokens] policy_label = "team"`: an inline entry reads as a token entry does.
   policyLabel: (config: string) => ['explain', '--config', config.replace(/\.toml$/, '-team.toml'), '--policy', '{"namespaces":["a"]}', '--query', 'up{namespace="b"}'],
+  // Usage errors: exit 2, whatever else is wrong.
+  noQuery: (config: string) => ['explain', '--config', config, '--token', 'tok-a'],
+  badType: (config: string) => ['explain', '--config', config, '--token', 'tok-a', '--type', 'graphite', '--query', 'up'],
+  badPolicyJson: (config: string) => ['explain', '--config', config, '--policy', '{namespaces', '--query', 'up'],
+  noIdentity: (config: string) => ['explain', '--config', config, '--query', 'up'],
+  noConfig: () => ['explain', '--token', 'tok-a', '--query', 'up'],
 } as const;
 
 let dir: string;
@@ -101,9 +107,9 @@ test('--policy with two namespaces: one anchored alternation, negative matcher k
   assert.equal(run.stdout, '# policy: namespace=~"team-a|team-b"\n{__name__=~".+", namespace!="", namespace=~"team-a|team-b"}\n');
 });
 
-test('an invalid query prints the 400 reason', () => {
+test('an invalid query prints the 400 reason and exits 1 (the gateway would refuse it)', () => {
   const run = result('invalid');
-  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.code, 1, run.stderr);
   assert.equal(run.stdout, '# refused with 400: syntax error at position 23\n');
 });
 
@@ -122,9 +128,9 @@ test('--type victoriametrics: MetricsQL is shown as sent, with the extra_filters
   );
 });
 
-test('a token without a label policy prints the implicit-deny note', () => {
+test('a token without a label policy prints the implicit-deny note and exits 1', () => {
   const run = result('noPolicy');
-  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.code, 1, run.stderr);
   assert.equal(run.stdout, '# this identity has no label policy: the gateway answers 403 (implicit deny)\n');
 });
 
@@ -134,3 +140,21 @@ test('an unknown token is reported in one line on stderr, exit 1, no stack trace
   assert.equal(run.stdout, '');
   assert.equal(run.stderr, 'the token was refused: invalid_token\n');
 });
+
+test('usage errors exit 2 with the reason and the usage, never 1', () => {
+  const expected: Partial<Record<keyof typeof RUNS, RegExp>> = {
+    noQuery: /^explain: --query is required\n/,
+    badType: /^explain: --type must be one of prometheus, victoriametrics, loki, tempo\n/,
+    badPolicyJson: /^explain: --policy: /,
+    noIdentity: /^explain: --token or --policy is required\n/,
+    noConfig: /^--config FILE \(or SCOPEGATE_CONFIG\) is required\n/,
+  };
+  for (const [name, reason] of Object.entries(expected) as [keyof typeof RUNS, RegExp][]) {
+    const run = result(name);
+    assert.equal(run.code, 2, `${name}: ${run.stderr}`);
+    assert.equal(run.stdout, '', name);
+    assert.match(run.stderr, reason, name);
+    assert.match(run.stderr, /Usage:/, name);
+  }
+});
+
