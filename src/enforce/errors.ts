@@ -1,6 +1,6 @@
 /**
  * Errors of the pure enforcers. They know nothing of HTTP; the endpoint step translates them
- * (QueryParseError → 400, PolicyViolation → 403, UnsupportedInput → 400/415).
+ * (QueryParseError → 400, PolicyViolation → 403, UnsupportedInput → 400/415, AmbiguousJsonKey → 400).
  */
 
 /** The query could not be parsed (or holds a node kind the enforcer does not know). Never passed through. */
@@ -26,5 +26,18 @@ export class UnsupportedInput extends Error {
     super(message);
     this.name = 'UnsupportedInput';
     this.mediaType = options.mediaType ?? false;
+  }
+}
+
+/**
+ * One field of a JSON body was given under two spellings a Go decoder reads as the same name (`id` and `ID`,
+ * see go-json.ts). Never forwarded; the endpoint step answers 400 `ambiguous_json`.
+ */
+export class AmbiguousJsonKey extends UnsupportedInput {
+  readonly keys: readonly [string, string];
+  constructor(where: string, first: string, second: string) {
+    super(`${where}: "${first}" and "${second}" name the same field`);
+    this.name = 'AmbiguousJsonKey';
+    this.keys = [first, second];
   }
 }

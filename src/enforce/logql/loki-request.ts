@@ -8,7 +8,7 @@
 import { policyMatchers, type LabelPolicy } from '../../policy/label-policy.js';
 import type { EnforceContext, ProxyRequest } from '../../routing/endpoint.js';
 import { BadRequest, Forbidden, UnsupportedMediaType } from '../../server/http-errors.js';
-import { PolicyViolation, QueryParseError, UnsupportedInput } from '../errors.js';
+import { AmbiguousJsonKey, PolicyViolation, QueryParseError, UnsupportedInput } from '../errors.js';
 import { enforceLokiPush } from '../write/loki-push.js';
 import { enforceLogQuery, enforceLogSelector } from './enforce.js';
 import { rewriteRequestParams } from './loki-params.js';
@@ -110,6 +110,7 @@ function translateErrors<T>(run: () => T): T {
 function rethrowAsHttpError(error: unknown): never {
   if (error instanceof QueryParseError) throw new BadRequest('query_parse_error', error.message);
   if (error instanceof PolicyViolation) throw new Forbidden('label_policy_violation', error.message);
+  if (error instanceof AmbiguousJsonKey) throw new BadRequest('ambiguous_json', error.message);
   if (error instanceof UnsupportedInput) {
     throw error.mediaType ? new UnsupportedMediaType(error.message) : new BadRequest('unsupported_input', error.message);
   }

@@ -5,6 +5,7 @@
  * cannot make Loki read a stream other than the one that was checked.
  */
 import { UnsupportedInput } from '../errors.js';
+import { readGoField } from '../go-json.js';
 
 export interface JsonPushStream {
   labels: Map<string, string>;
@@ -63,16 +64,9 @@ function asObject(value: unknown, where: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/** The field matched case-insensitively, as Go does; two spellings of one field are refused as ambiguous. */
+/** The field as Go reads it (go-json.ts: case-insensitive, Unicode folding); two spellings are refused. */
 function readField(object: Record<string, unknown>, name: string, where: string): unknown {
-  const keys = Object.keys(object).filter((k) => foldKey(k) === name);
-  if (keys.length > 1) throw new UnsupportedInput(`${where}: field "${name}" given more than once`);
-  return keys[0] === undefined ? undefined : object[keys[0]];
-}
-
-/** Go's JSON field folding: ASCII case, plus the long s and the Kelvin sign that fold to `s` and `k`. */
-function foldKey(key: string): string {
-  return key.toLowerCase().replace(/\u017f/g, 's').replace(/\u212a/g, 'k');
+  return readGoField(object, name, where);
 }
 
 /** Serialises streams with canonical keys only. */

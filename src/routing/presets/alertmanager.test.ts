@@ -139,6 +139,40 @@ describe('alertmanager preset', () => {
     assert.equal((await refusal(request('POST', '/api/v2/silences', body), context(nsA))).code, 'ambiguous_json');
   });
 
+  it('reads a silence id in any spelling Go reads as `id`, and looks the silence up', async () => {
+    const upstream = lookupOf({ 'a0': silence([eq('a')], 'a0'), 'b0': silence([eq('b')], 'b0') });
+    for (const key of ['ID', 'Id', 'iD']) {
+      const theirs = await refusal(request('POST', '/api/v2/silences', { [key]: 'b0', matchers: [eq('a')] }), context(nsA), upstream);
+      assert.equal(theirs.code, 'silence_not_found', key);
+    }
+    const own = await transform(request('POST', '/api/v2/silences', { Id: 'a0', Matchers: [eq('a')], extra: 1 }), context(nsA), upstream);
+    assert.deepEqual(JSON.parse(own.body?.toString('utf8') ?? ''), { id: 'a0', matchers: [eq('a')] });
+  });
+
+  it('reads matcher fields the Go way: a capital IsEqual cannot turn an allowed matcher into its negation', async () => {
+    const negated = { name: 'namespace', value: 'a', isRegex: false, IsEqual: false };
+    assert.equal((await refusal(request('POST', '/api/v2/silences', { matchers: [negated] }), context(nsA))).code, 'policy_violation');
+    const regex = { NAME: 'namespace', VALUE: '.+', ISREGEX: true };
+    assert.equal((await refusal(request('POST', '/api/v2/silences', { matchers: [regex] }), context(nsA))).code, 'policy_violation');
+  });
+
+  const ambiguous: { name: string; body: unknown; path?: string }[] = [
+    { name: 'id and ID', body: { id: '', ID: 'b0', matchers: [eq('a')] } },
+    { name: 'id and iD', body: { id: 'a0', iD: 'b0', matchers: [eq('a')] } },
+    { name: 'matchers and Matchers', body: { matchers: [eq('a')], Matchers: [eq('b')] } },
+    { name: 'matchers and matcher\u017f (long s)', body: { matchers: [eq('a')], 'matcher\u017f': [eq('b')] } },
+    { name: 'isEqual and i\u017fEqual (long s)', body: { matchers: [{ ...eq('a'), 'i\u017fEqual': false }] } },
+    { name: 'matcher isRegex and IsRegex', body: { matchers: [{ ...eq('a'), IsRegex: true }] } },
+    { name: 'matcher name and NAME', body: { matchers: [{ ...eq('a'), NAME: 'alertname' }] } },
+    { name: 'alert labels and Labels', body: [{ labels: { namespace: 'a' }, Labels: { namespace: 'b' } }], path: '/api/v2/alerts' },
+    { name: 'alert startsAt and the long s', body: [{ labels: { namespace: 'a' }, startsAt: 'x', '\u017ftartsAt': 'y' }], path: '/api/v2/alerts' },
+  ];
+  for (const { name, body, path } of ambiguous) {
+    it(`refuses a field given twice (${name}) with ambiguous_json`, async () => {
+      assert.equal((await refusal(request('POST', path ?? '/api/v2/silences', body), context(nsA))).code, 'ambiguous_json');
+    });
+  }
+
   it('checks posted alerts, injecting a single literal when configured', async () => {
     assert.equal((await refusal(request('POST', '/api/v2/alerts', [alert('a'), alert('b')]), context(nsA))).code, 'policy_violation');
     assert.equal((await refusal(request('POST', '/api/v2/alerts', [alert(undefined)]), context(nsA))).status, 403);

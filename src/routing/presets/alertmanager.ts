@@ -1,7 +1,9 @@
+import { readGoStruct } from '../../enforce/go-json.js';
 import { readRequestParams, writeRequestParams } from '../../enforce/params.js';
 import type { LabelPolicy } from '../../policy/label-policy.js';
 import { BadGateway, BadRequest, Forbidden, NotFound } from '../../server/http-errors.js';
 import type { EnforceContext, Endpoint, Preset, ProxyRequest, UpstreamLookup } from '../endpoint.js';
+import { runEnforcer } from './enforce-http-errors.js';
 import {
   findViolatedRule,
   formatFilterMatchers,
@@ -102,28 +104,37 @@ function readJsonBody(req: ProxyRequest): unknown {
 }
 
 /**
- * Go's encoding/json matches object keys case-insensitively, the last one winning: `{"labels":…,"Labels":…}`
- * would be checked as one and read as the other. Such bodies are refused.
+ * Alertmanager decodes its v2 bodies with Go's encoding/json (go-swagger models), which matches member names
+ * case-insensitively with Unicode folding: `"ID"` or `"Id"` is the silence's `id`, `"IsEqual"` a matcher's
+ * `isEqual`. Posted bodies are therefore read the Go way (enforce/go-json.ts) into the fields of the API's
+ * models, and the request is rebuilt from what was read, in canonical spelling only: what was checked is what
+ * Alertmanager acts on. A field given under two spellings is 400 `ambiguous_json`. Members that name no field
+ * are dropped (Alertmanager ignores them); label sets and annotations are maps, read exactly, as Go reads them.
  */
-function assertNoCaseVariantKeys(value: unknown): void {
-  if (Array.isArray(value)) return value.forEach(assertNoCaseVariantKeys);
-  if (!isRecord(value)) return;
-  const seen = new Set<string>();
-  for (const key of Object.keys(value)) {
-    const folded = key.toLowerCase();
-    if (seen.has(folded)) throw new BadRequest('ambiguous_json', `duplicate key "${key}" in request body`);
-    seen.add(folded);
-    if (folded !== 'labels' && folded !== 'annotations') assertNoCaseVariantKeys(value[key]);
+const SILENCE_FIELDS = ['id', 'matchers', 'startsAt', 'endsAt', 'createdBy', 'comment'] as const;
+const MATCHER_FIELDS = ['name', 'value', 'isRegex', 'isEqual'] as const;
+const ALERT_FIELDS = ['labels', 'annotations', 'startsAt', 'endsAt', 'generatorURL'] as const;
+
+function readPostedSilence(value: unknown): Record<string, unknown> {
+  if (!isRecord(value)) throw new BadRequest('invalid_silence', 'expected a silence object');
+  const silence: Record<string, unknown> = runEnforcer(() => readGoStruct(value, SILENCE_FIELDS, 'silence'));
+  if (Array.isArray(silence['matchers'])) {
+    silence['matchers'] = silence['matchers'].map((m: unknown) => (isRecord(m) ? runEnforcer(() => readGoStruct(m, MATCHER_FIELDS, 'silence matcher')) : m));
   }
+  return silence;
+}
+
+function readPostedAlert(value: Record<string, unknown>): Record<string, unknown> {
+  return runEnforcer(() => readGoStruct(value, ALERT_FIELDS, 'alert'));
 }
 
 /** POST alerts: every alert's labels must satisfy the policy, or get a missing single literal injected. */
 function checkPostedAlerts(req: ProxyRequest, ctx: EnforceContext): void {
   const policy = limitingPolicy(ctx);
   if (policy === undefined) return;
-  const alerts = readJsonBody(req);
-  if (!Array.isArray(alerts) || !alerts.every(isRecord)) throw new BadRequest('invalid_alerts', 'expected a list of alerts');
-  assertNoCaseVariantKeys(alerts);
+  const posted = readJsonBody(req);
+  if (!Array.isArray(posted) || !posted.every(isRecord)) throw new BadRequest('invalid_alerts', 'expected a list of alerts');
+  const alerts = posted.map(readPostedAlert);
   for (const alert of alerts) {
     const labels = isRecord(alert['labels']) ? { ...alert['labels'] } : {};
     for (const rule of policy.rules) {
@@ -144,9 +155,7 @@ function checkPostedAlerts(req: ProxyRequest, ctx: EnforceContext): void {
 function checkPostedSilence(req: ProxyRequest, ctx: EnforceContext): void {
   const policy = limitingPolicy(ctx);
   if (policy === undefined) return;
-  const silence = readJsonBody(req);
-  if (!isRecord(silence)) throw new BadRequest('invalid_silence', 'expected a silence object');
-  assertNoCaseVariantKeys(silence);
+  const silence = readPostedSilence(readJsonBody(req));
   if (!isSilenceWithinPolicy(matchersOf(silence), policy)) {
     throw new Forbidden('policy_violation', 'the silence must match only allowed label values');
   }
