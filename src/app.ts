@@ -104,7 +104,12 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     readiness,
     authenticate: (credentials) => chain.authenticate(credentials),
     async start() {
-      await tokenSource?.refresher.start();
+      // Every source's first load, in parallel; each is bounded by its own fetch timeout. JWKS and OIDC keys
+      // were already awaited while building (createAuthenticators).
+      await Promise.all([
+        tokenSource?.refresher.start(),
+        ...upstreams.map(({ signer }) => signer?.whenStarted()),
+      ]);
     },
     async close() {
       tokenSource?.refresher.close();

@@ -8,7 +8,7 @@ import { ServiceUnavailable } from '../server/http-errors.js';
 import type { ReadinessCheck } from '../server/readiness.js';
 import { createCredentialProvider } from './aws-credentials/create-provider.js';
 import type { AwsCredentials, CredentialProvider } from './aws-credentials/credentials.js';
-import type { AwsCredentialMetrics } from './aws-credentials/metrics.js';
+import type { AwsCredentialMetrics, RefreshResult } from './aws-credentials/metrics.js';
 import { createCredentialRefresher, type CredentialRefresher } from './aws-credentials/refresher.js';
 import type { Scheduler } from './aws-credentials/scheduler.js';
 import { hashPayloadHex, NodeSha256 } from './node-sha256.js';
@@ -95,6 +95,12 @@ export interface Signer {
   sign(req: SignableRequest): Promise<SignedRequest>;
   readonly readiness: ReadinessCheck;
   readonly refresher: CredentialRefresher;
+  /**
+   * The first fetch from the credential source, started when the signer is made; resolves when it is done,
+   * success or failure (never rejects, and is bounded by `fetch_timeout`). A new app waits on it, so a reload
+   * judges the new configuration with its credentials loaded, not before they could arrive.
+   */
+  whenStarted(): Promise<RefreshResult>;
   close(): Promise<void>;
 }
 
@@ -113,7 +119,7 @@ export function createSigner(options: SignerOptions, deps: SignerDeps): Signer {
     },
     deps,
   );
-  void refresher.start();
+  const started = refresher.start();
   let cached: { credentials: AwsCredentials; signer: SignatureV4 } | undefined;
   const signerFor = (credentials: AwsCredentials): SignatureV4 => {
     if (cached?.credentials !== credentials) {
@@ -126,6 +132,7 @@ export function createSigner(options: SignerOptions, deps: SignerDeps): Signer {
     requiresBufferedBody: !config.unsigned_payload,
     readiness: refresher.readiness,
     refresher,
+    whenStarted: () => started,
     async sign(req) {
       if (req.body === 'streamed' && !config.unsigned_payload) {
         // A programming error in the caller, not a client error: bodies must be buffered for this upstream.
