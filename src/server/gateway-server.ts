@@ -6,6 +6,8 @@ import type { Config } from '../config/config.js';
 import { formatListenAddress } from '../config/listen.js';
 import { readTlsFile } from '../upstream/tls.js';
 import { ADMIN_PATHS } from './admin-server.js';
+import { LINGER_MS, trackProxyConnections } from './connections.js';
+import { isFramingSound } from './request-framing.js';
 
 /** The proxy listener and the current app; what a cluster worker runs (the primary serves the admin port). */
 export interface ProxyListener {
@@ -44,19 +46,10 @@ async function startListeners(config: Config, deps: AppDeps, withAdmin: boolean)
   let listenerTls = listenerTlsOptions(config);
   let app = await createApp(config, deps);
   await app.start();
-  let inFlight = 0;
-  let drained: (() => void) | undefined;
 
   // Port 0 asks for any free port: two such listeners are two ports, never one shared listener.
   const sameListener =
     config.admin.listen.port !== 0 && formatListenAddress(config.proxy.listen) === formatListenAddress(config.admin.listen);
-  const track = (res: ServerResponse) => {
-    inFlight += 1;
-    res.once('close', () => {
-      inFlight -= 1;
-      if (inFlight === 0) drained?.();
-    });
-  };
   const serveAdmin = (req: IncomingMessage, res: ServerResponse) => {
     app.handleAdmin(req, res).catch((error: unknown) => {
       log.error({ err: error }, 'admin request failed');
@@ -64,12 +57,16 @@ async function startListeners(config: Config, deps: AppDeps, withAdmin: boolean)
     });
   };
   const handleProxy = (req: IncomingMessage, res: ServerResponse) => {
-    track(res);
+    if (!connections.admit(req, res)) return;
+    // Unsound framing ends the connection: mark it now, before Node hands over what followed on the wire
+    // (the pipeline answers the error itself).
+    if (!isFramingSound(req)) connections.closeAfter(res);
     if (sameListener && ADMIN_PATHS.has((req.url ?? '').split('?')[0] ?? '')) return serveAdmin(req, res);
     app.handleProxy(req, res);
   };
   const httpsServer = listenerTls ? createHttpsServer(listenerTls, handleProxy) : undefined;
   const proxyServer: Server = httpsServer ?? createServer(handleProxy);
+  const connections = trackProxyConnections(proxyServer);
   // Longer than the usual load-balancer idle timeout, so the balancer closes first (no reset races).
   proxyServer.keepAliveTimeout = 65_000;
   proxyServer.headersTimeout = 66_000;
@@ -127,13 +124,15 @@ async function startListeners(config: Config, deps: AppDeps, withAdmin: boolean)
     },
     async shutdown() {
       app.setAccepting(false);
-      log.info({ inFlight }, 'shutting down: no new connections, draining requests');
+      log.info({ inFlight: connections.inFlight }, 'shutting down: no new connections, draining requests');
       const closed = Promise.all([closeServer(proxyServer), adminServer ? closeServer(adminServer) : undefined]);
-      proxyServer.closeIdleConnections();
-      const drainedNow = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (drained = resolve));
-      const timeout = new Promise<'timeout'>((resolve) => setTimeout(resolve, app.config.proxy.shutdown_timeout, 'timeout').unref());
-      if ((await Promise.race([drainedNow, timeout])) === 'timeout') {
-        log.warn({ inFlight }, 'shutdown timeout: closing remaining connections');
+      connections.beginShutdown();
+      const deadline = Date.now() + app.config.proxy.shutdown_timeout;
+      if ((await raceDeadline(connections.drained(), deadline)) === 'timeout') {
+        log.warn({ inFlight: connections.inFlight }, 'shutdown timeout: closing remaining connections');
+      } else {
+        // Each last answer is out; its connection lingers until the client closes (bounded by LINGER_MS).
+        await raceDeadline(closed, Math.min(deadline, Date.now() + LINGER_MS));
       }
       proxyServer.closeAllConnections();
       adminServer?.closeAllConnections();
@@ -169,6 +168,14 @@ function listen(server: NetServer, host: string, port: number): Promise<void> {
       resolve();
     });
   });
+}
+
+function raceDeadline<T>(promise: Promise<T>, deadline: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, deadline - Date.now()), 'timeout');
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function closeServer(server: Server): Promise<void> {

@@ -14,6 +14,7 @@ import { createUpstreamLookup } from '../upstream/lookup.js';
 import { toUpstreamHttpError } from '../upstream/upstream-errors.js';
 import type { UpstreamTarget } from '../upstream/upstream-target.js';
 import { readRequestBody, hasRequestBody } from './request-body.js';
+import { checkRequestFraming } from './request-framing.js';
 import { BadRequest, Forbidden, NotFound } from './http-errors.js';
 import type { RequestContext } from './request-context.js';
 import { sendUpstream } from './send-upstream.js';
@@ -38,7 +39,7 @@ export interface PreparedRequest {
 
 /**
  * One request, start to finish, in the order that is the architecture:
- * normalise the target → find credentials → authenticate → route (host, then endpoint) → authorise the
+ * check the framing → normalise the target → find credentials → authenticate → route (host, then endpoint) → authorise the
  * endpoint → resolve tenants → build the outgoing request → enforce → send and stream back.
  * Any step may throw an HttpError; the server's error handler answers it.
  */
@@ -49,6 +50,7 @@ export async function runPipeline(req: IncomingMessage, res: ServerResponse, ctx
 
 /** Every step before sending; shared by plain requests and WebSocket upgrades. */
 export async function prepareRequest(req: IncomingMessage, ctx: RequestContext, deps: PipelineDeps): Promise<PreparedRequest> {
+  checkRequestFraming(req);
   const target = parseRequestTarget(req.url ?? '/');
   ctx.path = target.path;
   const credentials: Credentials = findCredentials(req.headers, req.headersDistinct, deps.tokenHeaders);
@@ -59,6 +61,8 @@ export async function prepareRequest(req: IncomingMessage, ctx: RequestContext, 
   const host = hostName(req.headers.host);
   if (host === undefined) throw new BadRequest('invalid_host', 'the Host header is not a host name');
   const found = deps.findRoute(host, target.path);
+  // HTTP/1.0 may leave Host out (and HTTP/1.1 may send it empty): only a catch-all route serves that.
+  if (!found && host === '') throw new BadRequest('missing_host', 'the request names no host (Host header missing or empty), and no catch-all route serves it');
   if (!found) throw new NotFound('no_upstream', 'no upstream is configured for this host');
   const upstream = found.route.target;
   ctx.upstream = upstream.name;

@@ -5,6 +5,7 @@ import type { RequestTracer } from '../observability/tracing.js';
 import { runPipeline, type PipelineDeps } from './pipeline.js';
 import { createRequestContext, type RequestContext } from './request-context.js';
 import { sendError } from './send-error.js';
+import { drainUnreadBody } from './unread-body.js';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -17,11 +18,11 @@ export function createProxyHandler(deps: PipelineDeps, log: Logger, metrics: Gat
     const ctx = createRequestContext(req, res, log, tracer);
     res.setHeader('x-request-id', ctx.id);
     res.once('close', () => recordRequest(ctx, req.method ?? 'GET', res, log, metrics));
-    runPipeline(req, res, ctx, deps).catch((error: unknown) => {
+    runPipeline(req, res, ctx, deps).catch(async (error: unknown) => {
+      // An answer sent before the body was read either follows a drained body (the connection stays usable)
+      // or says `Connection: close` and closes: never keep-alive advertised and then a reset.
+      if (!res.headersSent && !(await drainUnreadBody(req, error))) res.setHeader('connection', 'close');
       sendError(res, error, ctx);
-      // A refused request's body is not read: close the connection instead of draining an unknown amount.
-      // The socket may be gone already (a body read that stopped at max_body_bytes destroyed the request).
-      if (!req.complete) res.once('finish', () => req.socket?.destroySoon?.());
     });
   };
 }

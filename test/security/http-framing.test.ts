@@ -50,8 +50,12 @@ beforeEach(() => upstream.reset());
  * attack below ends in a refusal that closes, or in a request with `Connection: close`).
  */
 function exchange(bytes: string): Promise<string> {
+  return sendOn(port, bytes);
+}
+
+function sendOn(gatewayPort: number, bytes: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
+    const socket = connect(gatewayPort, '127.0.0.1');
     const chunks: Buffer[] = [];
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     socket.on('error', (error: NodeJS.ErrnoException) => {
@@ -104,10 +108,11 @@ test('absolute-form, asterisk-form and CONNECT targets are refused and reach not
 });
 
 test('the unread body of a refused request is never read as a second request (401, 403, 404, 413)', async () => {
+  // The client asks to close: a refused body small enough is drained and the connection would stay open.
   const refused = [
-    `POST /api/v1/query HTTP/1.1\r\nHost: prom.example\r\nContent-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`,
-    `POST /x HTTP/1.1\r\nHost: raw.example\r\nAuthorization: Bearer tok-a\r\nX-Scope-OrgID: tenant-b\r\nContent-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`,
-    `POST /nope HTTP/1.1\r\nHost: prom.example\r\nAuthorization: Bearer tok-a\r\nContent-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`,
+    `POST /api/v1/query HTTP/1.1\r\nHost: prom.example\r\nConnection: close\r\nContent-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`,
+    `POST /x HTTP/1.1\r\nHost: raw.example\r\nAuthorization: Bearer tok-a\r\nX-Scope-OrgID: tenant-b\r\nConnection: close\r\nContent-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`,
+    `POST /nope HTTP/1.1\r\nHost: prom.example\r\nAuthorization: Bearer tok-a\r\nConnection: close\r\nContent-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`,
     `POST /api/v1/query HTTP/1.1\r\nHost: prom.example\r\nAuthorization: Bearer tok-a\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${MAX_BODY_BYTES + SMUGGLED.length}\r\n\r\n${SMUGGLED}${'x'.repeat(MAX_BODY_BYTES)}`,
   ];
   for (const attack of refused) {
@@ -128,8 +133,11 @@ test('a chunked body over max_body_bytes is refused without taking the gateway d
     `POST /api/v1/query HTTP/1.1\r\nHost: prom.example\r\nAuthorization: Bearer tok-a\r\n` +
     `Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n` +
     `${big.length.toString(16)}\r\n${big}\r\n0\r\n\r\n`;
+  // Refused before the rest of the body was read: the answer says it closes, and the connection closes at
+  // once (it used to stay open for the keep-alive timeout, 66 s, before `exchange` could return).
   const answer = await exchange(attack);
   assert.deepEqual(statuses(answer), [413], answer);
+  assert.match(answer, /^connection: close$/im);
   assert.equal(upstream.requests.length, 0);
   await assertGatewayStillServes();
   process.off('uncaughtExceptionMonitor', monitor);
@@ -150,4 +158,90 @@ test('a body on GET to an enforced endpoint is dropped; the next request on the 
   assert.equal(query?.headers['content-length'], undefined);
   assert.equal(next?.url, '/next');
   assert.equal(next?.headers['x-scope-orgid'], 'tenant-a');
+});
+
+// RFC 9112 §6.1: Transfer-Encoding must be exactly one `chunked` (anything else: 501), never on HTTP/1.0 (400);
+// §3.2: one Host. Each refusal closes the connection, and what followed it on the wire is never read.
+test('Transfer-Encoding other than exactly "chunked" is 501, on HTTP/1.0 400; the connection closes, nothing reaches the upstream', async () => {
+  const auth = 'Authorization: Bearer tok-a\r\n';
+  const body = '5\r\nhello\r\n0\r\n\r\n';
+  const cases: [string, string, number][] = [
+    ['identity, chunked', `Transfer-Encoding: identity, chunked\r\n`, 501],
+    ['gzip, chunked', `Transfer-Encoding: gzip, chunked\r\n`, 501],
+    ['Chunked', `Transfer-Encoding: Chunked\r\n`, 501],
+    ['CHUNKED', `Transfer-Encoding: CHUNKED\r\n`, 501],
+    ['two lines', `Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n`, 501],
+    ['two chunked lines', `Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n`, 400],
+    ['chunked, chunked', `Transfer-Encoding: chunked, chunked\r\n`, 400],
+    ['identity', `Transfer-Encoding: identity\r\n`, 400],
+    ['chunked with Content-Length', `Transfer-Encoding: chunked\r\nContent-Length: ${body.length}\r\n`, 400],
+  ];
+  for (const [name, te, status] of cases) {
+    // What follows the body would be a second request if the gateway read the body as chunked and went on.
+    const answer = await exchange(`POST /x HTTP/1.1\r\nHost: raw.example\r\n${auth}${te}\r\n${body}${SMUGGLED}`);
+    assert.deepEqual(statuses(answer), [status], `${name}: ${answer}`);
+    assert.match(answer, /^connection: close$/im, name);
+  }
+  const http10 = await exchange(`POST /x HTTP/1.0\r\nHost: raw.example\r\n${auth}Transfer-Encoding: chunked\r\n\r\n${body}${SMUGGLED}`);
+  assert.deepEqual(statuses(http10), [400], http10);
+  assert.match(http10, /"code":"ambiguous_framing"/);
+  assert.deepEqual(upstream.requests.map((r) => r.url), []);
+  await assertGatewayStillServes();
+});
+
+test('two Host header lines are 400 duplicate_host, whichever order; the connection closes', async () => {
+  for (const hosts of [['raw.example', 'prom.example'], ['prom.example', 'raw.example'], ['raw.example', 'raw.example']]) {
+    const lines = hosts.map((h) => `Host: ${h}\r\n`).join('');
+    const answer = await exchange(`GET /api/v1/query?query=up HTTP/1.1\r\n${lines}Authorization: Bearer tok-a\r\n\r\n${SMUGGLED}`);
+    assert.deepEqual(statuses(answer), [400], answer);
+    assert.match(answer, /"code":"duplicate_host"/);
+    assert.match(answer, /^connection: close$/im);
+  }
+  assert.equal(upstream.requests.length, 0);
+});
+
+test('HTTP versions other than 1.0 and 1.1 are 505; HTTP/1.0 without Host reaches only a catch-all route, else 400 missing_host', async () => {
+  // Node's parser refuses HTTP/1.2 itself (400); it hands over 2.0 and 0.9, which the gateway refuses.
+  for (const [line, status] of [['GET /x HTTP/2.0', 505], ['GET /x HTTP/0.9', 505], ['GET /x HTTP/1.2', 400]] as const) {
+    const answer = await exchange(`${line}\r\nHost: raw.example\r\nAuthorization: Bearer tok-a\r\n\r\n`);
+    assert.deepEqual(statuses(answer), [status], `${line}: ${answer}`);
+  }
+  const http09 = await exchange('GET /x\r\n\r\n');
+  assert.deepEqual(statuses(http09), [505], http09);
+  // The routes here are `prom\.example` and the catch-all `.*`: an empty host matches only the catch-all.
+  const noHost = await exchange('GET /no-host HTTP/1.0\r\nAuthorization: Bearer tok-a\r\n\r\n');
+  assert.deepEqual(statuses(noHost), [200], noHost);
+  assert.deepEqual(upstream.requests.map((r) => r.url), ['/no-host']);
+  // Without a catch-all, routing needs the host: 400 missing_host (not 404: the client's request is short).
+  const named = await startTestGateway({
+    log_level: 'warn',
+    backend_type: 'file',
+    file: { path: tokens.path },
+    proxy: { upstreams: [{ name: 'prom', match: 'prom\\.example', upstream: upstream.url, type: 'prometheus' }] },
+  });
+  try {
+    for (const request of ['GET /api/v1/query?query=up HTTP/1.0\r\n', 'GET /api/v1/query?query=up HTTP/1.1\r\nHost:\r\n']) {
+      const answer = await sendOn(Number(new URL(named.url).port), `${request}Authorization: Bearer tok-a\r\nConnection: close\r\n\r\n`);
+      assert.deepEqual(statuses(answer), [400], answer);
+      assert.match(answer, /"code":"missing_host"/);
+    }
+  } finally {
+    await named.stop();
+  }
+  assert.deepEqual(upstream.requests.map((r) => r.url), ['/no-host']);
+});
+
+test('trailers and chunk extensions are read and dropped: never forwarded, never a header the gateway checks', async () => {
+  const answer = await exchange(
+    'POST /with-trailers HTTP/1.1\r\nHost: raw.example\r\nAuthorization: Bearer tok-a\r\nTransfer-Encoding: chunked\r\n' +
+      'Trailer: X-Scope-OrgID\r\nConnection: close\r\n\r\n' +
+      '5;ext=1\r\nhello\r\n0\r\nX-Scope-OrgID: tenant-b\r\nAuthorization: Bearer tok-b\r\nHost: prom.example\r\n\r\n',
+  );
+  assert.deepEqual(statuses(answer), [200], answer);
+  const [arrived] = upstream.requests;
+  assert.equal(arrived?.url, '/with-trailers');
+  assert.equal(arrived?.body.toString(), 'hello');
+  assert.equal(arrived?.headers['x-scope-orgid'], 'tenant-a');
+  assert.equal(arrived?.headers.trailer, undefined);
+  assert.deepEqual(arrived?.trailers, {});
 });

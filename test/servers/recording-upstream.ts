@@ -9,6 +9,8 @@ export interface RecordedRequest {
   readonly url: string;
   readonly headers: IncomingHttpHeaders;
   readonly body: Buffer;
+  /** Trailer fields after a chunked body (RFC 9112 §7.1.2), as received. */
+  readonly trailers: NodeJS.Dict<string>;
   /** True for a WebSocket upgrade (Loki tail); `messages` then collects what the client sent. */
   readonly websocket: boolean;
   readonly messages: Buffer[];
@@ -49,7 +51,7 @@ export async function startRecordingUpstream(options: RecordingUpstreamOptions =
   const requests: RecordedRequest[] = [];
   let handler = options.handler ?? defaultHandler;
   const record = (req: IncomingMessage, body: Buffer, websocket: boolean): RecordedRequest => {
-    const entry = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, websocket, messages: [] };
+    const entry = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, trailers: req.trailers, websocket, messages: [] };
     requests.push(entry);
     return entry;
   };
