@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export interface BenchProcess {
   readonly pid: number;
@@ -14,24 +14,42 @@ export interface BenchProcess {
   stop(): Promise<void>;
 }
 
-/** The upstream in its own process; its port comes back on stdout. */
-export async function startUpstream(): Promise<BenchProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/upstream.ts')], {
-    cwd: ROOT,
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+/** Where a process runs: `cpu` pins it (and its children) with taskset. */
+export interface Placement {
+  readonly cpu?: number | undefined;
+}
+
+/** `command args…`, behind `taskset -c CPU` when pinned (taskset execs it: the pid stays the same). */
+export function spawnPinned(placement: Placement, command: string, args: readonly string[], options: Parameters<typeof spawn>[2]): ChildProcess {
+  return placement.cpu === undefined ? spawn(command, args, options) : spawn('taskset', ['-c', String(placement.cpu), command, ...args], options);
+}
+
+/** A process that prints its port as the first stdout line and exits when stdin closes (upstream, floor, Go peer). */
+export async function startPortPrinter(placement: Placement, command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<BenchProcess> {
+  const child = spawnPinned(placement, command, args, { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     let text = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       text += chunk.toString('utf8');
       if (text.includes('\n')) resolve(Number(text.trim()));
     });
-    child.once('exit', (code) => reject(new Error(`upstream exited with ${code}`)));
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`${command} exited with ${code}`)));
   });
   return { pid: child.pid as number, origin: `http://127.0.0.1:${port}`, stop: () => stopChild(child) };
 }
 
-export interface GatewayOptions {
+/** node flags that let this Node run a TypeScript file: none where it strips types itself (Node 23.6+). */
+export function typescriptFlags(): string[] {
+  return (process.features as { typescript?: unknown }).typescript ? [] : ['--import', 'tsx'];
+}
+
+/** The upstream in its own process. */
+export function startUpstream(placement: Placement): Promise<BenchProcess> {
+  return startPortPrinter(placement, process.execPath, ['--import', 'tsx', join(ROOT, 'bench/upstream.ts')]);
+}
+
+export interface GatewayOptions extends Placement {
   readonly upstreamOrigin: string;
   readonly workers: number;
   readonly token: string;
@@ -40,12 +58,15 @@ export interface GatewayOptions {
   /** Extra node flags for the gateway process (e.g. `--cpu-prof`). */
   readonly nodeArgs: readonly string[];
   readonly logLevel: string;
+  /** Environment on top of the runner's (e.g. the glibc heap variables, to compare with and without). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /**
- * The real CLI (`scopegate serve`) from a temp TOML config, static tokens from the environment, type "raw":
- * the cheapest route through the full pipeline (auth, tenant, routing, headers, streaming, access log,
- * metrics). Its log goes to /dev/null: writing it is measured, reading it is not.
+ * The real CLI (`scopegate serve`) from a temp TOML config, static tokens from the environment, a type "raw"
+ * upstream for every Host (the cheapest route through the full pipeline: auth, tenant, routing, headers,
+ * streaming, access log, metrics) and a type "prometheus" one on Host prom.bench. Its log goes to /dev/null:
+ * writing it is measured, reading it is not.
  */
 export async function startGateway(options: GatewayOptions): Promise<BenchProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'scopegate-bench-'));
@@ -75,15 +96,20 @@ export async function startGateway(options: GatewayOptions): Promise<BenchProces
       '',
     ].join('\n'),
   );
-  const child = spawn(process.execPath, [...options.nodeArgs, join(ROOT, 'bin/scopegate.js'), 'serve', '--config', configPath], {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    SCOPEGATE_TOKENS: JSON.stringify({
+      [options.token]: { tenant: 'bench', name: 'bench' },
+      [options.limitedToken]: { tenant: 'bench', name: 'bench-team-a', namespace: 'team-a' },
+    }),
+  };
+  for (const [name, value] of Object.entries(options.env ?? {})) {
+    if (value === undefined) delete env[name];
+    else env[name] = value;
+  }
+  const child = spawnPinned(options, process.execPath, [...options.nodeArgs, join(ROOT, 'bin/scopegate.js'), 'serve', '--config', configPath], {
     cwd: ROOT,
-    env: {
-      ...process.env,
-      SCOPEGATE_TOKENS: JSON.stringify({
-        [options.token]: { tenant: 'bench', name: 'bench' },
-        [options.limitedToken]: { tenant: 'bench', name: 'bench-team-a', namespace: 'team-a' },
-      }),
-    },
+    env,
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const stop = async () => {
@@ -99,11 +125,11 @@ export async function startGateway(options: GatewayOptions): Promise<BenchProces
   return { pid: child.pid as number, origin: `http://127.0.0.1:${proxyPort}`, stop };
 }
 
-async function waitUntilReady(url: string, child: ChildProcess): Promise<void> {
+export async function waitUntilReady(url: string, child: ChildProcess, init?: RequestInit): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline && child.exitCode === null) {
     try {
-      const response = await fetch(url);
+      const response = await fetch(url, init);
       await response.arrayBuffer();
       if (response.ok) return;
     } catch {
@@ -111,11 +137,11 @@ async function waitUntilReady(url: string, child: ChildProcess): Promise<void> {
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error(`gateway not ready at ${url} (exit code ${child.exitCode})`);
+  throw new Error(`not ready at ${url} (exit code ${child.exitCode})`);
 }
 
 /** SIGTERM, then SIGKILL after 10 s: the run always ends. */
-async function stopChild(child: ChildProcess): Promise<void> {
+export async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
   child.kill('SIGTERM');
@@ -124,7 +150,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

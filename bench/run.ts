@@ -1,134 +1,285 @@
-import { availableParallelism } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { get } from 'node:http';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BIG_BODY, BIG_PATH, PROMQL_HOST, PROMQL_PATH, SMALL_BODY, SMALL_PATH } from './bodies.js';
-import { runLoad, type LoadResult } from './load.js';
-import { processTreeCpuMs } from './process-cpu.js';
+import { BIG_PATH, CONNECTIONS_PATH, FORM_BODY, FORM_PATH, PROMQL_HOST, PROMQL_PATH } from './bodies.js';
+import { buildGoPeer, hasCommand, startFloor, startGoPeer, startNginx } from './peers.js';
+import { readProcessTree } from './proc-stat.js';
+import { startGateway, startUpstream, type BenchProcess, type Placement } from './processes.js';
 import { formatEnforceBench, runPromqlEnforceBench } from './promql-enforce.js';
-import { startGateway, startUpstream, type BenchProcess } from './processes.js';
+import { runWrk, writeWrkScript, type WrkRequest, type WrkResult } from './wrk.js';
 
 /**
- * `npm run bench`: the gateway against a direct connection to the same upstream, in one run.
- * Upstream and gateway are separate processes; the load generator runs here. See bench/README.md.
+ * `npm run bench`: every proxy against the same upstream, in one run: direct, nginx (auth map), a Go
+ * httputil.ReverseProxy peer (token map), the bare Node floor (node:http + undici, no auth) and scopegate
+ * (raw route; prometheus route with a one-namespace identity). wrk is the load, pinned to cpu0; upstream and
+ * proxies are pinned to cpu1. Rounds are interleaved (each round runs every cell, in a rotated order) and the
+ * ratios to the Go peer are taken per round, so load from other processes on the machine hits every proxy
+ * alike. See bench/README.md.
  */
 const { values: flags } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '3' },
     duration: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '1' },
-    connections: { type: 'string', default: '64' },
-    workers: { type: 'string', default: '2' },
-    /** Comma-separated subset of the rows: small,100KB,promql. */
-    bodies: { type: 'string', default: 'small,100KB,promql' },
+    connections: { type: 'string', default: '32' },
+    /** Comma-separated subsets. */
+    scenarios: { type: 'string', default: 'small,form,100KB' },
+    targets: { type: 'string', default: 'direct,nginx,go,floor,scopegate,scopegate promql' },
+    /** Also run `proxy.workers = N` (unpinned): scaling, where the machine has cores to spare. */
+    workers: { type: 'string', default: '1' },
+    /** Also run scopegate without its glibc heap setting (SCOPEGATE_MALLOC_TUNING=off), to compare. */
+    'heap-ab': { type: 'boolean', default: false },
+    'no-pin': { type: 'boolean', default: false },
     'log-level': { type: 'string', default: 'info' },
-    /** Write a V8 CPU profile of the single-process gateway into this directory. */
+    /** Write a V8 CPU profile of the (single-process) gateway into this directory. */
     'cpu-prof': { type: 'string' },
   },
 });
 
 const TOKEN = 'bench-token-0123456789';
 const LIMITED_TOKEN = 'bench-token-team-a-0123456789';
-const durationMs = Number(flags.duration) * 1000;
-const warmupMs = Number(flags.warmup) * 1000;
+const rounds = Number(flags.rounds);
+const durationS = Number(flags.duration);
+const warmupS = Number(flags.warmup);
 const connections = Number(flags.connections);
-const clusterWorkers = Number(flags.workers);
+const workers = Number(flags.workers);
+const pinned = !flags['no-pin'] && availableParallelism() >= 2 && hasCommand('taskset');
+const LOAD: Placement = pinned ? { cpu: 0 } : {};
+const PROXY: Placement = pinned ? { cpu: 1 } : {};
+const wanted = (list: string, name: string) => list.split(',').map((s) => s.trim()).includes(name);
 
-const bearer = (token: string, extra: Record<string, string> = {}): Record<string, string> => ({ authorization: `Bearer ${token}`, ...extra });
+type Scenario = 'small' | 'form' | '100KB';
+const SCENARIOS: readonly Scenario[] = (['small', 'form', '100KB'] as const).filter((s) => wanted(flags.scenarios, s));
 
-const BODIES = [
-  { body: 'small', path: SMALL_PATH, bytes: SMALL_BODY.length, headers: bearer(TOKEN) },
-  { body: '100KB', path: BIG_PATH, bytes: BIG_BODY.length, headers: bearer(TOKEN) },
-  // Same small answer, through PromQL enforcement (parse, rewrite, rebuilt URL) for a one-namespace identity.
-  { body: 'promql', path: PROMQL_PATH, bytes: SMALL_BODY.length, headers: bearer(LIMITED_TOKEN, { host: PROMQL_HOST }) },
-].filter(({ body }) => flags.bodies.split(',').includes(body));
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+/** What each scenario sends; the small answer comes back for the first two, 100 KB for the last. */
+function request(scenario: Scenario, token: string, host?: string): WrkRequest {
+  const headers = { ...bearer(token), ...(host ? { host } : {}) };
+  if (scenario === 'form') return { method: 'POST', path: FORM_PATH, headers: { ...headers, ...FORM }, body: FORM_BODY };
+  return { method: 'GET', path: scenario === '100KB' ? BIG_PATH : PROMQL_PATH, headers };
+}
 
-interface Row extends LoadResult {
-  readonly body: string;
+interface Target {
+  readonly name: string;
+  readonly scenarios: readonly Scenario[];
+  readonly request: (scenario: Scenario) => WrkRequest;
+  /** Started once, used by every round; `undefined` for direct. */
+  readonly start: (upstream: BenchProcess) => Promise<BenchProcess | undefined>;
+}
+
+function targets(goBinary: string | undefined): Target[] {
+  const gateway = (name: string, options: { workers: number; placement: Placement; env?: Record<string, string> }): Target => ({
+    name,
+    scenarios: SCENARIOS,
+    request: (s) => request(s, TOKEN),
+    start: (upstream) =>
+      startGateway({
+        ...options.placement,
+        upstreamOrigin: upstream.origin,
+        workers: options.workers,
+        token: TOKEN,
+        limitedToken: LIMITED_TOKEN,
+        nodeArgs: flags['cpu-prof'] && options.workers === 1 ? ['--cpu-prof', '--cpu-prof-dir', flags['cpu-prof']] : [],
+        logLevel: flags['log-level'],
+        env: { SCOPEGATE_MALLOC_TUNING: undefined, ...options.env },
+      }),
+  });
+  const all: Target[] = [
+    { name: 'direct', scenarios: SCENARIOS, request: (s) => request(s, TOKEN), start: async () => undefined },
+    { name: 'nginx', scenarios: SCENARIOS, request: (s) => request(s, TOKEN), start: (u) => startNginx(PROXY, u.origin, { [TOKEN]: 'bench' }) },
+    { name: 'go', scenarios: SCENARIOS, request: (s) => request(s, TOKEN), start: (u) => startGoPeer(PROXY, goBinary as string, u.origin, { [TOKEN]: 'bench' }) },
+    { name: 'floor', scenarios: SCENARIOS, request: (s) => request(s, TOKEN), start: (u) => startFloor(PROXY, u.origin) },
+    gateway('scopegate', { workers: 1, placement: PROXY }),
+    {
+      // The same gateway process answers the prometheus route (Host prom.bench), started once for both.
+      name: 'scopegate promql',
+      scenarios: SCENARIOS.filter((s) => s !== '100KB'),
+      request: (s) => request(s, LIMITED_TOKEN, PROMQL_HOST),
+      start: async () => undefined,
+    },
+  ];
+  if (flags['heap-ab']) all.push(gateway('scopegate heap=default', { workers: 1, placement: PROXY, env: { SCOPEGATE_MALLOC_TUNING: 'off' } }));
+  if (workers > 1) all.push(gateway(`scopegate ×${workers}`, { workers, placement: {} }));
+  return all.filter((t) => {
+    if (!wanted(flags.targets, t.name) && !t.name.startsWith('scopegate heap') && !t.name.startsWith('scopegate ×')) return false;
+    if (t.name === 'nginx' && !hasCommand('nginx')) return skip(t.name, 'nginx is not installed (Debian: nginx-light)');
+    if (t.name === 'go' && goBinary === undefined) return skip(t.name, 'go is not installed (Debian: golang-go)');
+    return true;
+  });
+}
+
+function skip(name: string, why: string): false {
+  log(`  skipping ${name}: ${why}`);
+  return false;
+}
+
+interface Cell extends WrkResult {
+  readonly round: number;
+  readonly scenario: Scenario;
   readonly target: string;
-  /** Gateway CPU (all its processes) per request, in µs; the direct rows have none. */
-  readonly gatewayCpuUsPerRequest?: number;
-  readonly upstreamCpuUsPerRequest?: number;
+  /** CPU of the proxy's processes per request, in µs, and their minor page faults per request. */
+  readonly cpuUsPerRequest?: number;
+  readonly minorFaultsPerRequest?: number;
+  readonly rssMiB?: number;
+  /** Connections the upstream accepted during the measured run. */
+  readonly upstreamConnections: number;
 }
 
 const log = (line: string) => {
   if (!flags.json) process.stderr.write(`${line}\n`);
 };
 
-async function measure(target: string, origin: string, gatewayPid: number | undefined, upstreamPid: number): Promise<Row[]> {
+/** The upstream's count of accepted connections; asked on a connection of its own (counted, subtracted). */
+function upstreamConnections(upstream: BenchProcess): Promise<number> {
+  return new Promise((resolve, reject) => {
+    get(`${upstream.origin}${CONNECTIONS_PATH}`, { agent: false }, (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+      res.on('end', () => resolve(Number(text)));
+    }).once('error', reject);
+  });
+}
+
+async function measureCell(dir: string, round: number, scenario: Scenario, target: Target, origin: string, pid: number | undefined, upstream: BenchProcess): Promise<Cell> {
+  const script = await writeWrkScript(dir, `${target.name.replace(/\W/g, '-')}-${scenario}`, target.request(scenario));
+  const { path } = target.request(scenario);
+  const wrk = (seconds: number) => runWrk({ origin, path, script, connections, durationS: seconds, ...(LOAD.cpu === undefined ? {} : { cpu: LOAD.cpu }) });
+  if (warmupS > 0) await wrk(warmupS);
+  const connectionsBefore = await upstreamConnections(upstream);
+  const before = pid === undefined ? undefined : readProcessTree(pid);
+  const result = await wrk(durationS);
+  const after = pid === undefined ? undefined : readProcessTree(pid);
+  const opened = (await upstreamConnections(upstream)) - connectionsBefore - 1; // minus our own query
+  const perRequest = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || result.requests === 0 ? undefined : (b - a) / result.requests);
+  const cpuMs = perRequest(before?.cpuMs, after?.cpuMs);
+  const faults = perRequest(before?.minorFaults, after?.minorFaults);
+  return {
+    round,
+    scenario,
+    target: target.name,
+    ...result,
+    ...(cpuMs === undefined ? {} : { cpuUsPerRequest: cpuMs * 1000 }),
+    ...(faults === undefined ? {} : { minorFaultsPerRequest: faults }),
+    ...(after ? { rssMiB: after.rssMiB } : {}),
+    upstreamConnections: opened,
+  };
+}
+
+const median = (values: readonly number[]): number => {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
+interface Row {
+  readonly scenario: Scenario;
+  readonly target: string;
+  readonly requestsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly errors: number;
+  /** Per-round ratios to the Go peer (same scenario, same round): median, min, max. */
+  readonly rpsVsGo?: readonly [number, number, number];
+  readonly p99VsGo?: number;
+  readonly cpuUsPerRequest?: number;
+  readonly minorFaultsPerRequest?: number;
+  readonly rssMiB?: number;
+  readonly upstreamConnections: number;
+}
+
+function summarise(cells: readonly Cell[]): Row[] {
   const rows: Row[] = [];
-  for (const { body, path, bytes, headers } of BODIES) {
-    log(`  ${target} ${body}: ${warmupMs / 1000}s warm-up + ${durationMs / 1000}s at ${connections} connections`);
-    const cpuBefore = [gatewayPid === undefined ? undefined : processTreeCpuMs(gatewayPid), processTreeCpuMs(upstreamPid)];
-    const result = await runLoad({ origin, path, headers, connections, warmupMs, durationMs, expectBytes: bytes });
-    const cpuAfter = [gatewayPid === undefined ? undefined : processTreeCpuMs(gatewayPid), processTreeCpuMs(upstreamPid)];
-    // CPU is counted over warm-up and measurement, so divide by every request sent in that time (approximately).
-    const sent = result.requests * ((warmupMs + durationMs) / durationMs);
-    const perRequest = (i: number) => {
-      const before = cpuBefore[i];
-      const after = cpuAfter[i];
-      return before === undefined || after === undefined || sent === 0 ? undefined : ((after - before) * 1000) / sent;
-    };
+  const keys = [...new Set(cells.map((c) => `${c.scenario}\t${c.target}`))];
+  for (const key of keys) {
+    const [scenario, target] = key.split('\t') as [Scenario, string];
+    const mine = cells.filter((c) => c.scenario === scenario && c.target === target);
+    const goOf = (round: number) => cells.find((c) => c.scenario === scenario && c.target === 'go' && c.round === round);
+    const rpsRatios = mine.map((c) => c.requestsPerSecond / (goOf(c.round)?.requestsPerSecond ?? Number.NaN)).filter(Number.isFinite);
+    const p99Ratios = mine.map((c) => c.p99Ms / (goOf(c.round)?.p99Ms ?? Number.NaN)).filter(Number.isFinite);
+    const pick = (f: (c: Cell) => number | undefined) => median(mine.map(f).filter((v): v is number => v !== undefined));
     rows.push({
-      body,
+      scenario,
       target,
-      ...result,
-      ...(gatewayPid !== undefined ? { gatewayCpuUsPerRequest: perRequest(0) } : {}),
-      upstreamCpuUsPerRequest: perRequest(1),
+      requestsPerSecond: pick((c) => c.requestsPerSecond),
+      p50Ms: pick((c) => c.p50Ms),
+      p99Ms: pick((c) => c.p99Ms),
+      errors: mine.reduce((sum, c) => sum + c.errors, 0),
+      ...(rpsRatios.length ? { rpsVsGo: [median(rpsRatios), Math.min(...rpsRatios), Math.max(...rpsRatios)] as const } : {}),
+      ...(p99Ratios.length ? { p99VsGo: median(p99Ratios) } : {}),
+      ...(mine.some((c) => c.cpuUsPerRequest !== undefined) ? { cpuUsPerRequest: pick((c) => c.cpuUsPerRequest) } : {}),
+      ...(mine.some((c) => c.minorFaultsPerRequest !== undefined) ? { minorFaultsPerRequest: pick((c) => c.minorFaultsPerRequest) } : {}),
+      ...(mine.some((c) => c.rssMiB !== undefined) ? { rssMiB: Math.max(...mine.map((c) => c.rssMiB ?? 0)) } : {}),
+      upstreamConnections: mine.reduce((sum, c) => sum + c.upstreamConnections, 0),
     });
   }
   return rows;
 }
 
-async function withGateway(upstream: BenchProcess, workers: number, run: (gateway: BenchProcess) => Promise<Row[]>): Promise<Row[]> {
-  const nodeArgs: string[] = [];
-  if (flags['cpu-prof'] && workers === 1) nodeArgs.push('--cpu-prof', '--cpu-prof-dir', flags['cpu-prof']);
-  const gateway = await startGateway({ upstreamOrigin: upstream.origin, workers, token: TOKEN, limitedToken: LIMITED_TOKEN, nodeArgs, logLevel: flags['log-level'] });
-  try {
-    return await run(gateway);
-  } finally {
-    await gateway.stop();
-  }
-}
-
 function format(rows: readonly Row[]): string {
-  const direct = new Map(rows.filter((r) => r.target === 'direct').map((r) => [r.body, r]));
-  const header = ['body', 'target', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'rps ×direct', 'p99 ×direct', 'gw CPU µs/req'];
-  const lines = rows.map((r) => {
-    const base = direct.get(r.body);
-    const ratio = (a: number, b: number | undefined) => (b ? (a / b).toFixed(2) : '');
-    return [
-      r.body,
-      r.target,
-      r.requestsPerSecond.toFixed(0),
-      r.p50Ms.toFixed(2),
-      r.p99Ms.toFixed(2),
-      String(r.errors),
-      r.target === 'direct' ? '1.00' : ratio(r.requestsPerSecond, base?.requestsPerSecond),
-      r.target === 'direct' ? '1.00' : ratio(r.p99Ms, base?.p99Ms),
-      r.gatewayCpuUsPerRequest === undefined ? '' : r.gatewayCpuUsPerRequest.toFixed(0),
-    ];
-  });
+  const header = ['scenario', 'target', 'req/s', 'rps ×go (min–max)', 'p50 ms', 'p99 ms', 'p99 ×go', 'CPU µs/req', 'minflt/req', 'RSS MiB', 'upstream conns', 'errors'];
+  const fixed = (v: number | undefined, digits: number) => (v === undefined || !Number.isFinite(v) ? '' : v.toFixed(digits));
+  const lines = rows.map((r) => [
+    r.scenario,
+    r.target,
+    fixed(r.requestsPerSecond, 0),
+    r.rpsVsGo ? `${r.rpsVsGo[0].toFixed(2)} (${r.rpsVsGo[1].toFixed(2)}–${r.rpsVsGo[2].toFixed(2)})` : '',
+    fixed(r.p50Ms, 2),
+    fixed(r.p99Ms, 2),
+    fixed(r.p99VsGo, 2),
+    fixed(r.cpuUsPerRequest, 0),
+    fixed(r.minorFaultsPerRequest, 2),
+    fixed(r.rssMiB, 0),
+    String(r.upstreamConnections),
+    String(r.errors),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] as string).length)));
-  return [header, ...lines].map((l) => l.map((cell, i) => cell.padStart(widths[i] as number)).join('  ')).join('\n');
+  return [header, ...lines].map((l) => l.map((cell, i) => (i < 2 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join('  ')).join('\n');
 }
 
 async function main(): Promise<void> {
-  log(`scopegate bench: node ${process.version}, ${availableParallelism()} cores shared by load generator, upstream and gateway`);
-  const upstream = await startUpstream();
-  const rows: Row[] = [];
+  if (!hasCommand('wrk')) throw new Error('the bench needs wrk (Debian: apt-get install wrk); nginx-light and golang-go add their rows');
+  const dir = await mkdtemp(join(tmpdir(), 'scopegate-bench-run-'));
+  const cpuModel = cpus()[0]?.model ?? 'unknown CPU';
+  log(`scopegate bench: node ${process.version}, ${availableParallelism()} cores (${cpuModel}); ${pinned ? 'wrk on cpu0, upstream and proxies on cpu1' : 'unpinned'}`);
+  log(`  ${rounds} rounds × ${SCENARIOS.join(', ')}; each cell ${warmupS}s warm-up + ${durationS}s, ${connections} connections`);
+  const goBinary = hasCommand('go') && wanted(flags.targets, 'go') ? buildGoPeer(dir) : undefined;
+  const upstream = await startUpstream(PROXY);
+  const started: { target: Target; process: BenchProcess | undefined }[] = [];
+  const cells: Cell[] = [];
   try {
-    rows.push(...(await measure('direct', upstream.origin, undefined, upstream.pid)));
-    rows.push(...(await withGateway(upstream, 1, (g) => measure('gateway', g.origin, g.pid, upstream.pid))));
-    if (clusterWorkers > 1) {
-      const target = `gateway ×${clusterWorkers}`;
-      rows.push(...(await withGateway(upstream, clusterWorkers, (g) => measure(target, g.origin, g.pid, upstream.pid))));
+    const list = targets(goBinary);
+    for (const target of list) started.push({ target, process: await target.start(upstream) });
+    const gateway = started.find((s) => s.target.name === 'scopegate')?.process;
+    const processOf = (s: (typeof started)[number]) => (s.target.name === 'scopegate promql' ? gateway : s.process);
+    for (let round = 1; round <= rounds; round += 1) {
+      for (const scenario of SCENARIOS) {
+        // Rotate the order each round, so no proxy always runs right after the same neighbour.
+        const order = started.map((_, i) => started[(i + round - 1) % started.length] as (typeof started)[number]);
+        for (const entry of order) {
+          if (!entry.target.scenarios.includes(scenario)) continue;
+          const proc = processOf(entry);
+          const origin = proc?.origin ?? upstream.origin;
+          const cell = await measureCell(dir, round, scenario, entry.target, origin, proc?.pid, upstream);
+          log(`  round ${round} ${scenario} ${entry.target.name}: ${cell.requestsPerSecond.toFixed(0)} req/s, p99 ${cell.p99Ms.toFixed(2)} ms${cell.cpuUsPerRequest === undefined ? '' : `, ${cell.cpuUsPerRequest.toFixed(0)} µs/req, ${cell.minorFaultsPerRequest?.toFixed(2)} minflt/req`}`);
+          cells.push(cell);
+        }
+      }
     }
   } finally {
+    for (const { process: proc } of started.reverse()) await proc?.stop();
     await upstream.stop();
+    await rm(dir, { recursive: true, force: true });
   }
+  const rows = summarise(cells);
   log('  PromQL enforcement (in process, no sockets)');
-  const promqlEnforce = runPromqlEnforceBench({ seconds: durationMs / 1000 });
+  const promqlEnforce = runPromqlEnforceBench({ seconds: Math.min(durationS, 2) });
   if (flags.json) {
-    const report = { node: process.version, cores: availableParallelism(), connections, durationMs, warmupMs, rows, promqlEnforce };
+    const report = { node: process.version, cores: availableParallelism(), cpu: cpuModel, pinned, connections, durationS, warmupS, rounds, rows, cells, promqlEnforce };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
     process.stdout.write(`${format(rows)}\n\n${formatEnforceBench(promqlEnforce)}\n`);

@@ -1,0 +1,3 @@
+module scopegate.bench/go-peer
+
+go 1.19
