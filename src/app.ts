@@ -83,7 +83,11 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     findRoute,
     chain,
     tokenHeaders: config.proxy.token_headers,
-    headerPolicy: createHeaderPolicy(config.proxy.token_headers, config.proxy.strip_headers),
+    headerPolicy: createHeaderPolicy(
+      config.proxy.token_headers,
+      config.proxy.strip_headers,
+      config.proxy.upstreams.map((u) => u.tenant_header),
+    ),
     maxBodyBytes: config.proxy.max_body_bytes,
     maxFilterBytes: config.proxy.max_response_filter_bytes,
     onUpstreamError: (upstream, kind) => metrics.upstreamErrors.inc({ upstream, kind }),

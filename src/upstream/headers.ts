@@ -34,33 +34,61 @@ export const AUTHORITY_HEADERS = [
 ];
 
 export interface HeaderPolicy {
-  /** Names removed from every request, lower-case: hop-by-hop + authority + configured extras. */
+  /** Names removed from every request, lower-case: hop-by-hop + authority + tenant headers + configured extras. */
   readonly drop: ReadonlySet<string>;
   /** Credential headers, removed unless the upstream is configured to receive them. */
   readonly credentials: ReadonlySet<string>;
+  /**
+   * Every name the gateway owns, reads or strips, with `-`: a client header spelled with `_` that reads as
+   * one of these (`X_Scope_OrgID`, `x_forwarded_access_token`) is always dropped, since many servers and
+   * proxies take `_` for `-` (Go's textproto does not, but nginx with underscores_in_headers, WSGI/CGI
+   * and several frameworks do), and the gateway never checked it. Any `X-Forwarded-*` counts as owned.
+   */
+  readonly protectedNames: ReadonlySet<string>;
 }
 
-export function createHeaderPolicy(tokenHeaders: readonly string[], extraStrip: readonly string[]): HeaderPolicy {
-  return {
-    drop: new Set([
-      ...HOP_BY_HOP,
-      ...AUTHORITY_HEADERS,
-      ...extraStrip,
-      'host',
-      'expect',
-      'x-forwarded-for',
-      'x-forwarded-proto',
-      'x-forwarded-host',
-      'forwarded',
-      'x-real-ip',
-    ]),
-    credentials: new Set([...tokenHeaders, 'authorization', 'x-id-token', 'cookie']),
-  };
+/**
+ * Compiled once per configuration. `tenantHeaders`: every upstream's `tenant_header`; the gateway sets the
+ * one of the chosen upstream, and a client-sent copy of any of them never passes.
+ */
+export function createHeaderPolicy(
+  tokenHeaders: readonly string[],
+  extraStrip: readonly string[],
+  tenantHeaders: readonly string[] = [],
+): HeaderPolicy {
+  const lower = (names: readonly string[]) => names.map((name) => name.toLowerCase());
+  const drop = new Set([
+    ...HOP_BY_HOP,
+    ...AUTHORITY_HEADERS,
+    ...lower(tenantHeaders),
+    ...lower(extraStrip),
+    'host',
+    'expect',
+    'x-forwarded-for',
+    'x-forwarded-proto',
+    'x-forwarded-host',
+    'forwarded',
+    'x-real-ip',
+  ]);
+  const credentials = new Set([...lower(tokenHeaders), 'authorization', 'x-id-token', 'cookie']);
+  const protectedNames = new Set([...drop, ...credentials, 'content-length', 'x-request-id', 'traceparent'].map(asHyphens));
+  return { drop, credentials, protectedNames };
+}
+
+function asHyphens(name: string): string {
+  return name.replaceAll('_', '-');
+}
+
+/** True for a client header spelled with `_` that names a header the gateway owns (see `protectedNames`). */
+function isProtectedSpelling(name: string, policy: HeaderPolicy): boolean {
+  const hyphens = asHyphens(name);
+  return policy.protectedNames.has(hyphens) || hyphens.startsWith('x-forwarded-');
 }
 
 /**
  * Builds the outgoing header map from the client's headers: drops hop-by-hop fields (including those the
- * client's Connection header names), authority headers and, unless `keepCredentials`, the credentials.
+ * client's Connection header names), authority and tenant headers, any of those or of the credential
+ * headers spelled with `_`, and, unless `keepCredentials`, the credentials.
  * Values repeated by the client are joined as Node joins them (", ").
  */
 export function buildOutgoingHeaders(
@@ -73,6 +101,7 @@ export function buildOutgoingHeaders(
   for (const name in incoming) {
     if (policy.drop.has(name) || connectionTokens?.has(name)) continue;
     if (!keepCredentials && policy.credentials.has(name)) continue;
+    if (name.includes('_') && isProtectedSpelling(name, policy)) continue;
     const value = incoming[name];
     if (value === undefined) continue;
     out[name] = Array.isArray(value) ? value.join(', ') : value;

@@ -19,8 +19,10 @@ before(async () => {
     file: { path: tokens.path },
     proxy: {
       strip_headers: ['X-Internal-Role'],
+      token_headers: ['authorization', 'x-forwarded-access-token', 'x-custom-token'],
       upstreams: [
         { name: 'custom-tenant-header', match: 'custom\\.example', upstream: upstream.url, priority: 1, tenant_header: 'X-Tenant-Id', allow_unenforced_policy: true },
+        { name: 'with-credentials', match: 'creds\\.example', upstream: upstream.url, priority: 1, forward_credentials: true, allow_unenforced_policy: true },
         // The identity is limited; these raw routes let it through so the headers it forges can be inspected.
         { name: 'default', match: '.*', upstream: upstream.url, allow_unenforced_policy: true },
       ],
@@ -130,4 +132,39 @@ test('without a client X-Forwarded-For the upstream sees the peer address alone'
   const { seen } = await forwardedHeaders({});
   assert.equal(seen['x-forwarded-for'], '127.0.0.1');
   assert.equal(seen['x-forwarded-host'], new URL(gateway.url).host);
+});
+
+// Issue #10 hole 2: many servers and proxies read `_` as `-` (nginx with underscores_in_headers, CGI/WSGI's
+// HTTP_X_SCOPE_ORGID, several frameworks). A client header that, read that way, names a header the gateway
+// owns or strips would reach the upstream next to the gateway's own, unchecked.
+test('headers the gateway owns or strips, spelled with "_" (any case), never reach the upstream', async () => {
+  const forged = {
+    x_scope_orgid: 'tenant-evil',
+    'X_Scope-OrgID': 'tenant-evil',
+    'x-scope_orgid': 'tenant-evil',
+    x_tenant_id: 'tenant-evil',
+    X_Prom_Label_Policy: 'tenant-a:%7B%7D',
+    x_forwarded_user: 'admin',
+    'X_Forwarded-Groups': 'admins',
+    x_forwarded_for: '10.0.0.1',
+    x_forwarded_prefix: '/admin',
+    x_real_ip: '10.0.0.1',
+    x_auth_request_user: 'admin',
+    x_webauth_user: 'admin',
+    x_forwarded_access_token: 'tok-b',
+    x_custom_token: 'tok-b',
+    x_id_token: 'a.b.c',
+    x_internal_role: 'superuser',
+    transfer_encoding: 'chunked',
+    content_length: '0',
+  };
+  for (const host of ['default.example', 'custom.example', 'creds.example']) {
+    upstream.reset();
+    const res = await sendRaw(gateway.url, { path: '/api/v1/query?query=up', headers: { host, authorization: 'Bearer tok-a', ...forged, x_harmless: 'kept' } });
+    assert.equal(res.status, 200, res.body.toString());
+    const seen = upstream.requests[0]!.headers;
+    const underscored = Object.keys(seen).filter((name) => name.includes('_'));
+    assert.deepEqual(underscored, ['x_harmless'], `${host}: ${underscored.join(', ')}`);
+    assert.equal(seen['x-scope-orgid'] ?? seen['x-tenant-id'], 'tenant-a');
+  }
 });
