@@ -7,8 +7,8 @@ import { buildPolicySelector } from '../routing/presets/prometheus-transforms.js
 import { enforceTraceQuery } from '../enforce/traceql/enforce.js';
 import { createLogger } from '../observability/logger.js';
 import { buildLabelPolicy, describePolicy, type LabelPolicy } from '../policy/label-policy.js';
-import { systemClock } from '../server/clock.js';
-import { HttpError } from '../server/http-errors.js';
+import { systemClock } from '../core/clock.js';
+import { HttpError } from '../core/http-errors.js';
 import { stringFlag, UsageError, type ParsedArgs } from './args.js';
 
 /** A token the gateway would refuse: reported in one line on stderr (exit 1), not as a crash. */

@@ -3,7 +3,7 @@ import { watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { loadConfigFile } from '../config/load.js';
 import { createLogger } from '../observability/logger.js';
-import { systemClock } from '../server/clock.js';
+import { systemClock } from '../core/clock.js';
 import { answerAdminRequests } from '../server/cluster-ipc.js';
 import { startClusterPrimary } from '../server/cluster.js';
 import { startGateway, startProxyWorker, type ProxyListener } from '../server/gateway-server.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import bcrypt from 'bcryptjs';
 import { pino } from 'pino';
-import { Unauthorized } from '../server/http-errors.js';
+import { Unauthorized } from '../core/http-errors.js';
 import { describePolicy } from '../policy/label-policy.js';
 import { createBasicAuthenticator } from './basic-auth.js';
 import type { BasicAuthOptions } from './basic-auth.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FULL_ACCESS } from '../policy/label-policy.js';
-import { HttpError, Unauthorized } from '../server/http-errors.js';
+import { HttpError, Unauthorized } from '../core/http-errors.js';
 import type { Authenticator } from './authenticator.js';
 import { createAuthenticatorChain } from './chain.js';
 import { createIdentity } from './identity.js';

@@ -1,5 +1,5 @@
-import type { Clock } from '../server/clock.js';
-import { HttpError, Unauthorized } from '../server/http-errors.js';
+import type { Clock } from '../core/clock.js';
+import { HttpError, Unauthorized } from '../core/http-errors.js';
 import type { Authenticator, Credentials } from './authenticator.js';
 import type { Identity } from './identity.js';
 

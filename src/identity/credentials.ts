@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { BadRequest, Unauthorized } from '../server/http-errors.js';
+import { BadRequest, Unauthorized } from '../core/http-errors.js';
 import type { BasicCredential, BearerCredential, Credentials } from './authenticator.js';
 
 /**

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Clock } from '../server/clock.js';
+import type { Clock } from '../core/clock.js';
 
 /**
  * A bounded LRU whose entries also expire. Used to remember verified credentials (JWTs until their `exp`,

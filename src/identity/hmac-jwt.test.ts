@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SignJWT, base64url } from 'jose';
-import { Unauthorized } from '../server/http-errors.js';
+import { Unauthorized } from '../core/http-errors.js';
 import { createHmacJwtAuthenticator } from './hmac-jwt.js';
 import type { HmacJwtOptions } from './hmac-jwt.js';
 

@@ -4,9 +4,9 @@ import type { JSONWebKeySet, JWTVerifyGetKey } from 'jose';
 import { request } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
-import type { Clock } from '../server/clock.js';
-import type { ReadinessCheck } from '../server/readiness.js';
-import { ServiceUnavailable } from '../server/http-errors.js';
+import type { Clock } from '../core/clock.js';
+import type { ReadinessCheck } from '../core/readiness.js';
+import { ServiceUnavailable } from '../core/http-errors.js';
 import type { JwksMetrics } from './jwks-metrics.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { Clock } from '../server/clock.js';
+import type { Clock } from '../core/clock.js';
 import type { Authenticator, Credentials } from './authenticator.js';
 import type { Identity } from './identity.js';
 import { createIdentityFromClaims } from './jwt-claims.js';

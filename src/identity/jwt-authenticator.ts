@@ -1,5 +1,5 @@
 import type { JWTPayload } from 'jose';
-import type { Clock } from '../server/clock.js';
+import type { Clock } from '../core/clock.js';
 import type { Identity } from './identity.js';
 import { ExpiringCache, digestKey } from './expiring-cache.js';
 import { isOwnJwt, peekJwt, verifyJwt } from './jwt-verify.js';

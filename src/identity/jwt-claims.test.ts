@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Unauthorized } from '../server/http-errors.js';
+import { Unauthorized } from '../core/http-errors.js';
 import { readClaimPath, readStringList } from './jwt-claims.js';
 
 test('readClaimPath follows dotted paths (Keycloak realm_access.roles) and prefers a literal dotted name', () => {

@@ -1,5 +1,5 @@
 import type { JWTPayload } from 'jose';
-import { Unauthorized } from '../server/http-errors.js';
+import { Unauthorized } from '../core/http-errors.js';
 import { PolicyError, buildLabelPolicy, mergeLabelPolicies } from '../policy/label-policy.js';
 import type { LabelPolicy } from '../policy/label-policy.js';
 import { resolveRolesPolicy, type Acl } from '../policy/acl.js';

@@ -1,7 +1,7 @@
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify } from 'jose';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
-import { HttpError, Unauthorized } from '../server/http-errors.js';
-import type { Clock } from '../server/clock.js';
+import { HttpError, Unauthorized } from '../core/http-errors.js';
+import type { Clock } from '../core/clock.js';
 
 /**
  * The one JWT verification step every JWT provider calls (HMAC, JWKS, OIDC). jose does the cryptography;

@@ -1,9 +1,9 @@
 import type { JWTVerifyGetKey } from 'jose';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
-import type { Clock } from '../server/clock.js';
-import type { ReadinessCheck } from '../server/readiness.js';
-import { ServiceUnavailable } from '../server/http-errors.js';
+import type { Clock } from '../core/clock.js';
+import type { ReadinessCheck } from '../core/readiness.js';
+import { ServiceUnavailable } from '../core/http-errors.js';
 import type { Acl } from '../policy/acl.js';
 import type { Authenticator, Credentials } from './authenticator.js';
 import type { Identity } from './identity.js';

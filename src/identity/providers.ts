@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Clock } from '../server/clock.js';
-import type { ReadinessCheck } from '../server/readiness.js';
+import type { Clock } from '../core/clock.js';
+import type { ReadinessCheck } from '../core/readiness.js';
 import type { AclSection, AuthSection, FixedTenantSection, ProviderName } from '../config/sections/auth.js';
 import { loadAclFile } from '../policy/acl.js';
 import type { Acl } from '../policy/acl.js';

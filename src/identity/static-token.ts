@@ -1,4 +1,4 @@
-import { ServiceUnavailable, Unauthorized } from '../server/http-errors.js';
+import { ServiceUnavailable, Unauthorized } from '../core/http-errors.js';
 import type { TokenSet } from '../secrets/token-set.js';
 import type { Authenticator, Credentials } from './authenticator.js';
 import type { Identity } from './identity.js';

@@ -1,5 +1,5 @@
 import type { Identity } from '../identity/identity.js';
-import { BadRequest, Forbidden } from '../server/http-errors.js';
+import { BadRequest, Forbidden } from '../core/http-errors.js';
 
 export interface TenantRules {
   /** `a|b` (Mimir/Loki/Tempo query federation) may be sent to this upstream for reads. */

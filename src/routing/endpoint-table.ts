@@ -1,4 +1,4 @@
-import { MethodNotAllowed, NotFound } from '../server/http-errors.js';
+import { MethodNotAllowed, NotFound } from '../core/http-errors.js';
 import type { Endpoint, Preset } from './endpoint.js';
 
 export interface EndpointTable {

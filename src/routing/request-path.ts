@@ -1,4 +1,4 @@
-import { BadRequest } from '../server/http-errors.js';
+import { BadRequest } from '../core/http-errors.js';
 
 export interface RequestTarget {
   /** Percent-decoded, normalised path: what routing, enforcement and the upstream all see. */

@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import type { SecretsConfig } from '../config/sections/secrets.js';
 import type { Authenticator } from '../identity/authenticator.js';
 import { createStaticTokenAuthenticator } from '../identity/static-token.js';
-import type { Clock } from '../server/clock.js';
+import type { Clock } from '../core/clock.js';
 import { createSecretsManagerSource } from './aws-secrets-manager.js';
 import { createEnvSource } from './env.js';
 import { createFileSource } from './file.js';

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Clock } from '../server/clock.js';
-import type { ReadinessCheck } from '../server/readiness.js';
+import type { Clock } from '../core/clock.js';
+import type { ReadinessCheck } from '../core/readiness.js';
 import type { SecretSource } from './source.js';
 import type { TokenSet } from './token-set.js';
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
-import type { ReadinessCheck } from './readiness.js';
+import type { ReadinessCheck } from '../core/readiness.js';
 
 export interface AdminDeps {
   /** A registry, or (cluster primary) anything that renders the workers' metrics in its format. */

@@ -7,7 +7,7 @@ import { formatListenAddress } from '../config/listen.js';
 import { ConfigError } from '../config/load.js';
 import { createAdminHandler } from './admin-server.js';
 import { createWorkerAsker } from './cluster-ipc.js';
-import type { ReadinessCheck } from './readiness.js';
+import type { ReadinessCheck } from '../core/readiness.js';
 
 export interface ClusterOptions {
   readonly config: Config;

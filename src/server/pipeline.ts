@@ -15,7 +15,7 @@ import { toUpstreamHttpError } from '../upstream/upstream-errors.js';
 import type { UpstreamTarget } from '../upstream/upstream-target.js';
 import { readRequestBody, hasRequestBody } from './request-body.js';
 import { checkRequestFraming } from './request-framing.js';
-import { BadRequest, Forbidden, NotFound } from './http-errors.js';
+import { BadRequest, Forbidden, NotFound } from '../core/http-errors.js';
 import type { RequestContext } from './request-context.js';
 import { sendUpstream } from './send-upstream.js';
 

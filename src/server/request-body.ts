@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { PayloadTooLarge } from './http-errors.js';
+import { PayloadTooLarge } from '../core/http-errors.js';
 
 /** RFC 9112 §6.3: a request has a body when it declares a length above zero or a transfer coding. */
 export function hasRequestBody(req: IncomingMessage): boolean {

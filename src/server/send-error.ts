@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { HttpError } from './http-errors.js';
+import { HttpError } from '../core/http-errors.js';
 import type { RequestContext } from './request-context.js';
 
 // Prometheus API error types (web/api/v1/api.go), so Grafana shows our errors as it shows Prometheus' own.

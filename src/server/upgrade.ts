@@ -6,7 +6,7 @@ import type { GatewayMetrics } from '../observability/metrics.js';
 import type { RequestTracer } from '../observability/tracing.js';
 import { encodePath } from '../routing/request-path.js';
 import { classifyUpstreamError, toUpstreamHttpError } from '../upstream/upstream-errors.js';
-import { HttpError, NotFound } from './http-errors.js';
+import { HttpError, NotFound } from '../core/http-errors.js';
 import { prepareRequest, type PipelineDeps } from './pipeline.js';
 import type { RequestContext } from './request-context.js';
 

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { BadGateway, HttpError, PayloadTooLarge } from '../server/http-errors.js';
+import { BadGateway, HttpError, PayloadTooLarge } from '../core/http-errors.js';
 import { buildResponseHeaders } from './headers.js';
 import { classifyUpstreamError, type UpstreamErrorKind } from './upstream-errors.js';
 

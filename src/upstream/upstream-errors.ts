@@ -1,4 +1,4 @@
-import { BadGateway, GatewayTimeout, type HttpError } from '../server/http-errors.js';
+import { BadGateway, GatewayTimeout, type HttpError } from '../core/http-errors.js';
 
 export type UpstreamErrorKind = 'timeout' | 'connect' | 'reset' | 'protocol' | 'aborted' | 'tls';
 

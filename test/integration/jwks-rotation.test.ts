@@ -6,7 +6,7 @@ import { Registry } from 'prom-client';
 import { createJwksMetrics } from '../../src/identity/jwks-metrics.js';
 import { JwksKeySource } from '../../src/identity/jwks-source.js';
 import { createJwksAuthenticator } from '../../src/identity/jwks.js';
-import { HttpError } from '../../src/server/http-errors.js';
+import { HttpError } from '../../src/core/http-errors.js';
 import { createTestKey, startJwksServer } from '../servers/jwks-server.js';
 import type { TestKey } from '../servers/jwks-server.js';
 

@@ -5,8 +5,8 @@ import { createOidcAuthenticator } from '../../src/identity/oidc.js';
 import type { OidcOptions } from '../../src/identity/oidc.js';
 import { parseAcl } from '../../src/policy/acl.js';
 import { describePolicy } from '../../src/policy/label-policy.js';
-import { HttpError } from '../../src/server/http-errors.js';
-import { systemClock } from '../../src/server/clock.js';
+import { HttpError } from '../../src/core/http-errors.js';
+import { systemClock } from '../../src/core/clock.js';
 import { startOidcProvider } from '../servers/oidc-provider.js';
 import type { OidcTestProvider } from '../servers/oidc-provider.js';
 

@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { secretsConfigSchema } from '../../src/config/sections/secrets.js';
 import { createTokenSource, type TokenSource } from '../../src/secrets/create.js';
-import { Unauthorized } from '../../src/server/http-errors.js';
+import { Unauthorized } from '../../src/core/http-errors.js';
 
 const bearer = (token: string) => ({ bearer: { header: 'authorization', token } });
 

@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { secretsConfigSchema } from '../../src/config/sections/secrets.js';
 import { createTokenSource, type TokenSource } from '../../src/secrets/create.js';
-import { Unauthorized } from '../../src/server/http-errors.js';
+import { Unauthorized } from '../../src/core/http-errors.js';
 import { startFakeSecretsManager, type FakeSecretsManager } from '../servers/secrets-manager.js';
 
 const AWS_ENV: Record<string, string> = {

@@ -4,7 +4,7 @@ import pino from 'pino';
 import snappy from 'snappyjs';
 import { request } from 'undici';
 import { signSchema } from '../../src/config/sections/sign.js';
-import { ServiceUnavailable } from '../../src/server/http-errors.js';
+import { ServiceUnavailable } from '../../src/core/http-errors.js';
 import { createSigner, type SignableRequest, type SignedRequest } from '../../src/upstream/sigv4.js';
 import { startSigv4Verifier, type Sigv4Verifier } from '../servers/sigv4-verifier.js';
 

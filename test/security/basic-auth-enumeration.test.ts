@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { pino } from 'pino';
 import { createBasicAuthenticator } from '../../src/identity/basic-auth.js';
-import { HttpError } from '../../src/server/http-errors.js';
+import { HttpError } from '../../src/core/http-errors.js';
 
 // User enumeration: the answer to an unknown user must be indistinguishable from a wrong password.
 async function refusal(promise: unknown): Promise<{ status: number; code: string; message: string; headers: unknown }> {

@@ -5,7 +5,7 @@ import type { CryptoKey } from 'jose';
 import { pino } from 'pino';
 import { JwksKeySource } from '../../src/identity/jwks-source.js';
 import { createJwksAuthenticator } from '../../src/identity/jwks.js';
-import { Unauthorized } from '../../src/server/http-errors.js';
+import { Unauthorized } from '../../src/core/http-errors.js';
 import { createTestKey, startJwksServer } from '../servers/jwks-server.js';
 import type { TestKey } from '../servers/jwks-server.js';
 

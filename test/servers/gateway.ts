@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { parseConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { systemClock, type Clock } from '../../src/server/clock.js';
+import { systemClock, type Clock } from '../../src/core/clock.js';
 import { startGateway, type GatewayServer } from '../../src/server/gateway-server.js';
 
 export interface StartedGateway {

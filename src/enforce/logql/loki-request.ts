@@ -7,7 +7,7 @@
  */
 import { policyMatchers, type LabelPolicy } from '../../policy/label-policy.js';
 import type { EnforceContext, ProxyRequest } from '../../routing/endpoint.js';
-import { BadRequest, Forbidden, UnsupportedMediaType } from '../../server/http-errors.js';
+import { BadRequest, Forbidden, UnsupportedMediaType } from '../../core/http-errors.js';
 import { AmbiguousJsonKey, PolicyViolation, QueryParseError, UnsupportedInput } from '../errors.js';
 import { enforceLokiPush } from '../write/loki-push.js';
 import { enforceLogQuery, enforceLogSelector } from './enforce.js';
@@ -81,7 +81,7 @@ export function createLokiPushTransform(maxDecodedBytes = DEFAULT_MAX_DECODED_PU
  */
 export function refuseRestrictedRuleChange(_req: ProxyRequest, ctx: EnforceContext): void {
   if (ctx.policy !== undefined && !ctx.policy.fullAccess) {
-    throw new Forbidden('label_policy_violation', 'rules are evaluated tenant-wide; changing them needs full label access');
+    throw new Forbidden('policy_violation', 'rules are evaluated tenant-wide; changing them needs full label access');
   }
 }
 
@@ -109,7 +109,7 @@ function translateErrors<T>(run: () => T): T {
 
 function rethrowAsHttpError(error: unknown): never {
   if (error instanceof QueryParseError) throw new BadRequest('query_parse_error', error.message);
-  if (error instanceof PolicyViolation) throw new Forbidden('label_policy_violation', error.message);
+  if (error instanceof PolicyViolation) throw new Forbidden('policy_violation', error.message);
   if (error instanceof AmbiguousJsonKey) throw new BadRequest('ambiguous_json', error.message);
   if (error instanceof UnsupportedInput) {
     throw error.mediaType ? new UnsupportedMediaType(error.message) : new BadRequest('unsupported_input', error.message);

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createIdentity } from '../../identity/identity.js';
 import { buildLabelPolicy, FULL_ACCESS, type LabelPolicy } from '../../policy/label-policy.js';
-import { HttpError } from '../../server/http-errors.js';
+import { HttpError } from '../../core/http-errors.js';
 import type { EnforceContext, ProxyRequest, UpstreamLookup } from '../endpoint.js';
 import { compileEndpointTable } from '../endpoint-table.js';
 import { alertmanagerPreset } from './alertmanager.js';

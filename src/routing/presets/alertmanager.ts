@@ -1,7 +1,7 @@
 import { readGoStruct } from '../../enforce/go-json.js';
 import { readRequestParams, writeRequestParams } from '../../enforce/params.js';
 import type { LabelPolicy } from '../../policy/label-policy.js';
-import { BadGateway, BadRequest, Forbidden, NotFound } from '../../server/http-errors.js';
+import { BadGateway, BadRequest, Forbidden, NotFound, type ErrorCodeOf } from '../../core/http-errors.js';
 import type { EnforceContext, Endpoint, Preset, ProxyRequest, UpstreamLookup } from '../endpoint.js';
 import { runEnforcer } from './enforce-http-errors.js';
 import {
@@ -41,7 +41,7 @@ function parseJson(body: Buffer, what: string): unknown {
   try {
     return JSON.parse(body.toString('utf8'));
   } catch {
-    throw new BadGateway('upstream_invalid_response', `Alertmanager sent an unreadable ${what}`);
+    throw new BadGateway('upstream_bad_response', `Alertmanager sent an unreadable ${what}`);
   }
 }
 
@@ -69,7 +69,7 @@ function filterArray(what: string, keep: (entry: unknown, policy: LimitedPolicy)
     const policy = limitingPolicy(ctx);
     if (policy === undefined) return body;
     const parsed = parseJson(body, what);
-    if (!Array.isArray(parsed)) throw new BadGateway('upstream_invalid_response', `Alertmanager ${what} is not a list`);
+    if (!Array.isArray(parsed)) throw new BadGateway('upstream_bad_response', `Alertmanager ${what} is not a list`);
     const kept = parsed.map((entry) => keep(entry, policy)).filter((entry) => entry !== undefined);
     return Buffer.from(JSON.stringify(kept));
   };
@@ -185,7 +185,7 @@ function silenceIdOf(req: ProxyRequest): string | undefined {
   return isRecord(silence) && typeof silence['id'] === 'string' && silence['id'] !== '' ? silence['id'] : undefined;
 }
 
-function refuseLimited(code: string, message: string): (req: ProxyRequest, ctx: EnforceContext) => void {
+function refuseLimited(code: ErrorCodeOf<403>, message: string): (req: ProxyRequest, ctx: EnforceContext) => void {
   return (_req, ctx) => {
     if (limitingPolicy(ctx) !== undefined) throw new Forbidden(code, message);
   };

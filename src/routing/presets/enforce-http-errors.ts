@@ -1,5 +1,5 @@
 import { AmbiguousJsonKey, PolicyViolation, QueryParseError, UnsupportedInput } from '../../enforce/errors.js';
-import { BadRequest, Forbidden, UnsupportedMediaType } from '../../server/http-errors.js';
+import { BadRequest, Forbidden, UnsupportedMediaType } from '../../core/http-errors.js';
 
 /**
  * Translates the pure enforcers' errors into the gateway's HTTP errors (enforce/errors.ts documents the

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createIdentity } from '../../identity/identity.js';
 import { FULL_ACCESS, buildLabelPolicy, type LabelPolicy } from '../../policy/label-policy.js';
-import { HttpError } from '../../server/http-errors.js';
+import { HttpError } from '../../core/http-errors.js';
 import { decodeProtoPush, encodeProtoPush } from '../../enforce/write/loki-push-proto.js';
 import { compileEndpointTable } from '../endpoint-table.js';
 import type { EnforceContext, ProxyRequest, UpstreamPolicyOptions } from '../endpoint.js';
@@ -135,9 +135,9 @@ describe('loki preset: push', () => {
     assert.equal(JSON.parse(req.body?.toString() ?? '').streams[0].stream.namespace, 'team-a');
   });
 
-  it('refuses a JSON push to another namespace with 403 label_policy_violation', async () => {
+  it('refuses a JSON push to another namespace with 403 policy_violation', async () => {
     const err = await rejection(push(json({ namespace: 'team-b' }), 'application/json'), context(TEAM_A));
-    assert.deepEqual([err.status, err.code], [403, 'label_policy_violation']);
+    assert.deepEqual([err.status, err.code], [403, 'policy_violation']);
   });
 
   it('injects into a protobuf push when configured, re-encoding the body', async () => {

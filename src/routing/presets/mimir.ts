@@ -12,7 +12,7 @@
  * Any other path is 404 (legacy unprefixed query paths, remote read, ring and status pages, /config).
  */
 import { refuseRestrictedRuleChange } from '../../enforce/logql/loki-request.js';
-import { Forbidden } from '../../server/http-errors.js';
+import { Forbidden } from '../../core/http-errors.js';
 import type { EnforceContext, Endpoint, Preset, ProxyRequest } from '../endpoint.js';
 import { alertmanagerPreset } from './alertmanager.js';
 import { prometheusEndpoints } from './prometheus.js';

@@ -4,7 +4,7 @@ import { QueryParseError } from '../../enforce/errors.js';
 import { quotePromString } from '../../enforce/promql/string-literal.js';
 import { enforceRemoteWrite } from '../../enforce/write/remote-write.js';
 import { policyMatchers, type LabelPolicy } from '../../policy/label-policy.js';
-import { BadRequest, Forbidden } from '../../server/http-errors.js';
+import { BadRequest, Forbidden } from '../../core/http-errors.js';
 import type { EnforceContext, ProxyRequest } from '../endpoint.js';
 import { runEnforcer, toHttpError } from './enforce-http-errors.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createIdentity } from '../../identity/identity.js';
 import { buildLabelPolicy, FULL_ACCESS, type LabelPolicy } from '../../policy/label-policy.js';
-import { HttpError } from '../../server/http-errors.js';
+import { HttpError } from '../../core/http-errors.js';
 import type { EnforceContext, Endpoint, ProxyRequest } from '../endpoint.js';
 import { prometheusPreset } from './prometheus.js';
 

@@ -4,7 +4,7 @@ import { enforceTraceQuery } from '../../enforce/traceql/enforce.js';
 import { filterTraceResponse, type TraceResponseFormat } from '../../enforce/traceql/trace-response.js';
 import { enforceOtlpTraces } from '../../enforce/write/otlp-traces.js';
 import type { LabelPolicy } from '../../policy/label-policy.js';
-import { BadRequest, Forbidden, NotFound } from '../../server/http-errors.js';
+import { BadRequest, Forbidden, NotFound } from '../../core/http-errors.js';
 import type { EnforceContext, Endpoint, Preset, ProxyRequest } from '../endpoint.js';
 import { runEnforcer } from './enforce-http-errors.js';
 

@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { CredentialsConfig } from '../../config/sections/sign.js';
-import type { Clock } from '../../server/clock.js';
+import type { Clock } from '../../core/clock.js';
 import type { CredentialProvider } from './credentials.js';
 import { createDefaultChainCredentialProvider } from './default-chain.js';
 import { createOidcCredentialProvider } from './oidc.js';

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../../server/clock.js';
-import type { ReadinessCheck } from '../../server/readiness.js';
+import type { Clock } from '../../core/clock.js';
+import type { ReadinessCheck } from '../../core/readiness.js';
 import { createCircuitBreaker, type BreakerOptions, type BreakerState } from './breaker.js';
 import { CredentialSourceError, isUsableAt, type AwsCredentials, type CredentialProvider } from './credentials.js';
 import type { AwsCredentialMetrics, RefreshResult } from './metrics.js';

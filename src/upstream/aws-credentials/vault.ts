@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
-import type { Clock } from '../../server/clock.js';
+import type { Clock } from '../../core/clock.js';
 import { CredentialSourceError, type CredentialProvider } from './credentials.js';
 import { requestJson } from './http-json.js';
 

@@ -1,15 +1,22 @@
+import type { ErrorCode, ERROR_CATALOGUE } from './error-codes.js';
+
+/** The codes of the catalogue answered with this status, so a class can only be built with a code of its own. */
+export type ErrorCodeOf<Status extends number> = {
+  [Code in ErrorCode]: (typeof ERROR_CATALOGUE)[Code]['status'] extends Status ? Code : never;
+}[ErrorCode];
+
 /**
  * The gateway's HTTP errors. Any pipeline step may throw one; `send-error.ts` alone turns it into a response.
  * `code` is stable snake_case (logged and returned, so a denial is one grep); `message` never holds a secret.
  */
 export class HttpError extends Error {
   readonly status: number;
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly headers: Readonly<Record<string, string>>;
   /** The authenticator or rule that refused, for the access log (set by whoever decided). */
   decidedBy: string | undefined;
 
-  constructor(status: number, code: string, message: string, headers: Record<string, string> = {}) {
+  constructor(status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}) {
     super(message);
     this.name = new.target.name;
     this.status = status;
@@ -19,26 +26,26 @@ export class HttpError extends Error {
 }
 
 export class BadRequest extends HttpError {
-  constructor(code: string, message: string) {
+  constructor(code: ErrorCodeOf<400>, message: string) {
     super(400, code, message);
   }
 }
 
 /** 401: carries the `WWW-Authenticate` challenge (RFC 6750 §3 for Bearer, RFC 7617 for Basic). */
 export class Unauthorized extends HttpError {
-  constructor(code: string, message: string, challenge = 'Bearer realm="scopegate"') {
+  constructor(code: ErrorCodeOf<401>, message: string, challenge = 'Bearer realm="scopegate"') {
     super(401, code, message, { 'www-authenticate': challenge });
   }
 }
 
 export class Forbidden extends HttpError {
-  constructor(code: string, message: string) {
+  constructor(code: ErrorCodeOf<403>, message: string) {
     super(403, code, message);
   }
 }
 
 export class NotFound extends HttpError {
-  constructor(code: string, message: string) {
+  constructor(code: ErrorCodeOf<404>, message: string) {
     super(404, code, message);
   }
 }
@@ -62,19 +69,19 @@ export class UnsupportedMediaType extends HttpError {
 }
 
 export class BadGateway extends HttpError {
-  constructor(code: string, message: string) {
+  constructor(code: ErrorCodeOf<502>, message: string) {
     super(502, code, message);
   }
 }
 
 export class ServiceUnavailable extends HttpError {
-  constructor(code: string, message: string) {
+  constructor(code: ErrorCodeOf<503>, message: string) {
     super(503, code, message);
   }
 }
 
 export class GatewayTimeout extends HttpError {
-  constructor(code: string, message: string) {
+  constructor(code: ErrorCodeOf<504>, message: string) {
     super(504, code, message);
   }
 }

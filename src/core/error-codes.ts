@@ -1,0 +1,73 @@
+/**
+ * The catalogue of every error code the gateway answers with: its HTTP status and what it means. `HttpError.code`
+ * is typed with `ErrorCode`, so a new code is one row here (and one in the README's table, which a test checks
+ * against this one). A code names one failure: two failures never share a code and one failure never has two.
+ */
+export const ERROR_CATALOGUE = {
+  // 400: the request cannot be read or checked.
+  bad_request_target: { status: 400, meaning: 'the request target is not an absolute path' },
+  bad_request_path: { status: 400, meaning: 'the path holds an encoded "/", "\\" or NUL, bad percent-encoding, or climbs above the root' },
+  invalid_host: { status: 400, meaning: 'the Host header is not a host name' },
+  tenant_header_repeated: { status: 400, meaning: 'X-Scope-OrgID was sent more than once' },
+  tenant_required: { status: 400, meaning: 'the identity holds several tenants and the request names none' },
+  write_needs_one_tenant: { status: 400, meaning: 'a write names more than one tenant' },
+  query_parse_error: { status: 400, meaning: 'a query (PromQL, LogQL, TraceQL) could not be parsed; never passed through' },
+  query_missing: { status: 400, meaning: 'the endpoint needs a query and none was sent' },
+  missing_match: { status: 400, meaning: 'the endpoint needs at least one series selector (match[]) under a label policy' },
+  tags_not_supported: { status: 400, meaning: 'Tempo\'s tags search parameter cannot be enforced; use q (TraceQL)' },
+  unsupported_input: { status: 400, meaning: 'a body the enforcer cannot check safely (malformed or unknown encoding)' },
+  invalid_json: { status: 400, meaning: 'the request body is not valid JSON' },
+  ambiguous_json: { status: 400, meaning: 'one JSON field appears under two spellings (Go reads keys case-insensitively)' },
+  invalid_alerts: { status: 400, meaning: 'the body is not a list of alerts' },
+  malformed_credentials: { status: 400, meaning: 'a Basic credential that is not base64 of user:password' },
+  invalid_silence: { status: 400, meaning: 'the body is not a silence, or the silence id is malformed' },
+  // 401: no identity (WWW-Authenticate is always set).
+  missing_credentials: { status: 401, meaning: 'no credential in any token header' },
+  invalid_credentials: { status: 401, meaning: 'wrong username or password, or a credential no provider recognises' },
+  invalid_token: { status: 401, meaning: 'unknown static token' },
+  conflicting_credentials: { status: 401, meaning: 'two credentials disagree, or one is repeated' },
+  token_expired: { status: 401, meaning: 'the JWT\'s exp has passed' },
+  token_not_yet_valid: { status: 401, meaning: 'the JWT\'s nbf or iat is in the future (beyond clock_skew)' },
+  bad_signature: { status: 401, meaning: 'the JWT\'s signature does not verify' },
+  unknown_key: { status: 401, meaning: 'no signing key with the JWT\'s kid (after one rate-limited refetch)' },
+  wrong_audience: { status: 401, meaning: 'the JWT\'s aud is not accepted' },
+  wrong_issuer: { status: 401, meaning: 'the JWT\'s iss is not accepted' },
+  algorithm_not_allowed: { status: 401, meaning: 'the JWT\'s alg is outside the provider\'s list' },
+  malformed_token: { status: 401, meaning: 'not a readable JWT' },
+  invalid_claims: { status: 401, meaning: 'claims of the wrong shape, or an invalid tenant' },
+  missing_tenant_claim: { status: 401, meaning: 'no tenant claim and no default_tenant' },
+  // 403: an identity, refused.
+  tenant_not_allowed: { status: 403, meaning: 'X-Scope-OrgID names a tenant the identity does not hold' },
+  tenant_federation_not_allowed: { status: 403, meaning: 'several tenants in one request, on an upstream that does not allow it' },
+  scope_not_allowed: { status: 403, meaning: 'the identity lacks the scope (read, write, admin) of the endpoint' },
+  admin_endpoint_blocked: { status: 403, meaning: 'an admin endpoint, blocked on this upstream' },
+  write_endpoint_blocked: { status: 403, meaning: 'a write endpoint, blocked on this upstream (read_only)' },
+  no_label_policy: { status: 403, meaning: 'the identity has no label policy for this upstream (implicit deny)' },
+  full_access_required: { status: 403, meaning: 'the endpoint cannot be limited to a label policy; it needs an identity with full access' },
+  label_policy_not_enforced: { status: 403, meaning: 'a raw upstream cannot enforce the identity\'s label policy (unless allow_unenforced_policy)' },
+  policy_violation: { status: 403, meaning: 'the request would read or write outside the identity\'s label policy' },
+  // 404, 405, 413, 415.
+  no_upstream: { status: 404, meaning: 'no upstream is configured for the Host' },
+  unknown_endpoint: { status: 404, meaning: 'the upstream type has no endpoint at this path' },
+  upgrade_not_supported: { status: 404, meaning: 'the endpoint does not accept WebSocket upgrades' },
+  trace_not_found: { status: 404, meaning: 'no trace with this id, or none of its spans is inside the label policy' },
+  silence_not_found: { status: 404, meaning: 'no silence with this id inside the label policy' },
+  method_not_allowed: { status: 405, meaning: 'the endpoint does not accept this method' },
+  payload_too_large: { status: 413, meaning: 'the request body is over max_body_bytes' },
+  unsupported_media_type: { status: 415, meaning: 'a body encoding the enforcer does not read' },
+  // 500, 502, 503, 504: the gateway or the upstream failed.
+  internal_error: { status: 500, meaning: 'a bug: logged with its stack, its message not sent' },
+  upstream_unreachable: { status: 502, meaning: 'the upstream refused the connection or is unreachable' },
+  upstream_reset: { status: 502, meaning: 'the upstream closed the connection' },
+  upstream_protocol_error: { status: 502, meaning: 'the upstream sent an invalid HTTP response' },
+  upstream_aborted: { status: 502, meaning: 'the request to the upstream was aborted' },
+  upstream_tls_error: { status: 502, meaning: 'TLS with the upstream failed (untrusted certificate, or it refused ours)' },
+  upstream_bad_response: { status: 502, meaning: 'the upstream answered something the gateway must read (to filter or check) and could not' },
+  token_set_unavailable: { status: 503, meaning: 'the static token set has not been loaded yet' },
+  jwks_unavailable: { status: 503, meaning: 'the identity provider\'s signing keys are not available' },
+  aws_credentials_unavailable: { status: 503, meaning: 'no valid AWS credentials to sign for the upstream' },
+  upstream_timeout: { status: 504, meaning: 'the upstream did not answer within its timeout' },
+} as const satisfies Record<string, { status: number; meaning: string }>;
+
+/** Every code the gateway answers with. */
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
