@@ -7,6 +7,9 @@ export const ERROR_CATALOGUE = {
   // 400: the request cannot be read or checked.
   bad_request_target: { status: 400, meaning: 'the request target is not an absolute path' },
   bad_request_path: { status: 400, meaning: 'the path holds an encoded "/", "\\" or NUL, bad percent-encoding, or climbs above the root' },
+  missing_host: { status: 400, meaning: 'the request names no host (Host missing or empty) and no catch-all route serves it' },
+  duplicate_host: { status: 400, meaning: 'more than one Host header line (RFC 9112 §3.2); the connection is closed' },
+  ambiguous_framing: { status: 400, meaning: 'Transfer-Encoding on an HTTP/1.0 request (RFC 9112 §6.1); the connection is closed' },
   invalid_host: { status: 400, meaning: 'the Host header is not a host name' },
   tenant_header_repeated: { status: 400, meaning: 'X-Scope-OrgID was sent more than once' },
   tenant_required: { status: 400, meaning: 'the identity holds several tenants and the request names none' },
@@ -55,8 +58,10 @@ export const ERROR_CATALOGUE = {
   method_not_allowed: { status: 405, meaning: 'the endpoint does not accept this method' },
   payload_too_large: { status: 413, meaning: 'the request body is over max_body_bytes' },
   unsupported_media_type: { status: 415, meaning: 'a body encoding the enforcer does not read' },
-  // 500, 502, 503, 504: the gateway or the upstream failed.
+  // 500 to 505: the gateway or the upstream failed.
   internal_error: { status: 500, meaning: 'a bug: logged with its stack, its message not sent' },
+  unsupported_transfer_encoding: { status: 501, meaning: 'a Transfer-Encoding other than exactly chunked; the connection is closed' },
+  http_version_not_supported: { status: 505, meaning: 'an HTTP version other than 1.0 and 1.1; the connection is closed' },
   upstream_unreachable: { status: 502, meaning: 'the upstream refused the connection or is unreachable' },
   upstream_reset: { status: 502, meaning: 'the upstream closed the connection' },
   upstream_protocol_error: { status: 502, meaning: 'the upstream sent an invalid HTTP response' },

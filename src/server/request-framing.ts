@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { HttpError } from './http-errors.js';
+import { HttpError, type ErrorCodeOf } from '../core/http-errors.js';
 
 /**
  * An answer to a request whose framing the gateway will not trust: the connection closes after it, since
@@ -7,7 +7,7 @@ import { HttpError } from './http-errors.js';
  * in front may read differently (request smuggling, RFC 9112 §11.2).
  */
 export class FramingError extends HttpError {
-  constructor(status: 400 | 501 | 505, code: string, message: string) {
+  constructor(status: 400 | 501 | 505, code: ErrorCodeOf<400 | 501 | 505>, message: string) {
     super(status, code, message, { connection: 'close' });
   }
 }

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { HttpError } from './http-errors.js';
+import { HttpError } from '../core/http-errors.js';
 
 /**
  * How much of an unread request body is read and thrown away so the connection can carry the next request,
