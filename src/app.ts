@@ -6,7 +6,7 @@ import type { Credentials } from './identity/authenticator.js';
 import { createAuthenticatorChain } from './identity/chain.js';
 import { createAuthenticators } from './identity/providers.js';
 import type { Identity } from './identity/identity.js';
-import { createGatewayMetrics, type GatewayMetrics } from './observability/metrics.js';
+import { createGatewayMetrics, registerReadyGauge, type GatewayMetrics } from './observability/metrics.js';
 import { createOtlpTracer, propagateOnly } from './observability/tracing.js';
 import { createHostRouter } from './routing/host-routes.js';
 import { createTokenSource } from './secrets/create.js';
@@ -98,6 +98,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     ...upstreams.flatMap(({ signer }) => (signer ? [signer.readiness] : [])),
   ];
   let accepting = true;
+  registerReadyGauge(metrics.registry, () => accepting && readiness.every((check) => check.notReadyReason() === undefined));
 
   return {
     config,

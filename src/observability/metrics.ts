@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * The gateway's own metrics, on a Registry made per app (never prom-client's global one), so two
@@ -50,4 +50,21 @@ export function createGatewayMetrics(options: { collectProcessMetrics?: boolean 
       registers: [registry],
     }),
   };
+}
+
+/**
+ * `scopegate_ready`: 1 when /ready would answer 200, else 0, read at scrape time, so an alert can tell a pod
+ * that is up but refusing traffic (stale token set, keys or credentials) from one that is down (`up == 0`).
+ * A cluster primary aggregates its workers' values with `min`: one unready worker makes the process unready.
+ */
+export function registerReadyGauge(registry: Registry, isReady: () => boolean): void {
+  new Gauge({
+    name: 'scopegate_ready',
+    help: 'Whether /ready answers 200 (1) or 503 (0): token set, signing keys and AWS credentials fresh, not shutting down.',
+    registers: [registry],
+    aggregator: 'min',
+    collect() {
+      this.set(isReady() ? 1 : 0);
+    },
+  });
 }

@@ -28,6 +28,8 @@ test('/ready is 503 with the reason while the token set never loaded; /healthz s
   assert.equal(body.status, 'not_ready');
   assert.match(body.reasons['secrets:file'] ?? '', /^token set from file never loaded \(last error: .*ENOENT/);
   assert.equal((await fetch(`${gateway.adminUrl}/healthz`)).status, 200);
+  // The same answer as a metric, for alerting rules: up but unready.
+  assert.match(await (await fetch(`${gateway.adminUrl}/metrics`)).text(), /^scopegate_ready 0$/m);
 
   const res = await fetch(`${gateway.url}/api/v1/query`, { headers: { authorization: 'Bearer anything' } });
   assert.equal(res.status, 503);
@@ -96,6 +98,7 @@ test('with [admin] listen equal to the proxy listen, one port serves both', asyn
   const ready = await fetch(`${gateway.url}/ready`);
   assert.equal(ready.status, 200);
   assert.deepEqual(await ready.json(), { status: 'ready' });
+  assert.match(await (await fetch(`${gateway.url}/metrics`)).text(), /^scopegate_ready 1$/m);
   assert.equal((await fetch(`${gateway.url}/healthz`)).status, 200);
   assert.equal((await fetch(`${gateway.url}/api/v1/query`, { headers: { authorization: 'Bearer tok-a' } })).status, 200);
   assert.match(await (await fetch(`${gateway.url}/metrics`)).text(), /scopegate_requests_total\{tenant="tenant-a"/);
