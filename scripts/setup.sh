@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what scopegate and its tests need on a fresh Debian machine: Node dependencies (npm ci) and the real
-# upstreams the tests and the demo run (Prometheus, Alertmanager, VictoriaMetrics from Debian's packages), and
-# the openssl CLI the TLS tests use.
+# upstreams the tests and the demo run (Prometheus, Alertmanager, VictoriaMetrics from Debian's packages), the
+# openssl CLI the TLS tests use, and kubectl, whose `kubectl kustomize` renders deploy/kubernetes in a test
+# (promtool, from the prometheus package, checks the alerting rules).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,9 +13,21 @@ command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alert
 command -v victoria-metrics >/dev/null 2>&1 || missing+=(victoria-metrics)
 # The TLS tests make a throwaway CA with the openssl CLI.
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# kubectl comes from the `kubectl` package of the Kubernetes (or Google Cloud) apt repository; Debian's own
+# `kubernetes-client` is kubectl 1.20, whose kustomize (v2) cannot read the manifests' `labels` field.
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+if ! command -v kubectl >/dev/null 2>&1; then
+  $sudo apt-get update -q
+  if apt-cache policy kubectl 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+    missing+=(kubectl)
+  else
+    echo "kubectl is missing and no apt source offers the kubectl package: add the Kubernetes apt repository" >&2
+    echo "(Kubernetes' 'Install kubectl on Linux' page), or put kubectl >= 1.27 on PATH" >&2
+    exit 1
+  fi
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
   echo "installing Debian packages: ${missing[*]}"
   $sudo apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
