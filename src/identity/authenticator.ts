@@ -29,6 +29,11 @@ export interface Credentials {
  */
 export interface Authenticator {
   readonly name: string;
+  /**
+   * True for an authenticator that needs no credential (fixed_tenant): it answers for requests that carry
+   * none of ours, and is never asked to vouch for one credential among several (see chain.ts).
+   */
+  readonly anonymous?: boolean;
   authenticate(credentials: Credentials): Promise<Identity | undefined> | Identity | undefined;
   /** Stops timers and watchers. */
   close?(): Promise<void> | void;

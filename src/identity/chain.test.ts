@@ -57,3 +57,21 @@ test('an identity past its expiry is refused even if an authenticator returned i
   const expired: Authenticator = { name: 'cached', authenticate: () => identity('cached', clock.now() / 1000 - 1) };
   assert.equal((await refusal([expired])).code, 'token_expired');
 });
+
+test('credentials of several kinds are judged one by one: they must agree; an anonymous authenticator vouches for none', async () => {
+  const byKind: Authenticator = {
+    name: 'by-kind',
+    authenticate: (c) => (c.basic ? identity(c.basic.username) : c.bearer ? identity(c.bearer.token) : undefined),
+  };
+  const anonymous: Authenticator = { name: 'fixed', anonymous: true, authenticate: () => identity('anonymous') };
+  const chain = createAuthenticatorChain([byKind, anonymous], { clock, challenge: 'Bearer' });
+  const bearer = (token: string) => ({ header: 'authorization', token });
+  assert.equal((await chain.authenticate({ basic: { username: 'a', password: '' }, bearer: bearer('a') })).subject, 'a');
+  const conflict = await chain.authenticate({ basic: { username: 'a', password: '' }, bearer: bearer('b') }).catch((e: unknown) => e);
+  assert.ok(conflict instanceof HttpError);
+  assert.equal(conflict.code, 'conflicting_credentials');
+  // An X-Id-Token nobody accepts is no credential: the bearer alone decides; nothing recognised → anonymous.
+  assert.equal((await chain.authenticate({ bearer: bearer('a'), idToken: 'x.y.z' })).subject, 'a');
+  const none = createAuthenticatorChain([notMine, anonymous], { clock, challenge: 'Bearer' });
+  assert.equal((await none.authenticate({ bearer: bearer('a'), idToken: 'x.y.z' })).subject, 'anonymous');
+});

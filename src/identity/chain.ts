@@ -9,36 +9,74 @@ export interface AuthenticatorChain {
   close(): Promise<void>;
 }
 
+export type AuthenticationResult = 'success' | 'refused' | 'unrecognised';
+
+interface ChainOptions {
+  readonly clock: Clock;
+  readonly challenge: string;
+  readonly observe?: (authenticator: string, result: AuthenticationResult) => void;
+}
+
 /**
  * Asks each authenticator in the configured order. The first that returns an identity decides; one that
  * throws stops the chain (a recognised but bad credential never falls through to a weaker method).
  * Nobody → 401, with a challenge naming the schemes the gateway accepts.
+ *
+ * A request with credentials of several kinds (Basic, a bearer token, an accepted X-Id-Token) is judged one
+ * credential at a time, each through the whole chain: every credential some authenticator recognises must
+ * be accepted, and all of them must name the same identity (`sameIdentity`), else 401
+ * `conflicting_credentials` — whatever their kinds, so a client cannot pair its own credential with
+ * another's and be served as whichever the order reaches first. A credential no authenticator recognises
+ * (Basic with no `[auth.basic]`, X-Id-Token where no provider accepts it) is not one of ours and is ignored.
+ * Several bearer headers are one credential: findCredentials already refused them unless equal.
  */
-export type AuthenticationResult = 'success' | 'refused' | 'unrecognised';
-
-export function createAuthenticatorChain(
-  authenticators: readonly Authenticator[],
-  options: { clock: Clock; challenge: string; observe?: (authenticator: string, result: AuthenticationResult) => void },
-): AuthenticatorChain {
+export function createAuthenticatorChain(authenticators: readonly Authenticator[], options: ChainOptions): AuthenticatorChain {
   const observe = options.observe ?? (() => undefined);
+  const withCredentials = authenticators.filter((a) => a.anonymous !== true);
+
+  async function firstIdentity(candidates: readonly Authenticator[], credentials: Credentials): Promise<Identity | undefined> {
+    for (const authenticator of candidates) {
+      let identity;
+      try {
+        identity = await authenticator.authenticate(credentials);
+      } catch (error) {
+        if (error instanceof HttpError) error.decidedBy ??= authenticator.name;
+        observe(authenticator.name, 'refused');
+        throw error;
+      }
+      if (identity === undefined) continue;
+      if (identity.expiresAt !== undefined && identity.expiresAt * 1000 <= options.clock.now()) {
+        observe(authenticator.name, 'refused');
+        throw new Unauthorized('token_expired', 'the credential has expired', options.challenge);
+      }
+      return identity;
+    }
+    return undefined;
+  }
+
+  async function agreeingIdentity(parts: readonly Credentials[]): Promise<Identity | undefined> {
+    let agreed: Identity | undefined;
+    for (const part of parts) {
+      const identity = await firstIdentity(withCredentials, part);
+      if (identity === undefined) continue;
+      if (agreed !== undefined && !sameIdentity(agreed, identity)) {
+        observe(identity.authenticator, 'refused');
+        const error = new Unauthorized('conflicting_credentials', 'the request carries credentials of different identities', options.challenge);
+        error.decidedBy = `${agreed.authenticator}+${identity.authenticator}`;
+        throw error;
+      }
+      agreed ??= identity;
+    }
+    return agreed ?? (await firstIdentity(authenticators.filter((a) => a.anonymous === true), {}));
+  }
+
   return {
     names: authenticators.map((a) => a.name),
     async authenticate(credentials) {
-      for (const authenticator of authenticators) {
-        let identity;
-        try {
-          identity = await authenticator.authenticate(credentials);
-        } catch (error) {
-          if (error instanceof HttpError) error.decidedBy ??= authenticator.name;
-          observe(authenticator.name, 'refused');
-          throw error;
-        }
-        if (identity === undefined) continue;
-        if (identity.expiresAt !== undefined && identity.expiresAt * 1000 <= options.clock.now()) {
-          observe(authenticator.name, 'refused');
-          throw new Unauthorized('token_expired', 'the credential has expired', options.challenge);
-        }
-        observe(authenticator.name, 'success');
+      const parts = splitCredentials(credentials);
+      const identity = parts.length > 1 ? await agreeingIdentity(parts) : await firstIdentity(authenticators, credentials);
+      if (identity !== undefined) {
+        observe(identity.authenticator, 'success');
         return identity;
       }
       observe('none', 'unrecognised');
@@ -52,4 +90,28 @@ export function createAuthenticatorChain(
       await Promise.all(authenticators.map((a) => a.close?.()));
     },
   };
+}
+
+/** One `Credentials` per credential the request carries. */
+function splitCredentials(credentials: Credentials): Credentials[] {
+  const parts: Credentials[] = [];
+  if (credentials.basic !== undefined) parts.push({ basic: credentials.basic });
+  if (credentials.bearer !== undefined) parts.push({ bearer: credentials.bearer });
+  if (credentials.idToken !== undefined) parts.push({ idToken: credentials.idToken });
+  return parts;
+}
+
+/**
+ * Two identities are the same when they grant the same thing: subject, tenants, scopes and label policy
+ * (which authenticator found them, and their expiry, may differ).
+ */
+export function sameIdentity(a: Identity, b: Identity): boolean {
+  return (
+    a.subject === b.subject &&
+    a.tenants.length === b.tenants.length &&
+    a.tenants.every((tenant, i) => b.tenants[i] === tenant) &&
+    a.scopes.size === b.scopes.size &&
+    [...a.scopes].every((scope) => b.scopes.has(scope)) &&
+    JSON.stringify(a.policy) === JSON.stringify(b.policy)
+  );
 }

@@ -12,6 +12,8 @@ import type { BasicCredential, BearerCredential, Credentials } from './authentic
  *   proxy in front that adds its own header can never be overridden by a client-chosen one.
  * - A repeated header (two values) is refused the same way.
  * - `X-Id-Token` (Grafana's forwarded ID token) is returned apart; an authenticator decides whether to use it.
+ * - Credentials of different kinds (Basic, bearer, X-Id-Token) are all returned: the chain checks that they
+ *   name one identity (`conflicting_credentials` otherwise, see chain.ts).
  */
 export function findCredentials(
   headers: IncomingHttpHeaders,

@@ -32,5 +32,5 @@ export function createFixedTenantAuthenticator(options: FixedTenantOptions): Aut
     { authenticator: name, tenant: options.tenant },
     'fixed_tenant authentication is enabled: every request is accepted without credentials',
   );
-  return { name, authenticate: () => identity };
+  return { name, anonymous: true, authenticate: () => identity };
 }

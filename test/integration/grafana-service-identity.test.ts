@@ -91,3 +91,15 @@ test('X-Id-Token is ignored without accept_id_token_header: 401, nothing sent up
   assert.ok(!res.body.toString().includes(idToken));
   assert.equal(upstream.requests.length, 0);
 });
+
+test('the service token with a user\'s X-Id-Token: 401 conflicting_credentials where X-Id-Token is accepted, the service where not', async () => {
+  // Accepted, X-Id-Token is a credential (user of tenant-b) disagreeing with the service token (tenant-a).
+  const conflicting = await query(accepting, { authorization: `Bearer ${SERVICE_TOKEN}`, 'x-id-token': idToken });
+  assert.equal(conflicting.status, 401, conflicting.body.toString());
+  assert.equal(conflicting.json().code, 'conflicting_credentials');
+  assert.equal(upstream.requests.length, 0);
+  // Not accepted, it is no credential of the gateway's: the service identity is served, the header dropped.
+  const service = await query(ignoring, { authorization: `Bearer ${SERVICE_TOKEN}`, 'x-id-token': idToken });
+  assert.equal(service.status, 200, service.body.toString());
+  assert.deepEqual(received(), { tenant: 'tenant-a', query: 'up{namespace="team-a"}', idToken: undefined });
+});
