@@ -18,7 +18,8 @@ export interface ForwardOptions {
   /**
    * When set, a 2xx response is buffered (up to `maxFilterBytes`) and rewritten before it is sent. The filter
    * may throw an HttpError to answer with it instead (e.g. 404 when nothing is left for the identity); any
-   * other failure means the upstream's answer was unreadable: 502.
+   * other failure means the upstream's answer was unreadable: 502. A response with a content coding (the
+   * gateway asked for `identity`) is unreadable too: it is never filtered as if it were plain, nor relayed.
    */
   readonly filterResponse?: (body: Buffer) => Buffer;
   readonly maxFilterBytes: number;
@@ -49,6 +50,7 @@ export function forwardRequest(options: ForwardOptions): Promise<number> {
     let status = 0;
     let buffered: Buffer[] | undefined;
     let bufferedBytes = 0;
+    let isEncoded = false;
     let settled = false;
     const settle = (fn: () => void) => {
       if (settled) return;
@@ -73,6 +75,7 @@ export function forwardRequest(options: ForwardOptions): Promise<number> {
         const outHeaders = buildResponseHeaders(headers);
         if (options.filterResponse && statusCode >= 200 && statusCode < 300) {
           buffered = [];
+          isEncoded = hasContentCoding(outHeaders['content-encoding']);
           delete outHeaders['content-length'];
           res.statusCode = statusCode;
           if (statusMessage) res.statusMessage = statusMessage;
@@ -100,6 +103,7 @@ export function forwardRequest(options: ForwardOptions): Promise<number> {
         if (buffered && options.filterResponse) {
           let body: Buffer;
           try {
+            if (isEncoded) throw new Error('the upstream response has a content coding');
             body = options.filterResponse(Buffer.concat(buffered));
           } catch (error) {
             // An HttpError is the filter's answer; anything else: the upstream's answer could not be read as
@@ -111,6 +115,7 @@ export function forwardRequest(options: ForwardOptions): Promise<number> {
             return;
           }
           res.setHeader('content-length', body.length);
+          res.removeHeader('content-encoding');
           res.end(body);
         } else {
           res.end();
@@ -147,5 +152,14 @@ export function forwardRequest(options: ForwardOptions): Promise<number> {
     } catch (error) {
       settle(() => reject(new ForwardError(classifyUpstreamError(error), error)));
     }
+  });
+}
+
+/** RFC 9110 §8.4: any coding other than `identity` must be undone before the content can be read. */
+function hasContentCoding(value: unknown): boolean {
+  const text = Array.isArray(value) ? value.join(',') : typeof value === 'string' ? value : '';
+  return text.split(',').some((coding) => {
+    const name = coding.trim().toLowerCase();
+    return name !== '' && name !== 'identity';
   });
 }

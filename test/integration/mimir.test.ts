@@ -110,6 +110,13 @@ describe('routing to components', () => {
   for (const { path, component, param, want } of reads) {
     test(`GET ${path} reaches the ${component} as team-a${param ? ` with ${param} enforced` : ''}`, async () => {
       upstreams[component].setHandler((_r, res) => {
+        // The ruler's configuration API answers YAML (filtered for the limited identity: a team-a group).
+        const group = 'name: group1\nrules:\n  - record: r\n    expr: up{namespace="team-a"}\n';
+        if (path.startsWith('/prometheus/config/')) {
+          res.writeHead(200, { 'content-type': 'application/yaml' });
+          res.end(path.endsWith('/group1') ? group : `ns1:\n  - ${group.replace(/\n(?=.)/g, '\n    ')}`);
+          return;
+        }
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(component === 'alertmanager' ? '[]' : '{"status":"success","data":{"groups":[],"alerts":[]}}');
       });

@@ -14,6 +14,7 @@ import {
 import { filterAlertsResponse, filterRulesResponse } from '../../enforce/responses/rules-alerts.js';
 import type { Endpoint, Preset } from '../endpoint.js';
 import { filterForPolicy } from './prometheus.js';
+import { rulerConfigReadRows } from './ruler-config.js';
 
 const READ = ['GET', 'POST'];
 const QUERY: LokiReadSpec = { params: ['query'], kind: 'query', defaultToPolicy: false };
@@ -76,9 +77,10 @@ export const lokiPreset: Preset = {
       bufferBody: false,
       websocket: true,
     },
-    // Ruler: rule definitions are tenant-wide (Loki's LBAC doesn't apply to the ruler either); rule states and
+    // Ruler: rule definitions are tenant-wide (Loki's LBAC doesn't apply to the ruler either): a limited
+    // identity sees only the groups whose rules read inside its policy (ruler-config.ts); rule states and
     // alert instances hold series labels, so they are filtered to the policy.
-    plain('rules', ['GET'], RULES_PATH, 'read', 'ruler'),
+    ...rulerConfigReadRows('loki.rules', '/loki/api/v1/rules', 'ruler', 'logql'),
     { ...plain('rules_change', ['POST', 'DELETE'], RULES_PATH, 'write', 'ruler'), transformRequest: refuseRestrictedRuleChange },
     { ...plain('prometheus_rules', ['GET'], '/prometheus/api/v1/rules', 'read', 'ruler'), filterResponse: filterForPolicy(filterRulesResponse) },
     { ...plain('prometheus_alerts', ['GET'], '/prometheus/api/v1/alerts', 'read', 'ruler'), filterResponse: filterForPolicy(filterAlertsResponse) },

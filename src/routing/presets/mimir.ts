@@ -17,6 +17,7 @@ import type { EnforceContext, Endpoint, Preset, ProxyRequest } from '../endpoint
 import { alertmanagerPreset } from './alertmanager.js';
 import { prometheusEndpoints } from './prometheus.js';
 import { createParamTransform, enforceRemoteWriteRequest, LABEL_POLICY_HEADER } from './prometheus-transforms.js';
+import { rulerConfigReadRows } from './ruler-config.js';
 
 const PROMETHEUS_PREFIX = '/prometheus';
 const ALERTMANAGER_PREFIX = '/alertmanager';
@@ -125,10 +126,11 @@ export const mimirPreset: Preset = {
     fromPrometheus('delete_series', 'query-frontend'),
 
     // Ruler: rules and alerts are filtered to the policy; rule configuration is tenant-wide, so a limited
-    // identity may read it but not change it (rules run outside any label policy).
+    // identity reads only the groups whose rules read inside its policy (ruler-config.ts) and changes none
+    // (rules run outside any label policy).
     fromPrometheus('rules', 'ruler'),
     fromPrometheus('alerts', 'ruler'),
-    row('ruler_config', ['GET'], RULER_CONFIG, 'read', 'ruler'),
+    ...rulerConfigReadRows('mimir.ruler_config', '/prometheus/config/v1/rules', 'ruler', 'promql'),
     row('ruler_config_change', ['POST', 'DELETE'], RULER_CONFIG, 'write', 'ruler', { transformRequest: refuseRestrictedRuleChange }),
 
     // Alertmanager: one per tenant (the header isolates); a policy is enforced as on a shared Alertmanager.
