@@ -55,6 +55,7 @@ export const ERROR_CATALOGUE = {
   upgrade_not_supported: { status: 404, meaning: 'the endpoint does not accept WebSocket upgrades' },
   trace_not_found: { status: 404, meaning: 'no trace with this id, or none of its spans is inside the label policy' },
   silence_not_found: { status: 404, meaning: 'no silence with this id inside the label policy' },
+  rule_group_not_found: { status: 404, meaning: 'no rule group (of the ruler\'s configuration) inside the label policy at this path' },
   method_not_allowed: { status: 405, meaning: 'the endpoint does not accept this method' },
   payload_too_large: { status: 413, meaning: 'the request body is over max_body_bytes' },
   unsupported_media_type: { status: 415, meaning: 'a body encoding the enforcer does not read' },

@@ -1,5 +1,5 @@
 import { filterRuleConfig, type RuleConfigShape, type RuleLanguage } from '../../enforce/responses/rule-config.js';
-import { NotFound } from '../../server/http-errors.js';
+import { NotFound } from '../../core/http-errors.js';
 import type { Endpoint } from '../endpoint.js';
 
 /**
