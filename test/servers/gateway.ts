@@ -16,8 +16,12 @@ export interface StartedGateway {
 /**
  * Starts a real gateway on 127.0.0.1:0 (proxy and admin) from a config object, as `serve` would from a file.
  * Listen addresses are forced to loopback port 0 unless the config sets `admin.listen` equal to the proxy's.
+ * Process metrics (prom-client's default collectors) are off unless `collectProcessMetrics` asks for them.
  */
-export async function startTestGateway(raw: Record<string, unknown>, options: { clock?: Clock } = {}): Promise<StartedGateway> {
+export async function startTestGateway(
+  raw: Record<string, unknown>,
+  options: { clock?: Clock; collectProcessMetrics?: boolean } = {},
+): Promise<StartedGateway> {
   const proxy = { listen: '127.0.0.1:0', shutdown_timeout: '5s', ...(raw.proxy as Record<string, unknown>) };
   const config = parseConfig({ log_level: 'info', admin: { listen: '127.0.0.1:0' }, ...raw, proxy });
   const logs: Record<string, unknown>[] = [];
@@ -28,7 +32,7 @@ export async function startTestGateway(raw: Record<string, unknown>, options: { 
     },
   });
   const logger = createLogger({ level: config.log_level, destination });
-  const server = await startGateway(config, { logger, clock: options.clock ?? systemClock, collectProcessMetrics: false });
+  const server = await startGateway(config, { logger, clock: options.clock ?? systemClock, collectProcessMetrics: options.collectProcessMetrics ?? false });
   return {
     url: `http://127.0.0.1:${server.proxyAddress.port}`,
     adminUrl: `http://127.0.0.1:${server.adminAddress.port}`,
