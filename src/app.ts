@@ -6,6 +6,7 @@ import type { Credentials } from './identity/authenticator.js';
 import { createAuthenticatorChain } from './identity/chain.js';
 import { createAuthenticators } from './identity/providers.js';
 import type { Identity } from './identity/identity.js';
+import { createLimits, type LimitsRuntime } from './limits/create-limiter.js';
 import { createGatewayMetrics, registerReadyGauge, type GatewayMetrics } from './observability/metrics.js';
 import { createOtlpTracer, propagateOnly } from './observability/tracing.js';
 import { createHostRouter } from './routing/host-routes.js';
@@ -26,6 +27,8 @@ export interface AppDeps {
   readonly clock: Clock;
   /** Process metrics (CPU, heap) are collected unless false; tests running many apps turn them off. */
   readonly collectProcessMetrics?: boolean;
+  /** The app this one replaces (reload): limit counters of unchanged rules carry over. */
+  readonly previous?: App;
 }
 
 export interface App {
@@ -35,6 +38,7 @@ export interface App {
   readonly handleUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   readonly handleAdmin: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   readonly readiness: readonly ReadinessCheck[];
+  readonly limits: LimitsRuntime;
   /** The configured authenticator chain, as the pipeline runs it (used by `explain`). */
   authenticate(credentials: Credentials): Promise<Identity>;
   /** First loads (token set, keys, credentials); resolves after the first attempt, even a failed one. */
@@ -77,6 +81,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     return { config: upstreamConfig, signer, built: createUpstream(upstreamConfig, signer) };
   });
   const tracer = config.tracing ? await createOtlpTracer(config.tracing, logger) : propagateOnly;
+  const limits = createLimits(config.limits, { logger, registry: metrics.registry, now: () => clock.now(), previous: deps.previous?.limits });
   const findRoute = createHostRouter(upstreams.map(({ config: c, built }) => ({ config: c, target: built.target })));
 
   const pipelineDeps: PipelineDeps = {
@@ -91,11 +96,13 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     maxBodyBytes: config.proxy.max_body_bytes,
     maxFilterBytes: config.proxy.max_response_filter_bytes,
     onUpstreamError: (upstream, kind) => metrics.upstreamErrors.inc({ upstream, kind }),
+    limiter: limits.limiter,
   };
   const readiness: ReadinessCheck[] = [
     ...(tokenSource ? [tokenSource.refresher.readiness] : []),
     ...providers.readiness,
     ...upstreams.flatMap(({ signer }) => (signer ? [signer.readiness] : [])),
+    ...limits.limiter.readiness,
   ];
   let accepting = true;
   registerReadyGauge(metrics.registry, () => accepting && readiness.every((check) => check.notReadyReason() === undefined));
@@ -107,6 +114,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     handleUpgrade: createUpgradeHandler(pipelineDeps, logger, metrics, tracer),
     handleAdmin: createAdminHandler({ registry: metrics.registry, readiness: () => readiness, isAccepting: () => accepting }),
     readiness,
+    limits,
     authenticate: (credentials) => chain.authenticate(credentials),
     async start() {
       // Every source's first load, in parallel; each is bounded by its own fetch timeout. JWKS and OIDC keys
@@ -114,6 +122,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       await Promise.all([
         tokenSource?.refresher.start(),
         ...upstreams.map(({ signer }) => signer?.whenStarted()),
+        limits.start(),
       ]);
     },
     async close() {
@@ -121,6 +130,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       await providers.close();
       await Promise.all(upstreams.map(({ built }) => built.close()));
       await tracer.shutdown();
+      await limits.limiter.close();
     },
     setAccepting(value) {
       accepting = value;

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { coreSchema } from './schema.js';
 import { aclSchema, authSchema } from './sections/auth.js';
+import { limitsSchema } from './sections/limits.js';
 import { refineSecretsConfig, secretsConfigShape } from './sections/secrets.js';
 
 /**
@@ -8,7 +9,7 @@ import { refineSecretsConfig, secretsConfigShape } from './sections/secrets.js';
  * typo is reported instead of silently ignored.
  */
 export const configSchema = coreSchema
-  .extend({ ...secretsConfigShape, auth: authSchema.prefault({}), acl: aclSchema.optional() })
+  .extend({ ...secretsConfigShape, auth: authSchema.prefault({}), acl: aclSchema.optional(), limits: limitsSchema.prefault({}) })
   .strict()
   // Run even when other keys are invalid, so check-config lists every problem in one pass.
   .superRefine(refineSecretsConfig, { when: () => true })

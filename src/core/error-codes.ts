@@ -24,6 +24,7 @@ export const ERROR_CATALOGUE = {
   invalid_alerts: { status: 400, meaning: 'the body is not a list of alerts' },
   malformed_credentials: { status: 400, meaning: 'a Basic credential that is not base64 of user:password' },
   invalid_silence: { status: 400, meaning: 'the body is not a silence, or the silence id is malformed' },
+  invalid_time_range: { status: 400, meaning: 'a limited query_range or query whose start, end or step cannot be read (so its cost cannot be checked)' },
   // 401: no identity (WWW-Authenticate is always set).
   missing_credentials: { status: 401, meaning: 'no credential in any token header' },
   invalid_credentials: { status: 401, meaning: 'wrong username or password, or a credential no provider recognises' },
@@ -59,6 +60,16 @@ export const ERROR_CATALOGUE = {
   method_not_allowed: { status: 405, meaning: 'the endpoint does not accept this method' },
   payload_too_large: { status: 413, meaning: 'the request body is over max_body_bytes' },
   unsupported_media_type: { status: 415, meaning: 'a body encoding the enforcer does not read' },
+  // 413, 422, 429: over a [limits] rule (the access log names the rule).
+  body_too_large: { status: 413, meaning: 'the request body is over a limit rule\'s max_body_bytes' },
+  too_many_series: { status: 422, meaning: 'a remote write or Loki push holds more series or streams than a limit rule\'s max_series' },
+  query_range_too_long: { status: 422, meaning: 'query_range end − start is over a limit rule\'s max_range' },
+  step_too_small: { status: 422, meaning: 'query_range step is under a limit rule\'s min_step' },
+  too_many_points: { status: 422, meaning: 'query_range (end − start) / step + 1 is over a limit rule\'s max_points' },
+  query_too_long: { status: 422, meaning: 'the query, as sent upstream, is over a limit rule\'s max_query_bytes' },
+  lookback_too_long: { status: 422, meaning: 'an instant query\'s largest range plus offset is over a limit rule\'s max_lookback' },
+  rate_limited: { status: 429, meaning: 'over a limit rule\'s rate (and burst); Retry-After says when the next request passes' },
+  concurrency_limited: { status: 429, meaning: 'a limit rule\'s concurrency is all in flight; Retry-After: 1' },
   // 500 to 505: the gateway or the upstream failed.
   internal_error: { status: 500, meaning: 'a bug: logged with its stack, its message not sent' },
   unsupported_transfer_encoding: { status: 501, meaning: 'a Transfer-Encoding other than exactly chunked; the connection is closed' },
@@ -72,6 +83,7 @@ export const ERROR_CATALOGUE = {
   token_set_unavailable: { status: 503, meaning: 'the static token set has not been loaded yet' },
   jwks_unavailable: { status: 503, meaning: 'the identity provider\'s signing keys are not available' },
   aws_credentials_unavailable: { status: 503, meaning: 'no valid AWS credentials to sign for the upstream' },
+  limits_unavailable: { status: 503, meaning: 'the limits backend (Redis) did not answer and on_backend_error = "deny"' },
   upstream_timeout: { status: 504, meaning: 'the upstream did not answer within its timeout' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 

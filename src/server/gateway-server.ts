@@ -92,7 +92,7 @@ async function startListeners(config: Config, deps: AppDeps, withAdmin: boolean)
       let nextTls: HttpsOptions | undefined;
       try {
         nextTls = listenerTlsOptions(next);
-        candidate = await createApp(next, deps);
+        candidate = await createApp(next, { ...deps, previous: app });
         await candidate.start();
       } catch (error) {
         log.error({ err: error }, 'reload failed: keeping the current configuration');

@@ -3,6 +3,8 @@ import type { Credentials } from '../identity/authenticator.js';
 import type { AuthenticatorChain } from '../identity/chain.js';
 import { findCredentials } from '../identity/credentials.js';
 import type { Identity } from '../identity/identity.js';
+import { LimitRefusal } from '../limits/limit-errors.js';
+import type { Admission, Limiter } from '../limits/limiter.js';
 import { isLimitedPolicy } from '../policy/label-policy.js';
 import { resolveTenants } from '../policy/tenants.js';
 import type { EnforceContext, Endpoint, ProxyRequest } from '../routing/endpoint.js';
@@ -27,6 +29,7 @@ export interface PipelineDeps {
   readonly maxBodyBytes: number;
   readonly maxFilterBytes: number;
   readonly onUpstreamError: (upstream: string, kind: string) => void;
+  readonly limiter: Limiter;
 }
 
 /** The request as it stands after authentication, routing and enforcement: ready to send. */
@@ -35,17 +38,24 @@ export interface PreparedRequest {
   readonly endpoint: Endpoint;
   readonly request: ProxyRequest;
   readonly enforce: EnforceContext;
+  /** The limits this request holds (concurrency slots): released when the response ends. */
+  readonly admission: Admission;
 }
 
 /**
  * One request, start to finish, in the order that is the architecture:
  * check the framing → normalise the target → find credentials → authenticate → route (host, then endpoint) → authorise the
- * endpoint → resolve tenants → build the outgoing request → enforce → send and stream back.
+ * endpoint → resolve tenants → limits (rate, concurrency) → build the outgoing request → enforce → limits
+ * (query cost, write size, on what will be sent) → send and stream back.
  * Any step may throw an HttpError; the server's error handler answers it.
  */
 export async function runPipeline(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, deps: PipelineDeps): Promise<void> {
   const prepared = await prepareRequest(req, ctx, deps);
-  await sendUpstream(req, res, ctx, prepared, deps);
+  try {
+    await sendUpstream(req, res, ctx, prepared, deps);
+  } finally {
+    prepared.admission.release();
+  }
 }
 
 /** Every step before sending; shared by plain requests and WebSocket upgrades. */
@@ -76,15 +86,41 @@ export async function prepareRequest(req: IncomingMessage, ctx: RequestContext, 
   });
   ctx.tenant = tenants.join('|');
 
+  let admission: Admission | undefined;
+  try {
+    const length = req.headers['content-length'];
+    admission = await deps.limiter.admit({ identity, tenants, upstream: upstream.name, endpoint }, length === undefined ? undefined : Number(length));
+    const prepared = await buildRequest(req, ctx, deps, { path: found.path, query: target.query }, upstream, endpoint, { identity, policy: identity.policy, tenants, options: upstream.options });
+    await admission.check(prepared.request);
+    // A WebSocket (Loki tail) counts against the rate only: its slots are not held for the life of the tunnel.
+    if (endpoint.websocket) admission.release();
+    return { ...prepared, admission };
+  } catch (error) {
+    admission?.release();
+    if (error instanceof LimitRefusal) ctx.limit = error.rule;
+    throw error;
+  }
+}
+
+/** The outgoing request, enforced. */
+async function buildRequest(
+  req: IncomingMessage,
+  ctx: RequestContext,
+  deps: PipelineDeps,
+  target: { readonly path: string; readonly query: string },
+  upstream: UpstreamTarget,
+  endpoint: Endpoint,
+  enforce: EnforceContext,
+): Promise<Omit<PreparedRequest, 'admission'>> {
+  const { tenants } = enforce;
   const needsBody = endpoint.bufferBody === true || upstream.signer?.requiresBufferedBody === true;
   const request: ProxyRequest = {
     method: req.method ?? 'GET',
-    path: found.path,
+    path: target.path,
     query: target.query,
     headers: buildOutgoingHeaders(req.headers, deps.headerPolicy, upstream.forwardCredentials),
     body: needsBody && hasRequestBody(req) ? await readRequestBody(req, deps.maxBodyBytes) : undefined,
   };
-  const enforce: EnforceContext = { identity, policy: identity.policy, tenants, options: upstream.options };
   await endpoint.transformRequest?.(request, enforce);
   if (endpoint.authorizeWithUpstream) {
     const lookup = createUpstreamLookup(upstream, endpoint.component, tenants, ctx.signal);

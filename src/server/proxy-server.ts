@@ -47,6 +47,7 @@ function recordRequest(ctx: RequestContext, method: string, res: ServerResponse,
     upstream: ctx.upstream,
     endpoint: ctx.endpoint,
     code: ctx.errorCode,
+    limit: ctx.limit,
   };
   if (status >= 500) log.warn(line, 'request');
   else log.info(line, 'request');

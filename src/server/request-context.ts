@@ -18,6 +18,8 @@ export interface RequestContext {
   upstream?: string;
   endpoint?: string;
   errorCode?: string;
+  /** The `[[limits.rules]]` entry that refused the request. */
+  limit?: string;
   /** The path as routed, for Prometheus-style error bodies and the access log. */
   path?: string;
 }
@@ -40,6 +42,7 @@ class HttpRequestContext implements RequestContext {
   upstream: string | undefined = undefined;
   endpoint: string | undefined = undefined;
   errorCode: string | undefined = undefined;
+  limit: string | undefined = undefined;
   path: string | undefined = undefined;
   readonly #res: ServerResponse;
   #controller: AbortController | undefined = undefined;

@@ -1,0 +1,37 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, parseConfig } from '../load.js';
+
+const base = { backend_type: 'env', proxy: { upstreams: [{ match: '.*', upstream: 'http://127.0.0.1:9090' }] } };
+
+function problemsOf(limits: unknown): readonly string[] {
+  try {
+    parseConfig({ ...base, limits });
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+test('[limits] defaults to the memory backend and no rules', () => {
+  const config = parseConfig(base);
+  assert.equal(config.limits.backend, 'memory');
+  assert.deepEqual(config.limits.rules, []);
+});
+
+test('[limits] durations are normalised and redis defaults filled', () => {
+  const config = parseConfig({ ...base, limits: { backend: 'redis', redis: { url: 'redis://r:6379', timeout: '5ms' }, rules: [{ name: 'a', max_range: '32d', rate: 2 }] } });
+  assert.equal(config.limits.redis?.timeout, 5);
+  assert.equal(config.limits.redis?.on_backend_error, 'allow');
+  assert.equal(config.limits.rules[0]?.max_range, 32 * 86_400_000);
+});
+
+test('[limits] errors name the key path', () => {
+  assert.deepEqual(problemsOf({ backend: 'redis' }), ['limits.redis: backend = "redis" needs [limits.redis] url']);
+  assert.deepEqual(problemsOf({ rules: [{ name: 'a', burst: 3 }] }), ['limits.rules[0].burst: burst needs rate']);
+  assert.match(problemsOf({ rules: [{ name: 'a', endpoints: ['reads'] }] })[0] ?? '', /^limits\.rules\[0\]\.endpoints\[0\]: /);
+  assert.match(problemsOf({ rules: [{ name: 'a', rate: -1 }] })[0] ?? '', /^limits\.rules\[0\]\.rate: /);
+  assert.match(problemsOf({ redis: { url: 'http://x' }, backend: 'redis' })[0] ?? '', /^limits\.redis\.url: /);
+  assert.deepEqual(problemsOf({ rules: [{ name: 'a' }, { name: 'a' }] }), ['limits.rules[1].name: rule name a is used twice']);
+});

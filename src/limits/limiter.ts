@@ -1,0 +1,184 @@
+import type { LimitsSection } from '../config/sections/limits.js';
+import { readRequestParams } from '../enforce/params.js';
+import type { ProxyRequest } from '../routing/endpoint.js';
+import { toHttpError } from '../routing/presets/enforce-http-errors.js';
+import { BadRequest } from '../core/http-errors.js';
+import type { ReadinessCheck } from '../core/readiness.js';
+import { LimitBackendError, type LimitBackend, type Slot } from './backend.js';
+import { LimitsUnavailable, QueryTooExpensive, TooManyRequests, WriteTooLarge } from './limit-errors.js';
+import type { LimitMetrics } from './limit-metrics.js';
+import { checkQueryCost, QueryCostError, type QueryDialect, type QueryKind } from './query-cost.js';
+import { compileLimitRule, type LimitRule, type LimitSubject } from './rules.js';
+import { countWriteSeries } from './write-series.js';
+
+/**
+ * The limits stage: which `[[limits.rules]]` apply to a request, and whether it may go on.
+ *
+ * `admit` runs once the request is authenticated, routed and its tenants resolved: rate (GCRA) on every
+ * matching rule, then a concurrency slot on every matching rule; a refusal is 429 `rate_limited` or
+ * `concurrency_limited` with Retry-After. The returned `Admission` then checks the request as it will be sent
+ * (after enforcement): query cost guards (422) and write size (413/422). `release` frees the slots when the
+ * response ends. A backend failure (Redis slow or down) is allowed or refused (503 `limits_unavailable`) per
+ * `on_backend_error`, and counted.
+ *
+ * A request refused by one rule may already have used a unit of another rule's rate: rules are checked in
+ * order and a refusal does not give back what earlier rules took (as two independent limiters would).
+ */
+export interface Limiter {
+  admit(subject: LimitSubject, contentLength: number | undefined): Promise<Admission>;
+  readonly readiness: readonly ReadinessCheck[];
+  close(): Promise<void>;
+}
+
+export interface Admission {
+  /** The rules that decided (for the access log); empty when none matched. */
+  readonly ruleNames: readonly string[];
+  /** Cost and size guards on the request as it will be sent. */
+  check(request: ProxyRequest): Promise<void>;
+  release(): void;
+}
+
+export interface LimiterDeps {
+  readonly backend: LimitBackend;
+  readonly metrics: LimitMetrics;
+  readonly now: () => number;
+  /** Redis only: what a failed call means. */
+  readonly onBackendError: 'allow' | 'deny';
+  /** Called with a failed call's error (rate-limit the logging there). */
+  readonly reportBackendError: (error: LimitBackendError) => void;
+}
+
+const NO_LIMITS: Admission = Object.freeze({ ruleNames: [], check: () => Promise.resolve(), release: () => {} });
+
+export function compileLimitRules(config: LimitsSection): LimitRule[] {
+  return config.rules.map((rule) => compileLimitRule(rule));
+}
+
+export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): Limiter {
+  const { backend, metrics } = deps;
+
+  /** A backend call, with `on_backend_error` applied: `fallback` when allowed, 503 when denied. */
+  async function guarded<T>(call: Promise<T>, fallback: T): Promise<T> {
+    try {
+      return await call;
+    } catch (error) {
+      if (!(error instanceof LimitBackendError)) throw error;
+      metrics.backendErrors.inc({ backend: backend.kind, action: deps.onBackendError === 'allow' ? 'allowed' : 'denied' });
+      deps.reportBackendError(error);
+      if (deps.onBackendError === 'deny') throw new LimitsUnavailable();
+      return fallback;
+    }
+  }
+
+  function refuse(subject: LimitSubject, limit: string, error: Error): never {
+    metrics.limited.inc({ tenant: subject.tenants.join('|'), limit });
+    throw error;
+  }
+
+  async function takeRates(matched: readonly LimitRule[], subject: LimitSubject): Promise<void> {
+    const now = deps.now();
+    for (const rule of matched) {
+      if (rule.rate === undefined) continue;
+      const decision = await guarded(backend.takeRate(rule.id, rule.bucketKey(subject), rule.rate, now), { allowed: true, retryAfterMs: 0 });
+      if (!decision.allowed) {
+        refuse(subject, 'rate', new TooManyRequests('rate_limited', `rate limit of ${rule.config.rate}/s (burst ${rule.rate.burst}) reached (rule ${rule.name})`, rule.name, decision.retryAfterMs));
+      }
+    }
+  }
+
+  async function acquireSlots(matched: readonly LimitRule[], subject: LimitSubject): Promise<(() => void)[]> {
+    const releases: (() => void)[] = [];
+    for (const rule of matched) {
+      const max = rule.config.concurrency;
+      if (max === undefined) continue;
+      let slot: Slot | undefined;
+      try {
+        slot = await guarded(backend.acquireSlot(rule.id, rule.bucketKey(subject), max, deps.now()), { release: () => {} });
+      } catch (error) {
+        for (const release of releases) release();
+        throw error;
+      }
+      if (slot === undefined) {
+        for (const release of releases) release();
+        refuse(subject, 'concurrency', new TooManyRequests('concurrency_limited', `${max} requests already in flight (rule ${rule.name})`, rule.name, 1000));
+      }
+      const gauge = metrics.inFlight.labels({ rule: rule.name });
+      gauge.inc();
+      const held = slot;
+      releases.push(() => {
+        gauge.dec();
+        held.release();
+      });
+    }
+    return releases;
+  }
+
+  return {
+    readiness: backend.readiness ? [backend.readiness] : [],
+    async admit(subject, contentLength) {
+      const matched = rules.filter((rule) => rule.matches(subject));
+      if (matched.length === 0) return NO_LIMITS;
+      for (const rule of matched) checkBodyBytes(rule, contentLength, subject);
+      await takeRates(matched, subject);
+      const releases = await acquireSlots(matched, subject);
+      let released = false;
+      return {
+        ruleNames: matched.map((rule) => rule.name),
+        check: (request) => checkRequest(matched, subject, request).catch((error: unknown) => {
+          throw toHttpError(error);
+        }),
+        release() {
+          if (released) return;
+          released = true;
+          for (const release of releases) release();
+        },
+      };
+    },
+    close: () => backend.close(),
+  };
+
+  function checkBodyBytes(rule: LimitRule, bytes: number | undefined, subject: LimitSubject): void {
+    const max = rule.config.max_body_bytes;
+    if (max !== undefined && bytes !== undefined && bytes > max) {
+      refuse(subject, 'body_too_large', new WriteTooLarge('body_too_large', `the request body is ${bytes} bytes, over the limit of ${max} (rule ${rule.name})`, rule.name));
+    }
+  }
+
+  async function checkRequest(matched: readonly LimitRule[], subject: LimitSubject, request: ProxyRequest): Promise<void> {
+    const kind = queryKindOf(subject.endpoint.name);
+    for (const rule of matched) {
+      if (request.body !== undefined) checkBodyBytes(rule, request.body.length, subject);
+      if (rule.config.max_series !== undefined && request.body !== undefined) {
+        const series = countWriteSeries(subject.endpoint.name, request);
+        if (series !== undefined && series > rule.config.max_series) {
+          refuse(subject, 'too_many_series', new WriteTooLarge('too_many_series', `the write holds ${series} series or streams, over the limit of ${rule.config.max_series} (rule ${rule.name})`, rule.name));
+        }
+      }
+      if (kind === undefined || !rule.hasCostGuards) continue;
+      const params = await readRequestParams(request);
+      try {
+        checkQueryCost(params, kind.kind, kind.dialect, {
+          maxRangeMs: rule.config.max_range,
+          minStepMs: rule.config.min_step,
+          maxPoints: rule.config.max_points,
+          maxQueryBytes: rule.config.max_query_bytes,
+          maxLookbackMs: rule.config.max_lookback,
+        }, deps.now());
+      } catch (error) {
+        if (!(error instanceof QueryCostError)) throw error;
+        if (error.code === 'invalid_time_range') throw new BadRequest('invalid_time_range', error.message);
+        refuse(subject, error.code, new QueryTooExpensive(error.code, `${error.message} (rule ${rule.name})`, rule.name));
+      }
+    }
+  }
+}
+
+/** Which endpoints the cost guards read: the query and query_range rows of every preset. */
+function queryKindOf(endpointName: string): { kind: QueryKind; dialect: QueryDialect } | undefined {
+  const dot = endpointName.indexOf('.');
+  const family = endpointName.slice(0, dot);
+  const row = endpointName.slice(dot + 1);
+  if (row !== 'query' && row !== 'query_range') return undefined;
+  if (family === 'tempo' || family === 'alertmanager' || family === 'raw') return undefined;
+  return { kind: row === 'query' ? 'instant' : 'range', dialect: family === 'loki' ? 'loki' : 'prometheus' };
+}

@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { RedisLimitsConfig } from '../config/sections/limits.js';
+import { LimitBackendError, type LimitBackend, type RateDecision, type Slot } from './backend.js';
+import type { RateLimit } from './gcra.js';
+import { LEASE_SCRIPT, RATE_SCRIPT, type RedisScript } from './redis-scripts.js';
+
+/**
+ * Counters in Redis, shared by every worker and replica that uses the same `url` and `key_prefix`.
+ *
+ * Never waits on Redis: each call is bounded by `timeout` (ioredis' commandTimeout) and fails at once while
+ * disconnected (no offline queue, no retries per request); ioredis reconnects in the background. A failure
+ * rejects with LimitBackendError and the limiter applies `on_backend_error`. Concurrency uses leases that
+ * expire after `lease_ttl`: a replica that dies holding slots frees them then; a release that cannot reach
+ * Redis leaves its lease to expire the same way.
+ */
+export interface RedisBackendOptions {
+  readonly logger: Logger;
+  /** Report not-ready while disconnected (set when `on_backend_error = "deny"`). */
+  readonly reportReadiness: boolean;
+}
+
+export function createRedisBackend(config: RedisLimitsConfig, options: RedisBackendOptions): LimitBackend & { start(): Promise<void> } {
+  const { logger } = options;
+  const client = new Redis(config.url, {
+    commandTimeout: config.timeout,
+    connectTimeout: config.connect_timeout,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    // Reconnect in the background: quickly at first, then every second.
+    retryStrategy: (attempt: number) => Math.min(attempt * 50, 1000),
+    lazyConnect: true,
+  });
+  let wasReady = false;
+  let closing = false;
+  client.on('ready', () => {
+    wasReady = true;
+    logger.info({ backend: 'redis' }, 'limits backend connected');
+  });
+  client.on('error', (error: Error) => {
+    // Emitted on every failed reconnect: log the first after a connection was up, then stay quiet.
+    if (wasReady && !closing) logger.warn({ backend: 'redis', err: error.message }, 'limits backend unreachable; reconnecting');
+    wasReady = false;
+  });
+  const processId = randomUUID();
+  let leaseCounter = 0;
+
+  async function run(script: RedisScript, key: string, args: readonly (string | number)[]): Promise<unknown> {
+    try {
+      try {
+        return await client.evalsha(script.sha1, 1, key, ...args);
+      } catch (error) {
+        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+        return await client.eval(script.source, 1, key, ...args);
+      }
+    } catch (error) {
+      throw new LimitBackendError(`redis: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  return {
+    kind: 'redis',
+    async takeRate(ruleId: string, key: string, limit: RateLimit, nowMs: number): Promise<RateDecision> {
+      const reply = (await run(RATE_SCRIPT, `${config.key_prefix}${ruleId}:rate:${key}`, [nowMs, limit.intervalMs, limit.burst])) as [number, string];
+      return { allowed: reply[0] === 1, retryAfterMs: Number(reply[1]) };
+    },
+    async acquireSlot(ruleId: string, key: string, max: number, nowMs: number): Promise<Slot | undefined> {
+      const setKey = `${config.key_prefix}${ruleId}:inflight:${key}`;
+      const lease = `${processId}:${(leaseCounter += 1)}`;
+      const granted = await run(LEASE_SCRIPT, setKey, [nowMs, config.lease_ttl, max, lease]);
+      if (granted !== 1) return undefined;
+      let released = false;
+      return {
+        release() {
+          if (released) return;
+          released = true;
+          // Unreachable Redis: the lease expires by itself after lease_ttl.
+          client.zrem(setKey, lease).catch(() => {});
+        },
+      };
+    },
+    ...(options.reportReadiness
+      ? { readiness: { name: 'limits_backend', notReadyReason: () => (client.status === 'ready' ? undefined : `redis ${client.status}`) } }
+      : {}),
+    /** The first connection, bounded by connect_timeout; a Redis that is down does not stop the start. */
+    async start() {
+      await client.connect().catch((error: unknown) => {
+        logger.warn({ backend: 'redis', err: (error as Error).message }, 'limits backend not reachable at start; reconnecting in the background');
+      });
+    },
+    async close() {
+      closing = true;
+      client.disconnect();
+    },
+  };
+}

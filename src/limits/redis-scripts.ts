@@ -1,0 +1,47 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The Lua scripts the Redis backend runs with EVALSHA (EVAL when the server answers NOSCRIPT): each is one
+ * round trip and atomic, so replicas sharing a bucket never interleave a read and a write.
+ */
+export interface RedisScript {
+  readonly source: string;
+  readonly sha1: string;
+}
+
+function script(source: string): RedisScript {
+  return { source, sha1: createHash('sha1').update(source).digest('hex') };
+}
+
+/**
+ * GCRA, the same arithmetic as gcra.ts. KEYS[1]: the bucket; ARGV: now (ms), interval (ms), burst.
+ * Returns {1, "0"} when admitted (the new TAT stored, expiring when the bucket is back at rest), or
+ * {0, retry-after ms}. Times come from the gateway's clock: replicas need synchronised clocks (NTP), as any
+ * shared rate limiter does; a skew of s ms shifts one replica's view of the bucket by s.
+ */
+export const RATE_SCRIPT = script(`
+local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local burst = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if tat == nil or tat < now then tat = now end
+local allow_at = tat - interval * (burst - 1)
+if now < allow_at then return {0, tostring(allow_at - now)} end
+local new_tat = tat + interval
+redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.max(1, math.ceil(new_tat - now)))
+return {1, '0'}
+`);
+
+/**
+ * One concurrency lease. KEYS[1]: a sorted set of leases scored by their expiry; ARGV: now (ms), lease ttl
+ * (ms), max, lease id. Expired leases (a crashed replica's) are dropped first. Returns 1 when leased, else 0.
+ */
+export const LEASE_SCRIPT = script(`
+local now = tonumber(ARGV[1])
+local ttl = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ttl)
+return 1
+`);

@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+import type { LimitRuleConfig } from '../config/sections/limits.js';
+import type { Identity } from '../identity/identity.js';
+import type { Endpoint } from '../routing/endpoint.js';
+import type { RateLimit } from './gcra.js';
+
+/** What a rule is matched against: known once the request is authenticated, routed and its tenants resolved. */
+export interface LimitSubject {
+  readonly identity: Identity;
+  readonly tenants: readonly string[];
+  readonly upstream: string;
+  readonly endpoint: Pick<Endpoint, 'name' | 'scope'>;
+}
+
+/** A `[[limits.rules]]` entry, compiled once at load. */
+export interface LimitRule {
+  readonly name: string;
+  /** Digest of everything but the name: the same rule after a reload keeps its counters. */
+  readonly id: string;
+  readonly config: LimitRuleConfig;
+  readonly rate: RateLimit | undefined;
+  readonly hasCostGuards: boolean;
+  matches(subject: LimitSubject): boolean;
+  /** The counter this request is charged to: its identity, or its tenant(s). */
+  bucketKey(subject: LimitSubject): string;
+}
+
+export function compileLimitRule(config: LimitRuleConfig): LimitRule {
+  const subjects = setOf(config.subjects);
+  const authenticators = setOf(config.authenticators);
+  const tenants = setOf(config.tenants);
+  const upstreams = setOf(config.upstreams);
+  const endpoints = setOf(config.endpoints);
+  const { name, ...limits } = config;
+  const rate = config.rate === undefined
+    ? undefined
+    : { intervalMs: 1000 / config.rate, burst: config.burst ?? Math.max(1, Math.ceil(config.rate)) };
+  return Object.freeze({
+    name,
+    id: createHash('sha256').update(JSON.stringify(limits)).digest('hex').slice(0, 16),
+    config,
+    rate,
+    hasCostGuards: [config.max_range, config.min_step, config.max_points, config.max_query_bytes, config.max_lookback]
+      .some((value) => value !== undefined),
+    matches(subject: LimitSubject): boolean {
+      return (
+        (subjects === undefined || subjects.has(subject.identity.subject)) &&
+        (authenticators === undefined || authenticators.has(subject.identity.authenticator)) &&
+        (tenants === undefined || subject.tenants.some((tenant) => tenants.has(tenant))) &&
+        (upstreams === undefined || upstreams.has(subject.upstream)) &&
+        (endpoints === undefined || endpoints.has(subject.endpoint.scope) || endpoints.has(subject.endpoint.name))
+      );
+    },
+    bucketKey(subject: LimitSubject): string {
+      return config.per === 'tenant'
+        ? `t:${subject.tenants.join('|')}`
+        : `i:${subject.identity.authenticator}:${subject.identity.subject}`;
+    },
+  });
+}
+
+function setOf(values: readonly string[] | undefined): ReadonlySet<string> | undefined {
+  return values === undefined ? undefined : new Set(values);
+}

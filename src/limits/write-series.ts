@@ -1,0 +1,50 @@
+import snappy from 'snappyjs';
+import { UnsupportedInput } from '../enforce/errors.js';
+import { decodeJsonPush } from '../enforce/write/loki-push-json.js';
+import { decompressBody } from '../enforce/write/decompress-body.js';
+import { LENGTH_DELIMITED, WireReader } from '../enforce/write/protobuf-wire-reader.js';
+import type { ProxyRequest } from '../routing/endpoint.js';
+
+/** Bound on a decoded body while counting (the body itself is already bounded by `proxy.max_body_bytes`). */
+const MAX_DECODED_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The number of series (remote write: `WriteRequest.timeseries`, field 1) or streams (Loki push: JSON
+ * `streams`, or `PushRequest.streams`, field 1) in a write as it will be sent; `undefined` for other endpoints.
+ * Counted at the wire level on the outgoing body (snappy block format for protobuf; gzip/deflate for Loki JSON),
+ * so it is the same whether the enforcer rewrote the body or passed it through.
+ * @throws UnsupportedInput when the body does not decode (the enforcer would have refused it too).
+ */
+export function countWriteSeries(endpointName: string, request: ProxyRequest): number | undefined {
+  const body = request.body;
+  if (body === undefined) return undefined;
+  if (endpointName.endsWith('.remote_write')) return countField1(uncompressSnappy(body), 'remote write');
+  if (endpointName === 'loki.push') {
+    const encoding = (request.headers['content-encoding'] ?? '').trim().toLowerCase();
+    const decoded = encoding === 'gzip' || encoding === 'deflate' ? decompressBody(body, encoding, MAX_DECODED_BYTES, 'push body') : body;
+    const type = (request.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase();
+    if (type === 'application/json') return decodeJsonPush(decoded).length;
+    return countField1(uncompressSnappy(decoded), 'push');
+  }
+  return undefined;
+}
+
+function countField1(message: Buffer, what: string): number {
+  const reader = new WireReader(message, what);
+  let count = 0;
+  while (reader.hasMore()) {
+    const tag = reader.tag();
+    if (tag === (1 << 3 | LENGTH_DELIMITED)) count++;
+    reader.skip(tag & 7);
+  }
+  return count;
+}
+
+function uncompressSnappy(body: Buffer): Buffer {
+  try {
+    const raw = snappy.uncompress(body, MAX_DECODED_BYTES);
+    return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  } catch (error) {
+    throw new UnsupportedInput(`body is not valid snappy (block format): ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,227 @@
+import { after, before, beforeEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import { parseConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/config.js';
+import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
+import { sendRaw, type RawResponse } from '../servers/http-client.js';
+import { startRecordingUpstream, type RecordingUpstream } from '../servers/recording-upstream.js';
+import { encodeWriteRequest, REMOTE_WRITE_HEADERS } from '../servers/remote-write-body.js';
+import { createTempTokenFile, type TempTokenFile } from '../servers/temp-token-file.js';
+
+// Issue #14: per-identity and per-tenant limits with the memory backend, through real sockets. Time is an
+// injected clock, so "wait for the bucket to refill" is a clock step, not a sleep.
+let upstream: RecordingUpstream;
+let tokens: TempTokenFile;
+let gateway: StartedGateway;
+let nowMs = Date.UTC(2026, 10, 29, 12);
+const clock = { now: () => nowMs };
+
+const RULES = [
+  // Per identity, on the raw route: 0.5 requests/s, 2 at once.
+  { name: 'raw-rate', per: 'identity', upstreams: ['raw'], subjects: ['dash', 'other'], rate: 0.5, burst: 2 },
+  // Per tenant, on the slow route: 2 in flight.
+  { name: 'slow-concurrency', per: 'tenant', upstreams: ['slow'], concurrency: 2 },
+  { name: 'prom-cost', upstreams: ['prom'], endpoints: ['read'], max_range: '1d', min_step: '15s', max_points: 1000, max_query_bytes: 200, max_lookback: '1h' },
+  { name: 'loki-cost', upstreams: ['loki'], max_range: '6h', max_points: 500 },
+  { name: 'write-size', endpoints: ['prometheus.remote_write', 'loki.push'], max_body_bytes: 2000, max_series: 2 },
+];
+
+function gatewayConfig(rules: readonly Record<string, unknown>[]): Record<string, unknown> {
+  return {
+    backend_type: 'file',
+    file: { path: tokens.path },
+    limits: { rules },
+    proxy: {
+      upstreams: [
+        { name: 'slow', match: 'slow\\.example', upstream: upstream.url, priority: 10 },
+        { name: 'prom', match: 'prom\\.example', upstream: upstream.url, priority: 10, type: 'prometheus', allow_write: true },
+        { name: 'loki', match: 'loki\\.example', upstream: upstream.url, priority: 10, type: 'loki' },
+        { name: 'raw', match: '.*', upstream: upstream.url },
+      ],
+    },
+  };
+}
+
+before(async () => {
+  upstream = await startRecordingUpstream();
+  tokens = await createTempTokenFile({
+    'tok-dash': { tenant: 'team-a', name: 'dash' },
+    'tok-ns': { tenant: 'team-a', name: 'ns', namespaces: ['team-a'] },
+    'tok-other': { tenant: 'team-a', name: 'other' },
+    'tok-b': { tenant: 'team-b', name: 'bee' },
+  });
+  gateway = await startTestGateway(gatewayConfig(RULES), { clock });
+});
+
+after(async () => {
+  await gateway.stop();
+  await upstream.stop();
+  await tokens.remove();
+});
+
+beforeEach(() => {
+  upstream.reset();
+  upstream.setHandler((_request, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":[]}');
+  });
+  nowMs += 3_600_000; // every bucket back at rest
+});
+
+function get(token: string, path = '/api/v1/labels', host = 'raw.example'): Promise<RawResponse> {
+  return sendRaw(gateway.url, { path, headers: { authorization: `Bearer ${token}`, host } });
+}
+
+function assertRefused(res: RawResponse, status: number, code: string): void {
+  assert.equal(res.status, status, res.body.toString());
+  assert.equal(res.json().code, code);
+}
+
+async function metricsText(): Promise<string> {
+  return (await fetch(`${gateway.adminUrl}/metrics`)).text();
+}
+
+test('a burst over the rate is 429 rate_limited with Retry-After, and the same client passes once it has waited', async () => {
+  assert.equal((await get('tok-dash')).status, 200);
+  assert.equal((await get('tok-dash')).status, 200);
+  const refused = await get('tok-dash');
+  assertRefused(refused, 429, 'rate_limited');
+  // 0.5/s with a burst of 2: the third request may go 2 s after the first two.
+  assert.equal(refused.headers['retry-after'], '2');
+  assert.equal(refused.json().status, 'error', 'the Prometheus error shape on an /api/v1/ path');
+  assert.equal(upstream.requests.length, 2, 'the refused request never reached the upstream');
+  // Another identity of the same tenant has its own bucket (per = "identity").
+  assert.equal((await get('tok-other')).status, 200);
+
+  nowMs += 1999;
+  const stillEarly = await get('tok-dash');
+  assertRefused(stillEarly, 429, 'rate_limited');
+  assert.equal(stillEarly.headers['retry-after'], '1', 'rounded up, never 0');
+  nowMs += 1;
+  assert.equal((await get('tok-dash')).status, 200);
+
+  const line = gateway.logs.find((l) => l.msg === 'request' && l.code === 'rate_limited');
+  assert.equal(line?.limit, 'raw-rate');
+  assert.equal(line?.subject, 'dash');
+  assert.match(await metricsText(), /scopegate_limited_total\{tenant="team-a",limit="rate"\} 2/);
+});
+
+test('identities no rule matches are not limited', async () => {
+  for (let i = 0; i < 5; i++) assert.equal((await get('tok-b')).status, 200);
+});
+
+test('N+1 slow requests against a slow upstream: the last is 429 concurrency_limited, and a slot frees when one ends', async () => {
+  const held: ServerResponse[] = [];
+  let arrived: () => void = () => {};
+  let waiting = new Promise<void>((resolve) => (arrived = resolve));
+  upstream.setHandler((_request, res) => {
+    held.push(res);
+    arrived();
+  });
+  const first = get('tok-dash', '/slow', 'slow.example');
+  await waiting;
+  waiting = new Promise<void>((resolve) => (arrived = resolve));
+  // The rule counts per tenant: another identity of team-a shares the two slots.
+  const second = get('tok-other', '/slow', 'slow.example');
+  await waiting;
+  const third = await get('tok-dash', '/slow', 'slow.example');
+  assertRefused(third, 429, 'concurrency_limited');
+  assert.equal(third.headers['retry-after'], '1');
+  assert.equal(upstream.requests.length, 2);
+  assert.match(await metricsText(), /scopegate_limit_in_flight\{rule="slow-concurrency"\} 2/);
+  // team-b has its own slots.
+  upstream.setHandler((_request, res) => {
+    res.writeHead(200).end('ok');
+  });
+  assert.equal((await get('tok-b', '/slow', 'slow.example')).status, 200);
+
+  held.shift()?.writeHead(200).end('done');
+  assert.equal((await first).status, 200);
+  assert.equal((await get('tok-dash', '/slow', 'slow.example')).status, 200, 'the freed slot is usable');
+  held.shift()?.writeHead(200).end('done');
+  assert.equal((await second).status, 200);
+  assert.match(await metricsText(), /scopegate_limit_in_flight\{rule="slow-concurrency"\} 0/);
+});
+
+function promRange(params: Record<string, string>, path = '/api/v1/query_range'): Promise<RawResponse> {
+  return get('tok-ns', `${path}${path.includes('?') ? '&' : '?'}${new URLSearchParams(params)}`, 'prom.example');
+}
+
+test('PromQL query_range: span, step and points per series are guarded on what is sent', async () => {
+  const day = 86_400;
+  const ok = await promRange({ query: 'up', start: '0', end: String(day), step: '120' });
+  assert.equal(ok.status, 200, ok.body.toString());
+  assertRefused(await promRange({ query: 'up', start: '0', end: String(day + 1), step: '120' }), 422, 'query_range_too_long');
+  assertRefused(await promRange({ query: 'up', start: '0', end: '3600', step: '10s' }), 422, 'step_too_small');
+  const points = await promRange({ query: 'up', start: '1970-01-01T00:00:00Z', end: '1970-01-01T06:00:00Z', step: '15s' });
+  assertRefused(points, 422, 'too_many_points');
+  assert.equal(points.json().errorType, 'bad_data');
+  // A second, unchecked copy of `end` cannot slip through: every occurrence counts.
+  assertRefused(await promRange({ query: 'up', start: '0', end: '60', step: '60' }, `/api/v1/query_range?end=${day * 30}`), 422, 'query_range_too_long');
+  assertRefused(await promRange({ query: 'up', start: 'yesterday', end: '60', step: '60' }), 400, 'invalid_time_range');
+  assert.equal(upstream.requests.length, 1, 'only the request within every guard reached the upstream');
+});
+
+test('PromQL query length and instant-query lookback', async () => {
+  assertRefused(await promRange({ query: `up{job="${'x'.repeat(200)}"}` }, '/api/v1/query'), 422, 'query_too_long');
+  assertRefused(await promRange({ query: 'rate(up[2h])' }, '/api/v1/query'), 422, 'lookback_too_long');
+  assertRefused(await promRange({ query: 'rate(up[30m] offset 31m)' }, '/api/v1/query'), 422, 'lookback_too_long');
+  assertRefused(await promRange({ query: 'max_over_time(rate(up[5m])[2h:1m])' }, '/api/v1/query'), 422, 'lookback_too_long');
+  const ok = await promRange({ query: 'rate(up{job="[9h]"}[1h])' }, '/api/v1/query');
+  assert.equal(ok.status, 200, 'a bracket inside a string is not a range');
+  assert.match(await metricsText(), /scopegate_limited_total\{tenant="team-a",limit="lookback_too_long"\} 3/);
+});
+
+test('LogQL query_range: span (with Loki defaults and nanosecond times) and points', async () => {
+  const lokiRange = (params: Record<string, string>) =>
+    get('tok-ns', `/loki/api/v1/query_range?${new URLSearchParams({ query: '{app="x"}', ...params })}`, 'loki.example');
+  const hourNs = 3_600_000_000_000n;
+  assert.equal((await lokiRange({ start: String(hourNs), end: String(7n * hourNs), step: '60' })).status, 200);
+  assertRefused(await lokiRange({ start: String(hourNs), end: String(8n * hourNs), step: '60' }), 422, 'query_range_too_long');
+  assertRefused(await lokiRange({ start: '3600', end: '25200', step: '30s' }), 422, 'too_many_points');
+  // Without start and end Loki reads the last hour: within the guard.
+  assert.equal((await lokiRange({})).status, 200);
+  assertRefused(await lokiRange({ since: '1h', start: '2026-11-28T00:00:00Z', end: '2026-11-29T00:00:00Z' }), 422, 'query_range_too_long');
+});
+
+test('write size: remote write body bytes and series, Loki push streams', async () => {
+  const series = (n: number) => Array.from({ length: n }, (_, i) => ({ labels: { __name__: 'm', namespace: 'team-a', i: String(i) }, samples: [[1, 1000] as const] }));
+  const write = (body: Buffer) => sendRaw(gateway.url, {
+    method: 'POST', path: '/api/v1/write', body, headers: { authorization: 'Bearer tok-ns', host: 'prom.example', ...REMOTE_WRITE_HEADERS },
+  });
+  assert.equal((await write(encodeWriteRequest(series(2)))).status, 200);
+  assertRefused(await write(encodeWriteRequest(series(3))), 422, 'too_many_series');
+  const big = encodeWriteRequest([{ labels: { __name__: 'm', namespace: 'team-a', pad: randomBytes(1500).toString('hex') }, samples: [[1, 1000]] }]);
+  assertRefused(await write(big), 413, 'body_too_large');
+
+  const push = (streams: number) => sendRaw(gateway.url, {
+    method: 'POST',
+    path: '/loki/api/v1/push',
+    body: JSON.stringify({ streams: Array.from({ length: streams }, (_, i) => ({ stream: { app: `a${i}`, namespace: 'team-a' }, values: [['1', 'line']] })) }),
+    headers: { authorization: 'Bearer tok-ns', host: 'loki.example', 'content-type': 'application/json' },
+  });
+  assert.equal((await push(2)).status, 200);
+  assertRefused(await push(3), 422, 'too_many_series');
+  assert.equal(upstream.requests.length, 2);
+});
+
+test('a reload keeps the counters of a rule that did not change and resets one that did', async () => {
+  assert.equal((await get('tok-dash')).status, 200);
+  assert.equal((await get('tok-dash')).status, 200);
+  assertRefused(await get('tok-dash'), 429, 'rate_limited');
+  // Same rules, another upstream added: the bucket is still empty.
+  const config = gatewayConfig(RULES);
+  assert.equal(await gateway.server.reload(parseForReload(config)), true);
+  assertRefused(await get('tok-dash'), 429, 'rate_limited');
+  // The rule's burst changes: a new counter.
+  const changed = RULES.map((rule) => (rule.name === 'raw-rate' ? { ...rule, burst: 3 } : rule));
+  assert.equal(await gateway.server.reload(parseForReload(gatewayConfig(changed))), true);
+  assert.equal((await get('tok-dash')).status, 200);
+  assert.equal(await gateway.server.reload(parseForReload(gatewayConfig(RULES))), true);
+});
+
+function parseForReload(raw: Record<string, unknown>): Config {
+  const proxy = { listen: '127.0.0.1:0', shutdown_timeout: '5s', ...(raw.proxy as Record<string, unknown>) };
+  return parseConfig({ log_level: 'info', admin: { listen: '127.0.0.1:0' }, ...raw, proxy });
+}
