@@ -13,6 +13,8 @@ command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alert
 command -v victoria-metrics >/dev/null 2>&1 || missing+=(victoria-metrics)
 # The TLS tests make a throwaway CA with the openssl CLI.
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# The limits tests run their own redis-server (Redis backend shared by two gateways, stopped mid-test).
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 # kubectl comes from the `kubectl` package of the Kubernetes (or Google Cloud) apt repository; Debian's own
 # `kubernetes-client` is kubectl 1.20, whose kustomize (v2) cannot read the manifests' `labels` field.
 sudo=""

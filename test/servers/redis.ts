@@ -35,7 +35,7 @@ export async function startRedis(): Promise<RedisServer> {
 async function launch(port: number): Promise<ManagedProcess> {
   const dir = await makeTempDir('redis');
   const proc = startManagedProcess('/usr/bin/redis-server', [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning',
+    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning', '--enable-debug-command', 'local',
   ], dir);
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
@@ -56,7 +56,7 @@ function sendCommand(port: number, line: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = createConnection({ host: '127.0.0.1', port });
     let reply = '';
-    socket.setTimeout(2000, () => socket.destroy(new Error('redis command timed out')));
+    socket.setTimeout(10_000, () => socket.destroy(new Error('redis command timed out')));
     socket.on('connect', () => socket.write(`${line}\r\n`));
     socket.on('data', (chunk) => {
       reply += chunk.toString('utf8');
