@@ -8,6 +8,8 @@ function prometheusErrorType(status: number): string {
   if (status === 401) return 'unauthorized';
   if (status === 403) return 'forbidden';
   if (status === 404) return 'not_found';
+  // Mimir's query-frontend answers its own limits with this type (apierror.TypeTooManyRequests).
+  if (status === 429) return 'too_many_requests';
   if (status === 503) return 'unavailable';
   if (status === 504) return 'timeout';
   if (status === 502) return 'execution';

@@ -90,6 +90,7 @@ test('a burst over the rate is 429 rate_limited with Retry-After, and the same c
   // 0.5/s with a burst of 2: the third request may go 2 s after the first two.
   assert.equal(refused.headers['retry-after'], '2');
   assert.equal(refused.json().status, 'error', 'the Prometheus error shape on an /api/v1/ path');
+  assert.equal(refused.json().errorType, 'too_many_requests');
   assert.equal(upstream.requests.length, 2, 'the refused request never reached the upstream');
   // Another identity of the same tenant has its own bucket (per = "identity").
   assert.equal((await get('tok-other')).status, 200);

@@ -35,3 +35,15 @@ test('[limits] errors name the key path', () => {
   assert.match(problemsOf({ redis: { url: 'http://x' }, backend: 'redis' })[0] ?? '', /^limits\.redis\.url: /);
   assert.deepEqual(problemsOf({ rules: [{ name: 'a' }, { name: 'a' }] }), ['limits.rules[1].name: rule name a is used twice']);
 });
+
+test('the README\'s [limits] examples are valid configuration', async () => {
+  const { readFile } = await import('node:fs/promises');
+  const { parse } = await import('smol-toml');
+  const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8');
+  const blocks = [...readme.matchAll(/```toml\n([\s\S]*?)```/g)].map((m) => m[1] as string).filter((b) => b.includes('[limits]'));
+  assert.equal(blocks.length, 2);
+  for (const block of blocks) {
+    const config = parseConfig({ ...base, ...parse(block) });
+    assert.ok(config.limits.rules.length > 0);
+  }
+});
