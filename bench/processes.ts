@@ -60,6 +60,8 @@ export interface GatewayOptions extends Placement {
   readonly logLevel: string;
   /** Environment on top of the runner's (e.g. the glibc heap variables, to compare with and without). */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** TOML lines appended to the config (e.g. a `[limits]` section). */
+  readonly extraToml?: readonly string[];
 }
 
 /**
@@ -94,6 +96,7 @@ export async function startGateway(options: GatewayOptions): Promise<BenchProces
       '[admin]',
       `listen = "127.0.0.1:${adminPort}"`,
       '',
+      ...(options.extraToml ?? []),
     ].join('\n'),
   );
   const env: NodeJS.ProcessEnv = {

@@ -4,6 +4,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BIG_PATH, CONNECTIONS_PATH, FORM_BODY, FORM_PATH, PROMQL_HOST, PROMQL_PATH } from './bodies.js';
+import { LIMITS_TARGETS, limitsToml, startBenchRedis } from './limits.js';
 import { buildGoPeer, hasCommand, startFloor, startGoPeer, startNginx } from './peers.js';
 import { readProcessTree } from './proc-stat.js';
 import { startGateway, startUpstream, type BenchProcess, type Placement } from './processes.js';
@@ -27,7 +28,7 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '32' },
     /** Comma-separated subsets. */
     scenarios: { type: 'string', default: 'small,form,100KB' },
-    targets: { type: 'string', default: 'direct,nginx,go,floor,scopegate,scopegate promql' },
+    targets: { type: 'string', default: 'direct,nginx,go,floor,scopegate,scopegate promql,scopegate limits,scopegate limits redis' },
     /** Also run `proxy.workers = N` (unpinned): scaling, where the machine has cores to spare. */
     workers: { type: 'string', default: '1' },
     /** Also run scopegate without its glibc heap setting (SCOPEGATE_MALLOC_TUNING=off), to compare. */
@@ -72,7 +73,7 @@ interface Target {
 }
 
 function targets(goBinary: string | undefined): Target[] {
-  const gateway = (name: string, options: { workers: number; placement: Placement; env?: Record<string, string> }): Target => ({
+  const gateway = (name: string, options: { workers: number; placement: Placement; env?: Record<string, string>; extraToml?: string[] }): Target => ({
     name,
     scenarios: SCENARIOS,
     request: (s) => request(s, TOKEN),
@@ -86,6 +87,7 @@ function targets(goBinary: string | undefined): Target[] {
         nodeArgs: flags['cpu-prof'] && options.workers === 1 ? ['--cpu-prof', '--cpu-prof-dir', flags['cpu-prof']] : [],
         logLevel: flags['log-level'],
         env: { SCOPEGATE_MALLOC_TUNING: undefined, ...options.env },
+        ...(options.extraToml ? { extraToml: options.extraToml } : {}),
       }),
   });
   const all: Target[] = [
@@ -102,11 +104,23 @@ function targets(goBinary: string | undefined): Target[] {
       start: async () => undefined,
     },
   ];
+  // The limiter's cost: a rule that matches every request and is never hit, memory and Redis (bench/limits.ts).
+  all.push(gateway(LIMITS_TARGETS[0], { workers: 1, placement: PROXY, extraToml: limitsToml() }));
+  const redisGateway = gateway(LIMITS_TARGETS[1], { workers: 1, placement: PROXY });
+  all.push({
+    ...redisGateway,
+    start: async (upstream) => {
+      const redis = await startBenchRedis(PROXY);
+      const started = await gateway(LIMITS_TARGETS[1], { workers: 1, placement: PROXY, extraToml: limitsToml(redis.url) }).start(upstream);
+      return started && { ...started, stop: async () => (await started.stop(), await redis.stop()) };
+    },
+  });
   if (flags['heap-ab']) all.push(gateway('scopegate heap=default', { workers: 1, placement: PROXY, env: { SCOPEGATE_MALLOC_TUNING: 'off' } }));
   if (workers > 1) all.push(gateway(`scopegate ×${workers}`, { workers, placement: {} }));
   return all.filter((t) => {
     if (!wanted(flags.targets, t.name) && !t.name.startsWith('scopegate heap') && !t.name.startsWith('scopegate ×')) return false;
     if (t.name === 'nginx' && !hasCommand('nginx')) return skip(t.name, 'nginx is not installed (Debian: nginx-light)');
+    if (t.name === LIMITS_TARGETS[1] && !hasCommand('redis-server')) return skip(t.name, 'redis-server is not installed (Debian: redis-server)');
     if (t.name === 'go' && goBinary === undefined) return skip(t.name, 'go is not installed (Debian: golang-go)');
     return true;
   });
