@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError, loadConfigFile } from '../config/load.js';
+import { ConfigError } from '../config/load.js';
 import { parseArgs, stringFlag, UsageError, type ParsedArgs } from './args.js';
 import { serve } from './serve.js';
 
@@ -27,6 +27,20 @@ function configPath(args: ParsedArgs): string {
   return path;
 }
 
+/**
+ * A start-up failure is one line on stderr (which key or address, what to do), never a stack trace. A failure
+ * that is not a ConfigError is a bug or an unforeseen case: its stack goes to stderr too when SCOPEGATE_DEBUG is set.
+ */
+function reportStartFailure(error: unknown): void {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+    return;
+  }
+  const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  process.stderr.write(`scopegate: cannot start: ${message}\n`);
+  if (process.env.SCOPEGATE_DEBUG && error instanceof Error) process.stderr.write(`${error.stack ?? ''}\n`);
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv);
   if (args.flags.has('version')) {
@@ -40,12 +54,19 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     switch (args.command) {
       case 'serve':
-        await serve(configPath(args));
+        try {
+          await serve(configPath(args));
+        } catch (error) {
+          if (error instanceof UsageError) throw error;
+          reportStartFailure(error);
+          // Whatever was built before the failure (watchers, timers, a listener) must not keep the process up.
+          process.exit(1);
+        }
         return -1; // keeps running; exit happens on signal
       case 'check-config': {
         const path = configPath(args);
-        const { checkReferencedFiles } = await import('./check-files.js');
-        const problems = await checkReferencedFiles(await loadConfigFile(path));
+        const { checkConfigFile } = await import('./check-files.js');
+        const problems = await checkConfigFile(path);
         if (problems.length > 0) throw new ConfigError(path, problems);
         process.stdout.write(`config ok: ${path}\n`);
         return 0;

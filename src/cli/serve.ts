@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import { watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { loadConfigFile } from '../config/load.js';
+import { ConfigError, loadConfigFile } from '../config/load.js';
 import { createLogger } from '../observability/logger.js';
 import { systemClock } from '../core/clock.js';
 import { answerAdminRequests } from '../server/cluster-ipc.js';
@@ -14,6 +14,15 @@ import { startGateway, startProxyWorker, type ProxyListener } from '../server/ga
  * the cluster primary (src/server/cluster.ts) and each worker runs this same function as a proxy listener.
  */
 export async function serve(configPath: string): Promise<void> {
+  try {
+    await start(configPath);
+  } catch (error) {
+    // Parts that do not know the file's name report the source `config`: name the file.
+    throw error instanceof ConfigError ? error.withSource(configPath) : error;
+  }
+}
+
+async function start(configPath: string): Promise<void> {
   const config = await loadConfigFile(configPath);
   const baseLogger = createLogger({ level: config.log_level });
   if (cluster.isPrimary && config.proxy.workers > 1) {

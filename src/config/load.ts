@@ -5,14 +5,55 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config } from './config.js';
 
-/** A configuration that cannot be used; `problems` name each bad key path. */
+/**
+ * A configuration that cannot be used; `problems` name each bad key path (`key: what is wrong`). The message
+ * is one line for one problem, else a heading and one indented line per problem. Parts that do not know the
+ * file's name use the source `config`; the CLI names the file (`withSource`).
+ */
 export class ConfigError extends Error {
+  readonly source: string;
   readonly problems: readonly string[];
   constructor(source: string, problems: readonly string[]) {
-    super(`invalid configuration ${source}:\n  ${problems.join('\n  ')}`);
+    super(problems.length === 1 ? `invalid configuration ${source}: ${problems[0]}` : `invalid configuration ${source}:\n  ${problems.join('\n  ')}`);
     this.name = 'ConfigError';
+    this.source = source;
     this.problems = problems;
   }
+
+  withSource(source: string): ConfigError {
+    return new ConfigError(source, this.problems);
+  }
+}
+
+const ERRNO_HINTS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file: check the path',
+  EACCES: 'permission denied: make it readable by the gateway user',
+  EISDIR: 'is a folder, not a file',
+  ENOTDIR: 'a part of the path is not a folder: check the path',
+};
+
+/** `ENOENT` → `cannot read (ENOENT: no such file: check the path)`: the code, and what to do about it. */
+export function describeReadError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === undefined) return `cannot read (${error instanceof Error ? error.message : String(error)})`;
+  const hint = ERRNO_HINTS[code];
+  return `cannot read (${code}${hint === undefined ? '' : `: ${hint}`})`;
+}
+
+/**
+ * What a part that failed to build from `key` becomes: one problem naming the key (and the file, for an
+ * unreadable one), so start-up and reload report it in one line instead of a stack trace.
+ */
+export function configErrorAt(key: string, error: unknown, path?: string): ConfigError {
+  if (error instanceof ConfigError) return error;
+  const errno = error as NodeJS.ErrnoException | undefined;
+  if (typeof errno?.code === 'string' && typeof errno.path === 'string') {
+    return new ConfigError('config', [`${key}: ${errno.path}: ${describeReadError(error)}`]);
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  // Parsers that read a path may already name it; say it once.
+  const named = path === undefined || message.startsWith(path) ? message : `${path}: ${message}`;
+  return new ConfigError('config', [`${key}: ${named}`]);
 }
 
 /**
@@ -64,6 +105,11 @@ export function parseConfig(raw: unknown, source = 'config'): Config {
 
 /** read → substitute env → parse → validate → normalise → freeze. */
 export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+  return parseConfig(await readConfigDocument(path, env), path);
+}
+
+/** The first steps of `loadConfigFile`: read, substitute env, parse; the document is not validated yet. */
+export async function readConfigDocument(path: string, env: NodeJS.ProcessEnv = process.env): Promise<unknown> {
   const format = formatOf(path);
   let text: string;
   try {
@@ -80,7 +126,7 @@ export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv = proc
   } catch (error) {
     throw new ConfigError(path, [`${format.toUpperCase()} syntax error: ${describeSyntaxError(error)}`]);
   }
-  return parseConfig(raw, path);
+  return raw;
 }
 
 /**

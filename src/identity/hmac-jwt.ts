@@ -60,9 +60,12 @@ export function createHmacJwtAuthenticator(options: HmacJwtOptions): Authenticat
   };
 }
 
-function assertSecretLength(secret: Uint8Array, algorithms: readonly HmacAlgorithm[]): void {
+/** RFC 7518 §3.2: the secret has at least as many bytes as the hash output. `check-config` calls this too. */
+export function assertSecretLength(secret: Uint8Array, algorithms: readonly HmacAlgorithm[]): void {
   const needed = Math.max(...algorithms.map((alg) => MIN_SECRET_BYTES[alg]));
   if (secret.byteLength < needed) {
-    throw new Error(`hmac_jwt secret must be at least ${needed} bytes for ${algorithms.join(', ')} (RFC 7518 §3.2)`);
+    throw new Error(
+      `the secret is ${secret.byteLength} bytes; ${algorithms.join(', ')} needs at least ${needed} (RFC 7518 §3.2): use a longer random secret, e.g. openssl rand -base64 ${needed}`,
+    );
   }
 }

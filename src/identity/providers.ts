@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../core/clock.js';
 import type { ReadinessCheck } from '../core/readiness.js';
+import { configErrorAt } from '../config/load.js';
 import type { AclSection, AuthSection, FixedTenantSection, ProviderName } from '../config/sections/auth.js';
 import { loadAclFile } from '../policy/acl.js';
 import type { Acl } from '../policy/acl.js';
@@ -48,13 +49,14 @@ interface Built {
 export async function createAuthenticators(config: { auth: AuthSection; acl?: AclSection }, deps: AuthProviderDeps): Promise<AuthProviders> {
   const { auth } = config;
   const issuers = new Set([auth.hmac_jwt?.issuer, auth.jwks?.issuer, auth.oidc?.issuer].filter((i): i is string => i !== undefined));
-  const acl = config.acl !== undefined ? await loadAclFile(config.acl.file, { label: config.acl.label }) : undefined;
+  const aclSection = config.acl;
+  const acl = aclSection !== undefined ? await underKey({ key: 'acl.file', path: aclSection.file }, () => loadAclFile(aclSection.file, { label: aclSection.label })) : undefined;
   const needsKeys = auth.jwks !== undefined || auth.oidc !== undefined;
   const jwksMetrics = needsKeys && deps.registry !== undefined ? createJwksMetrics(deps.registry, () => deps.clock.now()) : undefined;
   const built: Built[] = [];
   try {
     for (const name of auth.order) {
-      const next = await buildProvider(name, auth, { deps, issuers, acl, jwksMetrics });
+      const next = await underKey(providerKey(name, auth), () => buildProvider(name, auth, { deps, issuers, acl, jwksMetrics }));
       if (next !== undefined) built.push(next);
     }
   } catch (error) {
@@ -67,6 +69,29 @@ export async function createAuthenticators(config: { auth: AuthSection; acl?: Ac
     readiness: built.flatMap((b) => (b.readiness !== undefined ? [b.readiness] : [])),
     close: () => closeAll(authenticators.filter((a) => a !== deps.staticAuthenticator)),
   };
+}
+
+/**
+ * Runs one constructor; its failure (unreadable file, short secret, bad document) becomes a ConfigError that
+ * names the key, which `serve` prints in one line and a reload logs.
+ */
+async function underKey<T>(at: { key: string; path?: string | undefined }, build: () => Promise<T>): Promise<T> {
+  try {
+    return await build();
+  } catch (error) {
+    throw configErrorAt(at.key, error, at.path);
+  }
+}
+
+/** Where a provider's start-up failure is reported: the file or secret it reads, else its section. */
+function providerKey(name: ProviderName, auth: AuthSection): { key: string; path?: string | undefined } {
+  if (name === 'basic') return { key: 'auth.basic.users_file', path: auth.basic?.users_file };
+  if (name === 'hmac_jwt') {
+    const file = auth.hmac_jwt?.secret_file;
+    return file !== undefined ? { key: 'auth.hmac_jwt.secret_file', path: file } : { key: 'auth.hmac_jwt.secret' };
+  }
+  if (name === 'jwks' && auth.jwks?.file !== undefined) return { key: 'auth.jwks.file', path: auth.jwks.file };
+  return { key: `auth.${name}` };
 }
 
 interface BuildContext {

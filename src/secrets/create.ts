@@ -1,5 +1,7 @@
+import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { ConfigError } from '../config/load.js';
 import type { SecretsConfig } from '../config/sections/secrets.js';
 import type { Authenticator } from '../identity/authenticator.js';
 import { createStaticTokenAuthenticator } from '../identity/static-token.js';
@@ -51,6 +53,21 @@ export function createTokenSource(config: SecretsConfig, deps: TokenSourceDeps):
   return Object.freeze({ refresher, authenticator });
 }
 
+/** The file's folder is watched: a folder that is not there fails the start in one line naming the key. */
+function reportMissingFolder(watch: SecretSource['watch'], path: string): SecretSource['watch'] {
+  if (watch === undefined) return undefined;
+  return (onChange) => {
+    try {
+      return watch(onChange);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      throw new ConfigError('config', [
+        `file.path: ${path}: cannot watch its folder ${dirname(path)} (${code}): create the folder, or set file.watch = false`,
+      ]);
+    }
+  };
+}
+
 function planSource(config: SecretsConfig, deps: TokenSourceDeps): SourcePlan | undefined {
   switch (config.backend_type) {
     case undefined:
@@ -68,7 +85,9 @@ function planSource(config: SecretsConfig, deps: TokenSourceDeps): SourcePlan | 
     case 'file': {
       const section = required(config.file, 'file');
       const fileSource = createFileSource({ path: section.path });
-      const source: SecretSource = section.watch ? fileSource : { name: fileSource.name, load: (s) => fileSource.load(s) };
+      const load = (signal?: AbortSignal) => fileSource.load(signal);
+      const watch = section.watch ? reportMissingFolder(fileSource.watch, section.path) : undefined;
+      const source: SecretSource = { name: fileSource.name, load, ...(watch !== undefined ? { watch } : {}) };
       return { source, refreshIntervalMs: section.refresh_interval, staleThresholdMs: section.stale_threshold };
     }
     case 'env': {

@@ -79,3 +79,17 @@ for (const row of invalid) {
     );
   });
 }
+
+test('names every bad entry at once, not only the first', () => {
+  const raw = { good1: 'a', 's3cr3t ': 'b', good2: 'c', other: { tenant: 'x', scopes: ['root'], name: 'ci' } };
+  assert.throws(
+    () => parseTokenSet(raw, options),
+    (error: unknown) => {
+      assert.ok(error instanceof TokenSetError);
+      assert.equal(error.problems.length, 2, error.message);
+      assert.match(error.problems[0] ?? '', /^token #2: token contains whitespace/);
+      assert.match(error.problems[1] ?? '', /^token #4 \("ci"\): scopes\.0/);
+      return true;
+    },
+  );
+});

@@ -23,9 +23,13 @@ export interface TokenSet {
 }
 
 export class TokenSetError extends Error {
-  constructor(message: string) {
-    super(message);
+  /** Every bad entry, one line each (the message joins them), so a file is fixed in one pass. */
+  readonly problems: readonly string[];
+  constructor(problems: string | readonly string[]) {
+    const list = typeof problems === 'string' ? [problems] : problems;
+    super(list.join('; '));
     this.name = 'TokenSetError';
+    this.problems = list;
   }
 }
 
@@ -92,16 +96,24 @@ export function parseTokenSet(raw: unknown, options: TokenSetOptions): TokenSet 
   }
   const byDigest = new Map<string, IndexedEntry>();
   const names = new Set<string>();
+  const problems: string[] = [];
   Object.entries(raw).forEach(([token, value], index) => {
     const label = describeEntry(index, value);
-    assertUsableToken(token, label);
-    const entry = parseEntry(value, label);
-    const digest = digestToken(token);
-    const subject = entry.name ?? `sha256:${digest.toString('hex').slice(0, 12)}`;
-    if (names.has(subject)) throw new TokenSetError(`${label}: duplicate name ${JSON.stringify(subject)}`);
-    names.add(subject);
-    byDigest.set(digest.toString('hex'), Object.freeze({ digest, identity: buildIdentity(entry, subject, label, options) }));
+    try {
+      assertUsableToken(token, label);
+      const entry = parseEntry(value, label);
+      const digest = digestToken(token);
+      const subject = entry.name ?? `sha256:${digest.toString('hex').slice(0, 12)}`;
+      if (names.has(subject)) throw new TokenSetError(`${label}: duplicate name ${JSON.stringify(subject)}`);
+      names.add(subject);
+      byDigest.set(digest.toString('hex'), Object.freeze({ digest, identity: buildIdentity(entry, subject, label, options) }));
+    } catch (error) {
+      if (!(error instanceof TokenSetError)) throw error;
+      problems.push(...error.problems);
+    }
   });
+  // One bad entry refuses the whole set (the refresher keeps the last good one), but every bad entry is named.
+  if (problems.length > 0) throw new TokenSetError(problems);
   return new FrozenTokenSet(byDigest);
 }
 
@@ -121,9 +133,9 @@ function parseEntry(value: unknown, label: string): EntryInput {
   if (typeof value === 'string') return { tenant: value };
   const result = entryObjectSchema.safeParse(value);
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const path = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-  throw new TokenSetError(`${label}: ${path}${issue?.message ?? 'invalid entry'}`);
+  throw new TokenSetError(
+    result.error.issues.map((issue) => `${label}: ${issue.path.length > 0 ? `${issue.path.join('.')}: ` : ''}${issue.message}`),
+  );
 }
 
 function buildIdentity(entry: EntryInput, subject: string, label: string, options: TokenSetOptions): Identity {

@@ -4,7 +4,8 @@ import type { AddressInfo, Server as NetServer } from 'node:net';
 import { createApp, type App, type AppDeps } from '../app.js';
 import type { Config } from '../config/config.js';
 import { formatListenAddress } from '../config/listen.js';
-import { readTlsFile } from '../upstream/tls.js';
+import { ConfigError, configErrorAt } from '../config/load.js';
+import { findKeyPairProblem, readPemFile } from '../upstream/tls.js';
 import { ADMIN_PATHS } from './admin-server.js';
 import { LINGER_MS, trackProxyConnections } from './connections.js';
 import { isFramingSound } from './request-framing.js';
@@ -64,7 +65,7 @@ async function startListeners(config: Config, deps: AppDeps, withAdmin: boolean)
     if (sameListener && ADMIN_PATHS.has((req.url ?? '').split('?')[0] ?? '')) return serveAdmin(req, res);
     app.handleProxy(req, res);
   };
-  const httpsServer = listenerTls ? createHttpsServer(listenerTls, handleProxy) : undefined;
+  const httpsServer = listenerTls ? createListenerTlsServer(listenerTls, handleProxy) : undefined;
   const proxyServer: Server = httpsServer ?? createServer(handleProxy);
   const connections = trackProxyConnections(proxyServer);
   // Longer than the usual load-balancer idle timeout, so the balancer closes first (no reset races).
@@ -77,8 +78,14 @@ async function startListeners(config: Config, deps: AppDeps, withAdmin: boolean)
   });
   const adminServer = sameListener || !withAdmin ? undefined : createServer(serveAdmin);
 
-  await listen(proxyServer, config.proxy.listen.host, config.proxy.listen.port);
-  if (adminServer) await listen(adminServer, config.admin.listen.host, config.admin.listen.port);
+  try {
+    await listen(proxyServer, config.proxy.listen, 'proxy.listen');
+    if (adminServer) await listen(adminServer, config.admin.listen, 'admin.listen');
+  } catch (error) {
+    proxyServer.close();
+    await app.close();
+    throw error;
+  }
   const proxyAddress = proxyServer.address() as AddressInfo;
   const adminAddress = withAdmin ? ((adminServer ?? proxyServer).address() as AddressInfo) : undefined;
   log.info({ proxy: proxyAddress, admin: adminAddress, upstreams: config.proxy.upstreams.length }, 'scopegate listening');
@@ -151,23 +158,47 @@ function notReadyReasons(app: App): string[] {
 function listenerTlsOptions(config: Config): HttpsOptions | undefined {
   const tls = config.proxy.tls;
   if (tls === undefined) return undefined;
+  const cert = readPemFile(tls.cert_file, 'proxy.tls.cert_file', 'cert');
+  const key = readPemFile(tls.key_file, 'proxy.tls.key_file', 'key');
+  const mismatch = findKeyPairProblem(cert, key);
+  if (mismatch !== undefined) throw new ConfigError('config', [`proxy.tls.key_file: ${tls.key_file}: ${mismatch}`]);
   return {
-    cert: readTlsFile(tls.cert_file, 'proxy.tls.cert_file'),
-    key: readTlsFile(tls.key_file, 'proxy.tls.key_file'),
+    cert,
+    key,
     ...(tls.client_ca_file !== undefined
-      ? { ca: readTlsFile(tls.client_ca_file, 'proxy.tls.client_ca_file'), requestCert: true, rejectUnauthorized: true }
+      ? { ca: readPemFile(tls.client_ca_file, 'proxy.tls.client_ca_file', 'ca'), requestCert: true, rejectUnauthorized: true }
       : {}),
   };
 }
 
-function listen(server: NetServer, host: string, port: number): Promise<void> {
+const LISTEN_HINTS: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'the address is already in use: stop the process that listens there, or choose another port',
+  EACCES: 'permission denied: ports below 1024 need privileges; choose a port of 1024 or more',
+  EADDRNOTAVAIL: 'the host is not an address of this machine: use one of its addresses, or 0.0.0.0',
+};
+
+/** Listens, or fails with a ConfigError naming the key, the address and what to do (one line at start-up). */
+function listen(server: NetServer, address: { host: string; port: number }, key: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
+    const onError = (error: NodeJS.ErrnoException) => {
+      const what = (error.code !== undefined ? LISTEN_HINTS[error.code] : undefined) ?? error.message;
+      reject(new ConfigError('config', [`${key}: cannot listen on ${formatListenAddress(address)}: ${error.code ? `${error.code}: ` : ''}${what}`]));
+    };
+    server.once('error', onError);
+    server.listen(address.port, address.host, () => {
+      server.off('error', onError);
       resolve();
     });
   });
+}
+
+/** Node parses the PEM here: a file that is not a certificate or key (or a pair that does not match) is named. */
+function createListenerTlsServer(options: HttpsOptions, handle: (req: IncomingMessage, res: ServerResponse) => void) {
+  try {
+    return createHttpsServer(options, handle);
+  } catch (error) {
+    throw configErrorAt('proxy.tls', error);
+  }
 }
 
 function raceDeadline<T>(promise: Promise<T>, deadline: number): Promise<T | 'timeout'> {

@@ -1,10 +1,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfigFile } from '../../src/config/load.js';
+import { createTestPki } from '../servers/tls-certs.js';
 
 // Issue #2, project and interface: `scopegate check-config` (exit 0, or 1 and every bad key), `--help`,
 // `--version`; the LGTM Auth Proxy TOML from the issue loads unchanged. Exit codes and output go through the
@@ -181,15 +183,18 @@ test('check-config reads every file the config names with the parser serve uses,
   assert.deepEqual(problems.map((p) => p.slice(0, p.indexOf(': '))).sort(), [
     'acl.file', 'auth.basic.users_file', 'auth.hmac_jwt.secret_file', 'auth.jwks.file', 'file.path', 'proxy.tls.cert_file', 'proxy.tls.key_file',
   ]);
-  assert.ok(problems.some((p) => p.startsWith(`acl.file: ${files.acl}: cannot read (ENOENT)`)), problems.join('\n'));
+  assert.ok(problems.some((p) => p.startsWith(`acl.file: ${files.acl}: cannot read (ENOENT`)), problems.join('\n'));
   assert.ok(problems.some((p) => p.startsWith('auth.basic.users_file: ') && p.includes('duplicate username "ana"')), problems.join('\n'));
   assert.ok(problems.some((p) => p === `auth.hmac_jwt.secret_file: ${files.secret}: is empty`), problems.join('\n'));
   assert.ok(problems.some((p) => p === `auth.jwks.file: ${files.jwks}: not a JSON Web Key Set`), problems.join('\n'));
   assert.ok(!bad.stderr.includes('sk-live-7f3a9c'), 'the token is never printed');
 
-  // The same config with good files passes.
-  await configFile('tls-cert.pem', '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
-  await configFile('tls-key.pem', '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n');
+  // The same config with good files passes (PEM files are parsed by Node's TLS: they must be real).
+  const pki = await createTestPki();
+  const issued = await pki.issue('scopegate.test');
+  await configFile('tls-cert.pem', issued.cert);
+  await configFile('tls-key.pem', issued.key);
+  await pki.remove();
   const good = {
     tokens: await configFile('tokens-good.json', JSON.stringify({ 'sk-live-7f3a9c': { tenant: 'team-a', namespace: 'team-a' } })),
     users: await configFile('users-good.yaml', 'users:\n  - { username: ana, password: pw1, namespace: team-a }\n'),
@@ -201,6 +206,90 @@ test('check-config reads every file the config names with the parser serve uses,
   const ok = await scopegate(['check-config', '--config', path]);
   assert.equal(ok.code, 0, ok.stderr);
   assert.equal(ok.stdout, `config ok: ${path}\n`);
+});
+
+// Issue #10: check-config said "config ok" for a config serve then refused (a short HMAC secret), stopped at
+// the first bad token entry, and left out the files when the schema had errors. It now runs serve's own
+// parsers and constructors (token set, HMAC secret length, PEM through Node's TLS) and lists everything at once.
+test('check-config lists every problem at once: schema errors, every bad token entry, the files, secrets and PEM files serve would refuse', async () => {
+  const pki = await createTestPki();
+  const [one, other] = [await pki.issue('one.test'), await pki.issue('other.test')];
+  const files = {
+    tokens: await configFile('two-bad-tokens.json', JSON.stringify({ 'tok-good': 'team-a', 'tok bad': 'team-b', 'tok-x': { tenant: 'team-c', scopes: ['root'] } })),
+    notPem: await configFile('not-a-cert.pem', 'hello\n'),
+  };
+  const toml = (secret: string, keyFile: string) => [
+    'backend_type = "file"',
+    'log_level = "loud"',
+    `file = { path = ${JSON.stringify(files.tokens)} }`,
+    '[auth.basic]',
+    `users_file = ${JSON.stringify(join(dir, 'no-such-users.yaml'))}`,
+    '[auth.hmac_jwt]',
+    `secret = ${JSON.stringify(secret)}`,
+    '[proxy.tls]',
+    `cert_file = ${JSON.stringify(one.certFile)}`,
+    `key_file = ${JSON.stringify(keyFile)}`,
+    '[[proxy.upstreams]]',
+    'match = "(unclosed"',
+    'upstream = "http://127.0.0.1:9090"',
+    `tls = { ca_file = ${JSON.stringify(files.notPem)} }`,
+    '',
+  ].join('\n');
+  const path = await configFile('every-problem.toml', toml('short-secret', other.keyFile));
+  const run = await scopegate(['check-config', '--config', path]);
+  await pki.remove();
+  assert.equal(run.code, 1, run.stderr);
+  const problems = run.stderr.split('\n').filter((line) => line.startsWith('  ')).map((line) => line.trim());
+  const has = (pattern: RegExp) => assert.ok(problems.some((p) => pattern.test(p)), `${pattern} in:\n${problems.join('\n')}`);
+  has(/^log_level: /);
+  has(/^proxy\.upstreams\[0\]\.match: invalid regular expression/);
+  has(/^file\.path: .*two-bad-tokens\.json: token #2: token contains whitespace/);
+  has(/^file\.path: .*two-bad-tokens\.json: token #3: scopes\.0: /);
+  has(/^auth\.basic\.users_file: .*no-such-users\.yaml: cannot read \(ENOENT/);
+  has(/^auth\.hmac_jwt\.secret: the secret is 12 bytes; HS256 needs at least 32/);
+  has(/^proxy\.tls\.key_file: .*: does not match the certificate/);
+  has(/^proxy\.upstreams\[0\]\.tls\.ca_file: .*not-a-cert\.pem: holds no PEM CA certificate/);
+  assert.equal(problems.length, 8, problems.join('\n'));
+  assert.ok(!run.stderr.includes('short-secret') && !run.stderr.includes('tok bad'), 'no secret or token is printed');
+});
+
+// Issue #10: start-up failures printed a Node stack trace. Each is one line naming the key or address and
+// what to do, and exit 1, through the real binary.
+test('serve: a start-up failure is one line on stderr naming the key, exit 1, no stack trace', { timeout: 120_000 }, async (t) => {
+  const busy = createNetServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => busy.close(() => resolve())));
+  const busyPort = (busy.address() as AddressInfo).port;
+  const tokens = await configFile('serve-tokens.json', JSON.stringify({ 'tok-a': 'team-a' }));
+  const base = (extra: string, options: { tokens?: string; listen?: string } = {}) => [
+    'backend_type = "file"',
+    `file = { path = ${JSON.stringify(options.tokens ?? tokens)} }`,
+    '[proxy]',
+    `listen = "${options.listen ?? '127.0.0.1:0'}"`,
+    '[[proxy.upstreams]]',
+    'match = ".*"',
+    'upstream = "http://127.0.0.1:9"',
+    '[admin]',
+    'listen = "127.0.0.1:0"',
+    extra,
+    '',
+  ].join('\n');
+  const cases: { name: string; toml: string; want: RegExp }[] = [
+    { name: 'port in use', toml: base('', { listen: `127.0.0.1:${busyPort}` }), want: new RegExp(`proxy\\.listen: cannot listen on 127\\.0\\.0\\.1:${busyPort}: EADDRINUSE: .*choose another port`) },
+    { name: 'missing users_file', toml: base(`[auth.basic]\nusers_file = ${JSON.stringify(join(dir, 'absent-users.yaml'))}`), want: /auth\.basic\.users_file: .*absent-users\.yaml: cannot read \(ENOENT: no such file: check the path\)/ },
+    { name: 'token file in a missing folder', toml: base('', { tokens: join(dir, 'no-such-folder', 'tokens.json') }), want: /file\.path: .*no-such-folder\/tokens\.json: cannot watch its folder .*create the folder, or set file\.watch = false/ },
+    { name: 'short HMAC secret', toml: base('[auth.hmac_jwt]\nsecret = "too-short"'), want: /auth\.hmac_jwt\.secret: the secret is 9 bytes; HS256 needs at least 32/ },
+    { name: 'unreadable TLS file', toml: base(`[proxy.tls]\ncert_file = ${JSON.stringify(join(dir, 'absent-cert.pem'))}\nkey_file = ${JSON.stringify(join(dir, 'absent-key.pem'))}`), want: /proxy\.tls\.cert_file: .*absent-cert\.pem: cannot read \(ENOENT/ },
+    { name: 'bad ACL', toml: base(`[acl]\nfile = ${JSON.stringify(await configFile('bad-acl.yaml', '- not\n- a map\n'))}`), want: /acl\.file: .*bad-acl\.yaml: ACL must be a map of role: values/ },
+  ];
+  const runs = await Promise.all(cases.map(async (c, i) => scopegate(['serve', '--config', await configFile(`start-failure-${i}.toml`, c.toml)])));
+  cases.forEach((c, i) => {
+    const run = runs[i] as Run;
+    assert.equal(run.code, 1, `${c.name}: ${run.stderr}`);
+    assert.equal(run.stderr.split('\n').filter((line) => line !== '').length, 1, `${c.name}: one line:\n${run.stderr}`);
+    assert.doesNotMatch(run.stderr, /^\s+at /m, `${c.name}: no stack frames`);
+    assert.match(run.stderr, c.want, c.name);
+  });
 });
 
 test('--version prints the package version; --help prints usage', async () => {

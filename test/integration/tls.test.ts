@@ -174,7 +174,7 @@ test('a missing certificate file is a config error naming the key, before anythi
       proxy: { tls: { cert_file: '/nonexistent/cert.pem', key_file: '/nonexistent/key.pem' }, upstreams: [{ match: '.*', upstream: origin(plainTls) }] },
     }),
     (error: Error & { problems?: string[] }) => {
-      assert.deepEqual(error.problems, ['proxy.tls.cert_file: /nonexistent/cert.pem: cannot read (ENOENT)']);
+      assert.deepEqual(error.problems, ['proxy.tls.cert_file: /nonexistent/cert.pem: cannot read (ENOENT: no such file: check the path)']);
       return true;
     },
   );
