@@ -255,7 +255,7 @@ test('check-config lists every problem at once: schema errors, every bad token e
 
 // Issue #10: start-up failures printed a Node stack trace. Each is one line naming the key or address and
 // what to do, and exit 1, through the real binary.
-test('serve: a start-up failure is one line on stderr naming the key, exit 1, no stack trace', { timeout: 120_000 }, async (t) => {
+test('serve: a start-up failure is one line on stderr naming the key, exit 1, no stack trace', { timeout: 300_000 }, async (t) => {
   const busy = createNetServer();
   await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
   t.after(() => new Promise<void>((resolve) => busy.close(() => resolve())));
