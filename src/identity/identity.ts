@@ -19,6 +19,8 @@ export interface Identity {
   readonly authenticator: string;
   /** Seconds since epoch after which the identity must not be used (JWT `exp`); undefined = no expiry. */
   readonly expiresAt?: number;
+  /** The token's roles (JWT roles claim), where roles are mapped through the ACL; for limit rules (`roles`). */
+  readonly roles?: readonly string[];
 }
 
 export class IdentityError extends Error {
@@ -45,6 +47,7 @@ export interface IdentityInput {
   authenticator: string;
   scopes?: Iterable<Scope>;
   expiresAt?: number;
+  roles?: readonly string[];
 }
 
 export function createIdentity(input: IdentityInput): Identity {
@@ -60,6 +63,7 @@ export function createIdentity(input: IdentityInput): Identity {
     scopes: input.scopes ? Object.freeze(new Set(input.scopes)) : DEFAULT_SCOPES,
     authenticator: input.authenticator,
     ...(input.expiresAt !== undefined ? { expiresAt: input.expiresAt } : {}),
+    ...(input.roles !== undefined ? { roles: Object.freeze([...input.roles]) } : {}),
   };
   return Object.freeze(identity);
 }

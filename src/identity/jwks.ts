@@ -3,7 +3,7 @@ import type { Authenticator, Credentials } from './authenticator.js';
 import type { Identity } from './identity.js';
 import { createIdentityFromClaims } from './jwt-claims.js';
 import type { ClaimMapping, RolesMapping } from './jwt-claims.js';
-import { readRolesPolicy } from './jwt-claims.js';
+import { readRoleNames, readRolesPolicy } from './jwt-claims.js';
 import { JwtFlow } from './jwt-authenticator.js';
 import { ASYMMETRIC_ALGORITHMS } from './jwt-verify.js';
 import type { JwksKeySource } from './jwks-source.js';
@@ -52,7 +52,8 @@ export function createJwksAuthenticator(options: JwksAuthOptions): Authenticator
     key: () => options.source.getKey,
     toIdentity: (payload) => {
       const rolesPolicy = options.roles === undefined ? undefined : readRolesPolicy(payload, options.roles, options.claims.policyLabel);
-      return createIdentityFromClaims({ payload, mapping: options.claims, authenticator: name, rolesPolicy });
+      const roles = options.roles === undefined ? undefined : readRoleNames(payload, options.roles);
+      return createIdentityFromClaims({ payload, mapping: options.claims, authenticator: name, rolesPolicy, roles });
     },
     clock: options.clock,
     cacheMaxEntries: options.cacheMaxEntries ?? 10_000,

@@ -86,8 +86,12 @@ export interface RolesMapping {
 /** The policy a token's roles grant; `undefined` when roles are not mapped (no ACL, no assumed roles). */
 export function readRolesPolicy(payload: JWTPayload, roles: RolesMapping, policyLabel: string): LabelPolicy | undefined {
   if (roles.acl === undefined && !roles.assumeRoles) return undefined;
-  const names = readStringList(readClaimPath(payload, roles.rolesClaim), roles.rolesClaim) ?? [];
-  return resolveRolesPolicy(roles.acl ?? { label: policyLabel, roles: new Map() }, names, { assumeRoles: roles.assumeRoles });
+  return resolveRolesPolicy(roles.acl ?? { label: policyLabel, roles: new Map() }, readRoleNames(payload, roles), { assumeRoles: roles.assumeRoles });
+}
+
+/** The token's role names (the roles claim), for the identity's `roles`. */
+export function readRoleNames(payload: JWTPayload, roles: Pick<RolesMapping, 'rolesClaim'>): string[] {
+  return readStringList(readClaimPath(payload, roles.rolesClaim), roles.rolesClaim) ?? [];
 }
 
 export interface ClaimsIdentityInput {
@@ -96,6 +100,8 @@ export interface ClaimsIdentityInput {
   readonly authenticator: string;
   /** Policy from roles (ACL, assumed roles), merged with the claims' own policy. */
   readonly rolesPolicy?: LabelPolicy | undefined;
+  /** The token's roles, where roles are mapped (kept on the identity for limit rules). */
+  readonly roles?: readonly string[] | undefined;
 }
 
 /**
@@ -109,7 +115,7 @@ export function createIdentityFromClaims(input: ClaimsIdentityInput): Identity {
   const subject = typeof payload.sub === 'string' ? payload.sub
     : typeof payload['client_id'] === 'string' ? payload['client_id'] : 'jwt';
   try {
-    return createIdentity({ subject, tenants, policy, authenticator: input.authenticator, expiresAt: payload.exp });
+    return createIdentity({ subject, tenants, policy, authenticator: input.authenticator, expiresAt: payload.exp, ...(input.roles ? { roles: input.roles } : {}) });
   } catch (error) {
     if (error instanceof IdentityError) throw new Unauthorized('invalid_claims', 'token names an invalid tenant');
     throw error;

@@ -11,7 +11,7 @@ import type { JwksMetrics } from './jwks-metrics.js';
 import { JwksKeySource } from './jwks-source.js';
 import { DEFAULT_ASYMMETRIC_ALGORITHMS } from './jwks.js';
 import type { AsymmetricAlgorithm } from './jwks.js';
-import { createIdentityFromClaims, readRolesPolicy } from './jwt-claims.js';
+import { createIdentityFromClaims, readRoleNames, readRolesPolicy } from './jwt-claims.js';
 import type { ClaimMapping } from './jwt-claims.js';
 import { JwtFlow } from './jwt-authenticator.js';
 import { discoverOidc } from './oidc-discovery.js';
@@ -78,7 +78,9 @@ export function createOidcAuthenticator(options: OidcOptions): OidcAuthenticator
     key: () => getKey,
     toIdentity: (payload) => {
       const rolesPolicy = readRolesPolicy(payload, { rolesClaim, acl: options.acl, assumeRoles: options.assumeRoles ?? false }, options.claims.policyLabel);
-      return createIdentityFromClaims({ payload, mapping: options.claims, authenticator: name, rolesPolicy });
+      // Roles are read (and must be well-formed) only where they are mapped, as for the policy.
+      const roles = options.acl !== undefined || options.assumeRoles ? readRoleNames(payload, { rolesClaim }) : undefined;
+      return createIdentityFromClaims({ payload, mapping: options.claims, authenticator: name, rolesPolicy, roles });
     },
     clock: options.clock,
     cacheMaxEntries: options.cacheMaxEntries ?? 10_000,

@@ -28,6 +28,7 @@ export interface LimitRule {
 export function compileLimitRule(config: LimitRuleConfig): LimitRule {
   const subjects = setOf(config.subjects);
   const authenticators = setOf(config.authenticators);
+  const roles = setOf(config.roles);
   const tenants = setOf(config.tenants);
   const upstreams = setOf(config.upstreams);
   const endpoints = setOf(config.endpoints);
@@ -46,6 +47,7 @@ export function compileLimitRule(config: LimitRuleConfig): LimitRule {
       return (
         (subjects === undefined || subjects.has(subject.identity.subject)) &&
         (authenticators === undefined || authenticators.has(subject.identity.authenticator)) &&
+        (roles === undefined || (subject.identity.roles ?? []).some((role) => roles.has(role))) &&
         (tenants === undefined || subject.tenants.some((tenant) => tenants.has(tenant))) &&
         (upstreams === undefined || upstreams.has(subject.upstream)) &&
         (endpoints === undefined || endpoints.has(subject.endpoint.scope) || endpoints.has(subject.endpoint.name))

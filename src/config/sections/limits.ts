@@ -36,6 +36,8 @@ export const limitRuleSchema = z.strictObject({
   // Matchers: the rule applies only to requests that match every one given.
   /** Identity subjects: a static token entry's `name`, a basic-auth user, a JWT `sub`. */
   subjects: nonEmptyList.optional(),
+  /** JWT roles (the `roles_claim` of `[auth.oidc]`, or of `[auth.jwks]` where set): any of these. */
+  roles: nonEmptyList.optional(),
   /** Authenticators: `static-token`, `basic`, `hmac-jwt`, `jwks`, `oidc`, `fixed-tenant`. */
   authenticators: nonEmptyList.optional(),
   tenants: nonEmptyList.optional(),
