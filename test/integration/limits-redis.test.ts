@@ -165,3 +165,15 @@ test('Redis down: allow lets through, deny refuses and /ready says so; the limit
   for (let i = 0; i < 11; i++) replies.push(await get(i % 2 === 0 ? allow : deny, 'tok-b'));
   assert.deepEqual(replies.map((r) => r.status), [...Array(10).fill(200), 429]);
 });
+
+test('a gateway starts while Redis is down, and connects when it comes up', async () => {
+  await redis.stop();
+  const deny = await gateway('deny', 'late:');
+  assert.equal((await get(deny, 'tok-b')).status, 503);
+  assert.equal((await readyStatus(deny)).status, 503);
+  await redis.start();
+  for (let attempt = 0; attempt < 200 && (await readyStatus(deny)).status !== 200; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.equal((await get(deny, 'tok-b')).status, 200);
+});
