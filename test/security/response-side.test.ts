@@ -27,12 +27,12 @@ const RULES = {
       {
         name: 'team-a',
         file: 'a.yaml',
-        rules: [{ type: 'alerting', name: 'DiskFull', query: 'x', labels: { namespace: 'team-a' }, alerts: [{ labels: { namespace: 'team-a' } }] }],
+        rules: [{ type: 'alerting', name: 'DiskFull', query: 'count_over_time({namespace="team-a"}[5m]) > 0', labels: { namespace: 'team-a' }, alerts: [{ labels: { namespace: 'team-a' } }] }],
       },
       {
         name: 'team-b',
         file: 'b.yaml',
-        rules: [{ type: 'alerting', name: 'DbDown', query: 'y', labels: { namespace: 'team-b' }, alerts: [{ labels: { namespace: 'team-b', db: 'team-b-payments' } }] }],
+        rules: [{ type: 'alerting', name: 'DbDown', query: 'count_over_time({namespace="team-b"}[5m]) > 0', labels: { namespace: 'team-b' }, alerts: [{ labels: { namespace: 'team-b', db: 'team-b-payments' } }] }],
       },
     ],
   },

@@ -213,3 +213,29 @@ test('legacy and unprefixed rule configuration paths are unknown (404) and never
   }
   assert.equal(ruler.requests.length, 0);
 });
+
+describe('Prometheus-style rules API (JSON): a rule labelled inside the policy whose query reads outside it', () => {
+  const rulesJson = (query: (ns: string) => string) => ({
+    status: 'success',
+    data: {
+      groups: [
+        { name: 'own', file: 'team-a-rules', rules: [{ type: 'recording', name: 'ok', query: query('team-a'), labels: { namespace: 'team-a' }, health: 'ok' }] },
+        { name: 'peek', file: 'team-a-rules', rules: [{ type: 'recording', name: 'peek', query: query('team-b'), labels: { namespace: 'team-a' }, health: 'ok' }] },
+      ],
+    },
+  });
+  const cases = [
+    { host: 'loki.example', path: '/prometheus/api/v1/rules', query: (ns: string) => `sum(rate({namespace="${ns}"} |= "password" [5m]))` },
+    { host: 'mimir.example', path: '/prometheus/api/v1/rules', query: (ns: string) => `sum(rate(logins_total{namespace="${ns}"}[5m]))` },
+  ];
+  for (const { host, path, query } of cases) {
+    test(`${host}${path}: the rule whose query reads team-b is not shown`, async () => {
+      answer = () => ({ status: 200, body: Buffer.from(JSON.stringify(rulesJson(query))), headers: { 'content-type': 'application/json' } });
+      const res = await get(host, path);
+      assert.equal(res.status, 200, res.body.toString());
+      const groups = res.json<{ data: { groups: { name: string }[] } }>().data.groups;
+      assert.deepEqual(groups.map((g) => g.name), ['own']);
+      assert.doesNotMatch(res.body.toString(), /team-b/);
+    });
+  }
+});

@@ -22,25 +22,29 @@ const RULES = {
           {
             type: 'alerting',
             name: 'MinioDown',
+            query: 'up{namespace="minio"} == 0',
             labels: { namespace: 'minio', severity: 'page' },
             alerts: [
               { labels: { alertname: 'MinioDown', namespace: 'minio' }, state: 'firing' },
               { labels: { alertname: 'MinioDown', namespace: 'other' }, state: 'firing' },
             ],
           },
-          { type: 'alerting', name: 'OtherDown', labels: { namespace: 'mongo' }, alerts: [] },
+          { type: 'alerting', name: 'OtherDown', query: 'up{namespace="minio"} == 0', labels: { namespace: 'mongo' }, alerts: [] },
+          // Labelled inside the policy, but its query reads another namespace: not shown.
+          { type: 'alerting', name: 'Peek', query: 'up{namespace="mongo"} == 0', labels: { namespace: 'minio' }, alerts: [] },
           { type: 'recording', name: 'job:up', query: 'sum(up)' },
         ],
       },
-      { name: 'foreign', file: 'b.yml', rules: [{ type: 'recording', name: 'x', labels: { namespace: 'kube' } }] },
-      { name: 'stolon', file: 'c.yml', rules: [{ type: 'recording', name: 'y', labels: { namespace: 'stolon' } }] },
+      { name: 'foreign', file: 'b.yml', rules: [{ type: 'recording', name: 'x', query: 'x{namespace="kube"}', labels: { namespace: 'kube' } }] },
+      { name: 'stolon', file: 'c.yml', rules: [{ type: 'recording', name: 'y', query: 'y{namespace="stolon"}', labels: { namespace: 'stolon' } }] },
+      { name: 'unlabelled', file: 'd.yml', rules: [{ type: 'recording', name: 'z', query: 'sum(z{namespace="stolon"})' }] },
     ],
   },
 };
 
 describe('filterRulesResponse', () => {
   it('keeps only rules (and their alerts) inside the policy and drops empty groups', () => {
-    const out = JSON.parse(filterRulesResponse(json(RULES), POLICY).toString());
+    const out = JSON.parse(filterRulesResponse(json(RULES), POLICY, 'promql').toString());
     assert.deepEqual(out, {
       status: 'success',
       data: {
@@ -53,29 +57,39 @@ describe('filterRulesResponse', () => {
               {
                 type: 'alerting',
                 name: 'MinioDown',
+                query: 'up{namespace="minio"} == 0',
                 labels: { namespace: 'minio', severity: 'page' },
                 alerts: [{ labels: { alertname: 'MinioDown', namespace: 'minio' }, state: 'firing' }],
               },
             ],
           },
-          { name: 'stolon', file: 'c.yml', rules: [{ type: 'recording', name: 'y', labels: { namespace: 'stolon' } }] },
+          { name: 'stolon', file: 'c.yml', rules: [{ type: 'recording', name: 'y', query: 'y{namespace="stolon"}', labels: { namespace: 'stolon' } }] },
+          { name: 'unlabelled', file: 'd.yml', rules: [{ type: 'recording', name: 'z', query: 'sum(z{namespace="stolon"})' }] },
         ],
       },
     });
   });
 
+  it('reads Loki rules as LogQL: a LogQL selector inside the policy is shown, PromQL-only syntax is not', () => {
+    const rules = (query: string) => json({ status: 'success', data: { groups: [{ name: 'g', rules: [{ type: 'recording', name: 'r', query }] }] } });
+    const kept = (body: Buffer) => JSON.parse(filterRulesResponse(body, POLICY, 'logql').toString()).data.groups.length;
+    assert.equal(kept(rules('sum(rate({namespace="stolon"} |= "x" [5m]))')), 1);
+    assert.equal(kept(rules('sum(rate({namespace="other"}[5m]))')), 0);
+    assert.equal(kept(rules('rate(y{namespace="stolon"}[5m])')), 0);
+  });
+
   it('returns the body unchanged for full access', () => {
     const body = json(RULES);
-    assert.equal(filterRulesResponse(body, FULL_ACCESS), body);
+    assert.equal(filterRulesResponse(body, FULL_ACCESS, 'promql'), body);
   });
 
   it('throws on unparsable JSON or an unexpected shape', () => {
-    assert.throws(() => filterRulesResponse(Buffer.from('{"status":"success",'), POLICY), UnsupportedInput);
-    assert.throws(() => filterRulesResponse(json({ status: 'success', data: { groups: {} } }), POLICY), UnsupportedInput);
+    assert.throws(() => filterRulesResponse(Buffer.from('{"status":"success",'), POLICY, 'promql'), UnsupportedInput);
+    assert.throws(() => filterRulesResponse(json({ status: 'success', data: { groups: {} } }), POLICY, 'promql'), UnsupportedInput);
   });
 
   it('drops data from a non-success envelope', () => {
-    const out = JSON.parse(filterRulesResponse(json({ status: 'error', error: 'x', data: RULES.data }), POLICY).toString());
+    const out = JSON.parse(filterRulesResponse(json({ status: 'error', error: 'x', data: RULES.data }), POLICY, 'promql').toString());
     assert.deepEqual(out, { status: 'error', error: 'x' });
   });
 });

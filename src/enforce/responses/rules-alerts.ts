@@ -1,15 +1,19 @@
 import type { LabelPolicy } from '../../policy/label-policy.js';
 import { UnsupportedInput } from '../errors.js';
 import { compileLabelSetCheck } from '../promql/policy-values.js';
+import { compileRuleVisibility, type RuleLanguage, type RuleParts } from './rule-visibility.js';
 
 /**
  * Filters Prometheus `/api/v1/rules` and `/api/v1/alerts` responses to the policy. Prometheus (2.42 and many
  * Mimir/Thanos versions) ignores `match[]` on these endpoints, so the response itself must be cut down, as
  * prom-label-proxy's `rules.go` does.
  *
- * - A rule is kept only when its `labels` satisfy every rule of the policy; a rule without the enforced label is
- *   not the tenant's and is dropped (recording rules without labels included). An alerting rule's `alerts` are
- *   filtered by their own labels too. Groups left empty are dropped.
+ * - A rule is kept only when it is inside the policy as rule-visibility.ts decides for the rule configuration
+ *   too: its `query` parses (`language`: PromQL, or LogQL for Loki's ruler) and every selector of it carries
+ *   the policy, and its `labels` claim no value outside it. So a rule labelled `namespace: team-a` whose query
+ *   reads `team-b` is not shown (its query is team-b's, and so are the series behind its alerts). An alerting
+ *   rule's `alerts` are filtered by their own labels too (a missing policy label drops the alert). Groups left
+ *   empty are dropped.
  * - An alert (in `/api/v1/alerts`) is kept only when its labels satisfy the policy.
  * - RE2 policy regexes are checked with `compileLabelSetCheck`: exact literals, and JavaScript only for regexes
  *   in a subset where a JavaScript match implies an RE2 match. Outside it the answer is "no", so filtering can
@@ -17,14 +21,15 @@ import { compileLabelSetCheck } from '../promql/policy-values.js';
  * - Full access returns the body unchanged. Unparsable JSON, or JSON without the expected shape, throws
  *   UnsupportedInput (never passed through unfiltered). A non-success envelope is returned without its `data`.
  */
-export function filterRulesResponse(body: Buffer, policy: LabelPolicy): Buffer {
+export function filterRulesResponse(body: Buffer, policy: LabelPolicy, language: RuleLanguage): Buffer {
   if (policy.fullAccess) return body;
   const isAllowed = compileLabelSetCheck(policy);
+  const isVisible = compileRuleVisibility(policy, language);
   return rewriteData(body, (data) => {
     const groups = expectArray(data.groups, 'data.groups');
     const kept = groups.flatMap((group) => {
       const g = expectObject(group, 'rule group');
-      const rules = expectArray(g.rules, 'group.rules').flatMap((rule) => filterRule(rule, isAllowed));
+      const rules = expectArray(g.rules, 'group.rules').flatMap((rule) => filterRule(rule, isVisible, isAllowed));
       return rules.length === 0 ? [] : [{ ...g, rules }];
     });
     return { ...data, groups: kept };
@@ -44,9 +49,9 @@ export function filterAlertsResponse(body: Buffer, policy: LabelPolicy): Buffer 
 type JsonObject = Record<string, unknown>;
 type LabelSetCheck = (labels: Readonly<Record<string, unknown>>) => boolean;
 
-function filterRule(rule: unknown, isAllowed: LabelSetCheck): JsonObject[] {
+function filterRule(rule: unknown, isVisible: (rule: RuleParts) => boolean, isAllowed: LabelSetCheck): JsonObject[] {
   const r = expectObject(rule, 'rule');
-  if (!hasAllowedLabels(r, isAllowed)) return [];
+  if (!isVisible({ expr: r.query, labels: r.labels, annotations: r.annotations })) return [];
   if (r.alerts === undefined) return [r];
   return [{ ...r, alerts: expectArray(r.alerts, 'rule.alerts').filter((a) => hasAllowedLabels(a, isAllowed)) }];
 }

@@ -82,7 +82,7 @@ export const lokiPreset: Preset = {
     // alert instances hold series labels, so they are filtered to the policy.
     ...rulerConfigReadRows('loki.rules', '/loki/api/v1/rules', 'ruler', 'logql'),
     { ...plain('rules_change', ['POST', 'DELETE'], RULES_PATH, 'write', 'ruler'), transformRequest: refuseRestrictedRuleChange },
-    { ...plain('prometheus_rules', ['GET'], '/prometheus/api/v1/rules', 'read', 'ruler'), filterResponse: filterForPolicy(filterRulesResponse) },
+    { ...plain('prometheus_rules', ['GET'], '/prometheus/api/v1/rules', 'read', 'ruler'), filterResponse: filterForPolicy((body, policy) => filterRulesResponse(body, policy, 'logql')) },
     { ...plain('prometheus_alerts', ['GET'], '/prometheus/api/v1/alerts', 'read', 'ruler'), filterResponse: filterForPolicy(filterAlertsResponse) },
     // Status.
     plain('ready', ['GET'], '/ready', 'read'),

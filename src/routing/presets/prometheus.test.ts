@@ -128,7 +128,7 @@ describe('prometheus preset transforms', () => {
   it('rules response is filtered to the policy', () => {
     const body = Buffer.from(JSON.stringify({
       status: 'success',
-      data: { groups: [{ name: 'g', rules: [{ name: 'a', labels: { namespace: 'team-a' } }, { name: 'b', labels: { namespace: 'x' } }] }] },
+      data: { groups: [{ name: 'g', rules: [{ name: 'a', query: 'up{namespace="team-a"}', labels: { namespace: 'team-a' } }, { name: 'b', query: 'up{namespace="team-a"}', labels: { namespace: 'x' } }, { name: 'c', query: 'up', labels: { namespace: 'team-a' } }] }] },
     }));
     const out = JSON.parse(endpoint('/api/v1/rules').filterResponse?.(body, context(POLICY)).toString() ?? '{}');
     assert.deepEqual(out.data.groups[0].rules.map((r: { name: string }) => r.name), ['a']);

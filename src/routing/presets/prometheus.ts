@@ -1,4 +1,5 @@
 import { filterAlertsResponse, filterRulesResponse } from '../../enforce/responses/rules-alerts.js';
+import type { LabelPolicy } from '../../policy/label-policy.js';
 import type { EnforceContext, Endpoint, Preset } from '../endpoint.js';
 import { createParamTransform, enforceRemoteWriteRequest, requireFullAccess } from './prometheus-transforms.js';
 
@@ -25,7 +26,7 @@ const enforceMatchRequired = createParamTransform({ selectors: ['match[]'], when
  * A rules/alerts response filter for the identity's policy. An answer that cannot be read as the API promises
  * throws a plain error, which the forwarder answers as 502 (the upstream's fault, not the client's).
  */
-export function filterForPolicy(filter: typeof filterRulesResponse): NonNullable<Endpoint['filterResponse']> {
+export function filterForPolicy(filter: (body: Buffer, policy: LabelPolicy) => Buffer): NonNullable<Endpoint['filterResponse']> {
   return (body: Buffer, ctx: EnforceContext): Buffer => (ctx.policy === undefined ? body : filter(body, ctx.policy));
 }
 
@@ -45,7 +46,7 @@ export const prometheusEndpoints: readonly Endpoint[] = [
   queryRow('labels', '/api/v1/labels', GET_POST, enforceMatchOrPolicy),
   { ...queryRow('label_values', '/api/v1/label/_/values', ['GET'], enforceMatchOrPolicy), path: /^\/api\/v1\/label\/[^/]+\/values$/ },
   queryRow('federate', '/federate', ['GET'], enforceMatchRequired),
-  { ...queryRow('rules', '/api/v1/rules', ['GET'], enforceMatchIfSent), filterResponse: filterForPolicy(filterRulesResponse) },
+  { ...queryRow('rules', '/api/v1/rules', ['GET'], enforceMatchIfSent), filterResponse: filterForPolicy((body, policy) => filterRulesResponse(body, policy, 'promql')) },
   { ...queryRow('alerts', '/api/v1/alerts', ['GET'], enforceMatchIfSent), filterResponse: filterForPolicy(filterAlertsResponse) },
   { name: 'prometheus.buildinfo', methods: ['GET'], path: '/api/v1/status/buildinfo', scope: 'read' },
   { name: 'prometheus.healthy', methods: ['GET', 'HEAD'], path: '/-/healthy', scope: 'read' },
