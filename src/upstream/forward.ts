@@ -25,6 +25,9 @@ export interface ForwardOptions {
   readonly maxFilterBytes: number;
 }
 
+// undici's fast timers tick every 499 ms and may fire up to one tick late (lib/util/timers.js).
+const UNDICI_TIMER_SLACK_MS = 1_000;
+
 /** Why forwarding failed before a response could be sent; the caller maps it (upstream-errors.ts). */
 export class ForwardError extends Error {
   readonly kind: UpstreamErrorKind;
@@ -55,10 +58,24 @@ export function forwardRequest(options: ForwardOptions): Promise<number> {
     const settle = (fn: () => void) => {
       if (settled) return;
       settled = true;
+      disarmTimer();
       res.off('close', onClientClose);
       fn();
     };
     const clientGone = () => new ForwardError('aborted', new Error('client closed the connection'));
+    // `timeout` on a native timer: undici runs headersTimeout/bodyTimeout on its coarse clock (a 499 ms
+    // tick), so a 1 s timeout fired after 1.0–1.5 s. Armed when the request starts, re-armed by each body
+    // chunk, stopped while the client's socket is full (the upstream is not late then) and at the end.
+    let timer: NodeJS.Timeout | undefined;
+    const onTimeout = () => controller?.abort(new ForwardError('timeout', new Error(`the upstream was silent for ${options.timeoutMs} ms`)));
+    const armTimer = () => {
+      if (timer === undefined) timer = setTimeout(onTimeout, options.timeoutMs);
+      else timer.refresh();
+    };
+    const disarmTimer = () => {
+      clearTimeout(timer);
+      timer = undefined;
+    };
     const onClientClose = () => {
       if (!res.writableFinished) controller?.abort(clientGone());
     };
@@ -67,9 +84,11 @@ export function forwardRequest(options: ForwardOptions): Promise<number> {
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(ctrl) {
         controller = ctrl;
+        armTimer();
         if (res.closed && !res.writableFinished) ctrl.abort(clientGone());
       },
       onResponseStart(_ctrl, statusCode, headers, statusMessage) {
+        armTimer();
         if (statusCode < 200) return; // 1xx informational: wait for the final response.
         status = statusCode;
         const outHeaders = buildResponseHeaders(headers);
@@ -85,6 +104,7 @@ export function forwardRequest(options: ForwardOptions): Promise<number> {
         res.writeHead(statusCode, statusMessage || undefined, outHeaders);
       },
       onResponseData(ctrl, chunk) {
+        armTimer();
         if (buffered) {
           bufferedBytes += chunk.length;
           if (bufferedBytes > options.maxFilterBytes) {
@@ -96,7 +116,11 @@ export function forwardRequest(options: ForwardOptions): Promise<number> {
         }
         if (!res.write(chunk)) {
           ctrl.pause();
-          res.once('drain', () => ctrl.resume());
+          disarmTimer();
+          res.once('drain', () => {
+            if (!settled) armTimer();
+            ctrl.resume();
+          });
         }
       },
       onResponseEnd() {
@@ -144,8 +168,9 @@ export function forwardRequest(options: ForwardOptions): Promise<number> {
           path: options.pathAndQuery,
           headers: options.headers,
           body: options.body ?? null,
-          headersTimeout: options.timeoutMs,
-          bodyTimeout: options.timeoutMs,
+          // undici's own, coarse, as a backstop only: the native timer above fires first.
+          headersTimeout: options.timeoutMs + UNDICI_TIMER_SLACK_MS,
+          bodyTimeout: options.timeoutMs + UNDICI_TIMER_SLACK_MS,
         },
         handler,
       );

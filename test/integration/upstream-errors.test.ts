@@ -53,6 +53,11 @@ function answerByPath(request: RecordedRequest, res: ServerResponse): void {
     case '/reset-before-headers':
       res.socket?.destroy();
       return;
+    case '/stall-mid-body':
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': '100000' });
+      res.write(Buffer.alloc(1000));
+      held.push(res);
+      return;
     case '/reset-mid-body':
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': '100000' });
       res.write(Buffer.alloc(1000), () => res.socket?.destroy());
@@ -94,6 +99,35 @@ test('an upstream that never answers within `timeout` → 504 JSON', async () =>
   assert.equal(res.status, 504);
   assert.equal(res.json().code, 'upstream_timeout');
   assert.match(await metricsText(), /scopegate_upstream_errors_total\{upstream="slow",kind="timeout"\} 1/);
+});
+
+test('an upstream silent for `timeout` between body chunks: the client connection is cut', async () => {
+  await assert.rejects(send('slow.test', '/stall-mid-body'), (error: NodeJS.ErrnoException) => {
+    assert.match(String(error.code ?? error.message), /ECONNRESET|aborted/);
+    return true;
+  });
+});
+
+test('a client that stops reading for longer than `timeout` is not a silent upstream: the response completes intact', async () => {
+  const url = new URL(gateway.url);
+  const body = await new Promise<Buffer>((resolve, reject) => {
+    const req = httpRequest({ host: url.hostname, port: url.port, path: '/large', headers: { host: 'slow.test', authorization: 'Bearer tok-a' }, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      let paused = false;
+      res.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        if (paused) return;
+        paused = true;
+        res.pause();
+        setTimeout(() => res.resume(), 1_000); // the 'slow' upstream's timeout is 300ms
+      });
+      res.on('end', () => resolve(Buffer.concat(chunks)));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(sha256(body), sha256(largeResponse));
 });
 
 test('an upstream that closes the connection before answering → 502 upstream_reset', async () => {
