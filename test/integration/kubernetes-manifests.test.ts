@@ -11,6 +11,7 @@ import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
+import { checkConfigFile } from '../../src/cli/check-files.js';
 import { loadConfigFile } from '../../src/config/load.js';
 
 // Issue #13, Kubernetes: deploy/kubernetes/base (kustomize) and the overlay in front of Mimir and Loki are
@@ -190,9 +191,11 @@ for (const kustomization of KUSTOMIZATIONS) {
 
       const { stdout } = await run(process.execPath, ['bin/scopegate.js', 'check-config', '--config', configPath]);
       assert.equal(stdout, `config ok: ${configPath}\n`);
-      // And a broken token file is caught by the same command (check-config reads the files the config names).
+      // And a broken token file is caught by the same check (check-config reads the files the config names);
+      // in-process, as one spawn of the CLI per kustomization is slow enough on a loaded machine.
       await writeFile(tokensPath, '{ not json');
-      await assert.rejects(run(process.execPath, ['bin/scopegate.js', 'check-config', '--config', configPath]), /file|token/i);
+      const problems = await checkConfigFile(configPath);
+      assert.ok(problems.some((problem) => problem.includes(tokensPath)), problems.join('\n'));
     });
   });
 }
