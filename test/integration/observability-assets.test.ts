@@ -126,8 +126,8 @@ before(async () => {
   alertExprs = alerts.groups.flatMap((g) => g.rules.map((r) => r.expr));
 
   // A gateway with every part that registers metrics: static tokens (file), a JWKS provider, a SigV4-signed
-  // upstream (AWS credential metrics), process metrics; and traffic that fills the request counters, the
-  // histogram, a denial and an upstream error.
+  // upstream (AWS credential metrics), [limits], process metrics; and traffic that fills the request counters,
+  // the histogram, a denial, a limited request and an upstream error.
   upstream = await startRecordingUpstream();
   jwks = await startJwksServer([await createTestKey('k1')]);
   tokens = await createTempTokenFile({ 'tok-a': { tenant: 'tenant-a', namespace: 'team-a' } });
@@ -137,6 +137,7 @@ before(async () => {
       backend_type: 'file',
       file: { path: tokens.path },
       auth: { order: ['static', 'jwks'], jwks: { url: jwks.url } },
+      limits: { rules: [{ name: 'aps-rate', upstreams: ['aps'], rate: 0.001, burst: 1, concurrency: 4 }] },
       proxy: {
         upstreams: [
           { name: 'mimir', match: 'mimir\\.example', upstream: upstream.url, type: 'mimir', priority: 10 },
@@ -158,6 +159,8 @@ before(async () => {
   assert.equal((await query('mimir.example', 'tok-a')).status, 200);
   assert.equal((await query('mimir.example', 'not-a-token')).status, 401);
   assert.equal((await query('gone.example', 'tok-a')).status, 502);
+  assert.equal((await query('aps.example', 'tok-a')).status, 200);
+  assert.equal((await query('aps.example', 'tok-a')).status, 429);
   metricsText = await (await fetch(`${gateway.adminUrl}/metrics`)).text();
 });
 
@@ -182,6 +185,7 @@ test('the traffic produced the samples the panels read', () => {
   assert.match(metricsText, /^scopegate_secret_age_seconds\{source="file"\} /m);
   assert.match(metricsText, /^scopegate_signing_keys_age_seconds\{source="jwks"\} /m);
   assert.match(metricsText, /^scopegate_ready 1$/m);
+  assert.match(metricsText, /^scopegate_limited_total\{tenant="tenant-a",limit="rate"\} 1$/m);
   assert.match(metricsText, /^scopegate_process_cpu_seconds_total /m);
 });
 
@@ -210,7 +214,7 @@ test('the dashboard has datasource, tenant and upstream variables, and every que
   const all = dashboardExprs.join('\n');
   for (const family of ['scopegate_requests_total', 'scopegate_denials_total', 'scopegate_request_duration_seconds_bucket',
     'scopegate_upstream_errors_total', 'scopegate_secret_age_seconds', 'scopegate_signing_keys_age_seconds',
-    'scopegate_aws_credential_expiry_seconds', 'scopegate_aws_credential_breaker_state']) {
+    'scopegate_aws_credential_expiry_seconds', 'scopegate_aws_credential_breaker_state', 'scopegate_limited_total']) {
     assert.ok(all.includes(family), `the dashboard shows ${family}`);
   }
 });
@@ -220,7 +224,7 @@ test('promtool accepts the alerting rules, and the PrometheusRule carries the sa
   assert.match(stdout, /SUCCESS: \d+ rules found/);
   const names = alerts.groups.flatMap((g) => g.rules.map((r) => r.alert));
   for (const alert of ['ScopegateDown', 'ScopegateNotReady', 'ScopegateTokenSetStale', 'ScopegateDenialsRising',
-    'ScopegateUpstreamErrors', 'ScopegateAwsCredentialBreakerOpen']) {
+    'ScopegateUpstreamErrors', 'ScopegateAwsCredentialBreakerOpen', 'ScopegateLimitsBackendErrors']) {
     assert.ok(names.includes(alert), alert);
   }
   const prometheusRule = parseYaml(await readFile(PROMETHEUS_RULE, 'utf8')) as { kind: string; spec: RuleFile };
