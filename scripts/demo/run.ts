@@ -10,6 +10,7 @@ import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { findFreePort } from '../../test/servers/free-port.js';
 import { startManagedProcess, type ManagedProcess } from '../../test/servers/managed-process.js';
+import { missingGlibcHeapEnv } from '../../src/server/glibc-heap.js';
 import { startDemoExporter } from './exporter.js';
 
 const root = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
@@ -71,6 +72,8 @@ listen = "127.0.0.1:${adminPort}"
 // its start-up errors (one line) go to the terminal.
 const log = createWriteStream(logPath, { flags: 'w' });
 const gateway = spawn(process.execPath, [join(root, 'bin/scopegate.js'), 'serve', '--config', join(dir, 'scopegate.toml')], {
+  // glibc's heap settings for a streaming proxy (src/server/glibc-heap.ts), also where Node cannot re-exec.
+  env: { ...process.env, ...missingGlibcHeapEnv(process.env) },
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 gateway.stdout.pipe(log);

@@ -7,6 +7,7 @@ import { formatListenAddress } from '../config/listen.js';
 import { ConfigError } from '../config/load.js';
 import { createAdminHandler } from './admin-server.js';
 import { createWorkerAsker } from './cluster-ipc.js';
+import { missingGlibcHeapEnv } from './glibc-heap.js';
 import type { ReadinessCheck } from '../core/readiness.js';
 
 export interface ClusterOptions {
@@ -59,7 +60,8 @@ export async function startClusterPrimary(options: ClusterOptions): Promise<Clus
   });
 
   const fork = () => {
-    const worker = cluster.fork();
+    // Workers are new processes: glibc reads its heap settings at their start (glibc-heap.ts).
+    const worker = cluster.fork(missingGlibcHeapEnv(process.env));
     live.add(worker);
     worker.once('listening', () => listening.add(worker));
     worker.once('exit', (code, signal) => onExit(worker, code, signal));

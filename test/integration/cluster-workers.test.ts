@@ -115,3 +115,29 @@ test('a crashed worker is restarted and the cluster becomes ready again', { skip
     await upstream.stop();
   }
 });
+
+/** One process's environment, from /proc (Linux). */
+function environmentOf(pid: number): Map<string, string> {
+  const entries = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
+  return new Map(entries.map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]));
+}
+
+test('glibc heap settings reach every worker, and the primary where Node can re-exec (process.execve)', { skip: process.platform !== 'linux' }, async () => {
+  const upstream = await startRecordingUpstream();
+  const cluster = await startCluster(upstream);
+  try {
+    const primaryPid = cluster.process.child.pid as number;
+    const workers = childPids(primaryPid);
+    assert.equal(workers.length, 2);
+    for (const pid of workers) {
+      const env = environmentOf(pid);
+      assert.equal(env.get('MALLOC_TRIM_THRESHOLD_'), String(256 * 1024 * 1024));
+      assert.equal(env.get('MALLOC_TOP_PAD_'), String(64 * 1024 * 1024));
+    }
+    // The primary re-executed itself in place (same pid) where Node has process.execve (22.15+).
+    assert.equal(environmentOf(primaryPid).has('MALLOC_TRIM_THRESHOLD_'), typeof (process as { execve?: unknown }).execve === 'function');
+  } finally {
+    await cluster.process.stop();
+    await upstream.stop();
+  }
+});
