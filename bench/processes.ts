@@ -58,6 +58,8 @@ export interface GatewayOptions extends Placement {
   /** Extra node flags for the gateway process (e.g. `--cpu-prof`). */
   readonly nodeArgs: readonly string[];
   readonly logLevel: string;
+  /** Another checkout of scopegate to run instead of this one (built: its dist/ newer than its src/). */
+  readonly checkout?: string;
   /** Environment on top of the runner's (e.g. the glibc heap variables, to compare with and without). */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** TOML lines appended to the config (e.g. a `[limits]` section). */
@@ -110,7 +112,7 @@ export async function startGateway(options: GatewayOptions): Promise<BenchProces
     if (value === undefined) delete env[name];
     else env[name] = value;
   }
-  const child = spawnPinned(options, process.execPath, [...options.nodeArgs, join(ROOT, 'bin/scopegate.js'), 'serve', '--config', configPath], {
+  const child = spawnPinned(options, process.execPath, [...options.nodeArgs, join(options.checkout ?? ROOT, 'bin/scopegate.js'), 'serve', '--config', configPath], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'ignore', 'inherit'],

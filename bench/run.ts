@@ -3,6 +3,7 @@ import { get } from 'node:http';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { GLIBC_HEAP_ENV } from '../src/server/glibc-heap.js';
 import { BIG_PATH, CONNECTIONS_PATH, FORM_BODY, FORM_PATH, PROMQL_HOST, PROMQL_PATH } from './bodies.js';
 import { LIMITS_TARGETS, limitsToml, startBenchRedis } from './limits.js';
 import { buildGoPeer, hasCommand, startFloor, startGoPeer, startNginx } from './peers.js';
@@ -33,6 +34,8 @@ const { values: flags } = parseArgs({
     workers: { type: 'string', default: '1' },
     /** Also run scopegate without its glibc heap setting (SCOPEGATE_MALLOC_TUNING=off), to compare. */
     'heap-ab': { type: 'boolean', default: false },
+    /** Also run scopegate from another checkout (built), as "scopegate baseline": A/B of a change in one run. */
+    baseline: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
     'log-level': { type: 'string', default: 'info' },
     /** Write a V8 CPU profile of the (single-process) gateway into this directory. */
@@ -73,7 +76,7 @@ interface Target {
 }
 
 function targets(goBinary: string | undefined): Target[] {
-  const gateway = (name: string, options: { workers: number; placement: Placement; env?: Record<string, string>; extraToml?: string[] }): Target => ({
+  const gateway = (name: string, options: { workers: number; placement: Placement; env?: Record<string, string>; extraToml?: string[]; checkout?: string }): Target => ({
     name,
     scenarios: SCENARIOS,
     request: (s) => request(s, TOKEN),
@@ -88,6 +91,7 @@ function targets(goBinary: string | undefined): Target[] {
         logLevel: flags['log-level'],
         env: { SCOPEGATE_MALLOC_TUNING: undefined, ...options.env },
         ...(options.extraToml ? { extraToml: options.extraToml } : {}),
+        ...(options.checkout ? { checkout: options.checkout } : {}),
       }),
   });
   const all: Target[] = [
@@ -116,9 +120,11 @@ function targets(goBinary: string | undefined): Target[] {
     },
   });
   if (flags['heap-ab']) all.push(gateway('scopegate heap=default', { workers: 1, placement: PROXY, env: { SCOPEGATE_MALLOC_TUNING: 'off' } }));
+  // The baseline gets the heap setting in its environment, so the two differ by their code only.
+  if (flags.baseline) all.push(gateway('scopegate baseline', { workers: 1, placement: PROXY, checkout: flags.baseline, env: { ...GLIBC_HEAP_ENV } }));
   if (workers > 1) all.push(gateway(`scopegate ×${workers}`, { workers, placement: {} }));
   return all.filter((t) => {
-    if (!wanted(flags.targets, t.name) && !t.name.startsWith('scopegate heap') && !t.name.startsWith('scopegate ×')) return false;
+    if (!wanted(flags.targets, t.name) && !/^scopegate (heap|baseline|×)/.test(t.name)) return false;
     if (t.name === 'nginx' && !hasCommand('nginx')) return skip(t.name, 'nginx is not installed (Debian: nginx-light)');
     if (t.name === LIMITS_TARGETS[1] && !hasCommand('redis-server')) return skip(t.name, 'redis-server is not installed (Debian: redis-server)');
     if (t.name === 'go' && goBinary === undefined) return skip(t.name, 'go is not installed (Debian: golang-go)');
