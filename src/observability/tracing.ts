@@ -16,6 +16,8 @@ export interface RequestOutcome {
 
 /** One request's place in a trace: the context sent upstream, and the span to end when the request ends. */
 export interface RequestTrace extends TraceContext {
+  /** Whether `end` records anything: when not, and the log drops the line, the line is never built. */
+  readonly isRecording: boolean;
   /** Takes the access-log line as it is (no copy per request when nothing is recorded). */
   end(method: string, outcome: RequestOutcome): void;
 }
@@ -40,7 +42,7 @@ let diagLoggerSet = false;
 export const propagateOnly: RequestTracer = {
   start(incoming) {
     const trace = continueTrace(incoming);
-    return { traceId: trace.traceId, traceparent: trace.traceparent, end: NOTHING_TO_END };
+    return { traceId: trace.traceId, traceparent: trace.traceparent, isRecording: false, end: NOTHING_TO_END };
   },
   shutdown: async () => undefined,
 };
@@ -87,6 +89,7 @@ export async function createOtlpTracer(config: TracingConfig, logger: Logger): P
       return {
         traceId,
         traceparent: `00-${traceId}-${spanId}-${(traceFlags & api.TraceFlags.SAMPLED) !== 0 ? '01' : '00'}`,
+        isRecording: span.isRecording(),
         end(method, outcome) {
           if (!span.isRecording()) return;
           span.updateName(`${method} ${outcome.endpoint ?? 'unrouted'}`);
