@@ -98,3 +98,21 @@ test('concurrent refreshes share one load', async () => {
   assert.equal(state.loads, 1);
   refresher.close();
 });
+
+test('a source that hangs is given up after loadTimeoutMs: start resolves (not ready), so a start or reload never waits forever', async () => {
+  const hanging: SecretSource = { name: 'hanging', load: () => new Promise(() => undefined) };
+  const refresher = createTokenRefresher({
+    source: hanging,
+    parse: (raw) => parseTokenSet(raw, { authenticator: 'static-token' }),
+    refreshIntervalMs: 60_000,
+    staleThresholdMs: 900_000,
+    clock: { now: () => 0 },
+    logger: pino({ level: 'silent' }),
+    registry: new Registry(),
+    loadTimeoutMs: 20,
+  });
+  await refresher.start();
+  refresher.close();
+  assert.equal(refresher.current(), undefined);
+  assert.match(refresher.readiness.notReadyReason() ?? '', /never loaded \(last error: Error: load gave up/);
+});

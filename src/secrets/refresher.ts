@@ -16,6 +16,11 @@ export interface TokenRefresherOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly registry: Registry;
+  /**
+   * One load is given up (a failed refresh) after this long; default 30 s. Bounds the first load a start or a
+   * reload waits for when the secret store hangs instead of answering.
+   */
+  readonly loadTimeoutMs?: number;
 }
 
 /**
@@ -52,7 +57,8 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
 
   async function loadOnce(): Promise<boolean> {
     try {
-      const next = options.parse(await source.load(abort.signal));
+      const timeout = AbortSignal.timeout(options.loadTimeoutMs ?? 30_000);
+      const next = options.parse(await abortable(source.load(AbortSignal.any([abort.signal, timeout])), timeout));
       tokens = next;
       lastSuccessAt = clock.now();
       lastError = undefined;
@@ -114,6 +120,16 @@ export function createTokenRefresher(options: TokenRefresherOptions): TokenRefre
       source.close?.();
     },
   };
+}
+
+/** Rejects when `signal` aborts, for sources that ignore their signal (the refresher must not wait forever). */
+function abortable<T>(load: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error('load gave up: no answer within the load timeout'));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    load.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function registerMetrics(options: TokenRefresherOptions, ageMs: () => number | undefined) {
