@@ -73,8 +73,12 @@ async function startListeners(config: Config, deps: AppDeps, withAdmin: boolean)
   proxyServer.headersTimeout = 66_000;
   proxyServer.requestTimeout = 0; // streamed bodies may take long; upstream timeouts bound the wait.
   proxyServer.on('upgrade', (req, socket, head) => app.handleUpgrade(req, socket, head));
+  // Node's parser refused the bytes (bad framing, header overflow): answer 400 and close. The close lingers as
+  // after any last answer (connections.ts), but never longer than LINGER_MS: this client may never close.
   proxyServer.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    if (!socket.writable) return void socket.destroy();
+    socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    setTimeout(() => socket.destroy(), LINGER_MS).unref();
   });
   const adminServer = sameListener || !withAdmin ? undefined : createServer(serveAdmin);
 

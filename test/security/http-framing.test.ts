@@ -101,6 +101,8 @@ test('Content-Length with Transfer-Encoding, two Content-Lengths, obs-fold and s
 test('absolute-form, asterisk-form and CONNECT targets are refused and reach nothing', async () => {
   const auth = 'Authorization: Bearer tok-a\r\nConnection: close\r\n';
   assert.deepEqual(statuses(await exchange(`GET http://prom.example/api/v1/query?query=up HTTP/1.1\r\nHost: raw.example\r\n${auth}\r\n`)), [400]);
+  // Refused even when it names the Host's own authority: one rule, nothing to compare.
+  assert.deepEqual(statuses(await exchange(`GET http://raw.example/x HTTP/1.1\r\nHost: raw.example\r\n${auth}\r\n`)), [400]);
   assert.deepEqual(statuses(await exchange(`OPTIONS * HTTP/1.1\r\nHost: raw.example\r\n${auth}\r\n`)), [400]);
   const connectAnswer = await exchange(`CONNECT ${new URL(upstream.url).host} HTTP/1.1\r\nHost: ${new URL(upstream.url).host}\r\n${auth}\r\n`);
   assert.ok(!statuses(connectAnswer).some((s) => s < 300), connectAnswer);
@@ -244,4 +246,20 @@ test('trailers and chunk extensions are read and dropped: never forwarded, never
   assert.equal(arrived?.headers['x-scope-orgid'], 'tenant-a');
   assert.equal(arrived?.headers.trailer, undefined);
   assert.deepEqual(arrived?.trailers, {});
+});
+
+test('a client that never closes after a refusal by Node\'s parser is let go by the gateway (bounded linger)', async () => {
+  const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  socket.write('GET /x HTTP/1.1\r\nHost: raw.example\r\nX-Scope-OrgID : tenant-b\r\n\r\n');
+  await new Promise((resolve) => socket.once('end', resolve));
+  assert.deepEqual(statuses(Buffer.concat(chunks).toString('latin1')), [400]);
+  // The client never closes its side and keeps writing: once the gateway has let the socket go, a write is
+  // answered by a reset (while it kept the socket half open, every write was taken in silence).
+  const gone = new Promise((resolve) => socket.once('error', resolve));
+  const writing = setInterval(() => socket.write('x'), 100);
+  await gone;
+  clearInterval(writing);
+  socket.destroy();
 });
