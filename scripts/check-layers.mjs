@@ -16,7 +16,7 @@ export const LAYERS = [
   ['core'],
   ['config', 'policy', 'observability'],
   ['enforce'],
-  ['secrets', 'identity', 'routing', 'upstream'],
+  ['secrets', 'identity', 'routing', 'upstream', 'limits'],
   ['server'],
   ['app.ts'],
   ['cli'],

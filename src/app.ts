@@ -81,7 +81,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     return { config: upstreamConfig, signer, built: createUpstream(upstreamConfig, signer) };
   });
   const tracer = config.tracing ? await createOtlpTracer(config.tracing, logger) : propagateOnly;
-  const limits = createLimits(config.limits, { logger, registry: metrics.registry, now: () => clock.now(), previous: deps.previous?.limits });
+  const limits = await createLimits(config.limits, { logger, registry: metrics.registry, now: () => clock.now(), previous: deps.previous?.limits });
   const findRoute = createHostRouter(upstreams.map(({ config: c, built }) => ({ config: c, target: built.target })));
 
   const pipelineDeps: PipelineDeps = {

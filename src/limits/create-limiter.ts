@@ -23,12 +23,12 @@ export interface LimitsRuntime {
 }
 
 /** Builds `[limits]`: the rules, the configured backend, the limiter. */
-export function createLimits(config: LimitsSection, deps: LimitsDeps): LimitsRuntime {
+export async function createLimits(config: LimitsSection, deps: LimitsDeps): Promise<LimitsRuntime> {
   const rules = compileLimitRules(config);
   const metrics = createLimitMetrics(deps.registry);
   const redisConfig = config.backend === 'redis' ? config.redis : undefined;
   const redis = redisConfig
-    ? createRedisBackend(redisConfig, { logger: deps.logger, reportReadiness: redisConfig.on_backend_error === 'deny' })
+    ? await createRedisBackend(redisConfig, { logger: deps.logger, reportReadiness: redisConfig.on_backend_error === 'deny' })
     : undefined;
   const memory = redis ? undefined : createMemoryBackend(deps.previous?.memoryState ?? createMemoryLimitState(), rules.map((rule) => rule.id));
   let lastReport = 0;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis as RedisClient } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisLimitsConfig } from '../config/sections/limits.js';
 import { LimitBackendError, type LimitBackend, type RateDecision, type Slot } from './backend.js';
@@ -21,9 +21,11 @@ export interface RedisBackendOptions {
   readonly reportReadiness: boolean;
 }
 
-export function createRedisBackend(config: RedisLimitsConfig, options: RedisBackendOptions): LimitBackend & { start(): Promise<void> } {
+export async function createRedisBackend(config: RedisLimitsConfig, options: RedisBackendOptions): Promise<LimitBackend & { start(): Promise<void> }> {
   const { logger } = options;
-  const client = new Redis(config.url, {
+  // Loaded only when configured: most gateways never use Redis, and the client is as large as undici.
+  const { Redis } = await import('ioredis');
+  const client: RedisClient = new Redis(config.url, {
     commandTimeout: config.timeout,
     connectTimeout: config.connect_timeout,
     enableOfflineQueue: false,
