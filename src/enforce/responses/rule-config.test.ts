@@ -94,6 +94,15 @@ describe('filterRuleConfig: groups and namespaces', () => {
     assert.deepEqual(shown(filterRuleConfig(listing({ ns: [{ ...mine, source_tenants: [] }] }), TEAM_A, 'promql', 'namespaces')), { ns: [{ ...mine, source_tenants: [] }] });
   });
 
+  it('writes visible groups back so that YAML 1.1 and 1.2 readers get the same strings, long expressions unfolded', () => {
+    const expr = `sum(rate(http_requests_total{namespace="team-a", code=~"5.."}[5m])) by (job) / ${'sum(up{namespace="team-a"}) + '.repeat(8)}1`;
+    const g = group([record(expr, { namespace: 'team-a', enabled: 'on', answer: 'yes', day: '2001-01-01', ratio: '1.0' })]);
+    const out = filterRuleConfig(listing({ ns: [g] }), TEAM_A, 'promql', 'namespaces')?.toString('utf8') ?? '';
+    assert.deepEqual(parse(out), { ns: [g] });
+    assert.deepEqual(parse(out, { version: '1.1' }), { ns: [g] });
+    assert.ok(out.split('\n').some((line) => line.trim() === `expr: ${expr}`), out);
+  });
+
   it('hides an empty group', () => {
     assert.equal(filterRuleConfig(listing({ ns: [group([])] }), TEAM_A, 'promql', 'namespaces'), undefined);
   });

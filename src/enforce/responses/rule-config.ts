@@ -63,8 +63,13 @@ function parseDocument(body: Buffer): unknown {
   }
 }
 
+/**
+ * Written back without line folding, and with every string YAML 1.1 would read as something else quoted
+ * (`"on"`, `"yes"`, `"2001-01-01"`), as Go's yaml.v3 writes them: clients of either YAML version read the
+ * values the ruler sent.
+ */
 function toYaml(value: unknown): Buffer {
-  return Buffer.from(stringifyYaml(value), 'utf8');
+  return Buffer.from(stringifyYaml(value, { lineWidth: 0, version: '1.1' }), 'utf8');
 }
 
 function isMap(value: unknown): value is YamlMap {
