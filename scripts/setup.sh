@@ -2,7 +2,10 @@
 # Installs what scopegate and its tests need on a fresh Debian machine: Node dependencies (npm ci) and the real
 # upstreams the tests and the demo run (Prometheus, Alertmanager, VictoriaMetrics from Debian's packages), the
 # openssl CLI the TLS tests use, and kubectl, whose `kubectl kustomize` renders deploy/kubernetes in a test
-# (promtool, from the prometheus package, checks the alerting rules).
+# (promtool, from the prometheus package, checks the alerting rules). Node 24, the runtime scopegate is built and
+# tested on, comes with npm ci: the `node` devDependency puts it in node_modules/.bin, first on PATH in every npm
+# script (npm test, build, bench), whatever the system's Node (npm ci itself runs on the system's Node and npm,
+# Node 20 included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,3 +41,4 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+echo "npm scripts run on Node $(npm exec --offline -- node --version) (system Node: $(node --version))"
