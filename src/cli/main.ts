@@ -3,10 +3,13 @@ import { ConfigError } from '../config/load.js';
 import { parseArgs, stringFlag, UsageError, type ParsedArgs } from './args.js';
 import { serve } from './serve.js';
 
+/** Where packages and the container image put the config (the FHS place for a service's configuration). */
+export const DEFAULT_CONFIG_PATH = '/etc/scopegate/config.toml';
+
 const HELP = `scopegate: multi-tenant auth gateway for Prometheus and the Grafana LGTM stack
 
 Usage:
-  scopegate serve --config FILE          run the gateway (or set SCOPEGATE_CONFIG)
+  scopegate serve --config FILE          run the gateway
   scopegate check-config --config FILE   validate a config file and the files it names: exit 0, or list every problem
   scopegate explain --config FILE (--token T | --policy '{"namespaces":["a","b"]}') --query Q [--type prometheus|victoriametrics|loki|tempo]
                                          print the query as it would be sent upstream; exit 0 when printed,
@@ -14,6 +17,8 @@ Usage:
                                          label policy, a query it cannot enforce: the reason is printed),
                                          2 on a usage error
   scopegate --help | --version
+
+The config is --config FILE, else $SCOPEGATE_CONFIG, else ${DEFAULT_CONFIG_PATH}.
 `;
 
 function version(): string {
@@ -22,9 +27,8 @@ function version(): string {
 }
 
 function configPath(args: ParsedArgs): string {
-  const path = stringFlag(args, 'config') ?? process.env.SCOPEGATE_CONFIG;
-  if (!path) throw new UsageError('--config FILE (or SCOPEGATE_CONFIG) is required');
-  return path;
+  const fromEnv = process.env.SCOPEGATE_CONFIG;
+  return stringFlag(args, 'config') ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : DEFAULT_CONFIG_PATH);
 }
 
 /**

@@ -292,6 +292,18 @@ test('serve: a start-up failure is one line on stderr naming the key, exit 1, no
   });
 });
 
+test('the config is --config, else SCOPEGATE_CONFIG, else /etc/scopegate/config.toml (the image starts with no arguments)', async () => {
+  const path = await configFile('from-env.toml', LGTM_AUTH_PROXY_TOML);
+  const flag = await scopegate(['check-config', '--config', path], { SCOPEGATE_CONFIG: join(dir, 'nope.toml') });
+  assert.equal(flag.stdout, `config ok: ${path}\n`, flag.stderr);
+  const fromEnv = await scopegate(['check-config'], { SCOPEGATE_CONFIG: path });
+  assert.equal(fromEnv.stdout, `config ok: ${path}\n`, fromEnv.stderr);
+  // Whether or not this machine has /etc/scopegate/config.toml, that is the file check-config reads.
+  const byDefault = await scopegate(['check-config'], { SCOPEGATE_CONFIG: '' });
+  assert.match(byDefault.stdout + byDefault.stderr, /\/etc\/scopegate\/config\.toml/);
+  assert.notEqual(byDefault.code, 2, 'not a usage error');
+});
+
 test('--version prints the package version; --help prints usage', async () => {
   const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { version: string };
   const [version, help] = await Promise.all([scopegate(['--version']), scopegate(['--help'])]);
