@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// Runs the compiled CLI (npm run build); falls back to the TypeScript sources through tsx in a checkout, and
-// also when a source file is newer than the build (a stale dist/ must never run instead of the code in src/).
+// Runs the compiled CLI (dist/). Installed as a package or in the container image there is no src/, and only
+// dist/ ever runs: no tsx, no dev dependency at run time. In a git checkout (src/ present) it runs the TypeScript
+// sources through tsx when there is no build, or when a source file is newer than the build (a stale dist/ must
+// never run instead of the code in src/).
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -33,7 +35,8 @@ function newestMtimeMs(dir) {
   return newest;
 }
 
-const useCompiled = existsSync(compiled) && (!existsSync(sources) || newestMtimeMs(sources) <= statSync(compiled).mtimeMs);
+const isCheckout = existsSync(sources);
+const useCompiled = !isCheckout || (existsSync(compiled) && newestMtimeMs(sources) <= statSync(compiled).mtimeMs);
 let main;
 if (useCompiled) {
   ({ main } = await import(compiled.href));
