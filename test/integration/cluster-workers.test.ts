@@ -41,14 +41,18 @@ async function startCluster(upstream: RecordingUpstream): Promise<Cluster> {
   return { proxyUrl: `http://127.0.0.1:${proxyPort}`, adminUrl, process: managed };
 }
 
-/** Pids of a process's children, from /proc (Linux). */
+/**
+ * Pids of a process's worker children, from /proc (Linux): the children that run the CLI, not the esbuild service
+ * tsx starts when a checkout runs the sources.
+ */
 function childPids(pid: number): number[] {
   return readdirSync('/proc')
     .filter((entry) => /^\d+$/.test(entry))
     .filter((entry) => {
       try {
         const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+        const isChild = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+        return isChild && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('scopegate.js');
       } catch {
         return false;
       }
@@ -68,7 +72,11 @@ async function waitFor(check: () => Promise<boolean>): Promise<void> {
 
 test('workers = 2 serves requests, /metrics sums the workers, SIGTERM drains and exits 0', async () => {
   const upstream = await startRecordingUpstream();
-  const cluster = await startCluster(upstream);
+  // Stopped even when the cluster never gets ready: a listening upstream would keep the test file from exiting.
+  const cluster = await startCluster(upstream).catch(async (error: unknown) => {
+    await upstream.stop();
+    throw error;
+  });
   try {
     for (let i = 0; i < 20; i++) {
       const { status } = await get(`${cluster.proxyUrl}/api/v1/query?query=up`, { authorization: `Bearer ${TOKEN}` });
@@ -99,7 +107,10 @@ test('workers = 2 serves requests, /metrics sums the workers, SIGTERM drains and
 
 test('a crashed worker is restarted and the cluster becomes ready again', { skip: process.platform !== 'linux' }, async () => {
   const upstream = await startRecordingUpstream();
-  const cluster = await startCluster(upstream);
+  const cluster = await startCluster(upstream).catch(async (error: unknown) => {
+    await upstream.stop();
+    throw error;
+  });
   try {
     const primaryPid = cluster.process.child.pid as number;
     const [victim] = childPids(primaryPid);
