@@ -41,8 +41,9 @@ test('buckets: per identity (authenticator and subject) or per tenant', () => {
   assert.equal(rule({ per: 'tenant' }).bucketKey(subject({ tenants: ['a', 'b'] })), 't:a|b');
 });
 
-test('the rule id ignores the name and changes with any limit or matcher', () => {
-  assert.equal(rule({ rate: 1 }).id, compileLimitRule(limitRuleSchema.parse({ name: 'other', rate: 1 })).id);
+test('the rule id is stable, and changes with the name, any limit or matcher', () => {
+  assert.equal(rule({ rate: 1 }).id, rule({ rate: 1 }).id);
+  assert.notEqual(rule({ rate: 1 }).id, compileLimitRule(limitRuleSchema.parse({ name: 'other', rate: 1 })).id);
   assert.notEqual(rule({ rate: 1 }).id, rule({ rate: 2 }).id);
   assert.notEqual(rule({ rate: 1 }).id, rule({ rate: 1, tenants: ['x'] }).id);
 });

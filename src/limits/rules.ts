@@ -15,7 +15,10 @@ export interface LimitSubject {
 /** A `[[limits.rules]]` entry, compiled once at load. */
 export interface LimitRule {
   readonly name: string;
-  /** Digest of everything but the name: the same rule after a reload keeps its counters. */
+  /**
+   * Digest of the whole rule: the same rule after a reload keeps its counters. The name is part of it, so two
+   * rules that differ only by name never share (and double-charge) one counter.
+   */
   readonly id: string;
   readonly config: LimitRuleConfig;
   readonly rate: RateLimit | undefined;
@@ -32,13 +35,13 @@ export function compileLimitRule(config: LimitRuleConfig): LimitRule {
   const tenants = setOf(config.tenants);
   const upstreams = setOf(config.upstreams);
   const endpoints = setOf(config.endpoints);
-  const { name, ...limits } = config;
+  const { name } = config;
   const rate = config.rate === undefined
     ? undefined
     : { intervalMs: 1000 / config.rate, burst: config.burst ?? Math.max(1, Math.ceil(config.rate)) };
   return Object.freeze({
     name,
-    id: createHash('sha256').update(JSON.stringify(limits)).digest('hex').slice(0, 16),
+    id: createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16),
     config,
     rate,
     hasCostGuards: [config.max_range, config.min_step, config.max_points, config.max_query_bytes, config.max_lookback]
