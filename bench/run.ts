@@ -34,6 +34,8 @@ const { values: flags } = parseArgs({
     workers: { type: 'string', default: '1' },
     /** Also run scopegate without its glibc heap setting (SCOPEGATE_MALLOC_TUNING=off), to compare. */
     'heap-ab': { type: 'boolean', default: false },
+    /** Also run scopegate with these Node options (NODE_OPTIONS), as "scopegate +<options>": A/B of a V8 flag. */
+    'node-options': { type: 'string' },
     /** Also run scopegate from another checkout (built), as "scopegate baseline": A/B of a change in one run. */
     baseline: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
@@ -122,9 +124,11 @@ function targets(goBinary: string | undefined): Target[] {
   if (flags['heap-ab']) all.push(gateway('scopegate heap=default', { workers: 1, placement: PROXY, env: { SCOPEGATE_MALLOC_TUNING: 'off' } }));
   // The baseline gets the heap setting in its environment, so the two differ by their code only.
   if (flags.baseline) all.push(gateway('scopegate baseline', { workers: 1, placement: PROXY, checkout: flags.baseline, env: { ...GLIBC_HEAP_ENV } }));
+  const nodeOptions = flags['node-options'];
+  if (nodeOptions) all.push(gateway(`scopegate +${nodeOptions}`, { workers: 1, placement: PROXY, env: { NODE_OPTIONS: nodeOptions } }));
   if (workers > 1) all.push(gateway(`scopegate ×${workers}`, { workers, placement: {} }));
   return all.filter((t) => {
-    if (!wanted(flags.targets, t.name) && !/^scopegate (heap|baseline|×)/.test(t.name)) return false;
+    if (!wanted(flags.targets, t.name) && !/^scopegate (heap|baseline|×|\+)/.test(t.name)) return false;
     if (t.name === 'nginx' && !hasCommand('nginx')) return skip(t.name, 'nginx is not installed (Debian: nginx-light)');
     if (t.name === LIMITS_TARGETS[1] && !hasCommand('redis-server')) return skip(t.name, 'redis-server is not installed (Debian: redis-server)');
     if (t.name === 'go' && goBinary === undefined) return skip(t.name, 'go is not installed (Debian: golang-go)');
