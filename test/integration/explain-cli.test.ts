@@ -41,7 +41,6 @@ const RUNS = {
   noQuery: (config: string) => ['explain', '--config', config, '--token', 'tok-a'],
   badType: (config: string) => ['explain', '--config', config, '--token', 'tok-a', '--type', 'graphite', '--query', 'up'],
   badPolicyJson: (config: string) => ['explain', '--config', config, '--policy', '{namespaces', '--query', 'up'],
-  noIdentity: (config: string) => ['explain', '--config', config, '--query', 'up'],
 } as const;
 
 let dir: string;
@@ -145,7 +144,6 @@ test('usage errors exit 2 with the reason and the usage, never 1', () => {
     noQuery: /^explain: --query is required\n/,
     badType: /^explain: --type must be one of prometheus, victoriametrics, loki, tempo\n/,
     badPolicyJson: /^explain: --policy: /,
-    noIdentity: /^explain: --token or --policy is required\n/,
   };
   for (const [name, reason] of Object.entries(expected) as [keyof typeof RUNS, RegExp][]) {
     const run = result(name);
