@@ -37,10 +37,6 @@ const RUNS = {
   victoriametrics: (config: string) => ['explain', '--config', config, '--policy', '{"namespaces":["team-a"]}', '--type', 'victoriametrics', '--query', 'WITH (x = up) x'],
   // The same config with `[static_tokens] policy_label = "team"`: an inline entry reads as a token entry does.
   policyLabel: (config: string) => ['explain', '--config', config.replace(/\.toml$/, '-team.toml'), '--policy', '{"namespaces":["a"]}', '--query', 'up{namespace="b"}'],
-  // Usage errors: exit 2, whatever else is wrong.
-  noQuery: (config: string) => ['explain', '--config', config, '--token', 'tok-a'],
-  badType: (config: string) => ['explain', '--config', config, '--token', 'tok-a', '--type', 'graphite', '--query', 'up'],
-  badPolicyJson: (config: string) => ['explain', '--config', config, '--policy', '{namespaces', '--query', 'up'],
 } as const;
 
 let dir: string;
@@ -139,18 +135,34 @@ test('an unknown token is reported in one line on stderr, exit 1, no stack trace
   assert.equal(run.stderr, 'the token was refused: invalid_token\n');
 });
 
-test('usage errors exit 2 with the reason and the usage, never 1', () => {
-  const expected: Partial<Record<keyof typeof RUNS, RegExp>> = {
-    noQuery: /^explain: --query is required\n/,
-    badType: /^explain: --type must be one of prometheus, victoriametrics, loki, tempo\n/,
-    badPolicyJson: /^explain: --policy: /,
-  };
-  for (const [name, reason] of Object.entries(expected) as [keyof typeof RUNS, RegExp][]) {
-    const run = result(name);
-    assert.equal(run.code, 2, `${name}: ${run.stderr}`);
-    assert.equal(run.stdout, '', name);
-    assert.match(run.stderr, reason, name);
-    assert.match(run.stderr, /Usage:/, name);
+// Usage errors are decided before anything is built: checked in-process through the CLI's `main` (the exit
+// code it returns is the process's), so the file spawns no more gateways than the cases above need.
+test('usage errors exit 2 with the reason and the usage, never 1', async () => {
+  const config = join(dir, 'scopegate.toml');
+  const cases: [string[], RegExp][] = [
+    [['explain', '--config', config, '--token', 'tok-a'], /^explain: --query is required\n/],
+    [['explain', '--config', config, '--token', 'tok-a', '--type', 'graphite', '--query', 'up'], /^explain: --type must be one of prometheus, victoriametrics, loki, tempo\n/],
+    [['explain', '--config', config, '--policy', '{namespaces', '--query', 'up'], /^explain: --policy: /],
+    [['explain', '--config', config, '--query', 'up'], /^explain: --token or --policy is required\n/],
+    [['explain', '--token', 'tok-a', '--query', 'up'], /^--config FILE \(or SCOPEGATE_CONFIG\) is required\n/],
+  ];
+  for (const [argv, reason] of cases) {
+    const { code, stderr } = await runMainInProcess(argv);
+    assert.equal(code, 2, `${argv.join(' ')}: ${stderr}`);
+    assert.match(stderr, reason, argv.join(' '));
+    assert.match(stderr, /Usage:/, argv.join(' '));
   }
 });
 
+/** `main` as the binary runs it, its stderr captured (stdout is the test runner's: left alone). */
+async function runMainInProcess(argv: string[]): Promise<{ code: number; stderr: string }> {
+  const { main } = await import('../../src/cli/main.js');
+  let stderr = '';
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string) => ((stderr += chunk), true)) as typeof process.stderr.write;
+  try {
+    return { code: await main(argv), stderr };
+  } finally {
+    process.stderr.write = write;
+  }
+}
