@@ -13,31 +13,25 @@ import { parseRequestTarget } from '../routing/request-path.js';
 import { ForwardError } from '../upstream/forward.js';
 import { buildOutgoingHeaders, type HeaderPolicy } from '../upstream/headers.js';
 import { createUpstreamLookup } from '../upstream/lookup.js';
-import { toUpstreamHttpError } from '../upstream/upstream-errors.js';
 import type { UpstreamTarget } from '../upstream/upstream-target.js';
 import { readRequestBody, hasRequestBody } from './request-body.js';
 import { checkRequestFraming } from './request-framing.js';
 import { BadRequest, Forbidden, NotFound } from '../core/http-errors.js';
 import type { RequestContext } from './request-context.js';
-import { sendUpstream } from './send-upstream.js';
+import { upstreamFault } from './upstream-fault.js';
+import { sendUpstream, type EnforcedRequest, type SendDeps } from './send-upstream.js';
 
-export interface PipelineDeps {
+export interface PipelineDeps extends SendDeps {
   readonly findRoute: (host: string, path: string) => { route: HostRoute<UpstreamTarget>; path: string } | undefined;
   readonly chain: AuthenticatorChain;
   readonly tokenHeaders: readonly string[];
   readonly headerPolicy: HeaderPolicy;
   readonly maxBodyBytes: number;
-  readonly maxFilterBytes: number;
-  readonly onUpstreamError: (upstream: string, kind: string) => void;
   readonly limiter: Limiter;
 }
 
-/** The request as it stands after authentication, routing and enforcement: ready to send. */
-export interface PreparedRequest {
-  readonly upstream: UpstreamTarget;
-  readonly endpoint: Endpoint;
-  readonly request: ProxyRequest;
-  readonly enforce: EnforceContext;
+/** The request ready to send, and what it holds until its response ends. */
+export interface PreparedRequest extends EnforcedRequest {
   /** The limits this request holds (concurrency slots): released when the response ends. */
   readonly admission: Admission;
 }
@@ -67,6 +61,9 @@ export async function prepareRequest(req: IncomingMessage, ctx: RequestContext, 
   const identity = await deps.chain.authenticate(credentials);
   ctx.subject = identity.subject;
   ctx.authenticator = identity.authenticator;
+  // Until the tenant is resolved, a denial is counted under the identity's tenant when it holds exactly one;
+  // one holding several is counted under none (which of them the client meant is not known yet).
+  if (identity.tenants.length === 1) ctx.tenant = identity.tenants[0];
 
   const host = hostName(req.headers.host);
   if (host === undefined) throw new BadRequest('invalid_host', 'the Host header is not a host name');
@@ -123,13 +120,12 @@ async function buildRequest(
   };
   await endpoint.transformRequest?.(request, enforce);
   if (endpoint.authorizeWithUpstream) {
-    const lookup = createUpstreamLookup(upstream, endpoint.component, tenants, ctx.signal);
+    const lookup = createUpstreamLookup(upstream, endpoint.component, tenants, req, ctx);
     try {
       await endpoint.authorizeWithUpstream(request, enforce, lookup);
     } catch (error) {
       if (!(error instanceof ForwardError)) throw error;
-      deps.onUpstreamError(upstream.name, error.kind);
-      throw toUpstreamHttpError(error.kind, upstream.name);
+      throw upstreamFault(error.kind, upstream.name, error.cause, ctx, deps);
     }
   }
   return { upstream, endpoint, request, enforce };

@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { RequestTracer } from '../observability/tracing.js';
 import { runPipeline, type PipelineDeps } from './pipeline.js';
-import { createRequestContext, type RequestContext } from './request-context.js';
+import { recordRequest } from './record-request.js';
+import { createRequestContext } from './request-context.js';
 import { sendError } from './send-error.js';
 import { drainUnreadBody } from './unread-body.js';
 
@@ -17,7 +18,7 @@ export function createProxyHandler(deps: PipelineDeps, log: Logger, metrics: Gat
   return (req, res) => {
     const ctx = createRequestContext(req, res, log, tracer);
     res.setHeader('x-request-id', ctx.id);
-    res.once('close', () => recordRequest(ctx, req.method ?? 'GET', res, log, metrics));
+    res.once('close', () => recordRequest(ctx, req.method ?? 'GET', res.writableFinished ? res.statusCode : 499, log, metrics));
     runPipeline(req, res, ctx, deps).catch(async (error: unknown) => {
       // An answer sent before the body was read either follows a drained body (the connection stays usable)
       // or says `Connection: close` and closes: never keep-alive advertised and then a reset.
@@ -25,31 +26,4 @@ export function createProxyHandler(deps: PipelineDeps, log: Logger, metrics: Gat
       sendError(res, error, ctx);
     });
   };
-}
-
-function recordRequest(ctx: RequestContext, method: string, res: ServerResponse, log: Logger, metrics: GatewayMetrics): void {
-  const durationSeconds = Number(process.hrtime.bigint() - ctx.startNs) / 1e9;
-  const status = res.writableFinished ? res.statusCode : 499;
-  const upstream = ctx.upstream ?? 'none';
-  const endpoint = ctx.endpoint ?? 'none';
-  metrics.requests.inc({ tenant: ctx.tenant ?? 'none', upstream, endpoint, code: String(status) });
-  metrics.duration.observe({ upstream, endpoint }, durationSeconds);
-  if (ctx.errorCode && status >= 400 && status < 500) metrics.denials.inc({ code: ctx.errorCode });
-  const line = {
-    requestId: ctx.id,
-    traceId: ctx.trace.traceId,
-    path: ctx.path,
-    status,
-    durationMs: Math.round(durationSeconds * 1e6) / 1e3,
-    tenant: ctx.tenant,
-    subject: ctx.subject,
-    authenticator: ctx.authenticator,
-    upstream: ctx.upstream,
-    endpoint: ctx.endpoint,
-    code: ctx.errorCode,
-    limit: ctx.limit,
-  };
-  if (status >= 500) log.warn(line, 'request');
-  else log.info(line, 'request');
-  ctx.trace.end(method, line);
 }

@@ -1,29 +1,43 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { EnforceContext, Endpoint, ProxyRequest } from '../routing/endpoint.js';
 import { isLimitedPolicy } from '../policy/label-policy.js';
-import { encodePath } from '../routing/request-path.js';
 import { ForwardError, forwardRequest } from '../upstream/forward.js';
-import { toUpstreamHttpError } from '../upstream/upstream-errors.js';
+import { buildOutgoingRequest } from '../upstream/outgoing-request.js';
+import type { UpstreamTarget } from '../upstream/upstream-target.js';
 import { hasRequestBody } from './request-body.js';
-import type { PipelineDeps, PreparedRequest } from './pipeline.js';
 import type { RequestContext } from './request-context.js';
+import { upstreamFault } from './upstream-fault.js';
+
+/** The request as it stands after authentication, routing and enforcement: ready to send. */
+export interface EnforcedRequest {
+  readonly upstream: UpstreamTarget;
+  readonly endpoint: Endpoint;
+  readonly request: ProxyRequest;
+  readonly enforce: EnforceContext;
+}
+
+/** What sending needs from the app. */
+export interface SendDeps {
+  readonly maxFilterBytes: number;
+  /** Counts an upstream fault (scopegate_upstream_errors_total). */
+  readonly onUpstreamError: (upstream: string, kind: string) => void;
+}
 
 /**
- * Sets what the upstream must see (tenant, X-Forwarded-*, body length), signs last so the signature covers
- * the final bytes, and streams the exchange through the component's pool.
+ * Builds the outgoing request (upstream/outgoing-request.ts), sets the body and its length, and streams the
+ * exchange through the component's pool, whose interceptor signs it last when the upstream signs.
  */
 export async function sendUpstream(
   req: IncomingMessage,
   res: ServerResponse,
   ctx: RequestContext,
-  prepared: PreparedRequest,
-  deps: Pick<PipelineDeps, 'maxFilterBytes' | 'onUpstreamError'>,
+  prepared: EnforcedRequest,
+  deps: SendDeps,
 ): Promise<void> {
   const { upstream, endpoint, request, enforce } = prepared;
   const destination = upstream.destination(endpoint.component);
+  const pathAndQuery = buildOutgoingRequest(upstream, destination, request, enforce.tenants, req, ctx);
   const headers = request.headers;
-  headers[upstream.tenantHeader] = enforce.tenants.join('|');
-  setForwardedHeaders(headers, req, ctx.id);
-  headers.traceparent = ctx.trace.traceparent;
   // A response the gateway filters must arrive uncompressed (RFC 9110 §12.5.3).
   const filterResponse = endpoint.filterResponse && isLimitedPolicy(enforce.policy) ? endpoint.filterResponse : undefined;
   if (filterResponse) headers['accept-encoding'] = 'identity';
@@ -38,26 +52,12 @@ export async function sendUpstream(
     delete headers['content-length'];
   }
 
-  let pathAndQuery = `${destination.basePath}${encodePath(request.path)}${request.query ? `?${request.query}` : ''}`;
-  let outgoing = headers;
-  if (upstream.signer) {
-    // Last step before sending: the signature covers the final URL, headers and bytes.
-    const signed = await upstream.signer.sign({
-      method: request.method,
-      url: new URL(pathAndQuery, destination.url.origin),
-      headers,
-      body: Buffer.isBuffer(body) ? body : body === undefined ? undefined : 'streamed',
-    });
-    pathAndQuery = `${signed.url.pathname}${signed.url.search}`;
-    outgoing = signed.headers;
-  }
-
   try {
     await forwardRequest({
       dispatcher: destination.dispatcher,
       method: request.method,
       pathAndQuery,
-      headers: outgoing,
+      headers,
       body,
       timeoutMs: upstream.timeoutMs,
       res,
@@ -66,22 +66,6 @@ export async function sendUpstream(
     });
   } catch (error) {
     if (!(error instanceof ForwardError)) throw error;
-    // A client that went away is not an upstream fault: the access log records it (499), the metric does not.
-    if (error.kind !== 'aborted') {
-      deps.onUpstreamError(upstream.name, error.kind);
-      ctx.log.warn({ requestId: ctx.id, upstream: upstream.name, kind: error.kind, err: error.cause }, 'upstream error');
-    }
-    throw toUpstreamHttpError(error.kind, upstream.name);
+    throw upstreamFault(error.kind, upstream.name, error.cause, ctx, deps);
   }
-}
-
-/** X-Forwarded-For appends the peer to the client's chain; Proto and Host describe the client's request. */
-function setForwardedHeaders(headers: Record<string, string>, req: IncomingMessage, requestId: string): void {
-  const peer = req.socket.remoteAddress ?? '';
-  const prior = req.headers['x-forwarded-for'];
-  const chain = Array.isArray(prior) ? prior.join(', ') : prior;
-  headers['x-forwarded-for'] = chain ? `${chain}, ${peer}` : peer;
-  headers['x-forwarded-proto'] = 'encrypted' in req.socket ? 'https' : 'http';
-  if (req.headers.host) headers['x-forwarded-host'] = req.headers.host;
-  headers['x-request-id'] = requestId;
 }

@@ -1,19 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { HttpError, NotFound } from '../core/http-errors.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { RequestTracer } from '../observability/tracing.js';
-import { encodePath } from '../routing/request-path.js';
-import { classifyUpstreamError, toUpstreamHttpError } from '../upstream/upstream-errors.js';
-import { HttpError, NotFound } from '../core/http-errors.js';
+import { buildOutgoingRequest } from '../upstream/outgoing-request.js';
+import { classifyUpstreamError } from '../upstream/upstream-errors.js';
 import { prepareRequest, type PipelineDeps } from './pipeline.js';
+import { recordRequest } from './record-request.js';
 import type { RequestContext } from './request-context.js';
+import { sendError } from './send-error.js';
+import { upstreamFault } from './upstream-fault.js';
 
 /**
  * WebSocket upgrades (Loki's /loki/api/v1/tail): the same pipeline as any request — authenticate, route,
- * authorise, enforce the query — then the upgrade is sent to the upstream with the rewritten URL and the two
- * sockets are joined. Only endpoints marked `websocket` may upgrade; anything else is refused.
+ * authorise, enforce the query — then the upgrade leaves through the same outgoing-request builder and pool
+ * (so it is signed and carries X-Forwarded-* like any request) and the two sockets are joined. Only endpoints
+ * marked `websocket` may upgrade. A refusal is answered by send-error.ts, as for a plain request.
  */
 export function createUpgradeHandler(deps: PipelineDeps, log: Logger, metrics: GatewayMetrics, tracer: RequestTracer) {
   return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -23,10 +27,10 @@ export function createUpgradeHandler(deps: PipelineDeps, log: Logger, metrics: G
     const ctx: RequestContext = { id: randomUUID(), startNs: process.hrtime.bigint(), log, signal: controller.signal, trace: tracer.start(traceparent) };
     socket.on('error', () => socket.destroy());
     tunnel(req, socket, head, ctx, deps).then(
-      (status) => record(ctx, status, log, metrics),
+      (status) => recordRequest(ctx, 'GET', status, log, metrics, true),
       (error: unknown) => {
-        const status = writeUpgradeError(socket, error, ctx);
-        record(ctx, status, log, metrics);
+        const status = refuseUpgrade(req, socket, error, ctx);
+        recordRequest(ctx, 'GET', status, log, metrics, true);
       },
     );
   };
@@ -36,20 +40,13 @@ async function tunnel(req: IncomingMessage, socket: Duplex, head: Buffer, ctx: R
   const { upstream, endpoint, request, enforce } = await prepareRequest(req, ctx, deps);
   if (!endpoint.websocket) throw new NotFound('upgrade_not_supported', `${endpoint.name} does not accept WebSocket upgrades`);
   const destination = upstream.destination(endpoint.component);
-  const headers = { ...request.headers, [upstream.tenantHeader]: enforce.tenants.join('|'), 'x-request-id': ctx.id, traceparent: ctx.trace.traceparent };
+  const path = buildOutgoingRequest(upstream, destination, request, enforce.tenants, req, ctx);
   let upgraded;
   try {
-    upgraded = await destination.dispatcher.upgrade({
-      path: `${destination.basePath}${encodePath(request.path)}${request.query ? `?${request.query}` : ''}`,
-      method: 'GET',
-      headers,
-      protocol: 'websocket',
-      signal: ctx.signal,
-    });
+    upgraded = await destination.dispatcher.upgrade({ path, method: 'GET', headers: request.headers, protocol: 'websocket', signal: ctx.signal });
   } catch (error) {
-    const kind = classifyUpstreamError(error);
-    deps.onUpstreamError(upstream.name, kind);
-    throw toUpstreamHttpError(kind, upstream.name);
+    if (error instanceof HttpError) throw error;
+    throw upstreamFault(classifyUpstreamError(error), upstream.name, error, ctx, deps);
   }
   const lines = ['HTTP/1.1 101 Switching Protocols', 'connection: Upgrade', 'upgrade: websocket'];
   for (const [name, value] of Object.entries(upgraded.headers)) {
@@ -67,29 +64,21 @@ async function tunnel(req: IncomingMessage, socket: Duplex, head: Buffer, ctx: R
   return 101;
 }
 
-function writeUpgradeError(socket: Duplex, error: unknown, ctx: RequestContext): number {
-  const httpError = error instanceof HttpError ? error : undefined;
-  if (!httpError) ctx.log.error({ err: error, requestId: ctx.id }, 'unhandled upgrade error');
-  const status = httpError?.status ?? 500;
-  ctx.errorCode = httpError?.code ?? 'internal_error';
-  if (httpError?.decidedBy !== undefined) ctx.authenticator ??= httpError.decidedBy;
-  const body = JSON.stringify({ status: 'error', code: ctx.errorCode, error: httpError?.message ?? 'internal error' });
-  const extra = Object.entries(httpError?.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-  if (socket.writable) {
-    socket.end(
-      `HTTP/1.1 ${status} ${status === 101 ? '' : 'Error'}\r\nconnection: close\r\ncontent-type: application/json\r\n` +
-        `content-length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`,
-    );
+/**
+ * Answers a refused upgrade with the one error writer (send-error.ts) on a response bound to the client's
+ * socket, then closes the connection. Returns the status, for the access log.
+ */
+function refuseUpgrade(req: IncomingMessage, socket: Duplex, error: unknown, ctx: RequestContext): number {
+  const status = error instanceof HttpError ? error.status : 500;
+  if (!socket.writable) {
+    ctx.errorCode = error instanceof HttpError ? error.code : 'internal_error';
+    socket.destroy();
+    return status;
   }
+  const res = new ServerResponse(req);
+  res.shouldKeepAlive = false;
+  res.assignSocket(socket as Parameters<ServerResponse['assignSocket']>[0]);
+  res.once('finish', () => socket.end());
+  sendError(res, error, ctx);
   return status;
-}
-
-function record(ctx: RequestContext, status: number, log: Logger, metrics: GatewayMetrics): void {
-  const upstream = ctx.upstream ?? 'none';
-  const endpoint = ctx.endpoint ?? 'none';
-  metrics.requests.inc({ tenant: ctx.tenant ?? 'none', upstream, endpoint, code: String(status) });
-  if (ctx.errorCode && status < 500) metrics.denials.inc({ code: ctx.errorCode });
-  const line = { requestId: ctx.id, traceId: ctx.trace.traceId, path: ctx.path, status, tenant: ctx.tenant, subject: ctx.subject, authenticator: ctx.authenticator, upstream, endpoint, code: ctx.errorCode, websocket: true };
-  log.info(line, 'request');
-  ctx.trace.end('GET', { ...line, upstream: ctx.upstream, endpoint: ctx.endpoint });
 }

@@ -4,6 +4,7 @@ import { createCachedPromQLEnforcer } from '../enforce/promql/rewrite-cache.js';
 import { compileEndpointTable } from '../routing/endpoint-table.js';
 import { presetFor } from '../routing/presets/index.js';
 import { createUpstreamPool } from './pool.js';
+import { createSigningInterceptor } from './signing-interceptor.js';
 import { upstreamTlsOptions } from './tls.js';
 import type { Signer } from './sigv4.js';
 import type { Destination, UpstreamTarget } from './upstream-target.js';
@@ -44,7 +45,9 @@ export function createUpstream(config: UpstreamConfig, signer: Signer | undefine
       });
       pools.set(url.origin, pool);
     }
-    return { dispatcher: pool, url, basePath: url.pathname.replace(/\/+$/, '') };
+    // Signing wraps the pool, so whatever leaves through it is signed; unsigned upstreams keep the bare pool.
+    const dispatcher = signer ? pool.compose(createSigningInterceptor(signer, url.origin)) : pool;
+    return { dispatcher, url, basePath: url.pathname.replace(/\/+$/, '') };
   };
   const main = destinationFor(config.upstream);
   const components = new Map<string, Destination>();

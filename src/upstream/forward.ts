@@ -147,7 +147,9 @@ export function forwardRequest(options: ForwardOptions): Promise<number> {
         settle(() => resolve(status));
       },
       onResponseError(_ctrl, error) {
-        if (error instanceof PayloadTooLarge) {
+        // The gateway's own answers (a response too large to filter, a request the signing interceptor could
+        // not sign) are not upstream faults.
+        if (error instanceof HttpError && !res.headersSent) {
           settle(() => reject(error));
           return;
         }

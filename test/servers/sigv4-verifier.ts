@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import aws4 from 'aws4';
+import { WebSocketServer } from 'ws';
 
 /**
  * A local upstream that checks SigV4 with a second, independent implementation (the `aws4` package): it
@@ -91,11 +92,28 @@ export async function startSigv4Verifier(options: { keys: readonly VerifierKey[]
       res.end(JSON.stringify(rejection === undefined ? { status: 'success' } : { message: rejection }));
     });
   });
+  // A WebSocket upgrade (Loki tail) is checked the same way before the handshake completes: 101 when the
+  // signature holds, else 403 and the socket closed.
+  const wss = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (req: IncomingMessage, socket, head) => {
+    const headers = flattenHeaders(req);
+    const rawUrl = req.url ?? '/';
+    const { accessKeyId, rejection } = verify(req.method ?? 'GET', rawUrl, headers, Buffer.alloc(0), options.keys, options);
+    received.push({ method: req.method ?? 'GET', rawUrl, headers, body: Buffer.alloc(0), accessKeyId, rejection });
+    if (rejection !== undefined) {
+      socket.end(`HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => ws.send('{"streams":[]}'));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: new URL(`http://127.0.0.1:${port}`),
     received,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () => {
+      for (const client of wss.clients) client.terminate();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
   };
 }

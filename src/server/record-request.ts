@@ -1,0 +1,52 @@
+import type { Logger } from 'pino';
+import type { GatewayMetrics } from '../observability/metrics.js';
+import type { RequestOutcome } from '../observability/tracing.js';
+import type { RequestContext } from './request-context.js';
+
+interface AccessLogLine extends RequestOutcome {
+  readonly requestId: string;
+  readonly traceId: string;
+  readonly durationMs: number;
+  readonly limit: string | undefined;
+  websocket?: true;
+}
+
+/**
+ * The one access-log line and the metrics of a request, plain or upgraded, written once it is over (for a
+ * WebSocket upgrade: once the tunnel is up or refused). Labels are bounded: tenant, upstream and endpoint
+ * names, never a token or a raw path. A denial made before the tenant was resolved is counted under the
+ * identity's tenant when it holds exactly one (pipeline.ts), else under `none`.
+ */
+export function recordRequest(
+  ctx: RequestContext,
+  method: string,
+  status: number,
+  log: Logger,
+  metrics: GatewayMetrics,
+  websocket = false,
+): void {
+  const durationSeconds = Number(process.hrtime.bigint() - ctx.startNs) / 1e9;
+  const upstream = ctx.upstream ?? 'none';
+  const endpoint = ctx.endpoint ?? 'none';
+  metrics.requests.inc({ tenant: ctx.tenant ?? 'none', upstream, endpoint, code: String(status) });
+  metrics.duration.observe({ upstream, endpoint }, durationSeconds);
+  if (ctx.errorCode && status >= 400 && status < 500) metrics.denials.inc({ code: ctx.errorCode });
+  const line: AccessLogLine = {
+    requestId: ctx.id,
+    traceId: ctx.trace.traceId,
+    path: ctx.path,
+    status,
+    durationMs: Math.round(durationSeconds * 1e6) / 1e3,
+    tenant: ctx.tenant,
+    subject: ctx.subject,
+    authenticator: ctx.authenticator,
+    upstream: ctx.upstream,
+    endpoint: ctx.endpoint,
+    code: ctx.errorCode,
+    limit: ctx.limit,
+  };
+  if (websocket) line.websocket = true;
+  if (status >= 500) log.warn(line, 'request');
+  else log.info(line, 'request');
+  ctx.trace.end(method, line);
+}
