@@ -6,7 +6,7 @@ import { buildOutgoingRequest } from '../upstream/outgoing-request.js';
 import type { UpstreamTarget } from '../upstream/upstream-target.js';
 import { hasRequestBody } from './request-body.js';
 import type { RequestContext } from './request-context.js';
-import { upstreamFault } from './upstream-fault.js';
+import { upstreamFault, type UpstreamFaultDeps } from './upstream-fault.js';
 
 /** The request as it stands after authentication, routing and enforcement: ready to send. */
 export interface EnforcedRequest {
@@ -17,10 +17,8 @@ export interface EnforcedRequest {
 }
 
 /** What sending needs from the app. */
-export interface SendDeps {
+export interface SendDeps extends UpstreamFaultDeps {
   readonly maxFilterBytes: number;
-  /** Counts an upstream fault (scopegate_upstream_errors_total). */
-  readonly onUpstreamError: (upstream: string, kind: string) => void;
 }
 
 /**
