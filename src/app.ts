@@ -1,5 +1,3 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
 import type { Credentials } from './identity/authenticator.js';
@@ -7,15 +5,16 @@ import { createAuthenticatorChain } from './identity/chain.js';
 import { createAuthenticators } from './identity/providers.js';
 import type { Identity } from './identity/identity.js';
 import { createLimits, type LimitsRuntime } from './limits/create-limiter.js';
-import { createGatewayMetrics, registerReadyGauge, type GatewayMetrics } from './observability/metrics.js';
+import { createGatewayMetrics, registerReadyGauge } from './observability/metrics.js';
 import { createOtlpTracer, propagateOnly } from './observability/tracing.js';
 import { createHostRouter } from './routing/host-routes.js';
-import { createTokenSource } from './secrets/create.js';
+import { createTokenSource } from './identity/static-token.js';
 import { createAdminHandler } from './server/admin-server.js';
 import type { Clock } from './core/clock.js';
 import type { PipelineDeps } from './server/pipeline.js';
 import { createProxyHandler } from './server/proxy-server.js';
 import type { ReadinessCheck } from './core/readiness.js';
+import type { ServedApp } from './server/served-app.js';
 import { createUpgradeHandler } from './server/upgrade.js';
 import { createAwsCredentialMetrics } from './upstream/aws-credentials/metrics.js';
 import { createUpstream } from './upstream/create-upstream.js';
@@ -31,22 +30,10 @@ export interface AppDeps {
   readonly previous?: App;
 }
 
-export interface App {
-  readonly config: Config;
-  readonly metrics: GatewayMetrics;
-  readonly handleProxy: (req: IncomingMessage, res: ServerResponse) => void;
-  readonly handleUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
-  readonly handleAdmin: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
-  readonly readiness: readonly ReadinessCheck[];
+export interface App extends ServedApp {
   readonly limits: LimitsRuntime;
   /** The configured authenticator chain, as the pipeline runs it (used by `explain`). */
   authenticate(credentials: Credentials): Promise<Identity>;
-  /** First loads (token set, keys, credentials); resolves after the first attempt, even a failed one. */
-  start(): Promise<void>;
-  /** Stops background work and closes pools once their in-flight requests are done. */
-  close(): Promise<void>;
-  /** Set by the server while it drains; /ready then answers 503. */
-  setAccepting(accepting: boolean): void;
 }
 
 /**

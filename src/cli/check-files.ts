@@ -13,7 +13,7 @@ import { parseJwks } from '../identity/jwks-source.js';
 import { parseUsersFile } from '../identity/users-file.js';
 import { parseAcl } from '../policy/acl.js';
 import { createFileSource } from '../secrets/file.js';
-import { parseTokenSet, TokenSetError } from '../secrets/token-set.js';
+import { parseTokenSet, TokenSetError } from '../identity/token-set.js';
 import { findKeyPairProblem, findPemProblem, type PemKind } from '../upstream/tls.js';
 
 type ListenerTls = z.output<typeof listenerTlsSchema>;

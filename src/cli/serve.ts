@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import { createApp, type App } from '../app.js';
 import { ConfigError, loadConfigFile } from '../config/load.js';
 import { createLogger } from '../observability/logger.js';
 import { systemClock } from '../core/clock.js';
@@ -35,10 +36,10 @@ async function start(configPath: string): Promise<void> {
   let accepting = true;
   let gateway: ProxyListener;
   if (cluster.isWorker) {
-    gateway = await startProxyWorker(config, { logger, clock: systemClock });
+    gateway = await startProxyWorker(config, { logger, createApp: (c, previous: App | undefined) => createApp(c, { logger, clock: systemClock, previous }) });
     answerAdminRequests(gateway, () => accepting);
   } else {
-    gateway = await startGateway(config, { logger, clock: systemClock });
+    gateway = await startGateway(config, { logger, createApp: (c, previous: App | undefined) => createApp(c, { logger, clock: systemClock, previous }) });
   }
 
   let reloading: Promise<void> = Promise.resolve();

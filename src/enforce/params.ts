@@ -1,5 +1,4 @@
 import { Response } from 'undici';
-import type { ProxyRequest } from '../routing/endpoint.js';
 import { UnsupportedInput } from './errors.js';
 
 /**
@@ -27,6 +26,14 @@ export interface ParamsInput {
   readonly query: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: Buffer | undefined;
+}
+
+/** The outgoing request as far as its parameters go; rewritten in place (routing's ProxyRequest is one). */
+export interface ParamsRequest {
+  readonly method: string;
+  query: string;
+  headers: Record<string, string>;
+  body: Buffer | undefined;
 }
 
 const FORM_METHODS = new Set(['POST', 'PUT', 'PATCH']);
@@ -82,7 +89,7 @@ export function encodeParams(params: readonly Param[]): string {
  * Rebuilds the outgoing request from `params` only: for POST, PUT and PATCH one urlencoded form body and an
  * empty URL query; otherwise the URL query and no body. Content-Length is set to the new body.
  */
-export function writeRequestParams(req: ProxyRequest, params: readonly Param[]): void {
+export function writeRequestParams(req: ParamsRequest, params: readonly Param[]): void {
   const encoded = encodeParams(params);
   delete req.headers['content-encoding'];
   delete req.headers['transfer-encoding'];

@@ -2,6 +2,7 @@ import { decodeJwt, decodeProtectedHeader, errors, jwtVerify } from 'jose';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import { HttpError, Unauthorized } from '../core/http-errors.js';
 import type { Clock } from '../core/clock.js';
+import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS } from '../config/sections/auth.js';
 
 /**
  * The one JWT verification step every JWT provider calls (HMAC, JWKS, OIDC). jose does the cryptography;
@@ -12,11 +13,6 @@ import type { Clock } from '../core/clock.js';
  *   are never consulted (RFC 8725 §3.10) — jose ignores them, and nothing here reads them;
  * - `exp` is required; `nbf` and `iat` are checked against the injected clock with a skew allowance.
  */
-
-export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
-export const ASYMMETRIC_ALGORITHMS = [
-  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
-] as const;
 
 export type AlgorithmFamily = 'hmac' | 'asymmetric';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HttpError, ServiceUnavailable, Unauthorized } from '../core/http-errors.js';
-import { parseTokenSet, type TokenSet } from '../secrets/token-set.js';
+import { parseTokenSet, type TokenSet } from './token-set.js';
 import { createStaticTokenAuthenticator } from './static-token.js';
 
 const set = parseTokenSet({ 'good-token': { tenant: 'tenant-a', namespace: 'team-a' } }, { authenticator: 'static-token' });

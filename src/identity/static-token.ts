@@ -1,7 +1,10 @@
 import { ServiceUnavailable, Unauthorized } from '../core/http-errors.js';
-import type { TokenSet } from '../secrets/token-set.js';
+import { planTokenSource, type TokenSourceDeps } from '../secrets/create.js';
+import { createTokenRefresher, type TokenRefresher } from '../secrets/refresher.js';
+import type { SecretsConfig } from '../config/sections/secrets.js';
 import type { Authenticator, Credentials } from './authenticator.js';
 import type { Identity } from './identity.js';
+import { parseTokenSet, type TokenSet } from './token-set.js';
 
 export interface StaticTokenAuthenticatorOptions {
   /** Name in logs and in each identity; default `static-token`. */
@@ -46,4 +49,30 @@ export function createStaticTokenAuthenticator(options: StaticTokenAuthenticator
       throw new Unauthorized('invalid_token', 'unknown bearer token', 'Bearer realm="scopegate", error="invalid_token"');
     },
   });
+}
+
+export interface TokenSource {
+  /** Not started: call `await refresher.start()`, add `refresher.readiness` to /ready, `close()` at shutdown. */
+  readonly refresher: TokenRefresher<TokenSet>;
+  readonly authenticator: Authenticator;
+}
+
+/** Builds the configured static-token source, or `undefined` when `backend_type` is not set. */
+export function createTokenSource(config: SecretsConfig, deps: TokenSourceDeps): TokenSource | undefined {
+  const plan = planTokenSource(config, deps);
+  if (plan === undefined) return undefined;
+  const authenticatorName = 'static-token';
+  const refresher = createTokenRefresher<TokenSet>({
+    ...plan,
+    parse: (raw) => parseTokenSet(raw, { authenticator: authenticatorName, policyLabel: config.static_tokens.policy_label }),
+    clock: deps.clock,
+    logger: deps.logger,
+    registry: deps.registry,
+  });
+  const authenticator = createStaticTokenAuthenticator({
+    name: authenticatorName,
+    tokens: () => refresher.current(),
+    passThroughJwt: config.static_tokens.pass_through_jwt ?? false,
+  });
+  return Object.freeze({ refresher, authenticator });
 }

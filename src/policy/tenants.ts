@@ -1,5 +1,9 @@
-import type { Identity } from '../identity/identity.js';
 import { BadRequest, Forbidden } from '../core/http-errors.js';
+
+/** What tenants an identity holds (identity/identity.ts's Identity is one). */
+export interface TenantHolder {
+  readonly tenants: readonly string[];
+}
 
 export interface TenantRules {
   /** `a|b` (Mimir/Loki/Tempo query federation) may be sent to this upstream for reads. */
@@ -15,7 +19,7 @@ export interface TenantRules {
  *
  * @param clientValues every X-Scope-OrgID value the client sent (repeated headers → 400)
  */
-export function resolveTenants(identity: Identity, clientValues: readonly string[] | undefined, rules: TenantRules): string[] {
+export function resolveTenants(identity: TenantHolder, clientValues: readonly string[] | undefined, rules: TenantRules): string[] {
   if (clientValues && clientValues.length > 1) {
     throw new BadRequest('tenant_header_repeated', 'X-Scope-OrgID was sent more than once');
   }

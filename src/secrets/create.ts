@@ -3,15 +3,11 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { ConfigError } from '../config/load.js';
 import type { SecretsConfig } from '../config/sections/secrets.js';
-import type { Authenticator } from '../identity/authenticator.js';
-import { createStaticTokenAuthenticator } from '../identity/static-token.js';
 import type { Clock } from '../core/clock.js';
 import { createSecretsManagerSource } from './aws-secrets-manager.js';
 import { createEnvSource } from './env.js';
 import { createFileSource } from './file.js';
-import { createTokenRefresher, type TokenRefresher } from './refresher.js';
 import type { SecretSource } from './source.js';
-import { parseTokenSet } from './token-set.js';
 
 export interface TokenSourceDeps {
   readonly logger: Logger;
@@ -21,36 +17,11 @@ export interface TokenSourceDeps {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-export interface TokenSource {
-  /** Not started: call `await refresher.start()`, add `refresher.readiness` to /ready, `close()` at shutdown. */
-  readonly refresher: TokenRefresher;
-  readonly authenticator: Authenticator;
-}
-
-interface SourcePlan {
+/** Where the static token set comes from, and how often it is read again. */
+export interface SourcePlan {
   readonly source: SecretSource;
   readonly refreshIntervalMs: number;
   readonly staleThresholdMs: number;
-}
-
-/** Builds the configured static-token source, or `undefined` when `backend_type` is not set. */
-export function createTokenSource(config: SecretsConfig, deps: TokenSourceDeps): TokenSource | undefined {
-  const plan = planSource(config, deps);
-  if (plan === undefined) return undefined;
-  const authenticatorName = 'static-token';
-  const refresher = createTokenRefresher({
-    ...plan,
-    parse: (raw) => parseTokenSet(raw, { authenticator: authenticatorName, policyLabel: config.static_tokens.policy_label }),
-    clock: deps.clock,
-    logger: deps.logger,
-    registry: deps.registry,
-  });
-  const authenticator = createStaticTokenAuthenticator({
-    name: authenticatorName,
-    tokens: () => refresher.current(),
-    passThroughJwt: config.static_tokens.pass_through_jwt ?? false,
-  });
-  return Object.freeze({ refresher, authenticator });
 }
 
 /** The file's folder is watched: a folder that is not there fails the start in one line naming the key. */
@@ -68,7 +39,8 @@ function reportMissingFolder(watch: SecretSource['watch'], path: string): Secret
   };
 }
 
-function planSource(config: SecretsConfig, deps: TokenSourceDeps): SourcePlan | undefined {
+/** The configured secret source of the static token set, or `undefined` when `backend_type` is not set. */
+export function planTokenSource(config: SecretsConfig, deps: Pick<TokenSourceDeps, 'env'>): SourcePlan | undefined {
   switch (config.backend_type) {
     case undefined:
       return undefined;

@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { createTokenRefresher } from './refresher.js';
 import { SecretSourceError, type SecretSource } from './source.js';
-import { parseTokenSet } from './token-set.js';
+import { parseTokenSet } from '../identity/token-set.js';
 
 /** An in-memory source whose next answer the test sets. */
 function createFakeSource() {

@@ -3,12 +3,16 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Clock } from '../core/clock.js';
 import type { ReadinessCheck } from '../core/readiness.js';
 import type { SecretSource } from './source.js';
-import type { TokenSet } from './token-set.js';
 
-export interface TokenRefresherOptions {
+/** What a refresher keeps: the parsed content of a secret (the static token set); its size is logged. */
+export interface LoadedSecret {
+  readonly size: number;
+}
+
+export interface TokenRefresherOptions<T extends LoadedSecret> {
   readonly source: SecretSource;
   /** Validates the raw value into a set; throws on invalid content (the last good set is then kept). */
-  readonly parse: (raw: unknown) => TokenSet;
+  readonly parse: (raw: unknown) => T;
   /** 0: no periodic refresh (a source that cannot change, like the environment). */
   readonly refreshIntervalMs: number;
   /** /ready fails when the last successful refresh is older than this (`Infinity`: never stale). */
@@ -28,24 +32,24 @@ export interface TokenRefresherOptions {
  * and logged, and never empties or replaces the last good set: an outage of the secret store must not lock
  * everyone out. Staleness is reported through `readiness` instead, so the load balancer can decide.
  */
-export interface TokenRefresher {
+export interface TokenRefresher<T extends LoadedSecret = LoadedSecret> {
   /** First load, then the periodic refresh and the source's watch. Resolves after the first attempt. */
   start(): Promise<void>;
   /** Refreshes now (joins a refresh already running); resolves `true` when the set was replaced. */
   refreshNow(): Promise<boolean>;
-  current(): TokenSet | undefined;
+  current(): T | undefined;
   /** Milliseconds since the last successful refresh; `undefined` before the first. */
   ageMs(): number | undefined;
   readonly readiness: ReadinessCheck;
   close(): void;
 }
 
-export function createTokenRefresher(options: TokenRefresherOptions): TokenRefresher {
+export function createTokenRefresher<T extends LoadedSecret>(options: TokenRefresherOptions<T>): TokenRefresher<T> {
   const { source, clock, logger } = options;
   const metrics = registerMetrics(options, () => ageMs());
   const log = logger.child({ component: 'secret-refresher', source: source.name });
   const abort = new AbortController();
-  let tokens: TokenSet | undefined;
+  let tokens: T | undefined;
   let lastSuccessAt: number | undefined;
   let lastError: string | undefined;
   let inFlight: Promise<boolean> | undefined;
@@ -132,7 +136,7 @@ function abortable<T>(load: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-function registerMetrics(options: TokenRefresherOptions, ageMs: () => number | undefined) {
+function registerMetrics(options: TokenRefresherOptions<LoadedSecret>, ageMs: () => number | undefined) {
   const registers = [options.registry];
   const source = options.source.name;
   return {

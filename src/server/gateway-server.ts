@@ -1,7 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsOptions } from 'node:https';
 import type { AddressInfo, Server as NetServer } from 'node:net';
-import { createApp, type App, type AppDeps } from '../app.js';
 import type { Config } from '../config/config.js';
 import { formatListenAddress } from '../config/listen.js';
 import { ConfigError, configErrorAt } from '../config/load.js';
@@ -9,18 +8,19 @@ import { findKeyPairProblem, readPemFile } from '../upstream/tls.js';
 import { ADMIN_PATHS } from './admin-server.js';
 import { LINGER_MS, trackProxyConnections } from './connections.js';
 import { isFramingSound } from './request-framing.js';
+import type { ListenerDeps, ServedApp } from './served-app.js';
 
 /** The proxy listener and the current app; what a cluster worker runs (the primary serves the admin port). */
-export interface ProxyListener {
+export interface ProxyListener<A extends ServedApp = ServedApp> {
   readonly proxyAddress: AddressInfo;
-  current(): App;
+  current(): A;
   /** Builds a whole new app from `config` and swaps it in only if that worked; the old one drains. */
   reload(config: Config): Promise<boolean>;
   /** Stops accepting, lets in-flight requests finish up to `proxy.shutdown_timeout`, then closes. */
   shutdown(): Promise<void>;
 }
 
-export interface GatewayServer extends ProxyListener {
+export interface GatewayServer<A extends ServedApp = ServedApp> extends ProxyListener<A> {
   readonly adminAddress: AddressInfo;
 }
 
@@ -28,24 +28,24 @@ export interface GatewayServer extends ProxyListener {
  * Owns the listeners. Requests are handed to whichever app is current, so a reload swaps the config between
  * two requests without closing a connection; the old app's pools close once their requests are done.
  */
-export async function startGateway(config: Config, deps: AppDeps): Promise<GatewayServer> {
+export async function startGateway<A extends ServedApp>(config: Config, deps: ListenerDeps<A>): Promise<GatewayServer<A>> {
   const server = await startListeners(config, deps, true);
-  return server as GatewayServer;
+  return server as GatewayServer<A>;
 }
 
 /**
  * A cluster worker: the proxy listener only (on the port the workers share). The admin port is the
  * primary's (src/server/cluster.ts); a config that puts admin on the proxy port is refused before this.
  */
-export function startProxyWorker(config: Config, deps: AppDeps): Promise<ProxyListener> {
+export function startProxyWorker<A extends ServedApp>(config: Config, deps: ListenerDeps<A>): Promise<ProxyListener<A>> {
   return startListeners(config, deps, false);
 }
 
-async function startListeners(config: Config, deps: AppDeps, withAdmin: boolean): Promise<ProxyListener & { adminAddress?: AddressInfo }> {
+async function startListeners<A extends ServedApp>(config: Config, deps: ListenerDeps<A>, withAdmin: boolean): Promise<ProxyListener<A> & { adminAddress?: AddressInfo }> {
   const log = deps.logger;
   // The listener's certificate is read before anything starts: a missing file fails the start.
   let listenerTls = listenerTlsOptions(config);
-  let app = await createApp(config, deps);
+  let app = await deps.createApp(config, undefined);
   await app.start();
 
   // Port 0 asks for any free port: two such listeners are two ports, never one shared listener.
@@ -99,11 +99,11 @@ async function startListeners(config: Config, deps: AppDeps, withAdmin: boolean)
     ...(adminAddress ? { adminAddress } : {}),
     current: () => app,
     async reload(next) {
-      let candidate: App;
+      let candidate: A;
       let nextTls: HttpsOptions | undefined;
       try {
         nextTls = listenerTlsOptions(next);
-        candidate = await createApp(next, { ...deps, previous: app });
+        candidate = await deps.createApp(next, app);
         await candidate.start();
       } catch (error) {
         log.error({ err: error }, 'reload failed: keeping the current configuration');
@@ -154,7 +154,7 @@ async function startListeners(config: Config, deps: AppDeps, withAdmin: boolean)
   };
 }
 
-function notReadyReasons(app: App): string[] {
+function notReadyReasons(app: ServedApp): string[] {
   return app.readiness.map((check) => check.notReadyReason()).filter((reason): reason is string => reason !== undefined);
 }
 

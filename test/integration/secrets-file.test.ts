@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { secretsConfigSchema } from '../../src/config/sections/secrets.js';
-import { createTokenSource, type TokenSource } from '../../src/secrets/create.js';
+import { createTokenSource, type TokenSource } from '../../src/identity/static-token.js';
 import { Unauthorized } from '../../src/core/http-errors.js';
 
 const bearer = (token: string) => ({ bearer: { header: 'authorization', token } });

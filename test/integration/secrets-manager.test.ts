@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { secretsConfigSchema } from '../../src/config/sections/secrets.js';
-import { createTokenSource, type TokenSource } from '../../src/secrets/create.js';
+import { createTokenSource, type TokenSource } from '../../src/identity/static-token.js';
 import { Unauthorized } from '../../src/core/http-errors.js';
 import { startFakeSecretsManager, type FakeSecretsManager } from '../servers/secrets-manager.js';
 

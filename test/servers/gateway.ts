@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { parseConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { systemClock, type Clock } from '../../src/core/clock.js';
+import { createApp, type App } from '../../src/app.js';
 import { startGateway, type GatewayServer } from '../../src/server/gateway-server.js';
 
 export interface StartedGateway {
@@ -32,7 +33,8 @@ export async function startTestGateway(
     },
   });
   const logger = createLogger({ level: config.log_level, destination });
-  const server = await startGateway(config, { logger, clock: options.clock ?? systemClock, collectProcessMetrics: options.collectProcessMetrics ?? false });
+  const appDeps = { logger, clock: options.clock ?? systemClock, collectProcessMetrics: options.collectProcessMetrics ?? false };
+  const server = await startGateway(config, { logger, createApp: (c, previous: App | undefined) => createApp(c, { ...appDeps, previous }) });
   return {
     url: `http://127.0.0.1:${server.proxyAddress.port}`,
     adminUrl: `http://127.0.0.1:${server.adminAddress.port}`,

@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { durationMs } from '../duration.js';
-import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS } from '../../identity/jwt-verify.js';
+
+/** The JWT algorithms a provider may allow (identity/jwt-verify.ts checks them before any key is resolved). */
+export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
+export const ASYMMETRIC_ALGORITHMS = [
+  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
+] as const;
 
 /**
  * `[auth.*]` and `[acl]`: which identity providers run, in which order, and how tokens become identities.

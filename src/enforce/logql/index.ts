@@ -2,11 +2,3 @@ export { enforceLogQuery, enforceLogSelector } from './enforce.js';
 export { decodeGoString, quoteGoString } from './go-string.js';
 export { parseLogQuery, findSelectors } from './parse.js';
 export { enforceStreamMatchers, formatSelector, readSelectorMatchers, type StreamMatcher } from './selector.js';
-export {
-  createLokiPushTransform,
-  createLokiReadTransform,
-  formatLabelPolicyHeader,
-  refuseRestrictedRuleChange,
-  DEFAULT_MAX_DECODED_PUSH_BYTES,
-  type LokiReadSpec,
-} from './loki-request.js';

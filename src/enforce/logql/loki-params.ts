@@ -3,8 +3,7 @@
  * (src/enforce/params.ts): Loki reads parameters with Go's `r.ParseForm()` like Prometheus, form body first,
  * then the URL. Every occurrence is rewritten and the outgoing request is rebuilt from the rewritten pairs.
  */
-import type { ProxyRequest } from '../../routing/endpoint.js';
-import { readRequestParams, writeRequestParams, type Param } from '../params.js';
+import { readRequestParams, writeRequestParams, type Param, type ParamsRequest } from '../params.js';
 
 export interface ParamRewrite {
   /** Parameter names to rewrite (exact, case-sensitive as in Go). */
@@ -19,7 +18,7 @@ export interface ParamRewrite {
  * Applies `spec` to `req` in place.
  * @throws UnsupportedInput (`mediaType`) for a body that is not a form (see params.ts).
  */
-export async function rewriteRequestParams(req: ProxyRequest, spec: ParamRewrite): Promise<void> {
+export async function rewriteRequestParams(req: ParamsRequest, spec: ParamRewrite): Promise<void> {
   const params = await readRequestParams(req);
   let found = false;
   const rewritten: Param[] = params.map(([name, value]) => {

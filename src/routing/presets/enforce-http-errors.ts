@@ -4,8 +4,9 @@ import { BadRequest, Forbidden, UnsupportedMediaType } from '../../core/http-err
 /**
  * Translates the pure enforcers' errors into the gateway's HTTP errors (enforce/errors.ts documents the
  * mapping): QueryParseError → 400 `query_parse_error`, PolicyViolation → 403 `policy_violation`,
- * AmbiguousJsonKey → 400 `ambiguous_json`, UnsupportedInput → 415 (media type) or 400 `unsupported_input`. Anything else is returned unchanged, so
- * send-error.ts turns it into a plain 500.
+ * AmbiguousJsonKey → 400 `ambiguous_json`, UnsupportedInput → 415 (media type) or 400 `unsupported_input`.
+ * Anything else is returned unchanged, so send-error.ts turns it into a plain 500. The one translator: every
+ * preset's transforms go through it.
  */
 export function toHttpError(error: unknown): unknown {
   if (error instanceof QueryParseError) return new BadRequest('query_parse_error', error.message);
@@ -17,11 +18,16 @@ export function toHttpError(error: unknown): unknown {
   return error;
 }
 
-/** Runs an enforcement step and throws its failure as an HTTP error. */
+/** Runs an enforcement step (synchronous, or a promise) and throws its failure as an HTTP error. */
 export function runEnforcer<T>(step: () => T): T {
   try {
-    return step();
+    const result = step();
+    return result instanceof Promise ? (result.catch(rethrowAsHttpError) as T) : result;
   } catch (error) {
-    throw toHttpError(error);
+    return rethrowAsHttpError(error);
   }
+}
+
+function rethrowAsHttpError(error: unknown): never {
+  throw toHttpError(error);
 }

@@ -10,7 +10,7 @@ import {
   createLokiReadTransform,
   refuseRestrictedRuleChange,
   type LokiReadSpec,
-} from '../../enforce/logql/loki-request.js';
+} from './loki-transforms.js';
 import { filterAlertsResponse, filterRulesResponse } from '../../enforce/responses/rules-alerts.js';
 import type { Endpoint, Preset } from '../endpoint.js';
 import { filterForPolicy } from './prometheus.js';

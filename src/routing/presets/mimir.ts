@@ -11,7 +11,7 @@
  * metadata, tenant stats, other cardinality views) are for identities without a policy or with full access.
  * Any other path is 404 (legacy unprefixed query paths, remote read, ring and status pages, /config).
  */
-import { refuseRestrictedRuleChange } from '../../enforce/logql/loki-request.js';
+import { refuseRestrictedRuleChange } from './loki-transforms.js';
 import { Forbidden } from '../../core/http-errors.js';
 import type { EnforceContext, Endpoint, Preset, ProxyRequest } from '../endpoint.js';
 import { alertmanagerPreset } from './alertmanager.js';

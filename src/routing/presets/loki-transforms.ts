@@ -1,18 +1,19 @@
 /**
- * Request transforms for Loki endpoints: enforce the label policy in query parameters and push bodies, and
- * translate the pure enforcers' errors into HTTP errors (the only place in the Loki path that does).
+ * Request transforms for Loki endpoints (the Loki preset's, as prometheus-transforms.ts is Prometheus'): enforce
+ * the label policy in query parameters and push bodies; the pure enforcers' errors become HTTP errors through
+ * the one translator (enforce-http-errors.ts).
  *
  * Loki without a label policy: the tenant header alone isolates, so identities with no policy read and write
  * tenant-wide (no `requiresPolicy`); a policy, when present, is always enforced.
  */
+import { Forbidden } from '../../core/http-errors.js';
+import { enforceLogQuery, enforceLogSelector } from '../../enforce/logql/enforce.js';
+import { rewriteRequestParams } from '../../enforce/logql/loki-params.js';
+import { formatSelector } from '../../enforce/logql/selector.js';
+import { enforceLokiPush } from '../../enforce/write/loki-push.js';
 import { policyMatchers, type LabelPolicy } from '../../policy/label-policy.js';
-import type { EnforceContext, ProxyRequest } from '../../routing/endpoint.js';
-import { BadRequest, Forbidden, UnsupportedMediaType } from '../../core/http-errors.js';
-import { AmbiguousJsonKey, PolicyViolation, QueryParseError, UnsupportedInput } from '../errors.js';
-import { enforceLokiPush } from '../write/loki-push.js';
-import { enforceLogQuery, enforceLogSelector } from './enforce.js';
-import { rewriteRequestParams } from './loki-params.js';
-import { formatSelector } from './selector.js';
+import type { EnforceContext, ProxyRequest } from '../endpoint.js';
+import { runEnforcer } from './enforce-http-errors.js';
 
 export type RequestTransform = (req: ProxyRequest, ctx: EnforceContext) => void | Promise<void>;
 
@@ -38,7 +39,7 @@ export function createLokiReadTransform(spec: LokiReadSpec): RequestTransform {
     delete req.headers['x-prom-label-policy'];
     const policy = ctx.policy;
     if (policy === undefined) return;
-    await translateErrors(() =>
+    await runEnforcer(() =>
       rewriteRequestParams(req, {
         names: spec.params,
         rewrite: (value) => {
@@ -61,7 +62,7 @@ export function createLokiPushTransform(maxDecodedBytes = DEFAULT_MAX_DECODED_PU
     delete req.headers['x-prom-label-policy'];
     const policy = ctx.policy;
     if (policy === undefined || policy.fullAccess) return;
-    const out = translateErrors(() =>
+    const out = runEnforcer(() =>
       enforceLokiPush(
         { body: req.body ?? Buffer.alloc(0), contentType: req.headers['content-type'], contentEncoding: req.headers['content-encoding'] },
         policy,
@@ -96,23 +97,4 @@ export function formatLabelPolicyHeader(policy: LabelPolicy, tenants: readonly s
 
 function policySelector(policy: LabelPolicy): string {
   return formatSelector(policyMatchers(policy));
-}
-
-function translateErrors<T>(run: () => T): T {
-  try {
-    const result = run();
-    return result instanceof Promise ? (result.catch(rethrowAsHttpError) as T) : result;
-  } catch (error) {
-    return rethrowAsHttpError(error);
-  }
-}
-
-function rethrowAsHttpError(error: unknown): never {
-  if (error instanceof QueryParseError) throw new BadRequest('query_parse_error', error.message);
-  if (error instanceof PolicyViolation) throw new Forbidden('policy_violation', error.message);
-  if (error instanceof AmbiguousJsonKey) throw new BadRequest('ambiguous_json', error.message);
-  if (error instanceof UnsupportedInput) {
-    throw error.mediaType ? new UnsupportedMediaType(error.message) : new BadRequest('unsupported_input', error.message);
-  }
-  throw error;
 }
