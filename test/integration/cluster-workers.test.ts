@@ -37,7 +37,8 @@ async function startCluster(upstream: RecordingUpstream): Promise<Cluster> {
   );
   const managed = startManagedProcess(process.execPath, [CLI, 'serve', '--config', configPath], dir);
   const adminUrl = `http://127.0.0.1:${adminPort}`;
-  await managed.waitUntilOk(`${adminUrl}/ready`);
+  // Two workers each load the sources through tsx in a checkout: give a loaded machine room.
+  await managed.waitUntilOk(`${adminUrl}/ready`, 90_000);
   return { proxyUrl: `http://127.0.0.1:${proxyPort}`, adminUrl, process: managed };
 }
 
@@ -65,9 +66,14 @@ async function get(url: string, headers: Record<string, string> = {}): Promise<{
   return { status: response.status, text: await response.text() };
 }
 
-async function waitFor(check: () => Promise<boolean>): Promise<void> {
-  // Polls the cluster's own state; the test timeout bounds it.
-  while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 50));
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  // Polls the cluster's own state, with its own bound: a loop left polling after the test runner's timeout would
+  // keep the file's process alive, and the whole suite would hang instead of failing.
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`the cluster did not reach the expected state within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 test('workers = 2 serves requests, /metrics sums the workers, SIGTERM drains and exits 0', async () => {
@@ -135,7 +141,10 @@ function environmentOf(pid: number): Map<string, string> {
 
 test('glibc heap settings reach every worker, and the primary where Node can re-exec (process.execve)', { skip: process.platform !== 'linux' }, async () => {
   const upstream = await startRecordingUpstream();
-  const cluster = await startCluster(upstream);
+  const cluster = await startCluster(upstream).catch(async (error: unknown) => {
+    await upstream.stop();
+    throw error;
+  });
   try {
     const primaryPid = cluster.process.child.pid as number;
     const workers = childPids(primaryPid);
