@@ -53,7 +53,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const chain = createAuthenticatorChain(providers.authenticators, {
     clock,
     challenge: challengeFor(config),
-    observe: (authenticator, result) => metrics.authentications.inc({ authenticator, result }),
+    observe: (authenticator, result) => metrics.recordAuthentication(authenticator, result),
   });
 
   const signedUpstreams = config.proxy.upstreams.filter((u) => u.sign !== undefined);

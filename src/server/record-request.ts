@@ -28,9 +28,11 @@ export function recordRequest(
   const durationSeconds = Number(process.hrtime.bigint() - ctx.startNs) / 1e9;
   const upstream = ctx.upstream ?? 'none';
   const endpoint = ctx.endpoint ?? 'none';
-  metrics.requests.inc({ tenant: ctx.tenant ?? 'none', upstream, endpoint, code: String(status) });
-  metrics.duration.observe({ upstream, endpoint }, durationSeconds);
+  metrics.recordRequest({ tenant: ctx.tenant ?? 'none', upstream, endpoint, code: status }, durationSeconds);
   if (ctx.errorCode && status >= 400 && status < 500) metrics.denials.inc({ code: ctx.errorCode });
+  const level = status >= 500 ? 'warn' : 'info';
+  // Nothing is built for a line the log drops, unless the request's span records it.
+  if (!log.isLevelEnabled(level) && !ctx.trace.isRecording) return;
   const line: AccessLogLine = {
     requestId: ctx.id,
     traceId: ctx.trace.traceId,
@@ -46,7 +48,6 @@ export function recordRequest(
     limit: ctx.limit,
   };
   if (websocket) line.websocket = true;
-  if (status >= 500) log.warn(line, 'request');
-  else log.info(line, 'request');
+  log[level](line, 'request');
   ctx.trace.end(method, line);
 }
