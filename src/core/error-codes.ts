@@ -47,8 +47,7 @@ export const ERROR_CATALOGUE = {
   admin_endpoint_blocked: { status: 403, meaning: 'an admin endpoint, blocked on this upstream' },
   write_endpoint_blocked: { status: 403, meaning: 'a write endpoint, blocked on this upstream (read_only)' },
   no_label_policy: { status: 403, meaning: 'the identity has no label policy for this upstream (implicit deny)' },
-  full_access_required: { status: 403, meaning: 'the endpoint cannot be limited to a label policy; it needs an identity with full access' },
-  label_policy_not_enforced: { status: 403, meaning: 'a raw upstream cannot enforce the identity\'s label policy (unless allow_unenforced_policy)' },
+  full_access_required: { status: 403, meaning: 'the endpoint cannot be limited to a label policy (it shows or changes the whole tenant, or the upstream is raw): it needs an identity without a policy or with full access; a raw upstream may opt out with allow_unenforced_policy' },
   policy_violation: { status: 403, meaning: 'the request would read or write outside the identity\'s label policy' },
   // 404, 405, 413, 415.
   no_upstream: { status: 404, meaning: 'no upstream is configured for the Host' },

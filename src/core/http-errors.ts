@@ -50,9 +50,10 @@ export class NotFound extends HttpError {
   }
 }
 
+/** 405: carries `Allow`, the methods the endpoint accepts (RFC 9110 §15.5.6). */
 export class MethodNotAllowed extends HttpError {
-  constructor(message: string) {
-    super(405, 'method_not_allowed', message);
+  constructor(message: string, allow: string) {
+    super(405, 'method_not_allowed', message, { allow });
   }
 }
 

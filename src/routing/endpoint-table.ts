@@ -25,9 +25,12 @@ export function compileEndpointTable(preset: Preset): EndpointTable {
     match(method, path) {
       const candidates = exact.get(path) ?? patterns.filter((e) => (e.path as RegExp).test(path));
       if (candidates.length === 0) throw new NotFound('unknown_endpoint', `no ${preset.type} endpoint at ${path.slice(0, 200)}`);
-      const verb = method === 'HEAD' ? 'GET' : method;
-      const found = candidates.find((e) => e.methods.includes(method) || e.methods.includes(verb));
-      if (!found) throw new MethodNotAllowed(`${method} is not allowed on ${path.slice(0, 200)}`);
+      // HEAD only where a row lists it: the backends' APIs answer HEAD with their own text/plain 405.
+      const found = candidates.find((e) => e.methods.includes(method));
+      if (!found) {
+        const allowed = [...new Set(candidates.flatMap((e) => e.methods))].join(', ');
+        throw new MethodNotAllowed(`${method} is not allowed on ${path.slice(0, 200)}`, allowed);
+      }
       return found;
     },
   };

@@ -59,10 +59,13 @@ export interface Endpoint {
   /** Deny (403) identities without a label policy (implicit deny). */
   readonly requiresPolicy?: boolean;
   /**
-   * Nothing here can enforce a label policy (raw upstreams): identities limited by one are 403 unless the
-   * upstream sets `allow_unenforced_policy`, so a policy is never silently dropped.
+   * The endpoint cannot be limited to a label policy: it shows or changes the whole tenant (status, metadata,
+   * rule changes, tag lists), or nothing here enforces a policy (raw). Identities limited by one are refused
+   * `403 full_access_required` by the pipeline's authorisation step, so a policy is never silently dropped;
+   * identities without a policy or with full access pass. On a preset with `unenforcedPolicyOptOut` (raw) the
+   * upstream may let limited identities through anyway with `allow_unenforced_policy`.
    */
-  readonly policyNotEnforced?: boolean;
+  readonly fullAccessOnly?: boolean;
   /** Read the whole request body into `ProxyRequest.body` before `transformRequest`. */
   readonly bufferBody?: boolean;
   /** A WebSocket upgrade (Loki tail): the transform runs on the query, then the socket is tunnelled. */
@@ -88,4 +91,8 @@ export interface Preset {
   readonly endpoints: readonly Endpoint[];
   /** Components this preset routes to (e.g. distributor, query-frontend); empty for single-address APIs. */
   readonly components: readonly string[];
+  /** Write endpoints are open unless the upstream sets `allow_write = false` (true for ingesting backends). */
+  readonly writesByDefault: boolean;
+  /** The upstream may opt out of refusing limited identities on `fullAccessOnly` rows (raw's `allow_unenforced_policy`). */
+  readonly unenforcedPolicyOptOut?: boolean;
 }

@@ -148,7 +148,8 @@ function authorizeEndpoint(identity: Identity, endpoint: Endpoint, upstream: Ups
   if (endpoint.requiresPolicy && identity.policy === undefined) {
     throw new Forbidden('no_label_policy', 'this identity has no label policy for this upstream (implicit deny)');
   }
-  if (endpoint.policyNotEnforced && isLimitedPolicy(identity.policy) && !upstream.allowUnenforcedPolicy) {
-    throw new Forbidden('label_policy_not_enforced', `this identity is limited by a label policy, which ${upstream.type} upstream ${upstream.name} cannot enforce`);
+  // The one refusal of endpoints a label policy cannot narrow (Endpoint.fullAccessOnly).
+  if (endpoint.fullAccessOnly && isLimitedPolicy(identity.policy) && !upstream.allowUnenforcedPolicy) {
+    throw new Forbidden('full_access_required', `${endpoint.name} cannot be limited to a label policy: it needs an identity with full access`);
   }
 }

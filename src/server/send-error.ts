@@ -13,7 +13,9 @@ function prometheusErrorType(status: number): string {
   if (status === 503) return 'unavailable';
   if (status === 504) return 'timeout';
   if (status === 502) return 'execution';
-  return 'internal';
+  if (status === 500) return 'internal';
+  // Any other refusal of the client's request (405, 501 and 505 framing refusals): the request is at fault.
+  return 'bad_data';
 }
 
 export function isPrometheusApiPath(path: string | undefined): boolean {

@@ -54,7 +54,6 @@ export function createUpstream(config: UpstreamConfig, signer: Signer | undefine
   for (const [key, url] of Object.entries(config.components ?? {})) {
     if (url instanceof URL) components.set(key, destinationFor(url));
   }
-  const writesByDefault = config.type !== 'prometheus' && config.type !== 'victoriametrics';
   const target: UpstreamTarget = {
     name: config.name ?? config.upstream.host,
     type: config.type,
@@ -63,8 +62,8 @@ export function createUpstream(config: UpstreamConfig, signer: Signer | undefine
     forwardCredentials: config.forward_credentials,
     allowFederation: config.allow_federation,
     allowAdmin: config.allow_admin,
-    allowUnenforcedPolicy: config.allow_unenforced_policy,
-    allowWrite: config.allow_write ?? writesByDefault,
+    allowUnenforcedPolicy: preset.unenforcedPolicyOptOut === true && config.allow_unenforced_policy,
+    allowWrite: config.allow_write ?? preset.writesByDefault,
     tenantHeader: config.tenant_header.toLowerCase(),
     options: {
       policyLabel: config.policy_label,

@@ -133,7 +133,7 @@ test('routing is on the Host, never on an X-Forwarded-Host the client sends', as
 test('a raw route refuses an identity limited by a label policy (it could read its whole tenant there) unless opted in', async () => {
   const refused = await sendRaw(gateway.url, { path: '/api/v1/query?query=up', headers: { host: 'loki.example.com', authorization: 'Bearer tok-limited' } });
   assert.equal(refused.status, 403, refused.body.toString());
-  assert.equal(refused.json().code, 'label_policy_not_enforced');
+  assert.equal(refused.json().code, 'full_access_required');
   assert.equal(loki.requests.length + other.requests.length, 0, 'nothing was forwarded');
 
   const optedIn = await sendRaw(gateway.url, { path: '/api/v1/query?query=up', headers: { host: 'opted-in.example.org', authorization: 'Bearer tok-limited' } });

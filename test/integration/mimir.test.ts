@@ -193,7 +193,7 @@ describe('writes', () => {
 
   test('rule configuration changes are refused for a limited identity, allowed tenant-wide', async () => {
     const change = { method: 'POST', path: '/prometheus/config/v1/rules/ns1', headers: { 'content-type': 'application/yaml' }, body: 'name: g\nrules: []\n' };
-    assertRefused(await call({ ...change, token: 'tok-a' }), 403, 'policy_violation');
+    assertRefused(await call({ ...change, token: 'tok-a' }), 403, 'full_access_required');
     assert.equal((await call({ ...change, token: 'tok-tenant' })).status, 200);
     assert.equal(receivedOnce('ruler').method, 'POST');
   });

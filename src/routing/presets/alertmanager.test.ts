@@ -187,8 +187,8 @@ describe('alertmanager preset', () => {
     await transform(request('DELETE', `/api/v2/silence/${own}`), context(nsA), upstream);
     assert.equal((await refusal(request('DELETE', `/api/v2/silence/${theirs}`), context(nsA), upstream)).code, 'silence_not_found');
     await transform(request('DELETE', `/api/v2/silence/${theirs}`), context(FULL_ACCESS));
-    assert.equal((await refusal(request('GET', '/api/v2/status'), context(nsA))).code, 'full_access_required');
-    assert.equal((await refusal(request('GET', '/api/v2/receivers'), context(nsA))).status, 403);
+    assert.equal(table.match('GET', '/api/v2/status').fullAccessOnly, true);
+    assert.equal(table.match('GET', '/api/v2/receivers').fullAccessOnly, true);
     await transform(request('GET', '/api/v2/status'), context(FULL_ACCESS));
   });
 

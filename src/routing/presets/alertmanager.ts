@@ -1,7 +1,7 @@
 import { readGoStruct } from '../../enforce/go-json.js';
 import { readRequestParams, writeRequestParams } from '../../enforce/params.js';
-import type { LabelPolicy } from '../../policy/label-policy.js';
-import { BadGateway, BadRequest, Forbidden, NotFound, type ErrorCodeOf } from '../../core/http-errors.js';
+import { isLimitedPolicy, type LabelPolicy } from '../../policy/label-policy.js';
+import { BadGateway, BadRequest, Forbidden, NotFound } from '../../core/http-errors.js';
 import type { EnforceContext, Endpoint, Preset, ProxyRequest, UpstreamLookup } from '../endpoint.js';
 import { runEnforcer } from './enforce-http-errors.js';
 import {
@@ -25,7 +25,7 @@ import {
 type LimitedPolicy = Extract<LabelPolicy, { fullAccess: false }>;
 
 function limitingPolicy(ctx: EnforceContext): LimitedPolicy | undefined {
-  return ctx.policy !== undefined && !ctx.policy.fullAccess ? ctx.policy : undefined;
+  return isLimitedPolicy(ctx.policy) ? ctx.policy : undefined;
 }
 
 /** GET alerts, groups, silences: add the policy's `filter` matchers; ask for an uncompressed body to filter. */
@@ -185,12 +185,6 @@ function silenceIdOf(req: ProxyRequest): string | undefined {
   return isRecord(silence) && typeof silence['id'] === 'string' && silence['id'] !== '' ? silence['id'] : undefined;
 }
 
-function refuseLimited(code: ErrorCodeOf<403>, message: string): (req: ProxyRequest, ctx: EnforceContext) => void {
-  return (_req, ctx) => {
-    if (limitingPolicy(ctx) !== undefined) throw new Forbidden(code, message);
-  };
-}
-
 const SILENCE_BY_ID = /^\/api\/v2\/silence\/[0-9a-fA-F-]{1,64}$/;
 
 function row(name: string, methods: string[], path: string | RegExp, extra: Partial<Endpoint>): Endpoint {
@@ -198,11 +192,12 @@ function row(name: string, methods: string[], path: string | RegExp, extra: Part
   return { name: `alertmanager.${name}`, methods, path, scope, requiresPolicy: true, ...extra };
 }
 
-const fullAccessOnly = refuseLimited('full_access_required', 'this endpoint reveals the whole Alertmanager configuration');
 
 export const alertmanagerPreset: Preset = {
   type: 'alertmanager',
   components: [],
+  // Silences and alerts are posted by users and by Prometheus.
+  writesByDefault: true,
   endpoints: [
     row('alerts', ['GET'], '/api/v2/alerts', { transformRequest: addPolicyFilters, filterResponse: filterArray('alerts', keepAlert) }),
     row('alerts_post', ['POST'], '/api/v2/alerts', { bufferBody: true, transformRequest: checkPostedAlerts }),
@@ -218,7 +213,8 @@ export const alertmanagerPreset: Preset = {
       filterResponse: filterOneSilence,
     }),
     row('silence_delete', ['DELETE'], SILENCE_BY_ID, { authorizeWithUpstream: authorizeExistingSilence }),
-    row('status', ['GET'], '/api/v2/status', { transformRequest: fullAccessOnly }),
-    row('receivers', ['GET'], '/api/v2/receivers', { transformRequest: fullAccessOnly }),
+    // Status and receivers reveal the whole Alertmanager configuration.
+    row('status', ['GET'], '/api/v2/status', { fullAccessOnly: true }),
+    row('receivers', ['GET'], '/api/v2/receivers', { fullAccessOnly: true }),
   ],
 };

@@ -6,7 +6,6 @@
  * Loki without a label policy: the tenant header alone isolates, so identities with no policy read and write
  * tenant-wide (no `requiresPolicy`); a policy, when present, is always enforced.
  */
-import { Forbidden } from '../../core/http-errors.js';
 import { enforceLogQuery, enforceLogSelector } from '../../enforce/logql/enforce.js';
 import { rewriteRequestParams } from '../../enforce/logql/loki-params.js';
 import { formatSelector } from '../../enforce/logql/selector.js';
@@ -74,16 +73,6 @@ export function createLokiPushTransform(maxDecodedBytes = DEFAULT_MAX_DECODED_PU
     req.headers['content-type'] = out.contentType;
     delete req.headers['content-encoding'];
   };
-}
-
-/**
- * Ruler changes: rules run tenant-wide inside Loki, outside any label policy, so a restricted identity must
- * not create or delete them. No policy (tenant-wide access) and full access may.
- */
-export function refuseRestrictedRuleChange(_req: ProxyRequest, ctx: EnforceContext): void {
-  if (ctx.policy !== undefined && !ctx.policy.fullAccess) {
-    throw new Forbidden('policy_violation', 'rules are evaluated tenant-wide; changing them needs full label access');
-  }
 }
 
 /**

@@ -8,7 +8,6 @@
 import {
   createLokiPushTransform,
   createLokiReadTransform,
-  refuseRestrictedRuleChange,
   type LokiReadSpec,
 } from './loki-transforms.js';
 import { filterAlertsResponse, filterRulesResponse } from '../../enforce/responses/rules-alerts.js';
@@ -48,6 +47,7 @@ const RULES_PATH = /^\/loki\/api\/v1\/rules(?:\/[^/]+){0,2}$/;
 export const lokiPreset: Preset = {
   type: 'loki',
   components: ['distributor', 'query-frontend', 'querier', 'ruler', 'compactor', 'ingester'],
+  writesByDefault: true,
   endpoints: [
     {
       name: 'loki.push',
@@ -81,7 +81,7 @@ export const lokiPreset: Preset = {
     // identity sees only the groups whose rules read inside its policy (ruler-config.ts); rule states and
     // alert instances hold series labels, so they are filtered to the policy.
     ...rulerConfigReadRows('loki.rules', '/loki/api/v1/rules', 'ruler', 'logql'),
-    { ...plain('rules_change', ['POST', 'DELETE'], RULES_PATH, 'write', 'ruler'), transformRequest: refuseRestrictedRuleChange },
+    { ...plain('rules_change', ['POST', 'DELETE'], RULES_PATH, 'write', 'ruler'), fullAccessOnly: true },
     { ...plain('prometheus_rules', ['GET'], '/prometheus/api/v1/rules', 'read', 'ruler'), filterResponse: filterForPolicy((body, policy) => filterRulesResponse(body, policy, 'logql')) },
     { ...plain('prometheus_alerts', ['GET'], '/prometheus/api/v1/alerts', 'read', 'ruler'), filterResponse: filterForPolicy(filterAlertsResponse) },
     // Status.

@@ -11,9 +11,7 @@
  * metadata, tenant stats, other cardinality views) are for identities without a policy or with full access.
  * Any other path is 404 (legacy unprefixed query paths, remote read, ring and status pages, /config).
  */
-import { refuseRestrictedRuleChange } from './loki-transforms.js';
-import { Forbidden } from '../../core/http-errors.js';
-import type { EnforceContext, Endpoint, Preset, ProxyRequest } from '../endpoint.js';
+import type { Endpoint, Preset } from '../endpoint.js';
 import { alertmanagerPreset } from './alertmanager.js';
 import { prometheusEndpoints } from './prometheus.js';
 import { createParamTransform, enforceRemoteWriteRequest, LABEL_POLICY_HEADER } from './prometheus-transforms.js';
@@ -77,13 +75,6 @@ function fromAlertmanager(row: Endpoint): Endpoint {
   };
 }
 
-/** Data of the whole tenant that a policy cannot narrow: identities without a policy, or with full access. */
-function refuseLimitedPolicy(_req: ProxyRequest, ctx: EnforceContext): void {
-  if (ctx.policy !== undefined && !ctx.policy.fullAccess) {
-    throw new Forbidden('full_access_required', 'this endpoint cannot be limited to a label policy; it needs full access');
-  }
-}
-
 function row(name: string, methods: string[], path: string | RegExp, scope: Endpoint['scope'], component?: string, extra: Partial<Endpoint> = {}): Endpoint {
   return { name: `mimir.${name}`, methods, path, scope, ...(component ? { component } : {}), ...extra };
 }
@@ -101,6 +92,7 @@ const RULER_CONFIG = /^\/prometheus\/config\/v1\/rules(?:\/[^/]+){0,2}$/;
 export const mimirPreset: Preset = {
   type: 'mimir',
   components: ['distributor', 'query-frontend', 'ruler', 'alertmanager', 'compactor', 'ingester'],
+  writesByDefault: true,
   endpoints: [
     // Distributor. Remote write is checked series by series; OTLP metrics take their labels from resource
     // attributes this gateway does not decode, so a limited identity could write anywhere: refused.
@@ -108,20 +100,20 @@ export const mimirPreset: Preset = {
       bufferBody: true,
       transformRequest: whenPolicy(enforceRemoteWriteRequest),
     }),
-    row('otlp_write', ['POST'], '/otlp/v1/metrics', 'write', 'distributor', { transformRequest: refuseLimitedPolicy }),
+    row('otlp_write', ['POST'], '/otlp/v1/metrics', 'write', 'distributor', { fullAccessOnly: true }),
 
     // Query-frontend: the Prometheus API under /prometheus.
     ...['query', 'query_range', 'query_exemplars', 'series', 'labels', 'label_values'].map((n) => fromPrometheus(n, 'query-frontend')),
-    fromPrometheus('metadata', 'query-frontend', { transformRequest: refuseLimitedPolicy }),
+    fromPrometheus('metadata', 'query-frontend', { fullAccessOnly: true }),
     cardinalityRow('label_names'),
     cardinalityRow('label_values'),
     cardinalityRow('active_series'),
     cardinalityRow('active_native_histogram_metrics'),
     row('cardinality_other', GET_POST, /^\/prometheus\/api\/v1\/cardinality\/[^/]+$/, 'read', 'query-frontend', {
-      transformRequest: refuseLimitedPolicy,
+      fullAccessOnly: true,
     }),
     row('user_stats', ['GET'], /^(?:\/prometheus)?\/api\/v1\/user_stats$/, 'read', 'query-frontend', {
-      transformRequest: refuseLimitedPolicy,
+      fullAccessOnly: true,
     }),
     fromPrometheus('delete_series', 'query-frontend'),
 
@@ -131,7 +123,7 @@ export const mimirPreset: Preset = {
     fromPrometheus('rules', 'ruler'),
     fromPrometheus('alerts', 'ruler'),
     ...rulerConfigReadRows('mimir.ruler_config', '/prometheus/config/v1/rules', 'ruler', 'promql'),
-    row('ruler_config_change', ['POST', 'DELETE'], RULER_CONFIG, 'write', 'ruler', { transformRequest: refuseRestrictedRuleChange }),
+    row('ruler_config_change', ['POST', 'DELETE'], RULER_CONFIG, 'write', 'ruler', { fullAccessOnly: true }),
 
     // Alertmanager: one per tenant (the header isolates); a policy is enforced as on a shared Alertmanager.
     ...alertmanagerPreset.endpoints.map(fromAlertmanager),

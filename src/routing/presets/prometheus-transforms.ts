@@ -82,14 +82,6 @@ function orMetricsql(metricsql: boolean, value: string, rewrite: () => string): 
   }
 }
 
-/** A transform for endpoints that expose data of every tenant (metadata, targets, TSDB status): full access only. */
-export function requireFullAccess(req: ProxyRequest, ctx: EnforceContext): void {
-  if (!requirePolicy(ctx).fullAccess) {
-    throw new Forbidden('full_access_required', 'this endpoint exposes every tenant\'s data; it needs full access');
-  }
-  delete req.headers[LABEL_POLICY_HEADER];
-}
-
 /** Bound on a decompressed remote-write body; the snappy header states the size before anything is inflated. */
 export const MAX_DECOMPRESSED_WRITE_BYTES = 64 * 1024 * 1024;
 

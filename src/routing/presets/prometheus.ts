@@ -1,7 +1,7 @@
 import { filterAlertsResponse, filterRulesResponse } from '../../enforce/responses/rules-alerts.js';
 import type { LabelPolicy } from '../../policy/label-policy.js';
 import type { EnforceContext, Endpoint, Preset } from '../endpoint.js';
-import { createParamTransform, enforceRemoteWriteRequest, requireFullAccess } from './prometheus-transforms.js';
+import { createParamTransform, enforceRemoteWriteRequest } from './prometheus-transforms.js';
 
 /**
  * `type = "prometheus"`: the Prometheus HTTP API (also Mimir's, Thanos' and VictoriaMetrics' Prometheus API).
@@ -35,7 +35,7 @@ function queryRow(name: string, path: string, methods: readonly string[], transf
 }
 
 function fullAccessRow(name: string, path: string | RegExp, scope: Endpoint['scope'], methods = GET_POST): Endpoint {
-  return { name: `prometheus.${name}`, methods, path, scope, requiresPolicy: true, transformRequest: requireFullAccess };
+  return { name: `prometheus.${name}`, methods, path, scope, requiresPolicy: true, fullAccessOnly: true };
 }
 
 export const prometheusEndpoints: readonly Endpoint[] = [
@@ -69,4 +69,5 @@ export const prometheusEndpoints: readonly Endpoint[] = [
   fullAccessRow('quit', '/-/quit', 'admin', ['POST', 'PUT']),
 ];
 
-export const prometheusPreset: Preset = { type: 'prometheus', components: [], endpoints: prometheusEndpoints };
+// Prometheus is mostly read: remote write (its receiver) is opt-in with allow_write.
+export const prometheusPreset: Preset = { type: 'prometheus', components: [], endpoints: prometheusEndpoints, writesByDefault: false };

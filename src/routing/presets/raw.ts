@@ -10,8 +10,10 @@ const ANY_PATH = /^\//;
 export const rawPreset: Preset = {
   type: 'raw',
   components: [],
+  writesByDefault: true,
+  unenforcedPolicyOptOut: true,
   endpoints: [
-    { name: 'raw.read', methods: ['GET', 'HEAD', 'OPTIONS'], path: ANY_PATH, scope: 'read', policyNotEnforced: true },
-    { name: 'raw.write', methods: ['POST', 'PUT', 'PATCH', 'DELETE'], path: ANY_PATH, scope: 'write', policyNotEnforced: true },
+    { name: 'raw.read', methods: ['GET', 'HEAD', 'OPTIONS'], path: ANY_PATH, scope: 'read', fullAccessOnly: true },
+    { name: 'raw.write', methods: ['POST', 'PUT', 'PATCH', 'DELETE'], path: ANY_PATH, scope: 'write', fullAccessOnly: true },
   ],
 };

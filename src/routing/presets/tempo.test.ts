@@ -85,9 +85,10 @@ describe('tempo preset', () => {
     assert.deepEqual((await send('/api/v2/search/tags', 'scope=resource')).getAll('q'), [POLICY]);
   });
 
-  it('refuses v1 tag endpoints, which may ignore q, unless the identity has full access', async () => {
-    assert.equal((await refusal('/api/search/tag/service.name/values', '')).status, 403);
-    assert.equal((await refusal('/api/search/tags', '')).code, 'full_access_required');
+  it('marks v1 tag endpoints, which may ignore q, full access only (the pipeline refuses limited identities)', async () => {
+    assert.equal(table.match('GET', '/api/search/tag/service.name/values').fullAccessOnly, true);
+    assert.equal(table.match('GET', '/api/search/tags').fullAccessOnly, true);
+    assert.equal(table.match('GET', '/api/v2/search/tags').fullAccessOnly, undefined);
     assert.equal((await send('/api/search/tags', '', FULL_ACCESS)).toString(), '');
   });
 

@@ -3,8 +3,8 @@ import { buildPolicyConditions, type TraceQueryOptions } from '../../enforce/tra
 import { enforceTraceQuery } from '../../enforce/traceql/enforce.js';
 import { filterTraceResponse, type TraceResponseFormat } from '../../enforce/traceql/trace-response.js';
 import { enforceOtlpTraces } from '../../enforce/write/otlp-traces.js';
-import type { LabelPolicy } from '../../policy/label-policy.js';
-import { BadRequest, Forbidden, NotFound } from '../../core/http-errors.js';
+import { isLimitedPolicy, type LabelPolicy } from '../../policy/label-policy.js';
+import { BadRequest, NotFound } from '../../core/http-errors.js';
 import type { EnforceContext, Endpoint, Preset, ProxyRequest } from '../endpoint.js';
 import { runEnforcer } from './enforce-http-errors.js';
 
@@ -24,7 +24,7 @@ import { runEnforcer } from './enforce-http-errors.js';
 
 /** The policy to enforce, or undefined when the identity may read everything in its tenants. */
 function limitingPolicy(ctx: EnforceContext): (LabelPolicy & { fullAccess: false }) | undefined {
-  return ctx.policy !== undefined && !ctx.policy.fullAccess ? ctx.policy : undefined;
+  return isLimitedPolicy(ctx.policy) ? ctx.policy : undefined;
 }
 
 type QueryRewrite = (params: Param[], policy: LabelPolicy, req: ProxyRequest) => Param[];
@@ -79,13 +79,6 @@ function replaceWithPolicyFilter(options: TraceQueryOptions): QueryRewrite {
     ...params.filter(([name]) => name !== 'q'),
     ['q', `{ ${buildPolicyConditions(policy, options).join(' && ')} }`],
   ];
-}
-
-/** v1 tag endpoints may ignore `q` entirely: only identities that may read everything get them. */
-function requireFullAccess(_req: ProxyRequest, ctx: EnforceContext): void {
-  if (limitingPolicy(ctx) !== undefined) {
-    throw new Forbidden('full_access_required', 'this endpoint cannot be limited to a label policy');
-  }
 }
 
 /**
@@ -153,6 +146,7 @@ export function createTempoPreset(options: TempoPresetOptions = {}): Preset {
   return {
     type: 'tempo',
     components: ['distributor', 'query-frontend'],
+    writesByDefault: true,
     endpoints: [
       // OTLP/HTTP ingest (protobuf or JSON, optionally gzip): with a policy, every resource must carry the
       // policy's attributes with allowed values (the trace-by-id decision), else 403 and nothing is written.
@@ -166,8 +160,9 @@ export function createTempoPreset(options: TempoPresetOptions = {}): Preset {
         transformRequest: enforceTraceIngest(options),
       },
       read('search', '/api/search', { transformRequest: enforceParams(enforceSearch(options)) }),
-      read('search_tags', '/api/search/tags', { transformRequest: requireFullAccess }),
-      read('search_tag_values', TAG_VALUES_V1, { transformRequest: requireFullAccess }),
+      // v1 tag endpoints may ignore `q` entirely: only identities that may read everything get them.
+      read('search_tags', '/api/search/tags', { fullAccessOnly: true }),
+      read('search_tag_values', TAG_VALUES_V1, { fullAccessOnly: true }),
       read('search_tags_v2', '/api/v2/search/tags', { transformRequest: enforceParams(replaceWithPolicyFilter(options)) }),
       read('search_tag_values_v2', TAG_VALUES_V2, { transformRequest: enforceParams(replaceWithPolicyFilter(options)) }),
       read('trace_by_id', TRACE_BY_ID, { transformRequest: requestJsonTrace, filterResponse: filterTrace('v1', options) }),

@@ -1,6 +1,6 @@
 import type { Endpoint, Preset } from '../endpoint.js';
 import { prometheusEndpoints } from './prometheus.js';
-import { createParamTransform, requireFullAccess } from './prometheus-transforms.js';
+import { createParamTransform } from './prometheus-transforms.js';
 
 /**
  * `type = "victoriametrics"`: single-node VictoriaMetrics (or vmselect's `/select/<tenant>/prometheus` as the
@@ -46,9 +46,9 @@ export const victoriaMetricsEndpoints: readonly Endpoint[] = [
     return { ...endpoint, name: `victoriametrics.${name}`, ...(transform ? { transformRequest: transform } : {}) };
   }),
   row('export', /^\/api\/v1\/export(?:\/csv|\/native)?$/, GET_POST, { bufferBody: true, transformRequest: matchRequired }),
-  row('series_count', '/api/v1/series/count', ['GET'], { transformRequest: requireFullAccess }),
-  row('status', /^\/api\/v1\/status\/(?:active_queries|top_queries)$/, ['GET'], { transformRequest: requireFullAccess }),
-  row('import', /^\/api\/v1\/import(?:\/csv|\/native|\/prometheus)?$/, ['POST'], { scope: 'write', transformRequest: requireFullAccess }),
+  row('series_count', '/api/v1/series/count', ['GET'], { fullAccessOnly: true }),
+  row('status', /^\/api\/v1\/status\/(?:active_queries|top_queries)$/, ['GET'], { fullAccessOnly: true }),
+  row('import', /^\/api\/v1\/import(?:\/csv|\/native|\/prometheus)?$/, ['POST'], { scope: 'write', fullAccessOnly: true }),
 ];
 
-export const victoriaMetricsPreset: Preset = { type: 'victoriametrics', components: [], endpoints: victoriaMetricsEndpoints };
+export const victoriaMetricsPreset: Preset = { type: 'victoriametrics', components: [], endpoints: victoriaMetricsEndpoints, writesByDefault: false };
