@@ -24,7 +24,8 @@ before(async () => {
   gateway = await startTestGateway({
     backend_type: 'file',
     file: { path: tokens.path },
-    proxy: { upstreams: [{ name: 'prom', match: '.*', type: 'prometheus', upstream: upstream.url, allow_write: true }] },
+    // allow_unenforced_policy is raw's opt-out: on another type it must not open full-access-only endpoints.
+    proxy: { upstreams: [{ name: 'prom', match: '.*', type: 'prometheus', upstream: upstream.url, allow_write: true, allow_unenforced_policy: true }] },
   });
 });
 
