@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import type { z } from 'zod';
 import { configSchema, type Config } from '../config/config.js';
 import { describeReadError, formatIssues, readConfigDocument } from '../config/load.js';
-import { listenerTlsSchema, upstreamTlsSchema } from '../config/schema.js';
+import { listenerTlsSchema, upstreamTlsSchema } from '../config/sections/core.js';
 import { aclSchema, basicAuthSchema, hmacJwtSchema, jwksSchema, type AclSection, type BasicAuthSection, type HmacJwtSection, type JwksSection } from '../config/sections/auth.js';
 import { fileSectionSchema, staticTokensSectionSchema } from '../config/sections/secrets.js';
 import { signSchema, type SignConfig } from '../config/sections/sign.js';

@@ -1,12 +1,12 @@
 import type { z } from 'zod';
-import { coreSchema } from './schema.js';
+import { coreSchema } from './sections/core.js';
 import { aclSchema, authSchema } from './sections/auth.js';
 import { limitsSchema } from './sections/limits.js';
 import { refineSecretsConfig, secretsConfigShape } from './sections/secrets.js';
 
 /**
- * The whole configuration schema: the core keys plus each area's section. Unknown keys are errors, so a
- * typo is reported instead of silently ignored.
+ * The one configuration schema: the core section (`sections/core.ts`) plus each area's section in
+ * `sections/`. Unknown keys are errors, so a typo is reported instead of silently ignored.
  */
 export const configSchema = coreSchema
   .extend({ ...secretsConfigShape, auth: authSchema.prefault({}), acl: aclSchema.optional(), limits: limitsSchema.prefault({}) })

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { UpstreamType } from '../config/schema.js';
+import type { UpstreamType } from '../config/sections/core.js';
 import type { UpstreamPolicyOptions } from '../routing/endpoint.js';
 import type { EndpointTable } from '../routing/endpoint-table.js';
 import type { Signer } from './sigv4.js';

@@ -1,4 +1,4 @@
-import type { UpstreamType } from '../../config/schema.js';
+import type { UpstreamType } from '../../config/sections/core.js';
 import type { Preset } from '../endpoint.js';
 import { alertmanagerPreset } from './alertmanager.js';
 import { lokiPreset } from './loki.js';

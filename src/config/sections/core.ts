@@ -1,11 +1,13 @@
 import { z } from 'zod';
-import { durationMs } from './duration.js';
-import { parseListenAddress } from './listen.js';
-import { signSchema } from './sections/sign.js';
+import { durationMs } from '../duration.js';
+import { parseListenAddress } from '../listen.js';
+import { signSchema } from './sign.js';
 
 /**
- * The one configuration schema. Keys are snake_case as in LGTM Auth Proxy's TOML; the parsed value is
- * normalised (durations in ms, listen addresses split, regexes compiled) and frozen by `load.ts`.
+ * The core section of the configuration: `log_level`, `[proxy]` with its upstreams, `[admin]` and `[tracing]`.
+ * `../config.ts` extends it with the other sections (auth, acl, secrets, limits) into the whole schema,
+ * `configSchema`. Keys are snake_case as in LGTM Auth Proxy's TOML; the parsed value is normalised
+ * (durations in ms, listen addresses split, regexes compiled) and frozen by `load.ts`.
  */
 
 const listen = z.string().transform((text, ctx) => {
