@@ -9,10 +9,10 @@ import { createGatewayMetrics, registerReadyGauge } from './observability/metric
 import { createOtlpTracer, propagateOnly } from './observability/tracing.js';
 import { createHostRouter } from './routing/host-routes.js';
 import { createTokenSource } from './identity/static-token.js';
-import { createAdminHandler } from './server/admin-server.js';
+import { createAdminHandler } from './server/admin-handler.js';
 import type { Clock } from './core/clock.js';
 import type { PipelineDeps } from './server/pipeline.js';
-import { createProxyHandler } from './server/proxy-server.js';
+import { createProxyHandler } from './server/proxy-handler.js';
 import type { ReadinessCheck } from './core/readiness.js';
 import type { ServedApp } from './server/served-app.js';
 import { createUpgradeHandler } from './server/upgrade.js';

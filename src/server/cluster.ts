@@ -5,7 +5,7 @@ import { AggregatorRegistry, Counter, Registry } from 'prom-client';
 import type { Config } from '../config/config.js';
 import { formatListenAddress } from '../config/listen.js';
 import { ConfigError } from '../config/load.js';
-import { createAdminHandler } from './admin-server.js';
+import { createAdminHandler } from './admin-handler.js';
 import { type AskWorker, createWorkerAsker } from './cluster-ipc.js';
 import { missingGlibcHeapEnv } from './glibc-heap.js';
 import type { ReadinessCheck } from '../core/readiness.js';

@@ -7,7 +7,7 @@ import type { Config } from '../config/config.js';
 import { formatListenAddress } from '../config/listen.js';
 import { ConfigError, configErrorAt } from '../config/load.js';
 import { findKeyPairProblem, readPemFile } from '../upstream/tls.js';
-import { ADMIN_PATHS } from './admin-server.js';
+import { ADMIN_PATHS } from './admin-handler.js';
 import { LINGER_MS, type ProxyConnections, trackProxyConnections } from './connections.js';
 import { isFramingSound } from './request-framing.js';
 import type { ListenerDeps, ServedApp } from './served-app.js';
