@@ -95,4 +95,11 @@ export interface Preset {
   readonly writesByDefault: boolean;
   /** The upstream may opt out of refusing limited identities on `fullAccessOnly` rows (raw's `allow_unenforced_policy`). */
   readonly unenforcedPolicyOptOut?: boolean;
+  /**
+   * Which paths answer errors in the Prometheus API's body (`status`, `errorType`, `error`), so Grafana shows
+   * them as its own. Decided by path alone: a 401 comes before the upstream and route are known.
+   * `containing`: paths that contain one of these (the Prometheus HTTP API under any prefix);
+   * `notUnder`: paths under one of these prefixes keep the gateway's body even if they contain one.
+   */
+  readonly prometheusErrorPaths?: { readonly containing?: readonly string[]; readonly notUnder?: readonly string[] };
 }

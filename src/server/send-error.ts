@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { HttpError } from '../core/http-errors.js';
+import { usesPrometheusErrorBody } from '../routing/presets/index.js';
 import type { RequestContext } from './request-context.js';
 
 // Prometheus API error types (web/api/v1/api.go), so Grafana shows our errors as it shows Prometheus' own.
@@ -18,10 +19,6 @@ function prometheusErrorType(status: number): string {
   return 'bad_data';
 }
 
-export function isPrometheusApiPath(path: string | undefined): boolean {
-  return path !== undefined && path.includes('/api/v1/') && !path.startsWith('/loki/');
-}
-
 /**
  * The only place errors become responses. HttpErrors answer with their status, code and message (never a
  * secret: messages are written for the client). Anything else is a 500 whose message stays in the log.
@@ -38,7 +35,7 @@ export function sendError(res: ServerResponse, error: unknown, ctx: RequestConte
     res.destroy();
     return;
   }
-  const payload = isPrometheusApiPath(ctx.path)
+  const payload = usesPrometheusErrorBody(ctx.path)
     ? { status: 'error', errorType: prometheusErrorType(status), error: message, code }
     : { status: 'error', code, error: message };
   const body = JSON.stringify(payload);

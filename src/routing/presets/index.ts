@@ -19,6 +19,15 @@ const PRESETS: Partial<Record<UpstreamType, Preset>> = {
   alertmanager: alertmanagerPreset,
 };
 
+const prometheusErrorMarkers = [...new Set(Object.values(PRESETS).flatMap((preset) => preset.prometheusErrorPaths?.containing ?? []))];
+const ownErrorPrefixes = [...new Set(Object.values(PRESETS).flatMap((preset) => preset.prometheusErrorPaths?.notUnder ?? []))];
+
+/** Whether errors on `path` use the Prometheus API's body: the presets' `prometheusErrorPaths`, joined. */
+export function usesPrometheusErrorBody(path: string | undefined): boolean {
+  if (path === undefined) return false;
+  return prometheusErrorMarkers.some((marker) => path.includes(marker)) && !ownErrorPrefixes.some((prefix) => path.startsWith(prefix));
+}
+
 /** The preset of an upstream; a few take per-upstream options (Tempo's label → attribute names). */
 export function presetFor(type: UpstreamType, options: { traceqlAttributes?: Readonly<Record<string, string>> } = {}): Preset {
   if (type === 'tempo' && options.traceqlAttributes) return createTempoPreset({ attributes: options.traceqlAttributes });

@@ -48,6 +48,8 @@ export const lokiPreset: Preset = {
   type: 'loki',
   components: ['distributor', 'query-frontend', 'querier', 'ruler', 'compactor', 'ingester'],
   writesByDefault: true,
+  // Loki's API is /loki/api/v1/ but not Prometheus': its errors keep the gateway's body.
+  prometheusErrorPaths: { notUnder: ['/loki/'] },
   endpoints: [
     {
       name: 'loki.push',

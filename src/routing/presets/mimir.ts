@@ -93,6 +93,8 @@ export const mimirPreset: Preset = {
   type: 'mimir',
   components: ['distributor', 'query-frontend', 'ruler', 'alertmanager', 'compactor', 'ingester'],
   writesByDefault: true,
+  // The Prometheus API below /prometheus/.
+  prometheusErrorPaths: { containing: ['/api/v1/'] },
   endpoints: [
     // Distributor. Remote write is checked series by series; OTLP metrics take their labels from resource
     // attributes this gateway does not decode, so a limited identity could write anywhere: refused.

@@ -70,4 +70,10 @@ export const prometheusEndpoints: readonly Endpoint[] = [
 ];
 
 // Prometheus is mostly read: remote write (its receiver) is opt-in with allow_write.
-export const prometheusPreset: Preset = { type: 'prometheus', components: [], endpoints: prometheusEndpoints, writesByDefault: false };
+export const prometheusPreset: Preset = {
+  type: 'prometheus',
+  components: [],
+  endpoints: prometheusEndpoints,
+  writesByDefault: false,
+  prometheusErrorPaths: { containing: ['/api/v1/'] },
+};

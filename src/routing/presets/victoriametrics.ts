@@ -51,4 +51,10 @@ export const victoriaMetricsEndpoints: readonly Endpoint[] = [
   row('import', /^\/api\/v1\/import(?:\/csv|\/native|\/prometheus)?$/, ['POST'], { scope: 'write', fullAccessOnly: true }),
 ];
 
-export const victoriaMetricsPreset: Preset = { type: 'victoriametrics', components: [], endpoints: victoriaMetricsEndpoints, writesByDefault: false };
+export const victoriaMetricsPreset: Preset = {
+  type: 'victoriametrics',
+  components: [],
+  endpoints: victoriaMetricsEndpoints,
+  writesByDefault: false,
+  prometheusErrorPaths: { containing: ['/api/v1/'] },
+};
