@@ -173,8 +173,9 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
   }
 }
 
-/** Which endpoints the cost guards read: the query and query_range rows of every preset. */
+/** Which endpoints the cost guards read: the query and query_range rows of every preset, Tempo's search and metrics range. */
 function queryKindOf(endpointName: string): { kind: QueryKind; dialect: QueryDialect } | undefined {
+  if (endpointName === 'tempo.search' || endpointName === 'tempo.metrics_query_range') return { kind: 'range', dialect: 'tempo' };
   const dot = endpointName.indexOf('.');
   const family = endpointName.slice(0, dot);
   const row = endpointName.slice(dot + 1);

@@ -1,5 +1,5 @@
 import type { Param } from '../enforce/params.js';
-import { parseLokiTimeMs, parsePromDurationMs, parsePromTimeMs, parseStepMs } from './query-time.js';
+import { parseLokiTimeMs, parsePromDurationMs, parsePromTimeMs, parseStepMs, parseTempoTimeMs } from './query-time.js';
 
 /**
  * The query cost guards of one rule, on the parameters exactly as they will be sent upstream (every occurrence
@@ -10,7 +10,12 @@ import { parseLokiTimeMs, parsePromDurationMs, parsePromTimeMs, parseStepMs } fr
  *   `(end − start) / step + 1 ≤ maxPoints` (Prometheus refuses over 11,000 itself, Loki does not).
  *   Loki's defaults apply when absent: end = now, start = end − 1h, step = its default (the guard on step
  *   and points then passes: Loki picks at most ~250 points itself).
- * - Any query: each `query` at most `maxQueryBytes` UTF-8 bytes.
+ * - Tempo search and TraceQL metrics query_range: as Loki's, with Tempo's times (integer Unix seconds, or
+ *   nanoseconds when longer than 10 digits). Neither start nor end: counted as the last hour (Tempo then
+ *   searches only recent data, and metrics default to the last hour); only one of them is refused as
+ *   `invalid_time_range`, since how Tempo would widen it is not something to guess. No step (search never has
+ *   one): Tempo picks it, the step and points guards pass.
+ * - Any query: each `query` (Tempo: `q` and `query`) at most `maxQueryBytes` UTF-8 bytes.
  * - Instant queries: the largest range selector or subquery range plus the largest `offset`, at most
  *   `maxLookbackMs`. Found lexically, outside string literals: a bracket or `offset` inside a string is ignored,
  *   and anything that looks like a range counts, so the estimate errs on the side of refusing.
@@ -24,7 +29,7 @@ export interface QueryCostLimits {
 }
 
 export type QueryKind = 'range' | 'instant';
-export type QueryDialect = 'prometheus' | 'loki';
+export type QueryDialect = 'prometheus' | 'loki' | 'tempo';
 
 export type QueryCostErrorCode = 'query_range_too_long' | 'step_too_small' | 'too_many_points' | 'query_too_long' | 'lookback_too_long' | 'invalid_time_range';
 
@@ -38,12 +43,14 @@ export class QueryCostError extends Error {
 }
 
 const LOKI_DEFAULT_SPAN_MS = 3_600_000;
+const TEMPO_DEFAULT_SPAN_MS = 3_600_000;
+const QUERY_PARAMS: Readonly<Record<QueryDialect, readonly string[]>> = { prometheus: ['query'], loki: ['query'], tempo: ['q', 'query'] };
 
 export function checkQueryCost(params: readonly Param[], kind: QueryKind, dialect: QueryDialect, limits: QueryCostLimits, nowMs: number): void {
   if (limits.maxQueryBytes !== undefined) {
     for (const [name, value] of params) {
       const bytes = Buffer.byteLength(value, 'utf8');
-      if (name === 'query' && bytes > limits.maxQueryBytes) {
+      if (QUERY_PARAMS[dialect].includes(name) && bytes > limits.maxQueryBytes) {
         throw new QueryCostError('query_too_long', `the query is ${bytes} bytes, over the limit of ${limits.maxQueryBytes}`);
       }
     }
@@ -56,20 +63,24 @@ export function checkQueryCost(params: readonly Param[], kind: QueryKind, dialec
 
 function checkRange(params: readonly Param[], dialect: QueryDialect, limits: QueryCostLimits, nowMs: number): void {
   if (limits.maxRangeMs === undefined && limits.minStepMs === undefined && limits.maxPoints === undefined) return;
-  const parseTime = dialect === 'loki' ? parseLokiTimeMs : parsePromTimeMs;
+  const parseTime = dialect === 'loki' ? parseLokiTimeMs : dialect === 'tempo' ? parseTempoTimeMs : parsePromTimeMs;
   const starts = valuesOf(params, 'start', parseTime);
   const ends = valuesOf(params, 'end', parseTime);
   const steps = valuesOf(params, 'step', parseStepMs);
-  // Prometheus needs all three (it refuses the request otherwise); Loki has defaults.
-  const end = Math.max(...(ends.length > 0 ? ends : dialect === 'loki' ? [nowMs] : [Number.NaN]));
-  const start = Math.min(...(starts.length > 0 ? starts : dialect === 'loki' ? [end - LOKI_DEFAULT_SPAN_MS] : [Number.NaN]));
+  if (dialect === 'tempo' && (starts.length === 0) !== (ends.length === 0)) {
+    throw new QueryCostError('invalid_time_range', 'Tempo reads need both start and end, or neither');
+  }
+  // Prometheus needs all three (it refuses the request otherwise); Loki and Tempo have defaults.
+  const defaultSpanMs = dialect === 'loki' ? LOKI_DEFAULT_SPAN_MS : dialect === 'tempo' ? TEMPO_DEFAULT_SPAN_MS : undefined;
+  const end = Math.max(...(ends.length > 0 ? ends : defaultSpanMs !== undefined ? [nowMs] : [Number.NaN]));
+  const start = Math.min(...(starts.length > 0 ? starts : defaultSpanMs !== undefined ? [end - defaultSpanMs] : [Number.NaN]));
   if (Number.isNaN(start) || Number.isNaN(end)) throw new QueryCostError('invalid_time_range', 'query_range needs start and end');
   const spanMs = Math.max(0, end - start);
   if (limits.maxRangeMs !== undefined && spanMs > limits.maxRangeMs) {
     throw new QueryCostError('query_range_too_long', `the query range is ${formatMs(spanMs)}, over the limit of ${formatMs(limits.maxRangeMs)}`);
   }
   if (steps.length === 0) {
-    if (dialect === 'loki') return;
+    if (dialect !== 'prometheus') return;
     throw new QueryCostError('invalid_time_range', 'query_range needs step');
   }
   const step = Math.min(...steps);

@@ -45,6 +45,15 @@ export function parseLokiTimeMs(text: string): number | undefined {
   return parseRfc3339Ms(text);
 }
 
+/**
+ * Tempo's search and TraceQL metrics times: integer Unix seconds, or nanoseconds when longer than 10 digits.
+ * Anything else (a fraction, RFC 3339, a duration) is not read: the guard refuses it.
+ */
+export function parseTempoTimeMs(text: string): number | undefined {
+  if (!INTEGER.test(text)) return undefined;
+  return text.replace(/^[+-]/, '').length <= 10 ? Number(text) * 1000 : Number(BigInt(text) / 1_000_000n);
+}
+
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
 
 function parseRfc3339Ms(text: string): number | undefined {

@@ -25,6 +25,7 @@ const RULES = [
   { name: 'slow-concurrency', per: 'tenant', upstreams: ['slow'], concurrency: 2 },
   { name: 'prom-cost', upstreams: ['prom'], endpoints: ['read'], max_range: '1d', min_step: '15s', max_points: 1000, max_query_bytes: 200, max_lookback: '1h' },
   { name: 'loki-cost', upstreams: ['loki'], max_range: '6h', max_points: 500 },
+  { name: 'tempo-cost', upstreams: ['tempo'], max_range: '6h', min_step: '15s', max_points: 500, max_query_bytes: 100 },
   { name: 'write-size', endpoints: ['prometheus.remote_write', 'loki.push'], max_body_bytes: 2000, max_series: 2 },
 ];
 
@@ -38,6 +39,7 @@ function gatewayConfig(rules: readonly Record<string, unknown>[]): Record<string
         { name: 'slow', match: 'slow\\.example', upstream: upstream.url, priority: 10 },
         { name: 'prom', match: 'prom\\.example', upstream: upstream.url, priority: 10, type: 'prometheus', allow_write: true },
         { name: 'loki', match: 'loki\\.example', upstream: upstream.url, priority: 10, type: 'loki' },
+        { name: 'tempo', match: 'tempo\\.example', upstream: upstream.url, priority: 10, type: 'tempo' },
         { name: 'raw', match: '.*', upstream: upstream.url },
       ],
     },
@@ -184,6 +186,22 @@ test('LogQL query_range: span (with Loki defaults and nanosecond times) and poin
   // Without start and end Loki reads the last hour: within the guard.
   assert.equal((await lokiRange({})).status, 200);
   assertRefused(await lokiRange({ since: '1h', start: '2026-11-28T00:00:00Z', end: '2026-11-29T00:00:00Z' }), 422, 'query_range_too_long');
+});
+
+test('Tempo search and TraceQL metrics query_range: span, step, points and query bytes, before the upstream', async () => {
+  const tempo = (path: string, params: Record<string, string>) => get('tok-dash', `${path}?${new URLSearchParams(params)}`, 'tempo.example');
+  const search = await tempo('/api/search', { q: '{ .service.name = "a" }', start: '3600', end: String(7 * 3600) });
+  assert.equal(search.status, 200, search.body.toString());
+  assertRefused(await tempo('/api/search', { q: '{}', start: '3600', end: String(7 * 3600 + 1) }), 422, 'query_range_too_long');
+  assertRefused(await tempo('/api/search', { q: `{ .service.name = "${'x'.repeat(100)}" }` }), 422, 'query_too_long');
+  assertRefused(await tempo('/api/search', { q: '{}', start: '3600' }), 400, 'invalid_time_range');
+  const hourNs = 3_600_000_000_000n;
+  assertRefused(await tempo('/api/metrics/query_range', { q: '{} | rate()', start: String(hourNs), end: String(8n * hourNs), step: '60s' }), 422, 'query_range_too_long');
+  assertRefused(await tempo('/api/metrics/query_range', { q: '{} | rate()', start: '0', end: '3600', step: '5s' }), 422, 'step_too_small');
+  assertRefused(await tempo('/api/metrics/query_range', { q: '{} | rate()', start: '0', end: String(6 * 3600), step: '15s' }), 422, 'too_many_points');
+  assertRefused(await tempo('/api/metrics/query_range', { q: '{} | rate()', start: 'now-1h', end: '3600', step: '60s' }), 400, 'invalid_time_range');
+  assert.equal((await tempo('/api/metrics/query_range', { q: '{} | rate()', start: '0', end: '3600', step: '60s' })).status, 200);
+  assert.deepEqual(upstream.requests.map((r) => r.url.split('?')[0]), ['/api/search', '/api/metrics/query_range'], 'only the two allowed requests arrived');
 });
 
 test('write size: remote write body bytes and series, Loki push streams', async () => {
