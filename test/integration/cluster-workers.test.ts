@@ -17,7 +17,7 @@ interface Cluster {
   readonly process: ManagedProcess;
 }
 
-/** The real CLI with `proxy.workers = 2`, static tokens from a file, in front of a recording upstream. */
+/** The real CLI with `proxy.workers = 2`, static tokens from a file, in front of a recording upstream (stopped if the cluster fails to start). */
 async function startCluster(upstream: RecordingUpstream): Promise<Cluster> {
   const dir = await makeTempDir('cluster');
   const [proxyPort, adminPort] = [await findFreePort(), await findFreePort()];
@@ -37,8 +37,12 @@ async function startCluster(upstream: RecordingUpstream): Promise<Cluster> {
   );
   const managed = startManagedProcess(process.execPath, [CLI, 'serve', '--config', configPath], dir);
   const adminUrl = `http://127.0.0.1:${adminPort}`;
-  // Two workers each load the sources through tsx in a checkout: give a loaded machine room.
-  await managed.waitUntilOk(`${adminUrl}/ready`, 90_000);
+  // Two workers each load the sources through tsx in a checkout: give a loaded machine room. The upstream is
+  // stopped when the cluster never gets ready: a listening upstream would keep the test file from exiting.
+  await managed.waitUntilOk(`${adminUrl}/ready`, 90_000).catch(async (error: unknown) => {
+    await upstream.stop();
+    throw error;
+  });
   return { proxyUrl: `http://127.0.0.1:${proxyPort}`, adminUrl, process: managed };
 }
 
@@ -78,11 +82,7 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 60_000): Promi
 
 test('workers = 2 serves requests, /metrics sums the workers, SIGTERM drains and exits 0', async () => {
   const upstream = await startRecordingUpstream();
-  // Stopped even when the cluster never gets ready: a listening upstream would keep the test file from exiting.
-  const cluster = await startCluster(upstream).catch(async (error: unknown) => {
-    await upstream.stop();
-    throw error;
-  });
+  const cluster = await startCluster(upstream);
   try {
     for (let i = 0; i < 20; i++) {
       const { status } = await get(`${cluster.proxyUrl}/api/v1/query?query=up`, { authorization: `Bearer ${TOKEN}` });
@@ -113,10 +113,7 @@ test('workers = 2 serves requests, /metrics sums the workers, SIGTERM drains and
 
 test('a crashed worker is restarted and the cluster becomes ready again', { skip: process.platform !== 'linux' }, async () => {
   const upstream = await startRecordingUpstream();
-  const cluster = await startCluster(upstream).catch(async (error: unknown) => {
-    await upstream.stop();
-    throw error;
-  });
+  const cluster = await startCluster(upstream);
   try {
     const primaryPid = cluster.process.child.pid as number;
     const [victim] = childPids(primaryPid);
@@ -141,10 +138,7 @@ function environmentOf(pid: number): Map<string, string> {
 
 test('glibc heap settings reach every worker, and the primary where Node can re-exec (process.execve)', { skip: process.platform !== 'linux' }, async () => {
   const upstream = await startRecordingUpstream();
-  const cluster = await startCluster(upstream).catch(async (error: unknown) => {
-    await upstream.stop();
-    throw error;
-  });
+  const cluster = await startCluster(upstream);
   try {
     const primaryPid = cluster.process.child.pid as number;
     const workers = childPids(primaryPid);
