@@ -33,6 +33,7 @@ interface ChainOptions {
 export function createAuthenticatorChain(authenticators: readonly Authenticator[], options: ChainOptions): AuthenticatorChain {
   const observe = options.observe ?? (() => undefined);
   const withCredentials = authenticators.filter((a) => a.anonymous !== true);
+  const anonymous = authenticators.filter((a) => a.anonymous === true);
 
   async function firstIdentity(candidates: readonly Authenticator[], credentials: Credentials): Promise<Identity | undefined> {
     for (const authenticator of candidates) {
@@ -67,7 +68,7 @@ export function createAuthenticatorChain(authenticators: readonly Authenticator[
       }
       agreed ??= identity;
     }
-    return agreed ?? (await firstIdentity(authenticators.filter((a) => a.anonymous === true), {}));
+    return agreed ?? (await firstIdentity(anonymous, {}));
   }
 
   return {
