@@ -1,4 +1,5 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { batchedDestination } from './log-destination.js';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 
@@ -40,6 +41,9 @@ function isoTimeOncePerMs(): string {
   return formatted;
 }
 
+/** stdout, batched (log-destination.ts): one batch for every logger of the process. */
+let stdout: DestinationStream | undefined;
+
 export function createLogger(options: LoggerOptions): Logger {
   return pino(
     {
@@ -49,7 +53,7 @@ export function createLogger(options: LoggerOptions): Logger {
       timestamp: isoTimeOncePerMs,
       formatters: { level: (label) => ({ level: label }) },
     },
-    options.destination ?? pino.destination({ dest: 1, sync: false }),
+    options.destination ?? (stdout ??= batchedDestination(1)),
   );
 }
 
