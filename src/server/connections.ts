@@ -70,7 +70,7 @@ export function trackProxyConnections(server: Server): ProxyConnections {
       }
       lingerOnClose(socket);
       active.set(res, socket);
-      res.once('close', () => {
+      res.on('close', () => {
         active.delete(res);
         // The connection may be idle now: during a shutdown it closes rather than wait for another request.
         if (shuttingDown) setImmediate(() => server.closeIdleConnections());

@@ -17,7 +17,7 @@ import type { UpstreamTarget } from '../upstream/upstream-target.js';
 import { readRequestBody, hasRequestBody } from './request-body.js';
 import { checkRequestFraming } from './request-framing.js';
 import { BadRequest, Forbidden, NotFound } from '../core/http-errors.js';
-import type { RequestContext } from './request-context.js';
+import type { PlainRequestContext, RequestContext } from './request-context.js';
 import { upstreamFault } from './upstream-fault.js';
 import { sendUpstream, type EnforcedRequest, type SendDeps } from './send-upstream.js';
 
@@ -43,7 +43,7 @@ export interface PreparedRequest extends EnforcedRequest {
  * (query cost, write size, on what will be sent) → send and stream back.
  * Any step may throw an HttpError; the server's error handler answers it.
  */
-export async function runPipeline(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, deps: PipelineDeps): Promise<void> {
+export async function runPipeline(req: IncomingMessage, res: ServerResponse, ctx: PlainRequestContext, deps: PipelineDeps): Promise<void> {
   const prepared = await prepareRequest(req, ctx, deps);
   try {
     await sendUpstream(req, res, ctx, prepared, deps);

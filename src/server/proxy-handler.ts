@@ -17,8 +17,12 @@ export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void
 export function createProxyHandler(deps: PipelineDeps, log: Logger, metrics: GatewayMetrics, tracer: RequestTracer): RequestHandler {
   return (req, res) => {
     const ctx = createRequestContext(req, res, log, tracer);
-    res.setHeader('x-request-id', ctx.id);
-    res.once('close', () => recordRequest(ctx, req.method ?? 'GET', res.writableFinished ? res.statusCode : 499, log, metrics));
+    // The request's one listener on `res` ('close' is emitted once); the answer carries X-Request-Id
+    // (forward.ts, send-error.ts).
+    res.on('close', () => {
+      ctx.clientClosed();
+      recordRequest(ctx, req.method ?? 'GET', res.writableFinished ? res.statusCode : 499, log, metrics);
+    });
     runPipeline(req, res, ctx, deps).catch(async (error: unknown) => {
       // An answer sent before the body was read either follows a drained body (the connection stays usable)
       // or says `Connection: close` and closes: never keep-alive advertised and then a reset.

@@ -25,7 +25,7 @@ export function recordRequest(
   metrics: GatewayMetrics,
   websocket = false,
 ): void {
-  const durationSeconds = Number(process.hrtime.bigint() - ctx.startNs) / 1e9;
+  const durationSeconds = (performance.now() - ctx.startMs) / 1e3;
   const upstream = ctx.upstream ?? 'none';
   const endpoint = ctx.endpoint ?? 'none';
   metrics.recordRequest({ tenant: ctx.tenant ?? 'none', upstream, endpoint, code: status }, durationSeconds);

@@ -6,7 +6,8 @@ import type { RequestTrace, RequestTracer } from '../observability/tracing.js';
 /** What one request carries through the pipeline, and what its access-log line reports. */
 export interface RequestContext {
   readonly id: string;
-  readonly startNs: bigint;
+  /** `performance.now()` when the request arrived. */
+  readonly startMs: number;
   readonly log: Logger;
   /** W3C trace context: the trace id for the access log, the traceparent for the upstream, the span to end. */
   readonly trace: RequestTrace;
@@ -24,16 +25,26 @@ export interface RequestContext {
   path?: string;
 }
 
+/** A plain request's context: the proxy handler reports the client's close to it, once (see `clientClosed`). */
+export interface PlainRequestContext extends RequestContext {
+  /** `listener` runs if the client goes away before the response is complete (one at a time: forward.ts's). */
+  onClientGone(listener: () => void): void;
+  /** The response's `close`: the one listener a request puts on `res`, in the proxy handler. */
+  clientClosed(): void;
+}
+
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 /**
- * One class, every field set in the constructor, so all contexts share one V8 shape. The AbortSignal is
- * made on first use: an AbortController and its listener cost more per request than the rest of the
- * context, and the proxy path watches `res` itself (forward.ts), so most requests never need one.
+ * One class, every field set in the constructor, so all contexts share one V8 shape. The response's
+ * `close` reaches the context through `clientClosed` (one listener per request, in the proxy handler),
+ * and from there whoever waits for it: the upstream exchange (`onClientGone`) and the AbortSignal, which
+ * is made on first use (an AbortController costs more per request than the rest of the context, and
+ * only lookups need one).
  */
-class HttpRequestContext implements RequestContext {
+class HttpRequestContext implements PlainRequestContext {
   readonly id: string;
-  readonly startNs: bigint;
+  readonly startMs: number;
   readonly log: Logger;
   readonly trace: RequestTrace;
   subject: string | undefined = undefined;
@@ -46,10 +57,11 @@ class HttpRequestContext implements RequestContext {
   path: string | undefined = undefined;
   readonly #res: ServerResponse;
   #controller: AbortController | undefined = undefined;
+  #onClientGone: (() => void) | undefined = undefined;
 
   constructor(id: string, log: Logger, res: ServerResponse, trace: RequestTrace) {
     this.id = id;
-    this.startNs = process.hrtime.bigint();
+    this.startMs = performance.now();
     this.log = log;
     this.trace = trace;
     this.#res = res;
@@ -57,20 +69,25 @@ class HttpRequestContext implements RequestContext {
 
   get signal(): AbortSignal {
     if (this.#controller === undefined) {
-      const controller = new AbortController();
-      const res = this.#res;
-      const abortIfUnfinished = () => {
-        if (!res.writableFinished) controller.abort(new Error('client closed the connection'));
-      };
-      if (res.closed) abortIfUnfinished();
-      else res.once('close', abortIfUnfinished);
-      this.#controller = controller;
+      this.#controller = new AbortController();
+      // Closed already: `clientClosed` has run and will not run again.
+      if (this.#res.closed && !this.#res.writableFinished) this.#controller.abort(new Error('client closed the connection'));
     }
     return this.#controller.signal;
   }
+
+  onClientGone(listener: () => void): void {
+    this.#onClientGone = listener;
+  }
+
+  clientClosed(): void {
+    if (this.#res.writableFinished) return;
+    this.#controller?.abort(new Error('client closed the connection'));
+    this.#onClientGone?.();
+  }
 }
 
-export function createRequestContext(req: IncomingMessage, res: ServerResponse, log: Logger, tracer: RequestTracer): RequestContext {
+export function createRequestContext(req: IncomingMessage, res: ServerResponse, log: Logger, tracer: RequestTracer): PlainRequestContext {
   const sent = req.headers['x-request-id'];
   const id = typeof sent === 'string' && SAFE_REQUEST_ID.test(sent) ? sent : randomUUID();
   const traceparent = req.headers.traceparent;

@@ -5,7 +5,7 @@ import { ForwardError, forwardRequest } from '../upstream/forward.js';
 import { buildOutgoingRequest } from '../upstream/outgoing-request.js';
 import type { UpstreamTarget } from '../upstream/upstream-target.js';
 import { hasRequestBody } from './request-body.js';
-import type { RequestContext } from './request-context.js';
+import type { PlainRequestContext } from './request-context.js';
 import { upstreamFault, type UpstreamFaultDeps } from './upstream-fault.js';
 
 /** The request as it stands after authentication, routing and enforcement: ready to send. */
@@ -28,7 +28,7 @@ export interface SendDeps extends UpstreamFaultDeps {
 export async function sendUpstream(
   req: IncomingMessage,
   res: ServerResponse,
-  ctx: RequestContext,
+  ctx: PlainRequestContext,
   prepared: EnforcedRequest,
   deps: SendDeps,
 ): Promise<void> {
@@ -59,6 +59,8 @@ export async function sendUpstream(
       body,
       timeoutMs: upstream.timeoutMs,
       res,
+      requestId: ctx.id,
+      onClientGone: (listener) => ctx.onClientGone(listener),
       ...(filterResponse ? { filterResponse: (data: Buffer) => filterResponse(data, enforce) } : {}),
       maxFilterBytes: deps.maxFilterBytes,
     });

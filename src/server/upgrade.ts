@@ -24,7 +24,7 @@ export function createUpgradeHandler(deps: PipelineDeps, log: Logger, metrics: G
     const controller = new AbortController();
     socket.once('close', () => controller.abort(new Error('client closed the connection')));
     const traceparent = typeof req.headers.traceparent === 'string' ? req.headers.traceparent : undefined;
-    const ctx: RequestContext = { id: randomUUID(), startNs: process.hrtime.bigint(), log, signal: controller.signal, trace: tracer.start(traceparent) };
+    const ctx: RequestContext = { id: randomUUID(), startMs: performance.now(), log, signal: controller.signal, trace: tracer.start(traceparent) };
     socket.on('error', () => socket.destroy());
     tunnel(req, socket, head, ctx, deps).then(
       (status) => recordRequest(ctx, 'GET', status, log, metrics, true),

@@ -15,6 +15,10 @@ export interface ForwardOptions {
   readonly body: Buffer | Readable | undefined;
   readonly timeoutMs: number;
   readonly res: ServerResponse;
+  /** Sent back as `X-Request-Id` with the upstream's answer (the gateway's own answers set it too). */
+  readonly requestId: string;
+  /** Registers what to do when the client goes away before the response is complete (`res` closed unfinished). */
+  readonly onClientGone: (listener: () => void) => void;
   /**
    * When set, a 2xx response is buffered (up to `maxFilterBytes`) and rewritten before it is sent. The filter
    * may throw an HttpError to answer with it instead (e.g. 404 when nothing is left for the identity); any
@@ -43,8 +47,8 @@ export class ForwardError extends Error {
  * into `res`, with backpressure (pause on a full socket, resume on drain) and no stream.pipeline per
  * request. Resolves when the response is fully sent. Rejects with ForwardError only while nothing has been
  * sent to the client yet; after that a failure destroys the client connection (the status is already out).
- * When the client goes away first (`res` closes unfinished), the upstream request is cancelled ('aborted').
- * That is watched on `res` directly: one listener, no AbortController per request.
+ * When the client goes away first (`res` closes unfinished), the upstream request is cancelled ('aborted'):
+ * the caller reports that (`onClientGone`) from the one 'close' listener the request has; no AbortController.
  */
 export function forwardRequest(options: ForwardOptions): Promise<number> {
   const { res } = options;
@@ -59,7 +63,6 @@ export function forwardRequest(options: ForwardOptions): Promise<number> {
       if (settled) return;
       settled = true;
       disarmTimer();
-      res.off('close', onClientClose);
       fn();
     };
     const clientGone = () => new ForwardError('aborted', new Error('client closed the connection'));
@@ -76,10 +79,9 @@ export function forwardRequest(options: ForwardOptions): Promise<number> {
       clearTimeout(timer);
       timer = undefined;
     };
-    const onClientClose = () => {
-      if (!res.writableFinished) controller?.abort(clientGone());
-    };
-    res.once('close', onClientClose);
+    options.onClientGone(() => {
+      if (!settled) controller?.abort(clientGone());
+    });
 
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(ctrl) {
@@ -92,6 +94,7 @@ export function forwardRequest(options: ForwardOptions): Promise<number> {
         if (statusCode < 200) return; // 1xx informational: wait for the final response.
         status = statusCode;
         const outHeaders = buildResponseHeaders(headers);
+        outHeaders['x-request-id'] = options.requestId;
         if (options.filterResponse && statusCode >= 200 && statusCode < 300) {
           buffered = [];
           isEncoded = hasContentCoding(outHeaders['content-encoding']);
@@ -101,6 +104,7 @@ export function forwardRequest(options: ForwardOptions): Promise<number> {
           for (const [name, value] of Object.entries(outHeaders)) if (value !== undefined) res.setHeader(name, value);
           return;
         }
+        // Headers given to writeHead only (none set before) take Node's fast path.
         res.writeHead(statusCode, statusMessage || undefined, outHeaders);
       },
       onResponseData(ctrl, chunk) {

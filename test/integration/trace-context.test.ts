@@ -54,3 +54,35 @@ test('a request without a trace gets one, and a forged all-zero trace id is repl
     assert.equal(upstream.requests[i]?.headers.traceparent?.toString().split('-')[1], traceId);
   }
 });
+
+test('every answer carries the request id the upstream was sent: relayed, refused, and over an upstream that sets its own', async () => {
+  upstream.reset();
+  const relayed = await fetch(`${gateway.url}/x`, { headers: { authorization: 'Bearer tok-a', 'x-request-id': 'trace-test-4' } });
+  assert.equal(relayed.status, 200);
+  assert.equal(relayed.headers.get('x-request-id'), 'trace-test-4');
+  assert.equal(upstream.requests[0]?.headers['x-request-id'], 'trace-test-4');
+
+  // No id, or one the gateway will not pass on: a fresh one, the same upstream and back.
+  const fresh = await fetch(`${gateway.url}/x`, { headers: { authorization: 'Bearer tok-a', 'x-request-id': 'bad id\twith spaces' } });
+  const freshId = fresh.headers.get('x-request-id');
+  assert.match(String(freshId), /^[0-9a-f-]{36}$/);
+  assert.equal(upstream.requests[1]?.headers['x-request-id'], freshId);
+
+  const refused = await fetch(`${gateway.url}/x`, { headers: { authorization: 'Bearer wrong', 'x-request-id': 'trace-test-5' } });
+  assert.equal(refused.status, 401);
+  assert.equal(refused.headers.get('x-request-id'), 'trace-test-5');
+
+  upstream.setHandler((_request, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': 'the-upstream-own-id' });
+    res.end('{}');
+  });
+  try {
+    const echoed = await fetch(`${gateway.url}/x`, { headers: { authorization: 'Bearer tok-a', 'x-request-id': 'trace-test-6' } });
+    assert.deepEqual(echoed.headers.get('x-request-id'), 'trace-test-6');
+  } finally {
+    upstream.setHandler((_request, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"status":"success","data":[]}');
+    });
+  }
+});
