@@ -34,7 +34,14 @@ export function decodePromString(raw: string): string {
   return decodeQuotedBody(body, quote);
 }
 
+/**
+ * Bodies without an escape, a newline, the closing quote or a lone surrogate (which the byte-wise decoding below
+ * turns into U+FFFD) decode to themselves: most label values are such, and skip the byte-wise work.
+ */
+const PLAIN_BODY: Readonly<Record<string, RegExp>> = { '"': /^[^"\\\n\p{Cs}]*$/u, "'": /^[^'\\\n\p{Cs}]*$/u };
+
 function decodeQuotedBody(body: string, quote: string): string {
+  if (PLAIN_BODY[quote]?.test(body) === true) return body;
   const bytes: number[] = [];
   let i = 0;
   while (i < body.length) {
