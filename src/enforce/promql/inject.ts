@@ -7,9 +7,32 @@ export interface CompiledPolicy {
   readonly rules: readonly { readonly matcher: PolicyMatcher; readonly isAllowed: ValueCheck }[];
 }
 
+type LimitedPolicy = Exclude<LabelPolicy, { fullAccess: true }>;
+
+/**
+ * Each policy object compiled once: a policy is immutable (buildLabelPolicy freezes it, rules and values too)
+ * and lives as long as the identity carrying it, so the compiled form can be kept beside it instead of compiling
+ * the policy's regexes on every rewrite. Derived data, not state: the answer is the same with or without an
+ * entry, and an entry goes away with its policy (WeakMap). A policy not frozen all the way is compiled every time.
+ */
+const compiledPolicies = new WeakMap<LimitedPolicy, CompiledPolicy>();
+
 /** Compiles a (non-full-access) policy's rules. */
-export function compilePolicy(policy: Exclude<LabelPolicy, { fullAccess: true }>): CompiledPolicy {
-  return { rules: policy.rules.map((rule) => ({ matcher: ruleToMatcher(rule), isAllowed: compileRuleCheck(rule) })) };
+export function compilePolicy(policy: LimitedPolicy): CompiledPolicy {
+  const known = compiledPolicies.get(policy);
+  if (known !== undefined) return known;
+  const rules = policy.rules.map((rule) => Object.freeze({ matcher: ruleToMatcher(rule), isAllowed: compileRuleCheck(rule) }));
+  const compiled: CompiledPolicy = Object.freeze({ rules: Object.freeze(rules) });
+  if (isDeeplyFrozen(policy)) compiledPolicies.set(policy, compiled);
+  return compiled;
+}
+
+function isDeeplyFrozen(policy: LimitedPolicy): boolean {
+  return (
+    Object.isFrozen(policy) &&
+    Object.isFrozen(policy.rules) &&
+    policy.rules.every((rule) => Object.isFrozen(rule) && Object.isFrozen(rule.literals) && Object.isFrozen(rule.regexes))
+  );
 }
 
 /**
