@@ -40,6 +40,8 @@ const { values: flags } = parseArgs({
     baseline: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
     'log-level': { type: 'string', default: 'info' },
+    /** Then load the scopegate process with small GETs for this many seconds, RSS read every 30 s (flat or growing). */
+    soak: { type: 'string', default: '0' },
     /** Write a V8 CPU profile of the (single-process) gateway into this directory. */
     'cpu-prof': { type: 'string' },
   },
@@ -265,6 +267,41 @@ function format(rows: readonly Row[]): string {
   return [header, ...lines].map((l) => l.map((cell, i) => (i < 2 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join('  ')).join('\n');
 }
 
+const soakS = Number(flags.soak);
+const SOAK_SLICE_S = 30;
+
+interface SoakSlice {
+  readonly endS: number;
+  readonly requestsPerSecond: number;
+  readonly cpuUsPerRequest: number | undefined;
+  readonly rssMiB: number | undefined;
+}
+
+/** `--soak`: the scopegate process under the small GET for `soakS` seconds, one RSS reading per 30 s slice. */
+async function soak(dir: string, gateway: BenchProcess): Promise<SoakSlice[]> {
+  const target = targets(undefined).find((t) => t.name === 'scopegate') as Target;
+  const script = await writeWrkScript(dir, 'soak', target.request('small'));
+  const slices: SoakSlice[] = [];
+  log(`  soak: scopegate, small GET, ${soakS} s`);
+  for (let endS = SOAK_SLICE_S; endS <= soakS; endS += SOAK_SLICE_S) {
+    const before = readProcessTree(gateway.pid);
+    const result = await runWrk({ origin: gateway.origin, path: PROMQL_PATH, script, connections, durationS: SOAK_SLICE_S, ...(LOAD.cpu === undefined ? {} : { cpu: LOAD.cpu }) });
+    const after = readProcessTree(gateway.pid);
+    const cpuUs = before && after && result.requests > 0 ? ((after.cpuMs - before.cpuMs) * 1000) / result.requests : undefined;
+    slices.push({ endS, requestsPerSecond: result.requestsPerSecond, cpuUsPerRequest: cpuUs, rssMiB: after?.rssMiB });
+    log(`  soak ${endS} s: ${result.requestsPerSecond.toFixed(0)} req/s, ${cpuUs?.toFixed(0)} µs/req, RSS ${after?.rssMiB.toFixed(0)} MiB`);
+  }
+  return slices;
+}
+
+function formatSoak(slices: readonly SoakSlice[]): string {
+  const first = slices[0]?.rssMiB;
+  const last = slices.at(-1)?.rssMiB;
+  const lines = slices.map((s) => `${String(s.endS).padStart(6)} s  ${s.requestsPerSecond.toFixed(0).padStart(7)} req/s  ${(s.cpuUsPerRequest?.toFixed(0) ?? '').padStart(5)} µs/req  RSS ${(s.rssMiB?.toFixed(0) ?? '').padStart(5)} MiB`);
+  const growth = first !== undefined && last !== undefined ? `RSS after the first slice ${first.toFixed(0)} MiB, at the end ${last.toFixed(0)} MiB (${(last - first >= 0 ? '+' : '') + (last - first).toFixed(0)} MiB), peak ${Math.max(...slices.map((s) => s.rssMiB ?? 0)).toFixed(0)} MiB` : '';
+  return [`Soak: scopegate under the small GET, ${slices.length * SOAK_SLICE_S} s, one reading per ${SOAK_SLICE_S} s`, ...lines, growth].join('\n');
+}
+
 async function main(): Promise<void> {
   if (!hasCommand('wrk')) throw new Error('the bench needs wrk (Debian: apt-get install wrk); nginx-light and golang-go add their rows');
   const dir = await mkdtemp(join(tmpdir(), 'scopegate-bench-run-'));
@@ -275,6 +312,7 @@ async function main(): Promise<void> {
   const upstream = await startUpstream(PROXY);
   const started: { target: Target; process: BenchProcess | undefined }[] = [];
   const cells: Cell[] = [];
+  let soakRows: SoakSlice[] = [];
   try {
     const list = targets(goBinary);
     for (const target of list) started.push({ target, process: await target.start(upstream) });
@@ -294,6 +332,7 @@ async function main(): Promise<void> {
         }
       }
     }
+    if (gateway && soakS > 0) soakRows = await soak(dir, gateway);
   } finally {
     for (const { process: proc } of started.reverse()) await proc?.stop();
     await upstream.stop();
@@ -303,10 +342,10 @@ async function main(): Promise<void> {
   log('  PromQL enforcement (in process, no sockets)');
   const promqlEnforce = runPromqlEnforceBench({ seconds: Math.min(durationS, 2) });
   if (flags.json) {
-    const report = { node: process.version, cores: availableParallelism(), cpu: cpuModel, pinned, connections, durationS, warmupS, rounds, rows, cells, promqlEnforce };
+    const report = { node: process.version, cores: availableParallelism(), cpu: cpuModel, pinned, connections, durationS, warmupS, rounds, rows, cells, promqlEnforce, soak: soakRows };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
-    process.stdout.write(`${format(rows)}\n\n${formatEnforceBench(promqlEnforce)}\n`);
+    process.stdout.write(`${format(rows)}\n\n${formatEnforceBench(promqlEnforce)}\n${soakRows.length ? `\n${formatSoak(soakRows)}\n` : ''}`);
   }
 }
 
