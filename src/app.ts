@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Config } from './config/config.js';
+import type { Config, UpstreamConfig } from './config/config.js';
 import type { Credentials } from './identity/authenticator.js';
 import { createAuthenticatorChain } from './identity/chain.js';
 import { createAuthenticators } from './identity/providers.js';
@@ -17,8 +17,8 @@ import type { ReadinessCheck } from './core/readiness.js';
 import type { ServedApp } from './server/served-app.js';
 import { createUpgradeHandler } from './server/upgrade.js';
 import { createAwsCredentialMetrics } from './upstream/aws-credentials/metrics.js';
-import { createUpstream } from './upstream/create-upstream.js';
-import { createSigner } from './upstream/sigv4.js';
+import { createUpstream, type BuiltUpstream } from './upstream/create-upstream.js';
+import { createSigner, type Signer } from './upstream/sigv4.js';
 import { createHeaderPolicy } from './upstream/headers.js';
 
 export interface AppDeps {
@@ -43,7 +43,7 @@ export interface App extends ServedApp {
 export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const { logger, clock } = deps;
   const metrics = createGatewayMetrics({ collectProcessMetrics: deps.collectProcessMetrics ?? true });
-  const tokenSource = createTokenSource(config, { logger, clock, registry: metrics.registry });
+  const tokenSource = await createTokenSource(config, { logger, clock, registry: metrics.registry });
   const providers = await createAuthenticators(config, {
     logger,
     clock,
@@ -58,15 +58,16 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
 
   const signedUpstreams = config.proxy.upstreams.filter((u) => u.sign !== undefined);
   const credentialMetrics = signedUpstreams.length > 0 ? createAwsCredentialMetrics(metrics.registry, () => clock.now()) : undefined;
-  const upstreams = config.proxy.upstreams.map((upstreamConfig) => {
+  const upstreams: { config: UpstreamConfig; signer: Signer | undefined; built: BuiltUpstream }[] = [];
+  for (const upstreamConfig of config.proxy.upstreams) {
     const signer = upstreamConfig.sign
-      ? createSigner(
+      ? await createSigner(
           { upstream: upstreamConfig.name ?? upstreamConfig.upstream.host, sign: upstreamConfig.sign },
           { clock, logger, ...(credentialMetrics ? { metrics: credentialMetrics } : {}) },
         )
       : undefined;
-    return { config: upstreamConfig, signer, built: createUpstream(upstreamConfig, signer) };
-  });
+    upstreams.push({ config: upstreamConfig, signer, built: createUpstream(upstreamConfig, signer) });
+  }
   const tracer = config.tracing ? await createOtlpTracer(config.tracing, logger) : propagateOnly;
   const limits = await createLimits(config.limits, { logger, registry: metrics.registry, now: () => clock.now(), previous: deps.previous?.limits });
   const findRoute = createHostRouter(upstreams.map(({ config: c, built }) => ({ config: c, target: built.target })));

@@ -11,12 +11,8 @@ import { FULL_ACCESS, buildLabelPolicy } from '../policy/label-policy.js';
 import type { Authenticator } from './authenticator.js';
 import { createBasicAuthenticator } from './basic-auth.js';
 import { createFixedTenantAuthenticator } from './fixed-tenant.js';
-import { createHmacJwtAuthenticator } from './hmac-jwt.js';
-import { createJwksAuthenticator } from './jwks.js';
 import { createJwksMetrics, type JwksMetrics } from './jwks-metrics.js';
-import { JwksKeySource } from './jwks-source.js';
 import type { ClaimMapping } from './jwt-claims.js';
-import { createOidcAuthenticator } from './oidc.js';
 
 export interface AuthProviderDeps {
   readonly logger: Logger;
@@ -42,6 +38,8 @@ interface Built {
 /**
  * Builds the configured identity providers in the configured order. Files (users, ACL, secret) must load at
  * start (a broken file fails the start); JWKS/OIDC endpoints that are down do not (they show in /ready).
+ * The JWT providers (and jose with them) are imported only when configured: a gateway of static tokens or
+ * passwords never pays their memory and load time.
  *
  * Coexistence of JWT providers: a provider with an `issuer` owns exactly that issuer's tokens; issuer-less
  * ones skip tokens of the configured issuers and of the other algorithm family (see `isOwnJwt`).
@@ -119,6 +117,7 @@ async function buildProvider(name: ProviderName, auth: AuthSection, ctx: BuildCo
       const c = auth.hmac_jwt;
       if (c === undefined) return undefined;
       const secret = c.secret !== undefined ? c.secret : (await readFile(c.secret_file as string, 'utf8')).trim();
+      const { createHmacJwtAuthenticator } = await import('./hmac-jwt.js');
       return { authenticator: createHmacJwtAuthenticator({
         secret: new TextEncoder().encode(secret), algorithms: c.algorithms, clockSkewMs: c.clock_skew,
         claims: toClaimMapping(c), foreignIssuers: ctx.issuers, cacheMaxEntries: c.token_cache_size, clock,
@@ -129,6 +128,7 @@ async function buildProvider(name: ProviderName, auth: AuthSection, ctx: BuildCo
     case 'jwks': {
       const c = auth.jwks;
       if (c === undefined) return undefined;
+      const [{ JwksKeySource }, { createJwksAuthenticator }] = await Promise.all([import('./jwks-source.js'), import('./jwks.js')]);
       const source = new JwksKeySource({
         name: 'jwks', refreshIntervalMs: c.refresh_interval, minRefetchIntervalMs: c.min_refetch_interval,
         staleAfterMs: c.stale_after, fetchTimeoutMs: c.fetch_timeout, clock, logger,
@@ -147,6 +147,7 @@ async function buildProvider(name: ProviderName, auth: AuthSection, ctx: BuildCo
     case 'oidc': {
       const c = auth.oidc;
       if (c === undefined) return undefined;
+      const { createOidcAuthenticator } = await import('./oidc.js');
       const oidc = createOidcAuthenticator({
         issuer: c.issuer, clientId: c.client_id, algorithms: c.algorithms, clockSkewMs: c.clock_skew,
         rolesClaim: c.roles_claim, assumeRoles: c.assume_roles, acceptIdTokenHeader: c.accept_id_token_header,

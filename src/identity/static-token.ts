@@ -58,8 +58,8 @@ export interface TokenSource {
 }
 
 /** Builds the configured static-token source, or `undefined` when `backend_type` is not set. */
-export function createTokenSource(config: SecretsConfig, deps: TokenSourceDeps): TokenSource | undefined {
-  const plan = planTokenSource(config, deps);
+export async function createTokenSource(config: SecretsConfig, deps: TokenSourceDeps): Promise<TokenSource | undefined> {
+  const plan = await planTokenSource(config, deps);
   if (plan === undefined) return undefined;
   const authenticatorName = 'static-token';
   const refresher = createTokenRefresher<TokenSet>({

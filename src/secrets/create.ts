@@ -4,7 +4,6 @@ import type { Registry } from 'prom-client';
 import { ConfigError } from '../config/load.js';
 import type { SecretsConfig } from '../config/sections/secrets.js';
 import type { Clock } from '../core/clock.js';
-import { createSecretsManagerSource } from './aws-secrets-manager.js';
 import { createEnvSource } from './env.js';
 import { createFileSource } from './file.js';
 import type { SecretSource } from './source.js';
@@ -39,13 +38,17 @@ function reportMissingFolder(watch: SecretSource['watch'], path: string): Secret
   };
 }
 
-/** The configured secret source of the static token set, or `undefined` when `backend_type` is not set. */
-export function planTokenSource(config: SecretsConfig, deps: Pick<TokenSourceDeps, 'env'>): SourcePlan | undefined {
+/**
+ * The configured secret source of the static token set, or `undefined` when `backend_type` is not set. The AWS
+ * SDK client is imported only for `secretsmanager`: the other backends never pay its memory and load time.
+ */
+export async function planTokenSource(config: SecretsConfig, deps: Pick<TokenSourceDeps, 'env'>): Promise<SourcePlan | undefined> {
   switch (config.backend_type) {
     case undefined:
       return undefined;
     case 'secretsmanager': {
       const section = required(config.secretsmanager, 'secretsmanager');
+      const { createSecretsManagerSource } = await import('./aws-secrets-manager.js');
       const source = createSecretsManagerSource({
         secretId: section.secret_id,
         ...(section.region !== undefined ? { region: section.region } : {}),

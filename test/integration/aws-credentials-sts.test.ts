@@ -16,9 +16,9 @@ const ROLE = 'arn:aws:iam::111122223333:role/amp';
 const manualScheduler: Scheduler = { schedule: () => ({ cancel() {} }) };
 
 /** A refresher over the configured credentials, on a fake clock, timers driven by hand. */
-function refresherFor(credentials: unknown, clock: { now(): number }) {
+async function refresherFor(credentials: unknown, clock: { now(): number }) {
   const sign = signSchema.parse({ service: 'aps', region: 'us-east-1', credentials, breaker: { failure_threshold: 1 } });
-  const provider = createCredentialProvider(sign.credentials, sign.region, { clock });
+  const provider = await createCredentialProvider(sign.credentials, sign.region, { clock });
   return createCredentialRefresher(
     { upstream: 'amp', provider, refreshBeforeMs: sign.refresh_before, retryAfterFailureMs: 10_000, fetchTimeoutMs: 5_000, breaker: { failureThreshold: 1, openTimeoutMs: 60_000 } },
     { clock, logger: pino({ level: 'silent' }), scheduler: manualScheduler },
@@ -38,7 +38,7 @@ test('web_identity: the token file goes to STS AssumeRoleWithWebIdentity and is 
   const sts = await startFakeSts(new Date(START_MS + 3_600_000));
   t.after(() => sts.close());
   const file = await tokenFile(t, 'jwt-one');
-  const refresher = refresherFor({ type: 'web_identity', role_arn: ROLE, token_file: file, sts_endpoint: sts.url.href }, clock);
+  const refresher = await refresherFor({ type: 'web_identity', role_arn: ROLE, token_file: file, sts_endpoint: sts.url.href }, clock);
   t.after(() => refresher.close());
   assert.equal(await refresher.start(), 'success');
   assert.deepEqual(sts.calls[0], { action: 'AssumeRoleWithWebIdentity', roleArn: ROLE, token: 'jwt-one', sessionName: 'scopegate' });
@@ -62,7 +62,7 @@ test('web_identity: without sts_endpoint the SDK setting AWS_ENDPOINT_URL_STS is
     if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_STS;
     else process.env.AWS_ENDPOINT_URL_STS = saved;
   });
-  const refresher = refresherFor({ type: 'web_identity', role_arn: ROLE, token_file: await tokenFile(t, 'jwt') }, clock);
+  const refresher = await refresherFor({ type: 'web_identity', role_arn: ROLE, token_file: await tokenFile(t, 'jwt') }, clock);
   t.after(() => refresher.close());
   assert.equal(await refresher.start(), 'success');
   assert.equal(sts.calls.length, 1);
@@ -73,7 +73,7 @@ test('web_identity: an STS refusal is a failed refresh with a stable code, no cr
   const sts = await startFakeSts(new Date(START_MS + 3_600_000));
   t.after(() => sts.close());
   sts.mode = 'denied';
-  const refresher = refresherFor({ type: 'web_identity', role_arn: ROLE, token_file: await tokenFile(t, 'jwt'), sts_endpoint: sts.url.href }, clock);
+  const refresher = await refresherFor({ type: 'web_identity', role_arn: ROLE, token_file: await tokenFile(t, 'jwt'), sts_endpoint: sts.url.href }, clock);
   t.after(() => refresher.close());
   assert.equal(await refresher.start(), 'failure');
   assert.equal(refresher.current(), undefined);
@@ -86,7 +86,7 @@ test('oidc: a client-credentials token (the ID token) is exchanged at STS for cr
   const sts = await startFakeSts(new Date(START_MS + 3_600_000));
   const idp = await startFakeTokenEndpoint({ clientId: 'scopegate', clientSecret: 's3cr3t', idToken: 'oidc-id-token' });
   t.after(() => Promise.all([sts.close(), idp.close()]).then(() => undefined));
-  const refresher = refresherFor(
+  const refresher = await refresherFor(
     { type: 'oidc', token_url: idp.url.href, client_id: 'scopegate', client_secret: 's3cr3t', audience: 'sts.amazonaws.com', role_arn: ROLE, sts_endpoint: sts.url.href },
     clock,
   );

@@ -37,7 +37,7 @@ async function setup(t: { after(fn: () => Promise<void>): void }): Promise<Setup
     credentials: { type: 'vault', address: vault.url.href, role: 'amp-writer', token: 'vault-token', ttl: '1h' },
     breaker: { failure_threshold: 2, open_timeout: '1m' },
   });
-  const signer = createSigner(
+  const signer = await createSigner(
     { upstream: 'amp', sign },
     { clock, logger: pino({ level: 'silent' }), scheduler: manualScheduler, metrics: createAwsCredentialMetrics(registry, clock.now) },
   );

@@ -16,11 +16,11 @@ async function withTokenFile(initial: string, run: (path: string, tokens: TokenS
   const path = join(dir, 'tokens.yaml');
   await writeFile(path, initial);
   const config = secretsConfigSchema.parse({ backend_type: 'file', file: { path } });
-  const tokens = createTokenSource(config, {
+  const tokens = (await createTokenSource(config, {
     clock: { now: () => Date.now() },
     registry: new Registry(),
     logger: pino({ level: 'silent' }),
-  }) as TokenSource;
+  })) as TokenSource;
   try {
     await tokens.refresher.start();
     await run(path, tokens);

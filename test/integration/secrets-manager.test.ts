@@ -35,14 +35,14 @@ after(async () => {
   await sm.stop();
 });
 
-function setup(secretId: string, sectionExtra: Record<string, unknown> = { endpoint: sm.url }) {
+async function setup(secretId: string, sectionExtra: Record<string, unknown> = { endpoint: sm.url }) {
   const clock = { ms: 1_700_000_000_000, now() { return this.ms; } };
   const registry = new Registry();
   const config = secretsConfigSchema.parse({
     backend_type: 'secretsmanager',
     secretsmanager: { secret_id: secretId, refresh_interval: '1m', stale_threshold: '15m', max_attempts: 1, ...sectionExtra },
   });
-  const tokens = createTokenSource(config, { clock, registry, logger: pino({ level: 'silent' }) }) as TokenSource;
+  const tokens = (await createTokenSource(config, { clock, registry, logger: pino({ level: 'silent' }) })) as TokenSource;
   return { clock, registry, tokens, auth: tokens.authenticator, refresher: tokens.refresher };
 }
 
@@ -50,7 +50,7 @@ const bearer = (token: string) => ({ bearer: { header: 'authorization', token } 
 
 test('loads the token set through the real SDK, SigV4-signed, and authenticates with it', async (t) => {
   sm.setSecret('prod/tokens', JSON.stringify({ 'tok-a': { tenant: 'tenant-a', namespace: 'team-a', name: 'grafana' } }));
-  const { tokens, auth } = setup('prod/tokens');
+  const { tokens, auth } = await setup('prod/tokens');
   t.after(() => tokens.refresher.close());
   await tokens.refresher.start();
   assert.equal(tokens.refresher.readiness.notReadyReason(), undefined);
@@ -62,7 +62,7 @@ test('loads the token set through the real SDK, SigV4-signed, and authenticates 
 
 test('rotation: after a refresh the new token works and the old one is refused', async (t) => {
   sm.setSecret('rotating', JSON.stringify({ 'old-token': 'tenant-a' }));
-  const { tokens, auth, refresher } = setup('rotating');
+  const { tokens, auth, refresher } = await setup('rotating');
   t.after(() => refresher.close());
   await refresher.start();
   assert.ok(await auth.authenticate(bearer('old-token')));
@@ -75,7 +75,7 @@ test('rotation: after a refresh the new token works and the old one is refused',
 
 test('outage: the last good set is kept, failures are counted, staleness shows on /ready, recovery clears it', async (t) => {
   sm.setSecret('outage', JSON.stringify({ 'tok-o': 'tenant-o' }));
-  const { clock, registry, auth, refresher } = setup('outage');
+  const { clock, registry, auth, refresher } = await setup('outage');
   t.after(() => {
     sm.fail(undefined);
     refresher.close();
@@ -106,7 +106,7 @@ test('outage: the last good set is kept, failures are counted, staleness shows o
 });
 
 test('a missing secret leaves the gateway not ready with the AWS error as the reason', async (t) => {
-  const { refresher, auth } = setup('does-not-exist');
+  const { refresher, auth } = await setup('does-not-exist');
   t.after(() => refresher.close());
   await refresher.start();
   assert.match(refresher.readiness.notReadyReason() ?? '', /never loaded .*ResourceNotFoundException/);
@@ -116,7 +116,7 @@ test('a missing secret leaves the gateway not ready with the AWS error as the re
 test('the SDK honours AWS_ENDPOINT_URL_SECRETS_MANAGER without an endpoint key', async (t) => {
   sm.setSecret('via-env', JSON.stringify({ 'tok-e': 'tenant-e' }));
   process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = sm.url;
-  const { refresher, auth } = setup('via-env', {});
+  const { refresher, auth } = await setup('via-env', {});
   t.after(() => {
     delete process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER;
     refresher.close();

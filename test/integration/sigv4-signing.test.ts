@@ -11,7 +11,7 @@ import { startSigv4Verifier, type Sigv4Verifier } from '../servers/sigv4-verifie
 const KEY = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'session-token-1' };
 const clock = { now: () => Date.parse('2024-05-01T12:00:00Z') };
 
-function signerFor(overrides: Record<string, unknown> = {}) {
+async function signerFor(overrides: Record<string, unknown> = {}) {
   const sign = signSchema.parse({
     service: 'aps',
     region: 'us-east-1',
@@ -28,7 +28,7 @@ async function withVerifier(t: { after(fn: () => Promise<void>): void }): Promis
 }
 
 async function signed(req: SignableRequest, overrides: Record<string, unknown> = {}): Promise<SignedRequest> {
-  const signer = signerFor(overrides);
+  const signer = await signerFor(overrides);
   await signer.refresher.refreshNow();
   try {
     return await signer.sign(req);
@@ -114,7 +114,7 @@ test('streamed bodies: UNSIGNED-PAYLOAD only with unsigned_payload = true; other
   const out = await signed({ method: 'POST', url: new URL('/loki/api/v1/push', verifier.url), headers: {}, body: 'streamed' }, { unsigned_payload: true });
   assert.equal(out.headers['x-amz-content-sha256'], 'UNSIGNED-PAYLOAD');
   assert.equal(await send(out, 'POST', body), 200);
-  const strict = signerFor();
+  const strict = await signerFor();
   t.after(() => strict.close());
   assert.equal(strict.requiresBufferedBody, true);
   await strict.refresher.refreshNow();
@@ -124,7 +124,7 @@ test('streamed bodies: UNSIGNED-PAYLOAD only with unsigned_payload = true; other
 test('no credentials yet: sign refuses with 503 aws_credentials_unavailable and /ready says why', async (t) => {
   const sign = signSchema.parse({ service: 'aps', region: 'us-east-1' });
   const failing = { kind: 'test', fetchCredentials: () => Promise.reject(new Error('down')) };
-  const signer = createSigner({ upstream: 'amp', sign }, { clock, logger: pino({ level: 'silent' }), provider: failing });
+  const signer = await createSigner({ upstream: 'amp', sign }, { clock, logger: pino({ level: 'silent' }), provider: failing });
   t.after(() => signer.close());
   await signer.refresher.refreshNow();
   await assert.rejects(signer.sign({ method: 'GET', url: new URL('http://127.0.0.1/'), headers: {}, body: undefined }), (error: unknown) => {

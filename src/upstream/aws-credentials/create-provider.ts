@@ -2,10 +2,9 @@ import type { Dispatcher } from 'undici';
 import type { CredentialsConfig } from '../../config/sections/sign.js';
 import type { Clock } from '../../core/clock.js';
 import type { CredentialProvider } from './credentials.js';
-import { createDefaultChainCredentialProvider } from './default-chain.js';
 import { createOidcCredentialProvider } from './oidc.js';
 import { createStaticCredentialProvider } from './static.js';
-import { createStsWebIdentity, type AssumeRoleWithWebIdentity } from './sts-web-identity.js';
+import type { AssumeRoleWithWebIdentity } from './sts-web-identity.js';
 import { createVaultCredentialProvider } from './vault.js';
 import { createWebIdentityCredentialProvider } from './web-identity.js';
 
@@ -17,7 +16,8 @@ export interface ProviderDeps {
 
 type StsConfig = Extract<CredentialsConfig, { type: 'web_identity' | 'oidc' }>;
 
-function createAssumeRole(config: StsConfig, signRegion: string): AssumeRoleWithWebIdentity {
+async function createAssumeRole(config: StsConfig, signRegion: string): Promise<AssumeRoleWithWebIdentity> {
+  const { createStsWebIdentity } = await import('./sts-web-identity.js');
   return createStsWebIdentity({
     roleArn: config.role_arn,
     sessionName: config.session_name,
@@ -27,11 +27,17 @@ function createAssumeRole(config: StsConfig, signRegion: string): AssumeRoleWith
   });
 }
 
-/** Builds the credential source named by `credentials.type` (one file per variant). */
-export function createCredentialProvider(config: CredentialsConfig, signRegion: string, deps: ProviderDeps): CredentialProvider {
+/**
+ * Builds the credential source named by `credentials.type` (one file per variant). The AWS SDK is imported only
+ * by the variants that call it (the default chain, STS for web identity and OIDC): static keys and Vault never
+ * pay its memory and load time.
+ */
+export async function createCredentialProvider(config: CredentialsConfig, signRegion: string, deps: ProviderDeps): Promise<CredentialProvider> {
   switch (config.type) {
-    case 'default':
+    case 'default': {
+      const { createDefaultChainCredentialProvider } = await import('./default-chain.js');
       return createDefaultChainCredentialProvider(config.profile === undefined ? {} : { profile: config.profile });
+    }
     case 'static':
       return createStaticCredentialProvider({
         accessKeyId: config.access_key_id,
@@ -39,7 +45,7 @@ export function createCredentialProvider(config: CredentialsConfig, signRegion: 
         ...(config.session_token === undefined ? {} : { sessionToken: config.session_token }),
       });
     case 'web_identity':
-      return createWebIdentityCredentialProvider({ tokenFile: config.token_file }, createAssumeRole(config, signRegion));
+      return createWebIdentityCredentialProvider({ tokenFile: config.token_file }, await createAssumeRole(config, signRegion));
     case 'oidc':
       return createOidcCredentialProvider(
         {
@@ -50,7 +56,7 @@ export function createCredentialProvider(config: CredentialsConfig, signRegion: 
           ...(config.scope === undefined ? {} : { scope: config.scope }),
           ...(config.audience === undefined ? {} : { audience: config.audience }),
         },
-        createAssumeRole(config, signRegion),
+        await createAssumeRole(config, signRegion),
         deps.dispatcher === undefined ? {} : { dispatcher: deps.dispatcher },
       );
     case 'vault':
