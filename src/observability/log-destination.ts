@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { pino, type DestinationStream } from 'pino';
 
 /** How long a line may wait to be batched with others, and how much is written at most per batch. */
@@ -30,13 +31,17 @@ export function batchedDestination(fd: number, options: BatchOptions = DEFAULT_B
     batch = '';
     stream.write(text);
   };
+  // At exit only synchronous writes happen: what sonic-boom still queues, then the batch (handed to
+  // sonic-boom's asynchronous write now, it could be lost with the thread pool).
   process.once('exit', () => {
-    flush();
+    clearTimeout(timer);
     try {
       stream.flushSync();
+      if (batch !== '') writeSync(fd, batch);
     } catch {
-      // Nothing more can be done for a destination that is closed.
+      // Nothing more can be done for a destination that is closed or full.
     }
+    batch = '';
   });
   return {
     write(line: string) {
