@@ -103,7 +103,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     handleAdmin: createAdminHandler({ registry: metrics.registry, readiness: () => readiness, isAccepting: () => accepting }),
     readiness,
     limits,
-    authenticate: (credentials) => chain.authenticate(credentials),
+    authenticate: async (credentials) => chain.authenticate(credentials),
     async start() {
       // Every source's first load, in parallel; each is bounded by its own fetch timeout. JWKS and OIDC keys
       // were already awaited while building (createAuthenticators).

@@ -1,11 +1,13 @@
 import type { Clock } from '../core/clock.js';
 import { HttpError, Unauthorized } from '../core/http-errors.js';
+import { andThen, isPromise, type MaybePromise } from '../core/maybe-async.js';
 import type { Authenticator, Credentials } from './authenticator.js';
 import type { Identity } from './identity.js';
 
 export interface AuthenticatorChain {
   readonly names: readonly string[];
-  authenticate(credentials: Credentials): Promise<Identity>;
+  /** An identity at once when every authenticator asked answers at once (static tokens, basic users). */
+  authenticate(credentials: Credentials): MaybePromise<Identity>;
   close(): Promise<void>;
 }
 
@@ -35,26 +37,44 @@ export function createAuthenticatorChain(authenticators: readonly Authenticator[
   const withCredentials = authenticators.filter((a) => a.anonymous !== true);
   const anonymous = authenticators.filter((a) => a.anonymous === true);
 
-  async function firstIdentity(candidates: readonly Authenticator[], credentials: Credentials): Promise<Identity | undefined> {
-    for (const authenticator of candidates) {
-      let identity;
+  /** The authenticator's answer, checked: an identity, nobody (undefined), or a refusal (thrown). */
+  function judged(authenticator: Authenticator, identity: Identity | undefined): Identity | undefined {
+    if (identity !== undefined && identity.expiresAt !== undefined && identity.expiresAt * 1000 <= options.clock.now()) {
+      observe(authenticator.name, 'refused');
+      throw new Unauthorized('token_expired', 'the credential has expired', options.challenge);
+    }
+    return identity;
+  }
+
+  function refused(authenticator: Authenticator, error: unknown): never {
+    if (error instanceof HttpError) error.decidedBy ??= authenticator.name;
+    observe(authenticator.name, 'refused');
+    throw error;
+  }
+
+  /** Asks `candidates[from…]` in order; waits only for an authenticator that answers with a promise. */
+  function firstIdentity(candidates: readonly Authenticator[], credentials: Credentials, from = 0): MaybePromise<Identity | undefined> {
+    for (let i = from; i < candidates.length; i++) {
+      const authenticator = candidates[i] as Authenticator;
+      let answer;
       try {
-        identity = await authenticator.authenticate(credentials);
+        answer = authenticator.authenticate(credentials);
       } catch (error) {
-        if (error instanceof HttpError) error.decidedBy ??= authenticator.name;
-        observe(authenticator.name, 'refused');
-        throw error;
+        refused(authenticator, error);
       }
-      if (identity === undefined) continue;
-      if (identity.expiresAt !== undefined && identity.expiresAt * 1000 <= options.clock.now()) {
-        observe(authenticator.name, 'refused');
-        throw new Unauthorized('token_expired', 'the credential has expired', options.challenge);
+      if (isPromise(answer)) {
+        return answer.then(
+          (identity) => judged(authenticator, identity) ?? firstIdentity(candidates, credentials, i + 1),
+          (error: unknown) => refused(authenticator, error),
+        );
       }
-      return identity;
+      const identity = judged(authenticator, answer);
+      if (identity !== undefined) return identity;
     }
     return undefined;
   }
 
+  // Several credentials are rare: plain async code.
   async function agreeingIdentity(parts: readonly Credentials[]): Promise<Identity | undefined> {
     let agreed: Identity | undefined;
     for (const part of parts) {
@@ -73,19 +93,21 @@ export function createAuthenticatorChain(authenticators: readonly Authenticator[
 
   return {
     names: authenticators.map((a) => a.name),
-    async authenticate(credentials) {
+    authenticate(credentials) {
       const parts = splitCredentials(credentials);
-      const identity = parts.length > 1 ? await agreeingIdentity(parts) : await firstIdentity(authenticators, credentials);
-      if (identity !== undefined) {
-        observe(identity.authenticator, 'success');
-        return identity;
-      }
-      observe('none', 'unrecognised');
-      const sent = credentials.bearer ?? credentials.basic ?? credentials.idToken;
-      if (sent === undefined) {
-        throw new Unauthorized('missing_credentials', 'no credentials: send Authorization: Bearer <token>', options.challenge);
-      }
-      throw new Unauthorized('invalid_credentials', 'the credentials were not accepted', options.challenge);
+      const found = parts.length > 1 ? agreeingIdentity(parts) : firstIdentity(authenticators, credentials);
+      return andThen(found, (identity) => {
+        if (identity !== undefined) {
+          observe(identity.authenticator, 'success');
+          return identity;
+        }
+        observe('none', 'unrecognised');
+        const sent = credentials.bearer ?? credentials.basic ?? credentials.idToken;
+        if (sent === undefined) {
+          throw new Unauthorized('missing_credentials', 'no credentials: send Authorization: Bearer <token>', options.challenge);
+        }
+        throw new Unauthorized('invalid_credentials', 'the credentials were not accepted', options.challenge);
+      });
     },
     async close() {
       await Promise.all(authenticators.map((a) => a.close?.()));

@@ -7,6 +7,7 @@ import type { ReadinessCheck } from '../core/readiness.js';
 import { LimitBackendError, type LimitBackend, type Slot } from './backend.js';
 import { LimitsUnavailable, QueryTooExpensive, TooManyRequests, WriteTooLarge } from './limit-errors.js';
 import type { LimitMetrics } from './limit-metrics.js';
+import type { MaybePromise } from '../core/maybe-async.js';
 import { checkQueryCost, QueryCostError, type QueryDialect, type QueryKind } from './query-cost.js';
 import { compileLimitRule, type LimitRule, type LimitSubject } from './rules.js';
 import { countWriteSeries } from './write-series.js';
@@ -25,7 +26,8 @@ import { countWriteSeries } from './write-series.js';
  * order and a refusal does not give back what earlier rules took (as two independent limiters would).
  */
 export interface Limiter {
-  admit(subject: LimitSubject, contentLength: number | undefined): Promise<Admission>;
+  /** At once (no promise) when no rule matches: the common case costs the request nothing to wait for. */
+  admit(subject: LimitSubject, contentLength: number | undefined): MaybePromise<Admission>;
   readonly readiness: readonly ReadinessCheck[];
   close(): Promise<void>;
 }
@@ -34,7 +36,7 @@ export interface Admission {
   /** The rules that decided (for the access log); empty when none matched. */
   readonly ruleNames: readonly string[];
   /** Cost and size guards on the request as it will be sent. */
-  check(request: ProxyRequest): Promise<void>;
+  check(request: ProxyRequest): MaybePromise<void>;
   release(): void;
 }
 
@@ -48,7 +50,7 @@ export interface LimiterDeps {
   readonly reportBackendError: (error: LimitBackendError) => void;
 }
 
-const NO_LIMITS: Admission = Object.freeze({ ruleNames: [], check: () => Promise.resolve(), release: () => {} });
+const NO_LIMITS: Admission = Object.freeze({ ruleNames: [], check: () => undefined, release: () => {} });
 
 export function compileLimitRules(config: LimitsSection): LimitRule[] {
   return config.rules.map((rule) => compileLimitRule(rule));
@@ -115,27 +117,31 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
 
   return {
     readiness: backend.readiness ? [backend.readiness] : [],
-    async admit(subject, contentLength) {
+    admit(subject, contentLength) {
+      if (rules.length === 0) return NO_LIMITS;
       const matched = rules.filter((rule) => rule.matches(subject));
-      if (matched.length === 0) return NO_LIMITS;
-      for (const rule of matched) checkBodyBytes(rule, contentLength, subject);
-      await takeRates(matched, subject);
-      const releases = await acquireSlots(matched, subject);
-      let released = false;
-      return {
-        ruleNames: matched.map((rule) => rule.name),
-        check: (request) => checkRequest(matched, subject, request).catch((error: unknown) => {
-          throw toHttpError(error);
-        }),
-        release() {
-          if (released) return;
-          released = true;
-          for (const release of releases) release();
-        },
-      };
+      return matched.length === 0 ? NO_LIMITS : admitMatched(matched, subject, contentLength);
     },
     close: () => backend.close(),
   };
+
+  async function admitMatched(matched: readonly LimitRule[], subject: LimitSubject, contentLength: number | undefined): Promise<Admission> {
+    for (const rule of matched) checkBodyBytes(rule, contentLength, subject);
+    await takeRates(matched, subject);
+    const releases = await acquireSlots(matched, subject);
+    let released = false;
+    return {
+      ruleNames: matched.map((rule) => rule.name),
+      check: (request) => checkRequest(matched, subject, request).catch((error: unknown) => {
+        throw toHttpError(error);
+      }),
+      release() {
+        if (released) return;
+        released = true;
+        for (const release of releases) release();
+      },
+    };
+  }
 
   function checkBodyBytes(rule: LimitRule, bytes: number | undefined, subject: LimitSubject): void {
     const max = rule.config.max_body_bytes;

@@ -9,7 +9,7 @@ import { isLimitedPolicy } from '../policy/label-policy.js';
 import { resolveTenants } from '../policy/tenants.js';
 import type { EnforceContext, Endpoint, ProxyRequest } from '../routing/endpoint.js';
 import { hostName, type HostRoute } from '../routing/host-routes.js';
-import { parseRequestTarget } from '../routing/request-path.js';
+import { parseRequestTarget, type RequestTarget } from '../routing/request-path.js';
 import { ForwardError } from '../upstream/forward.js';
 import { buildOutgoingHeaders, type HeaderPolicy } from '../upstream/headers.js';
 import { createUpstreamLookup } from '../upstream/lookup.js';
@@ -18,6 +18,7 @@ import { readRequestBody, hasRequestBody } from './request-body.js';
 import { checkRequestFraming } from './request-framing.js';
 import { BadRequest, Forbidden, NotFound } from '../core/http-errors.js';
 import type { PlainRequestContext, RequestContext } from './request-context.js';
+import { andThen, isPromise, type MaybePromise } from '../core/maybe-async.js';
 import { upstreamFault } from './upstream-fault.js';
 import { sendUpstream, type EnforcedRequest, type SendDeps } from './send-upstream.js';
 
@@ -41,24 +42,41 @@ export interface PreparedRequest extends EnforcedRequest {
  * check the framing → normalise the target → find credentials → authenticate → route (host, then endpoint) → authorise the
  * endpoint → resolve tenants → limits (rate, concurrency) → build the outgoing request → enforce → limits
  * (query cost, write size, on what will be sent) → send and stream back.
- * Any step may throw an HttpError; the server's error handler answers it.
+ * Any step may throw an HttpError; `fail` gets it (the server's error handler), whether it was thrown at once
+ * or after a wait. Steps wait only when they must (core/maybe-async.ts): a request with a static token, no
+ * limit rule and nothing to read before forwarding goes from its headers to the upstream without a promise.
  */
-export async function runPipeline(req: IncomingMessage, res: ServerResponse, ctx: PlainRequestContext, deps: PipelineDeps): Promise<void> {
-  const prepared = await prepareRequest(req, ctx, deps);
+export function runPipeline(req: IncomingMessage, res: ServerResponse, ctx: PlainRequestContext, deps: PipelineDeps, fail: (error: unknown) => void): void {
+  const send = (prepared: PreparedRequest) => {
+    try {
+      sendUpstream(req, res, ctx, prepared, deps, (error) => {
+        prepared.admission.release();
+        if (error !== undefined) fail(error);
+      });
+    } catch (error) {
+      prepared.admission.release();
+      fail(error);
+    }
+  };
   try {
-    await sendUpstream(req, res, ctx, prepared, deps);
-  } finally {
-    prepared.admission.release();
+    const prepared = prepareRequest(req, ctx, deps);
+    if (isPromise(prepared)) prepared.then(send, fail);
+    else send(prepared);
+  } catch (error) {
+    fail(error);
   }
 }
 
 /** Every step before sending; shared by plain requests and WebSocket upgrades. */
-export async function prepareRequest(req: IncomingMessage, ctx: RequestContext, deps: PipelineDeps): Promise<PreparedRequest> {
+export function prepareRequest(req: IncomingMessage, ctx: RequestContext, deps: PipelineDeps): MaybePromise<PreparedRequest> {
   checkRequestFraming(req);
   const target = parseRequestTarget(req.url ?? '/');
   ctx.path = target.path;
   const credentials: Credentials = findCredentials(req.headers, req.headersDistinct, deps.tokenHeaders);
-  const identity = await deps.chain.authenticate(credentials);
+  return andThen(deps.chain.authenticate(credentials), (identity) => routeAndAdmit(req, ctx, deps, target, identity));
+}
+
+function routeAndAdmit(req: IncomingMessage, ctx: RequestContext, deps: PipelineDeps, target: RequestTarget, identity: Identity): MaybePromise<PreparedRequest> {
   ctx.subject = identity.subject;
   ctx.authenticator = identity.authenticator;
   // Until the tenant is resolved, a denial is counted under the identity's tenant when it holds exactly one;
@@ -83,24 +101,34 @@ export async function prepareRequest(req: IncomingMessage, ctx: RequestContext, 
   });
   ctx.tenant = tenants.join('|');
 
+  // From here the request may hold limits: whatever fails, now or after a wait, gives them back.
   let admission: Admission | undefined;
-  try {
-    const length = req.headers['content-length'];
-    admission = await deps.limiter.admit({ identity, tenants, upstream: upstream.name, endpoint }, length === undefined ? undefined : Number(length));
-    const prepared = await buildRequest(req, ctx, deps, { path: found.path, query: target.query }, upstream, endpoint, { identity, policy: identity.policy, tenants, options: upstream.options });
-    await admission.check(prepared.request);
-    // A WebSocket (Loki tail) counts against the rate only: its slots are not held for the life of the tunnel.
-    if (endpoint.websocket) admission.release();
-    return { ...prepared, admission };
-  } catch (error) {
+  const giveBack = (error: unknown): never => {
     admission?.release();
     if (error instanceof LimitRefusal) ctx.limit = error.rule;
     throw error;
+  };
+  try {
+    const length = req.headers['content-length'];
+    const enforce: EnforceContext = { identity, policy: identity.policy, tenants, options: upstream.options };
+    const prepared = andThen(deps.limiter.admit({ identity, tenants, upstream: upstream.name, endpoint }, length === undefined ? undefined : Number(length)), (admitted) => {
+      admission = admitted;
+      return andThen(buildRequest(req, ctx, deps, { path: found.path, query: target.query }, upstream, endpoint, enforce), (built) =>
+        andThen(admitted.check(built.request), () => {
+          // A WebSocket (Loki tail) counts against the rate only: its slots are not held for the life of the tunnel.
+          if (endpoint.websocket) admitted.release();
+          return { ...built, admission: admitted };
+        }),
+      );
+    });
+    return isPromise(prepared) ? prepared.catch(giveBack) : prepared;
+  } catch (error) {
+    return giveBack(error);
   }
 }
 
-/** The outgoing request, enforced. */
-async function buildRequest(
+/** The outgoing request, enforced: at once unless the body must be read first or the endpoint waits. */
+function buildRequest(
   req: IncomingMessage,
   ctx: RequestContext,
   deps: PipelineDeps,
@@ -108,27 +136,42 @@ async function buildRequest(
   upstream: UpstreamTarget,
   endpoint: Endpoint,
   enforce: EnforceContext,
-): Promise<Omit<PreparedRequest, 'admission'>> {
-  const { tenants } = enforce;
+): MaybePromise<EnforcedRequest> {
   const needsBody = endpoint.bufferBody === true || upstream.signer?.requiresBufferedBody === true;
   const request: ProxyRequest = {
     method: req.method ?? 'GET',
     path: target.path,
     query: target.query,
     headers: buildOutgoingHeaders(req.headers, deps.headerPolicy, upstream.forwardCredentials),
-    body: needsBody && hasRequestBody(req) ? await readRequestBody(req, deps.maxBodyBytes) : undefined,
+    body: undefined,
   };
-  await endpoint.transformRequest?.(request, enforce);
-  if (endpoint.authorizeWithUpstream) {
-    const lookup = createUpstreamLookup(upstream, endpoint.component, tenants, req, ctx);
-    try {
-      await endpoint.authorizeWithUpstream(request, enforce, lookup);
-    } catch (error) {
-      if (!(error instanceof ForwardError)) throw error;
-      throw upstreamFault(error.kind, upstream.name, error.cause, ctx, deps);
-    }
+  const built: EnforcedRequest = { upstream, endpoint, request, enforce };
+  const authorize = endpoint.authorizeWithUpstream;
+  const enforced = () => andThen(endpoint.transformRequest?.(request, enforce), () => (authorize ? authorizeWithUpstream(req, ctx, deps, built, authorize) : built));
+  if (!needsBody || !hasRequestBody(req)) return enforced();
+  return readRequestBody(req, deps.maxBodyBytes).then((body) => {
+    request.body = body;
+    return enforced();
+  });
+}
+
+/** The endpoint decides with what the upstream holds (`Endpoint.authorizeWithUpstream`). */
+async function authorizeWithUpstream(
+  req: IncomingMessage,
+  ctx: RequestContext,
+  deps: PipelineDeps,
+  built: EnforcedRequest,
+  authorize: NonNullable<Endpoint['authorizeWithUpstream']>,
+): Promise<EnforcedRequest> {
+  const { upstream, endpoint, request, enforce } = built;
+  const lookup = createUpstreamLookup(upstream, endpoint.component, enforce.tenants, req, ctx);
+  try {
+    await authorize(request, enforce, lookup);
+  } catch (error) {
+    if (!(error instanceof ForwardError)) throw error;
+    throw upstreamFault(error.kind, upstream.name, error.cause, ctx, deps);
   }
-  return { upstream, endpoint, request, enforce };
+  return built;
 }
 
 /**

@@ -23,7 +23,7 @@ export function createProxyHandler(deps: PipelineDeps, log: Logger, metrics: Gat
       ctx.clientClosed();
       recordRequest(ctx, req.method ?? 'GET', res.writableFinished ? res.statusCode : 499, log, metrics);
     });
-    runPipeline(req, res, ctx, deps).catch(async (error: unknown) => {
+    runPipeline(req, res, ctx, deps, async (error: unknown) => {
       // An answer sent before the body was read either follows a drained body (the connection stays usable)
       // or says `Connection: close` and closes: never keep-alive advertised and then a reset.
       if (!res.headersSent && !(await drainUnreadBody(req, error))) res.setHeader('connection', 'close');

@@ -23,15 +23,17 @@ export interface SendDeps extends UpstreamFaultDeps {
 
 /**
  * Builds the outgoing request (upstream/outgoing-request.ts), sets the body and its length, and streams the
- * exchange through the component's pool, whose interceptor signs it last when the upstream signs.
+ * exchange through the component's pool, whose interceptor signs it last when the upstream signs. `done`
+ * runs once the response is sent (no argument) or failed before anything was sent (the error to answer).
  */
-export async function sendUpstream(
+export function sendUpstream(
   req: IncomingMessage,
   res: ServerResponse,
   ctx: PlainRequestContext,
   prepared: EnforcedRequest,
   deps: SendDeps,
-): Promise<void> {
+  done: (error?: unknown) => void,
+): void {
   const { upstream, endpoint, request, enforce } = prepared;
   const destination = upstream.destination(endpoint.component);
   const pathAndQuery = buildOutgoingRequest(upstream, destination, request, enforce.tenants, req, ctx);
@@ -50,8 +52,8 @@ export async function sendUpstream(
     delete headers['content-length'];
   }
 
-  try {
-    await forwardRequest({
+  forwardRequest(
+    {
       dispatcher: destination.dispatcher,
       method: request.method,
       pathAndQuery,
@@ -63,9 +65,7 @@ export async function sendUpstream(
       onClientGone: (listener) => ctx.onClientGone(listener),
       ...(filterResponse ? { filterResponse: (data: Buffer) => filterResponse(data, enforce) } : {}),
       maxFilterBytes: deps.maxFilterBytes,
-    });
-  } catch (error) {
-    if (!(error instanceof ForwardError)) throw error;
-    throw upstreamFault(error.kind, upstream.name, error.cause, ctx, deps);
-  }
+    },
+    (error) => done(error instanceof ForwardError ? upstreamFault(error.kind, upstream.name, error.cause, ctx, deps) : error),
+  );
 }
