@@ -1,15 +1,7 @@
 import type { Logger } from 'pino';
+import { writeAccessLine, type AccessLogLine } from '../observability/access-log.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
-import type { RequestOutcome } from '../observability/tracing.js';
 import type { RequestContext } from './request-context.js';
-
-interface AccessLogLine extends RequestOutcome {
-  readonly requestId: string;
-  readonly traceId: string;
-  readonly durationMs: number;
-  readonly limit: string | undefined;
-  websocket?: true;
-}
 
 /**
  * The one access-log line and the metrics of a request, plain or upgraded, written once it is over (for a
@@ -48,6 +40,6 @@ export function recordRequest(
     limit: ctx.limit,
   };
   if (websocket) line.websocket = true;
-  log[level](line, 'request');
+  if (log.isLevelEnabled(level)) writeAccessLine(log, level, line);
   ctx.trace.end(method, line);
 }

@@ -1,0 +1,38 @@
+import { pino, type Logger } from 'pino';
+
+/** The fields of the access-log line, in the order they are written. */
+export interface AccessLogLine {
+  readonly requestId: string;
+  readonly traceId: string;
+  readonly path: string | undefined;
+  readonly status: number;
+  readonly durationMs: number;
+  readonly tenant: string | undefined;
+  readonly subject: string | undefined;
+  readonly authenticator: string | undefined;
+  readonly upstream: string | undefined;
+  readonly endpoint: string | undefined;
+  readonly code: string | undefined;
+  readonly limit: string | undefined;
+  websocket?: true;
+}
+
+const { streamSym, chindingsSym, timeSym } = pino.symbols;
+
+/**
+ * Writes the access-log line exactly as `logger[level](line, 'request')` would (level label, time, the
+ * logger's bindings, the fields in order, `msg`, through the logger's own destination), with a serialiser
+ * that knows its fields: pino's generic one was the largest allocation of a proxied request (~2.5 KB of
+ * strings) and about a microsecond. Every field is the gateway's own (names, codes, a path without its
+ * query), never a credential: pino's redaction has nothing to remove from it.
+ */
+export function writeAccessLine(logger: Logger, level: 'info' | 'warn', line: AccessLogLine): void {
+  const internals = logger as unknown as Record<symbol, unknown>;
+  let text = `{"level":"${level}"${(internals[timeSym] as () => string)()}${internals[chindingsSym] as string}`;
+  for (const key in line) {
+    const value = line[key as keyof AccessLogLine];
+    if (value === undefined) continue;
+    text += `,"${key}":${typeof value === 'string' ? JSON.stringify(value) : String(value)}`;
+  }
+  (internals[streamSym] as { write(text: string): void }).write(`${text},"msg":"request"}\n`);
+}
