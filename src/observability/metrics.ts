@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { HotPathCounter, HotPathHistogram } from './hot-path-metrics.js';
 
 /**
  * The gateway's own metrics, on a Registry made per app (never prom-client's global one), so two
@@ -6,14 +7,11 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  */
 export interface GatewayMetrics {
   readonly registry: Registry;
-  readonly requests: Counter<'tenant' | 'upstream' | 'endpoint' | 'code'>;
-  readonly duration: Histogram<'upstream' | 'endpoint'>;
   readonly upstreamErrors: Counter<'upstream' | 'kind'>;
   readonly denials: Counter<'code'>;
-  readonly authentications: Counter<'authenticator' | 'result'>;
-  /** One finished request: `requests` and `duration`, through label children cached per label set. */
+  /** One finished request: `scopegate_requests_total` and `scopegate_request_duration_seconds`. */
   recordRequest(labels: RequestLabels, durationSeconds: number): void;
-  /** One authentication outcome (`authentications`), through a cached label child. */
+  /** One authentication outcome: `scopegate_authentications_total`. */
   recordAuthentication(authenticator: string, result: string): void;
 }
 
@@ -24,69 +22,37 @@ export interface RequestLabels {
   readonly code: number;
 }
 
-// Joins label values into a cache key; no label value holds a NUL (names and codes from the config).
-const KEY_SEPARATOR = '\u0000';
-const MAX_CACHED_CHILDREN = 10_000;
-
-/** Label children by key, made on first use; emptied when full (the metric itself keeps every child). */
-class ChildCache<Child> {
-  readonly #children = new Map<string, Child>();
-  readonly #make: (key: string) => Child;
-
-  constructor(make: (key: string) => Child) {
-    this.#make = make;
-  }
-
-  get(key: string): Child {
-    let child = this.#children.get(key);
-    if (child === undefined) {
-      if (this.#children.size >= MAX_CACHED_CHILDREN) this.#children.clear();
-      child = this.#make(key);
-      this.#children.set(key, child);
-    }
-    return child;
-  }
-}
-
 export function createGatewayMetrics(options: { collectProcessMetrics?: boolean } = {}): GatewayMetrics {
   const registry = new Registry();
   if (options.collectProcessMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'scopegate_' });
-  const requests = new Counter({
+  // Written on every request: hot-path metrics, found by their label values without hashing a label object.
+  const requests = new HotPathCounter<[tenant: string, upstream: string, endpoint: string, code: number]>({
     name: 'scopegate_requests_total',
     help: 'Requests handled, by tenant, upstream, endpoint and HTTP status code.',
-    labelNames: ['tenant', 'upstream', 'endpoint', 'code'] as const,
-    registers: [registry],
+    labelNames: ['tenant', 'upstream', 'endpoint', 'code'],
+    registry,
   });
-  const duration = new Histogram({
+  const duration = new HotPathHistogram<[upstream: string, endpoint: string]>({
     name: 'scopegate_request_duration_seconds',
     help: 'Time from request start to the last byte of the response.',
-    labelNames: ['upstream', 'endpoint'] as const,
+    labelNames: ['upstream', 'endpoint'],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers: [registry],
+    registry,
   });
-  const authentications = new Counter({
+  const authentications = new HotPathCounter<[authenticator: string, result: string]>({
     name: 'scopegate_authentications_total',
     help: 'Authentication outcomes: success or refused per authenticator; unrecognised when no authenticator took the credential.',
-    labelNames: ['authenticator', 'result'] as const,
-    registers: [registry],
+    labelNames: ['authenticator', 'result'],
+    registry,
   });
-  // prom-client hashes the label object (sorted keys, joined) on every inc/observe; a request finds its
-  // children by one string key instead. The label values are bounded (tenant, upstream and endpoint names,
-  // status), and so is the cache.
-  const requestChildren = new ChildCache((key) => requests.labels(...(key.split(KEY_SEPARATOR) as [string, string, string, string])));
-  const durationChildren = new ChildCache((key) => duration.labels(...(key.split(KEY_SEPARATOR) as [string, string])));
-  const authenticationChildren = new ChildCache((key) => authentications.labels(...(key.split(KEY_SEPARATOR) as [string, string])));
   return {
     registry,
-    requests,
-    duration,
     recordRequest(labels, durationSeconds) {
-      const route = `${labels.upstream}${KEY_SEPARATOR}${labels.endpoint}`;
-      requestChildren.get(`${labels.tenant}${KEY_SEPARATOR}${route}${KEY_SEPARATOR}${labels.code}`).inc();
-      durationChildren.get(route).observe(durationSeconds);
+      requests.inc(labels.tenant, labels.upstream, labels.endpoint, labels.code);
+      duration.observe(durationSeconds, labels.upstream, labels.endpoint);
     },
     recordAuthentication(authenticator, result) {
-      authenticationChildren.get(`${authenticator}${KEY_SEPARATOR}${result}`).inc();
+      authentications.inc(authenticator, result);
     },
     upstreamErrors: new Counter({
       name: 'scopegate_upstream_errors_total',
@@ -94,7 +60,6 @@ export function createGatewayMetrics(options: { collectProcessMetrics?: boolean 
       labelNames: ['upstream', 'kind'],
       registers: [registry],
     }),
-    authentications,
     denials: new Counter({
       name: 'scopegate_denials_total',
       help: 'Requests refused by the gateway (401/403/4xx), by error code.',
