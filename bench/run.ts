@@ -295,10 +295,10 @@ async function soak(dir: string, gateway: BenchProcess): Promise<SoakSlice[]> {
 }
 
 function formatSoak(slices: readonly SoakSlice[]): string {
-  const first = slices[0]?.rssMiB;
-  const last = slices.at(-1)?.rssMiB;
   const lines = slices.map((s) => `${String(s.endS).padStart(6)} s  ${s.requestsPerSecond.toFixed(0).padStart(7)} req/s  ${(s.cpuUsPerRequest?.toFixed(0) ?? '').padStart(5)} µs/req  RSS ${(s.rssMiB?.toFixed(0) ?? '').padStart(5)} MiB`);
-  const growth = first !== undefined && last !== undefined ? `RSS after the first slice ${first.toFixed(0)} MiB, at the end ${last.toFixed(0)} MiB (${(last - first >= 0 ? '+' : '') + (last - first).toFixed(0)} MiB), peak ${Math.max(...slices.map((s) => s.rssMiB ?? 0)).toFixed(0)} MiB` : '';
+  // Growth is read after the first two minutes: the young generation and the heaps grow to their working size first.
+  const settled = slices.filter((s) => s.endS > 120 && s.rssMiB !== undefined).map((s) => s.rssMiB as number);
+  const growth = settled.length >= 2 ? `RSS after the first 2 minutes: ${(settled[0] as number).toFixed(0)} MiB, at the end ${(settled.at(-1) as number).toFixed(0)} MiB, lowest ${Math.min(...settled).toFixed(0)}, highest ${Math.max(...settled).toFixed(0)}` : '';
   return [`Soak: scopegate under the small GET, ${slices.length * SOAK_SLICE_S} s, one reading per ${SOAK_SLICE_S} s`, ...lines, growth].join('\n');
 }
 
