@@ -1,40 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import snappy from 'snappyjs';
-import { startTestGateway } from '../servers/gateway.js';
-import { startSigv4Verifier } from '../servers/sigv4-verifier.js';
-import { createTempTokenFile } from '../servers/temp-token-file.js';
+import { startSignedGateway } from '../servers/signed-gateway.js';
 
 const KEY = { accessKeyId: 'AKIDGATEWAY', secretAccessKey: 'gateway/secret/key+example' };
 
 /** The gateway signs every request to a `sign` upstream after rewriting; an independent verifier checks it. */
-async function setup(t: { after(fn: () => Promise<void>): void }, upstream: Record<string, unknown> = {}) {
-  const verifier = await startSigv4Verifier({ keys: [KEY], service: 'aps', region: 'eu-west-1' });
-  t.after(() => verifier.close());
-  const tokens = await createTempTokenFile({ 'tok-a': 'team-a' });
-  t.after(() => tokens.remove());
-  const gateway = await startTestGateway({
-    backend_type: 'file',
-    file: { path: tokens.path },
-    proxy: {
-      upstreams: [
-        {
-          match: '.*',
-          upstream: verifier.url.href.replace(/\/$/, ''),
-          type: 'raw',
-          sign: {
-            service: 'aps',
-            region: 'eu-west-1',
-            credentials: { type: 'static', access_key_id: KEY.accessKeyId, secret_access_key: KEY.secretAccessKey },
-          },
-          ...upstream,
-        },
-      ],
-    },
-  });
-  t.after(() => gateway.stop());
-  return { verifier, gateway };
-}
+const setup = (t: { after(fn: () => Promise<void>): void }, sign?: Record<string, unknown>) =>
+  startSignedGateway(t, { key: KEY, tokens: { 'tok-a': 'team-a' }, ...(sign ? { sign } : {}) });
 
 const auth = { authorization: 'Bearer tok-a' };
 
@@ -72,7 +45,8 @@ test('a POST form body and a snappy remote-write body are signed over their exac
 
 test('without valid credentials the gateway answers 503 and /ready says why', async (t) => {
   const { gateway, verifier } = await setup(t, {
-    sign: { service: 'aps', region: 'eu-west-1', credentials: { type: 'vault', address: 'http://127.0.0.1:9', role: 'r', token: 'x' }, fetch_timeout: '1s' },
+    credentials: { type: 'vault', address: 'http://127.0.0.1:9', role: 'r', token: 'x' },
+    fetch_timeout: '1s',
   });
   const res = await fetch(`${gateway.url}/api/v1/query?query=up`, { headers: auth });
   assert.equal(res.status, 503);

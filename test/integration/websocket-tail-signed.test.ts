@@ -3,9 +3,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
-import { startTestGateway } from '../servers/gateway.js';
-import { startSigv4Verifier } from '../servers/sigv4-verifier.js';
-import { createTempTokenFile } from '../servers/temp-token-file.js';
+import { startSignedGateway } from '../servers/signed-gateway.js';
 
 // Issue #10 item 7 / #11: a Loki tail over WebSocket leaves through the same outgoing-request builder and the
 // same pool as any request, so to a `sign` upstream it arrives signed (checked by an independent SigV4
@@ -14,33 +12,8 @@ import { createTempTokenFile } from '../servers/temp-token-file.js';
 
 const KEY = { accessKeyId: 'AKIDTAIL', secretAccessKey: 'tail/secret/key+example' };
 
-async function setup(t: { after(fn: () => Promise<void>): void }, sign: Record<string, unknown> = {}) {
-  const verifier = await startSigv4Verifier({ keys: [KEY], service: 'aps', region: 'eu-west-1' });
-  t.after(() => verifier.close());
-  const tokens = await createTempTokenFile({ 'tok-a': { tenant: 'team-a', namespace: 'team-a', name: 'team-a' } });
-  t.after(() => tokens.remove());
-  const gateway = await startTestGateway({
-    backend_type: 'file',
-    file: { path: tokens.path },
-    proxy: {
-      upstreams: [
-        {
-          match: '.*',
-          type: 'loki',
-          upstream: verifier.url.href.replace(/\/$/, ''),
-          sign: {
-            service: 'aps',
-            region: 'eu-west-1',
-            credentials: { type: 'static', access_key_id: KEY.accessKeyId, secret_access_key: KEY.secretAccessKey },
-            ...sign,
-          },
-        },
-      ],
-    },
-  });
-  t.after(() => gateway.stop());
-  return { verifier, gateway };
-}
+const setup = (t: { after(fn: () => Promise<void>): void }, sign: Record<string, unknown> = {}) =>
+  startSignedGateway(t, { key: KEY, tokens: { 'tok-a': { tenant: 'team-a', namespace: 'team-a', name: 'team-a' } }, type: 'loki', sign });
 
 function openTail(gatewayUrl: string, query: string): WebSocket {
   const url = `${gatewayUrl.replace('http', 'ws')}/loki/api/v1/tail?query=${encodeURIComponent(query)}`;
