@@ -1,18 +1,11 @@
 import { pino, type Logger } from 'pino';
+import type { RequestOutcome } from './tracing.js';
 
-/** The fields of the access-log line, in the order they are written. */
-export interface AccessLogLine {
+/** The fields of the access-log line: the request's outcome (a span's attributes too), and the log's own. */
+export interface AccessLogLine extends RequestOutcome {
   readonly requestId: string;
   readonly traceId: string;
-  readonly path: string | undefined;
-  readonly status: number;
   readonly durationMs: number;
-  readonly tenant: string | undefined;
-  readonly subject: string | undefined;
-  readonly authenticator: string | undefined;
-  readonly upstream: string | undefined;
-  readonly endpoint: string | undefined;
-  readonly code: string | undefined;
   readonly limit: string | undefined;
   websocket?: true;
 }

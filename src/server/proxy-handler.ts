@@ -11,8 +11,8 @@ import { drainUnreadBody } from './unread-body.js';
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
- * The proxy listener's handler: one context per request, the pipeline, the one error handler, and in a
- * `finally` one access-log line and the metrics. Never throws: the gateway stays up whatever a request does.
+ * The proxy listener's handler: one context per request, the pipeline, the one error handler, and when the
+ * response closes one access-log line and the metrics. Never throws: the gateway stays up whatever a request does.
  */
 export function createProxyHandler(deps: PipelineDeps, log: Logger, metrics: GatewayMetrics, tracer: RequestTracer): RequestHandler {
   return (req, res) => {

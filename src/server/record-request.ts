@@ -23,8 +23,9 @@ export function recordRequest(
   metrics.recordRequest({ tenant: ctx.tenant ?? 'none', upstream, endpoint, code: status }, durationSeconds);
   if (ctx.errorCode && status >= 400 && status < 500) metrics.denials.inc({ code: ctx.errorCode });
   const level = status >= 500 ? 'warn' : 'info';
+  const logged = log.isLevelEnabled(level);
   // Nothing is built for a line the log drops, unless the request's span records it.
-  if (!log.isLevelEnabled(level) && !ctx.trace.isRecording) return;
+  if (!logged && !ctx.trace.isRecording) return;
   const line: AccessLogLine = {
     requestId: ctx.id,
     traceId: ctx.trace.traceId,
@@ -40,6 +41,6 @@ export function recordRequest(
     limit: ctx.limit,
   };
   if (websocket) line.websocket = true;
-  if (log.isLevelEnabled(level)) writeAccessLine(log, level, line);
+  if (logged) writeAccessLine(log, level, line);
   ctx.trace.end(method, line);
 }
