@@ -173,10 +173,14 @@ function upstreamConnections(upstream: BenchProcess): Promise<number> {
   });
 }
 
+/** wrk with the run's connections and placement, sending `shape` to `origin`: call it with the seconds to run. */
+async function loadFor(dir: string, name: string, shape: WrkRequest, origin: string): Promise<(seconds: number) => Promise<WrkResult>> {
+  const script = await writeWrkScript(dir, name.replace(/\W/g, '-'), shape);
+  return (seconds) => runWrk({ origin, path: shape.path, script, connections, durationS: seconds, ...(LOAD.cpu === undefined ? {} : { cpu: LOAD.cpu }) });
+}
+
 async function measureCell(dir: string, round: number, scenario: Scenario, target: Target, origin: string, pid: number | undefined, upstream: BenchProcess): Promise<Cell> {
-  const script = await writeWrkScript(dir, `${target.name.replace(/\W/g, '-')}-${scenario}`, target.request(scenario));
-  const { path } = target.request(scenario);
-  const wrk = (seconds: number) => runWrk({ origin, path, script, connections, durationS: seconds, ...(LOAD.cpu === undefined ? {} : { cpu: LOAD.cpu }) });
+  const wrk = await loadFor(dir, `${target.name}-${scenario}`, target.request(scenario), origin);
   if (warmupS > 0) await wrk(warmupS);
   const connectionsBefore = await upstreamConnections(upstream);
   const before = pid === undefined ? undefined : readProcessTree(pid);
@@ -282,13 +286,12 @@ interface SoakSlice {
 
 /** `--soak`: the scopegate process under the small GET for `soakS` seconds, one RSS reading per 30 s slice. */
 async function soak(dir: string, gateway: BenchProcess): Promise<SoakSlice[]> {
-  const target = targets(undefined).find((t) => t.name === 'scopegate') as Target;
-  const script = await writeWrkScript(dir, 'soak', target.request('small'));
+  const wrk = await loadFor(dir, 'soak', request('small', TOKEN), gateway.origin);
   const slices: SoakSlice[] = [];
   log(`  soak: scopegate, small GET, ${soakS} s`);
   for (let endS = SOAK_SLICE_S; endS <= soakS; endS += SOAK_SLICE_S) {
     const before = readProcessTree(gateway.pid);
-    const result = await runWrk({ origin: gateway.origin, path: PROMQL_PATH, script, connections, durationS: SOAK_SLICE_S, ...(LOAD.cpu === undefined ? {} : { cpu: LOAD.cpu }) });
+    const result = await wrk(SOAK_SLICE_S);
     const after = readProcessTree(gateway.pid);
     const cpuUs = before && after && result.requests > 0 ? ((after.cpuMs - before.cpuMs) * 1000) / result.requests : undefined;
     slices.push({ endS, requestsPerSecond: result.requestsPerSecond, cpuUsPerRequest: cpuUs, rssMiB: after?.rssMiB });
@@ -329,9 +332,8 @@ async function main(): Promise<void> {
         const proc = processOf(entry);
         if (proc === undefined) continue;
         for (const scenario of entry.target.scenarios) {
-          const script = await writeWrkScript(dir, `warm-${entry.target.name.replace(/\W/g, '-')}-${scenario}`, entry.target.request(scenario));
-          const { path } = entry.target.request(scenario);
-          await runWrk({ origin: proc.origin, path, script, connections, durationS: Math.max(1, Math.round(initialWarmupS / entry.target.scenarios.length)), ...(LOAD.cpu === undefined ? {} : { cpu: LOAD.cpu }) });
+          const wrk = await loadFor(dir, `warm-${entry.target.name}-${scenario}`, entry.target.request(scenario), proc.origin);
+          await wrk(Math.max(1, Math.round(initialWarmupS / entry.target.scenarios.length)));
         }
       }
     }
