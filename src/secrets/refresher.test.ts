@@ -100,6 +100,9 @@ test('concurrent refreshes share one load', async () => {
 });
 
 test('a source that hangs is given up after loadTimeoutMs: start resolves (not ready), so a start or reload never waits forever', async () => {
+  // A real hanging load holds a socket, which keeps the event loop alive; AbortSignal.timeout's timer does not
+  // (it is unref'd), so without this the runner could see an empty loop and cancel the test (seen on Node 22).
+  const socketLike = setInterval(() => undefined, 1_000);
   const hanging: SecretSource = { name: 'hanging', load: () => new Promise(() => undefined) };
   const refresher = createTokenRefresher({
     source: hanging,
@@ -111,7 +114,11 @@ test('a source that hangs is given up after loadTimeoutMs: start resolves (not r
     registry: new Registry(),
     loadTimeoutMs: 20,
   });
-  await refresher.start();
+  try {
+    await refresher.start();
+  } finally {
+    clearInterval(socketLike);
+  }
   refresher.close();
   assert.equal(refresher.current(), undefined);
   assert.match(refresher.readiness.notReadyReason() ?? '', /never loaded \(last error: Error: load gave up/);
