@@ -1,4 +1,5 @@
 import type { Param } from '../enforce/params.js';
+import type { QueryCostCode } from './limit-errors.js';
 import { parseLokiTimeMs, parsePromDurationMs, parsePromTimeMs, parseStepMs, parseTempoTimeMs } from './query-time.js';
 
 /**
@@ -31,11 +32,9 @@ export interface QueryCostLimits {
 export type QueryKind = 'range' | 'instant';
 export type QueryDialect = 'prometheus' | 'loki' | 'tempo';
 
-export type QueryCostErrorCode = 'query_range_too_long' | 'step_too_small' | 'too_many_points' | 'query_too_long' | 'lookback_too_long' | 'invalid_time_range';
-
 export class QueryCostError extends Error {
-  readonly code: QueryCostErrorCode;
-  constructor(code: QueryCostErrorCode, message: string) {
+  readonly code: QueryCostCode;
+  constructor(code: QueryCostCode, message: string) {
     super(message);
     this.name = 'QueryCostError';
     this.code = code;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { ErrorCode } from '../core/error-codes.js';
 import type { RequestTrace, RequestTracer } from '../observability/tracing.js';
 
 /** What one request carries through the pipeline, and what its access-log line reports. */
@@ -18,7 +19,7 @@ export interface RequestContext {
   tenant?: string;
   upstream?: string;
   endpoint?: string;
-  errorCode?: string;
+  errorCode?: ErrorCode;
   /** The `[[limits.rules]]` entry that refused the request. */
   limit?: string;
   /** The path as routed, for Prometheus-style error bodies and the access log. */
@@ -52,7 +53,7 @@ class HttpRequestContext implements PlainRequestContext {
   tenant: string | undefined = undefined;
   upstream: string | undefined = undefined;
   endpoint: string | undefined = undefined;
-  errorCode: string | undefined = undefined;
+  errorCode: ErrorCode | undefined = undefined;
   limit: string | undefined = undefined;
   path: string | undefined = undefined;
   readonly #res: ServerResponse;
