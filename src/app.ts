@@ -20,6 +20,7 @@ import { createAwsCredentialMetrics } from './upstream/aws-credentials/metrics.j
 import { createUpstream, type BuiltUpstream } from './upstream/create-upstream.js';
 import { createSigner, type Signer } from './upstream/sigv4.js';
 import { createHeaderPolicy } from './upstream/headers.js';
+import type { Preset } from './routing/endpoint.js';
 
 export interface AppDeps {
   readonly logger: Logger;
@@ -28,6 +29,8 @@ export interface AppDeps {
   readonly collectProcessMetrics?: boolean;
   /** The app this one replaces (reload): limit counters of unchanged rules carry over. */
   readonly previous?: App;
+  /** The endpoint table of an upstream, when not its type's built-in preset (tests bring presets of their own). */
+  readonly presetFor?: (upstream: UpstreamConfig) => Preset | undefined;
 }
 
 export interface App extends ServedApp {
@@ -66,7 +69,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
           { clock, logger, ...(credentialMetrics ? { metrics: credentialMetrics } : {}) },
         )
       : undefined;
-    upstreams.push({ config: upstreamConfig, signer, built: createUpstream(upstreamConfig, signer) });
+    upstreams.push({ config: upstreamConfig, signer, built: createUpstream(upstreamConfig, signer, deps.presetFor?.(upstreamConfig)) });
   }
   const tracer = config.tracing ? await createOtlpTracer(config.tracing, logger) : propagateOnly;
   const limits = await createLimits(config.limits, { logger, registry: metrics.registry, now: () => clock.now(), previous: deps.previous?.limits });

@@ -3,6 +3,8 @@ import { loadConfigFile } from '../config/load.js';
 import { enforceLogQuery } from '../enforce/logql/index.js';
 import { PolicyViolation, QueryParseError } from '../enforce/errors.js';
 import { explainQuery } from '../enforce/promql/index.js';
+import type { Preset, QueryDialect } from '../routing/endpoint.js';
+import { builtInPresets } from '../routing/presets/index.js';
 import { buildPolicySelector } from '../routing/presets/prometheus-transforms.js';
 import { enforceTraceQuery } from '../enforce/traceql/enforce.js';
 import { createLogger } from '../observability/logger.js';
@@ -25,12 +27,27 @@ export interface Explanation {
   readonly refused: boolean;
 }
 
-const ENFORCERS: Readonly<Record<string, (query: string, policy: LabelPolicy) => string>> = {
-  prometheus: explainQuery,
-  victoriametrics: explainVictoriaMetrics,
-  loki: enforceLogQuery,
-  tempo: enforceTraceQuery,
+/** The rewrite shown for each query language, as the endpoint rows' transforms apply it. */
+const EXPLAINERS: Readonly<Record<QueryDialect, (query: string, policy: LabelPolicy) => string>> = {
+  promql: explainQuery,
+  metricsql: explainVictoriaMetrics,
+  logql: enforceLogQuery,
+  traceql: enforceTraceQuery,
 };
+
+export interface ExplainDeps {
+  /** The presets `--type` names (the built-in ones; a test may bring its own). */
+  readonly presets: readonly Preset[];
+}
+
+/**
+ * The language of an upstream type's queries, read from its preset's rows: its instant query's, else its
+ * range query's, else the first it reads. Undefined when no row reads a query (alertmanager, raw).
+ */
+function queryDialectOf(preset: Preset): QueryDialect | undefined {
+  const queries = preset.endpoints.flatMap((endpoint) => (endpoint.query ? [endpoint.query] : []));
+  return (queries.find((q) => q.kind === 'instant') ?? queries.find((q) => q.kind === 'range') ?? queries[0])?.dialect;
+}
 
 /** `type = "victoriametrics"`: the PromQL rewrite when the grammar reads the query, and the extra filter. */
 function explainVictoriaMetrics(query: string, policy: LabelPolicy): string {
@@ -51,12 +68,17 @@ function explainVictoriaMetrics(query: string, policy: LabelPolicy): string {
  * a token entry in JSON: `{"namespaces":["team-a"],"labels":{"cluster":"eu1"}}` (values of the configured
  * `static_tokens.policy_label`, or of `"label"` when the entry names one).
  */
-export async function explain(configPath: string, args: ParsedArgs): Promise<Explanation> {
+export async function explain(configPath: string, args: ParsedArgs, deps: ExplainDeps = { presets: builtInPresets() }): Promise<Explanation> {
   const query = stringFlag(args, 'query');
   if (query === undefined) throw new UsageError('explain: --query is required');
   const type = stringFlag(args, 'type') ?? 'prometheus';
-  const enforce = ENFORCERS[type];
-  if (!enforce) throw new UsageError(`explain: --type must be one of ${Object.keys(ENFORCERS).join(', ')}`);
+  const preset = deps.presets.find((p) => p.type === type);
+  const dialect = preset && queryDialectOf(preset);
+  if (dialect === undefined) {
+    const types = deps.presets.filter((p) => queryDialectOf(p) !== undefined).map((p) => p.type).sort();
+    throw new UsageError(`explain: --type must be one of ${types.join(', ')}`);
+  }
+  const enforce = EXPLAINERS[dialect];
   const policy = await resolvePolicy(configPath, args);
   if (policy === undefined) return { text: '# this identity has no label policy: the gateway answers 403 (implicit deny)', refused: true };
   try {

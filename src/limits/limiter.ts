@@ -8,7 +8,7 @@ import { LimitBackendError, type LimitBackend, type Slot } from './backend.js';
 import { LimitsUnavailable, QueryTooExpensive, TooManyRequests, WriteTooLarge } from './limit-errors.js';
 import type { LimitMetrics } from './limit-metrics.js';
 import type { MaybePromise } from '../core/maybe-async.js';
-import { checkQueryCost, QueryCostError, type QueryDialect, type QueryKind } from './query-cost.js';
+import { checkQueryCost, isCostedQuery, QueryCostError } from './query-cost.js';
 import { compileLimitRule, type LimitRule, type LimitSubject } from './rules.js';
 import { countWriteSeries } from './write-series.js';
 
@@ -151,19 +151,19 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
   }
 
   async function checkRequest(matched: readonly LimitRule[], subject: LimitSubject, request: ProxyRequest): Promise<void> {
-    const kind = queryKindOf(subject.endpoint.name);
+    const { query, writeFormat } = subject.endpoint;
     for (const rule of matched) {
       if (request.body !== undefined) checkBodyBytes(rule, request.body.length, subject);
-      if (rule.config.max_series !== undefined && request.body !== undefined) {
-        const series = countWriteSeries(subject.endpoint.name, request);
+      if (rule.config.max_series !== undefined && request.body !== undefined && writeFormat !== undefined) {
+        const series = countWriteSeries(writeFormat, request);
         if (series !== undefined && series > rule.config.max_series) {
           refuse(subject, 'too_many_series', new WriteTooLarge('too_many_series', `the write holds ${series} series or streams, over the limit of ${rule.config.max_series} (rule ${rule.name})`, rule.name));
         }
       }
-      if (kind === undefined || !rule.hasCostGuards) continue;
+      if (!isCostedQuery(query) || !rule.hasCostGuards) continue;
       const params = await readRequestParams(request);
       try {
-        checkQueryCost(params, kind.kind, kind.dialect, {
+        checkQueryCost(params, query, {
           maxRangeMs: rule.config.max_range,
           minStepMs: rule.config.min_step,
           maxPoints: rule.config.max_points,
@@ -177,15 +177,4 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
       }
     }
   }
-}
-
-/** Which endpoints the cost guards read: the query and query_range rows of every preset, Tempo's search and metrics range. */
-function queryKindOf(endpointName: string): { kind: QueryKind; dialect: QueryDialect } | undefined {
-  if (endpointName === 'tempo.search' || endpointName === 'tempo.metrics_query_range') return { kind: 'range', dialect: 'tempo' };
-  const dot = endpointName.indexOf('.');
-  const family = endpointName.slice(0, dot);
-  const row = endpointName.slice(dot + 1);
-  if (row !== 'query' && row !== 'query_range') return undefined;
-  if (family === 'tempo' || family === 'alertmanager' || family === 'raw') return undefined;
-  return { kind: row === 'query' ? 'instant' : 'range', dialect: family === 'loki' ? 'loki' : 'prometheus' };
 }

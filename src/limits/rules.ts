@@ -9,7 +9,7 @@ export interface LimitSubject {
   readonly identity: Identity;
   readonly tenants: readonly string[];
   readonly upstream: string;
-  readonly endpoint: Pick<Endpoint, 'name' | 'scope'>;
+  readonly endpoint: Pick<Endpoint, 'name' | 'scope' | 'query' | 'writeFormat'>;
 }
 
 /** A `[[limits.rules]]` entry, compiled once at load. */

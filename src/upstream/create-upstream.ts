@@ -2,6 +2,7 @@ import type { Pool } from 'undici';
 import type { UpstreamConfig } from '../config/config.js';
 import { createCachedPromQLEnforcer } from '../enforce/promql/rewrite-cache.js';
 import { compileEndpointTable } from '../routing/endpoint-table.js';
+import type { Preset } from '../routing/endpoint.js';
 import { presetFor } from '../routing/presets/index.js';
 import { createUpstreamPool } from './pool.js';
 import { createSigningInterceptor } from './signing-interceptor.js';
@@ -25,13 +26,17 @@ function componentKey(component: string): string {
   return component.replace(/-/g, '_');
 }
 
+/** The built-in preset of an upstream's `type`. */
+export function presetOfUpstream(config: UpstreamConfig): Preset {
+  return presetFor(config.type, config.traceql_attributes ? { traceqlAttributes: config.traceql_attributes } : {});
+}
+
 /**
  * Builds one upstream: its preset's endpoint table, one pool per distinct origin (the main address and each
  * configured component), and the switches the pipeline reads. Components not configured go to the main
- * address (the single-address "gateway" form).
+ * address (the single-address "gateway" form). The preset is the type's built-in one unless one is given.
  */
-export function createUpstream(config: UpstreamConfig, signer: Signer | undefined): BuiltUpstream {
-  const preset = presetFor(config.type, config.traceql_attributes ? { traceqlAttributes: config.traceql_attributes } : {});
+export function createUpstream(config: UpstreamConfig, signer: Signer | undefined, preset: Preset = presetOfUpstream(config)): BuiltUpstream {
   const pools = new Map<string, Pool>();
   const tls = upstreamTlsOptions(config);
   const destinationFor = (url: URL): Destination => {

@@ -141,7 +141,7 @@ test('usage errors exit 2 with the reason and the usage, never 1', async () => {
   const config = join(dir, 'scopegate.toml');
   const cases: [string[], RegExp][] = [
     [['explain', '--config', config, '--token', 'tok-a'], /^explain: --query is required\n/],
-    [['explain', '--config', config, '--token', 'tok-a', '--type', 'graphite', '--query', 'up'], /^explain: --type must be one of prometheus, victoriametrics, loki, tempo\n/],
+    [['explain', '--config', config, '--token', 'tok-a', '--type', 'graphite', '--query', 'up'], /^explain: --type must be one of loki, mimir, prometheus, tempo, victoriametrics\n/],
     [['explain', '--config', config, '--policy', '{namespaces', '--query', 'up'], /^explain: --policy: /],
     [['explain', '--config', config, '--query', 'up'], /^explain: --token or --policy is required\n/],
   ];
