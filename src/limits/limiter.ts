@@ -9,7 +9,7 @@ import { LimitsUnavailable, QueryTooExpensive, TooManyRequests, WriteTooLarge } 
 import type { LimitMetrics } from './limit-metrics.js';
 import type { MaybePromise } from '../core/maybe-async.js';
 import { checkQueryCost, isCostedQuery, QueryCostError } from './query-cost.js';
-import { compileLimitRule, type LimitRule, type LimitSubject } from './rules.js';
+import { compileLimitRule, tenantSetKey, type LimitRule, type LimitSubject } from './rules.js';
 import { countWriteSeries } from './write-series.js';
 
 /**
@@ -73,7 +73,7 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
   }
 
   function refuse(subject: LimitSubject, limit: string, error: Error): never {
-    metrics.limited.inc({ tenant: subject.tenants.join('|'), limit });
+    metrics.limited.inc({ tenant: tenantSetKey(subject.tenants), limit });
     throw error;
   }
 
