@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkQueryCost, estimateLookbackMs, QueryCostError, type QueryCostLimits } from './query-cost.js';
 import type { EndpointQuery, Preset } from '../routing/endpoint.js';
+import { compileEndpointTable } from '../routing/endpoint-table.js';
 import { lokiPreset } from '../routing/presets/loki.js';
 import { prometheusPreset } from '../routing/presets/prometheus.js';
 import { tempoPreset } from '../routing/presets/tempo.js';
@@ -37,17 +38,17 @@ test('times and steps as the upstreams read them', () => {
   assert.equal(parseStepMs('1x'), undefined);
 });
 
-/** The query a built-in row declares: the guards read the row, so the tests read the same rows. */
-function queryOf(preset: Preset, name: string): EndpointQuery {
-  const query = preset.endpoints.find((e) => e.name === name)?.query;
-  assert.ok(query, name);
+/** The query a built-in row declares (found by its path): the guards read the row, so the tests read the same rows. */
+function queryOf(preset: Preset, path: string): EndpointQuery {
+  const query = compileEndpointTable(preset).match('GET', path).query;
+  assert.ok(query, path);
   return query;
 }
-const PROM_RANGE = queryOf(prometheusPreset, 'prometheus.query_range');
-const LOKI_RANGE = queryOf(lokiPreset, 'loki.query_range');
-const TEMPO_SEARCH = queryOf(tempoPreset, 'tempo.search');
-const TEMPO_METRICS_RANGE = queryOf(tempoPreset, 'tempo.metrics_query_range');
-const TEMPO_METRICS_INSTANT = queryOf(tempoPreset, 'tempo.metrics_query');
+const PROM_RANGE = queryOf(prometheusPreset, '/api/v1/query_range');
+const LOKI_RANGE = queryOf(lokiPreset, '/loki/api/v1/query_range');
+const TEMPO_SEARCH = queryOf(tempoPreset, '/api/search');
+const TEMPO_METRICS_RANGE = queryOf(tempoPreset, '/api/metrics/query_range');
+const TEMPO_METRICS_INSTANT = queryOf(tempoPreset, '/api/metrics/query');
 
 function codeOf(params: [string, string][], query: EndpointQuery, limits: QueryCostLimits, nowMs: number): string {
   try {
@@ -128,10 +129,10 @@ test('checkQueryCost on Tempo: search reads start and end only (both or neither)
 
 test('checkQueryCost: lookups are not costed; lookback only where the language has range selectors', () => {
   const limits = { maxQueryBytes: 5, maxLookbackMs: H };
-  const series = queryOf(prometheusPreset, 'prometheus.series');
+  const series = queryOf(prometheusPreset, '/api/v1/series');
   assert.equal(codeOf([['match[]', 'up{job="long"}']], series, limits, 0), 'ok');
-  assert.equal(codeOf([['query', 'x[2h]']], queryOf(prometheusPreset, 'prometheus.query'), limits, 0), 'lookback_too_long');
-  assert.equal(codeOf([['query', 'x[2h]']], queryOf(lokiPreset, 'loki.query'), limits, 0), 'lookback_too_long');
+  assert.equal(codeOf([['query', 'x[2h]']], queryOf(prometheusPreset, '/api/v1/query'), limits, 0), 'lookback_too_long');
+  assert.equal(codeOf([['query', 'x[2h]']], queryOf(lokiPreset, '/loki/api/v1/query'), limits, 0), 'lookback_too_long');
   assert.equal(codeOf([['q', 'x[2h]']], { ...TEMPO_METRICS_INSTANT, times: undefined }, limits, 0), 'ok', 'TraceQL has no range selectors');
 });
 

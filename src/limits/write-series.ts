@@ -23,7 +23,7 @@ export function countWriteSeries(format: WriteFormat, request: ProxyRequest): nu
   switch (format) {
     case 'prometheus-remote-write':
       return countField1(uncompressSnappy(body), 'remote write');
-    case 'loki-push': {
+    case 'loki-push-request': {
       const encoding = (request.headers['content-encoding'] ?? '').trim().toLowerCase();
       const decoded = encoding === 'gzip' || encoding === 'deflate' ? decompressBody(body, encoding, MAX_DECODED_BYTES, 'push body') : body;
       const type = (request.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase();

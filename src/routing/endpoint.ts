@@ -99,7 +99,7 @@ export interface EndpointQuery {
 }
 
 /** The body format of a write endpoint, for the write size guards (limits/write-series.ts). */
-export type WriteFormat = 'prometheus-remote-write' | 'loki-push' | 'otlp-metrics' | 'otlp-traces';
+export type WriteFormat = 'prometheus-remote-write' | 'loki-push-request' | 'otlp-metrics' | 'otlp-traces';
 
 /**
  * One endpoint of a backend API: a row in a preset table (routing/presets/*.ts).

@@ -73,7 +73,7 @@ export const lokiPreset: Preset = {
       component: 'distributor',
       bufferBody: true,
       transformRequest: createLokiPushTransform(),
-      writeFormat: 'loki-push',
+      writeFormat: 'loki-push-request',
     },
     read('query', '/loki/api/v1/query', QUERY, undefined, { kind: 'instant', times: LOKI_INSTANT }),
     read('query_range', '/loki/api/v1/query_range', QUERY, undefined, { kind: 'range', times: LOKI_RANGE }),
