@@ -69,7 +69,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
           { clock, logger, ...(credentialMetrics ? { metrics: credentialMetrics } : {}) },
         )
       : undefined;
-    upstreams.push({ config: upstreamConfig, signer, built: createUpstream(upstreamConfig, signer, deps.presetFor?.(upstreamConfig)) });
+    upstreams.push({ config: upstreamConfig, signer, built: createUpstream(upstreamConfig, signer, { preset: deps.presetFor?.(upstreamConfig) }) });
   }
   const tracer = config.tracing ? await createOtlpTracer(config.tracing, logger) : propagateOnly;
   const limits = await createLimits(config.limits, { logger, registry: metrics.registry, now: () => clock.now(), previous: deps.previous?.limits });

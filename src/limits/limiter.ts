@@ -83,7 +83,7 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
       if (rule.rate === undefined) continue;
       const decision = await guarded(backend.takeRate(rule.id, rule.bucketKey(subject), rule.rate, now), { allowed: true, retryAfterMs: 0 });
       if (!decision.allowed) {
-        refuse(subject, 'rate', new TooManyRequests('rate_limited', `rate limit of ${rule.config.rate}/s (burst ${rule.rate.burst}) reached (rule ${rule.name})`, rule.name, decision.retryAfterMs));
+        refuse(subject, 'rate', rateLimited(rule, decision.retryAfterMs));
       }
     }
   }
@@ -102,7 +102,7 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
       }
       if (slot === undefined) {
         for (const release of releases) release();
-        refuse(subject, 'concurrency', new TooManyRequests('concurrency_limited', `${max} requests already in flight (rule ${rule.name})`, rule.name, 1000));
+        refuse(subject, 'concurrency', concurrencyLimited(rule));
       }
       const gauge = metrics.inFlight.labels({ rule: rule.name });
       gauge.inc();
@@ -119,17 +119,15 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
    * `takeRates` then `acquireSlots` in one backend call (Redis: one round trip), same order, same answers. The
    * slots are freed together, by one `release` the response does not wait for.
    */
-  async function admitAtOnce(admit: NonNullable<LimitBackend['admit']>, matched: readonly LimitRule[], subject: LimitSubject): Promise<(() => void)[]> {
+  async function admitAtOnce(matched: readonly LimitRule[], subject: LimitSubject): Promise<(() => void)[]> {
     const counted = matched.filter((rule) => rule.rate !== undefined || rule.config.concurrency !== undefined);
-    if (counted.length === 0) return [];
+    if (counted.length === 0 || backend.admit === undefined) return [];
     const checks = counted.map((rule) => ({ ruleId: rule.id, key: rule.bucketKey(subject), rate: rule.rate, maxInFlight: rule.config.concurrency }));
-    const decision = await guarded(admit(checks, deps.now()), { admitted: true, release: () => {} });
+    const decision = await guarded(backend.admit(checks, deps.now()), { admitted: true, release: () => {} });
     if (!decision.admitted) {
       const rule = counted[decision.index] as LimitRule;
-      if (decision.limit === 'rate') {
-        refuse(subject, 'rate', new TooManyRequests('rate_limited', `rate limit of ${rule.config.rate}/s (burst ${rule.rate?.burst}) reached (rule ${rule.name})`, rule.name, decision.retryAfterMs));
-      }
-      refuse(subject, 'concurrency', new TooManyRequests('concurrency_limited', `${rule.config.concurrency} requests already in flight (rule ${rule.name})`, rule.name, 1000));
+      if (decision.limit === 'rate') refuse(subject, 'rate', rateLimited(rule, decision.retryAfterMs));
+      refuse(subject, 'concurrency', concurrencyLimited(rule));
     }
     const gauges = counted.filter((rule) => rule.config.concurrency !== undefined).map((rule) => metrics.inFlight.labels({ rule: rule.name }));
     if (gauges.length === 0) return [];
@@ -154,7 +152,7 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
     for (const rule of matched) checkBodyBytes(rule, contentLength, subject);
     let releases: (() => void)[];
     if (backend.admit !== undefined) {
-      releases = await admitAtOnce(backend.admit.bind(backend), matched, subject);
+      releases = await admitAtOnce(matched, subject);
     } else {
       await takeRates(matched, subject);
       releases = await acquireSlots(matched, subject);
@@ -207,4 +205,12 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
       }
     }
   }
+}
+
+function rateLimited(rule: LimitRule, retryAfterMs: number): TooManyRequests {
+  return new TooManyRequests('rate_limited', `rate limit of ${rule.config.rate}/s (burst ${rule.rate?.burst}) reached (rule ${rule.name})`, rule.name, retryAfterMs);
+}
+
+function concurrencyLimited(rule: LimitRule): TooManyRequests {
+  return new TooManyRequests('concurrency_limited', `${rule.config.concurrency} requests already in flight (rule ${rule.name})`, rule.name, 1000);
 }

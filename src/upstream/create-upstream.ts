@@ -26,8 +26,13 @@ function componentKey(component: string): string {
   return component.replace(/-/g, '_');
 }
 
+export interface UpstreamDeps {
+  /** The endpoint table, when not the type's built-in preset (tests bring presets of their own). */
+  readonly preset?: Preset | undefined;
+}
+
 /** The built-in preset of an upstream's `type`. */
-export function presetOfUpstream(config: UpstreamConfig): Preset {
+function presetOfUpstream(config: UpstreamConfig): Preset {
   return presetFor(config.type, config.traceql_attributes ? { traceqlAttributes: config.traceql_attributes } : {});
 }
 
@@ -36,7 +41,8 @@ export function presetOfUpstream(config: UpstreamConfig): Preset {
  * configured component), and the switches the pipeline reads. Components not configured go to the main
  * address (the single-address "gateway" form). The preset is the type's built-in one unless one is given.
  */
-export function createUpstream(config: UpstreamConfig, signer: Signer | undefined, preset: Preset = presetOfUpstream(config)): BuiltUpstream {
+export function createUpstream(config: UpstreamConfig, signer: Signer | undefined, deps: UpstreamDeps = {}): BuiltUpstream {
+  const preset = deps.preset ?? presetOfUpstream(config);
   const pools = new Map<string, Pool>();
   const tls = upstreamTlsOptions(config);
   const destinationFor = (url: URL): Destination => {

@@ -34,8 +34,11 @@ const LOKI_RANGE: QueryTimes = {
   span: { kind: 'since', sinceMs: 3_600_000 },
 };
 
-/** A read row; its query is a lookup (`series`) unless `query` says what else it evaluates. */
-function read(name: string, path: string | RegExp, spec: LokiReadSpec, component = 'query-frontend', query: Partial<EndpointQuery> = {}): Endpoint {
+/**
+ * A read row. Its query is a lookup (`series`) unless `query` says what else it evaluates, or `null` when it
+ * evaluates nothing stored (format_query formats it, tail streams new lines).
+ */
+function read(name: string, path: string | RegExp, spec: LokiReadSpec, component = 'query-frontend', query: Partial<EndpointQuery> | null = {}): Endpoint {
   return {
     name: `loki.${name}`,
     methods: READ,
@@ -44,7 +47,7 @@ function read(name: string, path: string | RegExp, spec: LokiReadSpec, component
     component,
     bufferBody: true,
     transformRequest: createLokiReadTransform(spec),
-    query: { params: spec.params, dialect: 'logql', kind: 'series', ...query },
+    ...(query === null ? {} : { query: { params: spec.params, dialect: 'logql', kind: 'series', ...query } }),
   };
 }
 
@@ -87,12 +90,9 @@ export const lokiPreset: Preset = {
     read('detected_field_values', /^\/loki\/api\/v1\/detected_field\/[^/]+\/values$/, LOG_QUERY),
     read('detected_labels', '/loki/api/v1/detected_labels', SELECTOR),
     read('patterns', '/loki/api/v1/patterns', LOG_QUERY),
-    // Formats the query, evaluates nothing.
-    { ...read('format_query', '/loki/api/v1/format_query', QUERY), query: undefined },
+    read('format_query', '/loki/api/v1/format_query', QUERY, undefined, null),
     {
-      // A stream of new lines, not a query over stored data.
-      ...read('tail', '/loki/api/v1/tail', LOG_QUERY, 'querier'),
-      query: undefined,
+      ...read('tail', '/loki/api/v1/tail', LOG_QUERY, 'querier', null),
       methods: ['GET'],
       bufferBody: false,
       websocket: true,
