@@ -10,7 +10,7 @@ import { resolveTenants } from '../policy/tenants.js';
 import type { EnforceContext, Endpoint, ProxyRequest } from '../routing/endpoint.js';
 import { hostName, type HostRoute } from '../routing/host-routes.js';
 import { parseRequestTarget, type RequestTarget } from '../routing/request-path.js';
-import { ForwardError } from '../upstream/forward.js';
+import { ForwardError } from '../upstream/upstream-errors.js';
 import { buildOutgoingHeaders, type HeaderPolicy } from '../upstream/headers.js';
 import { createUpstreamLookup } from '../upstream/lookup.js';
 import type { UpstreamTarget } from '../upstream/upstream-target.js';
