@@ -70,12 +70,18 @@ export class ResponseFilterHandler extends DecoratorHandler {
       this.next.onResponseError?.(controller, answer);
       return;
     }
-    const headers: IncomingHttpHeaders = { ...this.#headers, 'content-length': String(body.length) };
-    delete headers['content-encoding'];
-    this.next.onResponseStart?.(controller, this.#statusCode, headers, this.#statusMessage);
+    this.next.onResponseStart?.(controller, this.#statusCode, filteredHeaders(this.#headers, body.length), this.#statusMessage);
     this.next.onResponseData?.(controller, body);
     this.next.onResponseEnd?.(controller, trailers);
   }
+}
+
+/** The upstream's headers for the filtered body: its own length, no content coding (none was, or it was refused). */
+function filteredHeaders(upstream: IncomingHttpHeaders, length: number): IncomingHttpHeaders {
+  const headers: IncomingHttpHeaders = {};
+  for (const name in upstream) if (name !== 'content-length' && name !== 'content-encoding') headers[name] = upstream[name];
+  headers['content-length'] = String(length);
+  return headers;
 }
 
 /** RFC 9110 §8.4: any coding other than `identity` must be undone before the content can be read. */
