@@ -43,9 +43,11 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#res.write(chunk) || controller.paused) return;
+    if (this.#res.write(chunk)) return;
+    // A chunk may come while paused already (undici hands over what it had parsed): one drain listener.
+    const waiting = controller.paused;
     controller.pause();
-    this.#res.once('drain', () => controller.resume());
+    if (!waiting) this.#res.once('drain', () => controller.resume());
   }
 
   onResponseEnd(): void {

@@ -52,6 +52,16 @@ test('paused by the handlers after it (a full client socket), the timer stops; r
   assert.equal(controller.aborted, true);
 });
 
+test('a chunk undici hands over after the pause does not re-arm the timer: the client is still the slow one', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const { handler, controller } = started(1_000);
+  handler.onResponseStart(controller, 200, {}, 'OK');
+  handler.pause();
+  handler.onResponseData(controller, Buffer.from('parsed before the pause'));
+  t.mock.timers.tick(5_000);
+  assert.equal(controller.aborted, false);
+});
+
 test('the end and an error stop the timer for good, even if a late resume comes', (t) => {
   t.mock.timers.enable({ apis: ['setTimeout'] });
   for (const finish of ['end', 'error'] as const) {

@@ -35,8 +35,9 @@ export class TimeoutHandler extends DecoratorHandler implements Dispatcher.Dispa
     this.next.onResponseStart?.(this, statusCode, headers, statusMessage);
   }
 
-  override onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    this.#arm();
+  override onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    // undici may still hand over what it had parsed after a pause: the client is still the slow one then.
+    if (!controller.paused) this.#arm();
     this.next.onResponseData?.(this, chunk);
   }
 
