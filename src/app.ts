@@ -6,7 +6,7 @@ import { createAuthenticators } from './identity/providers.js';
 import type { Identity } from './identity/identity.js';
 import { createLimits, type LimitsRuntime } from './limits/create-limiter.js';
 import { createGatewayMetrics, registerReadyGauge } from './observability/metrics.js';
-import { createOtlpTracer, propagateOnly } from './observability/tracing.js';
+import { createOtlpTracer, createPropagatingTracer } from './observability/tracing.js';
 import { createHostRouter } from './routing/host-routes.js';
 import { createTokenSource } from './identity/static-token.js';
 import { createAdminHandler } from './server/admin-handler.js';
@@ -71,7 +71,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       : undefined;
     upstreams.push({ config: upstreamConfig, signer, built: createUpstream(upstreamConfig, signer, { preset: deps.presetFor?.(upstreamConfig) }) });
   }
-  const tracer = config.tracing ? await createOtlpTracer(config.tracing, logger) : propagateOnly;
+  const tracer = config.tracing ? await createOtlpTracer(config.tracing, logger) : createPropagatingTracer();
   const limits = await createLimits(config.limits, { logger, registry: metrics.registry, now: () => clock.now(), previous: deps.previous?.limits });
   const findRoute = createHostRouter(upstreams.map(({ config: c, built }) => ({ config: c, target: built.target })));
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { buildLabelPolicy, ruleToMatcher, type LabelPolicy } from '../../policy/label-policy.js';
 import { enforceLogQuery } from './enforce.js';
-import { quoteGoString } from './go-string.js';
+import { quoteGoString } from '../go-string.js';
 import { findSelectors, parseLogQuery } from './parse.js';
 import { readSelectorMatchers } from './selector.js';
 

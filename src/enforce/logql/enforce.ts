@@ -21,7 +21,7 @@ import { enforceStreamMatchers, formatSelector, readSelectorMatchers } from './s
  * - Positive matchers on a constrained label are replaced by the policy's matcher, unless the matcher is an
  *   equality on one of the policy's literals; negative matchers are kept and the policy added.
  * - Selectors are re-serialised from decoded values; the rest of the query is kept byte for byte, and every
- *   string in it has been checked to lex the same way in Loki (see go-string.ts).
+ *   string in it has been checked to lex the same way in Loki (see ../go-string.ts).
  * @throws QueryParseError on a syntax error, an unreviewed construct, or a string Loki would lex differently.
  */
 export function enforceLogQuery(query: string, policy: LabelPolicy): string {

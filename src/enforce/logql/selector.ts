@@ -6,7 +6,7 @@
 import type { SyntaxNode } from '@lezer/common';
 import { policyMatchers, type LabelPolicy } from '../../policy/label-policy.js';
 import { QueryParseError } from '../errors.js';
-import { decodeGoString, quoteGoString } from './go-string.js';
+import { decodeGoString, quoteGoString } from '../go-string.js';
 import { readNodeText, type ParsedLogQuery } from './parse.js';
 
 export type MatchOp = '=' | '!=' | '=~' | '!~';
