@@ -18,6 +18,8 @@ import type { ServedApp } from './server/served-app.js';
 import { createUpgradeHandler } from './server/upgrade.js';
 import { createAwsCredentialMetrics } from './upstream/aws-credentials/metrics.js';
 import { createUpstream, type BuiltUpstream } from './upstream/create-upstream.js';
+import { createBalancerMetrics } from './upstream/balancer/balancer-metrics.js';
+import { systemResolver, type HostResolver } from './upstream/balancer/dns-discovery.js';
 import { createSigner, type Signer } from './upstream/sigv4.js';
 import { createHeaderPolicy } from './upstream/headers.js';
 
@@ -28,6 +30,8 @@ export interface AppDeps {
   readonly collectProcessMetrics?: boolean;
   /** The app this one replaces (reload): limit counters of unchanged rules carry over. */
   readonly previous?: App;
+  /** How backends' host names are resolved (DNS discovery); the system's resolver unless a test gives one. */
+  readonly resolveHost?: HostResolver;
 }
 
 export interface App extends ServedApp {
@@ -59,6 +63,11 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const signedUpstreams = config.proxy.upstreams.filter((u) => u.sign !== undefined);
   const credentialMetrics = signedUpstreams.length > 0 ? createAwsCredentialMetrics(metrics.registry, () => clock.now()) : undefined;
   const upstreams: { config: UpstreamConfig; signer: Signer | undefined; built: BuiltUpstream }[] = [];
+  const upstreamDeps = {
+    clock,
+    balancerMetrics: config.proxy.upstreams.some((u) => u.backends.length > 1 || u.dns || u.health.check_path) ? createBalancerMetrics(metrics.registry) : undefined,
+    resolver: deps.resolveHost ?? systemResolver,
+  };
   for (const upstreamConfig of config.proxy.upstreams) {
     const signer = upstreamConfig.sign
       ? await createSigner(
@@ -66,7 +75,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
           { clock, logger, ...(credentialMetrics ? { metrics: credentialMetrics } : {}) },
         )
       : undefined;
-    upstreams.push({ config: upstreamConfig, signer, built: createUpstream(upstreamConfig, signer) });
+    upstreams.push({ config: upstreamConfig, signer, built: createUpstream(upstreamConfig, signer, upstreamDeps) });
   }
   const tracer = config.tracing ? await createOtlpTracer(config.tracing, logger) : propagateOnly;
   const limits = await createLimits(config.limits, { logger, registry: metrics.registry, now: () => clock.now(), previous: deps.previous?.limits });
@@ -110,6 +119,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       await Promise.all([
         tokenSource?.refresher.start(),
         ...upstreams.map(({ signer }) => signer?.whenStarted()),
+        ...upstreams.map(({ built }) => built.start()),
         limits.start(),
       ]);
     },
