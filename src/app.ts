@@ -99,6 +99,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     ...(tokenSource ? [tokenSource.refresher.readiness] : []),
     ...providers.readiness,
     ...upstreams.flatMap(({ signer }) => (signer ? [signer.readiness] : [])),
+    ...upstreams.flatMap(({ built }) => (built.balanced ? [built.balanced.readiness] : [])),
     ...limits.limiter.readiness,
   ];
   let accepting = true;

@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { UpstreamConfig } from '../../config/config.js';
 import type { Clock } from '../../core/clock.js';
+import type { ReadinessCheck } from '../../core/readiness.js';
 import { startActiveChecks } from './active-health.js';
 import type { Backend } from './backend.js';
 import { BackendHealth } from './backend-health.js';
@@ -23,6 +24,8 @@ export interface BalancedUpstream {
   /** For read endpoints: their buffered POSTs are repeatable too (`markRead`). */
   readonly readDispatcher: Dispatcher;
   readonly balancer: BalancedDispatcher;
+  /** /ready's view of the backends (informative: never unready because a backend is down). */
+  readonly readiness: ReadinessCheck;
   /** The first DNS answers and the first round of checks. */
   start(): Promise<void>;
   close(): Promise<void>;
@@ -113,6 +116,11 @@ export function createBalancedUpstream(config: UpstreamConfig, name: string, dep
     dispatcher,
     readDispatcher: balancer.compose(markRead),
     balancer,
+    readiness: {
+      name: `upstream ${name}`,
+      notReadyReason: () => undefined,
+      details: () => Object.fromEntries(balancer.backends().map((b) => [b.key, b.draining ? 'draining' : b.health.state])),
+    },
     async start() {
       await firstAnswers;
       if (health.check_path !== undefined) {
