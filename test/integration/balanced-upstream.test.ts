@@ -4,6 +4,7 @@ import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
 import { sendRaw, type RawResponse } from '../servers/http-client.js';
 import { answerAs, startKillableBackend, type KillableBackend } from '../servers/killable-backend.js';
 import { encodeWriteRequest, REMOTE_WRITE_HEADERS } from '../servers/remote-write-body.js';
+import { startSigv4Verifier } from '../servers/sigv4-verifier.js';
 import { createTempTokenFile, type TempTokenFile } from '../servers/temp-token-file.js';
 
 // Issue #22: several backends behind one upstream, through real sockets: balancing, passive health with
@@ -173,4 +174,24 @@ test('the retry budget caps retries under a full outage', async (t) => {
   // 10% of the requests plus the floor of 1 a second over the 10 s window; without a budget: 200.
   assert.ok(sent <= requests + 0.1 * requests + 10, `sent ${sent}`);
   assert.ok(sent > requests, 'some were retried');
+});
+
+test('SigV4: every backend gets a request signed for its own host, and a retry is signed again for the next', async (t) => {
+  const key = { accessKeyId: 'AKIDBALANCED', secretAccessKey: 'balanced/secret/key+example' };
+  const verifiers = await Promise.all([0, 1].map(() => startSigv4Verifier({ keys: [key], service: 'aps', region: 'eu-west-1' })));
+  t.after(() => Promise.all(verifiers.map((v) => v.close())));
+  const gateway = await gatewayFor(t, {
+    upstream: verifiers.map((v) => v.url.href.replace(/\/$/, '')),
+    sign: { service: 'aps', region: 'eu-west-1', credentials: { type: 'static', access_key_id: key.accessKeyId, secret_access_key: key.secretAccessKey } },
+  });
+  for (let i = 0; i < 4; i++) assert.equal((await get(gateway, `/api/v1/labels?i=${i}`)).status, 200);
+  for (const verifier of verifiers) {
+    assert.equal(verifier.received.length, 2);
+    for (const received of verifier.received) assert.equal(received.rejection, undefined, received.rejection);
+  }
+  await verifiers[0]!.close();
+  for (let i = 0; i < 2; i++) assert.equal((await get(gateway, `/api/v1/labels?after=${i}`)).status, 200);
+  const last = verifiers[1]!.received.slice(2);
+  assert.equal(last.length, 2, 'both answered by the one left (one of them a retry)');
+  for (const received of last) assert.equal(received.rejection, undefined, received.rejection);
 });
