@@ -15,7 +15,7 @@ export class LimitRefusal extends HttpError {
  * waits that long gets through (unless others used the room meanwhile).
  */
 export class TooManyRequests extends LimitRefusal {
-  constructor(code: 'rate_limited' | 'concurrency_limited', message: string, rule: string, retryAfterMs: number) {
+  constructor(code: 'rate_limited' | 'concurrency_limited' | 'queue_timeout', message: string, rule: string, retryAfterMs: number) {
     super(429, code, message, rule, { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) });
   }
 }
