@@ -12,7 +12,7 @@ export interface BackendHit {
 export type BackendHandler = (hit: BackendHit, res: ServerResponse) => void;
 
 /**
- * A backend of a balanced upstream, on 127.0.0.1 with a port kept across `kill()` and `restart()`: killed, its
+ * A backend of a balanced upstream, on 127.0.0.1 (or another loopback address) with a port kept across `kill()` and `restart()`: killed, its
  * port refuses connections (and open connections are cut), as a crashed process's would; restarted, it listens
  * on the same port again. By default it answers 200 `{"backend": name, ...}`, so a test sees who answered.
  */
@@ -33,7 +33,7 @@ export function answerAs(name: string): BackendHandler {
   };
 }
 
-export async function startKillableBackend(name: string, port = 0): Promise<KillableBackend> {
+export async function startKillableBackend(name: string, port = 0, host = '127.0.0.1'): Promise<KillableBackend> {
   let handler: BackendHandler = answerAs(name);
   const hits: BackendHit[] = [];
   let server: Server | undefined;
@@ -49,7 +49,7 @@ export async function startKillableBackend(name: string, port = 0): Promise<Kill
     });
     await new Promise<void>((resolve, reject) => {
       next.once('error', reject);
-      next.listen(at, '127.0.0.1', () => resolve());
+      next.listen(at, host, () => resolve());
     });
     server = next;
     return (next.address() as AddressInfo).port;
@@ -64,7 +64,7 @@ export async function startKillableBackend(name: string, port = 0): Promise<Kill
   };
   return {
     name,
-    url: `http://127.0.0.1:${boundPort}`,
+    url: `http://${host}:${boundPort}`,
     hits,
     setHandler(next) {
       handler = next;
