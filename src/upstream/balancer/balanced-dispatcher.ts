@@ -28,6 +28,9 @@ export interface BalancerOptions {
   readonly onBackendFailure?: () => void;
 }
 
+const NONE_TRIED: readonly Backend[] = [];
+const isUp = (b: Backend) => !b.draining && b.health.state === 'up';
+
 const REPEATABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
@@ -60,7 +63,7 @@ export class BalancedDispatcher extends Dispatcher {
       retryStatusCodes: options.retryStatusCodes,
       unhealthyStatusCodes: options.unhealthyStatusCodes,
       now: () => clock.now(),
-      choose: (tried, key) => this.#choose(tried, key),
+      choose: (tried, key) => this.#choose(tried, key, clock.now()),
       tryRetry: () => budget.tryRetry(clock.now()),
       attemptEnded: (backend, outcome, durationMs) => {
         if (outcome !== 'ok' && outcome !== 'aborted' && outcome !== 'status') options.onBackendFailure?.();
@@ -92,16 +95,17 @@ export class BalancedDispatcher extends Dispatcher {
 
   override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     const key = () => this.#requestKey(opts);
-    const first = this.#choose([], key);
     const { budget, clock } = this.#options;
+    const now = clock.now();
+    const first = this.#choose(NONE_TRIED, key, now);
     if (!first) {
       this.#options.metrics?.noBackend(this.#options.upstream);
       const error = noBackendAvailable(this.#options.upstream);
       queueMicrotask(() => handler.onResponseError?.(null as unknown as Dispatcher.DispatchController, error));
       return true;
     }
-    budget.recordRequest(clock.now());
-    new BalancedRequest(this.#context, opts, handler, this.#isRepeatable(opts), key).start(first);
+    budget.recordRequest(now);
+    new BalancedRequest(this.#context, opts, handler, this.#isRepeatable(opts), key, now).start(first);
     return true;
   }
 
@@ -120,10 +124,12 @@ export class BalancedDispatcher extends Dispatcher {
     return done;
   }
 
-  #choose(tried: readonly Backend[], key: () => string): Backend | undefined {
-    const now = this.#options.clock.now();
-    const available = this.#backends.filter((b) => !b.draining && !tried.includes(b) && b.health.canTake(now));
+  #choose(tried: readonly Backend[], key: () => string, now: number): Backend | undefined {
     const policy = this.#options.policy;
+    // The usual case (a first attempt, every backend up) picks from the list itself: nothing allocated.
+    const available = tried.length === 0 && this.#backends.every(isUp)
+      ? this.#backends
+      : this.#backends.filter((b) => !b.draining && !tried.includes(b) && b.health.canTake(now));
     const picked = pickBackend(policy, available, policy === 'hash' ? key() : '');
     picked?.health.taken(now);
     return picked;

@@ -52,18 +52,18 @@ export class BalancedRequest implements Dispatcher.DispatchController {
   #abortReason: Error | null = null;
   #paused = false;
 
-  constructor(ctx: BalancerContext, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, repeatable: boolean, key: () => string) {
+  constructor(ctx: BalancerContext, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, repeatable: boolean, key: () => string, nowMs: number) {
     this.#ctx = ctx;
     this.#opts = opts;
     this.#handler = handler;
     this.#repeatable = repeatable;
     this.#key = key;
-    this.#startMs = ctx.now();
+    this.#startMs = nowMs;
   }
 
   /** Sends the first attempt. */
   start(first: Backend): void {
-    this.#send(first);
+    this.#send(first, this.#startMs);
   }
 
   get aborted(): boolean {
@@ -124,7 +124,7 @@ export class BalancedRequest implements Dispatcher.DispatchController {
       return false;
     }
     this.#ctx.retried(reason);
-    this.#send(next);
+    this.#send(next, this.#ctx.now());
     return true;
   }
 
@@ -133,10 +133,10 @@ export class BalancedRequest implements Dispatcher.DispatchController {
     return this.#repeatable && !this.responded && !this.#abortReason && this.#tried.length <= this.#ctx.maxRetries;
   }
 
-  #send(backend: Backend): void {
+  #send(backend: Backend, nowMs: number): void {
     backend.inFlight += 1;
     this.#tried.push(backend);
-    const attempt = new Attempt(this, backend, this.#ctx.now());
+    const attempt = new Attempt(this, backend, nowMs);
     this.#current = attempt;
     try {
       backend.dispatcher.dispatch(this.#opts, attempt);

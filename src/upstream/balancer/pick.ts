@@ -22,7 +22,7 @@ export interface Candidate {
  */
 export function pickBackend<T extends Candidate>(policy: BalancePolicy, available: readonly T[], key: string): T | undefined {
   if (available.length === 0) return undefined;
-  const weighted = available.some((c) => c.weight > 0) ? available.filter((c) => c.weight > 0) : available;
+  const weighted = hasStandbys(available) ? available.filter((c) => c.weight > 0) : available;
   switch (policy) {
     case 'first_available':
       return weighted[0];
@@ -33,6 +33,17 @@ export function pickBackend<T extends Candidate>(policy: BalancePolicy, availabl
     case 'hash':
       return rendezvous(weighted, key);
   }
+}
+
+/** Some of weight 0 and some above: the standbys are left out. Without allocating (the usual case). */
+function hasStandbys(candidates: readonly Candidate[]): boolean {
+  let zero = false;
+  let positive = false;
+  for (const c of candidates) {
+    if (c.weight === 0) zero = true;
+    else positive = true;
+  }
+  return zero && positive;
 }
 
 function smoothWeighted<T extends Candidate>(candidates: readonly T[]): T {

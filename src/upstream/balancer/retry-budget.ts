@@ -41,6 +41,7 @@ export class RetryBudget {
   }
 
   #advance(nowMs: number): void {
+    if (nowMs < this.#bucketStartMs + this.#bucketMs) return;
     const steps = Math.floor((nowMs - this.#bucketStartMs) / this.#bucketMs);
     if (steps <= 0) return;
     for (let i = 0; i < Math.min(steps, this.#requests.length); i++) {
