@@ -38,9 +38,9 @@ async function backendStates(gateway: StartedGateway): Promise<Record<string, st
   return ready.details?.['upstream ha'] ?? {};
 }
 
-/** Polls /ready (bounded: 100 × 20 ms) until the backend is in the state. */
+/** Polls /ready (bounded: 300 × 20 ms) until the backend is in the state. */
 async function waitForState(gateway: StartedGateway, backend: KillableBackend, state: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 300; i++) {
     if ((await backendStates(gateway))[backend.url] === state) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -52,7 +52,7 @@ test('the active check takes a killed backend out (no request reaches it) and br
   for (const backend of [a!, b!]) {
     backend.setHandler((hit, res) => (hit.url === '/-/ready' ? res.writeHead(200).end('ok') : answerAs(backend.name)(hit, res)));
   }
-  const gateway = await gatewayFor(t, { upstream: [a!.url, b!.url], health: { check_path: '/-/ready', check_interval: '50ms', check_timeout: '200ms' } });
+  const gateway = await gatewayFor(t, { upstream: [a!.url, b!.url], health: { check_path: '/-/ready', check_interval: '50ms', check_timeout: '2s' } });
   assert.deepEqual(await backendStates(gateway), { [a!.url]: 'up', [b!.url]: 'up' });
   assert.ok(a!.hits.some((h) => h.url === '/-/ready' && h.method === 'GET'), 'checked at start');
 
