@@ -24,7 +24,7 @@ async function gatewayFor(t: TestContext, upstream: Record<string, unknown>): Pr
   const gateway = await startTestGateway({
     backend_type: 'file',
     file: { path: tokens.path },
-    proxy: { upstreams: [{ name: 'ha', match: '.*', timeout: '300ms', dial_timeout: '300ms', ...upstream }] },
+    proxy: { upstreams: [{ name: 'ha', match: '.*', timeout: '2s', dial_timeout: '300ms', ...upstream }] },
   });
   t.after(() => gateway.stop());
   return gateway;
@@ -81,13 +81,11 @@ test('a slowed backend that times out is out for its back-off: the next requests
   const held: (() => void)[] = [];
   a!.setHandler((hit, res) => held.push(() => answerAs('b0')(hit, res)));
   t.after(() => held.forEach((release) => release()));
-  const gateway = await gatewayFor(t, { upstream: [a!.url, b!.url], balance: 'first_available', health: { backoff: '1m' } });
+  const gateway = await gatewayFor(t, { upstream: [a!.url, b!.url], balance: 'first_available', timeout: '300ms', health: { backoff: '1m' } });
   const timedOut = await get(gateway);
   assert.equal(timedOut.status, 504, 'the request that met the slow backend: its deadline passed, not retried');
-  const started = performance.now();
   for (let i = 0; i < 3; i++) assert.equal(answeredBy(await get(gateway)), 'b1');
-  assert.ok(performance.now() - started < 300, 'none waited for the slow one');
-  assert.equal(a!.hits.length, 1);
+  assert.equal(a!.hits.length, 1, 'none went to (and waited on) the slow one');
   assert.equal((await backendStates(gateway))[a!.url], 'down');
 });
 
