@@ -1,9 +1,12 @@
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import WebSocket from 'ws';
 import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
 import { sendRaw, type RawResponse } from '../servers/http-client.js';
 import { answerAs, startKillableBackend, type KillableBackend } from '../servers/killable-backend.js';
 import { encodeWriteRequest, REMOTE_WRITE_HEADERS } from '../servers/remote-write-body.js';
+import { startRecordingUpstream } from '../servers/recording-upstream.js';
 import { startSigv4Verifier } from '../servers/sigv4-verifier.js';
 import { createTempTokenFile, type TempTokenFile } from '../servers/temp-token-file.js';
 
@@ -194,4 +197,23 @@ test('SigV4: every backend gets a request signed for its own host, and a retry i
   const last = verifiers[1]!.received.slice(2);
   assert.equal(last.length, 2, 'both answered by the one left (one of them a retry)');
   for (const received of last) assert.equal(received.rejection, undefined, received.rejection);
+});
+
+test('a WebSocket tail is balanced, and retried on the next backend when the first refuses the connection', async (t) => {
+  const upstreams = await Promise.all(
+    ['r0', 'r1'].map((name) => startRecordingUpstream({ onWebSocket: (socket) => socket.send(JSON.stringify({ backend: name })) })),
+  );
+  t.after(() => Promise.all(upstreams.map((u) => u.stop())));
+  const gateway = await gatewayFor(t, { upstream: upstreams.map((u) => u.url), type: 'loki', balance: 'first_available' });
+  const tail = async (): Promise<string> => {
+    const ws = new WebSocket(`${gateway.url.replace('http', 'ws')}/loki/api/v1/tail?query=${encodeURIComponent('{app="x"}')}`, { headers: { authorization: 'Bearer tok-a' } });
+    const [message] = (await once(ws, 'message')) as [Buffer];
+    ws.close();
+    await once(ws, 'close');
+    return (JSON.parse(message.toString()) as { backend: string }).backend;
+  };
+  assert.equal(await tail(), 'r0');
+  await upstreams[0]!.stop();
+  assert.equal(await tail(), 'r1');
+  assert.equal(upstreams[1]!.requests.filter((r) => r.websocket).length, 1);
 });
