@@ -50,3 +50,15 @@ for (const c of BAD) {
     assert.match(problems(c.raw), c.want);
   });
 }
+
+test('the examples of docs/high-availability.md are valid configuration', async () => {
+  const { readFile } = await import('node:fs/promises');
+  const { parse } = await import('smol-toml');
+  const page = await readFile(new URL('../../../docs/high-availability.md', import.meta.url), 'utf8');
+  const blocks = [...page.matchAll(/```toml\n([\s\S]*?)```/g)].map((m) => m[1] as string);
+  assert.equal(blocks.length, 2);
+  for (const block of blocks) {
+    const [upstream] = parseConfig(parse(block)).proxy.upstreams;
+    assert.ok((upstream?.backends.length ?? 0) > 1);
+  }
+});
