@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Dispatcher, Pool } from 'undici';
 import { BackendHealth } from '../src/upstream/balancer/backend-health.js';
 import type { Backend } from '../src/upstream/balancer/backend.js';
@@ -7,17 +9,18 @@ import { Registry } from 'prom-client';
 import { BalancedDispatcher } from '../src/upstream/balancer/balanced-dispatcher.js';
 import { createBalancerMetrics } from '../src/upstream/balancer/balancer-metrics.js';
 import { RetryBudget } from '../src/upstream/balancer/retry-budget.js';
-import { startTestGateway } from '../test/servers/gateway.js';
-import { createTempTokenFile } from '../test/servers/temp-token-file.js';
+import { readProcessTree } from './proc-stat.js';
+import { freePort, ROOT, startPortPrinter, stopChild, waitUntilReady, type BenchProcess } from './processes.js';
 
 /**
  * What the balancer adds per request (issue #22's goal: within 5% of a single upstream), without the full bench:
  *
  * 1. In process: CPU ns per dispatch through a BalancedDispatcher of two backends, against the same fake backend
  *    dispatched directly (the fake answers synchronously: only the balancer's own work is left).
- * 2. On loopback: the same gateway with a single upstream (the bare pool) and with two backends (the same
- *    upstream process twice, so only the balancer differs), ROUNDS × SECONDS each, interleaved A B A B… against
- *    a noisy machine; requests per second and mean latency from an undici Pool with CONNECTIONS loops.
+ * 2. On loopback: `scopegate serve` with a single upstream (the bare pool) and with two backends (the same
+ *    upstream process twice, so only the balancer differs), ROUNDS × SECONDS each, interleaved A B A B…: the
+ *    gateway process's CPU per request (from /proc, as the bench reports it: little disturbed by a busy
+ *    machine), requests per second and mean latency from an undici Pool with CONNECTIONS loops.
  *
  * `node --import tsx bench/balancer-overhead.ts [seconds] [rounds]` (seconds 0: the in-process part only)
  */
@@ -92,7 +95,7 @@ function inProcess(): { directNs: number; balancedNs: number } {
   return { directNs: median(direct), balancedNs: median(balanced) };
 }
 
-async function load(url: string, seconds: number): Promise<{ rps: number; meanMs: number }> {
+async function load(url: string, seconds: number): Promise<{ count: number; meanMs: number }> {
   const pool = new Pool(url, { connections: CONNECTIONS, pipelining: 1 });
   const deadline = performance.now() + seconds * 1000;
   let count = 0;
@@ -109,33 +112,64 @@ async function load(url: string, seconds: number): Promise<{ rps: number; meanMs
   };
   await Promise.all(Array.from({ length: CONNECTIONS }, loop));
   await pool.close();
-  return { rps: count / seconds, meanMs: totalMs / count };
+  return { count, meanMs: totalMs / count };
+}
+
+/** `scopegate serve` (bin/scopegate.js: the build, or the sources through tsx) with one raw upstream. */
+async function startServe(upstreamToml: string): Promise<BenchProcess> {
+  const dir = await mkdtemp(join(tmpdir(), 'scopegate-balancer-bench-'));
+  const [proxyPort, adminPort] = [await freePort(), await freePort()];
+  const configPath = join(dir, 'scopegate.toml');
+  await writeFile(
+    configPath,
+    ['log_level = "warn"', 'backend_type = "env"', '[proxy]', `listen = "127.0.0.1:${proxyPort}"`, '[[proxy.upstreams]]', 'name = "u"', 'match = ".*"', upstreamToml, '[admin]', `listen = "127.0.0.1:${adminPort}"`].join('\n'),
+  );
+  const child = spawn(process.execPath, [join(ROOT, 'bin/scopegate.js'), 'serve', '--config', configPath], {
+    cwd: ROOT,
+    env: { ...process.env, SCOPEGATE_TOKENS: JSON.stringify({ 'tok-a': { tenant: 'bench', name: 'bench' } }) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  await waitUntilReady(`http://127.0.0.1:${adminPort}/ready`, child);
+  return {
+    pid: child.pid as number,
+    origin: `http://127.0.0.1:${proxyPort}`,
+    stop: async () => {
+      await stopChild(child);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** CPU µs per request of the gateway process (the kernel's count: little disturbed by other processes) and mean latency. */
+async function measure(gateway: BenchProcess, seconds: number): Promise<{ cpuUsPerRequest: number; meanMs: number; rps: number }> {
+  const before = readProcessTree(gateway.pid);
+  const { count, meanMs } = await load(gateway.origin, seconds);
+  const after = readProcessTree(gateway.pid);
+  const cpuMs = before && after ? after.cpuMs - before.cpuMs : NaN;
+  return { cpuUsPerRequest: (cpuMs * 1000) / count, meanMs, rps: count / seconds };
 }
 
 async function onLoopback(): Promise<void> {
-  const upstream = spawn(process.execPath, ['--import', 'tsx', new URL('./upstream.ts', import.meta.url).pathname], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const [line] = (await once(upstream.stdout, 'data')) as [Buffer];
-  const upstreamUrl = `http://127.0.0.1:${line.toString().trim()}`;
-  const tokens = await createTempTokenFile({ 'tok-a': 'team-a' });
-  const config = (upstream: unknown) => ({ log_level: 'warn', backend_type: 'file', file: { path: tokens.path }, proxy: { upstreams: [{ name: 'u', match: '.*', upstream }] } });
-  const single = await startTestGateway(config(upstreamUrl));
-  const balanced = await startTestGateway(config([upstreamUrl, upstreamUrl]));
+  const upstream = await startPortPrinter({}, process.execPath, ['--import', 'tsx', join(ROOT, 'bench/upstream.ts')]);
+  const single = await startServe(`upstream = "${upstream.origin}"`);
+  const balanced = await startServe(`upstream = ["${upstream.origin}", "${upstream.origin}"]`);
   try {
-    await load(single.url, 1);
-    await load(balanced.url, 1);
-    const rows: { single: { rps: number; meanMs: number }; balanced: { rps: number; meanMs: number } }[] = [];
-    for (let round = 0; round < ROUNDS; round++) rows.push({ single: await load(single.url, SECONDS), balanced: await load(balanced.url, SECONDS) });
-    for (const [i, r] of rows.entries()) {
-      console.log(`round ${i + 1}: single ${r.single.rps.toFixed(0)} req/s ${r.single.meanMs.toFixed(3)} ms; balanced ${r.balanced.rps.toFixed(0)} req/s ${r.balanced.meanMs.toFixed(3)} ms`);
-    }
-    const sum = (pick: (r: (typeof rows)[number]) => number) => rows.reduce((total, r) => total + pick(r), 0);
-    const ratio = sum((r) => r.balanced.rps) / sum((r) => r.single.rps);
-    console.log(`loopback: balanced / single throughput = ${(ratio * 100).toFixed(1)}% (${ROUNDS} rounds of ${SECONDS} s, ${CONNECTIONS} connections)`);
+    // Warm-up (JIT) of both, long enough that the measured rounds are past compilation.
+    await load(single.origin, 6);
+    await load(balanced.origin, 6);
+    type Row = Awaited<ReturnType<typeof measure>>;
+    const rows: { single: Row; balanced: Row }[] = [];
+    for (let round = 0; round < ROUNDS; round++) rows.push({ single: await measure(single, SECONDS), balanced: await measure(balanced, SECONDS) });
+    const show = (r: Row) => `${r.cpuUsPerRequest.toFixed(1)} µs CPU/req, ${r.rps.toFixed(0)} req/s, mean ${r.meanMs.toFixed(2)} ms`;
+    for (const [i, r] of rows.entries()) console.log(`round ${i + 1}: single ${show(r.single)}; balanced ${show(r.balanced)}`);
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+    const cpuSingle = median(rows.map((r) => r.single.cpuUsPerRequest));
+    const cpuBalanced = median(rows.map((r) => r.balanced.cpuUsPerRequest));
+    console.log(`loopback: gateway CPU per request, median of ${ROUNDS} rounds of ${SECONDS} s: single ${cpuSingle.toFixed(1)} µs, balanced ${cpuBalanced.toFixed(1)} µs (${(((cpuBalanced - cpuSingle) / cpuSingle) * 100).toFixed(1)}%)`);
   } finally {
     await single.stop();
     await balanced.stop();
-    await tokens.remove();
-    upstream.kill('SIGTERM');
+    await upstream.stop();
   }
 }
 
