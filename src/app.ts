@@ -17,7 +17,7 @@ import type { ReadinessCheck } from './core/readiness.js';
 import type { ServedApp } from './server/served-app.js';
 import { createUpgradeHandler } from './server/upgrade.js';
 import { createAwsCredentialMetrics } from './upstream/aws-credentials/metrics.js';
-import { createUpstream, type BuiltUpstream } from './upstream/create-upstream.js';
+import { createUpstream, needsBalancer, type BuiltUpstream } from './upstream/create-upstream.js';
 import { createBalancerMetrics } from './upstream/balancer/balancer-metrics.js';
 import { systemResolver, type HostResolver } from './upstream/balancer/dns-discovery.js';
 import { createSigner, type Signer } from './upstream/sigv4.js';
@@ -65,7 +65,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const upstreams: { config: UpstreamConfig; signer: Signer | undefined; built: BuiltUpstream }[] = [];
   const upstreamDeps = {
     clock,
-    balancerMetrics: config.proxy.upstreams.some((u) => u.backends.length > 1 || u.dns || u.health.check_path) ? createBalancerMetrics(metrics.registry) : undefined,
+    balancerMetrics: config.proxy.upstreams.some(needsBalancer) ? createBalancerMetrics(metrics.registry) : undefined,
     resolver: deps.resolveHost ?? systemResolver,
   };
   for (const upstreamConfig of config.proxy.upstreams) {

@@ -101,7 +101,8 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
       const max = rule.config.concurrency;
       if (max === undefined) continue;
       const key = rule.bucketKey(subject);
-      const line = `${rule.id}\u0000${key}`;
+      // The queue's line (rule and counter); only rules with a queue have one.
+      const line = rule.config.max_queue_duration === undefined ? undefined : `${rule.id}\u0000${key}`;
       let slot: Slot | undefined;
       try {
         slot = await acquireSlot(rule, subject, key, line, max);
@@ -115,7 +116,7 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
       releases.push(() => {
         gauge.dec();
         held.release();
-        queue.wake(line);
+        if (line !== undefined) queue.wake(line);
       });
     }
     return releases;
@@ -126,15 +127,15 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
    * (admission-queue.ts); a request that arrives while others wait queues behind them. Refused: 429
    * `concurrency_limited` at once, or `queue_timeout` once it waited its longest.
    */
-  async function acquireSlot(rule: LimitRule, subject: LimitSubject, key: string, line: string, max: number): Promise<Slot> {
+  async function acquireSlot(rule: LimitRule, subject: LimitSubject, key: string, line: string | undefined, max: number): Promise<Slot> {
     const take = () => guarded(backend.acquireSlot(rule.id, key, max, deps.now()), { release: () => {} });
     const maxWaitMs = rule.config.max_queue_duration;
-    if (maxWaitMs === undefined || !queue.isBusy(line)) {
+    if (line === undefined || maxWaitMs === undefined || !queue.isBusy(line)) {
       const slot = await take();
       if (slot) return slot;
     }
     const refuseNow = () => refuse(subject, 'concurrency', new TooManyRequests('concurrency_limited', `${max} requests already in flight (rule ${rule.name})`, rule.name, 1000));
-    if (maxWaitMs === undefined) return refuseNow();
+    if (line === undefined || maxWaitMs === undefined) return refuseNow();
     const startMs = performance.now();
     const ticket = queue.join(line, `${subject.identity.authenticator}:${subject.identity.subject}`, maxWaitMs);
     if (!ticket) return refuseNow();

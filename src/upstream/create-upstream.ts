@@ -29,7 +29,7 @@ export interface UpstreamDeps {
 }
 
 /** A balancer only where there is something to balance or watch: a single URL keeps today's bare pool. */
-function needsBalancer(config: UpstreamConfig): boolean {
+export function needsBalancer(config: UpstreamConfig): boolean {
   return config.backends.length > 1 || config.dns !== undefined || config.health.check_path !== undefined;
 }
 
