@@ -57,7 +57,6 @@ export class BalancedDispatcher extends Dispatcher {
     this.#backends = backends;
     const { clock, metrics, budget, upstream } = options;
     this.#context = {
-      upstream,
       maxRetries: options.maxRetries,
       timeoutMs: options.timeoutMs,
       retryStatusCodes: options.retryStatusCodes,

@@ -8,7 +8,6 @@ type Headers = Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseStar
 
 /** What one balanced request needs of its balancer (balanced-dispatcher.ts). */
 export interface BalancerContext {
-  readonly upstream: string;
   readonly maxRetries: number;
   readonly timeoutMs: number;
   readonly retryStatusCodes: ReadonlySet<number>;
@@ -166,12 +165,11 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.#request.attemptStarted(this, controller, context);
   }
 
-  onRequestUpgrade(controller: Dispatcher.DispatchController, statusCode: number, headers: Headers, socket: Duplex): void {
+  onRequestUpgrade(_controller: Dispatcher.DispatchController, statusCode: number, headers: Headers, socket: Duplex): void {
     this.#request.responded = true;
     this.#backend.health.succeeded();
     this.#end('ok');
     this.#request.handler.onRequestUpgrade?.(this.#request, statusCode, headers, socket);
-    void controller;
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Headers, statusMessage?: string): void {
