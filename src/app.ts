@@ -17,7 +17,9 @@ import type { ReadinessCheck } from './core/readiness.js';
 import type { ServedApp } from './server/served-app.js';
 import { createUpgradeHandler } from './server/upgrade.js';
 import { createAwsCredentialMetrics } from './upstream/aws-credentials/metrics.js';
-import { createUpstream, type BuiltUpstream } from './upstream/create-upstream.js';
+import { createUpstream, needsBalancer, type BuiltUpstream } from './upstream/create-upstream.js';
+import { createBalancerMetrics } from './upstream/balancer/balancer-metrics.js';
+import { systemResolver, type HostResolver } from './upstream/balancer/dns-discovery.js';
 import { createSigner, type Signer } from './upstream/sigv4.js';
 import { createHeaderPolicy } from './upstream/headers.js';
 import type { Preset } from './routing/endpoint.js';
@@ -31,6 +33,8 @@ export interface AppDeps {
   readonly previous?: App;
   /** The endpoint table of an upstream, when not its type's built-in preset (tests bring presets of their own). */
   readonly presetFor?: (upstream: UpstreamConfig) => Preset | undefined;
+  /** How backends' host names are resolved (DNS discovery); the system's resolver unless a test gives one. */
+  readonly resolveHost?: HostResolver;
 }
 
 export interface App extends ServedApp {
@@ -62,6 +66,11 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const signedUpstreams = config.proxy.upstreams.filter((u) => u.sign !== undefined);
   const credentialMetrics = signedUpstreams.length > 0 ? createAwsCredentialMetrics(metrics.registry, () => clock.now()) : undefined;
   const upstreams: { config: UpstreamConfig; signer: Signer | undefined; built: BuiltUpstream }[] = [];
+  const upstreamDeps = {
+    clock,
+    balancerMetrics: config.proxy.upstreams.some(needsBalancer) ? createBalancerMetrics(metrics.registry) : undefined,
+    resolver: deps.resolveHost ?? systemResolver,
+  };
   for (const upstreamConfig of config.proxy.upstreams) {
     const signer = upstreamConfig.sign
       ? await createSigner(
@@ -69,7 +78,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
           { clock, logger, ...(credentialMetrics ? { metrics: credentialMetrics } : {}) },
         )
       : undefined;
-    upstreams.push({ config: upstreamConfig, signer, built: createUpstream(upstreamConfig, signer, { preset: deps.presetFor?.(upstreamConfig) }) });
+    upstreams.push({ config: upstreamConfig, signer, built: createUpstream(upstreamConfig, signer, { ...upstreamDeps, preset: deps.presetFor?.(upstreamConfig) }) });
   }
   const tracer = config.tracing ? await createOtlpTracer(config.tracing, logger) : createPropagatingTracer();
   const limits = await createLimits(config.limits, { logger, registry: metrics.registry, now: () => clock.now(), previous: deps.previous?.limits });
@@ -93,6 +102,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     ...(tokenSource ? [tokenSource.refresher.readiness] : []),
     ...providers.readiness,
     ...upstreams.flatMap(({ signer }) => (signer ? [signer.readiness] : [])),
+    ...upstreams.flatMap(({ built }) => (built.balanced ? [built.balanced.readiness] : [])),
     ...limits.limiter.readiness,
   ];
   let accepting = true;
@@ -113,6 +123,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       await Promise.all([
         tokenSource?.refresher.start(),
         ...upstreams.map(({ signer }) => signer?.whenStarted()),
+        ...upstreams.map(({ built }) => built.start()),
         limits.start(),
       ]);
     },

@@ -69,6 +69,7 @@ export const ERROR_CATALOGUE = {
   lookback_too_long: { status: 422, meaning: 'an instant query\'s largest range plus offset is over a limit rule\'s max_lookback' },
   rate_limited: { status: 429, meaning: 'over a limit rule\'s rate (and burst); Retry-After says when the next request passes' },
   concurrency_limited: { status: 429, meaning: 'a limit rule\'s concurrency is all in flight; Retry-After: 1' },
+  queue_timeout: { status: 429, meaning: 'a limit rule\'s concurrency stayed full for its max_queue_duration while the request waited in its queue; Retry-After says when to try again' },
   // 500 to 505: the gateway or the upstream failed.
   internal_error: { status: 500, meaning: 'a bug: logged with its stack, its message not sent' },
   unsupported_transfer_encoding: { status: 501, meaning: 'a Transfer-Encoding other than exactly chunked; the connection is closed' },
@@ -83,6 +84,7 @@ export const ERROR_CATALOGUE = {
   jwks_unavailable: { status: 503, meaning: 'the identity provider\'s signing keys are not available' },
   aws_credentials_unavailable: { status: 503, meaning: 'no valid AWS credentials to sign for the upstream' },
   limits_unavailable: { status: 503, meaning: 'the limits backend (Redis) did not answer and on_backend_error = "deny"' },
+  no_backend_available: { status: 503, meaning: 'every backend of the upstream is down (passive or active health); answered at once' },
   upstream_timeout: { status: 504, meaning: 'the upstream did not answer within its timeout' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
