@@ -119,7 +119,7 @@ test('keep-alive clients sending through a shutdown: at most one more request pe
   assert.equal((await slow).status, 200);
   await shutdown;
   await Promise.all(loops);
-  agents.forEach((agent) => agent.destroy());
+  for (const agent of agents) agent.destroy();
   const after = upstream.requests.length - forwardedBefore;
   assert.ok(after <= CLIENTS, `${after} requests forwarded after shutdown began, over ${CLIENTS} connections`);
   assert.equal(answered + 1, upstream.requests.length, 'a forwarded request was cut');

@@ -44,7 +44,7 @@ after(async () => {
 beforeEach(() => upstream.reset());
 
 const GOOD = 'GET /next HTTP/1.1\r\nHost: raw.example\r\nAuthorization: Bearer tok-a\r\n\r\n';
-const form = 'query=up&' + 'x'.repeat(1000);
+const form = `query=up&${'x'.repeat(1000)}`;
 
 test('a POST refused before its body was read keeps the connection usable: the next request on it is answered', async () => {
   const refused: [string, string, number][] = [

@@ -130,7 +130,7 @@ test('a chunked body over max_body_bytes is refused without taking the gateway d
   const uncaught: unknown[] = [];
   const monitor = (error: unknown) => uncaught.push(error);
   process.on('uncaughtExceptionMonitor', monitor);
-  const big = 'query=' + 'x'.repeat(MAX_BODY_BYTES + 200);
+  const big = `query=${'x'.repeat(MAX_BODY_BYTES + 200)}`;
   const attack =
     `POST /api/v1/query HTTP/1.1\r\nHost: prom.example\r\nAuthorization: Bearer tok-a\r\n` +
     `Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n` +
