@@ -33,6 +33,7 @@ export interface GatewayFixture<Name extends string = never> {
   readonly upstreams: Record<Name, RecordingUpstream>;
   /** The token file, which a test may rewrite (a rotation); undefined without `tokens`. */
   readonly tokens: TempTokenFile | undefined;
+  /** The gateway; `stop()` may be called by the test, once or more (the cleanup waits for the same stop). */
   readonly gateway: StartedGateway;
   /** The gateway's proxy port, for raw connections (`raw-connection.ts`). */
   readonly port: number;
@@ -63,15 +64,18 @@ async function start<Name extends string>(cleanup: Cleanup, options: GatewayFixt
   const urls = Object.fromEntries(Object.entries<RecordingUpstream>(upstreams).map(([name, u]) => [name, u.url])) as Record<Name, string>;
   const config = options.config(upstream.url, urls);
   const tokenConfig = tokens === undefined ? {} : { backend_type: 'file', file: { ...(config.file as object | undefined), path: tokens.path } };
-  const gateway = await startTestGateway(
+  const started = await startTestGateway(
     { ...config, ...tokenConfig },
     {
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       ...(options.collectProcessMetrics === undefined ? {} : { collectProcessMetrics: options.collectProcessMetrics }),
     },
   );
-  stops.push(() => gateway.stop());
-  return { upstream, upstreams, tokens, gateway, port: Number(new URL(gateway.url).port) };
+  // A test may stop the gateway itself (a shutdown under test); the cleanup then waits for that same stop.
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => (stopping ??= started.stop());
+  stops.push(stop);
+  return { upstream, upstreams, tokens, gateway: { ...started, stop }, port: Number(new URL(started.url).port) };
 }
 
 /**
