@@ -1,7 +1,8 @@
 /**
  * The catalogue of every error code the gateway answers with: its HTTP status and what it means. `HttpError.code`
- * is typed with `ErrorCode`, so a new code is one row here (and one in the README's table, which a test checks
- * against this one). A code names one failure: two failures never share a code and one failure never has two.
+ * is typed with `ErrorCode`, so a new code is one row here (and one in the table of docs/errors.md, which a test
+ * checks against this one). A code names one failure: two failures never share a code and one failure never has
+ * two.
  */
 export const ERROR_CATALOGUE = {
   // 400: the request cannot be read or checked.

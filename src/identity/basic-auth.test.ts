@@ -10,6 +10,7 @@ import { Unauthorized } from '../core/http-errors.js';
 import { describePolicy } from '../policy/label-policy.js';
 import { createBasicAuthenticator } from './basic-auth.js';
 import type { BasicAuthOptions } from './basic-auth.js';
+import type { Identity } from './identity.js';
 
 const clock = { now: () => 1_700_000_000_000 };
 
@@ -113,7 +114,7 @@ test('watch: editing the file is picked up without a restart', async () => {
     try {
       await writeFile(file, 'users:\n  - username: dave\n    password: pw\n');
       const deadline = Date.now() + 10_000;
-      let identity;
+      let identity: Identity | undefined;
       while (identity === undefined && Date.now() < deadline) {
         identity = await Promise.resolve(auth.authenticate(basic('dave', 'pw'))).catch(() => undefined);
         if (identity === undefined) await new Promise((r) => setTimeout(r, 25));

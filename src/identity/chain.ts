@@ -56,7 +56,7 @@ export function createAuthenticatorChain(authenticators: readonly Authenticator[
   function firstIdentity(candidates: readonly Authenticator[], credentials: Credentials, from = 0): MaybePromise<Identity | undefined> {
     for (let i = from; i < candidates.length; i++) {
       const authenticator = candidates[i] as Authenticator;
-      let answer;
+      let answer: ReturnType<Authenticator['authenticate']>;
       try {
         answer = authenticator.authenticate(credentials);
       } catch (error) {

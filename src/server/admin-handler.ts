@@ -11,7 +11,7 @@ export interface AdminDeps {
   readonly isAccepting: () => boolean;
 }
 
-export const ADMIN_PATHS = new Set(['/ready', '/readyz', '/healthz', '/livez', '/metrics']);
+export const ADMIN_PATHS: ReadonlySet<string> = new Set(['/ready', '/readyz', '/healthz', '/livez', '/metrics']);
 
 /** /ready (200 or 503 with the reasons), /healthz (liveness), /metrics (Prometheus text format). */
 export function createAdminHandler(deps: AdminDeps) {

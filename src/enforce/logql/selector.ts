@@ -42,7 +42,7 @@ function readMatcher(parsed: ParsedLogQuery, matcher: SyntaxNode): StreamMatcher
   const op = name?.nextSibling;
   const value = op?.nextSibling;
   const opText = op ? OPS[op.name] : undefined;
-  if (!name || name.name !== 'Identifier' || !opText || !value || value.name !== 'String' || value.nextSibling) {
+  if (name?.name !== 'Identifier' || !opText || !value || value.name !== 'String' || value.nextSibling) {
     throw new QueryParseError(`unexpected matcher shape: ${readNodeText(parsed, matcher)}`);
   }
   const label = readNodeText(parsed, name);
