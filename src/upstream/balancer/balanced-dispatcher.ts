@@ -31,7 +31,7 @@ export interface BalancerOptions {
 const NONE_TRIED: readonly Backend[] = [];
 const isUp = (b: Backend) => !b.draining && b.health.state === 'up';
 
-const REPEATABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const REPEATABLE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * The undici Dispatcher of an upstream with several backends, composed where a single pool is otherwise
