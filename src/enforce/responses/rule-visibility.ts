@@ -17,11 +17,12 @@
  * - no label or annotation template calls `query` (`{{ query "…" }}` runs a query of its own at evaluation
  *   time, outside the expression); other templates are shown as written.
  * Labels and annotations must be maps of strings; anything else is not inside.
- * Under a policy of several selectors a rule is shown when it is inside one of them alone (a rule whose
- * selectors each sit in a different one is not shown: never more than the union, possibly less).
+ * Under a policy of several selectors (ORed), "carries the policy" means carries one of them (each selector of
+ * the expression may carry a different one: the rule reads inside their union), and the labels must hold values
+ * one selector allows (the one whose labels they name, for an expression that reads nothing).
  */
-import type { LabelRule, LimitedPolicy } from '../../policy/label-policy.js';
-import { policyOfSelector, ruleToMatcher } from '../../policy/label-policy.js';
+import type { LabelRule, LabelSelector, LimitedPolicy } from '../../policy/label-policy.js';
+import { ruleToMatcher } from '../../policy/label-policy.js';
 import { findSelectors, parseLogQuery } from '../logql/parse.js';
 import { readSelectorMatchers } from '../logql/selector.js';
 import { parsePromQL } from '../promql/parse.js';
@@ -42,22 +43,19 @@ export type { LimitedPolicy };
 
 /** Compiles the decision once per response (see the module contract). */
 export function compileRuleVisibility(policy: LimitedPolicy, language: RuleLanguage): (rule: RuleParts) => boolean {
-  const perSelector = policy.selectors.map((selector) => compileSelectorVisibility(policyOfSelector(selector), selector, language));
-  return perSelector.length === 1 ? (perSelector[0] as (rule: RuleParts) => boolean) : (rule) => perSelector.some((isVisible) => isVisible(rule));
-}
-
-function compileSelectorVisibility(policy: LimitedPolicy, selector: readonly LabelRule[], language: RuleLanguage): (rule: RuleParts) => boolean {
-  const readsInside = language === 'promql' ? promqlReadsInside(policy) : logqlReadsInside(selector);
-  const claims = selector.map((rule) => ({ label: rule.label, isAllowed: compileRuleCheck(rule) }));
+  const readsInside = language === 'promql' ? promqlReadsInside(policy) : logqlReadsInside(policy.selectors);
+  const claimSets = policy.selectors.map((selector) => selector.map((rule) => ({ label: rule.label, isAllowed: compileRuleCheck(rule) })));
   return ({ expr, labels = {}, annotations = {} }) => {
     if (typeof expr !== 'string') return false;
     const labelValues = stringMap(labels ?? {});
     const annotationValues = stringMap(annotations ?? {});
     if (labelValues === undefined || annotationValues === undefined) return false;
     if ([...labelValues.values(), ...annotationValues.values()].some(callsQuery)) return false;
-    if (!claims.every(({ label, isAllowed }) => !labelValues.has(label) || isAllowed(labelValues.get(label) as string))) return false;
+    const consistent = claimSets.filter((claims) =>
+      claims.every(({ label, isAllowed }) => !labelValues.has(label) || isAllowed(labelValues.get(label) as string)));
+    if (consistent.length === 0) return false;
     const reads = readsInside(expr);
-    return reads === 'inside' || (reads === 'nothing' && claims.every(({ label }) => labelValues.has(label)));
+    return reads === 'inside' || (reads === 'nothing' && consistent.some((claims) => claims.every(({ label }) => labelValues.has(label))));
   };
 }
 
@@ -75,9 +73,9 @@ function promqlReadsInside(policy: LimitedPolicy): (expr: string) => Reads {
   };
 }
 
-/** The LogQL twin of `findUnenforcedSelectors`: every stream selector carries every policy rule. */
-function logqlReadsInside(selector: readonly LabelRule[]): (expr: string) => Reads {
-  const rules = selector.map((rule) => ({ rule, matcher: ruleToMatcher(rule), isAllowed: compileRuleCheck(rule) }));
+/** The LogQL twin of `findUnenforcedSelectors`: every stream selector carries every rule of one policy selector. */
+function logqlReadsInside(policySelectors: readonly LabelSelector[]): (expr: string) => Reads {
+  const compiled = policySelectors.map((selector) => selector.map((rule) => ({ rule, matcher: ruleToMatcher(rule), isAllowed: compileRuleCheck(rule) })));
   return (expr) => {
     try {
       const parsed = parseLogQuery(expr);
@@ -85,7 +83,7 @@ function logqlReadsInside(selector: readonly LabelRule[]): (expr: string) => Rea
       if (selectors.length === 0) return 'nothing';
       const isInside = selectors.every((node) => {
         const matchers = readSelectorMatchers(parsed, node);
-        return rules.every(({ rule, matcher, isAllowed }) => carries(matchers, rule, matcher, isAllowed));
+        return compiled.some((rules) => rules.every(({ rule, matcher, isAllowed }) => carries(matchers, rule, matcher, isAllowed)));
       });
       return isInside ? 'inside' : 'outside';
     } catch {
