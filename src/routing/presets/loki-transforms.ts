@@ -14,6 +14,7 @@ import { selectorMatchers, type LimitedPolicy } from '../../policy/label-policy.
 import { onlySelector } from '../../enforce/one-selector.js';
 import type { EnforceContext, ProxyRequest } from '../endpoint.js';
 import { runEnforcer } from './enforce-http-errors.js';
+import { InexpressiblePolicy } from '../../enforce/errors.js';
 
 export type RequestTransform = (req: ProxyRequest, ctx: EnforceContext) => void | Promise<void>;
 
@@ -44,17 +45,27 @@ export function createLokiReadTransform(spec: LokiReadSpec): RequestTransform {
     delete req.headers['x-prom-label-policy'];
     const policy = ctx.policy;
     if (policy === undefined) return;
+    // A Loki that enforces the header itself gets what the rewrite cannot express as sent, the header limiting it.
+    const byHeader = <T>(value: T, rewrite: () => T): T => {
+      try {
+        return rewrite();
+      } catch (error) {
+        if (error instanceof InexpressiblePolicy && ctx.options.nativeLabelPolicyEnforced === true && ctx.options.nativeLabelPolicyHeader) return value;
+        throw error;
+      }
+    };
     await runEnforcer(() =>
       rewriteRequestParams(req, {
         names: spec.params,
-        rewrite: (value) => {
+        rewrite: (value) => byHeader<string | readonly string[]>(value, () => {
           // An empty selector (``, `{}`) asks for the whole tenant: it becomes the policy's selector.
           if (!spec.defaultToPolicy || !/^\s*(?:\{\s*\})?\s*$/.test(value)) return enforce(value, policy);
           return policy.fullAccess ? value : policySelectors(policy, spec.ored === true);
-        },
+        }),
         whenMissing: () =>
           spec.defaultToPolicy && !policy.fullAccess
-            ? policySelectors(policy, spec.ored === true).map((s) => [spec.params[0] ?? 'query', s] as const)
+            ? byHeader<readonly (readonly [string, string])[] | undefined>(undefined, () =>
+              policySelectors(policy, spec.ored === true).map((s) => [spec.params[0] ?? 'query', s] as const))
             : undefined,
       }),
     );

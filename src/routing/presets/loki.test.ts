@@ -150,6 +150,31 @@ describe('loki preset: a policy of several selectors (DNF)', () => {
   });
 });
 
+describe('loki preset: a Loki that enforces X-Prom-Label-Policy itself (native_label_policy_enforced)', () => {
+  const DNF = buildSelectorsPolicy([{ namespace: 'a', env: 'prod' }, { namespace: 'shared' }]) as LabelPolicy;
+  const trusted = { nativeLabelPolicyHeader: true, nativeLabelPolicyEnforced: true };
+  const header = `t1:${encodeURIComponent('{namespace="a", env="prod"}')},t1:${encodeURIComponent('{namespace="shared"}')}`;
+
+  it('a log query the rewrite cannot express goes as written, limited by the header; the client header never passes', async () => {
+    const req = await transform(request('GET', '/loki/api/v1/query_range', `query=${encodeURIComponent('{app="x"}')}`), context(DNF, trusted));
+    assert.equal(new URLSearchParams(req.query).get('query'), '{app="x"}');
+    assert.equal(req.headers['x-prom-label-policy'], header);
+  });
+
+  it('what the rewrite can express is still rewritten (and the header sent)', async () => {
+    const req = await transform(request('GET', '/loki/api/v1/query', `query=${encodeURIComponent('count_over_time({app="x"}[1m])')}`), context(DNF, trusted));
+    assert.match(new URLSearchParams(req.query).get('query') ?? '', /^\(count_over_time\(\{app="x", namespace="a", env="prod"\}/);
+    assert.equal(req.headers['x-prom-label-policy'], header);
+  });
+
+  it('without the header, or not said to be enforced, the same query is refused', async () => {
+    for (const options of [{ nativeLabelPolicyHeader: true }, { nativeLabelPolicyEnforced: true }]) {
+      const refused = await rejection(request('GET', '/loki/api/v1/query_range', `query=${encodeURIComponent('{app="x"}')}`), context(DNF, options));
+      assert.equal(refused.code, 'policy_not_expressible');
+    }
+  });
+});
+
 describe('loki preset: push', () => {
   const json = (labels: Record<string, string>) => JSON.stringify({ streams: [{ stream: labels, values: [['1', 'l']] }] });
   const proto = (labels: string) => encodeProtoPush({ streams: [{ labels, entries: [{ line: Buffer.from('l') }] }], format: '' });

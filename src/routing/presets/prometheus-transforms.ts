@@ -44,14 +44,17 @@ export function createParamTransform(spec: PrometheusParamSpec) {
     const policy = requirePolicy(ctx);
     const promql = ctx.options.promql ?? uncachedPromQLEnforcer;
     const metricsql = spec.metricsql === true;
+    // Where the query may go as written: VictoriaMetrics (MetricsQL, its ORed extra_filters[]), or an upstream
+    // that enforces X-Prom-Label-Policy itself (a query PromQL cannot limit exactly to several selectors).
+    const fallsBack = { metricsql, byHeader: ctx.options.nativeLabelPolicyHeader && ctx.options.nativeLabelPolicyEnforced === true };
     let params: Param[];
     try {
       params = (await readRequestParams(req))
         .filter(([name]) => !(metricsql && VM_FILTER_PARAMS.has(name)))
         .flatMap(([name, value]): Param[] => {
-          if (queries.has(name)) return [[name, orMetricsql(metricsql, value, () => promql.enforceQuery(value, policy))]];
+          if (queries.has(name)) return [[name, orMetricsql(fallsBack, value, () => promql.enforceQuery(value, policy))]];
           // One match[] per policy selector: Prometheus ORs them, so they select exactly the union.
-          if (selectors.has(name)) return orMetricsqlAll(metricsql, value, () => promql.enforceSelectors(value, policy)).map((v): Param => [name, v]);
+          if (selectors.has(name)) return orMetricsqlAll(fallsBack, value, () => promql.enforceSelectors(value, policy)).map((v): Param => [name, v]);
           return [[name, value]];
         });
     } catch (error) {
@@ -76,15 +79,22 @@ export function createParamTransform(spec: PrometheusParamSpec) {
  * policy of several selectors (VictoriaMetrics ORs the `extra_filters[]`, one per selector: the union, exactly).
  * Any other failure stays a failure.
  */
-function orMetricsql(metricsql: boolean, value: string, rewrite: () => string): string {
-  return orMetricsqlAll(metricsql, value, () => [rewrite()])[0] as string;
+function orMetricsql(fallsBack: FallBack, value: string, rewrite: () => string): string {
+  return orMetricsqlAll(fallsBack, value, () => [rewrite()])[0] as string;
 }
 
-function orMetricsqlAll(metricsql: boolean, value: string, rewrite: () => string[]): string[] {
+interface FallBack {
+  readonly metricsql: boolean;
+  /** The upstream enforces X-Prom-Label-Policy (`native_label_policy_enforced`). */
+  readonly byHeader: boolean;
+}
+
+function orMetricsqlAll(fallsBack: FallBack, value: string, rewrite: () => string[]): string[] {
   try {
     return rewrite();
   } catch (error) {
-    if (metricsql && (error instanceof QueryParseError || error instanceof InexpressiblePolicy)) return [value];
+    if (fallsBack.metricsql && (error instanceof QueryParseError || error instanceof InexpressiblePolicy)) return [value];
+    if (fallsBack.byHeader && error instanceof InexpressiblePolicy) return [value];
     throw error;
   }
 }
@@ -126,7 +136,9 @@ function formatSeriesSelector(selector: LabelSelector): string {
 
 /**
  * The client's own X-Prom-Label-Policy is always removed (it would widen or replace ours upstream). With
- * `nativeLabelPolicyHeader`, ours is sent for every tenant as well, never instead of rewriting the query.
+ * `nativeLabelPolicyHeader`, ours is sent for every tenant as well: one value per tenant and policy selector
+ * (Loki's documented form, `<tenant>:<URL-encoded selector>`, values ORed). It replaces the rewrite only where
+ * the rewrite cannot be exact and the upstream is said to enforce it (`nativeLabelPolicyEnforced`).
  */
 export function setLabelPolicyHeader(req: ProxyRequest, ctx: EnforceContext, policy: LabelPolicy): void {
   delete req.headers[LABEL_POLICY_HEADER];
