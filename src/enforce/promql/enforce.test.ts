@@ -119,6 +119,7 @@ describe('enforceQuery under a policy of several selectors (DNF)', () => {
     { name: 'a widening regex is ANDed with each selector', query: 'up{namespace=~".*"}', want: `(up{namespace=~".*", ${S1}} or up{namespace=~".*", ${S2}})` },
     { name: 'an empty-matching client matcher stays and selects nothing extra', query: 'up{env=""}', want: `(up{env="", ${S1}} or up{env="", ${S2}})` },
     { name: 'an allowed equality pins its label (no duplicate matcher)', query: 'up{namespace="a"}', want: `(up{namespace="a", env="prod"} or up{namespace="a", ${S2}})` },
+    { name: 'a union after a bare group_left gets an empty label list (else it would be read as one)', query: 'a + on(x) group_left b', want: `(a{${S1}} or a{${S2}}) + on(x) group_left () (b{${S1}} or b{${S2}})` },
     { name: 'a top-level range vector is refused', query: 'up[5m]', refused: true },
     { name: 'a range vector outside a per-series function is refused', query: 'absent(up[5m])', refused: true },
   ];

@@ -43,6 +43,9 @@ const PER_SERIES_RANGE_FUNCTIONS: ReadonlySet<string> = new Set([
 /** Nodes that modify the expression they wrap (their first child) without being an expression of their own. */
 const MODIFIERS: ReadonlySet<string> = new Set(['OffsetExpr', 'StepInvariantExpr', 'AnchoredExpr', 'SmoothedExpr']);
 
+/** Text ending in `group_left` / `group_right` with no label list (PromQL keywords are case-insensitive). */
+const BARE_GROUP_MODIFIER = /\bgroup_(?:left|right)\s*$/i;
+
 /** A rewrite longer than this is refused rather than sent (copies multiply with nesting). */
 export const MAX_UNION_QUERY_LENGTH = 64 * 1024;
 
@@ -58,6 +61,8 @@ interface Edit {
   readonly from: number;
   readonly to: number;
   readonly text: string;
+  /** A unit's union, written in parentheses. */
+  readonly isUnit?: boolean;
 }
 
 /** Rewrites `parsed` for the union of `selectors` (two or more compiled policy selectors). */
@@ -79,14 +84,17 @@ export function rewriteUnionQuery(parsed: ParsedQuery, selectors: readonly Compi
     const top = inner.filter((u) => !inner.some((o) => o !== u && o.node.from <= u.node.from && o.node.to >= u.node.to));
     const isInTop = (n: { from: number; to: number }): boolean => top.some((u) => n.from >= u.node.from && n.to <= u.node.to);
     const edits: Edit[] = [
-      ...top.map((u) => ({ from: u.node.from, to: u.node.to, text: renderUnit(u) })),
+      ...top.map((u) => ({ from: u.node.from, to: u.node.to, text: renderUnit(u), isUnit: true })),
       ...(self ? [{ from: self.unit.selector.from, to: self.unit.selector.to, text: self.text }] : []),
       ...comments.filter((c) => c.from >= from && c.to <= to && !isInTop(c)).map((c) => ({ from: c.from, to: c.to, text: ' ' })),
     ].sort((a, b) => a.from - b.from);
     let out = '';
     let at = from;
     for (const edit of edits) {
-      out += text.slice(at, edit.from) + edit.text;
+      out += text.slice(at, edit.from);
+      // `group_left (a or b)` would read the parentheses as group_left's label list: give it an empty one.
+      if (edit.isUnit === true && BARE_GROUP_MODIFIER.test(out)) out += '() ';
+      out += edit.text;
       at = edit.to;
       if (out.length > MAX_UNION_QUERY_LENGTH) throw tooLarge();
     }
