@@ -1,7 +1,7 @@
 import { createApp } from '../app.js';
 import { loadConfigFile } from '../config/load.js';
 import { enforceLogQuery } from '../enforce/logql/index.js';
-import { PolicyViolation, QueryParseError } from '../enforce/errors.js';
+import { InexpressiblePolicy, PolicyViolation, QueryParseError } from '../enforce/errors.js';
 import { explainQuery } from '../enforce/promql/index.js';
 import { buildPolicySelectors } from '../routing/presets/prometheus-transforms.js';
 import { enforceTraceQuery } from '../enforce/traceql/enforce.js';
@@ -62,7 +62,7 @@ export async function explain(configPath: string, args: ParsedArgs): Promise<Exp
     return { text: `# policy: ${describePolicy(policy)}\n${enforce(query, policy)}`, refused: false };
   } catch (error) {
     // As the endpoint step translates them: a policy violation is 403, anything else the enforcer refuses 400.
-    const status = error instanceof PolicyViolation ? 403 : 400;
+    const status = error instanceof PolicyViolation || error instanceof InexpressiblePolicy ? 403 : 400;
     return { text: `# refused with ${status}: ${(error as Error).message}`, refused: true };
   }
 }
