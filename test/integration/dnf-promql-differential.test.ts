@@ -157,16 +157,20 @@ after(async () => {
   await tokens?.remove();
 });
 
-async function ask(base: string, query: string, headers: Record<string, string> = {}): Promise<Answer & { code?: string }> {
-  const params = new URLSearchParams({ query, time: String(prometheus.sampleTime) });
-  const res = await fetch(`${base}/api/v1/query`, { method: 'POST', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, body: params });
-  const body = (await res.json()) as { data?: { result?: { metric: Record<string, string>; value: [number, string] }[] }; code?: string };
+/** An instant query at the last sample, or (`range`) a range query over the last minute, every 15 s. */
+async function ask(base: string, query: string, headers: Record<string, string> = {}, range = false): Promise<Answer & { code?: string }> {
+  const at = prometheus.sampleTime;
+  const params = new URLSearchParams(range ? { query, start: String(at - 60), end: String(at), step: '15' } : { query, time: String(at) });
+  const res = await fetch(`${base}/api/v1/${range ? 'query_range' : 'query'}`, { method: 'POST', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, body: params });
+  type Sample = [number, string];
+  const body = (await res.json()) as { data?: { result?: { metric: Record<string, string>; value?: Sample; values?: Sample[] }[] }; code?: string };
+  // Summation order differs between the two (the union's series come in another order): compare values to
+  // 12 significant digits, not to the last bit.
+  const format = (samples: Sample[]) => samples.map(([t, v]) => `${t}:${Number(v).toPrecision(12)}`).join(',');
   const result = (body.data?.result ?? [])
-    .map(({ metric, value }) => {
+    .map(({ metric, value, values }) => {
       const { u: _u, ...rest } = metric;
-      // Summation order differs between the two (the union's series come in another order): compare values to
-      // 12 significant digits, not to the last bit.
-      return `${JSON.stringify(Object.entries(rest).sort(([a], [b]) => a.localeCompare(b)))} ${Number(value[1]).toPrecision(12)}`;
+      return `${JSON.stringify(Object.entries(rest).sort(([a], [b]) => a.localeCompare(b)))} ${format(values ?? (value ? [value] : []))}`;
     })
     .sort();
   return { status: res.status, result, ...(body.code !== undefined ? { code: body.code } : {}) };
@@ -180,9 +184,11 @@ describe('DNF policies: the gateway answers exactly what a Prometheus holding on
       const universe: LabelPolicy = buildLabelPolicy({ label: 'u', values: [`p${i}`] }) as LabelPolicy;
       assert.ok(buildSelectorsPolicy(selectors)); // the policy is valid on its own
       for (const query of [...ATTACKS, ...queries.slice(i * QUERIES_PER_POLICY, (i + 1) * QUERIES_PER_POLICY)]) {
-        const got = await ask(gateway.url, query, { authorization: `Bearer tok-${i}` });
-        const want = await ask(prometheus.url, enforceQuery(query, universe));
-        const context = `policy ${JSON.stringify(selectors)}\nquery ${query}`;
+        // Every third query also as a range query (one minute, five steps).
+        const range = compared % 3 === 2;
+        const got = await ask(gateway.url, query, { authorization: `Bearer tok-${i}` }, range);
+        const want = await ask(prometheus.url, enforceQuery(query, universe), {}, range);
+        const context = `policy ${JSON.stringify(selectors)}\n${range ? 'range ' : ''}query ${query}`;
         assert.equal(got.status, want.status, `${context}\n${got.code ?? ''}`);
         assert.deepEqual(got.result, want.result, context);
         compared++;
