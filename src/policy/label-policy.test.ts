@@ -76,3 +76,10 @@ test('policies are frozen all the way down', () => {
   assert.ok(Object.isFrozen(policy) && Object.isFrozen(policy.selectors));
   assert.ok(policy.selectors.every((s) => Object.isFrozen(s) && s.every((r) => Object.isFrozen(r) && Object.isFrozen(r.literals))));
 });
+
+test('selectors with two rules on one label are never joined (that would widen)', () => {
+  // {namespace="a", namespace="x"} or {namespace="x", namespace="a"}: both empty; a join by label would give namespace="x".
+  const a = one({ values: ['a'], labels: { namespace: 'x' } });
+  const b = one({ label: 'namespace', values: ['x'], labels: { namespace: 'a' } });
+  assert.equal(describePolicy(unionLabelPolicies([a, b])), '{namespace="a",namespace="x"} or {namespace="x",namespace="a"}');
+});

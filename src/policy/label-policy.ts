@@ -239,7 +239,9 @@ function joinSelectors(selectors: LabelRule[][]): LabelRule[][] {
 }
 
 function joinTwo(a: LabelRule[], b: LabelRule[]): LabelRule[] | undefined {
-  if (a.length !== b.length) return undefined;
+  // Only selectors with one rule per label: with two rules on a label (a file entry's `namespace` and a
+  // `labels.namespace`), matching rules by label would pair the wrong ones and widen.
+  if (a.length !== b.length || !hasOneRulePerLabel(a) || !hasOneRulePerLabel(b)) return undefined;
   let differing: number | undefined;
   for (let i = 0; i < a.length; i++) {
     const ruleA = a[i] as LabelRule;
@@ -254,6 +256,10 @@ function joinTwo(a: LabelRule[], b: LabelRule[]): LabelRule[] | undefined {
   const ruleB = b.find((r) => r.label === ruleA.label) as LabelRule;
   const merged = { label: ruleA.label, literals: dedupe([...ruleA.literals, ...ruleB.literals]), regexes: dedupe([...ruleA.regexes, ...ruleB.regexes]) };
   return a.map((rule, i) => (i === differing ? merged : rule));
+}
+
+function hasOneRulePerLabel(selector: readonly LabelRule[]): boolean {
+  return new Set(selector.map((rule) => rule.label)).size === selector.length;
 }
 
 function sameRule(a: LabelRule, b: LabelRule): boolean {
