@@ -1,14 +1,14 @@
 import { createApp } from '../app.js';
 import { loadConfigFile } from '../config/load.js';
 import { enforceLogQuery } from '../enforce/logql/index.js';
-import { PolicyViolation, QueryParseError } from '../enforce/errors.js';
+import { InexpressiblePolicy, PolicyViolation, QueryParseError } from '../enforce/errors.js';
 import { explainQuery } from '../enforce/promql/index.js';
 import type { Preset, QueryDialect } from '../routing/endpoint.js';
 import { builtInPresets } from '../routing/presets/index.js';
-import { buildPolicySelector } from '../routing/presets/prometheus-transforms.js';
+import { buildPolicySelectors } from '../routing/presets/prometheus-transforms.js';
 import { enforceTraceQuery } from '../enforce/traceql/enforce.js';
 import { createLogger } from '../observability/logger.js';
-import { buildLabelPolicy, describePolicy, type LabelPolicy } from '../policy/label-policy.js';
+import { buildEntryPolicy, describePolicy, readSelectorsInput, type LabelPolicy } from '../policy/label-policy.js';
 import { systemClock } from '../core/clock.js';
 import { HttpError } from '../core/http-errors.js';
 import { stringFlag, UsageError, type ParsedArgs } from './args.js';
@@ -58,8 +58,7 @@ function explainVictoriaMetrics(query: string, policy: LabelPolicy): string {
     if (!(error instanceof QueryParseError)) throw error;
     sent = `${query}\n# not PromQL (MetricsQL?): sent as written, enforced by VictoriaMetrics with the filter below`;
   }
-  const filter = buildPolicySelector(policy);
-  return filter === undefined ? sent : `${sent}\nextra_filters[]=${filter}`;
+  return [sent, ...buildPolicySelectors(policy).map((filter) => `extra_filters[]=${filter}`)].join('\n');
 }
 
 /**
@@ -85,7 +84,7 @@ export async function explain(configPath: string, args: ParsedArgs, deps: Explai
     return { text: `# policy: ${describePolicy(policy)}\n${enforce(query, policy)}`, refused: false };
   } catch (error) {
     // As the endpoint step translates them: a policy violation is 403, anything else the enforcer refuses 400.
-    const status = error instanceof PolicyViolation ? 403 : 400;
+    const status = error instanceof PolicyViolation || error instanceof InexpressiblePolicy ? 403 : 400;
     return { text: `# refused with ${status}: ${(error as Error).message}`, refused: true };
   }
 }
@@ -96,10 +95,11 @@ async function resolvePolicy(configPath: string, args: ParsedArgs): Promise<Labe
   if (policyJson !== undefined) {
     try {
       // Read as a token entry is: `namespace`/`namespaces` constrain the configured policy label.
-      const entry = JSON.parse(policyJson) as { namespace?: string; namespaces?: string[]; labels?: Record<string, string>; label?: string };
+      const entry = JSON.parse(policyJson) as { namespace?: string; namespaces?: string[]; labels?: Record<string, string>; label?: string; selectors?: unknown };
       const values = [...(entry.namespace ? [entry.namespace] : []), ...(entry.namespaces ?? [])];
       const label = entry.label ?? config.static_tokens.policy_label;
-      return buildLabelPolicy({ label, values, ...(entry.labels ? { labels: entry.labels } : {}) });
+      const selectors = entry.selectors === undefined ? undefined : readSelectorsInput(entry.selectors);
+      return buildEntryPolicy({ label, values, ...(entry.labels ? { labels: entry.labels } : {}), ...(selectors ? { selectors } : {}) });
     } catch (error) {
       throw new UsageError(`explain: --policy: ${(error as Error).message}`);
     }

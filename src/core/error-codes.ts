@@ -50,6 +50,7 @@ export const ERROR_CATALOGUE = {
   no_label_policy: { status: 403, meaning: 'the identity has no label policy for this upstream (implicit deny)' },
   full_access_required: { status: 403, meaning: 'the endpoint cannot be limited to a label policy (it shows or changes the whole tenant, or the upstream is raw): it needs an identity without a policy or with full access; a raw upstream may opt out with allow_unenforced_policy' },
   policy_violation: { status: 403, meaning: 'the request would read or write outside the identity\'s label policy' },
+  policy_not_expressible: { status: 403, meaning: 'the identity\'s label policy has several selectors and this request cannot be limited exactly to their union (refused, never widened)' },
   // 404, 405, 413, 415.
   no_upstream: { status: 404, meaning: 'no upstream is configured for the Host' },
   unknown_endpoint: { status: 404, meaning: 'the upstream type has no endpoint at this path' },

@@ -114,6 +114,7 @@ export function createUpstream(config: UpstreamConfig, signer: Signer | undefine
       policyLabel: config.policy_label,
       injectLabelsOnWrite: config.inject_labels_on_write,
       nativeLabelPolicyHeader: config.native_label_policy_header,
+      nativeLabelPolicyEnforced: config.native_label_policy_header && config.native_label_policy_enforced,
       promql: createCachedPromQLEnforcer(PROMQL_REWRITE_CACHE),
     },
     signer,

@@ -36,6 +36,8 @@ const fixture = gatewayFixture({
     'tok-a': { tenant: 'tenant-a', namespace: 'team-a' },
     'tok-ab': { tenant: 'tenant-a', namespaces: ['team-a', 'team-b'] },
     'tok-all': { tenant: 'tenant-a', namespaces: ['.*'] },
+    // A policy of several selectors (docs/policies.md): team-a's api series, or anything of team-c.
+    'tok-dnf': { tenant: 'tenant-a', selectors: [{ namespace: 'team-a', job: 'api' }, { namespace: 'team-c' }] },
   },
   upstream: { handler: relayToVictoriaMetrics },
   config: (recorder) => ({
@@ -270,3 +272,30 @@ describe('type = "victoriametrics": MetricsQL is answered, enforced by VictoriaM
     assert.equal(fixture.upstream.requests.length, 0);
   });
 });
+
+describe('type = "victoriametrics" and a policy of several selectors: one extra_filters[] per selector, ORed by VictoriaMetrics', () => {
+  const FILTERS = ['{namespace="team-a", job="api"}', '{namespace="team-c"}'];
+  const seriesOf = (res: RawResponse) =>
+    res.json<{ data: { result: { metric: Record<string, string> }[] } }>().data.result.map((r) => `${r.metric.namespace}/${r.metric.job}/${r.metric.code}`).sort();
+
+  for (const expr of ['WITH (x = http_requests_total) x', 'http_requests_total[5m]']) {
+    test(`${expr}: sent as written (MetricsQL, or PromQL that cannot say the union), answered with exactly the union`, async () => {
+      const res = await vmQuery(expr, 'tok-dnf');
+      assert.equal(res.status, 200, res.body.toString());
+      const seen = paramsSeenUpstream();
+      assert.equal(seen.get('query'), expr);
+      assert.deepEqual(seen.getAll('extra_filters[]'), FILTERS);
+      assert.deepEqual(seriesOf(res), ['team-a/api/200', 'team-a/api/500', 'team-c/web/200']);
+    });
+  }
+
+  test('a PromQL-readable query is also rewritten as the union', async () => {
+    const res = await vmQuery('http_requests_total{code="200"}', 'tok-dnf');
+    assert.equal(res.status, 200, res.body.toString());
+    const seen = paramsSeenUpstream();
+    assert.equal(seen.get('query'), '(http_requests_total{code="200", namespace="team-a", job="api"} or http_requests_total{code="200", namespace="team-c"})');
+    assert.deepEqual(seen.getAll('extra_filters[]'), FILTERS);
+    assert.deepEqual(seriesOf(res), ['team-a/api/200', 'team-c/web/200']);
+  });
+});
+

@@ -144,6 +144,13 @@ export const upstreamSchema = z
     inject_labels_on_write: z.boolean().default(false),
     native_label_policy_header: z.boolean().default(false),
     /**
+     * With `native_label_policy_header`: the upstream is known to enforce X-Prom-Label-Policy itself (Loki's
+     * `lbac.enabled`, GEM/GEL). A request the gateway cannot limit exactly to a policy of several selectors
+     * (a LogQL log query, …) is then sent as written with the header instead of refused. Never set it for an
+     * upstream that ignores the header: such requests would read the whole tenant.
+     */
+    native_label_policy_enforced: z.boolean().default(false),
+    /**
      * Tempo: the resource attribute that carries each policy label, e.g. `{ namespace = "k8s.namespace.name" }`
      * (default: the label name itself, `resource.namespace`).
      */
