@@ -12,6 +12,8 @@ import type { BasicCredential, BearerCredential, Credentials } from './authentic
  *   proxy in front that adds its own header can never be overridden by a client-chosen one.
  * - A repeated header (two values) is refused the same way.
  * - `X-Id-Token` (Grafana's forwarded ID token) is returned apart; an authenticator decides whether to use it.
+ * - `X-Grafana-Id` (Grafana's signed user identity) is returned apart, for the `grafana` authenticator; sent
+ *   twice it is refused like a repeated token header.
  * - Credentials of different kinds (Basic, bearer, X-Id-Token) are all returned: the chain checks that they
  *   name one identity (`conflicting_credentials` otherwise, see chain.ts).
  */
@@ -40,10 +42,14 @@ export function findCredentials(
     bearer ??= { header, token: parsed.token };
   }
   const idToken = typeof headers['x-id-token'] === 'string' ? headers['x-id-token'].trim() : undefined;
+  const grafanaIds = distinct['x-grafana-id'];
+  if (grafanaIds !== undefined && grafanaIds.length > 1) throw new Unauthorized('conflicting_credentials', 'header x-grafana-id was sent more than once');
+  const grafanaId = grafanaIds?.[0]?.trim();
   return {
     ...(bearer ? { bearer } : {}),
     ...(basic ? { basic } : {}),
     ...(idToken ? { idToken } : {}),
+    ...(grafanaId ? { grafanaId } : {}),
   };
 }
 

@@ -79,6 +79,7 @@ export function prepareRequest(req: IncomingMessage, ctx: RequestContext, deps: 
 function routeAndAdmit(req: IncomingMessage, ctx: RequestContext, deps: PipelineDeps, target: RequestTarget, identity: Identity): MaybePromise<PreparedRequest> {
   ctx.subject = identity.subject;
   ctx.authenticator = identity.authenticator;
+  if (identity.grafana !== undefined) ctx.grafana = identity.grafana;
   // Until the tenant is resolved, a denial is counted under the identity's tenant when it holds exactly one;
   // one holding several is counted under none (which of them the client meant is not known yet).
   if (identity.tenants.length === 1) ctx.tenant = identity.tenants[0];

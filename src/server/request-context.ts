@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { GrafanaUser } from '../identity/identity.js';
 import type { RequestTrace, RequestTracer } from '../observability/tracing.js';
 
 /** What one request carries through the pipeline, and what its access-log line reports. */
@@ -15,6 +16,8 @@ export interface RequestContext {
   readonly signal: AbortSignal;
   subject?: string;
   authenticator?: string;
+  /** The Grafana user, org and teams, when the identity is a Grafana user presented by Grafana. */
+  grafana?: GrafanaUser;
   tenant?: string;
   upstream?: string;
   endpoint?: string;
@@ -49,6 +52,7 @@ class HttpRequestContext implements PlainRequestContext {
   readonly trace: RequestTrace;
   subject: string | undefined = undefined;
   authenticator: string | undefined = undefined;
+  grafana: GrafanaUser | undefined = undefined;
   tenant: string | undefined = undefined;
   upstream: string | undefined = undefined;
   endpoint: string | undefined = undefined;

@@ -70,7 +70,7 @@ export function createHeaderPolicy(
     'forwarded',
     'x-real-ip',
   ]);
-  const credentials = new Set([...lower(tokenHeaders), 'authorization', 'x-id-token', 'cookie']);
+  const credentials = new Set([...lower(tokenHeaders), 'authorization', 'x-id-token', 'x-grafana-id', 'cookie']);
   const protectedNames = new Set([...drop, ...credentials, 'content-length', 'x-request-id', 'traceparent'].map(asHyphens));
   return { drop, credentials, protectedNames };
 }
