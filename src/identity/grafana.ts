@@ -76,9 +76,9 @@ export function createGrafanaAuthenticator(section: GrafanaSection, deps: Grafan
 
   function userIdentity(principal: Pick<GrafanaPrincipal, 'id' | 'orgId' | 'login'>, map: TeamMap, expiresAt?: number): Identity {
     const userTeams = map.teamsOf(principal.id);
-    if (userTeams.length === 0) throw new Forbidden('grafana_no_team', 'the Grafana user is in no mapped team');
+    if (userTeams.length === 0) throw new Forbidden('grafana_no_team', `Grafana user ${principal.id} is in no team scopegate maps`);
     const granted = unionGrants(userTeams.flatMap((team) => grants.ofTeam(team)));
-    if (granted.policy === undefined) throw new Forbidden('grafana_team_without_policy', 'the Grafana user\'s teams grant no label policy');
+    if (granted.policy === undefined) throw new Forbidden('grafana_team_without_policy', `the teams of Grafana user ${principal.id} grant no label policy`);
     return toIdentity(`user:${principal.id}`, principal, granted, userTeams.map((t) => t.name), expiresAt);
   }
 
@@ -90,12 +90,15 @@ export function createGrafanaAuthenticator(section: GrafanaSection, deps: Grafan
     });
   }
 
+  // The chain refuses an identity past `expiresAt`: the token's exp with the skew verification allowed.
+  const skewSeconds = Math.ceil(section.clock_skew / 1000);
   function presentedIdentity(principal: GrafanaPrincipal): Identity {
-    if (principal.type === 'user') return userIdentity(principal, teams.current(), principal.exp);
+    const expiresAt = principal.exp + skewSeconds;
+    if (principal.type === 'user') return userIdentity(principal, teams.current(), expiresAt);
     const grant = principal.type === 'service-account' ? grants.ofServiceAccount(principal.id) : undefined;
     if (grant === undefined) throw new Forbidden('grafana_identity_refused', `a Grafana ${principal.type} identity is not accepted`);
     if (grant.policy === undefined) throw new Forbidden('grafana_team_without_policy', 'the Grafana service account\'s grant has no label policy');
-    return toIdentity(`service-account:${principal.id}`, principal, unionGrants([grant]), [], principal.exp);
+    return toIdentity(`service-account:${principal.id}`, principal, unionGrants([grant]), [], expiresAt);
   }
 
   return {
