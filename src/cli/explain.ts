@@ -3,7 +3,7 @@ import { loadConfigFile } from '../config/load.js';
 import { enforceLogQuery } from '../enforce/logql/index.js';
 import { PolicyViolation, QueryParseError } from '../enforce/errors.js';
 import { explainQuery } from '../enforce/promql/index.js';
-import { buildPolicySelector } from '../routing/presets/prometheus-transforms.js';
+import { buildPolicySelectors } from '../routing/presets/prometheus-transforms.js';
 import { enforceTraceQuery } from '../enforce/traceql/enforce.js';
 import { createLogger } from '../observability/logger.js';
 import { buildLabelPolicy, describePolicy, type LabelPolicy } from '../policy/label-policy.js';
@@ -41,8 +41,7 @@ function explainVictoriaMetrics(query: string, policy: LabelPolicy): string {
     if (!(error instanceof QueryParseError)) throw error;
     sent = `${query}\n# not PromQL (MetricsQL?): sent as written, enforced by VictoriaMetrics with the filter below`;
   }
-  const filter = buildPolicySelector(policy);
-  return filter === undefined ? sent : `${sent}\nextra_filters[]=${filter}`;
+  return [sent, ...buildPolicySelectors(policy).map((filter) => `extra_filters[]=${filter}`)].join('\n');
 }
 
 /**

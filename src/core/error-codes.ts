@@ -55,6 +55,7 @@ export const ERROR_CATALOGUE = {
   grafana_identity_refused: { status: 403, meaning: 'an X-Grafana-Id whose sub is not a user (anonymous, render, …) or a service account not listed in [auth.grafana] service_accounts' },
   grafana_no_team: { status: 403, meaning: 'a Grafana user in none of the teams [auth.grafana] maps' },
   grafana_team_without_policy: { status: 403, meaning: 'a Grafana user whose mapped teams grant no label policy (neither selectors nor full_access)' },
+  policy_not_expressible: { status: 403, meaning: 'the identity\'s label policy has several selectors and this request cannot be limited exactly to their union (refused, never widened)' },
   // 404, 405, 413, 415.
   no_upstream: { status: 404, meaning: 'no upstream is configured for the Host' },
   unknown_endpoint: { status: 404, meaning: 'the upstream type has no endpoint at this path' },

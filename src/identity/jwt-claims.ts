@@ -1,6 +1,6 @@
 import type { JWTPayload } from 'jose';
 import { Unauthorized } from '../core/http-errors.js';
-import { PolicyError, buildLabelPolicy, mergeLabelPolicies } from '../policy/label-policy.js';
+import { PolicyError, buildLabelPolicy, unionLabelPolicies } from '../policy/label-policy.js';
 import type { LabelPolicy } from '../policy/label-policy.js';
 import { resolveRolesPolicy, type Acl } from '../policy/acl.js';
 import { IdentityError, createIdentity } from './identity.js';
@@ -111,7 +111,7 @@ export interface ClaimsIdentityInput {
 export function createIdentityFromClaims(input: ClaimsIdentityInput): Identity {
   const { payload, mapping } = input;
   const tenants = readTenants(payload, mapping);
-  const policy = mergeLabelPolicies([readClaimsPolicy(payload, mapping), input.rolesPolicy]);
+  const policy = unionLabelPolicies([readClaimsPolicy(payload, mapping), input.rolesPolicy]);
   const subject = typeof payload.sub === 'string' ? payload.sub
     : typeof payload['client_id'] === 'string' ? payload['client_id'] : 'jwt';
   try {

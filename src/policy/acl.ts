@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import { PolicyError, buildLabelPolicy, mergeLabelPolicies } from './label-policy.js';
+import { PolicyError, buildLabelPolicy, unionLabelPolicies } from './label-policy.js';
 import type { LabelPolicy } from './label-policy.js';
 
 /**
@@ -77,7 +77,7 @@ export function resolveRolesPolicy(acl: Acl, roles: readonly string[], options: 
     if (known !== undefined) policies.push(known);
     else if (options.assumeRoles === true) policies.push(assumeRole(acl.label, role));
   }
-  return mergeLabelPolicies(policies);
+  return unionLabelPolicies(policies);
 }
 
 function assumeRole(label: string, role: string): LabelPolicy | undefined {

@@ -32,7 +32,7 @@ const query = fc.oneof(logExpr, metricQuery);
 /** True when the selector's matchers confine it to the policy: per rule, the policy matcher or a literal. */
 function isConfined(matchers: readonly { label: string; op: string; value: string }[]): boolean {
   if (POLICY.fullAccess) return true;
-  return POLICY.rules.every((rule) => {
+  return POLICY.selectors.every((rules) => rules.every((rule) => {
     const positives = matchers.filter((m) => m.label === rule.label && (m.op === '=' || m.op === '=~'));
     const wanted = ruleToMatcher(rule);
     const hasPolicy = positives.some((m) => m.op === wanted.op && m.value === wanted.value);
@@ -40,7 +40,7 @@ function isConfined(matchers: readonly { label: string; op: string; value: strin
       (m) => (m.op === wanted.op && m.value === wanted.value) || (m.op === '=' && rule.literals.includes(m.value)),
     );
     return positives.length > 0 && onlyAllowed && (hasPolicy || positives.some((m) => m.op === '='));
-  });
+  }));
 }
 
 describe('enforceLogQuery properties', () => {

@@ -4,7 +4,8 @@
  * checked, whatever quoting the caller used.
  */
 import type { SyntaxNode } from '@lezer/common';
-import { policyMatchers, type LabelPolicy } from '../../policy/label-policy.js';
+import { selectorMatchers, type LabelPolicy } from '../../policy/label-policy.js';
+import { onlySelector } from '../one-selector.js';
 import { QueryParseError } from '../errors.js';
 import { decodeGoString, quoteGoString } from './go-string.js';
 import { readNodeText, type ParsedLogQuery } from './parse.js';
@@ -62,10 +63,11 @@ function readMatcher(parsed: ParsedLogQuery, matcher: SyntaxNode): StreamMatcher
  */
 export function enforceStreamMatchers(matchers: readonly StreamMatcher[], policy: LabelPolicy): StreamMatcher[] {
   if (policy.fullAccess) return [...matchers];
+  const rules = onlySelector(policy, 'a LogQL stream selector');
   const kept: StreamMatcher[] = [];
   const satisfied = new Set<string>();
   for (const matcher of matchers) {
-    const rule = policy.rules.find((r) => r.label === matcher.label);
+    const rule = rules.find((r) => r.label === matcher.label);
     if (rule === undefined || matcher.op === '!=' || matcher.op === '!~') {
       kept.push(matcher);
     } else if (matcher.op === '=' && rule.literals.includes(matcher.value)) {
@@ -73,7 +75,7 @@ export function enforceStreamMatchers(matchers: readonly StreamMatcher[], policy
       satisfied.add(matcher.label);
     }
   }
-  const added = policyMatchers(policy).filter((m) => !satisfied.has(m.label));
+  const added = selectorMatchers(rules).filter((m) => !satisfied.has(m.label));
   return [...kept, ...added];
 }
 

@@ -1,4 +1,5 @@
-import { ruleToMatcher, type LabelPolicy, type PolicyMatcher } from '../../policy/label-policy.js';
+import { ruleToMatcher, type LimitedPolicy, type PolicyMatcher } from '../../policy/label-policy.js';
+import { onlySelector } from '../one-selector.js';
 import { compileRuleCheck, type ValueCheck } from './policy-values.js';
 import type { DecodedSelector, SelectorPart } from './selector.js';
 
@@ -6,8 +7,6 @@ import type { DecodedSelector, SelectorPart } from './selector.js';
 export interface CompiledPolicy {
   readonly rules: readonly { readonly matcher: PolicyMatcher; readonly isAllowed: ValueCheck }[];
 }
-
-type LimitedPolicy = Exclude<LabelPolicy, { fullAccess: true }>;
 
 /**
  * Each policy object compiled once: a policy is immutable (buildLabelPolicy freezes it, rules and values too)
@@ -17,11 +16,11 @@ type LimitedPolicy = Exclude<LabelPolicy, { fullAccess: true }>;
  */
 const compiledPolicies = new WeakMap<LimitedPolicy, CompiledPolicy>();
 
-/** Compiles a (non-full-access) policy's rules. */
+/** Compiles a (non-full-access) one-selector policy's rules; several selectors: InexpressiblePolicy. */
 export function compilePolicy(policy: LimitedPolicy): CompiledPolicy {
   const known = compiledPolicies.get(policy);
   if (known !== undefined) return known;
-  const rules = policy.rules.map((rule) => Object.freeze({ matcher: ruleToMatcher(rule), isAllowed: compileRuleCheck(rule) }));
+  const rules = onlySelector(policy, 'a PromQL query').map((rule) => Object.freeze({ matcher: ruleToMatcher(rule), isAllowed: compileRuleCheck(rule) }));
   const compiled: CompiledPolicy = Object.freeze({ rules: Object.freeze(rules) });
   if (isDeeplyFrozen(policy)) compiledPolicies.set(policy, compiled);
   return compiled;
@@ -30,8 +29,9 @@ export function compilePolicy(policy: LimitedPolicy): CompiledPolicy {
 function isDeeplyFrozen(policy: LimitedPolicy): boolean {
   return (
     Object.isFrozen(policy) &&
-    Object.isFrozen(policy.rules) &&
-    policy.rules.every((rule) => Object.isFrozen(rule) && Object.isFrozen(rule.literals) && Object.isFrozen(rule.regexes))
+    Object.isFrozen(policy.selectors) &&
+    policy.selectors.every((rules) => Object.isFrozen(rules)) &&
+    policy.selectors.flat().every((rule) => Object.isFrozen(rule) && Object.isFrozen(rule.literals) && Object.isFrozen(rule.regexes))
   );
 }
 

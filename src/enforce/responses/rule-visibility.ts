@@ -17,9 +17,11 @@
  * - no label or annotation template calls `query` (`{{ query "…" }}` runs a query of its own at evaluation
  *   time, outside the expression); other templates are shown as written.
  * Labels and annotations must be maps of strings; anything else is not inside.
+ * Under a policy of several selectors a rule is shown when it is inside one of them alone (a rule whose
+ * selectors each sit in a different one is not shown: never more than the union, possibly less).
  */
-import type { LabelPolicy, LabelRule } from '../../policy/label-policy.js';
-import { ruleToMatcher } from '../../policy/label-policy.js';
+import type { LabelRule, LimitedPolicy } from '../../policy/label-policy.js';
+import { policyOfSelector, ruleToMatcher } from '../../policy/label-policy.js';
 import { findSelectors, parseLogQuery } from '../logql/parse.js';
 import { readSelectorMatchers } from '../logql/selector.js';
 import { parsePromQL } from '../promql/parse.js';
@@ -36,12 +38,17 @@ export interface RuleParts {
   readonly annotations: unknown;
 }
 
-export type LimitedPolicy = Extract<LabelPolicy, { fullAccess: false }>;
+export type { LimitedPolicy };
 
 /** Compiles the decision once per response (see the module contract). */
 export function compileRuleVisibility(policy: LimitedPolicy, language: RuleLanguage): (rule: RuleParts) => boolean {
-  const readsInside = language === 'promql' ? promqlReadsInside(policy) : logqlReadsInside(policy);
-  const claims = policy.rules.map((rule) => ({ label: rule.label, isAllowed: compileRuleCheck(rule) }));
+  const perSelector = policy.selectors.map((selector) => compileSelectorVisibility(policyOfSelector(selector), selector, language));
+  return perSelector.length === 1 ? (perSelector[0] as (rule: RuleParts) => boolean) : (rule) => perSelector.some((isVisible) => isVisible(rule));
+}
+
+function compileSelectorVisibility(policy: LimitedPolicy, selector: readonly LabelRule[], language: RuleLanguage): (rule: RuleParts) => boolean {
+  const readsInside = language === 'promql' ? promqlReadsInside(policy) : logqlReadsInside(selector);
+  const claims = selector.map((rule) => ({ label: rule.label, isAllowed: compileRuleCheck(rule) }));
   return ({ expr, labels = {}, annotations = {} }) => {
     if (typeof expr !== 'string') return false;
     const labelValues = stringMap(labels ?? {});
@@ -69,8 +76,8 @@ function promqlReadsInside(policy: LimitedPolicy): (expr: string) => Reads {
 }
 
 /** The LogQL twin of `findUnenforcedSelectors`: every stream selector carries every policy rule. */
-function logqlReadsInside(policy: LimitedPolicy): (expr: string) => Reads {
-  const rules = policy.rules.map((rule) => ({ rule, matcher: ruleToMatcher(rule), isAllowed: compileRuleCheck(rule) }));
+function logqlReadsInside(selector: readonly LabelRule[]): (expr: string) => Reads {
+  const rules = selector.map((rule) => ({ rule, matcher: ruleToMatcher(rule), isAllowed: compileRuleCheck(rule) }));
   return (expr) => {
     try {
       const parsed = parseLogQuery(expr);

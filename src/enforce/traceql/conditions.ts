@@ -1,4 +1,5 @@
-import { policyMatchers, type LabelPolicy } from '../../policy/label-policy.js';
+import { selectorMatchers, type LabelPolicy } from '../../policy/label-policy.js';
+import { onlySelector } from '../one-selector.js';
 
 /** How policy labels become TraceQL attributes. */
 export interface TraceQueryOptions {
@@ -20,7 +21,8 @@ const ATTRIBUTE_NAME = /^[a-zA-Z_][a-zA-Z0-9_.]*[a-zA-Z0-9_]$|^[a-zA-Z_]$/;
  * Empty for full access (and for a policy without rules).
  */
 export function buildPolicyConditions(policy: LabelPolicy, options: TraceQueryOptions = {}): string[] {
-  return policyMatchers(policy).map((matcher) => {
+  if (policy.fullAccess) return [];
+  return selectorMatchers(onlySelector(policy, 'a TraceQL query')).map((matcher) => {
     const attribute = options.attributes?.[matcher.label] ?? matcher.label;
     if (!ATTRIBUTE_NAME.test(attribute)) {
       throw new TypeError(`invalid TraceQL attribute name for label "${matcher.label}": ${attribute}`);

@@ -3,6 +3,7 @@
  */
 import type { LabelPolicy, LabelRule } from '../../policy/label-policy.js';
 import { PolicyViolation } from '../errors.js';
+import { onlySelector } from '../one-selector.js';
 
 export type PushLabelMode = 'reject' | 'inject';
 
@@ -21,7 +22,7 @@ export type StreamLabelCheck = (labels: ReadonlyMap<string, string>, stream: str
  */
 export function compileStreamLabelCheck(policy: LabelPolicy, mode: PushLabelMode): StreamLabelCheck {
   if (policy.fullAccess) return (labels) => new Map(labels);
-  const rules = policy.rules.map((rule) => ({ rule, isAllowed: compileRule(rule) }));
+  const rules = onlySelector(policy, 'a Loki push').map((rule) => ({ rule, isAllowed: compileRule(rule) }));
   return (labels, stream) => {
     const out = new Map(labels);
     for (const { rule, isAllowed } of rules) {

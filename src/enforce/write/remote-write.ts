@@ -1,6 +1,7 @@
 import snappy from 'snappyjs';
 import type { LabelPolicy, LabelRule } from '../../policy/label-policy.js';
 import { PolicyViolation, UnsupportedInput } from '../errors.js';
+import { onlySelector } from '../one-selector.js';
 import { encodeLengthDelimited } from './protobuf-wire-reader.js';
 import { encodeStringField, readFields, readLabel, type RawField } from './remote-write-wire.js';
 
@@ -50,7 +51,7 @@ export function enforceRemoteWrite(body: Buffer, policy: LabelPolicy, options: R
   if (policy.fullAccess) return { body, isModified: false, seriesCount: 0 };
   assertRemoteWriteV1(options.contentType, options.contentEncoding);
   const message = decompressSnappy(body, options.maxDecompressedBytes);
-  const matchers = policy.rules.map(compileRule);
+  const matchers = onlySelector(policy, 'a remote write').map(compileRule);
   let isModified = false;
   let seriesCount = 0;
   const out: Buffer[] = [];

@@ -10,7 +10,8 @@ import { enforceLogQuery, enforceLogSelector } from '../../enforce/logql/enforce
 import { rewriteRequestParams } from '../../enforce/logql/loki-params.js';
 import { formatSelector } from '../../enforce/logql/selector.js';
 import { enforceLokiPush } from '../../enforce/write/loki-push.js';
-import { policyMatchers, type LabelPolicy } from '../../policy/label-policy.js';
+import { selectorMatchers, type LimitedPolicy } from '../../policy/label-policy.js';
+import { onlySelector } from '../../enforce/one-selector.js';
 import type { EnforceContext, ProxyRequest } from '../endpoint.js';
 import { runEnforcer } from './enforce-http-errors.js';
 
@@ -77,13 +78,14 @@ export function createLokiPushTransform(maxDecodedBytes = DEFAULT_MAX_DECODED_PU
 
 /**
  * Loki's LBAC header (docs/sources/operations/lbac.md): `<tenant>:<URL-encoded selector>`, several values
- * comma-separated and ORed. Our policy is one selector (rules ANDed), sent once per tenant.
+ * comma-separated and ORed. Each of our policy's selectors (rules ANDed) is sent once per tenant.
  */
-export function formatLabelPolicyHeader(policy: LabelPolicy, tenants: readonly string[]): string {
-  const selector = encodeURIComponent(policySelector(policy));
-  return tenants.map((tenant) => `${tenant}:${selector}`).join(',');
+export function formatLabelPolicyHeader(policy: LimitedPolicy, tenants: readonly string[]): string {
+  const selectors = policy.selectors.map((selector) => encodeURIComponent(formatSelector(selectorMatchers(selector))));
+  return tenants.flatMap((tenant) => selectors.map((selector) => `${tenant}:${selector}`)).join(',');
 }
 
-function policySelector(policy: LabelPolicy): string {
-  return formatSelector(policyMatchers(policy));
+/** A stream selector for the whole policy: one policy selector only (a stream selector cannot OR). */
+function policySelector(policy: LimitedPolicy): string {
+  return formatSelector(selectorMatchers(onlySelector(policy, 'a LogQL query for the whole tenant')));
 }

@@ -3,7 +3,7 @@ import { uncachedPromQLEnforcer } from '../../enforce/promql/rewrite-cache.js';
 import { QueryParseError } from '../../enforce/errors.js';
 import { quotePromString } from '../../enforce/promql/string-literal.js';
 import { enforceRemoteWrite } from '../../enforce/write/remote-write.js';
-import { policyMatchers, type LabelPolicy } from '../../policy/label-policy.js';
+import { selectorMatchers, type LabelPolicy, type LabelSelector } from '../../policy/label-policy.js';
 import { BadRequest, Forbidden } from '../../core/http-errors.js';
 import type { EnforceContext, ProxyRequest } from '../endpoint.js';
 import { runEnforcer, toHttpError } from './enforce-http-errors.js';
@@ -59,11 +59,11 @@ export function createParamTransform(spec: PrometheusParamSpec) {
     const [selectorName] = selectors;
     if (selectorName !== undefined && !params.some(([name]) => selectors.has(name))) {
       if (spec.whenNoSelector === 'refuse') throw new BadRequest('missing_match', `at least one ${selectorName} is required`);
-      const selector = buildPolicySelector(policy);
-      if (spec.whenNoSelector === 'policy' && selector !== undefined) params.push([selectorName, selector]);
+      // Several match[] are ORed (Prometheus' series, labels and label values APIs): one per policy selector.
+      if (spec.whenNoSelector === 'policy') for (const selector of buildPolicySelectors(policy)) params.push([selectorName, selector]);
     }
-    const extraFilter = metricsql ? buildPolicySelector(policy) : undefined;
-    if (extraFilter !== undefined) params.push(['extra_filters[]', extraFilter]);
+    // VictoriaMetrics ORs several extra_filters[]: one per policy selector is the union, exactly.
+    if (metricsql) for (const filter of buildPolicySelectors(policy)) params.push(['extra_filters[]', filter]);
     writeRequestParams(req, params);
     setLabelPolicyHeader(req, ctx, policy);
   };
@@ -104,11 +104,17 @@ export function enforceRemoteWriteRequest(req: ProxyRequest, ctx: EnforceContext
   req.body = result.body;
 }
 
-/** The policy as one selector, e.g. `{namespace=~"a|b", cluster="eu"}`; undefined for full access. */
-export function buildPolicySelector(policy: LabelPolicy): string | undefined {
-  const matchers = policyMatchers(policy);
-  if (matchers.length === 0) return undefined;
-  return `{${matchers.map((m) => `${m.label}${m.op}${quotePromString(m.value)}`).join(', ')}}`;
+/**
+ * The policy as series selectors, one per policy selector, e.g. `{namespace=~"a|b", cluster="eu"}`: ORed
+ * wherever they are sent as several values (`match[]`, `extra_filters[]`, the label-policy header). Empty for
+ * full access.
+ */
+export function buildPolicySelectors(policy: LabelPolicy): string[] {
+  return policy.fullAccess ? [] : policy.selectors.map(formatSeriesSelector);
+}
+
+function formatSeriesSelector(selector: LabelSelector): string {
+  return `{${selectorMatchers(selector).map((m) => `${m.label}${m.op}${quotePromString(m.value)}`).join(', ')}}`;
 }
 
 /**
@@ -117,10 +123,10 @@ export function buildPolicySelector(policy: LabelPolicy): string | undefined {
  */
 export function setLabelPolicyHeader(req: ProxyRequest, ctx: EnforceContext, policy: LabelPolicy): void {
   delete req.headers[LABEL_POLICY_HEADER];
-  const selector = buildPolicySelector(policy);
-  if (!ctx.options.nativeLabelPolicyHeader || selector === undefined) return;
-  const escaped = encodeURIComponent(selector);
-  req.headers[LABEL_POLICY_HEADER] = ctx.tenants.map((tenant) => `${tenant}:${escaped}`).join(',');
+  const selectors = buildPolicySelectors(policy);
+  if (!ctx.options.nativeLabelPolicyHeader || selectors.length === 0) return;
+  const escaped = selectors.map(encodeURIComponent);
+  req.headers[LABEL_POLICY_HEADER] = ctx.tenants.flatMap((tenant) => escaped.map((s) => `${tenant}:${s}`)).join(',');
 }
 
 function requirePolicy(ctx: EnforceContext): LabelPolicy {
