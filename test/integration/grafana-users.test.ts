@@ -192,3 +192,26 @@ test('an empty X-Grafana-Id is no X-Grafana-Id: the data source\'s own policy', 
   assert.equal(res.status, 200);
   assert.equal(sentQuery(g), 'up{namespace="alerting"}');
 });
+
+test('several selectors over several labels: the exact union, or a refusal, never wider', async (t) => {
+  const teams = [
+    { id: 1, uid: 'uid-alpha', name: 'alpha', members: [7] },
+    { id: 5, uid: 'uid-delta', name: 'delta', members: [7] },
+  ];
+  const g = await startGrafanaGateway(t, {
+    teams,
+    grafana: {
+      teams: [
+        { name: 'alpha', tenants: ['tenant-a'], selectors: [{ namespace: 'team-a', env: 'prod' }] },
+        { name: 'delta', tenants: ['tenant-a'], selectors: [{ namespace: ['team-d', 'team-e'], env: 'dev' }, { namespace: 'shared' }] },
+      ],
+    },
+  });
+  const res = await g.asUser(await g.sign({ claims: { sub: 'user:7' } }));
+  if (res.status === 200) {
+    const query = sentQuery(g);
+    for (const part of ['team-a', 'prod', 'team-d', 'team-e', 'dev', 'shared']) assert.ok(query.includes(part), query);
+  } else {
+    assertRefused(g, res, 403, 'policy_not_expressible');
+  }
+});
