@@ -215,3 +215,10 @@ test('several selectors over several labels: the exact union, or a refusal, neve
     assertRefused(g, res, 403, 'policy_not_expressible');
   }
 });
+
+test('JWKS cache time: no-store refetches at keys_default_age; a long max-age is bounded by keys_max_age', async (t) => {
+  const fetchesOf = (g: GrafanaGateway) => g.grafana.requests.get('/api/signing-keys/keys') ?? 0;
+  const noStore = await startGrafanaGateway(t, { cacheControl: 'no-store', grafana: { keys_default_age: '150ms', keys_min_refetch_interval: '50ms' } });
+  const capped = await startGrafanaGateway(t, { cacheControl: 'public, max-age=3600', grafana: { keys_max_age: '150ms', keys_min_refetch_interval: '50ms' } });
+  await noStore.eventually(async () => fetchesOf(noStore) >= 3 && fetchesOf(capped) >= 3);
+});
