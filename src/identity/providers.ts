@@ -181,7 +181,7 @@ async function buildProvider(name: ProviderName, auth: AuthSection, ctx: BuildCo
  * `[auth.grafana]` (not a step of `order`: the chain asks it for the caller that presents a Grafana user).
  * The signing keys and the first team map are awaited, as JWKS keys are; their failure shows in /ready.
  */
-async function buildGrafana(c: GrafanaSection, deps: AuthProviderDeps, keysMetrics: JwksMetrics | undefined) {
+export async function buildGrafana(c: GrafanaSection, deps: AuthProviderDeps, keysMetrics?: JwksMetrics) {
   const apiToken = c.api_token !== undefined ? c.api_token : (await readFile(c.api_token_file as string, 'utf8')).trim();
   const [{ createGrafanaAuthenticator }, { createTeamsMetrics }] = await Promise.all([import('./grafana.js'), import('./grafana-teams-metrics.js')]);
   const teamsMetrics = deps.registry !== undefined ? createTeamsMetrics(deps.registry, () => deps.clock.now()) : undefined;
