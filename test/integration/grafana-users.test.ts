@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RawResponse } from '../servers/http-client.js';
+import { createAuthFiles } from '../servers/auth-files.js';
 import { sendRaw } from '../servers/http-client.js';
 import { GRAFANA_DS_TOKEN, startGrafanaGateway, type GrafanaGateway } from '../servers/grafana-gateway.js';
 
@@ -221,4 +222,26 @@ test('JWKS cache time: no-store refetches at keys_default_age; a long max-age is
   const noStore = await startGrafanaGateway(t, { cacheControl: 'no-store', grafana: { keys_default_age: '150ms', keys_min_refetch_interval: '50ms' } });
   const capped = await startGrafanaGateway(t, { cacheControl: 'public, max-age=3600', grafana: { keys_max_age: '150ms', keys_min_refetch_interval: '50ms' } });
   await noStore.eventually(async () => fetchesOf(noStore) >= 3 && fetchesOf(capped) >= 3);
+});
+
+test('a basic-auth user can be the presenter: the data source authenticates with basic authentication', async (t) => {
+  const files = await createAuthFiles({ users: [
+    { username: 'grafana', password: 'ds-password', tenant: 'tenant-a', namespaces: ['alerting'] },
+    { username: 'someone', password: 'other-password', tenant: 'tenant-a', namespaces: ['team-a'] },
+  ] });
+  t.after(() => files.remove());
+  const g = await startGrafanaGateway(t, {
+    auth: { basic: { users_file: files.usersPath, watch: false } },
+    grafana: { presenters: [{ authenticator: 'basic', subject: 'grafana' }] },
+  });
+  const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  const token = await g.sign({ claims: { sub: 'user:8' } });
+  const res = await g.query({ authorization: basic('grafana', 'ds-password'), 'x-grafana-id': token });
+  assert.equal(res.status, 200, res.body.toString());
+  assert.equal(sentQuery(g), 'up{namespace="team-b"}');
+  g.upstream.reset();
+  assertRefused(g, await g.query({ authorization: basic('someone', 'other-password'), 'x-grafana-id': token }), 403, 'grafana_channel_not_allowed');
+  assertRefused(g, await g.query({ authorization: basic('grafana', 'wrong'), 'x-grafana-id': token }), 401, 'invalid_credentials');
+  // The static token named like the presenter is not it: the authenticator is part of the presenter's name.
+  assertRefused(g, await g.asUser(token), 403, 'grafana_channel_not_allowed');
 });

@@ -48,6 +48,8 @@ export interface GrafanaGatewayOptions {
   readonly cacheControl?: string | undefined;
   /** Grafana's sub-path (root_url `http://host/grafana/`). */
   readonly subPath?: string;
+  /** Other `[auth]` sections (basic, …). */
+  readonly auth?: Record<string, unknown>;
 }
 
 export interface GrafanaGateway {
@@ -89,6 +91,7 @@ export async function startGrafanaGateway(t: { after(fn: () => Promise<void>): v
     backend_type: 'file',
     file: { path: tokens.path },
     auth: {
+      ...options.auth,
       grafana: {
         url: grafana.url,
         api_token: grafana.apiToken,
