@@ -245,3 +245,18 @@ test('a basic-auth user can be the presenter: the data source authenticates with
   // The static token named like the presenter is not it: the authenticator is part of the presenter's name.
   assertRefused(g, await g.asUser(token), 403, 'grafana_channel_not_allowed');
 });
+
+test('logs and traces: the same user\'s policy on a Loki and a Tempo upstream', async (t) => {
+  const loki = await startGrafanaGateway(t, { upstreamType: 'loki' });
+  const headers = { authorization: `Bearer ${GRAFANA_DS_TOKEN}`, 'x-grafana-id': await loki.sign({ claims: { sub: 'user:8' } }) };
+  const logs = await sendRaw(loki.gateway.url, { path: `/loki/api/v1/query_range?query=${encodeURIComponent('{job="api"} |= "error"')}`, headers });
+  assert.equal(logs.status, 200, logs.body.toString());
+  assert.equal(new URL(loki.upstream.requests[0]?.url ?? '', 'http://x').searchParams.get('query'), '{job="api", namespace="team-b"} |= "error"');
+  const tempo = await startGrafanaGateway(t, { upstreamType: 'tempo' });
+  const traceHeaders = { authorization: `Bearer ${GRAFANA_DS_TOKEN}`, 'x-grafana-id': await tempo.sign({ claims: { sub: 'user:8' } }) };
+  const traces = await sendRaw(tempo.gateway.url, { path: `/api/search?q=${encodeURIComponent('{ span.http.status_code = 500 }')}`, headers: traceHeaders });
+  assert.equal(traces.status, 200, traces.body.toString());
+  const q = new URL(tempo.upstream.requests[0]?.url ?? '', 'http://x').searchParams.get('q') ?? '';
+  assert.match(q, /team-b/);
+  assert.doesNotMatch(q, /team-a/);
+});
