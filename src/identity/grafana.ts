@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../core/clock.js';
-import { Forbidden } from '../core/http-errors.js';
+import { Forbidden, HttpError } from '../core/http-errors.js';
 import type { ReadinessCheck } from '../core/readiness.js';
 import type { GrafanaSection } from '../config/sections/auth.js';
 import type { Credentials, PresentedAuthenticator } from './authenticator.js';
@@ -106,9 +106,18 @@ export function createGrafanaAuthenticator(section: GrafanaSection, deps: Grafan
     isPresented: (credentials: Credentials) => credentials.grafanaId !== undefined,
     async authenticatePresented(credentials, caller) {
       if (!presenters.has(presenterKey(caller.authenticator, caller.subject))) {
-        throw new Forbidden('grafana_channel_not_allowed', 'this credential is not allowed to present Grafana users');
+        const error = new Forbidden('grafana_channel_not_allowed', 'this credential is not allowed to present Grafana users');
+        error.refusedSubject = caller.subject;
+        throw error;
       }
-      return presentedIdentity(await verifier.verify(credentials.grafanaId as string));
+      const principal = await verifier.verify(credentials.grafanaId as string);
+      try {
+        return presentedIdentity(principal);
+      } catch (error) {
+        // Refused after verification: the access line names the Grafana user ("why was user 7 denied").
+        if (error instanceof HttpError) error.refusedSubject = `grafana:${principal.type}:${principal.id}`;
+        throw error;
+      }
     },
     readiness: [keys.readiness, teams.readiness],
     teamsOf: (userId) => teams.current().teamsOf(userId),

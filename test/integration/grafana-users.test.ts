@@ -56,6 +56,7 @@ test('deny by default: no mapped team, a team without a policy, another org', as
   assertRefused(g, await g.asUser(await g.sign({ claims: { aud: 'org:2' } })), 403, 'grafana_wrong_org');
   const denial = g.gateway.logs.find((l) => l.msg === 'request' && l.code === 'grafana_no_team');
   assert.equal(denial?.authenticator, 'grafana');
+  assert.equal(denial?.subject, 'grafana:user:10');
 });
 
 test('the data source\'s credential alone (alerting: no X-Grafana-Id) gets its own policy only', async (t) => {

@@ -167,3 +167,11 @@ test('teams map: past its grace period a user is refused, never served from a wi
   // The data source's own credential does not depend on the team map.
   assert.equal((await g.query({ authorization: `Bearer ${GRAFANA_DS_TOKEN}` })).status, 200);
 });
+
+test('X-Grafana-Id never reaches an upstream, even one that receives the credentials (forward_credentials)', async (t) => {
+  const g = await startGrafanaGateway(t, { upstream: { forward_credentials: true } });
+  assert.equal((await g.asUser(await g.sign({ claims: { sub: 'user:8' } }))).status, 200);
+  const headers = g.upstream.requests[0]?.headers ?? {};
+  assert.equal(headers.authorization, `Bearer ${GRAFANA_DS_TOKEN}`);
+  assert.equal(headers['x-grafana-id'], undefined);
+});

@@ -50,6 +50,8 @@ export interface GrafanaGatewayOptions {
   readonly subPath?: string;
   /** Other `[auth]` sections (basic, …). */
   readonly auth?: Record<string, unknown>;
+  /** Keys of the one upstream over the defaults. */
+  readonly upstream?: Record<string, unknown>;
 }
 
 export interface GrafanaGateway {
@@ -104,7 +106,7 @@ export async function startGrafanaGateway(t: { after(fn: () => Promise<void>): v
         ...options.grafana,
       },
     },
-    proxy: { upstreams: [{ name: 'prom', match: '.*', type: options.upstreamType ?? 'prometheus', upstream: options.upstreamUrl ?? upstream.url }] },
+    proxy: { upstreams: [{ name: 'prom', match: '.*', type: options.upstreamType ?? 'prometheus', upstream: options.upstreamUrl ?? upstream.url, ...options.upstream }] },
   }, { clock });
   t.after(() => gateway.stop());
   const query = (headers: Record<string, string | string[]>, q = 'up') =>
