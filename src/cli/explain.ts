@@ -6,7 +6,7 @@ import { explainQuery } from '../enforce/promql/index.js';
 import { buildPolicySelectors } from '../routing/presets/prometheus-transforms.js';
 import { enforceTraceQuery } from '../enforce/traceql/enforce.js';
 import { createLogger } from '../observability/logger.js';
-import { buildLabelPolicy, describePolicy, type LabelPolicy } from '../policy/label-policy.js';
+import { buildEntryPolicy, describePolicy, readSelectorsInput, type LabelPolicy } from '../policy/label-policy.js';
 import { systemClock } from '../core/clock.js';
 import { buildGrafana } from '../identity/providers.js';
 import { HttpError } from '../core/http-errors.js';
@@ -98,10 +98,11 @@ async function resolvePolicy(configPath: string, args: ParsedArgs): Promise<Labe
   if (policyJson !== undefined) {
     try {
       // Read as a token entry is: `namespace`/`namespaces` constrain the configured policy label.
-      const entry = JSON.parse(policyJson) as { namespace?: string; namespaces?: string[]; labels?: Record<string, string>; label?: string };
+      const entry = JSON.parse(policyJson) as { namespace?: string; namespaces?: string[]; labels?: Record<string, string>; label?: string; selectors?: unknown };
       const values = [...(entry.namespace ? [entry.namespace] : []), ...(entry.namespaces ?? [])];
       const label = entry.label ?? config.static_tokens.policy_label;
-      return buildLabelPolicy({ label, values, ...(entry.labels ? { labels: entry.labels } : {}) });
+      const selectors = entry.selectors === undefined ? undefined : readSelectorsInput(entry.selectors);
+      return buildEntryPolicy({ label, values, ...(entry.labels ? { labels: entry.labels } : {}), ...(selectors ? { selectors } : {}) });
     } catch (error) {
       throw new UsageError(`explain: --policy: ${(error as Error).message}`);
     }

@@ -49,6 +49,11 @@ async function users(): Promise<string> {
   - username: carol
     password: plain-pass
     tenants: [t1, t2]
+  - username: dave
+    password: plain-pass
+    selectors:
+      - { namespace: a, env: prod }
+      - { namespace: shared }
 `;
 }
 
@@ -64,6 +69,8 @@ test('a valid user becomes an identity with tenants and policy from the file', a
     const carol = await auth.authenticate(basic('carol', 'plain-pass'));
     assert.deepEqual(carol?.tenants, ['t1', 't2']);
     assert.equal(carol?.policy, undefined);
+    const dave = await auth.authenticate(basic('dave', 'plain-pass'));
+    assert.equal(describePolicy(dave?.policy), '{namespace="a",env="prod"} or {namespace="shared"}');
     assert.equal(await auth.authenticate({}), undefined);
   });
 });

@@ -7,7 +7,7 @@ import { configErrorAt } from '../config/load.js';
 import type { AclSection, AuthSection, FixedTenantSection, GrafanaSection, ProviderName } from '../config/sections/auth.js';
 import { loadAclFile } from '../policy/acl.js';
 import type { Acl } from '../policy/acl.js';
-import { FULL_ACCESS, buildLabelPolicy } from '../policy/label-policy.js';
+import { FULL_ACCESS, buildEntryPolicy } from '../policy/label-policy.js';
 import type { Authenticator, PresentedAuthenticator } from './authenticator.js';
 import { createBasicAuthenticator } from './basic-auth.js';
 import { createFixedTenantAuthenticator } from './fixed-tenant.js';
@@ -194,16 +194,16 @@ export async function buildGrafana(c: GrafanaSection, deps: AuthProviderDeps, ke
   return grafana;
 }
 
-function toClaimMapping(c: { tenant_claim: string; default_tenant?: string | undefined; namespaces_claim: string; labels_claim: string; policy_label: string }): ClaimMapping {
+function toClaimMapping(c: { tenant_claim: string; default_tenant?: string | undefined; namespaces_claim: string; labels_claim: string; selectors_claim: string; policy_label: string }): ClaimMapping {
   return {
-    tenantClaim: c.tenant_claim, namespacesClaim: c.namespaces_claim, labelsClaim: c.labels_claim, policyLabel: c.policy_label,
+    tenantClaim: c.tenant_claim, namespacesClaim: c.namespaces_claim, labelsClaim: c.labels_claim, selectorsClaim: c.selectors_claim, policyLabel: c.policy_label,
     ...(c.default_tenant !== undefined ? { defaultTenant: c.default_tenant } : {}),
   };
 }
 
 function toFixedPolicy(c: FixedTenantSection) {
   if (c.full_access) return FULL_ACCESS;
-  return buildLabelPolicy({ label: c.policy_label, values: c.namespaces, labels: c.labels });
+  return buildEntryPolicy({ label: c.policy_label, values: c.namespaces, labels: c.labels, selectors: c.selectors });
 }
 
 async function closeAll(authenticators: readonly (Authenticator | PresentedAuthenticator)[]): Promise<void> {

@@ -143,6 +143,43 @@ function makeRule(label: string, values: readonly string[], allLiteral = false):
   return { label, literals: dedupe(literals), regexes: dedupe(regexes) };
 }
 
+/** What an identity source's entry may name: today's shapes (`PolicyInput`), or a `selectors` list. */
+export interface EntryPolicyInput extends PolicyInput {
+  readonly selectors?: readonly SelectorInput[] | undefined;
+}
+
+/**
+ * The policy of one entry of a tokens file, users file or token claims: `selectors` (the list form), or
+ * today's shapes (`label`/`values`/`labels`, lfgw's and k8spin's). Both in one entry is refused: whether the
+ * `labels` should AND into every selector or be one more selector is a guess we do not make.
+ */
+export function buildEntryPolicy(input: EntryPolicyInput): LabelPolicy | undefined {
+  if (input.selectors === undefined) return buildLabelPolicy(input);
+  if ((input.values ?? []).length > 0 || Object.keys(input.labels ?? {}).length > 0) {
+    throw new PolicyError('give either "selectors" or namespace(s)/labels, not both');
+  }
+  if (input.selectors.length === 0) throw new PolicyError('"selectors" is empty');
+  return buildSelectorsPolicy(input.selectors);
+}
+
+/**
+ * Reads a `selectors` value from untyped input (a JWT claim, a YAML document): a list of objects of label →
+ * string or list of strings. Throws PolicyError naming what is wrong.
+ */
+export function readSelectorsInput(raw: unknown): SelectorInput[] {
+  if (!Array.isArray(raw)) throw new PolicyError('"selectors" must be a list of label → value(s) objects');
+  return raw.map((selector, index) => {
+    if (typeof selector !== 'object' || selector === null || Array.isArray(selector)) {
+      throw new PolicyError(`selector ${index + 1} must be an object of label → value(s)`);
+    }
+    for (const [label, value] of Object.entries(selector as Record<string, unknown>)) {
+      const isValues = typeof value === 'string' || (Array.isArray(value) && value.every((v) => typeof v === 'string'));
+      if (!isValues) throw new PolicyError(`selector ${index + 1}: label "${label}" must be a string or a list of strings`);
+    }
+    return selector as SelectorInput;
+  });
+}
+
 /**
  * The exact union of several policies (roles, teams, sources): full access wins; otherwise the selectors of all
  * of them, ORed. The list is normalised without changing what it allows: identical selectors are kept once, a

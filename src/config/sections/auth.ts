@@ -19,6 +19,8 @@ const claimKeys = {
   default_tenant: z.string().min(1).optional(),
   namespaces_claim: z.string().min(1).default('namespaces'),
   labels_claim: z.string().min(1).default('labels'),
+  /** Dotted claim path of the list form: label → value(s) objects, ORed (docs/policies.md). */
+  selectors_claim: z.string().min(1).default('selectors'),
   /** Label the namespaces constrain. */
   policy_label: z.string().min(1).default('namespace'),
   clock_skew: durationMs.prefault('30s'),
@@ -92,6 +94,8 @@ export const fixedTenantSchema = z.strictObject({
   tenant: z.string().min(1),
   namespaces: z.array(z.string().min(1)).default([]),
   labels: z.record(z.string(), z.string()).default({}),
+  /** The list form instead of namespaces/labels: label → value(s) objects, ORed (docs/policies.md). */
+  selectors: z.array(z.record(z.string(), z.union([z.string(), z.array(z.string())]))).optional(),
   policy_label: z.string().min(1).default('namespace'),
   /** Must be said explicitly: without namespaces/labels the identity has no policy (implicit deny). */
   full_access: z.boolean().default(false),

@@ -4,7 +4,7 @@
  * checked, whatever quoting the caller used.
  */
 import type { SyntaxNode } from '@lezer/common';
-import { selectorMatchers, type LabelPolicy } from '../../policy/label-policy.js';
+import { selectorMatchers, type LabelPolicy, type LabelSelector } from '../../policy/label-policy.js';
 import { onlySelector } from '../one-selector.js';
 import { QueryParseError } from '../errors.js';
 import { decodeGoString, quoteGoString } from './go-string.js';
@@ -77,6 +77,19 @@ export function enforceStreamMatchers(matchers: readonly StreamMatcher[], policy
   }
   const added = selectorMatchers(rules).filter((m) => !satisfied.has(m.label));
   return [...kept, ...added];
+}
+
+/**
+ * Makes a selector's matchers carry one policy selector of several, by intersection: every matcher of the
+ * client is kept (Loki ANDs them, so they can only narrow) and each rule's matcher is added, unless an
+ * equality on one of the rule's literals already pins the label. Unlike `enforceStreamMatchers`, a matcher
+ * outside the policy selector is not replaced: under a union it must select nothing from this copy.
+ */
+export function intersectStreamMatchers(matchers: readonly StreamMatcher[], selector: LabelSelector): StreamMatcher[] {
+  const pinned = new Set(
+    matchers.filter((m) => m.op === '=' && selector.some((r) => r.label === m.label && r.literals.includes(m.value))).map((m) => m.label),
+  );
+  return [...matchers, ...selectorMatchers(selector).filter((m) => !pinned.has(m.label))];
 }
 
 /** Writes matchers as a selector Loki parses back to the same matchers. */

@@ -6,7 +6,7 @@
  * Loki without a label policy: the tenant header alone isolates, so identities with no policy read and write
  * tenant-wide (no `requiresPolicy`); a policy, when present, is always enforced.
  */
-import { enforceLogQuery, enforceLogSelector } from '../../enforce/logql/enforce.js';
+import { enforceLogQuery, enforceLogSelector, enforceLogSelectors } from '../../enforce/logql/enforce.js';
 import { rewriteRequestParams } from '../../enforce/logql/loki-params.js';
 import { formatSelector } from '../../enforce/logql/selector.js';
 import { enforceLokiPush } from '../../enforce/write/loki-push.js';
@@ -27,6 +27,11 @@ export interface LokiReadSpec {
    * detected labels, Loki answers for the whole tenant when no selector is given.
    */
   readonly defaultToPolicy: boolean;
+  /**
+   * Loki ORs the parameter's occurrences (the series API's `match[]`): under a policy of several selectors each
+   * occurrence becomes one per selector, exactly their union. Otherwise such a policy is refused (403).
+   */
+  readonly ored?: boolean;
 }
 
 /** Bound on a decompressed push body (gzip, deflate, snappy). */
@@ -34,7 +39,7 @@ export const DEFAULT_MAX_DECODED_PUSH_BYTES = 64 * 1024 * 1024;
 
 /** A read endpoint's transform: enforce `spec.params`, then (optionally) add X-Prom-Label-Policy. */
 export function createLokiReadTransform(spec: LokiReadSpec): RequestTransform {
-  const enforce = spec.kind === 'query' ? enforceLogQuery : enforceLogSelector;
+  const enforce = spec.kind === 'query' ? enforceLogQuery : spec.ored === true ? enforceLogSelectors : enforceLogSelector;
   return async (req, ctx) => {
     delete req.headers['x-prom-label-policy'];
     const policy = ctx.policy;
@@ -45,9 +50,12 @@ export function createLokiReadTransform(spec: LokiReadSpec): RequestTransform {
         rewrite: (value) => {
           // An empty selector (``, `{}`) asks for the whole tenant: it becomes the policy's selector.
           if (!spec.defaultToPolicy || !/^\s*(?:\{\s*\})?\s*$/.test(value)) return enforce(value, policy);
-          return policy.fullAccess ? value : policySelector(policy);
+          return policy.fullAccess ? value : policySelectors(policy, spec.ored === true);
         },
-        whenMissing: () => (spec.defaultToPolicy && !policy.fullAccess ? [spec.params[0] ?? 'query', policySelector(policy)] : undefined),
+        whenMissing: () =>
+          spec.defaultToPolicy && !policy.fullAccess
+            ? policySelectors(policy, spec.ored === true).map((s) => [spec.params[0] ?? 'query', s] as const)
+            : undefined,
       }),
     );
     if (ctx.options.nativeLabelPolicyHeader && !policy.fullAccess) {
@@ -85,7 +93,11 @@ export function formatLabelPolicyHeader(policy: LimitedPolicy, tenants: readonly
   return tenants.flatMap((tenant) => selectors.map((selector) => `${tenant}:${selector}`)).join(',');
 }
 
-/** A stream selector for the whole policy: one policy selector only (a stream selector cannot OR). */
-function policySelector(policy: LimitedPolicy): string {
-  return formatSelector(selectorMatchers(onlySelector(policy, 'a LogQL query for the whole tenant')));
+/**
+ * Stream selectors for the whole policy: one per policy selector where the parameter's occurrences are ORed,
+ * else the only selector (a stream selector cannot OR: several selectors are refused).
+ */
+function policySelectors(policy: LimitedPolicy, ored: boolean): string[] {
+  const selectors = ored ? policy.selectors : [onlySelector(policy, 'a LogQL selector for the whole tenant')];
+  return selectors.map((selector) => formatSelector(selectorMatchers(selector)));
 }

@@ -20,7 +20,7 @@ const QUERY: LokiReadSpec = { params: ['query'], kind: 'query', defaultToPolicy:
 const LOG_QUERY: LokiReadSpec = { params: ['query'], kind: 'selector', defaultToPolicy: false };
 const SELECTOR: LokiReadSpec = { params: ['query'], kind: 'selector', defaultToPolicy: true };
 // Loki's series endpoint reads `match[]` (and accepts `match`); without one it lists every stream.
-const SERIES: LokiReadSpec = { params: ['match[]', 'match'], kind: 'selector', defaultToPolicy: true };
+const SERIES: LokiReadSpec = { params: ['match[]', 'match'], kind: 'selector', defaultToPolicy: true, ored: true };
 
 function read(name: string, path: string | RegExp, spec: LokiReadSpec, component = 'query-frontend'): Endpoint {
   return {

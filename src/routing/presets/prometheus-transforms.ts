@@ -1,6 +1,6 @@
 import { readRequestParams, writeRequestParams, type Param } from '../../enforce/params.js';
 import { uncachedPromQLEnforcer } from '../../enforce/promql/rewrite-cache.js';
-import { QueryParseError } from '../../enforce/errors.js';
+import { InexpressiblePolicy, QueryParseError } from '../../enforce/errors.js';
 import { quotePromString } from '../../enforce/promql/string-literal.js';
 import { enforceRemoteWrite } from '../../enforce/write/remote-write.js';
 import { selectorMatchers, type LabelPolicy, type LabelSelector } from '../../policy/label-policy.js';
@@ -48,10 +48,11 @@ export function createParamTransform(spec: PrometheusParamSpec) {
     try {
       params = (await readRequestParams(req))
         .filter(([name]) => !(metricsql && VM_FILTER_PARAMS.has(name)))
-        .map(([name, value]): Param => {
-          if (queries.has(name)) return [name, orMetricsql(metricsql, value, () => promql.enforceQuery(value, policy))];
-          if (selectors.has(name)) return [name, orMetricsql(metricsql, value, () => promql.enforceSelector(value, policy))];
-          return [name, value];
+        .flatMap(([name, value]): Param[] => {
+          if (queries.has(name)) return [[name, orMetricsql(metricsql, value, () => promql.enforceQuery(value, policy))]];
+          // One match[] per policy selector: Prometheus ORs them, so they select exactly the union.
+          if (selectors.has(name)) return orMetricsqlAll(metricsql, value, () => promql.enforceSelectors(value, policy)).map((v): Param => [name, v]);
+          return [[name, value]];
         });
     } catch (error) {
       throw toHttpError(error);
@@ -71,13 +72,19 @@ export function createParamTransform(spec: PrometheusParamSpec) {
 
 /**
  * The PromQL rewrite of `value`; for VictoriaMetrics, a value the PromQL grammar cannot read is MetricsQL and
- * goes as sent (the `extra_filters[]` enforces it there). Any other failure stays a failure.
+ * goes as sent (the `extra_filters[]` enforces it there), and so does a query PromQL cannot limit exactly to a
+ * policy of several selectors (VictoriaMetrics ORs the `extra_filters[]`, one per selector: the union, exactly).
+ * Any other failure stays a failure.
  */
 function orMetricsql(metricsql: boolean, value: string, rewrite: () => string): string {
+  return orMetricsqlAll(metricsql, value, () => [rewrite()])[0] as string;
+}
+
+function orMetricsqlAll(metricsql: boolean, value: string, rewrite: () => string[]): string[] {
   try {
     return rewrite();
   } catch (error) {
-    if (metricsql && error instanceof QueryParseError) return value;
+    if (metricsql && (error instanceof QueryParseError || error instanceof InexpressiblePolicy)) return [value];
     throw error;
   }
 }
