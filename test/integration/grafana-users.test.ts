@@ -176,6 +176,17 @@ test('JWKS: a new month\'s key is fetched on its unknown kid; a key regenerated 
   g.upstream.reset();
   assertRefused(g, await g.asUser(await g.sign({ key: next, claims: { sub: 'user:8' } })), 401, 'bad_signature');
   assert.equal(fetches(), 3);
+  // The previous month's key retired: a token it signed, verified before, is refused once the keys change.
+  const previous = g.grafana.keys[0];
+  assert.ok(previous && previous !== next);
+  const old = await g.sign({ key: previous, claims: { sub: 'user:8' } });
+  assert.equal((await g.asUser(old)).status, 200);
+  g.grafana.retire(previous);
+  g.clock.advance(10_000);
+  g.upstream.reset();
+  assert.equal((await g.asUser(await g.sign({ key: next, claims: { sub: 'user:8' } }))).status, 200, 'the regenerated key is fetched');
+  g.upstream.reset();
+  assertRefused(g, await g.asUser(old), 401, 'unknown_key');
 });
 
 test('JWKS: many tokens with an unknown kid at once cause one fetch (single-flight)', async (t) => {
