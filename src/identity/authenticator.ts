@@ -22,6 +22,8 @@ export interface Credentials {
   readonly idToken?: string;
   /** Grafana's own signed identity of the signed-in user (`X-Grafana-Id`), if sent. */
   readonly grafanaId?: string;
+  /** The client certificate the TLS listener verified (`proxy.tls.client_ca_file`), by its subject CN. */
+  readonly clientCertificate?: { readonly subject: string };
 }
 
 /**
@@ -54,7 +56,9 @@ export interface PresentedAuthenticator {
   /**
    * The presented identity, or throws: the caller is not allowed to present (403), or the presented
    * credential is bad (401/403). Never `undefined`: a presented credential never falls back to the caller.
+   * `caller` is `undefined` when no authenticator of the chain recognised a credential of the request (the
+   * channel may still be one the presenter checks itself: a client certificate).
    */
-  authenticatePresented(credentials: Credentials, caller: Identity): MaybePromise<Identity>;
+  authenticatePresented(credentials: Credentials, caller: Identity | undefined): MaybePromise<Identity>;
   close?(): Promise<void> | void;
 }

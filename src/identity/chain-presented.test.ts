@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FULL_ACCESS } from '../policy/label-policy.js';
-import { Forbidden, HttpError } from '../core/http-errors.js';
+import { Forbidden, HttpError, Unauthorized } from '../core/http-errors.js';
 import type { Authenticator, Credentials, PresentedAuthenticator } from './authenticator.js';
 import { createAuthenticatorChain } from './chain.js';
 import { createIdentity, type Identity } from './identity.js';
@@ -22,6 +22,7 @@ const presenter: PresentedAuthenticator = {
   name: 'grafana',
   isPresented: (c) => c.grafanaId !== undefined,
   authenticatePresented(c, caller) {
+    if (caller === undefined) throw new Unauthorized('grafana_channel_missing', 'no caller');
     seenCallers.push(caller);
     if (caller.subject !== 'ds') throw new Forbidden('grafana_channel_not_allowed', 'no');
     return Promise.resolve(identity(`user-of-${c.grafanaId}`, 'grafana'));

@@ -36,8 +36,8 @@ interface ChainOptions {
  *
  * A presented identity (X-Grafana-Id where `[auth.grafana]` is configured) is judged after the caller that
  * presents it: the request's other credentials must name an identity (the data source's own credential, by
- * the rules above; none → 401 `grafana_channel_missing`; an anonymous authenticator never vouches), and the
- * presented authenticator decides with that caller in hand. Its answer replaces the caller's identity; a
+ * the rules above; an anonymous authenticator never vouches), and the presented authenticator decides with
+ * that caller in hand (or with none: it may accept a channel of its own, a client certificate). Its answer replaces the caller's identity; a
  * refusal never falls back to the caller. Without the presented credential the caller is served as itself.
  */
 export function createAuthenticatorChain(authenticators: readonly Authenticator[], options: ChainOptions): AuthenticatorChain {
@@ -104,12 +104,6 @@ export function createAuthenticatorChain(authenticators: readonly Authenticator[
     const parts = splitCredentials(credentials);
     const caller = parts.length > 1 ? agreeingIdentity(parts, false) : firstIdentity(withCredentials, credentials);
     return andThen(caller, (found) => {
-      if (found === undefined) {
-        observe(presenter.name, 'refused');
-        const error = new Unauthorized('grafana_channel_missing', 'a presented identity needs the credential of the caller allowed to present it', options.challenge);
-        error.decidedBy = presenter.name;
-        throw error;
-      }
       let answer;
       try {
         answer = presenter.authenticatePresented(credentials, found);

@@ -1,4 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { BadRequest, Unauthorized } from '../core/http-errors.js';
 import type { BasicCredential, BearerCredential, Credentials } from './authenticator.js';
 
@@ -21,6 +23,7 @@ export function findCredentials(
   headers: IncomingHttpHeaders,
   distinct: NodeJS.Dict<string[]>,
   tokenHeaders: readonly string[],
+  socket?: Socket,
 ): Credentials {
   let bearer: BearerCredential | undefined;
   let basic: BasicCredential | undefined;
@@ -45,12 +48,25 @@ export function findCredentials(
   const grafanaIds = distinct['x-grafana-id'];
   if (grafanaIds !== undefined && grafanaIds.length > 1) throw new Unauthorized('conflicting_credentials', 'header x-grafana-id was sent more than once');
   const grafanaId = grafanaIds?.[0]?.trim();
+  const clientCertificate = socket instanceof TLSSocket ? verifiedClientCertificate(socket) : undefined;
   return {
     ...(bearer ? { bearer } : {}),
     ...(basic ? { basic } : {}),
     ...(idToken ? { idToken } : {}),
     ...(grafanaId ? { grafanaId } : {}),
+    ...(clientCertificate ? { clientCertificate } : {}),
   };
+}
+
+/**
+ * The subject CN of the client certificate, only when the TLS layer verified it against `client_ca_file`
+ * (`authorized`); a listener without client certificates, or a certificate it could not verify, gives none.
+ */
+function verifiedClientCertificate(socket: TLSSocket): { subject: string } | undefined {
+  if (!socket.authorized) return undefined;
+  const subject = socket.getPeerCertificate().subject as Record<string, unknown> | undefined;
+  const cn = subject?.CN;
+  return typeof cn === 'string' && cn !== '' ? { subject: cn } : undefined;
 }
 
 type ParsedHeader =

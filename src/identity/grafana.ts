@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../core/clock.js';
-import { Forbidden, HttpError } from '../core/http-errors.js';
+import { Forbidden, HttpError, Unauthorized } from '../core/http-errors.js';
 import type { ReadinessCheck } from '../core/readiness.js';
 import type { GrafanaSection } from '../config/sections/auth.js';
 import type { Credentials, PresentedAuthenticator } from './authenticator.js';
@@ -42,8 +42,9 @@ export function grafanaRootUrl(url: string): string {
 
 /**
  * Grafana's signed-in users (`X-Grafana-Id`), presented by Grafana through the scopegate data source:
- * 1. the caller (the data source's own credential, already authenticated by the chain) must be one of
- *    `presenters`, else 403 `grafana_channel_not_allowed` — a token replayed by anyone else is useless;
+ * 1. the caller (the data source's own credential, already authenticated by the chain) or the verified
+ *    client certificate must be one of `presenters`, else 403 `grafana_channel_not_allowed` (401
+ *    `grafana_channel_missing` with neither) — a token replayed by anyone else is useless;
  * 2. the token is verified (grafana-token.ts): Grafana's keys, this org, exact issuer, time;
  * 3. a `user` gets the union of its mapped teams (grafana-teams.ts, refreshed from Grafana's API), a listed
  *    service account its own grant; anonymous, render and every other type are refused.
@@ -72,7 +73,21 @@ export function createGrafanaAuthenticator(section: GrafanaSection, deps: Grafan
     ...(deps.teamsMetrics !== undefined ? { metrics: deps.teamsMetrics } : {}),
     ...(deps.dispatcher !== undefined ? { dispatcher: deps.dispatcher } : {}),
   });
-  const presenters = new Set(section.presenters.map((p) => presenterKey(p.authenticator, p.subject)));
+  const presenters = new Set(section.presenters.flatMap((p) => ('authenticator' in p ? [presenterKey(p.authenticator, p.subject)] : [])));
+  const certificatePresenters = new Set(section.presenters.flatMap((p) => ('client_certificate' in p ? [p.client_certificate] : [])));
+
+  /** The channel: the caller's identity, or the verified client certificate, must be a presenter. */
+  function checkChannel(credentials: Credentials, caller: Identity | undefined): void {
+    if (caller !== undefined && presenters.has(presenterKey(caller.authenticator, caller.subject))) return;
+    const certificate = credentials.clientCertificate?.subject;
+    if (certificate !== undefined && certificatePresenters.has(certificate)) return;
+    if (caller === undefined && certificate === undefined) {
+      throw new Unauthorized('grafana_channel_missing', 'a Grafana user must come with the credential of the data source allowed to present it');
+    }
+    const error = new Forbidden('grafana_channel_not_allowed', 'this credential is not allowed to present Grafana users');
+    error.refusedSubject = caller?.subject ?? `certificate:${certificate}`;
+    throw error;
+  }
 
   function userIdentity(principal: Pick<GrafanaPrincipal, 'id' | 'orgId' | 'login'>, map: TeamMap, expiresAt?: number): Identity {
     const userTeams = map.teamsOf(principal.id);
@@ -105,11 +120,7 @@ export function createGrafanaAuthenticator(section: GrafanaSection, deps: Grafan
     name: NAME,
     isPresented: (credentials: Credentials) => credentials.grafanaId !== undefined,
     async authenticatePresented(credentials, caller) {
-      if (!presenters.has(presenterKey(caller.authenticator, caller.subject))) {
-        const error = new Forbidden('grafana_channel_not_allowed', 'this credential is not allowed to present Grafana users');
-        error.refusedSubject = caller.subject;
-        throw error;
-      }
+      checkChannel(credentials, caller);
       const principal = await verifier.verify(credentials.grafanaId as string);
       try {
         return presentedIdentity(principal);

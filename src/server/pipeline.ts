@@ -72,7 +72,7 @@ export function prepareRequest(req: IncomingMessage, ctx: RequestContext, deps: 
   checkRequestFraming(req);
   const target = parseRequestTarget(req.url ?? '/');
   ctx.path = target.path;
-  const credentials: Credentials = findCredentials(req.headers, req.headersDistinct, deps.tokenHeaders);
+  const credentials: Credentials = findCredentials(req.headers, req.headersDistinct, deps.tokenHeaders, req.socket);
   return andThen(deps.chain.authenticate(credentials), (identity) => routeAndAdmit(req, ctx, deps, target, identity));
 }
 

@@ -52,6 +52,8 @@ export interface GrafanaGatewayOptions {
   readonly auth?: Record<string, unknown>;
   /** Keys of the one upstream over the defaults. */
   readonly upstream?: Record<string, unknown>;
+  /** `[proxy.tls]`: an HTTPS listener (with `client_ca_file`, client certificates). */
+  readonly tls?: Record<string, unknown>;
 }
 
 export interface GrafanaGateway {
@@ -106,7 +108,7 @@ export async function startGrafanaGateway(t: { after(fn: () => Promise<void>): v
         ...options.grafana,
       },
     },
-    proxy: { upstreams: [{ name: 'prom', match: '.*', type: options.upstreamType ?? 'prometheus', upstream: options.upstreamUrl ?? upstream.url, ...options.upstream }] },
+    proxy: { ...(options.tls !== undefined ? { tls: options.tls } : {}), upstreams: [{ name: 'prom', match: '.*', type: options.upstreamType ?? 'prometheus', upstream: options.upstreamUrl ?? upstream.url, ...options.upstream }] },
   }, { clock });
   t.after(() => gateway.stop());
   const query = (headers: Record<string, string | string[]>, q = 'up') =>

@@ -133,13 +133,16 @@ const grafanaServiceAccountSchema = z.strictObject({
   ...grafanaGrantKeys,
 }).refine((t) => !(t.full_access && t.selectors !== undefined), { message: 'full_access and selectors exclude each other' });
 
-/** Who may present Grafana users: the identity of the credential set on the scopegate data source. */
-const grafanaPresenterSchema = z.strictObject({
-  /** The authenticator that must have found it: `static-token`, `basic`, … */
-  authenticator: z.string().min(1),
-  /** Its subject: the token's id, the basic user's name. */
-  subject: z.string().min(1),
-});
+/**
+ * Who may present Grafana users: the identity of the credential set on the scopegate data source (the
+ * authenticator that found it — `static-token`, `basic`, … — and its subject: the token's name, the basic
+ * user's name), or the subject CN of the client certificate set on it (the listener verifies it against
+ * `proxy.tls.client_ca_file`).
+ */
+const grafanaPresenterSchema = z.union([
+  z.strictObject({ authenticator: z.string().min(1), subject: z.string().min(1) }),
+  z.strictObject({ client_certificate: z.string().min(1) }),
+]);
 
 /**
  * `[auth.grafana]`: Grafana users, from the `X-Grafana-Id` header Grafana signs, presented by Grafana itself
