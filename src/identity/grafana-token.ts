@@ -70,10 +70,11 @@ export function createGrafanaTokenVerifier(options: GrafanaTokenOptions): Grafan
 
   return {
     async verify(token) {
-      if (!isJwtShaped(token)) throw new Unauthorized('malformed_token', 'X-Grafana-Id is not a compact JWT');
+      // A token verified before is found by its digest first: the shape check is for new tokens only.
       const cacheKey = digestKey(token);
       const cached = cache.get(cacheKey);
       if (cached !== undefined) return cached;
+      if (!isJwtShaped(token)) throw new Unauthorized('malformed_token', 'X-Grafana-Id is not a compact JWT');
       checkHeader(token);
       const payload = await verifySignature(token);
       const principal = readPrincipal(payload, options);
