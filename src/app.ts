@@ -61,6 +61,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     clock,
     challenge: challengeFor(config),
     observe: (authenticator, result) => metrics.recordAuthentication(authenticator, result),
+    presented: providers.presented,
   });
 
   const signedUpstreams = config.proxy.upstreams.filter((u) => u.sign !== undefined);

@@ -41,6 +41,7 @@ export const ERROR_CATALOGUE = {
   malformed_token: { status: 401, meaning: 'not a readable JWT' },
   invalid_claims: { status: 401, meaning: 'claims of the wrong shape, or an invalid tenant' },
   missing_tenant_claim: { status: 401, meaning: 'no tenant claim and no default_tenant' },
+  grafana_channel_missing: { status: 401, meaning: 'an X-Grafana-Id without the data source\'s own credential (the caller allowed to present Grafana users)' },
   // 403: an identity, refused.
   tenant_not_allowed: { status: 403, meaning: 'X-Scope-OrgID names a tenant the identity does not hold' },
   tenant_federation_not_allowed: { status: 403, meaning: 'several tenants in one request, on an upstream that does not allow it' },
@@ -50,6 +51,11 @@ export const ERROR_CATALOGUE = {
   no_label_policy: { status: 403, meaning: 'the identity has no label policy for this upstream (implicit deny)' },
   full_access_required: { status: 403, meaning: 'the endpoint cannot be limited to a label policy (it shows or changes the whole tenant, or the upstream is raw): it needs an identity without a policy or with full access; a raw upstream may opt out with allow_unenforced_policy' },
   policy_violation: { status: 403, meaning: 'the request would read or write outside the identity\'s label policy' },
+  grafana_channel_not_allowed: { status: 403, meaning: 'an X-Grafana-Id presented with a credential whose identity is not one of [auth.grafana] presenters' },
+  grafana_wrong_org: { status: 403, meaning: 'a valid X-Grafana-Id of another Grafana org than org_id' },
+  grafana_identity_refused: { status: 403, meaning: 'an X-Grafana-Id whose sub is not a user (anonymous, render, …) or a service account not listed in [auth.grafana] service_accounts' },
+  grafana_no_team: { status: 403, meaning: 'a Grafana user in none of the teams [auth.grafana] maps' },
+  grafana_team_without_policy: { status: 403, meaning: 'a Grafana user whose mapped teams grant no label policy (neither selectors nor full_access)' },
   policy_not_expressible: { status: 403, meaning: 'the identity\'s label policy has several selectors and this request cannot be limited exactly to their union (refused, never widened)' },
   // 404, 405, 413, 415.
   no_upstream: { status: 404, meaning: 'no upstream is configured for the Host' },
@@ -87,6 +93,8 @@ export const ERROR_CATALOGUE = {
   aws_credentials_unavailable: { status: 503, meaning: 'no valid AWS credentials to sign for the upstream' },
   limits_unavailable: { status: 503, meaning: 'the limits backend (Redis) did not answer and on_backend_error = "deny"' },
   no_backend_available: { status: 503, meaning: 'every backend of the upstream is down (passive or active health); answered at once' },
+  grafana_teams_unavailable: { status: 503, meaning: 'the Grafana team map has not been loaded yet (or the teams API refused the service-account token)' },
+  grafana_teams_stale: { status: 503, meaning: 'the Grafana team map could not be refreshed for longer than teams_refresh_interval + teams_grace_period' },
   upstream_timeout: { status: 504, meaning: 'the upstream did not answer within its timeout' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 

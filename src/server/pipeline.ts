@@ -77,10 +77,11 @@ function* prepareSteps(req: IncomingMessage, ctx: RequestContext, deps: Pipeline
   checkRequestFraming(req);
   const target = parseRequestTarget(req.url ?? '/');
   ctx.path = target.path;
-  const credentials: Credentials = findCredentials(req.headers, req.headersDistinct, deps.tokenHeaders);
+  const credentials: Credentials = findCredentials(req.headers, req.headersDistinct, deps.tokenHeaders, req.socket);
   const identity = (yield deps.chain.authenticate(credentials)) as Identity;
   ctx.subject = identity.subject;
   ctx.authenticator = identity.authenticator;
+  if (identity.grafana !== undefined) ctx.grafana = identity.grafana;
   // Until the tenant is resolved, a denial is counted under the identity's tenant when it holds exactly one;
   // one holding several is counted under none (which of them the client meant is not known yet).
   if (identity.tenants.length === 1) ctx.tenant = identity.tenants[0];

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { ErrorCode } from '../core/error-codes.js';
+import type { GrafanaUser } from '../identity/identity.js';
 import type { RequestTrace, RequestTracer } from '../observability/tracing.js';
 
 /** What one request carries through the pipeline, and what its access-log line reports. */
@@ -16,6 +17,8 @@ export interface RequestContext {
   readonly signal: AbortSignal;
   subject?: string;
   authenticator?: string;
+  /** The Grafana user, org and teams, when the identity is a Grafana user presented by Grafana. */
+  grafana?: GrafanaUser;
   tenant?: string;
   upstream?: string;
   endpoint?: string;
@@ -59,6 +62,7 @@ class HttpRequestContext implements PlainRequestContext {
   readonly trace: RequestTrace;
   subject: string | undefined = undefined;
   authenticator: string | undefined = undefined;
+  grafana: GrafanaUser | undefined = undefined;
   tenant: string | undefined = undefined;
   upstream: string | undefined = undefined;
   endpoint: string | undefined = undefined;
