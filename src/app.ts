@@ -20,6 +20,8 @@ import { createAwsCredentialMetrics } from './upstream/aws-credentials/metrics.j
 import { createUpstream, type BuiltUpstream } from './upstream/create-upstream.js';
 import { createSigner, type Signer } from './upstream/sigv4.js';
 import { createHeaderPolicy } from './upstream/headers.js';
+import type { DecisionSink } from './observability/decision-log/record.js';
+import { createDecisionRecorder } from './server/record-decision.js';
 
 export interface AppDeps {
   readonly logger: Logger;
@@ -28,6 +30,8 @@ export interface AppDeps {
   readonly collectProcessMetrics?: boolean;
   /** The app this one replaces (reload): limit counters of unchanged rules carry over. */
   readonly previous?: App;
+  /** Receives every decision record, whatever `[decision_log]` says (`scopegate test` reads its cases' outcomes here). */
+  readonly decisionSink?: DecisionSink;
 }
 
 export interface App extends ServedApp {
@@ -70,6 +74,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   }
   const tracer = config.tracing ? await createOtlpTracer(config.tracing, logger) : propagateOnly;
   const limits = await createLimits(config.limits, { logger, registry: metrics.registry, now: () => clock.now(), previous: deps.previous?.limits });
+  const decisions = deps.decisionSink ? createDecisionRecorder(deps.decisionSink, { queries: 'text', failClosed: false, now: () => clock.now() }) : undefined;
   const findRoute = createHostRouter(upstreams.map(({ config: c, built }) => ({ config: c, target: built.target })));
 
   const pipelineDeps: PipelineDeps = {
@@ -85,6 +90,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     maxFilterBytes: config.proxy.max_response_filter_bytes,
     onUpstreamError: (upstream, kind) => metrics.upstreamErrors.inc({ upstream, kind }),
     limiter: limits.limiter,
+    ...(decisions?.check ? { checkDecisionLog: decisions.check } : {}),
   };
   const readiness: ReadinessCheck[] = [
     ...(tokenSource ? [tokenSource.refresher.readiness] : []),
@@ -98,8 +104,8 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   return {
     config,
     metrics,
-    handleProxy: createProxyHandler(pipelineDeps, logger, metrics, tracer),
-    handleUpgrade: createUpgradeHandler(pipelineDeps, logger, metrics, tracer),
+    handleProxy: createProxyHandler(pipelineDeps, logger, metrics, tracer, decisions),
+    handleUpgrade: createUpgradeHandler(pipelineDeps, logger, metrics, tracer, decisions),
     handleAdmin: createAdminHandler({ registry: metrics.registry, readiness: () => readiness, isAccepting: () => accepting }),
     readiness,
     limits,

@@ -16,6 +16,11 @@ Usage:
                                          1 when the gateway would refuse it (unknown or refused token, no
                                          label policy, a query it cannot enforce: the reason is printed),
                                          2 on a usage error
+  scopegate test --config FILE [--format text|junit] [--tokens FILE] TESTS.yaml...
+                                         run policy test cases offline through the real pipeline: exit 0 when
+                                         all pass, 1 when one fails, 2 on a usage, test file or config error
+  scopegate test --config FILE --init [FILE] [--force]
+                                         write starter cases (an allow and a deny per identity) from the config
   scopegate --help | --version
 
 The config is --config FILE, else $SCOPEGATE_CONFIG, else ${DEFAULT_CONFIG_PATH}.
@@ -85,6 +90,19 @@ export async function main(argv: readonly string[]): Promise<number> {
           if (!(error instanceof ExplainError)) throw error;
           process.stderr.write(`${error.message}\n`);
           return 1;
+        }
+      }
+      case 'test': {
+        const { runPolicyTests } = await import('./policy-test/run.js');
+        const { TestFileError } = await import('./policy-test/cases.js');
+        try {
+          return await runPolicyTests(configPath(args), args);
+        } catch (error) {
+          if (error instanceof ConfigError || error instanceof TestFileError) {
+            process.stderr.write(`${error.message}\n`);
+            return 2;
+          }
+          throw error;
         }
       }
       default:

@@ -83,6 +83,7 @@ export const ERROR_CATALOGUE = {
   jwks_unavailable: { status: 503, meaning: 'the identity provider\'s signing keys are not available' },
   aws_credentials_unavailable: { status: 503, meaning: 'no valid AWS credentials to sign for the upstream' },
   limits_unavailable: { status: 503, meaning: 'the limits backend (Redis) did not answer and on_backend_error = "deny"' },
+  decision_log_unavailable: { status: 503, meaning: 'the decision log cannot keep up or cannot write, and it is configured to fail closed' },
   upstream_timeout: { status: 504, meaning: 'the upstream did not answer within its timeout' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 

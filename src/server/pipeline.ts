@@ -29,6 +29,8 @@ export interface PipelineDeps extends SendDeps {
   readonly headerPolicy: HeaderPolicy;
   readonly maxBodyBytes: number;
   readonly limiter: Limiter;
+  /** The decision log's gate (`fail_closed`): throws 503 while the log cannot take records; absent when off. */
+  readonly checkDecisionLog?: () => void;
 }
 
 /** The request ready to send, and what it holds until its response ends. */
@@ -69,6 +71,7 @@ export function runPipeline(req: IncomingMessage, res: ServerResponse, ctx: Plai
 
 /** Every step before sending; shared by plain requests and WebSocket upgrades. */
 export function prepareRequest(req: IncomingMessage, ctx: RequestContext, deps: PipelineDeps): MaybePromise<PreparedRequest> {
+  deps.checkDecisionLog?.();
   checkRequestFraming(req);
   const target = parseRequestTarget(req.url ?? '/');
   ctx.path = target.path;
@@ -79,6 +82,7 @@ export function prepareRequest(req: IncomingMessage, ctx: RequestContext, deps: 
 function routeAndAdmit(req: IncomingMessage, ctx: RequestContext, deps: PipelineDeps, target: RequestTarget, identity: Identity): MaybePromise<PreparedRequest> {
   ctx.subject = identity.subject;
   ctx.authenticator = identity.authenticator;
+  ctx.identity = identity;
   // Until the tenant is resolved, a denial is counted under the identity's tenant when it holds exactly one;
   // one holding several is counted under none (which of them the client meant is not known yet).
   if (identity.tenants.length === 1) ctx.tenant = identity.tenants[0];
@@ -113,6 +117,7 @@ function routeAndAdmit(req: IncomingMessage, ctx: RequestContext, deps: Pipeline
     const enforce: EnforceContext = { identity, policy: identity.policy, tenants, options: upstream.options };
     const prepared = andThen(deps.limiter.admit({ identity, tenants, upstream: upstream.name, endpoint }, length === undefined ? undefined : Number(length)), (admitted) => {
       admission = admitted;
+      ctx.limitRules = admitted.ruleNames;
       return andThen(buildRequest(req, ctx, deps, { path: found.path, query: target.query }, upstream, endpoint, enforce), (built) =>
         andThen(admitted.check(built.request), () => {
           // A WebSocket (Loki tail) counts against the rate only: its slots are not held for the life of the tunnel.
@@ -146,11 +151,14 @@ function buildRequest(
     body: undefined,
   };
   const built: EnforcedRequest = { upstream, endpoint, request, enforce };
+  ctx.outgoing = request;
+  ctx.receivedQuery = target.query;
   const authorize = endpoint.authorizeWithUpstream;
   const enforced = () => andThen(endpoint.transformRequest?.(request, enforce), () => (authorize ? authorizeWithUpstream(req, ctx, deps, built, authorize) : built));
   if (!needsBody || !hasRequestBody(req)) return enforced();
   return readRequestBody(req, deps.maxBodyBytes).then((body) => {
     request.body = body;
+    ctx.receivedBody = body;
     return enforced();
   });
 }

@@ -8,6 +8,7 @@ import type { RequestTracer } from '../observability/tracing.js';
 import { buildOutgoingRequest } from '../upstream/outgoing-request.js';
 import { classifyUpstreamError } from '../upstream/upstream-errors.js';
 import { prepareRequest, type PipelineDeps } from './pipeline.js';
+import type { DecisionRecorder } from './record-decision.js';
 import { recordRequest } from './record-request.js';
 import type { RequestContext } from './request-context.js';
 import { sendError } from './send-error.js';
@@ -19,7 +20,7 @@ import { upstreamFault } from './upstream-fault.js';
  * (so it is signed and carries X-Forwarded-* like any request) and the two sockets are joined. Only endpoints
  * marked `websocket` may upgrade. A refusal is answered by send-error.ts, as for a plain request.
  */
-export function createUpgradeHandler(deps: PipelineDeps, log: Logger, metrics: GatewayMetrics, tracer: RequestTracer) {
+export function createUpgradeHandler(deps: PipelineDeps, log: Logger, metrics: GatewayMetrics, tracer: RequestTracer, decisions?: DecisionRecorder) {
   return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const controller = new AbortController();
     socket.once('close', () => controller.abort(new Error('client closed the connection')));
@@ -27,10 +28,14 @@ export function createUpgradeHandler(deps: PipelineDeps, log: Logger, metrics: G
     const ctx: RequestContext = { id: randomUUID(), startMs: performance.now(), log, signal: controller.signal, trace: tracer.start(traceparent) };
     socket.on('error', () => socket.destroy());
     tunnel(req, socket, head, ctx, deps).then(
-      (status) => recordRequest(ctx, 'GET', status, log, metrics, true),
+      (status) => {
+        recordRequest(ctx, 'GET', status, log, metrics, true);
+        decisions?.record(ctx, 'GET', status, undefined);
+      },
       (error: unknown) => {
         const status = refuseUpgrade(req, socket, error, ctx);
         recordRequest(ctx, 'GET', status, log, metrics, true);
+        decisions?.record(ctx, 'GET', status, undefined);
       },
     );
   };
