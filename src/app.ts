@@ -21,6 +21,7 @@ import { createUpstream, type BuiltUpstream } from './upstream/create-upstream.j
 import { createSigner, type Signer } from './upstream/sigv4.js';
 import { createHeaderPolicy } from './upstream/headers.js';
 import type { DecisionSink } from './observability/decision-log/record.js';
+import { openDecisionLog, type SharedDecisionLog } from './observability/decision-log/open.js';
 import { createDecisionRecorder } from './server/record-decision.js';
 
 export interface AppDeps {
@@ -38,6 +39,8 @@ export interface App extends ServedApp {
   readonly limits: LimitsRuntime;
   /** The configured authenticator chain, as the pipeline runs it (used by `explain`). */
   authenticate(credentials: Credentials): Promise<Identity>;
+  /** `[decision_log]`'s sink, handed to the app that replaces this one when it writes to the same place. */
+  readonly decisionLog: SharedDecisionLog | undefined;
 }
 
 /**
@@ -74,7 +77,14 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   }
   const tracer = config.tracing ? await createOtlpTracer(config.tracing, logger) : propagateOnly;
   const limits = await createLimits(config.limits, { logger, registry: metrics.registry, now: () => clock.now(), previous: deps.previous?.limits });
-  const decisions = deps.decisionSink ? createDecisionRecorder(deps.decisionSink, { queries: 'text', failClosed: false, now: () => clock.now() }) : undefined;
+  const decisionLog = config.decision_log ? await openDecisionLog(config.decision_log, { logger, now: () => clock.now(), previous: deps.previous?.decisionLog }) : undefined;
+  decisionLog?.useRegistry(metrics.registry);
+  const decisionSink = deps.decisionSink ?? decisionLog;
+  const decisions = decisionSink === undefined ? undefined : createDecisionRecorder(decisionSink, {
+    queries: deps.decisionSink ? 'text' : config.decision_log?.queries ?? 'text',
+    failClosed: deps.decisionSink === undefined && config.decision_log?.on_overflow === 'fail_closed',
+    now: () => clock.now(),
+  });
   const findRoute = createHostRouter(upstreams.map(({ config: c, built }) => ({ config: c, target: built.target })));
 
   const pipelineDeps: PipelineDeps = {
@@ -109,6 +119,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     handleAdmin: createAdminHandler({ registry: metrics.registry, readiness: () => readiness, isAccepting: () => accepting }),
     readiness,
     limits,
+    decisionLog,
     authenticate: async (credentials) => chain.authenticate(credentials),
     async start() {
       // Every source's first load, in parallel; each is bounded by its own fetch timeout. JWKS and OIDC keys
@@ -125,6 +136,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       await Promise.all(upstreams.map(({ built }) => built.close()));
       await tracer.shutdown();
       await limits.limiter.close();
+      await decisionLog?.close();
     },
     setAccepting(value) {
       accepting = value;

@@ -21,6 +21,9 @@ Usage:
                                          all pass, 1 when one fails, 2 on a usage, test file or config error
   scopegate test --config FILE --init [FILE] [--force]
                                          write starter cases (an allow and a deny per identity) from the config
+  scopegate audit verify [--key-file FILE] LOG...
+                                         check the decision log's hash chain (files oldest first): exit 0 when
+                                         it holds, 1 naming the first broken or missing line, 2 on a usage error
   scopegate --help | --version
 
 The config is --config FILE, else $SCOPEGATE_CONFIG, else ${DEFAULT_CONFIG_PATH}.
@@ -104,6 +107,10 @@ export async function main(argv: readonly string[]): Promise<number> {
           }
           throw error;
         }
+      }
+      case 'audit': {
+        const { audit } = await import('./audit.js');
+        return await audit(args);
       }
       default:
         throw new UsageError(`unknown command "${args.command}"`);

@@ -70,7 +70,7 @@ export function buildDecisionRecord(
             scopes: [...identity.scopes],
           },
         }
-      : ctx.authenticator !== undefined ? { identity: { authenticator: ctx.authenticator, subject: ctx.subject ?? '', tenants: [], scopes: [] } } : {}),
+      : ctx.authenticator !== undefined ? { decidedBy: ctx.authenticator } : {}),
     ...(ctx.tenant !== undefined && ctx.outgoing !== undefined ? { tenants: ctx.tenant.split('|') } : {}),
     ...(ctx.upstream !== undefined ? { upstream: ctx.upstream } : {}),
     ...(ctx.endpoint !== undefined ? { endpoint: ctx.endpoint } : {}),

@@ -17,6 +17,8 @@ export interface DecisionRecord {
   readonly method: string;
   readonly path?: string;
   readonly identity?: DecisionIdentity;
+  /** No identity: the authenticator that refused the credential. */
+  readonly decidedBy?: string;
   /** The tenant header as sent (`a|b` when federated); absent when the request was refused before. */
   readonly tenants?: readonly string[];
   readonly upstream?: string;
