@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import { ServiceUnavailable } from '../core/http-errors.js';
 import type { Identity } from '../identity/identity.js';
-import type { DecisionPolicy, DecisionQuery, DecisionRecord, DecisionSink } from '../observability/decision-log/record.js';
+import type { DecisionIdentity, DecisionPolicy, DecisionQuery, DecisionRecord, DecisionSink } from '../observability/decision-log/record.js';
 import { describePolicy } from '../policy/label-policy.js';
 import type { RequestContext } from './request-context.js';
 
@@ -21,13 +21,21 @@ export interface DecisionRecorderOptions {
   readonly now: () => number;
 }
 
-/** The parameters that hold a query in the APIs the gateway enforces (PromQL, LogQL, series matchers, TraceQL). */
-const QUERY_PARAMS = new Set(['query', 'match[]', 'q']);
-
 export function createDecisionRecorder(sink: DecisionSink, options: DecisionRecorderOptions): DecisionRecorder {
+  // The text of each policy, computed once per policy object (identities share their token entry's policy).
+  const policyTexts = new WeakMap<object, string>();
+  const describe = (identity: Identity): DecisionPolicy => {
+    const policy = identity.policy;
+    let text = policy === undefined ? 'none' : policyTexts.get(policy);
+    if (text === undefined && policy !== undefined) {
+      text = describePolicy(policy);
+      policyTexts.set(policy, text);
+    }
+    return { text: text as string, source: policySource(identity) };
+  };
   return {
     record(ctx, method, status, responseBytes) {
-      sink.write(buildDecisionRecord(ctx, method, status, responseBytes, options));
+      sink.write(buildDecisionRecord(ctx, method, status, responseBytes, options, describe));
     },
     check: options.failClosed
       ? () => {
@@ -37,66 +45,59 @@ export function createDecisionRecorder(sink: DecisionSink, options: DecisionReco
   };
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The record of a request that ended with `status`: fields assigned one by one (no spread), it is built per request. */
 export function buildDecisionRecord(
   ctx: RequestContext,
   method: string,
   status: number,
   responseBytes: number | undefined,
   options: Pick<DecisionRecorderOptions, 'queries' | 'now'>,
+  describe: (identity: Identity) => DecisionPolicy = (identity) => ({ text: describePolicy(identity.policy), source: policySource(identity) }),
 ): DecisionRecord {
   const code = ctx.errorCode;
   const decision = code === undefined && status < 500 ? 'allow' : status >= 500 ? 'error' : 'deny';
+  const durationMs = Math.round((performance.now() - ctx.startMs) * 1e3) / 1e3;
+  const record: Mutable<DecisionRecord> = { time: new Date(options.now()).toISOString(), requestId: ctx.id, traceId: ctx.trace.traceId, decision, status, method, durationMs };
+  if (code !== undefined) record.code = code;
+  if (ctx.path !== undefined) record.path = ctx.path;
   const identity = ctx.identity;
-  const query = options.queries === 'none' ? undefined : describeQueries(ctx, options.queries);
-  const limits = ctx.limitRules !== undefined || ctx.limit !== undefined
-    ? { rules: ctx.limitRules ?? [], ...(ctx.limit !== undefined ? { refusedBy: ctx.limit } : {}) }
-    : undefined;
-  const record: DecisionRecord = {
-    time: new Date(options.now()).toISOString(),
-    requestId: ctx.id,
-    traceId: ctx.trace.traceId,
-    decision,
-    ...(code !== undefined ? { code } : {}),
-    status,
-    method,
-    ...(ctx.path !== undefined ? { path: ctx.path } : {}),
-    ...(identity !== undefined
-      ? {
-          identity: {
-            authenticator: identity.authenticator,
-            subject: identity.subject,
-            tenants: identity.tenants,
-            ...(identity.roles !== undefined ? { roles: identity.roles } : {}),
-            scopes: [...identity.scopes],
-          },
-        }
-      : ctx.authenticator !== undefined ? { decidedBy: ctx.authenticator } : {}),
-    ...(ctx.tenant !== undefined && ctx.outgoing !== undefined ? { tenants: ctx.tenant.split('|') } : {}),
-    ...(ctx.upstream !== undefined ? { upstream: ctx.upstream } : {}),
-    ...(ctx.endpoint !== undefined ? { endpoint: ctx.endpoint } : {}),
-    ...(identity !== undefined ? { policy: describePolicySource(identity) } : {}),
-    ...(limits !== undefined ? { limits } : {}),
-    ...(query !== undefined ? { query } : {}),
-    ...(decision === 'allow' && ctx.outgoing !== undefined ? { upstreamStatus: status } : {}),
-    ...(responseBytes !== undefined ? { responseBytes } : {}),
-    durationMs: Math.round((performance.now() - ctx.startMs) * 1e3) / 1e3,
-  };
-  return record;
+  if (identity !== undefined) {
+    const described: Mutable<DecisionIdentity> = { authenticator: identity.authenticator, subject: identity.subject, tenants: identity.tenants, scopes: [...identity.scopes] };
+    if (identity.roles !== undefined) described.roles = identity.roles;
+    record.identity = described;
+  } else if (ctx.authenticator !== undefined) {
+    record.decidedBy = ctx.authenticator;
+  }
+  if (ctx.tenant !== undefined && ctx.outgoing !== undefined) record.tenants = ctx.tenant.split('|');
+  if (ctx.upstream !== undefined) record.upstream = ctx.upstream;
+  if (ctx.endpoint !== undefined) record.endpoint = ctx.endpoint;
+  if (identity !== undefined) record.policy = describe(identity);
+  if (ctx.limitRules !== undefined || ctx.limit !== undefined) {
+    record.limits = ctx.limit === undefined ? { rules: ctx.limitRules ?? [] } : { rules: ctx.limitRules ?? [], refusedBy: ctx.limit };
+  }
+  if (options.queries !== 'none') {
+    const query = describeQueries(ctx, options.queries);
+    if (query !== undefined) record.query = query;
+  }
+  if (decision === 'allow' && ctx.outgoing !== undefined) record.upstreamStatus = status;
+  if (responseBytes !== undefined) record.responseBytes = responseBytes;
+  return record as DecisionRecord;
 }
 
 /** Where an identity's policy came from, by the authenticator that built it (identity/providers.ts names them). */
-function describePolicySource(identity: Identity): DecisionPolicy {
-  const text = describePolicy(identity.policy);
+function policySource(identity: Identity): string {
   switch (identity.authenticator) {
     case 'static-token':
-      return { text, source: 'token_entry' };
+      return 'token_entry';
     case 'basic':
-      return { text, source: 'users_file' };
+      return 'users_file';
     case 'fixed-tenant':
-      return { text, source: 'fixed_tenant' };
+      return 'fixed_tenant';
     default:
       // JWT providers: the ACL maps roles to the policy when the token carries roles; else the claims hold it.
-      return { text, source: identity.roles !== undefined && identity.roles.length > 0 ? 'acl_roles' : 'token_claims' };
+      return identity.roles !== undefined && identity.roles.length > 0 ? 'acl_roles' : 'token_claims';
   }
 }
 
@@ -113,13 +114,40 @@ function describeQueries(ctx: RequestContext, mode: 'text' | 'sha256'): Decision
 
 /** The query parameters of a URL query and a form body, one `name=value` a line; undefined when there is none. */
 function queryText(query: string, body: Buffer | undefined): string | undefined {
-  const lines: string[] = [];
-  const collect = (params: URLSearchParams) => {
-    for (const [name, value] of params) if (QUERY_PARAMS.has(name)) lines.push(`${name}=${value}`);
-  };
-  if (body !== undefined && body.length > 0) collect(new URLSearchParams(body.toString('utf8')));
-  if (query !== '') collect(new URLSearchParams(query));
-  return lines.length === 0 ? undefined : lines.join('\n');
+  let text = body !== undefined && body.length > 0 ? collectQueryParams(body.toString('utf8'), '') : '';
+  if (query !== '') text = collectQueryParams(query, text);
+  return text === '' ? undefined : text;
+}
+
+// `query=`, `match[]=`, `q=`, at the start or after `&`: the parameters worth the cost of decoding; the rest of
+// the query string is not parsed. A key with an escape (`%71uery`, `match%5B%5D`) is read by URLSearchParams,
+// as the upstream would decode it.
+const QUERY_PARAM = /(?:^|&)(query|match\[\]|q)=([^&]*)/g;
+const ESCAPED_KEY = /(?:^|&)[^=&]*[%+]/;
+const QUERY_PARAMS = new Set(['query', 'match[]', 'q']);
+
+function collectQueryParams(encoded: string, text: string): string {
+  let out = text;
+  if (ESCAPED_KEY.test(encoded)) {
+    for (const [name, value] of new URLSearchParams(encoded)) if (QUERY_PARAMS.has(name)) out += `${out === '' ? '' : '\n'}${name}=${value}`;
+    return out;
+  }
+  QUERY_PARAM.lastIndex = 0;
+  for (let m = QUERY_PARAM.exec(encoded); m !== null; m = QUERY_PARAM.exec(encoded)) {
+    out += `${out === '' ? '' : '\n'}${m[1] as string}=${decodeFormValue(m[2] as string)}`;
+  }
+  return out;
+}
+
+/** application/x-www-form-urlencoded: `+` is a space; a malformed escape is kept as written. */
+function decodeFormValue(value: string): string {
+  const spaced = value.includes('+') ? value.replaceAll('+', ' ') : value;
+  if (!spaced.includes('%')) return spaced;
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced;
+  }
 }
 
 function sha256(text: string): string {

@@ -14,7 +14,7 @@ function record(n: number): DecisionRecord {
 /** A writer whose appends complete only when the test says (a disk that cannot keep up), or fail. */
 function heldWriter() {
   const written: string[] = [];
-  const pending: { data: Buffer; done: (error: Error | null) => void }[] = [];
+  const pending: { data: string; done: (error: Error | null) => void }[] = [];
   let failWith: Error | undefined;
   const writer: LineWriter = {
     append(data, done) {
@@ -35,7 +35,7 @@ function heldWriter() {
           done(failWith);
           continue;
         }
-        written.push(...data.toString('utf8').split('\n').filter((l) => l !== ''));
+        written.push(...data.split('\n').filter((l) => l !== ''));
         done(null);
       }
     },

@@ -55,7 +55,16 @@ export async function openFileWriter(options: FileWriterOptions): Promise<Opened
   };
 
   const writer: LineWriter = {
-    append: (data, done) => writeAll(data, 0, done),
+    append(text, done) {
+      // A string is written without a Buffer of ours; a short write (a full disk) goes on from a Buffer.
+      write(fd, text, null, 'utf8', (error, written) => {
+        if (error) return done(error);
+        if (written < Buffer.byteLength(text, 'utf8')) return writeAll(Buffer.from(text, 'utf8'), written, done);
+        dirty = true;
+        if (options.fsync !== 'always') return done(null);
+        fdatasync(fd, (syncError) => done(syncError));
+      });
+    },
     rotate(done) {
       const old = fd;
       fdatasync(old, () => {

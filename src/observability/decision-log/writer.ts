@@ -1,7 +1,7 @@
 /** Where the decision log's lines go: a file that rotates (file-writer.ts) or a stream (stdout). */
 export interface LineWriter {
   /** Appends whole lines; `done(null)` once written, `done(error)` when not (the batch is written again). */
-  append(data: Buffer, done: (error: Error | null) => void): void;
+  append(data: string, done: (error: Error | null) => void): void;
   /** Closes the current file and starts the next one (files only). */
   rotate?(done: (error: Error | null) => void): void;
   close(): Promise<void>;
