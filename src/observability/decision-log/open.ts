@@ -6,6 +6,9 @@ import { createDecisionLog, type DecisionLog } from './decision-log.js';
 import { openFileWriter } from './file-writer.js';
 import { createStreamWriter } from './writer.js';
 
+/** Records gather this long before a write starts (a crash loses at most this much more than fsync's interval). */
+const BATCH_MS = 5;
+
 export interface SharedDecisionLog extends DecisionLog {
   /** `file:<path>` or `stdout`: a reload that keeps it keeps the log (one writer per file, one chain). */
   readonly target: string;
@@ -42,6 +45,7 @@ export async function openDecisionLog(
     ...(checkpointKey !== undefined ? { checkpointKey } : {}),
     logger: deps.logger,
     now: deps.now,
+    batchMs: BATCH_MS,
   });
   let users = 1;
   const closeLog = log.close.bind(log);
