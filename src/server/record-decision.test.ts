@@ -48,3 +48,16 @@ test('queries = "sha256": the digests of the same texts', () => {
   const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
   assert.deepEqual(record.query, { beforeSha256: sha256('query=up'), afterSha256: sha256('query=up{namespace="team-a"}') });
 });
+
+test('the decision: sent is allowed whatever the upstream answered; a refusal half-way through enforcement has no "after"', () => {
+  const upstreamFailed = buildDecisionRecord(ctx('query=up', 'query=x'), 'GET', 500, undefined, { queries: 'text', now: () => 0 });
+  assert.equal(upstreamFailed.decision, 'allow');
+  assert.equal(upstreamFailed.upstreamStatus, 500);
+  const refused = { ...ctx('query=up', 'query=up'), errorCode: 'unsupported_query' };
+  const record = buildDecisionRecord(refused, 'GET', 400, undefined, { queries: 'text', now: () => 0 });
+  assert.equal(record.decision, 'deny');
+  assert.deepEqual(record.query, { before: 'query=up' });
+  assert.equal(record.upstreamStatus, undefined);
+  const gone = { ...ctx('query=up', 'query=up'), outgoing: undefined };
+  assert.equal(buildDecisionRecord(gone, 'GET', 499, undefined, { queries: 'text', now: () => 0 }).decision, 'error');
+});

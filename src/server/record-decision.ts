@@ -57,7 +57,9 @@ export function buildDecisionRecord(
   describe: (identity: Identity) => DecisionPolicy = (identity) => ({ text: describePolicy(identity.policy), source: policySource(identity) }),
 ): DecisionRecord {
   const code = ctx.errorCode;
-  const decision = code === undefined && status < 500 ? 'allow' : status >= 500 ? 'error' : 'deny';
+  // Sent upstream with no refusal: allowed, whatever the upstream answered. No code and nothing built: the client
+  // left before a decision was reached.
+  const decision = code !== undefined ? (status >= 500 ? 'error' : 'deny') : ctx.outgoing !== undefined ? 'allow' : 'error';
   const durationMs = Math.round((performance.now() - ctx.startMs) * 1e3) / 1e3;
   const record: Mutable<DecisionRecord> = { time: new Date(options.now()).toISOString(), requestId: ctx.id, traceId: ctx.trace.traceId, decision, status, method, durationMs };
   if (code !== undefined) record.code = code;
@@ -78,10 +80,11 @@ export function buildDecisionRecord(
     record.limits = ctx.limit === undefined ? { rules: ctx.limitRules ?? [] } : { rules: ctx.limitRules ?? [], refusedBy: ctx.limit };
   }
   if (options.queries !== 'none') {
-    const query = describeQueries(ctx, options.queries);
+    const query = describeQueries(ctx, options.queries, decision === 'allow');
     if (query !== undefined) record.query = query;
   }
-  if (decision === 'allow' && ctx.outgoing !== undefined) record.upstreamStatus = status;
+  // 499: the client left before the end; what the upstream answered is not known here.
+  if (decision === 'allow' && status !== 499) record.upstreamStatus = status;
   if (responseBytes !== undefined) record.responseBytes = responseBytes;
   return record as DecisionRecord;
 }
@@ -101,13 +104,14 @@ function policySource(identity: Identity): string {
   }
 }
 
-function describeQueries(ctx: RequestContext, mode: 'text' | 'sha256'): DecisionQuery | undefined {
+/** `after` only for a request that was sent: a refused one may have been refused half-way through enforcement. */
+function describeQueries(ctx: RequestContext, mode: 'text' | 'sha256', sent: boolean): DecisionQuery | undefined {
   if (ctx.receivedQuery === undefined) return undefined;
   const outgoing = ctx.outgoing;
   const isForm = outgoing !== undefined && (outgoing.headers['content-type'] ?? '').toLowerCase().includes('application/x-www-form-urlencoded');
   const before = queryText(ctx.receivedQuery, isForm ? ctx.receivedBody : undefined);
   if (before === undefined) return undefined;
-  const after = outgoing === undefined ? undefined : queryText(outgoing.query, isForm ? outgoing.body : undefined);
+  const after = outgoing === undefined || !sent ? undefined : queryText(outgoing.query, isForm ? outgoing.body : undefined);
   if (mode === 'text') return after === undefined ? { before } : { before, after };
   return after === undefined ? { beforeSha256: sha256(before) } : { beforeSha256: sha256(before), afterSha256: sha256(after) };
 }

@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { App } from '../../src/app.js';
 import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
 import { sendRaw } from '../servers/http-client.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../servers/recording-upstream.js';
@@ -168,4 +169,27 @@ test('on_overflow = "drop": requests go on, every record that cannot be kept is 
   } finally {
     await gateway.stop();
   }
+});
+
+test('a reload keeps the running log: one writer, one unbroken chain', async () => {
+  const path = join(dir, 'reloaded.jsonl');
+  const raw = gatewayConfig({ sink: 'file', path });
+  const gateway = await startTestGateway(raw);
+  try {
+    assert.equal((await query(gateway, 'secret-token-a')).status, 200);
+    const { parseConfig } = await import('../../src/config/load.js');
+    const current = gateway.server.current();
+    const reloaded = await gateway.server.reload(parseConfig({ ...raw, admin: { listen: '127.0.0.1:0' }, proxy: { ...(raw.proxy as object), listen: '127.0.0.1:0' } }));
+    assert.equal(reloaded, true);
+    assert.notEqual(gateway.server.current(), current, 'a new app serves');
+    assert.equal((gateway.server.current() as App).decisionLog, (current as App).decisionLog, 'the same log, handed over');
+    assert.equal((await query(gateway, 'secret-token-a')).status, 200);
+    assert.equal((await query(gateway, 'secret-token-none')).status, 403);
+    await linesOf(path, 3);
+  } finally {
+    await gateway.stop();
+  }
+  const verified = await runCli(['audit', 'verify', path]);
+  assert.equal(verified.code, 0, verified.stdout);
+  assert.match(verified.stdout, /^ok: 3 lines \(seq 0\.\.2\)/);
 });

@@ -8,7 +8,10 @@ export interface DecisionRecord {
   readonly time: string;
   readonly requestId: string;
   readonly traceId: string;
-  /** `allow`: sent upstream; `deny`: refused by the gateway (4xx); `error`: the gateway could not decide or send (5xx). */
+  /**
+   * `allow`: sent upstream (whatever it answered); `deny`: refused by the gateway (4xx); `error`: the gateway
+   * could not decide or send (5xx), or the client left before a decision.
+   */
   readonly decision: 'allow' | 'deny' | 'error';
   /** The refusal's catalogue code (core/error-codes.ts); absent when allowed. */
   readonly code?: string;
