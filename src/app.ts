@@ -23,6 +23,8 @@ import { createHeaderPolicy } from './upstream/headers.js';
 import type { DecisionSink } from './observability/decision-log/record.js';
 import { openDecisionLog, type SharedDecisionLog } from './observability/decision-log/open.js';
 import { createDecisionRecorder } from './server/record-decision.js';
+import { createQueryCostSink } from './observability/query-cost-metrics.js';
+import { fanOutSinks } from './observability/decision-log/fan-out.js';
 
 export interface AppDeps {
   readonly logger: Logger;
@@ -79,9 +81,10 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const limits = await createLimits(config.limits, { logger, registry: metrics.registry, now: () => clock.now(), previous: deps.previous?.limits });
   const decisionLog = config.decision_log ? await openDecisionLog(config.decision_log, { logger, now: () => clock.now(), previous: deps.previous?.decisionLog }) : undefined;
   decisionLog?.useRegistry(metrics.registry);
-  const decisionSink = deps.decisionSink ?? decisionLog;
-  const decisions = decisionSink === undefined ? undefined : createDecisionRecorder(decisionSink, {
-    queries: deps.decisionSink ? 'text' : config.decision_log?.queries ?? 'text',
+  const queryCost = config.query_cost ? createQueryCostSink(metrics.registry, { identitiesPerTenant: config.query_cost.identities_per_tenant, tenants: config.query_cost.tenants }) : undefined;
+  const sinks = [deps.decisionSink ?? decisionLog, queryCost].filter((sink) => sink !== undefined);
+  const decisions = sinks.length === 0 ? undefined : createDecisionRecorder(fanOutSinks(sinks), {
+    queries: deps.decisionSink ? 'text' : config.decision_log?.queries ?? 'none',
     failClosed: deps.decisionSink === undefined && config.decision_log?.on_overflow === 'fail_closed',
     now: () => clock.now(),
   });

@@ -3,6 +3,7 @@ import { coreSchema } from './sections/core.js';
 import { aclSchema, authSchema } from './sections/auth.js';
 import { decisionLogSchema } from './sections/decision-log.js';
 import { limitsSchema } from './sections/limits.js';
+import { queryCostSchema } from './sections/query-cost.js';
 import { refineSecretsConfig, secretsConfigShape } from './sections/secrets.js';
 
 /**
@@ -10,7 +11,7 @@ import { refineSecretsConfig, secretsConfigShape } from './sections/secrets.js';
  * `sections/`. Unknown keys are errors, so a typo is reported instead of silently ignored.
  */
 export const configSchema = coreSchema
-  .extend({ ...secretsConfigShape, auth: authSchema.prefault({}), acl: aclSchema.optional(), limits: limitsSchema.prefault({}), decision_log: decisionLogSchema.optional() })
+  .extend({ ...secretsConfigShape, auth: authSchema.prefault({}), acl: aclSchema.optional(), limits: limitsSchema.prefault({}), decision_log: decisionLogSchema.optional(), query_cost: queryCostSchema.optional() })
   .strict()
   // Run even when other keys are invalid, so check-config lists every problem in one pass.
   .superRefine(refineSecretsConfig, { when: () => true })
