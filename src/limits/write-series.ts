@@ -2,6 +2,7 @@ import snappy from 'snappyjs';
 import { UnsupportedInput } from '../enforce/errors.js';
 import { decodeJsonPush } from '../enforce/write/loki-push-json.js';
 import { decompressBody } from '../enforce/write/decompress-body.js';
+import { countRemoteWriteSeries } from '../enforce/write/remote-write.js';
 import { LENGTH_DELIMITED, WireReader } from '../enforce/write/protobuf-wire-reader.js';
 import type { ProxyRequest } from '../routing/endpoint.js';
 
@@ -18,7 +19,7 @@ const MAX_DECODED_BYTES = 64 * 1024 * 1024;
 export function countWriteSeries(endpointName: string, request: ProxyRequest): number | undefined {
   const body = request.body;
   if (body === undefined) return undefined;
-  if (endpointName.endsWith('.remote_write')) return countField1(uncompressSnappy(body), 'remote write');
+  if (endpointName.endsWith('.remote_write')) return countRemoteWriteSeries(body, MAX_DECODED_BYTES);
   if (endpointName === 'loki.push') {
     const encoding = (request.headers['content-encoding'] ?? '').trim().toLowerCase();
     const decoded = encoding === 'gzip' || encoding === 'deflate' ? decompressBody(body, encoding, MAX_DECODED_BYTES, 'push body') : body;

@@ -1,8 +1,8 @@
-import snappy from 'snappyjs';
-import type { LabelPolicy, LabelRule } from '../../policy/label-policy.js';
-import { PolicyViolation, UnsupportedInput } from '../errors.js';
-import { encodeLengthDelimited } from './protobuf-wire-reader.js';
-import { encodeStringField, readFields, readLabel, type RawField } from './remote-write-wire.js';
+import type { LabelPolicy } from '../../policy/label-policy.js';
+import { UnsupportedInput } from '../errors.js';
+import { countWriteRequestSeries, enforceWriteRequestV1 } from './remote-write-v1.js';
+import { compressSnappyBlock, uncompressSnappyBlock } from './snappy-block.js';
+import { compileWriteRules } from './write-rules.js';
 
 export interface RemoteWriteOptions {
   /** The request's Content-Type (remote write 1.0: `application/x-protobuf`, optionally `;proto=prometheus.WriteRequest`). */
@@ -22,16 +22,6 @@ export interface RemoteWriteResult {
   readonly seriesCount: number;
 }
 
-interface Label {
-  readonly name: string;
-  readonly value: string;
-  readonly raw: Buffer;
-}
-
-// Remote write 1.0 spec: each TimeSeries is field 1 of WriteRequest; each Label is field 1 of TimeSeries.
-const TIMESERIES_FIELD = 1;
-const LABEL_FIELD = 1;
-
 /**
  * Checks a Prometheus remote write 1.0 request against a label policy, series by series, and returns the body
  * to forward. Nothing is forwarded unless every series is allowed.
@@ -49,79 +39,10 @@ const LABEL_FIELD = 1;
 export function enforceRemoteWrite(body: Buffer, policy: LabelPolicy, options: RemoteWriteOptions): RemoteWriteResult {
   if (policy.fullAccess) return { body, isModified: false, seriesCount: 0 };
   assertRemoteWriteV1(options.contentType, options.contentEncoding);
-  const message = decompressSnappy(body, options.maxDecompressedBytes);
-  const matchers = policy.rules.map(compileRule);
-  let isModified = false;
-  let seriesCount = 0;
-  const out: Buffer[] = [];
-  for (const field of readFields(message)) {
-    if (field.number !== TIMESERIES_FIELD) {
-      out.push(field.raw);
-      continue;
-    }
-    const rewritten = enforceSeries(requirePayload(field), matchers, options.injectLabels);
-    seriesCount++;
-    if (rewritten === undefined) {
-      out.push(field.raw);
-    } else {
-      out.push(encodeLengthDelimited(TIMESERIES_FIELD, rewritten));
-      isModified = true;
-    }
-  }
-  if (!isModified) return { body, isModified, seriesCount };
-  return { body: Buffer.from(snappy.compress(Buffer.concat(out))), isModified, seriesCount };
-}
-
-interface RuleMatcher {
-  readonly rule: LabelRule;
-  readonly regexes: readonly RegExp[];
-  /** The value to inject when the label is missing: only for a rule of exactly one literal. */
-  readonly injectable: string | undefined;
-}
-
-function compileRule(rule: LabelRule): RuleMatcher {
-  const single = rule.regexes.length === 0 && rule.literals.length === 1 ? rule.literals[0] : undefined;
-  return { rule, regexes: rule.regexes.map((re) => new RegExp(`^(?:${re})$`, 'u')), injectable: single };
-}
-
-function isAllowed(matcher: RuleMatcher, value: string): boolean {
-  return matcher.rule.literals.includes(value) || matcher.regexes.some((re) => re.test(value));
-}
-
-/** Returns the re-encoded series when labels were added, undefined when it passes unchanged; throws if refused. */
-function enforceSeries(series: Buffer, matchers: readonly RuleMatcher[], inject: boolean): Buffer | undefined {
-  const fields = readFields(series);
-  const labels: Label[] = fields
-    .filter((f) => f.number === LABEL_FIELD)
-    .map((f) => ({ ...readLabel(requirePayload(f)), raw: f.raw }));
-  const metric = labels.find((l) => l.name === '__name__')?.value ?? '(no __name__)';
-  const added: Label[] = [];
-  for (const matcher of matchers) {
-    const name = matcher.rule.label;
-    const present = labels.filter((l) => l.name === name);
-    if (present.length > 1) throw new PolicyViolation(`series ${metric}: label "${name}" appears more than once`);
-    const value = present[0]?.value ?? '';
-    if (value !== '') {
-      if (!isAllowed(matcher, value)) throw new PolicyViolation(`series ${metric}: label "${name}" value not allowed`);
-      continue;
-    }
-    if (!inject || matcher.injectable === undefined) {
-      throw new PolicyViolation(`series ${metric}: label "${name}" is missing`);
-    }
-    const raw = Buffer.concat([encodeStringField(1, name), encodeStringField(2, matcher.injectable)]);
-    added.push({ name, value: matcher.injectable, raw: encodeLengthDelimited(LABEL_FIELD, raw) });
-  }
-  if (added.length === 0) return undefined;
-  // An empty-valued label of the same name is replaced, never duplicated.
-  const kept = labels.filter((l) => !added.some((a) => a.name === l.name));
-  const sorted = [...kept, ...added].sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
-  const others = fields.filter((f) => f.number !== LABEL_FIELD).map((f) => f.raw);
-  return Buffer.concat([...sorted.map((l) => l.raw), ...others]);
-}
-
-function requirePayload(field: RawField): Buffer {
-  if (field.payload === undefined) throw new UnsupportedInput('malformed protobuf: message field of wrong type');
-  return field.payload;
+  const message = uncompressSnappyBlock(body, options.maxDecompressedBytes, 'remote write body');
+  const result = enforceWriteRequestV1(message, compileWriteRules(policy.rules), options.injectLabels);
+  if (result.message === undefined) return { body, isModified: false, seriesCount: result.seriesCount };
+  return { body: compressSnappyBlock(result.message), isModified: true, seriesCount: result.seriesCount };
 }
 
 /**
@@ -146,11 +67,11 @@ function assertRemoteWriteV1(contentType: string | undefined, contentEncoding: s
   }
 }
 
-/** Snappy block format: the body starts with the uncompressed length as a varint, checked before inflating. */
-function decompressSnappy(body: Buffer, maxBytes: number): Buffer {
-  try {
-    return Buffer.from(snappy.uncompress(body, maxBytes));
-  } catch (err) {
-    throw new UnsupportedInput(`invalid snappy body: ${(err as Error).message}`);
-  }
+/**
+ * The number of series in a remote-write body as it will be sent (for `max_series`): the snappy block read once
+ * and only its top-level fields walked, so counting costs less than the check.
+ * @throws UnsupportedInput when the body does not decode (the enforcer would have refused it too).
+ */
+export function countRemoteWriteSeries(body: Buffer, maxDecompressedBytes: number): number {
+  return countWriteRequestSeries(uncompressSnappyBlock(body, maxDecompressedBytes, 'remote write body'));
 }
