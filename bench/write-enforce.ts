@@ -34,7 +34,7 @@ interface Case {
 }
 
 const POLICY = buildLabelPolicy({ values: [WRITE_NAMESPACE] }) as LabelPolicy;
-const OPTIONS: RemoteWriteOptions = { contentType: 'application/x-protobuf', contentEncoding: 'snappy', injectLabels: false, maxDecompressedBytes: 64 << 20 };
+const OPTIONS: RemoteWriteOptions = { contentType: 'application/x-protobuf', contentEncoding: 'snappy', injectLabels: false, maxDecompressedBytes: 64 << 20, acceptsRemoteWrite2: true };
 
 function buildCases(enforce: Enforce, label: string, withFloors: boolean): Case[] {
   const cases: Case[] = [];

@@ -19,7 +19,7 @@ const MAX_DECODED_BYTES = 64 * 1024 * 1024;
 export function countWriteSeries(endpointName: string, request: ProxyRequest): number | undefined {
   const body = request.body;
   if (body === undefined) return undefined;
-  if (endpointName.endsWith('.remote_write')) return countRemoteWriteSeries(body, MAX_DECODED_BYTES);
+  if (endpointName.endsWith('.remote_write')) return countRemoteWriteSeries(body, request.headers['content-type'], MAX_DECODED_BYTES);
   if (endpointName === 'loki.push') {
     const encoding = (request.headers['content-encoding'] ?? '').trim().toLowerCase();
     const decoded = encoding === 'gzip' || encoding === 'deflate' ? decompressBody(body, encoding, MAX_DECODED_BYTES, 'push body') : body;

@@ -68,8 +68,8 @@ export class WireReader {
     else this.fail(`wire type ${wireType}`);
   }
 
-  /** A tag or length: at most 5 bytes and below 2^31. */
-  private smallVarint(): number {
+  /** A tag, a length or a reference (remote write 2.0 symbol refs): at most 5 bytes and below 2^31. */
+  smallVarint(): number {
     let value = 0;
     for (let shift = 0; shift < 35; shift += 7) {
       if (this.pos >= this.end) this.fail('truncated varint');

@@ -38,7 +38,7 @@ const WriteRequest = protobuf.parse(PROTO).root.lookupType('prometheus.WriteRequ
 const OpaqueWriteRequest = protobuf.parse(OPAQUE_PROTO).root.lookupType('opaque.WriteRequest');
 
 const POLICY = buildLabelPolicy({ values: ['team-a', 'team-b-.*'], labels: { cluster: 'eu' } }) as LabelPolicy;
-const STRICT: RemoteWriteOptions = { contentType: 'application/x-protobuf', contentEncoding: 'snappy', injectLabels: false, maxDecompressedBytes: 1 << 20 };
+const STRICT: RemoteWriteOptions = { contentType: 'application/x-protobuf', contentEncoding: 'snappy', injectLabels: false, maxDecompressedBytes: 1 << 20, acceptsRemoteWrite2: true };
 const INJECT: RemoteWriteOptions = { ...STRICT, injectLabels: true };
 
 interface RefLabel { readonly name: Uint8Array; readonly value: Uint8Array }

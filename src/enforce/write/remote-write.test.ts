@@ -14,6 +14,7 @@ const strict: RemoteWriteOptions = {
   contentEncoding: 'snappy',
   injectLabels: false,
   maxDecompressedBytes: 1 << 20,
+  acceptsRemoteWrite2: false,
 };
 const inject: RemoteWriteOptions = { ...strict, injectLabels: true };
 

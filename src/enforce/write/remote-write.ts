@@ -1,6 +1,7 @@
 import type { LabelPolicy } from '../../policy/label-policy.js';
 import { UnsupportedInput } from '../errors.js';
 import { countWriteRequestSeries, enforceWriteRequestV1 } from './remote-write-v1.js';
+import { countRequestV2Series, enforceWriteRequestV2 } from './remote-write-v2.js';
 import { compressSnappyBlock, uncompressSnappyBlock } from './snappy-block.js';
 import { compileWriteRules } from './write-rules.js';
 
@@ -13,6 +14,8 @@ export interface RemoteWriteOptions {
   readonly injectLabels: boolean;
   /** Refuse bodies that decompress to more than this (the snappy header states the size up front). */
   readonly maxDecompressedBytes: number;
+  /** The upstream reads remote write 2.0 (Prometheus ≥ 2.54 with its flag, Mimir ≥ 2.17); else 2.0 is refused (415). */
+  readonly acceptsRemoteWrite2: boolean;
 }
 
 export interface RemoteWriteResult {
@@ -23,41 +26,48 @@ export interface RemoteWriteResult {
 }
 
 /**
- * Checks a Prometheus remote write 1.0 request against a label policy, series by series, and returns the body
- * to forward. Nothing is forwarded unless every series is allowed.
+ * Checks a Prometheus remote write request (1.0 `prometheus.WriteRequest`, or 2.0 `io.prometheus.write.v2.Request`
+ * when `acceptsRemoteWrite2`) against a label policy, series by series, and returns the body to forward. Nothing
+ * is forwarded unless every series is allowed.
  *
  * - Each rule's label must be present once with an allowed value; else `PolicyViolation` naming the metric
  *   and the label. An empty value counts as missing (Prometheus drops empty labels). A rule's label present
  *   twice is refused (receivers disagree on which one wins).
  * - With `injectLabels`, a missing label whose rule is a single literal is added, labels re-sorted by name
  *   (the spec requires sorted labels), and the body re-encoded and re-compressed. Only touched series are
- *   re-encoded, and then only their labels: every other field is copied byte for byte.
+ *   re-encoded, and then only their labels: every other field is copied byte for byte. In 2.0 the name and
+ *   value join the symbol table (an existing symbol is reused).
+ * - 2.0: every symbol reference (labels, exemplars, metadata) must point into the table, labels in pairs; else
+ *   `UnsupportedInput` (400).
  * - Full access: the body is returned untouched without decoding.
- * - Remote write 2.0 (`proto=io.prometheus.write.v2.Request`), other media types and encodings →
- *   `UnsupportedInput` with `mediaType` (415). Malformed snappy or protobuf → `UnsupportedInput` (400).
+ * - Other media types, messages and encodings → `UnsupportedInput` with `mediaType` (415). Malformed snappy or
+ *   protobuf, or a label that is not UTF-8 → `UnsupportedInput` (400).
  */
 export function enforceRemoteWrite(body: Buffer, policy: LabelPolicy, options: RemoteWriteOptions): RemoteWriteResult {
   if (policy.fullAccess) return { body, isModified: false, seriesCount: 0 };
-  assertRemoteWriteV1(options.contentType, options.contentEncoding);
+  const version = readRemoteWriteVersion(options.contentType, options.contentEncoding, options.acceptsRemoteWrite2);
   const message = uncompressSnappyBlock(body, options.maxDecompressedBytes, 'remote write body');
-  const result = enforceWriteRequestV1(message, compileWriteRules(policy.rules), options.injectLabels);
+  const rules = compileWriteRules(policy.rules);
+  const result = version === 2 ? enforceWriteRequestV2(message, rules, options.injectLabels) : enforceWriteRequestV1(message, rules, options.injectLabels);
   if (result.message === undefined) return { body, isModified: false, seriesCount: result.seriesCount };
   return { body: compressSnappyBlock(result.message), isModified: true, seriesCount: result.seriesCount };
 }
 
 /**
- * Remote write 1.0 spec: Content-Type `application/x-protobuf`, Content-Encoding `snappy`. Remote write 2.0
- * announces itself with `proto=io.prometheus.write.v2.Request`; its series reference a symbol table, which this
- * enforcer does not read, so it is refused rather than forwarded unchecked.
+ * Remote write 1.0 spec: Content-Type `application/x-protobuf`, Content-Encoding `snappy`; no Content-Type is read
+ * as 1.0, as Prometheus' receiver does. Remote write 2.0 announces itself with `proto=io.prometheus.write.v2.Request`
+ * (same encoding); an upstream that does not read it gets it refused here rather than forwarded.
  */
-function assertRemoteWriteV1(contentType: string | undefined, contentEncoding: string | undefined): void {
+function readRemoteWriteVersion(contentType: string | undefined, contentEncoding: string | undefined, acceptsV2: boolean): 1 | 2 {
+  let version: 1 | 2 = 1;
   if (contentType !== undefined && contentType.trim() !== '') {
     const [mediaType = '', ...params] = contentType.split(';').map((p) => p.trim().toLowerCase());
     if (mediaType !== 'application/x-protobuf') {
       throw new UnsupportedInput(`unsupported remote write content type: ${mediaType}`, { mediaType: true });
     }
     const proto = params.find((p) => p.startsWith('proto='))?.slice('proto='.length);
-    if (proto !== undefined && proto !== 'prometheus.writerequest') {
+    if (proto === 'io.prometheus.write.v2.request' && acceptsV2) version = 2;
+    else if (proto !== undefined && proto !== 'prometheus.writerequest') {
       throw new UnsupportedInput(`unsupported remote write message: ${proto}`, { mediaType: true });
     }
   }
@@ -65,6 +75,7 @@ function assertRemoteWriteV1(contentType: string | undefined, contentEncoding: s
   if (encoding !== '' && encoding !== 'snappy') {
     throw new UnsupportedInput(`unsupported remote write encoding: ${encoding}`, { mediaType: true });
   }
+  return version;
 }
 
 /**
@@ -72,6 +83,11 @@ function assertRemoteWriteV1(contentType: string | undefined, contentEncoding: s
  * and only its top-level fields walked, so counting costs less than the check.
  * @throws UnsupportedInput when the body does not decode (the enforcer would have refused it too).
  */
-export function countRemoteWriteSeries(body: Buffer, maxDecompressedBytes: number): number {
-  return countWriteRequestSeries(uncompressSnappyBlock(body, maxDecompressedBytes, 'remote write body'));
+export function countRemoteWriteSeries(body: Buffer, contentType: string | undefined, maxDecompressedBytes: number): number {
+  const message = uncompressSnappyBlock(body, maxDecompressedBytes, 'remote write body');
+  return isRemoteWrite2(contentType) ? countRequestV2Series(message) : countWriteRequestSeries(message);
+}
+
+function isRemoteWrite2(contentType: string | undefined): boolean {
+  return contentType !== undefined && /;\s*proto=io\.prometheus\.write\.v2\.request\s*(?:;|$)/i.test(contentType);
 }
