@@ -1,5 +1,6 @@
 import { createRemoteWriteSchema } from '../src/enforce/write/remote-write-schema.js';
 import { compressSnappyBlock } from '../src/enforce/write/snappy-block.js';
+import { encodeRequestV2Message } from '../test/servers/remote-write-v2-body.js';
 
 /**
  * Remote-write bodies as a Kubernetes Prometheus sends them, generated once per run: `series` series of 8 labels
@@ -47,4 +48,13 @@ export function writeRequestMessage(spec: WriteSeriesSpec): Buffer {
 /** The snappy-compressed body, as sent. */
 export function remoteWriteBody(spec: WriteSeriesSpec): Buffer {
   return compressSnappyBlock(writeRequestMessage(spec));
+}
+
+/** The same series as a remote write 2.0 Request (decompressed), strings interned in `symbols`. */
+export function writeRequestV2Message(spec: WriteSeriesSpec): Buffer {
+  return encodeRequestV2Message(writeLabelSets(spec).map((labels, i) => ({ labels, samples: [[i * 0.5, 1700000000000 + i]] })));
+}
+
+export function remoteWriteV2Body(spec: WriteSeriesSpec): Buffer {
+  return compressSnappyBlock(writeRequestV2Message(spec));
 }

@@ -1,9 +1,9 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { enforceRemoteWrite, type RemoteWriteOptions } from '../src/enforce/write/remote-write.js';
+import { countRemoteWriteSeries, enforceRemoteWrite, type RemoteWriteOptions } from '../src/enforce/write/remote-write.js';
 import { uncompressSnappyBlock } from '../src/enforce/write/snappy-block.js';
 import { buildLabelPolicy, type LabelPolicy } from '../src/policy/label-policy.js';
-import { remoteWriteBody, writeRequestMessage, WRITE_NAMESPACE } from './write-bodies.js';
+import { remoteWriteBody, remoteWriteV2Body, writeRequestMessage, writeRequestV2Message, WRITE_NAMESPACE } from './write-bodies.js';
 
 /**
  * In-process CPU cost of the write enforcers, one core: CPU time (process.cpuUsage, user + system) per request,
@@ -47,6 +47,17 @@ function buildCases(enforce: Enforce, label: string, withFloors: boolean): Case[
   const missing = remoteWriteBody({ series: 2000, withoutNamespace: true });
   const missingBytes = writeRequestMessage({ series: 2000, withoutNamespace: true }).length;
   cases.push({ name: `${label}remote write 1.0 inject, 2000 series`, series: 2000, decodedBytes: missingBytes, run: () => void enforce(missing, POLICY, { ...OPTIONS, injectLabels: true }) });
+  if (!withFloors) return cases;
+  const body = remoteWriteBody({ series: 2000 });
+  const bytes = writeRequestMessage({ series: 2000 }).length;
+  cases.push({ name: 'max_series count, remote write 1.0, 2000 series', series: 2000, decodedBytes: bytes, run: () => void countRemoteWriteSeries(body, undefined, 64 << 20) });
+  const v2 = remoteWriteV2Body({ series: 2000 });
+  const v2Bytes = writeRequestV2Message({ series: 2000 }).length;
+  const v2Options = { ...OPTIONS, contentType: 'application/x-protobuf;proto=io.prometheus.write.v2.Request' };
+  cases.push({ name: 'remote write 2.0 check, 2000 series', series: 2000, decodedBytes: v2Bytes, run: () => void enforce(v2, POLICY, v2Options) });
+  cases.push({ name: 'floor: snappy decompression, 2.0, 2000 series', series: 2000, decodedBytes: v2Bytes, run: () => void uncompressSnappyBlock(v2, 64 << 20, 'body') });
+  const v2Missing = remoteWriteV2Body({ series: 2000, withoutNamespace: true });
+  cases.push({ name: 'remote write 2.0 inject, 2000 series', series: 2000, decodedBytes: v2Bytes, run: () => void enforce(v2Missing, POLICY, { ...v2Options, injectLabels: true }) });
   return cases;
 }
 

@@ -13,7 +13,16 @@ export class ByteSink {
 
   /** Copies `source[start, end)`. */
   copyFrom(source: Buffer, start: number, end: number): void {
-    this.reserve(end - start);
+    const count = end - start;
+    this.reserve(count);
+    // Buffer#copy costs a native call (~0.1 µs): a label field is copied faster byte by byte.
+    if (count <= 64) {
+      const target = this.buffer;
+      let at = this.length;
+      for (let i = start; i < end; i++) target[at++] = source[i] as number;
+      this.length = at;
+      return;
+    }
     this.length += source.copy(this.buffer, this.length, start, end);
   }
 

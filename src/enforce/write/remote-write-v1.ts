@@ -41,8 +41,8 @@ export function enforceWriteRequestV1(message: Buffer, rules: readonly WriteRule
   const series = new WireReader(message, 'time series');
   const label = new WireReader(message, 'label');
   const hits = new RuleHits(rules.length);
-  const injected = inject ? rules.map((rule) => (rule.injectable === undefined ? undefined : encodeLabelField(rule))) : [];
   let sink: ByteSink | undefined;
+  let writer: InjectedSeriesWriter | undefined;
   let copied = 0;
   let seriesCount = 0;
   while (request.hasMore()) {
@@ -59,8 +59,9 @@ export function enforceWriteRequestV1(message: Buffer, rules: readonly WriteRule
     scanSeriesLabels(message, series.reset(start, end), label, rules, hits);
     if (!checkSeries(message, start, end, rules, hits, inject)) continue;
     sink ??= new ByteSink(message.length + (message.length >>> 3));
+    writer ??= new InjectedSeriesWriter(message, rules);
     sink.copyFrom(message, copied, fieldStart);
-    writeInjectedSeries(sink, message, start, end, rules, hits, injected);
+    writer.write(sink, start, end, hits);
     copied = end;
   }
   if (sink === undefined) return { message: undefined, seriesCount };
@@ -160,89 +161,161 @@ function checkSeries(message: Buffer, start: number, end: number, rules: readonl
   return injects;
 }
 
-/** A label field of the rebuilt series: `bytes[start, end)`, its name at `bytes[nameStart, nameEnd)`. */
-interface LabelSpan {
-  readonly bytes: Buffer;
-  readonly start: number;
-  readonly end: number;
-  readonly nameStart: number;
-  readonly nameEnd: number;
-}
-
 /**
- * Writes the series with the marked labels added: every label field, re-sorted by name (the spec requires
- * sorted labels), an empty-valued label of an added name replaced rather than duplicated, then every other
- * field byte for byte in its order. Only this series is read a second time.
+ * Writes series with the marked labels added: every label field, re-sorted by name (the spec requires sorted
+ * labels), an empty-valued label of an added name replaced rather than duplicated, then every other field byte
+ * for byte in its order. Made once per request at the first injection; only the touched series are read a second
+ * time, into scratch arrays reused from series to series (a label is 5 numbers: start, end, name start, name end,
+ * and the rule it was injected for, or -1 for one of the message).
  */
-function writeInjectedSeries(
-  sink: ByteSink, message: Buffer, start: number, end: number, rules: readonly WriteRule[], hits: RuleHits, injected: readonly (LabelSpan | undefined)[],
-): void {
-  const labels: LabelSpan[] = [];
-  const others: number[] = [];
-  const series = new WireReader(message, 'time series', start, end);
-  const label = new WireReader(message, 'label');
-  while (series.hasMore()) {
-    const fieldStart = series.pos;
-    const tag = series.tag();
-    series.skip(tag & 7);
-    if (tag !== TAG_LABELS) {
-      others.push(fieldStart, series.pos);
-      continue;
-    }
-    const span = readLabelNameSpan(message, fieldStart, series.pos, label);
-    const rule = findRule(rules, message, span.nameStart, span.nameEnd);
-    if (rule >= 0 && hits.inject[rule] === 1) continue;
-    labels.push(span);
+class InjectedSeriesWriter {
+  /** Per injectable rule, its label field `{name, value}` and the span of the name in it. */
+  private readonly fields: (Buffer | undefined)[];
+  private readonly nameStarts: Int32Array;
+  private labels = new Int32Array(5 * 16);
+  private order = new Int32Array(16);
+  private others = new Int32Array(16);
+  private readonly series: WireReader;
+  private readonly label: WireReader;
+
+  constructor(
+    private readonly message: Buffer,
+    private readonly rules: readonly WriteRule[],
+  ) {
+    this.nameStarts = new Int32Array(rules.length);
+    this.fields = rules.map((rule, r) => (rule.injectable === undefined ? undefined : this.encodeLabelField(rule, r)));
+    this.series = new WireReader(message, 'time series');
+    this.label = new WireReader(message, 'label');
   }
-  for (let r = 0; r < rules.length; r++) if (hits.inject[r] === 1) labels.push(injected[r] as LabelSpan);
-  labels.sort((a, b) => compareBytes(a.bytes, a.nameStart, a.nameEnd, b.bytes, b.nameStart, b.nameEnd));
-  let length = 0;
-  for (const l of labels) length += l.end - l.start;
-  for (let i = 0; i < others.length; i += 2) length += (others[i + 1] as number) - (others[i] as number);
-  sink.byte((TIMESERIES << 3) | LENGTH_DELIMITED);
-  sink.varint(length);
-  for (const l of labels) sink.copyFrom(l.bytes, l.start, l.end);
-  for (let i = 0; i < others.length; i += 2) sink.copyFrom(message, others[i] as number, others[i + 1] as number);
+
+  write(sink: ByteSink, start: number, end: number, hits: RuleHits): void {
+    const { message, rules } = this;
+    let labelCount = 0;
+    let otherCount = 0;
+    let length = 0;
+    const series = this.series.reset(start, end);
+    while (series.hasMore()) {
+      const fieldStart = series.pos;
+      const tag = series.tag();
+      series.skip(tag & 7);
+      const fieldEnd = series.pos;
+      length += fieldEnd - fieldStart;
+      if (tag !== TAG_LABELS) {
+        if (2 * otherCount + 2 > this.others.length) this.others = growInt32(this.others);
+        this.others[2 * otherCount] = fieldStart;
+        this.others[2 * otherCount + 1] = fieldEnd;
+        otherCount++;
+        continue;
+      }
+      const nameEnd = this.readLabelName(fieldStart, fieldEnd);
+      const nameStart = this.label.payloadStart;
+      const rule = findRule(rules, message, nameStart, nameEnd);
+      if (rule >= 0 && hits.inject[rule] === 1) {
+        length -= fieldEnd - fieldStart;
+        continue;
+      }
+      labelCount = this.addLabel(labelCount, fieldStart, fieldEnd, nameStart, nameEnd, -1);
+    }
+    for (let r = 0; r < rules.length; r++) {
+      if (hits.inject[r] !== 1) continue;
+      const field = this.fields[r] as Buffer;
+      const nameStart = this.nameStarts[r] as number;
+      labelCount = this.addLabel(labelCount, 0, field.length, nameStart, nameStart + (rules[r] as WriteRule).name.length, r);
+      length += field.length;
+    }
+    this.sortLabels(labelCount);
+    sink.byte((TIMESERIES << 3) | LENGTH_DELIMITED);
+    sink.varint(length);
+    for (let i = 0; i < labelCount; i++) {
+      const at = 5 * (this.order[i] as number);
+      const rule = this.labels[at + 4] as number;
+      sink.copyFrom(rule < 0 ? message : (this.fields[rule] as Buffer), this.labels[at] as number, this.labels[at + 1] as number);
+    }
+    for (let i = 0; i < otherCount; i++) sink.copyFrom(message, this.others[2 * i] as number, this.others[2 * i + 1] as number);
+  }
+
+  /** Reads the label field `message[start, end)`; returns the end of its last name (its start is `label.payloadStart`). */
+  private readLabelName(start: number, end: number): number {
+    const label = this.label.reset(start, end);
+    label.tag();
+    const payloadEnd = label.lengthDelimited();
+    label.reset(label.payloadStart, payloadEnd);
+    let nameStart = 0;
+    let nameEnd = 0;
+    while (label.hasMore()) {
+      const tag = label.tag();
+      if (tag !== TAG_LABEL_NAME) {
+        label.skip(tag & 7);
+        continue;
+      }
+      nameEnd = label.lengthDelimited();
+      nameStart = label.payloadStart;
+    }
+    label.payloadStart = nameStart;
+    return nameEnd;
+  }
+
+  private addLabel(count: number, start: number, end: number, nameStart: number, nameEnd: number, rule: number): number {
+    if (5 * count + 5 > this.labels.length) this.labels = growInt32(this.labels);
+    if (count + 1 > this.order.length) this.order = growInt32(this.order);
+    const at = 5 * count;
+    this.labels[at] = start;
+    this.labels[at + 1] = end;
+    this.labels[at + 2] = nameStart;
+    this.labels[at + 3] = nameEnd;
+    this.labels[at + 4] = rule;
+    this.order[count] = count;
+    return count + 1;
+  }
+
+  /** Insertion sort of `order` by name bytes: stable, and a series holds a dozen labels, already nearly sorted. */
+  private sortLabels(count: number): void {
+    for (let i = 1; i < count; i++) {
+      const current = this.order[i] as number;
+      let j = i - 1;
+      while (j >= 0 && this.compareNames(this.order[j] as number, current) > 0) {
+        this.order[j + 1] = this.order[j] as number;
+        j--;
+      }
+      this.order[j + 1] = current;
+    }
+  }
+
+  private compareNames(a: number, b: number): number {
+    const { labels } = this;
+    const ra = labels[5 * a + 4] as number;
+    const rb = labels[5 * b + 4] as number;
+    return compareBytes(
+      ra < 0 ? this.message : (this.fields[ra] as Buffer), labels[5 * a + 2] as number, labels[5 * a + 3] as number,
+      rb < 0 ? this.message : (this.fields[rb] as Buffer), labels[5 * b + 2] as number, labels[5 * b + 3] as number,
+    );
+  }
+
+  /** The label field `{name, value}` of an injectable rule (an empty value is not written, as proto3 does). */
+  private encodeLabelField(rule: WriteRule, index: number): Buffer {
+    const name = rule.name;
+    const value = rule.injectable as Buffer;
+    const inner = 1 + varintSize(name.length) + name.length + (value.length === 0 ? 0 : 1 + varintSize(value.length) + value.length);
+    const sink = new ByteSink(inner + 6);
+    sink.byte(TAG_LABELS);
+    sink.varint(inner);
+    sink.byte(TAG_LABEL_NAME);
+    sink.varint(name.length);
+    this.nameStarts[index] = sink.length;
+    sink.copyFrom(name, 0, name.length);
+    if (value.length > 0) {
+      sink.byte(TAG_LABEL_VALUE);
+      sink.varint(value.length);
+      sink.copyFrom(value, 0, value.length);
+    }
+    return sink.bytes();
+  }
 }
 
-/** The label field `message[start, end)` and the span of its last name. */
-function readLabelNameSpan(message: Buffer, start: number, end: number, field: WireReader): LabelSpan {
-  field.reset(start, end).tag();
-  const payloadEnd = field.lengthDelimited();
-  field.reset(field.payloadStart, payloadEnd);
-  let nameStart = 0;
-  let nameEnd = 0;
-  while (field.hasMore()) {
-    const tag = field.tag();
-    if (tag !== TAG_LABEL_NAME) {
-      field.skip(tag & 7);
-      continue;
-    }
-    nameEnd = field.lengthDelimited();
-    nameStart = field.payloadStart;
-  }
-  return { bytes: message, start, end, nameStart, nameEnd };
-}
-
-/** The label field `{name, value}` of an injectable rule, with its name's span. */
-function encodeLabelField(rule: WriteRule): LabelSpan {
-  const name = rule.name;
-  const value = rule.injectable as Buffer;
-  const inner = 1 + varintSize(name.length) + name.length + (value.length === 0 ? 0 : 1 + varintSize(value.length) + value.length);
-  const sink = new ByteSink(inner + 6);
-  sink.byte(TAG_LABELS);
-  sink.varint(inner);
-  sink.byte(TAG_LABEL_NAME);
-  sink.varint(name.length);
-  const nameStart = sink.length;
-  sink.copyFrom(name, 0, name.length);
-  const nameEnd = sink.length;
-  if (value.length > 0) {
-    sink.byte(TAG_LABEL_VALUE);
-    sink.varint(value.length);
-    sink.copyFrom(value, 0, value.length);
-  }
-  return { bytes: sink.bytes(), start: 0, end: sink.length, nameStart, nameEnd };
+function growInt32(array: Int32Array): Int32Array<ArrayBuffer> {
+  const grown = new Int32Array(array.length * 2);
+  grown.set(array);
+  return grown;
 }
 
 /** A refusal naming the series by its metric, decoded only now. */

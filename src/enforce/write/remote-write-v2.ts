@@ -42,6 +42,7 @@ export function enforceWriteRequestV2(message: Buffer, rules: readonly WriteRule
   const request = new WireReader(message, 'request');
   let sink: ByteSink | undefined;
   let added: AddedSymbols | undefined;
+  let writer: InjectedSeriesWriter | undefined;
   let copied = 0;
   let seriesCount = 0;
   while (request.hasMore()) {
@@ -59,9 +60,10 @@ export function enforceWriteRequestV2(message: Buffer, rules: readonly WriteRule
     if (sink === undefined) {
       sink = new ByteSink(message.length + (message.length >>> 3));
       added = addInjectedSymbols(symbols, rules, message);
+      writer = new InjectedSeriesWriter(check, added);
     }
     copied = copyUpTo(sink, message, copied, fieldStart, symbols, added as AddedSymbols);
-    writeInjectedSeries(sink, check, start, end, added as AddedSymbols);
+    (writer as InjectedSeriesWriter).write(sink, start, end);
     copied = end;
   }
   if (sink === undefined) return { message: undefined, seriesCount };
@@ -363,53 +365,116 @@ function copyUpTo(sink: ByteSink, message: Buffer, from: number, to: number, sym
   return to;
 }
 
-/** The series with the marked labels added: one packed labels_refs, sorted by name, then every other field as is. */
-function writeInjectedSeries(sink: ByteSink, check: SeriesCheck, start: number, end: number, added: AddedSymbols): void {
-  const { message, symbols, rules } = check;
-  const refs = check.labelPairs(start, end);
-  const pairs: [number, number][] = [];
-  for (let i = 0; i + 1 < refs.length; i += 2) {
-    const rule = check.ruleOfSymbol(refs[i] as number);
-    if (rule !== NO_RULE && check.inject[rule] === 1) continue; // an empty-valued label of an added name: replaced
-    pairs.push([refs[i] as number, refs[i + 1] as number]);
+/**
+ * Writes series with the marked labels added: one packed labels_refs, sorted by name, then every other field as
+ * is. Made once per request at the first injection; scratch arrays reused from series to series.
+ */
+class InjectedSeriesWriter {
+  private pairs = new Int32Array(32);
+  private order = new Int32Array(16);
+  private others = new Int32Array(16);
+  private name = 0;
+  private readonly series: WireReader;
+  private readonly packed: WireReader;
+
+  constructor(
+    private readonly check: SeriesCheck,
+    private readonly added: AddedSymbols,
+  ) {
+    this.series = new WireReader(check.message, 'time series');
+    this.packed = new WireReader(check.message, 'time series');
   }
-  for (let r = 0; r < rules.length; r++) if (check.inject[r] === 1) pairs.push([added.nameRef[r] as number, added.valueRef[r] as number]);
-  const nameBytes = (ref: number): [Buffer, number, number] => {
-    if (ref < symbols.count) return [message, symbols.starts[ref] as number, symbols.ends[ref] as number];
-    const rule = rules.findIndex((_, r) => added.nameRef[r] === ref);
-    const name = (rules[rule] as WriteRule).name;
-    return [name, 0, name.length];
-  };
-  pairs.sort((a, b) => {
-    const [x, xs, xe] = nameBytes(a[0]);
-    const [y, ys, ye] = nameBytes(b[0]);
-    return compareBytes(x, xs, xe, y, ys, ye);
-  });
-  let packedLength = 0;
-  for (const [name, value] of pairs) packedLength += varintSize(name) + varintSize(value);
-  const others: number[] = [];
-  const series = new WireReader(message, 'time series', start, end);
-  let othersLength = 0;
-  while (series.hasMore()) {
-    const fieldStart = series.pos;
-    const tag = series.tag();
-    series.skip(tag & 7);
-    if (tag >>> 3 === LABELS_REFS) continue;
-    others.push(fieldStart, series.pos);
-    othersLength += series.pos - fieldStart;
+
+  write(sink: ByteSink, start: number, end: number): void {
+    const { check, added } = this;
+    let pairCount = 0;
+    let otherCount = 0;
+    let othersLength = 0;
+    let refIndex = 0;
+    const series = this.series.reset(start, end);
+    while (series.hasMore()) {
+      const fieldStart = series.pos;
+      const tag = series.tag();
+      if (tag >>> 3 !== LABELS_REFS) {
+        series.skip(tag & 7);
+        if (2 * otherCount + 2 > this.others.length) this.others = grow(this.others);
+        this.others[2 * otherCount] = fieldStart;
+        this.others[2 * otherCount + 1] = series.pos;
+        othersLength += series.pos - fieldStart;
+        otherCount++;
+        continue;
+      }
+      if ((tag & 7) !== LENGTH_DELIMITED) {
+        pairCount = this.takeRef(refIndex++, series.smallVarint(), pairCount);
+        continue;
+      }
+      const packedEnd = series.lengthDelimited();
+      const packed = this.packed.reset(series.payloadStart, packedEnd);
+      while (packed.hasMore()) pairCount = this.takeRef(refIndex++, packed.smallVarint(), pairCount);
+    }
+    for (let r = 0; r < check.rules.length; r++) if (check.inject[r] === 1) pairCount = this.addPair(pairCount, added.nameRef[r] as number, added.valueRef[r] as number);
+    this.sortPairs(pairCount);
+    let packedLength = 0;
+    for (let i = 0; i < 2 * pairCount; i++) packedLength += varintSize(this.pairs[i] as number);
+    const labelsField = packedLength === 0 ? 0 : 1 + varintSize(packedLength) + packedLength;
+    sink.byte((TIMESERIES << 3) | LENGTH_DELIMITED);
+    sink.varint(labelsField + othersLength);
+    if (packedLength > 0) {
+      sink.byte((LABELS_REFS << 3) | LENGTH_DELIMITED);
+      sink.varint(packedLength);
+      for (let i = 0; i < pairCount; i++) {
+        const at = 2 * (this.order[i] as number);
+        sink.varint(this.pairs[at] as number);
+        sink.varint(this.pairs[at + 1] as number);
+      }
+    }
+    for (let i = 0; i < otherCount; i++) sink.copyFrom(check.message, this.others[2 * i] as number, this.others[2 * i + 1] as number);
   }
-  const labelsField = packedLength === 0 ? 0 : 1 + varintSize(packedLength) + packedLength;
-  sink.byte((TIMESERIES << 3) | LENGTH_DELIMITED);
-  sink.varint(labelsField + othersLength);
-  if (packedLength > 0) {
-    sink.byte((LABELS_REFS << 3) | LENGTH_DELIMITED);
-    sink.varint(packedLength);
-    for (const [name, value] of pairs) {
-      sink.varint(name);
-      sink.varint(value);
+
+  /** Takes the `index`-th reference of the series: a name is held until its value comes. */
+  private takeRef(index: number, ref: number, pairCount: number): number {
+    if ((index & 1) === 0) {
+      this.name = ref;
+      return pairCount;
+    }
+    const rule = this.check.ruleOfSymbol(this.name);
+    // An empty-valued label of an added name is replaced, never duplicated.
+    if (rule !== NO_RULE && this.check.inject[rule] === 1) return pairCount;
+    return this.addPair(pairCount, this.name, ref);
+  }
+
+  private addPair(count: number, name: number, value: number): number {
+    if (2 * count + 2 > this.pairs.length) this.pairs = grow(this.pairs);
+    if (count + 1 > this.order.length) this.order = grow(this.order);
+    this.pairs[2 * count] = name;
+    this.pairs[2 * count + 1] = value;
+    this.order[count] = count;
+    return count + 1;
+  }
+
+  /** Insertion sort by name bytes: stable, and a series holds a dozen labels, already nearly sorted. */
+  private sortPairs(count: number): void {
+    for (let i = 1; i < count; i++) {
+      const current = this.order[i] as number;
+      let j = i - 1;
+      while (j >= 0 && this.compareNames(this.pairs[2 * (this.order[j] as number)] as number, this.pairs[2 * current] as number) > 0) {
+        this.order[j + 1] = this.order[j] as number;
+        j--;
+      }
+      this.order[j + 1] = current;
     }
   }
-  for (let i = 0; i < others.length; i += 2) sink.copyFrom(message, others[i] as number, others[i + 1] as number);
+
+  private compareNames(a: number, b: number): number {
+    const { message, symbols } = this.check;
+    const count = symbols.count;
+    const ab = a < count ? message : (this.added.appended[a - count] as Buffer);
+    const bb = b < count ? message : (this.added.appended[b - count] as Buffer);
+    return compareBytes(
+      ab, a < count ? (symbols.starts[a] as number) : 0, a < count ? (symbols.ends[a] as number) : ab.length,
+      bb, b < count ? (symbols.starts[b] as number) : 0, b < count ? (symbols.ends[b] as number) : bb.length,
+    );
+  }
 }
 
 function malformed(why: string): UnsupportedInput {
