@@ -1,9 +1,12 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { countRemoteWriteSeries, enforceRemoteWrite, type RemoteWriteOptions } from '../src/enforce/write/remote-write.js';
+import { gunzipSync } from 'node:zlib';
+import { enforceLokiPush } from '../src/enforce/write/loki-push.js';
+import { enforceOtlpTraces } from '../src/enforce/write/otlp-traces.js';
 import { uncompressSnappyBlock } from '../src/enforce/write/snappy-block.js';
 import { buildLabelPolicy, type LabelPolicy } from '../src/policy/label-policy.js';
-import { remoteWriteBody, remoteWriteV2Body, writeRequestMessage, writeRequestV2Message, WRITE_NAMESPACE } from './write-bodies.js';
+import { lokiPushBodies, otlpTracesBody, remoteWriteBody, remoteWriteV2Body, writeRequestMessage, writeRequestV2Message, WRITE_NAMESPACE } from './write-bodies.js';
 
 /**
  * In-process CPU cost of the write enforcers, one core: CPU time (process.cpuUsage, user + system) per request,
@@ -12,7 +15,7 @@ import { remoteWriteBody, remoteWriteV2Body, writeRequestMessage, writeRequestV2
  * noisy neighbour costs every case alike. `--baseline <dir>` adds the same cases run by another checkout's
  * `src/enforce/write/remote-write.ts` (e.g. the previous commit, `git worktree add /tmp/base HEAD~1`).
  *
- * Run alone: `node --import tsx bench/write-enforce.ts [--rounds 10] [--baseline dir] [--json]`.
+ * Run alone: `node --import tsx bench/write-enforce.ts [--rounds 10] [--baseline dir] [--only substring] [--json]`.
  */
 
 type Enforce = (body: Buffer, policy: LabelPolicy, options: RemoteWriteOptions) => { body: Buffer };
@@ -58,7 +61,25 @@ function buildCases(enforce: Enforce, label: string, withFloors: boolean): Case[
   cases.push({ name: 'floor: snappy decompression, 2.0, 2000 series', series: 2000, decodedBytes: v2Bytes, run: () => void uncompressSnappyBlock(v2, 64 << 20, 'body') });
   const v2Missing = remoteWriteV2Body({ series: 2000, withoutNamespace: true });
   cases.push({ name: 'remote write 2.0 inject, 2000 series', series: 2000, decodedBytes: v2Bytes, run: () => void enforce(v2Missing, POLICY, { ...v2Options, injectLabels: true }) });
+  cases.push(...otherWriteCases());
   return cases;
+}
+
+/** Loki push and OTLP traces, each beside the cost of decompressing (or parsing) its body. */
+function otherWriteCases(): Case[] {
+  const loki = lokiPushBodies(200, 50);
+  const lokiBytes = uncompressSnappyBlock(loki.proto, 64 << 20, 'body').length;
+  const push = (body: Buffer, contentType: string) => () => void enforceLokiPush({ body, contentType, contentEncoding: undefined }, POLICY, { mode: 'reject', maxDecodedBytes: 64 << 20 });
+  const otlp = otlpTracesBody(50, 40);
+  const otlpInput = { body: otlp.gzip, contentType: 'application/x-protobuf', contentEncoding: 'gzip' };
+  return [
+    { name: 'loki push protobuf, 200 streams × 50 lines', series: 200, decodedBytes: lokiBytes, run: push(loki.proto, 'application/x-protobuf') },
+    { name: 'floor: snappy decompression of that push', series: 200, decodedBytes: lokiBytes, run: () => void uncompressSnappyBlock(loki.proto, 64 << 20, 'body') },
+    { name: 'loki push JSON, 200 streams × 50 lines', series: 200, decodedBytes: loki.json.length, run: push(loki.json, 'application/json') },
+    { name: 'floor: JSON.parse of that push', series: 200, decodedBytes: loki.json.length, run: () => void JSON.parse(loki.json.toString('utf8')) },
+    { name: 'otlp traces protobuf+gzip, 50 resources × 40 spans', series: 50, decodedBytes: otlp.decoded.length, run: () => void enforceOtlpTraces(otlpInput, POLICY, { maxDecodedBytes: 64 << 20 }) },
+    { name: 'floor: gunzip of that export', series: 50, decodedBytes: otlp.decoded.length, run: () => void gunzipSync(otlp.gzip) },
+  ];
 }
 
 function cpuMicros(): number {
@@ -92,8 +113,8 @@ function measure(cases: readonly Case[], rounds: number, millisPerRound: number)
   });
 }
 
-export async function runWriteEnforceBench(rounds = 10, baselineDir?: string): Promise<WriteEnforceRow[]> {
-  const cases = buildCases(enforceRemoteWrite, '', true);
+export async function runWriteEnforceBench(rounds = 10, baselineDir?: string, only?: string): Promise<WriteEnforceRow[]> {
+  const cases = buildCases(enforceRemoteWrite, '', true).filter((c) => only === undefined || c.name.includes(only));
   if (baselineDir !== undefined) {
     const url = pathToFileURL(`${baselineDir}/src/enforce/write/remote-write.ts`).href;
     const baseline = (await import(url)) as { enforceRemoteWrite: Enforce };
@@ -107,7 +128,7 @@ function formatRow(row: WriteEnforceRow): string {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, rounds: { type: 'string', default: '10' }, baseline: { type: 'string' } } });
-  const rows = await runWriteEnforceBench(Number(values.rounds), values.baseline);
+  const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, rounds: { type: 'string', default: '10' }, baseline: { type: 'string' }, only: { type: 'string' } } });
+  const rows = await runWriteEnforceBench(Number(values.rounds), values.baseline, values.only);
   process.stdout.write(values.json ? `${JSON.stringify(rows, null, 2)}\n` : `${rows.map(formatRow).join('\n')}\n`);
 }

@@ -6,8 +6,8 @@ import { PolicyViolation } from '../errors.js';
 
 export type PushLabelMode = 'reject' | 'inject';
 
-/** Checks (and in `inject` mode completes) the labels of one stream; returns the labels to forward. */
-export type StreamLabelCheck = (labels: ReadonlyMap<string, string>, stream: string) => Map<string, string>;
+/** Checks (and in `inject` mode completes) the labels of one stream; returns the labels to forward. The stream is described (for the refusal) only when refused. */
+export type StreamLabelCheck = (labels: ReadonlyMap<string, string>, describeStream: () => string) => Map<string, string>;
 
 /**
  * Compiles the policy into a per-stream check, once per push request.
@@ -22,7 +22,7 @@ export type StreamLabelCheck = (labels: ReadonlyMap<string, string>, stream: str
 export function compileStreamLabelCheck(policy: LabelPolicy, mode: PushLabelMode): StreamLabelCheck {
   if (policy.fullAccess) return (labels) => new Map(labels);
   const rules = policy.rules.map((rule) => ({ rule, isAllowed: compileRule(rule) }));
-  return (labels, stream) => {
+  return (labels, describeStream) => {
     const out = new Map(labels);
     for (const { rule, isAllowed } of rules) {
       const value = labels.get(rule.label);
@@ -32,10 +32,10 @@ export function compileStreamLabelCheck(policy: LabelPolicy, mode: PushLabelMode
           out.set(rule.label, injectable);
           continue;
         }
-        throw new PolicyViolation(`stream ${stream} lacks label "${rule.label}" required by the label policy`);
+        throw new PolicyViolation(`stream ${describeStream()} lacks label "${rule.label}" required by the label policy`);
       }
       if (!isAllowed(value)) {
-        throw new PolicyViolation(`stream ${stream}: label "${rule.label}" value is not allowed by the label policy`);
+        throw new PolicyViolation(`stream ${describeStream()}: label "${rule.label}" value is not allowed by the label policy`);
       }
     }
     return out;

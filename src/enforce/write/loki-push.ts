@@ -66,7 +66,7 @@ export function enforceLokiPush(input: LokiPushInput, policy: LabelPolicy, optio
   const check = compileStreamLabelCheck(policy, options.mode);
   if (readMediaType(input.contentType) === 'application/json') {
     const streams = decodeJsonPush(body);
-    for (const [i, stream] of streams.entries()) stream.labels = check(stream.labels, describeStream(i, stream.labels));
+    for (const [i, stream] of streams.entries()) stream.labels = check(stream.labels, () => describeStream(i, stream.labels));
     return { body: encodeJsonPush(streams), contentType: 'application/json', isModified: true };
   }
   return enforceProtoPush(body, check, options.maxDecodedBytes);
@@ -78,7 +78,7 @@ function enforceProtoPush(body: Buffer, check: StreamLabelCheck, maxDecodedBytes
   let isModified = request.hasDroppedFields;
   const out = request.streams.map((stream, i): WirePushStream | { labels: string; payload: Buffer } => {
     const labels = parseStreamLabels(stream.labels, `stream #${i}`);
-    const checked = check(labels, describeStream(i, labels));
+    const checked = check(labels, () => describeStream(i, labels));
     if (!stream.hasDroppedFields && isSameLabelSet(labels, checked)) return stream;
     isModified = true;
     return { labels: formatLabels(checked), payload: stream.payload };
