@@ -14,7 +14,6 @@
  *   rebuilt, the others copied byte for byte.
  * - Full access: nothing is decoded; the request is forwarded as received.
  */
-import snappy from 'snappyjs';
 import type { LabelPolicy } from '../../policy/label-policy.js';
 import { UnsupportedInput } from '../errors.js';
 import { formatSelector } from '../logql/selector.js';
@@ -22,6 +21,7 @@ import { decompressBody } from './decompress-body.js';
 import { decodeJsonPush, encodeJsonPush } from './loki-push-json.js';
 import { compileStreamLabelCheck, type PushLabelMode, type StreamLabelCheck } from './loki-push-labels.js';
 import { encodePushRequest, readPushRequest, type WirePushStream } from './loki-push-wire.js';
+import { compressSnappyBlock, uncompressSnappyBlock } from './snappy-block.js';
 import { parseStreamLabels } from './loki-stream-labels.js';
 
 export type { PushLabelMode } from './loki-push-labels.js';
@@ -84,16 +84,11 @@ function enforceProtoPush(body: Buffer, check: StreamLabelCheck, maxDecodedBytes
     return { labels: formatLabels(checked), payload: stream.payload };
   });
   if (!isModified) return { body, contentType: 'application/x-protobuf', isModified: false };
-  return { body: Buffer.from(snappy.compress(encodePushRequest(out, request.format))), contentType: 'application/x-protobuf', isModified: true };
+  return { body: compressSnappyBlock(encodePushRequest(out, request.format)), contentType: 'application/x-protobuf', isModified: true };
 }
 
 function uncompressSnappy(body: Buffer, maxDecodedBytes: number): Buffer {
-  try {
-    const raw = snappy.uncompress(body, maxDecodedBytes);
-    return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-  } catch (error) {
-    throw new UnsupportedInput(`push body is not valid snappy (block format): ${(error as Error).message}`);
-  }
+  return uncompressSnappyBlock(body, maxDecodedBytes, 'push body');
 }
 
 function isSameLabelSet(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
