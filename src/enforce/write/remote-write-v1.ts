@@ -107,7 +107,19 @@ function scanSeriesLabels(message: Buffer, series: WireReader, label: WireReader
     }
     if (tag !== TAG_LABELS) throw wrongWireType('label');
     const end = series.lengthDelimited();
-    label.reset(series.payloadStart, end);
+    const start = series.payloadStart;
+    // The usual label: name then value, each with a one-byte length, filling the field. One UTF-8 pass covers
+    // both strings: the tags and lengths between them are ASCII, so no sequence can span them.
+    const plainNameEnd = start + 2 + (message[start + 1] as number);
+    if (
+      message[start] === TAG_LABEL_NAME && (message[start + 1] as number) < 0x80 && plainNameEnd + 2 <= end &&
+      message[plainNameEnd] === TAG_LABEL_VALUE && plainNameEnd + 2 + (message[plainNameEnd + 1] as number) === end
+    ) {
+      if (!isWellFormedUtf8(message, start, end)) throw new UnsupportedInput('label is not valid UTF-8');
+      recordLabel(message, rules, hits, start + 2, plainNameEnd, plainNameEnd + 2, end);
+      continue;
+    }
+    label.reset(start, end);
     let nameStart = 0;
     let nameEnd = 0;
     let valueStart = 0;
@@ -131,12 +143,16 @@ function scanSeriesLabels(message: Buffer, series: WireReader, label: WireReader
         valueEnd = stringEnd;
       }
     }
-    const rule = findRule(rules, message, nameStart, nameEnd);
-    if (rule < 0) continue;
-    hits.count[rule] = (hits.count[rule] as number) + 1;
-    hits.valueStart[rule] = valueStart;
-    hits.valueEnd[rule] = valueEnd;
+    recordLabel(message, rules, hits, nameStart, nameEnd, valueStart, valueEnd);
   }
+}
+
+function recordLabel(message: Buffer, rules: readonly WriteRule[], hits: RuleHits, nameStart: number, nameEnd: number, valueStart: number, valueEnd: number): void {
+  const rule = findRule(rules, message, nameStart, nameEnd);
+  if (rule < 0) return;
+  hits.count[rule] = (hits.count[rule] as number) + 1;
+  hits.valueStart[rule] = valueStart;
+  hits.valueEnd[rule] = valueEnd;
 }
 
 /** Returns whether labels must be injected (marked in `hits.inject`); throws when the series is refused. */

@@ -122,6 +122,9 @@ const badUtf8 = fc.constantFrom([0xc0, 0x80], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0
 const label = fc.oneof(
   { weight: 10, arbitrary: fc.record({ name: labelName.map(enc), value: labelValue.map(enc) }) },
   { weight: 1, arbitrary: fc.record({ name: labelName.map(enc), value: badUtf8 }) },
+  { weight: 1, arbitrary: fc.record({ name: badUtf8, value: labelValue.map(enc) }) },
+  // Past the one-byte length of the usual label: the general reader.
+  { weight: 1, arbitrary: fc.record({ name: labelName.map(enc), value: fc.constantFrom('team-a', 'x'.repeat(130), 'é'.repeat(70)).map(enc) }) },
 );
 const series = fc.array(label, { maxLength: 5 }).map((labels) => ({ labels, samples: [{ value: 1, timestamp: 1 }] }));
 const request = fc.array(series, { maxLength: 4 });
