@@ -118,6 +118,16 @@ describe('enforceRemoteWrite, remote write 2.0 (bodies from protobufjs and the p
     assert.deepEqual(decodeRequestV2Labels(body), [{ namespace: 'a' }]);
   });
 
+  it('injects into a series whose labels_refs come as an empty packed field and unpacked varints', () => {
+    // symbols "", "__name__", "up"; the series: an empty packed labels_refs, then 1 and 2 unpacked, then a sample.
+    const symbols = Buffer.concat([Buffer.from([0x22, 0x00, 0x22, 0x08]), Buffer.from('__name__'), Buffer.from([0x22, 0x02]), Buffer.from('up')]);
+    const series = Buffer.from([0x0a, 0x00, 0x08, 0x01, 0x08, 0x02, 0x12, 0x09, 0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f]);
+    const body = Buffer.from(snappy.compress(Buffer.concat([symbols, Buffer.from([0x2a, series.length]), series])));
+    const got = enforceRemoteWrite(body, nsA, inject);
+    assert.deepEqual(decodeRequestV2Labels(got.body), [{ __name__: 'up', namespace: 'a' }]);
+    assert.deepEqual(decodeRequestV2LabelNames(got.body), [['__name__', 'namespace']]);
+  });
+
   it('injects a missing label through the symbol table, keeps names sorted, samples, exemplars and metadata', () => {
     const body = encodeRequestV2([
       { labels: { __name__: 'up', job: 'x', zone: 'z' }, exemplar: { trace_id: 't' }, help: 'help text' },
