@@ -8,8 +8,8 @@ import { freePort, spawnPinned, stopChild, type BenchProcess, type Placement } f
  * The limiter's cost (issue #14): the raw route with one `[limits]` rule that matches every request and is
  * never hit (rate and concurrency far above the load), against the memory backend and against a local Redis
  * (redis-server on 127.0.0.1, no persistence, on the proxies' CPU). Compare `scopegate limits` with
- * `scopegate`'s row: the memory backend's price; `scopegate limits redis`: three Redis round trips per request
- * (the rate script, the concurrency lease, its release).
+ * `scopegate`'s row: the memory backend's price; `scopegate limits redis`: one Redis round trip per request
+ * (the rate and the concurrency lease in one script), and the lease's release, which the response does not wait for.
  */
 export const LIMITS_TARGETS = ['scopegate limits', 'scopegate limits redis'] as const;
 

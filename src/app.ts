@@ -6,7 +6,7 @@ import { createAuthenticators } from './identity/providers.js';
 import type { Identity } from './identity/identity.js';
 import { createLimits, type LimitsRuntime } from './limits/create-limiter.js';
 import { createGatewayMetrics, registerReadyGauge } from './observability/metrics.js';
-import { createOtlpTracer, propagateOnly } from './observability/tracing.js';
+import { createOtlpTracer, createPropagatingTracer } from './observability/tracing.js';
 import { createHostRouter } from './routing/host-routes.js';
 import { createTokenSource } from './identity/static-token.js';
 import { createAdminHandler } from './server/admin-handler.js';
@@ -17,9 +17,12 @@ import type { ReadinessCheck } from './core/readiness.js';
 import type { ServedApp } from './server/served-app.js';
 import { createUpgradeHandler } from './server/upgrade.js';
 import { createAwsCredentialMetrics } from './upstream/aws-credentials/metrics.js';
-import { createUpstream, type BuiltUpstream } from './upstream/create-upstream.js';
+import { createUpstream, needsBalancer, type BuiltUpstream } from './upstream/create-upstream.js';
+import { createBalancerMetrics } from './upstream/balancer/balancer-metrics.js';
+import { systemResolver, type HostResolver } from './upstream/balancer/dns-discovery.js';
 import { createSigner, type Signer } from './upstream/sigv4.js';
 import { createHeaderPolicy } from './upstream/headers.js';
+import type { Preset } from './routing/endpoint.js';
 
 export interface AppDeps {
   readonly logger: Logger;
@@ -28,6 +31,10 @@ export interface AppDeps {
   readonly collectProcessMetrics?: boolean;
   /** The app this one replaces (reload): limit counters of unchanged rules carry over. */
   readonly previous?: App;
+  /** The endpoint table of an upstream, when not its type's built-in preset (tests bring presets of their own). */
+  readonly presetFor?: (upstream: UpstreamConfig) => Preset | undefined;
+  /** How backends' host names are resolved (DNS discovery); the system's resolver unless a test gives one. */
+  readonly resolveHost?: HostResolver;
 }
 
 export interface App extends ServedApp {
@@ -54,11 +61,17 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     clock,
     challenge: challengeFor(config),
     observe: (authenticator, result) => metrics.recordAuthentication(authenticator, result),
+    presented: providers.presented,
   });
 
   const signedUpstreams = config.proxy.upstreams.filter((u) => u.sign !== undefined);
   const credentialMetrics = signedUpstreams.length > 0 ? createAwsCredentialMetrics(metrics.registry, () => clock.now()) : undefined;
   const upstreams: { config: UpstreamConfig; signer: Signer | undefined; built: BuiltUpstream }[] = [];
+  const upstreamDeps = {
+    clock,
+    balancerMetrics: config.proxy.upstreams.some(needsBalancer) ? createBalancerMetrics(metrics.registry) : undefined,
+    resolver: deps.resolveHost ?? systemResolver,
+  };
   for (const upstreamConfig of config.proxy.upstreams) {
     const signer = upstreamConfig.sign
       ? await createSigner(
@@ -66,9 +79,9 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
           { clock, logger, ...(credentialMetrics ? { metrics: credentialMetrics } : {}) },
         )
       : undefined;
-    upstreams.push({ config: upstreamConfig, signer, built: createUpstream(upstreamConfig, signer) });
+    upstreams.push({ config: upstreamConfig, signer, built: createUpstream(upstreamConfig, signer, { ...upstreamDeps, preset: deps.presetFor?.(upstreamConfig) }) });
   }
-  const tracer = config.tracing ? await createOtlpTracer(config.tracing, logger) : propagateOnly;
+  const tracer = config.tracing ? await createOtlpTracer(config.tracing, logger) : createPropagatingTracer();
   const limits = await createLimits(config.limits, { logger, registry: metrics.registry, now: () => clock.now(), previous: deps.previous?.limits });
   const findRoute = createHostRouter(upstreams.map(({ config: c, built }) => ({ config: c, target: built.target })));
 
@@ -90,6 +103,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     ...(tokenSource ? [tokenSource.refresher.readiness] : []),
     ...providers.readiness,
     ...upstreams.flatMap(({ signer }) => (signer ? [signer.readiness] : [])),
+    ...upstreams.flatMap(({ built }) => (built.balanced ? [built.balanced.readiness] : [])),
     ...limits.limiter.readiness,
   ];
   let accepting = true;
@@ -110,6 +124,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       await Promise.all([
         tokenSource?.refresher.start(),
         ...upstreams.map(({ signer }) => signer?.whenStarted()),
+        ...upstreams.map(({ built }) => built.start()),
         limits.start(),
       ]);
     },

@@ -11,10 +11,11 @@ const HELP = `scopegate: multi-tenant auth gateway for Prometheus and the Grafan
 Usage:
   scopegate serve --config FILE          run the gateway
   scopegate check-config --config FILE   validate a config file and the files it names: exit 0, or list every problem
-  scopegate explain --config FILE (--token T | --policy '{"namespaces":["a","b"]}') --query Q [--type prometheus|victoriametrics|loki|tempo]
+  scopegate explain --config FILE (--token T | --policy '{"namespaces":["a","b"]}' | --grafana-user ID) --query Q [--type prometheus|mimir|victoriametrics|loki|tempo]
                                          print the query as it would be sent upstream; exit 0 when printed,
                                          1 when the gateway would refuse it (unknown or refused token, no
-                                         label policy, a query it cannot enforce: the reason is printed),
+                                         label policy, a query it cannot enforce: the reason is printed);
+                                         --grafana-user reads the user's teams from [auth.grafana]'s Grafana once
                                          2 on a usage error
   scopegate --help | --version
 

@@ -15,6 +15,13 @@ export interface LimitBackend {
   takeRate(ruleId: string, key: string, limit: RateLimit, nowMs: number): Promise<RateDecision>;
   /** One in-flight slot out of `max`; `undefined` when all are taken. Release the slot when the response ends. */
   acquireSlot(ruleId: string, key: string, max: number, nowMs: number): Promise<Slot | undefined>;
+  /**
+   * Optional: the rates, then the in-flight slots, of every rule that matched one request, in one call (Redis:
+   * one script, one round trip), with the outcome `takeRate` then `acquireSlot` rule by rule would give: the
+   * first rate refused stops it, rates taken before stay taken; the first slot refused gives back the slots
+   * taken before it.
+   */
+  admit?(checks: readonly AdmissionCheck[], nowMs: number): Promise<AdmissionDecision>;
   /** Present only when the backend can be down and that matters (Redis with `on_backend_error = "deny"`). */
   readonly readiness?: ReadinessCheck;
   close(): Promise<void>;
@@ -28,6 +35,19 @@ export interface RateDecision {
 export interface Slot {
   release(): void;
 }
+
+/** One matched rule's part of an admission: its bucket, and its rate and slot limits where it has them. */
+export interface AdmissionCheck {
+  readonly ruleId: string;
+  readonly key: string;
+  readonly rate: RateLimit | undefined;
+  readonly maxInFlight: number | undefined;
+}
+
+/** Admitted, holding every slot asked for (one `release` frees them all), or refused by the check at `index`. */
+export type AdmissionDecision =
+  | ({ readonly admitted: true } & Slot)
+  | { readonly admitted: false; readonly index: number; readonly limit: 'rate' | 'concurrency'; readonly retryAfterMs: number };
 
 /** The backend could not answer in time (or at all). */
 export class LimitBackendError extends Error {

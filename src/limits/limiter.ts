@@ -8,8 +8,9 @@ import { LimitBackendError, type LimitBackend, type Slot } from './backend.js';
 import { LimitsUnavailable, QueryTooExpensive, TooManyRequests, WriteTooLarge } from './limit-errors.js';
 import type { LimitMetrics } from './limit-metrics.js';
 import type { MaybePromise } from '../core/maybe-async.js';
-import { checkQueryCost, QueryCostError, type QueryDialect, type QueryKind } from './query-cost.js';
-import { compileLimitRule, type LimitRule, type LimitSubject } from './rules.js';
+import { checkQueryCost, isCostedQuery, QueryCostError } from './query-cost.js';
+import { createAdmissionQueue } from './admission-queue.js';
+import { compileLimitRule, tenantSetKey, type LimitRule, type LimitSubject } from './rules.js';
 import { countWriteSeries } from './write-series.js';
 
 /**
@@ -56,8 +57,14 @@ export function compileLimitRules(config: LimitsSection): LimitRule[] {
   return config.rules.map((rule) => compileLimitRule(rule));
 }
 
+/** How often the first waiter of a queue looks for a slot freed elsewhere (another replica, through Redis). */
+const QUEUE_POLL_MS = 100;
+/** Waiters per counter beyond which a request is refused at once (`concurrency_limited`). */
+const MAX_QUEUE_LENGTH = 1_000;
+
 export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): Limiter {
   const { backend, metrics } = deps;
+  const queue = createAdmissionQueue({ pollMs: QUEUE_POLL_MS, maxLength: MAX_QUEUE_LENGTH });
 
   /** A backend call, with `on_backend_error` applied: `fallback` when allowed, 503 when denied. */
   async function guarded<T>(call: Promise<T>, fallback: T): Promise<T> {
@@ -73,7 +80,7 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
   }
 
   function refuse(subject: LimitSubject, limit: string, error: Error): never {
-    metrics.limited.inc({ tenant: subject.tenants.join('|'), limit });
+    metrics.limited.inc({ tenant: tenantSetKey(subject.tenants), limit });
     throw error;
   }
 
@@ -83,7 +90,7 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
       if (rule.rate === undefined) continue;
       const decision = await guarded(backend.takeRate(rule.id, rule.bucketKey(subject), rule.rate, now), { allowed: true, retryAfterMs: 0 });
       if (!decision.allowed) {
-        refuse(subject, 'rate', new TooManyRequests('rate_limited', `rate limit of ${rule.config.rate}/s (burst ${rule.rate.burst}) reached (rule ${rule.name})`, rule.name, decision.retryAfterMs));
+        refuse(subject, 'rate', rateLimited(rule, decision.retryAfterMs));
       }
     }
   }
@@ -93,16 +100,15 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
     for (const rule of matched) {
       const max = rule.config.concurrency;
       if (max === undefined) continue;
+      const key = rule.bucketKey(subject);
+      // The queue's line (rule and counter); only rules with a queue have one.
+      const line = rule.config.max_queue_duration === undefined ? undefined : `${rule.id}\u0000${key}`;
       let slot: Slot | undefined;
       try {
-        slot = await guarded(backend.acquireSlot(rule.id, rule.bucketKey(subject), max, deps.now()), { release: () => {} });
+        slot = await acquireSlot(rule, subject, key, line, max);
       } catch (error) {
         for (const release of releases) release();
         throw error;
-      }
-      if (slot === undefined) {
-        for (const release of releases) release();
-        refuse(subject, 'concurrency', new TooManyRequests('concurrency_limited', `${max} requests already in flight (rule ${rule.name})`, rule.name, 1000));
       }
       const gauge = metrics.inFlight.labels({ rule: rule.name });
       gauge.inc();
@@ -110,9 +116,67 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
       releases.push(() => {
         gauge.dec();
         held.release();
+        if (line !== undefined) queue.wake(line);
       });
     }
     return releases;
+  }
+
+  /**
+   * One slot of the rule: at once, or (with `max_queue_duration`) after waiting in the rule's fair queue
+   * (admission-queue.ts); a request that arrives while others wait queues behind them. Refused: 429
+   * `concurrency_limited` at once, or `queue_timeout` once it waited its longest.
+   */
+  async function acquireSlot(rule: LimitRule, subject: LimitSubject, key: string, line: string | undefined, max: number): Promise<Slot> {
+    const take = () => guarded(backend.acquireSlot(rule.id, key, max, deps.now()), { release: () => {} });
+    const maxWaitMs = rule.config.max_queue_duration;
+    if (line === undefined || maxWaitMs === undefined || !queue.isBusy(line)) {
+      const slot = await take();
+      if (slot) return slot;
+    }
+    const refuseNow = () => refuse(subject, 'concurrency', concurrencyLimited(rule));
+    if (line === undefined || maxWaitMs === undefined) return refuseNow();
+    const startMs = performance.now();
+    const ticket = queue.join(line, `${subject.identity.authenticator}:${subject.identity.subject}`, maxWaitMs);
+    if (!ticket) return refuseNow();
+    const queued = metrics.queueLength.labels({ rule: rule.name });
+    queued.inc();
+    let slot: Slot | undefined;
+    try {
+      while (slot === undefined) {
+        if ((await ticket.next()) === 'timeout') break;
+        slot = await take();
+      }
+    } finally {
+      ticket.leave(slot !== undefined);
+      queued.dec();
+      metrics.queueWait.observe({ rule: rule.name, outcome: slot ? 'admitted' : 'timeout' }, (performance.now() - startMs) / 1000);
+    }
+    if (slot) return slot;
+    return refuse(subject, 'queue_timeout', new TooManyRequests('queue_timeout', `${max} requests stayed in flight for ${maxWaitMs} ms while this one waited (rule ${rule.name})`, rule.name, maxWaitMs));
+  }
+
+  /**
+   * `takeRates` then `acquireSlots` in one backend call (Redis: one round trip), same order, same answers. The
+   * slots are freed together, by one `release` the response does not wait for.
+   */
+  async function admitAtOnce(matched: readonly LimitRule[], subject: LimitSubject): Promise<(() => void)[]> {
+    const counted = matched.filter((rule) => rule.rate !== undefined || rule.config.concurrency !== undefined);
+    if (counted.length === 0 || backend.admit === undefined) return [];
+    const checks = counted.map((rule) => ({ ruleId: rule.id, key: rule.bucketKey(subject), rate: rule.rate, maxInFlight: rule.config.concurrency }));
+    const decision = await guarded(backend.admit(checks, deps.now()), { admitted: true, release: () => {} });
+    if (!decision.admitted) {
+      const rule = counted[decision.index] as LimitRule;
+      if (decision.limit === 'rate') refuse(subject, 'rate', rateLimited(rule, decision.retryAfterMs));
+      refuse(subject, 'concurrency', concurrencyLimited(rule));
+    }
+    const gauges = counted.filter((rule) => rule.config.concurrency !== undefined).map((rule) => metrics.inFlight.labels({ rule: rule.name }));
+    if (gauges.length === 0) return [];
+    for (const gauge of gauges) gauge.inc();
+    return [() => {
+      for (const gauge of gauges) gauge.dec();
+      decision.release();
+    }];
   }
 
   return {
@@ -127,8 +191,14 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
 
   async function admitMatched(matched: readonly LimitRule[], subject: LimitSubject, contentLength: number | undefined): Promise<Admission> {
     for (const rule of matched) checkBodyBytes(rule, contentLength, subject);
-    await takeRates(matched, subject);
-    const releases = await acquireSlots(matched, subject);
+    let releases: (() => void)[];
+    // One backend call for the whole admission, unless a rule may queue (a queued request waits per rule).
+    if (backend.admit !== undefined && !matched.some((rule) => rule.config.max_queue_duration !== undefined)) {
+      releases = await admitAtOnce(matched, subject);
+    } else {
+      await takeRates(matched, subject);
+      releases = await acquireSlots(matched, subject);
+    }
     let released = false;
     return {
       ruleNames: matched.map((rule) => rule.name),
@@ -151,19 +221,19 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
   }
 
   async function checkRequest(matched: readonly LimitRule[], subject: LimitSubject, request: ProxyRequest): Promise<void> {
-    const kind = queryKindOf(subject.endpoint.name);
+    const { query, writeFormat } = subject.endpoint;
     for (const rule of matched) {
       if (request.body !== undefined) checkBodyBytes(rule, request.body.length, subject);
-      if (rule.config.max_series !== undefined && request.body !== undefined) {
-        const series = countWriteSeries(subject.endpoint.name, request);
+      if (rule.config.max_series !== undefined && request.body !== undefined && writeFormat !== undefined) {
+        const series = countWriteSeries(writeFormat, request);
         if (series !== undefined && series > rule.config.max_series) {
           refuse(subject, 'too_many_series', new WriteTooLarge('too_many_series', `the write holds ${series} series or streams, over the limit of ${rule.config.max_series} (rule ${rule.name})`, rule.name));
         }
       }
-      if (kind === undefined || !rule.hasCostGuards) continue;
+      if (!isCostedQuery(query) || !rule.hasCostGuards) continue;
       const params = await readRequestParams(request);
       try {
-        checkQueryCost(params, kind.kind, kind.dialect, {
+        checkQueryCost(params, query, {
           maxRangeMs: rule.config.max_range,
           minStepMs: rule.config.min_step,
           maxPoints: rule.config.max_points,
@@ -179,13 +249,10 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
   }
 }
 
-/** Which endpoints the cost guards read: the query and query_range rows of every preset, Tempo's search and metrics range. */
-function queryKindOf(endpointName: string): { kind: QueryKind; dialect: QueryDialect } | undefined {
-  if (endpointName === 'tempo.search' || endpointName === 'tempo.metrics_query_range') return { kind: 'range', dialect: 'tempo' };
-  const dot = endpointName.indexOf('.');
-  const family = endpointName.slice(0, dot);
-  const row = endpointName.slice(dot + 1);
-  if (row !== 'query' && row !== 'query_range') return undefined;
-  if (family === 'tempo' || family === 'alertmanager' || family === 'raw') return undefined;
-  return { kind: row === 'query' ? 'instant' : 'range', dialect: family === 'loki' ? 'loki' : 'prometheus' };
+function rateLimited(rule: LimitRule, retryAfterMs: number): TooManyRequests {
+  return new TooManyRequests('rate_limited', `rate limit of ${rule.config.rate}/s (burst ${rule.rate?.burst}) reached (rule ${rule.name})`, rule.name, retryAfterMs);
+}
+
+function concurrencyLimited(rule: LimitRule): TooManyRequests {
+  return new TooManyRequests('concurrency_limited', `${rule.config.concurrency} requests already in flight (rule ${rule.name})`, rule.name, 1000);
 }

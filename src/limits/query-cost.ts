@@ -1,24 +1,30 @@
 import type { Param } from '../enforce/params.js';
+import type { EndpointQuery, QueryDialect, QueryTimes, SpanDefaults, TimeFormat, TimeRole } from '../routing/endpoint.js';
+import type { QueryCostCode } from './limit-errors.js';
 import { parseLokiTimeMs, parsePromDurationMs, parsePromTimeMs, parseStepMs, parseTempoTimeMs } from './query-time.js';
 
 /**
  * The query cost guards of one rule, on the parameters exactly as they will be sent upstream (every occurrence
- * of each, after label enforcement), so no unchecked copy can reach the upstream. Pure: throws `QueryCostError`,
- * which the limiter answers (422, or 400 for a time it cannot read).
+ * of each, after label enforcement), so no unchecked copy can reach the upstream. What a parameter means is the
+ * endpoint row's (`EndpointQuery`: its query parameters, language, kind and the times its API reads), never
+ * its name. Pure: throws `QueryCostError`, which the limiter answers (422, or 400 for a time it cannot read).
  *
- * - `query_range` (Prometheus/Mimir and Loki): `end − start ≤ maxRangeMs`, `step ≥ minStepMs`,
- *   `(end − start) / step + 1 ≤ maxPoints` (Prometheus refuses over 11,000 itself, Loki does not).
- *   Loki's defaults apply when absent: end = now, start = end − 1h, step = its default (the guard on step
- *   and points then passes: Loki picks at most ~250 points itself).
- * - Tempo search and TraceQL metrics query_range: as Loki's, with Tempo's times (integer Unix seconds, or
- *   nanoseconds when longer than 10 digits). Neither start nor end: counted as the last hour (Tempo then
- *   searches only recent data, and metrics default to the last hour); only one of them is refused as
- *   `invalid_time_range`, since how Tempo would widen it is not something to guess. No step (search never has
- *   one): Tempo picks it, the step and points guards pass.
- * - Any query: each `query` (Tempo: `q` and `query`) at most `maxQueryBytes` UTF-8 bytes.
- * - Instant queries: the largest range selector or subquery range plus the largest `offset`, at most
- *   `maxLookbackMs`. Found lexically, outside string literals: a bracket or `offset` inside a string is ignored,
- *   and anything that looks like a range counts, so the estimate errs on the side of refusing.
+ * - Every query of an instant, range or search row (its `params`): at most `maxQueryBytes` UTF-8 bytes.
+ *   Lookups (`series`) are not costed.
+ * - A row whose API reads a span (`times.span`): the span as the API would read it, from every time parameter
+ *   it reads (a `since` as much as a `start`), at most `maxRangeMs`. With several occurrences the widest
+ *   counts (earliest start, latest end, longest since). Defaults as the row declares: `required` refuses a
+ *   missing start or end as `invalid_time_range`; `since`: end = now, start = min(end, now) − since;
+ *   `both-or-neither`: one alone is refused (how the API would widen it is not something to guess), neither
+ *   counts as `spanMs`.
+ * - A row that reads `step`: `step ≥ minStepMs` and `span / step + 1 ≤ maxPoints` (Prometheus refuses over
+ *   11,000 itself, Loki does not). No step where the API picks one: the step and points guards pass (Loki
+ *   picks at most ~250 points itself); where the span is `required`, a missing step is refused.
+ * - Instant queries in a language with range selectors (PromQL, MetricsQL, LogQL): the largest range selector
+ *   or subquery range plus the largest `offset`, at most `maxLookbackMs`. Found lexically, outside string
+ *   literals: a bracket or `offset` inside a string is ignored, and anything that looks like a range counts, so
+ *   the estimate errs on the side of refusing. An instant's `time` is not bounded: when it evaluates does not
+ *   change what it costs.
  */
 export interface QueryCostLimits {
   readonly maxRangeMs?: number | undefined;
@@ -28,59 +34,81 @@ export interface QueryCostLimits {
   readonly maxLookbackMs?: number | undefined;
 }
 
-export type QueryKind = 'range' | 'instant';
-export type QueryDialect = 'prometheus' | 'loki' | 'tempo';
-
-export type QueryCostErrorCode = 'query_range_too_long' | 'step_too_small' | 'too_many_points' | 'query_too_long' | 'lookback_too_long' | 'invalid_time_range';
-
 export class QueryCostError extends Error {
-  readonly code: QueryCostErrorCode;
-  constructor(code: QueryCostErrorCode, message: string) {
+  readonly code: QueryCostCode;
+  constructor(code: QueryCostCode, message: string) {
     super(message);
     this.name = 'QueryCostError';
     this.code = code;
   }
 }
 
-const LOKI_DEFAULT_SPAN_MS = 3_600_000;
-const TEMPO_DEFAULT_SPAN_MS = 3_600_000;
-const QUERY_PARAMS: Readonly<Record<QueryDialect, readonly string[]>> = { prometheus: ['query'], loki: ['query'], tempo: ['q', 'query'] };
+const PARSE_TIME: Readonly<Record<TimeFormat, (text: string) => number | undefined>> = {
+  'unix-or-rfc3339': parsePromTimeMs,
+  'unix-nanos-or-rfc3339': parseLokiTimeMs,
+  'unix-integer': parseTempoTimeMs,
+};
 
-export function checkQueryCost(params: readonly Param[], kind: QueryKind, dialect: QueryDialect, limits: QueryCostLimits, nowMs: number): void {
+/** The languages with range selectors and `offset`, whose instant queries look back. */
+const LOOKBACK_DIALECTS: ReadonlySet<QueryDialect> = new Set(['promql', 'metricsql', 'logql']);
+
+/** Whether the guards read anything of this row's query (so the limiter need not read its parameters). */
+export function isCostedQuery(query: EndpointQuery | undefined): query is EndpointQuery {
+  return query !== undefined && query.kind !== 'series';
+}
+
+export function checkQueryCost(params: readonly Param[], query: EndpointQuery, limits: QueryCostLimits, nowMs: number): void {
+  if (!isCostedQuery(query)) return;
   if (limits.maxQueryBytes !== undefined) {
     for (const [name, value] of params) {
       const bytes = Buffer.byteLength(value, 'utf8');
-      if (QUERY_PARAMS[dialect].includes(name) && bytes > limits.maxQueryBytes) {
+      if (query.params.includes(name) && bytes > limits.maxQueryBytes) {
         throw new QueryCostError('query_too_long', `the query is ${bytes} bytes, over the limit of ${limits.maxQueryBytes}`);
       }
     }
   }
-  if (kind === 'range') checkRange(params, dialect, limits, nowMs);
-  else if (limits.maxLookbackMs !== undefined) {
-    for (const [name, value] of params) if (name === 'query') checkLookback(value, limits.maxLookbackMs);
+  if (query.times?.span !== undefined) checkSpan(params, query.times, query.times.span, limits, nowMs);
+  if (query.kind === 'instant' && LOOKBACK_DIALECTS.has(query.dialect) && limits.maxLookbackMs !== undefined) {
+    for (const [name, value] of params) if (query.params.includes(name)) checkLookback(value, limits.maxLookbackMs);
   }
 }
 
-function checkRange(params: readonly Param[], dialect: QueryDialect, limits: QueryCostLimits, nowMs: number): void {
+function checkSpan(params: readonly Param[], times: QueryTimes, span: SpanDefaults, limits: QueryCostLimits, nowMs: number): void {
   if (limits.maxRangeMs === undefined && limits.minStepMs === undefined && limits.maxPoints === undefined) return;
-  const parseTime = dialect === 'loki' ? parseLokiTimeMs : dialect === 'tempo' ? parseTempoTimeMs : parsePromTimeMs;
-  const starts = valuesOf(params, 'start', parseTime);
-  const ends = valuesOf(params, 'end', parseTime);
-  const steps = valuesOf(params, 'step', parseStepMs);
-  if (dialect === 'tempo' && (starts.length === 0) !== (ends.length === 0)) {
-    throw new QueryCostError('invalid_time_range', 'Tempo reads need both start and end, or neither');
+  const parseTime = PARSE_TIME[times.format];
+  const read = (role: TimeRole, parse: (text: string) => number | undefined): number[] => {
+    const name = times.params[role];
+    return name === undefined ? [] : valuesOf(params, name, parse);
+  };
+  const starts = read('start', parseTime);
+  const ends = read('end', parseTime);
+  const sinces = read('since', parsePromDurationMs);
+  const steps = read('step', parseStepMs);
+  let start: number;
+  let end: number;
+  switch (span.kind) {
+    case 'required':
+      if (starts.length === 0 || ends.length === 0) throw new QueryCostError('invalid_time_range', 'query_range needs start and end');
+      [start, end] = [Math.min(...starts), Math.max(...ends)];
+      break;
+    case 'since': {
+      end = ends.length > 0 ? Math.max(...ends) : nowMs;
+      const sinceMs = sinces.length > 0 ? Math.max(...sinces) : span.sinceMs;
+      start = starts.length > 0 ? Math.min(...starts) : Math.min(end, nowMs) - sinceMs;
+      break;
+    }
+    case 'both-or-neither':
+      if ((starts.length === 0) !== (ends.length === 0)) throw new QueryCostError('invalid_time_range', 'this API needs both start and end, or neither');
+      [start, end] = starts.length > 0 ? [Math.min(...starts), Math.max(...ends)] : [nowMs - span.spanMs, nowMs];
+      break;
   }
-  // Prometheus needs all three (it refuses the request otherwise); Loki and Tempo have defaults.
-  const defaultSpanMs = dialect === 'loki' ? LOKI_DEFAULT_SPAN_MS : dialect === 'tempo' ? TEMPO_DEFAULT_SPAN_MS : undefined;
-  const end = Math.max(...(ends.length > 0 ? ends : defaultSpanMs !== undefined ? [nowMs] : [Number.NaN]));
-  const start = Math.min(...(starts.length > 0 ? starts : defaultSpanMs !== undefined ? [end - defaultSpanMs] : [Number.NaN]));
-  if (Number.isNaN(start) || Number.isNaN(end)) throw new QueryCostError('invalid_time_range', 'query_range needs start and end');
   const spanMs = Math.max(0, end - start);
   if (limits.maxRangeMs !== undefined && spanMs > limits.maxRangeMs) {
     throw new QueryCostError('query_range_too_long', `the query range is ${formatMs(spanMs)}, over the limit of ${formatMs(limits.maxRangeMs)}`);
   }
+  if (times.params.step === undefined) return;
   if (steps.length === 0) {
-    if (dialect !== 'prometheus') return;
+    if (span.kind !== 'required') return;
     throw new QueryCostError('invalid_time_range', 'query_range needs step');
   }
   const step = Math.min(...steps);

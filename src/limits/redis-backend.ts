@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Redis as RedisClient } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisLimitsConfig } from '../config/sections/limits.js';
-import { LimitBackendError, type LimitBackend, type RateDecision, type Slot } from './backend.js';
+import { LimitBackendError, type AdmissionCheck, type AdmissionDecision, type LimitBackend, type RateDecision, type Slot } from './backend.js';
 import type { RateLimit } from './gcra.js';
-import { LEASE_SCRIPT, RATE_SCRIPT, type RedisScript } from './redis-scripts.js';
+import { ADMIT_SCRIPT, LEASE_SCRIPT, RATE_SCRIPT, type RedisScript } from './redis-scripts.js';
 
 /**
  * Counters in Redis, shared by every worker and replica that uses the same `url` and `key_prefix`.
@@ -47,14 +47,16 @@ export async function createRedisBackend(config: RedisLimitsConfig, options: Red
   });
   const processId = randomUUID();
   let leaseCounter = 0;
+  const rateKey = (ruleId: string, key: string): string => `${config.key_prefix}${ruleId}:rate:${key}`;
+  const leaseSetKey = (ruleId: string, key: string): string => `${config.key_prefix}${ruleId}:inflight:${key}`;
 
-  async function run(script: RedisScript, key: string, args: readonly (string | number)[]): Promise<unknown> {
+  async function run(script: RedisScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
     try {
       try {
-        return await client.evalsha(script.sha1, 1, key, ...args);
+        return await client.evalsha(script.sha1, keys.length, ...keys, ...args);
       } catch (error) {
         if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-        return await client.eval(script.source, 1, key, ...args);
+        return await client.eval(script.source, keys.length, ...keys, ...args);
       }
     } catch (error) {
       throw new LimitBackendError(`redis: ${(error as Error).message}`, { cause: error });
@@ -64,13 +66,13 @@ export async function createRedisBackend(config: RedisLimitsConfig, options: Red
   return {
     kind: 'redis',
     async takeRate(ruleId: string, key: string, limit: RateLimit, nowMs: number): Promise<RateDecision> {
-      const reply = (await run(RATE_SCRIPT, `${config.key_prefix}${ruleId}:rate:${key}`, [nowMs, limit.intervalMs, limit.burst])) as [number, string];
+      const reply = (await run(RATE_SCRIPT, [rateKey(ruleId, key)], [nowMs, limit.intervalMs, limit.burst])) as [number, string];
       return { allowed: reply[0] === 1, retryAfterMs: Number(reply[1]) };
     },
     async acquireSlot(ruleId: string, key: string, max: number, nowMs: number): Promise<Slot | undefined> {
-      const setKey = `${config.key_prefix}${ruleId}:inflight:${key}`;
+      const setKey = leaseSetKey(ruleId, key);
       const lease = `${processId}:${(leaseCounter += 1)}`;
-      const granted = await run(LEASE_SCRIPT, setKey, [nowMs, config.lease_ttl, max, lease]);
+      const granted = await run(LEASE_SCRIPT, [setKey], [nowMs, config.lease_ttl, max, lease]);
       if (granted !== 1) return undefined;
       let released = false;
       return {
@@ -79,6 +81,28 @@ export async function createRedisBackend(config: RedisLimitsConfig, options: Red
           released = true;
           // Unreachable Redis: the lease expires by itself after lease_ttl.
           client.zrem(setKey, lease).catch(() => {});
+        },
+      };
+    },
+    async admit(checks: readonly AdmissionCheck[], nowMs: number): Promise<AdmissionDecision> {
+      const lease = `${processId}:${(leaseCounter += 1)}`;
+      const keys = checks.flatMap((check) => [rateKey(check.ruleId, check.key), leaseSetKey(check.ruleId, check.key)]);
+      const args = checks.flatMap((check) => [check.rate?.intervalMs ?? -1, check.rate?.burst ?? -1, check.maxInFlight ?? -1]);
+      const [admitted, index, retryAfterMs] = (await run(ADMIT_SCRIPT, keys, [nowMs, config.lease_ttl, lease, ...args])) as [number, number, string];
+      if (admitted !== 1) {
+        return { admitted: false, index: Math.abs(index) - 1, limit: index > 0 ? 'rate' : 'concurrency', retryAfterMs: Number(retryAfterMs) };
+      }
+      const leased = checks.filter((check) => check.maxInFlight !== undefined).map((check) => leaseSetKey(check.ruleId, check.key));
+      let released = leased.length === 0;
+      return {
+        admitted: true,
+        release() {
+          if (released) return;
+          released = true;
+          // Not awaited by the response; an unreachable Redis lets the leases expire after lease_ttl.
+          const batch = client.pipeline();
+          for (const setKey of leased) batch.zrem(setKey, lease);
+          batch.exec().catch(() => {});
         },
       };
     },

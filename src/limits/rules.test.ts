@@ -39,6 +39,7 @@ test('a rule matches when every matcher given matches; none given matches everyt
 test('buckets: per identity (authenticator and subject) or per tenant', () => {
   assert.equal(rule({}).bucketKey(subject()), 'i:oidc:alice');
   assert.equal(rule({ per: 'tenant' }).bucketKey(subject({ tenants: ['a', 'b'] })), 't:a|b');
+  assert.equal(rule({ per: 'tenant' }).bucketKey(subject({ tenants: ['b', 'a'] })), 't:a|b', 'a tenant set, in any order');
 });
 
 test('the rule id is stable, and changes with the name, any limit or matcher', () => {

@@ -9,7 +9,7 @@ export interface LimitSubject {
   readonly identity: Identity;
   readonly tenants: readonly string[];
   readonly upstream: string;
-  readonly endpoint: Pick<Endpoint, 'name' | 'scope'>;
+  readonly endpoint: Pick<Endpoint, 'name' | 'scope' | 'query' | 'writeFormat'>;
 }
 
 /** A `[[limits.rules]]` entry, compiled once at load. */
@@ -24,7 +24,7 @@ export interface LimitRule {
   readonly rate: RateLimit | undefined;
   readonly hasCostGuards: boolean;
   matches(subject: LimitSubject): boolean;
-  /** The counter this request is charged to: its identity, or its tenant(s). */
+  /** The counter this request is charged to: its identity, or its tenant set (in any order, one counter). */
   bucketKey(subject: LimitSubject): string;
 }
 
@@ -58,10 +58,18 @@ export function compileLimitRule(config: LimitRuleConfig): LimitRule {
     },
     bucketKey(subject: LimitSubject): string {
       return config.per === 'tenant'
-        ? `t:${subject.tenants.join('|')}`
+        ? `t:${tenantSetKey(subject.tenants)}`
         : `i:${subject.identity.authenticator}:${subject.identity.subject}`;
     },
   });
+}
+
+/**
+ * A federated request's tenants as a set: `a|b` and `b|a` are the same tenants to Mimir and Loki, so they are
+ * one counter and one metric label here, never a fresh budget per ordering (duplicates are already folded).
+ */
+export function tenantSetKey(tenants: readonly string[]): string {
+  return tenants.length === 1 ? (tenants[0] as string) : [...tenants].sort().join('|');
 }
 
 function setOf(values: readonly string[] | undefined): ReadonlySet<string> | undefined {

@@ -4,30 +4,37 @@ import { decodeJsonPush } from '../enforce/write/loki-push-json.js';
 import { decompressBody } from '../enforce/write/decompress-body.js';
 import { countRemoteWriteSeries } from '../enforce/write/remote-write.js';
 import { LENGTH_DELIMITED, WireReader } from '../enforce/write/protobuf-wire-reader.js';
-import type { ProxyRequest } from '../routing/endpoint.js';
+import type { ProxyRequest, WriteFormat } from '../routing/endpoint.js';
 
 /** Bound on a decoded body while counting (the body itself is already bounded by `proxy.max_body_bytes`). */
 const MAX_DECODED_BYTES = 64 * 1024 * 1024;
 
 /**
  * The number of series (remote write: `WriteRequest.timeseries`, field 1) or streams (Loki push: JSON
- * `streams`, or `PushRequest.streams`, field 1) in a write as it will be sent; `undefined` for other endpoints.
+ * `streams`, or `PushRequest.streams`, field 1) in a write as it will be sent, by the body format its endpoint
+ * row declares; `undefined` for OTLP (metrics and traces: resources, not series, are what it holds; the body
+ * size guard still applies).
  * Counted at the wire level on the outgoing body (snappy block format for protobuf; gzip/deflate for Loki JSON),
  * so it is the same whether the enforcer rewrote the body or passed it through.
  * @throws UnsupportedInput when the body does not decode (the enforcer would have refused it too).
  */
-export function countWriteSeries(endpointName: string, request: ProxyRequest): number | undefined {
+export function countWriteSeries(format: WriteFormat, request: ProxyRequest): number | undefined {
   const body = request.body;
   if (body === undefined) return undefined;
-  if (endpointName.endsWith('.remote_write')) return countRemoteWriteSeries(body, request.headers['content-type'], MAX_DECODED_BYTES);
-  if (endpointName === 'loki.push') {
-    const encoding = (request.headers['content-encoding'] ?? '').trim().toLowerCase();
-    const decoded = encoding === 'gzip' || encoding === 'deflate' ? decompressBody(body, encoding, MAX_DECODED_BYTES, 'push body') : body;
-    const type = (request.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase();
-    if (type === 'application/json') return decodeJsonPush(decoded).length;
-    return countField1(uncompressSnappy(decoded), 'push');
+  switch (format) {
+    case 'prometheus-remote-write':
+      return countRemoteWriteSeries(body, request.headers['content-type'], MAX_DECODED_BYTES);
+    case 'loki-push-request': {
+      const encoding = (request.headers['content-encoding'] ?? '').trim().toLowerCase();
+      const decoded = encoding === 'gzip' || encoding === 'deflate' ? decompressBody(body, encoding, MAX_DECODED_BYTES, 'push body') : body;
+      const type = (request.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase();
+      if (type === 'application/json') return decodeJsonPush(decoded).length;
+      return countField1(uncompressSnappy(decoded), 'push');
+    }
+    case 'otlp-metrics':
+    case 'otlp-traces':
+      return undefined;
   }
-  return undefined;
 }
 
 function countField1(message: Buffer, what: string): number {

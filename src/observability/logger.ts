@@ -28,33 +28,38 @@ export interface LoggerOptions {
   readonly destination?: DestinationStream;
 }
 
-// pino.stdTimeFunctions.isoTime formats a Date for every line (~2% of the gateway's CPU under load); lines of
-// the same millisecond share one string. Same output.
-let formattedMs = -1;
-let formatted = '';
-function isoTimeOncePerMs(): string {
-  const now = Date.now();
-  if (now !== formattedMs) {
-    formattedMs = now;
-    formatted = `,"time":"${new Date(now).toISOString()}"`;
-  }
-  return formatted;
-}
-
-/** stdout, batched (log-destination.ts): one batch for every logger of the process. */
-let stdout: DestinationStream | undefined;
-
+/**
+ * The process's logger, made once by the CLI and handed to createApp (which makes children of it, never another
+ * logger). Without a destination it writes to stdout, batched (log-destination.ts).
+ */
 export function createLogger(options: LoggerOptions): Logger {
   return pino(
     {
       level: options.level,
       base: { service: 'scopegate' },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-      timestamp: isoTimeOncePerMs,
+      timestamp: createIsoTimeOncePerMs(),
       formatters: { level: (label) => ({ level: label }) },
     },
-    options.destination ?? (stdout ??= batchedDestination(1)),
+    options.destination ?? batchedDestination(1),
   );
+}
+
+/**
+ * pino.stdTimeFunctions.isoTime formats a Date for every line (~2% of the gateway's CPU under load); lines of
+ * the same millisecond share one string. Same output.
+ */
+function createIsoTimeOncePerMs(): () => string {
+  let formattedMs = -1;
+  let formatted = '';
+  return () => {
+    const now = Date.now();
+    if (now !== formattedMs) {
+      formattedMs = now;
+      formatted = `,"time":"${new Date(now).toISOString()}"`;
+    }
+    return formatted;
+  };
 }
 
 export type { Logger };

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { continueTrace } from './trace-context.js';
+import { createTraceContinuer } from './trace-context.js';
+
+const continueTrace = createTraceContinuer();
 
 const CALLER = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
@@ -31,4 +33,12 @@ test('starts a new, unsampled trace when the header is absent or invalid', () =>
 
 test('a future version with extra fields is read as version 00 (W3C forward compatibility)', () => {
   assert.equal(continueTrace('01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-ever').traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+});
+
+test('each continuer cuts ids from its own pool: two of them (two gateways in one process) never repeat an id', () => {
+  const first = createTraceContinuer();
+  const second = createTraceContinuer();
+  const ids = new Set<string>();
+  for (let i = 0; i < 600; i++) for (const next of [first, second]) ids.add(next(undefined).traceId);
+  assert.equal(ids.size, 1200);
 });

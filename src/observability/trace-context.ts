@@ -19,12 +19,18 @@ const ZERO_PARENT = '0'.repeat(16);
  * gateway records no spans itself; a trace it starts is marked not sampled (flags 00), leaving the sampling
  * decision to the upstream's tracer, and a caller's flags are kept as sent.
  */
-export function continueTrace(incoming: string | undefined): TraceContext {
-  const parent = parseTraceparent(incoming);
-  const spanId = randomHex(8);
-  if (parent) return { traceId: parent.traceId, traceparent: `00-${parent.traceId}-${spanId}-${parent.flagsHex}` };
-  const traceId = randomHex(16);
-  return { traceId, traceparent: `00-${traceId}-${spanId}-00` };
+export type ContinueTrace = (incoming: string | undefined) => TraceContext;
+
+/** A `ContinueTrace` with its own pool of random bytes for the ids (below): one per tracer, made in createApp. */
+export function createTraceContinuer(): ContinueTrace {
+  const randomHex = createRandomHex();
+  return (incoming) => {
+    const parent = parseTraceparent(incoming);
+    const spanId = randomHex(8);
+    if (parent) return { traceId: parent.traceId, traceparent: `00-${parent.traceId}-${spanId}-${parent.flagsHex}` };
+    const traceId = randomHex(16);
+    return { traceId, traceparent: `00-${traceId}-${spanId}-00` };
+  };
 }
 
 /** A caller's `traceparent`, when valid (§3.2); anything else is treated as no parent. */
@@ -49,20 +55,23 @@ function isValid(match: RegExpExecArray): boolean {
   return version !== '00' || match[5] === undefined;
 }
 
-// One getrandom call per request showed as ~10% of the gateway's CPU: ids are cut from a pooled buffer,
-// refilled from the CSPRNG when used up.
-const POOL = Buffer.allocUnsafe(4096);
-let poolOffset = POOL.length;
-
-/** `bytes` random bytes as hex, never all zero (an all-zero trace or span id is invalid). */
-function randomHex(bytes: number): string {
-  for (;;) {
-    if (poolOffset + bytes > POOL.length) {
-      randomFillSync(POOL);
-      poolOffset = 0;
+/**
+ * `bytes` random bytes as hex, never all zero (an all-zero trace or span id is invalid). One getrandom call per
+ * request showed as ~10% of the gateway's CPU: ids are cut from a pooled buffer, refilled from the CSPRNG when
+ * used up.
+ */
+function createRandomHex(): (bytes: number) => string {
+  const pool = Buffer.allocUnsafe(4096);
+  let offset = pool.length;
+  return (bytes) => {
+    for (;;) {
+      if (offset + bytes > pool.length) {
+        randomFillSync(pool);
+        offset = 0;
+      }
+      const hex = pool.toString('hex', offset, offset + bytes);
+      offset += bytes;
+      if (/[^0]/.test(hex)) return hex;
     }
-    const hex = POOL.toString('hex', poolOffset, poolOffset + bytes);
-    poolOffset += bytes;
-    if (/[^0]/.test(hex)) return hex;
-  }
+  };
 }

@@ -1,6 +1,6 @@
 import type { Span, Tracer as OtelTracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
-import { continueTrace, parseTraceparent, type TraceContext } from './trace-context.js';
+import { createTraceContinuer, parseTraceparent, type TraceContext } from './trace-context.js';
 
 /** What the access log knows when a request ends; becomes the span's attributes. */
 export interface RequestOutcome {
@@ -36,16 +36,18 @@ export interface TracingConfig {
 }
 
 const NOTHING_TO_END = (): void => undefined;
-let diagLoggerSet = false;
 
 /** No exporter configured: W3C context is continued (trace-context.ts), no span is recorded. */
-export const propagateOnly: RequestTracer = {
-  start(incoming) {
-    const trace = continueTrace(incoming);
-    return { traceId: trace.traceId, traceparent: trace.traceparent, isRecording: false, end: NOTHING_TO_END };
-  },
-  shutdown: async () => undefined,
-};
+export function createPropagatingTracer(): RequestTracer {
+  const continueTrace = createTraceContinuer();
+  return {
+    start(incoming) {
+      const trace = continueTrace(incoming);
+      return { traceId: trace.traceId, traceparent: trace.traceparent, isRecording: false, end: NOTHING_TO_END };
+    },
+    shutdown: async () => undefined,
+  };
+}
 
 /**
  * `[tracing]`: one SERVER span per request (or WebSocket tunnel), exported over OTLP/HTTP (JSON) in batches by
@@ -62,13 +64,11 @@ export async function createOtlpTracer(config: TracingConfig, logger: Logger): P
     import('@opentelemetry/resources'),
   ]);
   // The SDK reports export failures (collector down, refused) through its diag API: to our log, as warnings.
-  // It is process-wide: set once (a second setLogger, on reload, would itself warn).
-  if (!diagLoggerSet) {
-    const warn = (message: string, ...args: unknown[]) => logger.warn({ otel: args.map(String) }, `tracing: ${message}`);
-    const quiet = () => undefined;
-    api.diag.setLogger({ error: warn, warn, info: quiet, debug: quiet, verbose: quiet }, api.DiagLogLevel.WARN);
-    diagLoggerSet = true;
-  }
+  // That API is process-wide (OpenTelemetry's, not ours): the latest tracer's logger takes it, without the
+  // warning a second setLogger would write (a reload, or two gateways in one process).
+  const warn = (message: string, ...args: unknown[]) => logger.warn({ otel: args.map(String) }, `tracing: ${message}`);
+  const quiet = () => undefined;
+  api.diag.setLogger({ error: warn, warn, info: quiet, debug: quiet, verbose: quiet }, { logLevel: api.DiagLogLevel.WARN, suppressOverrideMessage: true });
   // A collector that is down delays shutdown and reload by at most this, never a request.
   const exporter = new OTLPTraceExporter({ url: config.otlp_endpoint.href, headers: { ...config.headers }, timeoutMillis: 5_000 });
   const provider = new sdk.BasicTracerProvider({

@@ -8,8 +8,11 @@ export interface EndpointTable {
 /**
  * Compiles a preset's rows once: exact paths in a map, patterns in order. A path no row knows is 404
  * (never forwarded); a known path with another method is 405. Exact rows win over patterns.
+ * @throws Error when two rows have the same path (the same string, or patterns of the same source and flags)
+ *   and share a method: the second would never be reached, and which one answers would depend on row order.
  */
 export function compileEndpointTable(preset: Preset): EndpointTable {
+  refuseDuplicateRows(preset);
   const exact = new Map<string, Endpoint[]>();
   const patterns: Endpoint[] = [];
   for (const endpoint of preset.endpoints) {
@@ -34,4 +37,19 @@ export function compileEndpointTable(preset: Preset): EndpointTable {
       return found;
     },
   };
+}
+
+function refuseDuplicateRows(preset: Preset): void {
+  const seen = new Map<string, Endpoint>();
+  for (const endpoint of preset.endpoints) {
+    const path = typeof endpoint.path === 'string' ? `=${endpoint.path}` : `~/${endpoint.path.source}/${endpoint.path.flags}`;
+    for (const method of endpoint.methods) {
+      const key = `${method} ${path}`;
+      const first = seen.get(key);
+      if (first !== undefined) {
+        throw new Error(`preset ${preset.type}: rows ${first.name} and ${endpoint.name} both serve ${method} ${String(endpoint.path)}`);
+      }
+      seen.set(key, endpoint);
+    }
+  }
 }

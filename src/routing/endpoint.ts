@@ -24,8 +24,14 @@ export interface UpstreamPolicyOptions {
   readonly policyLabel: string;
   /** Push/remote-write: add missing policy labels instead of refusing the series (only single-literal rules). */
   readonly injectLabelsOnWrite: boolean;
-  /** Send the policy as X-Prom-Label-Policy too (Mimir/Loki that enforce it), never instead of rewriting. */
+  /** Send the policy as X-Prom-Label-Policy too (Mimir/Loki that enforce it). */
   readonly nativeLabelPolicyHeader: boolean;
+  /**
+   * The upstream enforces that header itself (config `native_label_policy_enforced`, only with the header): a
+   * request that cannot be rewritten exactly for a policy of several selectors goes as written, the header
+   * limiting it, instead of being refused. Absent: false.
+   */
+  readonly nativeLabelPolicyEnforced?: boolean;
   /** PromQL rewrites for this upstream, with its own bounded cache; absent: computed on every call. */
   readonly promql?: PromQLEnforcer;
 }
@@ -41,6 +47,65 @@ export interface EnforceContext {
 
 /** A GET on the same upstream (tenant header set), for decisions that depend on upstream state. */
 export type UpstreamLookup = (pathAndQuery: string) => Promise<{ readonly status: number; readonly body: Buffer }>;
+
+/** The language of an endpoint's query parameters. */
+export type QueryDialect = 'promql' | 'metricsql' | 'logql' | 'traceql';
+
+/**
+ * What a query endpoint evaluates: one instant, a range of steps, a series or label lookup (series, labels,
+ * label values, tags, federation, rules), or a search (Tempo's traces and span summaries).
+ */
+export type QueryKind = 'instant' | 'range' | 'series' | 'search';
+
+/**
+ * How an API reads its times (`start`, `end`, `time`):
+ * - `unix-or-rfc3339`: float Unix seconds or RFC 3339 (Prometheus' `parseTime`);
+ * - `unix-nanos-or-rfc3339`: with a dot, float seconds; an integer of at most 10 digits, seconds, a longer one
+ *   nanoseconds; else RFC 3339 (Loki's `parseTimestamp`, which Tempo's metrics API shares);
+ * - `unix-integer`: integer Unix seconds, or nanoseconds when longer than 10 digits (Tempo search).
+ * Steps are float seconds or a duration, and `since` a duration, everywhere.
+ */
+export type TimeFormat = 'unix-or-rfc3339' | 'unix-nanos-or-rfc3339' | 'unix-integer';
+
+/** What a time parameter means to the API: `since` is a duration back from the end, `step` the resolution. */
+export type TimeRole = 'start' | 'end' | 'since' | 'time' | 'step';
+
+/** What an API reads over a span assumes for the times a request leaves out. */
+export type SpanDefaults =
+  /** None: without start, end and step the API refuses the request (Prometheus' query_range). */
+  | { readonly kind: 'required' }
+  /**
+   * end = now; start = min(end, now) − since, `since` defaulting to `sinceMs`; without a step the API picks one
+   * (Loki's and Tempo's `determineBounds`).
+   */
+  | { readonly kind: 'since'; readonly sinceMs: number }
+  /** start and end both or neither; neither reads recent data only, counted as the last `spanMs` (Tempo search). */
+  | { readonly kind: 'both-or-neither'; readonly spanMs: number };
+
+/**
+ * The time parameters an endpoint's API reads. The cost guards (limits/query-cost.ts) read exactly these: a
+ * time the API reads and the row leaves out would be a way round them (Loki's `since` once was).
+ */
+export interface QueryTimes {
+  readonly format: TimeFormat;
+  /** Every time parameter the API reads, by role, each with its name there; a role left out is not read. */
+  readonly params: Readonly<Partial<Record<TimeRole, string>>>;
+  /** For an API that reads a span (start, end, since): its defaults. Absent for an instant's `time` (default now). */
+  readonly span?: SpanDefaults;
+}
+
+/** The query an endpoint reads: the row's transform enforces these parameters, explain and the cost guards read them. */
+export interface EndpointQuery {
+  /** The parameters holding a query or selector; every occurrence counts. */
+  readonly params: readonly string[];
+  readonly dialect: QueryDialect;
+  readonly kind: QueryKind;
+  /** The times its API reads; absent on lookups (`series`), which no cost guard reads. */
+  readonly times?: QueryTimes;
+}
+
+/** The body format of a write endpoint, for the write size guards (limits/write-series.ts). */
+export type WriteFormat = 'prometheus-remote-write' | 'loki-push-request' | 'otlp-metrics' | 'otlp-traces';
 
 /**
  * One endpoint of a backend API: a row in a preset table (routing/presets/*.ts).
@@ -66,6 +131,10 @@ export interface Endpoint {
    * upstream may let limited identities through anyway with `allow_unenforced_policy`.
    */
   readonly fullAccessOnly?: boolean;
+  /** The query it reads (parameters, language, kind, times); absent on endpoints without one. */
+  readonly query?: EndpointQuery;
+  /** The body format of a write endpoint; absent on reads and on writes no guard decodes. */
+  readonly writeFormat?: WriteFormat;
   /** Read the whole request body into `ProxyRequest.body` before `transformRequest`. */
   readonly bufferBody?: boolean;
   /** A WebSocket upgrade (Loki tail): the transform runs on the query, then the socket is tunnelled. */

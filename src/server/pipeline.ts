@@ -9,8 +9,8 @@ import { isLimitedPolicy } from '../policy/label-policy.js';
 import { resolveTenants } from '../policy/tenants.js';
 import type { EnforceContext, Endpoint, ProxyRequest } from '../routing/endpoint.js';
 import { hostName, type HostRoute } from '../routing/host-routes.js';
-import { parseRequestTarget, type RequestTarget } from '../routing/request-path.js';
-import { ForwardError } from '../upstream/forward.js';
+import { parseRequestTarget } from '../routing/request-path.js';
+import { ForwardError } from '../upstream/upstream-errors.js';
 import { buildOutgoingHeaders, type HeaderPolicy } from '../upstream/headers.js';
 import { createUpstreamLookup } from '../upstream/lookup.js';
 import type { UpstreamTarget } from '../upstream/upstream-target.js';
@@ -18,7 +18,7 @@ import { readRequestBody, hasRequestBody } from './request-body.js';
 import { checkRequestFraming } from './request-framing.js';
 import { BadRequest, Forbidden, NotFound } from '../core/http-errors.js';
 import type { PlainRequestContext, RequestContext } from './request-context.js';
-import { andThen, isPromise, type MaybePromise } from '../core/maybe-async.js';
+import { isPromise, runSteps, type MaybePromise, type Steps } from '../core/maybe-async.js';
 import { upstreamFault } from './upstream-fault.js';
 import { sendUpstream, type EnforcedRequest, type SendDeps } from './send-upstream.js';
 
@@ -69,16 +69,19 @@ export function runPipeline(req: IncomingMessage, res: ServerResponse, ctx: Plai
 
 /** Every step before sending; shared by plain requests and WebSocket upgrades. */
 export function prepareRequest(req: IncomingMessage, ctx: RequestContext, deps: PipelineDeps): MaybePromise<PreparedRequest> {
+  return runSteps(prepareSteps(req, ctx, deps));
+}
+
+/** The steps in order; each `yield` is where the step may wait (core/maybe-async.ts `Steps`). */
+function* prepareSteps(req: IncomingMessage, ctx: RequestContext, deps: PipelineDeps): Steps<PreparedRequest> {
   checkRequestFraming(req);
   const target = parseRequestTarget(req.url ?? '/');
   ctx.path = target.path;
-  const credentials: Credentials = findCredentials(req.headers, req.headersDistinct, deps.tokenHeaders);
-  return andThen(deps.chain.authenticate(credentials), (identity) => routeAndAdmit(req, ctx, deps, target, identity));
-}
-
-function routeAndAdmit(req: IncomingMessage, ctx: RequestContext, deps: PipelineDeps, target: RequestTarget, identity: Identity): MaybePromise<PreparedRequest> {
+  const credentials: Credentials = findCredentials(req.headers, req.headersDistinct, deps.tokenHeaders, req.socket);
+  const identity = (yield deps.chain.authenticate(credentials)) as Identity;
   ctx.subject = identity.subject;
   ctx.authenticator = identity.authenticator;
+  if (identity.grafana !== undefined) ctx.grafana = identity.grafana;
   // Until the tenant is resolved, a denial is counted under the identity's tenant when it holds exactly one;
   // one holding several is counted under none (which of them the client meant is not known yet).
   if (identity.tenants.length === 1) ctx.tenant = identity.tenants[0];
@@ -103,32 +106,24 @@ function routeAndAdmit(req: IncomingMessage, ctx: RequestContext, deps: Pipeline
 
   // From here the request may hold limits: whatever fails, now or after a wait, gives them back.
   let admission: Admission | undefined;
-  const giveBack = (error: unknown): never => {
+  try {
+    const length = req.headers['content-length'];
+    admission = (yield deps.limiter.admit({ identity, tenants, upstream: upstream.name, endpoint }, length === undefined ? undefined : Number(length))) as Admission;
+    const enforce: EnforceContext = { identity, policy: identity.policy, tenants, options: upstream.options };
+    const built = yield* buildRequest(req, ctx, deps, { path: found.path, query: target.query }, upstream, endpoint, enforce);
+    yield admission.check(built.request);
+    // A WebSocket (Loki tail) counts against the rate only: its slots are not held for the life of the tunnel.
+    if (endpoint.websocket) admission.release();
+    return { ...built, admission };
+  } catch (error) {
     admission?.release();
     if (error instanceof LimitRefusal) ctx.limit = error.rule;
     throw error;
-  };
-  try {
-    const length = req.headers['content-length'];
-    const enforce: EnforceContext = { identity, policy: identity.policy, tenants, options: upstream.options };
-    const prepared = andThen(deps.limiter.admit({ identity, tenants, upstream: upstream.name, endpoint }, length === undefined ? undefined : Number(length)), (admitted) => {
-      admission = admitted;
-      return andThen(buildRequest(req, ctx, deps, { path: found.path, query: target.query }, upstream, endpoint, enforce), (built) =>
-        andThen(admitted.check(built.request), () => {
-          // A WebSocket (Loki tail) counts against the rate only: its slots are not held for the life of the tunnel.
-          if (endpoint.websocket) admitted.release();
-          return { ...built, admission: admitted };
-        }),
-      );
-    });
-    return isPromise(prepared) ? prepared.catch(giveBack) : prepared;
-  } catch (error) {
-    return giveBack(error);
   }
 }
 
 /** The outgoing request, enforced: at once unless the body must be read first or the endpoint waits. */
-function buildRequest(
+function* buildRequest(
   req: IncomingMessage,
   ctx: RequestContext,
   deps: PipelineDeps,
@@ -136,8 +131,7 @@ function buildRequest(
   upstream: UpstreamTarget,
   endpoint: Endpoint,
   enforce: EnforceContext,
-): MaybePromise<EnforcedRequest> {
-  const needsBody = endpoint.bufferBody === true || upstream.signer?.requiresBufferedBody === true;
+): Steps<EnforcedRequest> {
   const request: ProxyRequest = {
     method: req.method ?? 'GET',
     path: target.path,
@@ -145,14 +139,12 @@ function buildRequest(
     headers: buildOutgoingHeaders(req.headers, deps.headerPolicy, upstream.forwardCredentials),
     body: undefined,
   };
+  const needsBody = endpoint.bufferBody === true || upstream.signer?.requiresBufferedBody === true;
+  if (needsBody && hasRequestBody(req)) request.body = (yield readRequestBody(req, deps.maxBodyBytes)) as Buffer;
+  yield endpoint.transformRequest?.(request, enforce);
   const built: EnforcedRequest = { upstream, endpoint, request, enforce };
-  const authorize = endpoint.authorizeWithUpstream;
-  const enforced = () => andThen(endpoint.transformRequest?.(request, enforce), () => (authorize ? authorizeWithUpstream(req, ctx, deps, built, authorize) : built));
-  if (!needsBody || !hasRequestBody(req)) return enforced();
-  return readRequestBody(req, deps.maxBodyBytes).then((body) => {
-    request.body = body;
-    return enforced();
-  });
+  if (endpoint.authorizeWithUpstream) yield authorizeWithUpstream(req, ctx, deps, built, endpoint.authorizeWithUpstream);
+  return built;
 }
 
 /** The endpoint decides with what the upstream holds (`Endpoint.authorizeWithUpstream`). */
@@ -162,7 +154,7 @@ async function authorizeWithUpstream(
   deps: PipelineDeps,
   built: EnforcedRequest,
   authorize: NonNullable<Endpoint['authorizeWithUpstream']>,
-): Promise<EnforcedRequest> {
+): Promise<void> {
   const { upstream, endpoint, request, enforce } = built;
   const lookup = createUpstreamLookup(upstream, endpoint.component, enforce.tenants, req, ctx);
   try {
@@ -171,7 +163,6 @@ async function authorizeWithUpstream(
     if (!(error instanceof ForwardError)) throw error;
     throw upstreamFault(error.kind, upstream.name, error.cause, ctx, deps);
   }
-  return built;
 }
 
 /**

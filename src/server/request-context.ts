@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
+import type { ErrorCode } from '../core/error-codes.js';
+import type { GrafanaUser } from '../identity/identity.js';
 import type { RequestTrace, RequestTracer } from '../observability/tracing.js';
 
 /** What one request carries through the pipeline, and what its access-log line reports. */
@@ -15,10 +17,12 @@ export interface RequestContext {
   readonly signal: AbortSignal;
   subject?: string;
   authenticator?: string;
+  /** The Grafana user, org and teams, when the identity is a Grafana user presented by Grafana. */
+  grafana?: GrafanaUser;
   tenant?: string;
   upstream?: string;
   endpoint?: string;
-  errorCode?: string;
+  errorCode?: ErrorCode;
   /** The `[[limits.rules]]` entry that refused the request. */
   limit?: string;
   /** The path as routed, for Prometheus-style error bodies and the access log. */
@@ -31,6 +35,15 @@ export interface PlainRequestContext extends RequestContext {
   onClientGone(listener: () => void): void;
   /** The response's `close`: the one listener a request puts on `res`, in the proxy handler. */
   clientClosed(): void;
+}
+
+/**
+ * Where the answer goes: a plain request's `res`, or an upgrade's socket (both are writable streams). Unfinished
+ * and closed means the client went away before the answer was complete.
+ */
+export interface ClientSide {
+  readonly closed: boolean;
+  readonly writableFinished: boolean;
 }
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -49,17 +62,18 @@ class HttpRequestContext implements PlainRequestContext {
   readonly trace: RequestTrace;
   subject: string | undefined = undefined;
   authenticator: string | undefined = undefined;
+  grafana: GrafanaUser | undefined = undefined;
   tenant: string | undefined = undefined;
   upstream: string | undefined = undefined;
   endpoint: string | undefined = undefined;
-  errorCode: string | undefined = undefined;
+  errorCode: ErrorCode | undefined = undefined;
   limit: string | undefined = undefined;
   path: string | undefined = undefined;
-  readonly #res: ServerResponse;
+  readonly #res: ClientSide;
   #controller: AbortController | undefined = undefined;
   #onClientGone: (() => void) | undefined = undefined;
 
-  constructor(id: string, log: Logger, res: ServerResponse, trace: RequestTrace) {
+  constructor(id: string, log: Logger, res: ClientSide, trace: RequestTrace) {
     this.id = id;
     this.startMs = performance.now();
     this.log = log;
@@ -87,7 +101,11 @@ class HttpRequestContext implements PlainRequestContext {
   }
 }
 
-export function createRequestContext(req: IncomingMessage, res: ServerResponse, log: Logger, tracer: RequestTracer): PlainRequestContext {
+/**
+ * The context of every request, plain or upgraded: a client's `X-Request-Id` is kept when it is safe to log
+ * and send on (else a UUID), and its `traceparent` continued. Whoever owns `res` calls `clientClosed` on its close.
+ */
+export function createRequestContext(req: IncomingMessage, res: ClientSide, log: Logger, tracer: RequestTracer): PlainRequestContext {
   const sent = req.headers['x-request-id'];
   const id = typeof sent === 'string' && SAFE_REQUEST_ID.test(sent) ? sent : randomUUID();
   const traceparent = req.headers.traceparent;

@@ -7,8 +7,8 @@ import { HttpError, type ErrorCodeOf } from '../core/http-errors.js';
  * in front may read differently (request smuggling, RFC 9112 §11.2).
  */
 export class FramingError extends HttpError {
-  constructor(status: 400 | 501 | 505, code: ErrorCodeOf<400 | 501 | 505>, message: string) {
-    super(status, code, message, { connection: 'close' });
+  constructor(code: ErrorCodeOf<400 | 501 | 505>, message: string) {
+    super(code, message, { connection: 'close' });
   }
 }
 
@@ -28,20 +28,20 @@ export class FramingError extends HttpError {
  */
 export function checkRequestFraming(req: IncomingMessage): void {
   if (req.httpVersionMajor !== 1 || (req.httpVersionMinor !== 0 && req.httpVersionMinor !== 1)) {
-    throw new FramingError(505, 'http_version_not_supported', 'only HTTP/1.0 and HTTP/1.1 are served on this listener');
+    throw new FramingError('http_version_not_supported', 'only HTTP/1.0 and HTTP/1.1 are served on this listener');
   }
   const transferEncoding = req.headersDistinct['transfer-encoding'];
   if (transferEncoding !== undefined) {
     if (req.httpVersionMinor === 0) {
-      throw new FramingError(400, 'ambiguous_framing', 'Transfer-Encoding is not allowed in an HTTP/1.0 request');
+      throw new FramingError('ambiguous_framing', 'Transfer-Encoding is not allowed in an HTTP/1.0 request');
     }
     if (transferEncoding.length !== 1 || transferEncoding[0] !== 'chunked') {
-      throw new FramingError(501, 'unsupported_transfer_encoding', 'the only transfer coding accepted is "Transfer-Encoding: chunked"');
+      throw new FramingError('unsupported_transfer_encoding', 'the only transfer coding accepted is "Transfer-Encoding: chunked"');
     }
   }
   const host = req.headersDistinct.host;
   if (host !== undefined && host.length > 1) {
-    throw new FramingError(400, 'duplicate_host', 'the request has more than one Host header');
+    throw new FramingError('duplicate_host', 'the request has more than one Host header');
   }
 }
 

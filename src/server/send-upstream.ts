@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EnforceContext, Endpoint, ProxyRequest } from '../routing/endpoint.js';
 import { isLimitedPolicy } from '../policy/label-policy.js';
-import { ForwardError, forwardRequest } from '../upstream/forward.js';
+import { forwardRequest } from '../upstream/forward.js';
+import { ForwardError } from '../upstream/upstream-errors.js';
 import { buildOutgoingRequest } from '../upstream/outgoing-request.js';
 import type { UpstreamTarget } from '../upstream/upstream-target.js';
 import { hasRequestBody } from './request-body.js';
@@ -54,7 +55,7 @@ export function sendUpstream(
 
   forwardRequest(
     {
-      dispatcher: destination.dispatcher,
+      dispatcher: endpoint.scope === 'read' ? destination.readDispatcher : destination.dispatcher,
       method: request.method,
       pathAndQuery,
       headers,

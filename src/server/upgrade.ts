@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -9,7 +8,7 @@ import { buildOutgoingRequest } from '../upstream/outgoing-request.js';
 import { classifyUpstreamError } from '../upstream/upstream-errors.js';
 import { prepareRequest, type PipelineDeps } from './pipeline.js';
 import { recordRequest } from './record-request.js';
-import type { RequestContext } from './request-context.js';
+import { createRequestContext, type RequestContext } from './request-context.js';
 import { sendError } from './send-error.js';
 import { upstreamFault } from './upstream-fault.js';
 
@@ -21,16 +20,16 @@ import { upstreamFault } from './upstream-fault.js';
  */
 export function createUpgradeHandler(deps: PipelineDeps, log: Logger, metrics: GatewayMetrics, tracer: RequestTracer) {
   return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const controller = new AbortController();
-    socket.once('close', () => controller.abort(new Error('client closed the connection')));
-    const traceparent = typeof req.headers.traceparent === 'string' ? req.headers.traceparent : undefined;
-    const ctx: RequestContext = { id: randomUUID(), startMs: performance.now(), log, signal: controller.signal, trace: tracer.start(traceparent) };
+    // The same context as a plain request's (a client's safe X-Request-Id kept), bound to the socket.
+    const ctx = createRequestContext(req, socket, log, tracer);
+    socket.once('close', () => ctx.clientClosed());
     socket.on('error', () => socket.destroy());
+    const method = req.method ?? 'GET';
     tunnel(req, socket, head, ctx, deps).then(
-      (status) => recordRequest(ctx, 'GET', status, log, metrics, true),
+      (status) => recordRequest(ctx, method, status, log, metrics, true),
       (error: unknown) => {
         const status = refuseUpgrade(req, socket, error, ctx);
-        recordRequest(ctx, 'GET', status, log, metrics, true);
+        recordRequest(ctx, method, status, log, metrics, true);
       },
     );
   };

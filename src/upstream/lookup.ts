@@ -1,9 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { HttpError } from '../core/http-errors.js';
 import type { UpstreamLookup } from '../routing/endpoint.js';
-import { ForwardError } from './forward.js';
 import { buildOutgoingRequest, type RequestOrigin } from './outgoing-request.js';
-import { classifyUpstreamError } from './upstream-errors.js';
+import { classifyUpstreamError, ForwardError } from './upstream-errors.js';
 import type { UpstreamTarget } from './upstream-target.js';
 
 const MAX_LOOKUP_BYTES = 4 * 1024 * 1024;

@@ -2,6 +2,16 @@ import { BadGateway, GatewayTimeout, type HttpError } from '../core/http-errors.
 
 export type UpstreamErrorKind = 'timeout' | 'connect' | 'reset' | 'protocol' | 'aborted' | 'tls';
 
+/** Why an exchange with the upstream failed before a response could be sent; the caller maps it (below). */
+export class ForwardError extends Error {
+  readonly kind: UpstreamErrorKind;
+  constructor(kind: UpstreamErrorKind, cause: unknown) {
+    super(`upstream ${kind}`, { cause });
+    this.name = 'ForwardError';
+    this.kind = kind;
+  }
+}
+
 // undici and Node socket error codes → what went wrong. The one table of upstream faults.
 const KIND_BY_CODE: Readonly<Record<string, UpstreamErrorKind>> = {
   UND_ERR_CONNECT_TIMEOUT: 'timeout',

@@ -35,6 +35,8 @@ const RUNS = {
   noPolicy: (config: string) => ['explain', '--config', config, '--token', 'tok-none', '--query', 'up'],
   unknownToken: (config: string) => ['explain', '--config', config, '--token', 'tok-unknown', '--query', 'up'],
   victoriametrics: (config: string) => ['explain', '--config', config, '--policy', '{"namespaces":["team-a"]}', '--type', 'victoriametrics', '--query', 'WITH (x = up) x'],
+  selectors: (config: string) => ['explain', '--config', config, '--policy', '{"selectors":[{"namespace":"a","env":"prod"},{"namespace":"shared"}]}', '--query', 'rate(up[5m])'],
+  selectorsRefused: (config: string) => ['explain', '--config', config, '--policy', '{"selectors":[{"namespace":"a","env":"prod"},{"namespace":"shared"}]}', '--query', 'up[5m]'],
   // The same config with `[static_tokens] policy_label = "team"`: an inline entry reads as a token entry does.
   policyLabel: (config: string) => ['explain', '--config', config.replace(/\.toml$/, '-team.toml'), '--policy', '{"namespaces":["a"]}', '--query', 'up{namespace="b"}'],
 } as const;
@@ -122,6 +124,18 @@ test('--type victoriametrics: MetricsQL is shown as sent, with the extra_filters
   );
 });
 
+test('--policy with a selectors list: the union, or the refusal when PromQL cannot say it exactly', () => {
+  const run = result('selectors');
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(
+    run.stdout,
+    '# policy: {namespace="a",env="prod"} or {namespace="shared"}\n(rate(up{namespace="a", env="prod"}[5m]) or rate(up{namespace="shared"}[5m]))\n',
+  );
+  const refused = result('selectorsRefused');
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.match(refused.stdout, /^# refused with 403: a range vector outside a per-series function/);
+});
+
 test('a token without a label policy prints the implicit-deny note and exits 1', () => {
   const run = result('noPolicy');
   assert.equal(run.code, 1, run.stderr);
@@ -141,7 +155,7 @@ test('usage errors exit 2 with the reason and the usage, never 1', async () => {
   const config = join(dir, 'scopegate.toml');
   const cases: [string[], RegExp][] = [
     [['explain', '--config', config, '--token', 'tok-a'], /^explain: --query is required\n/],
-    [['explain', '--config', config, '--token', 'tok-a', '--type', 'graphite', '--query', 'up'], /^explain: --type must be one of prometheus, victoriametrics, loki, tempo\n/],
+    [['explain', '--config', config, '--token', 'tok-a', '--type', 'graphite', '--query', 'up'], /^explain: --type must be one of loki, mimir, prometheus, tempo, victoriametrics\n/],
     [['explain', '--config', config, '--policy', '{namespaces', '--query', 'up'], /^explain: --policy: /],
     [['explain', '--config', config, '--query', 'up'], /^explain: --token or --policy is required\n/],
   ];

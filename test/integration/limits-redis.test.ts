@@ -20,6 +20,10 @@ const clock = { now: () => nowMs };
 const RULES = [
   { name: 'shared-rate', upstreams: ['raw'], rate: 0.001, burst: 10 },
   { name: 'shared-slots', per: 'tenant', upstreams: ['slow'], concurrency: 2 },
+  // Rate and concurrency on one route, and a cost guard (which Redis never sees).
+  { name: 'both-rate', per: 'tenant', upstreams: ['both'], rate: 0.001, burst: 2 },
+  { name: 'both-slots', per: 'tenant', upstreams: ['both'], concurrency: 1 },
+  { name: 'both-cost', upstreams: ['both'], max_query_bytes: 1000 },
 ];
 
 async function gateway(onBackendError: 'allow' | 'deny', keyPrefix = 'sg-test:'): Promise<StartedGateway> {
@@ -32,6 +36,7 @@ async function gateway(onBackendError: 'allow' | 'deny', keyPrefix = 'sg-test:')
     proxy: {
       upstreams: [
         { name: 'slow', match: 'slow\\.example', upstream: upstream.url, priority: 10 },
+        { name: 'both', match: 'both\\.example', upstream: upstream.url, priority: 10 },
         { name: 'raw', match: '.*', upstream: upstream.url },
       ],
     },
@@ -105,6 +110,55 @@ test('concurrency leases are shared too: two in flight on one gateway leave none
   let status = 0;
   for (let attempt = 0; attempt < 50 && status !== 200; attempt++) {
     status = (await get(two!, 'tok-a', 'slow.example')).status;
+    if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.equal(status, 200);
+});
+
+/** Scripts Redis has run (EVALSHA and EVAL calls), from INFO commandstats. */
+async function scriptCalls(): Promise<number> {
+  const info = await redis.command('INFO commandstats');
+  const calls = (name: string) => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
+  return calls('evalsha') + calls('eval');
+}
+
+test('one round trip per request: the rates and leases of every matched rule in one script, same answers', async () => {
+  const g = await gateway('deny', 'once:');
+  upstream.setHandler((_request, res) => {
+    res.writeHead(200).end('ok');
+  });
+  assert.equal((await get(g, 'tok-b', 'both.example')).status, 200, 'loads the script');
+  const before = await scriptCalls();
+  assert.equal((await get(g, 'tok-a', 'both.example')).status, 200);
+  assert.equal(await scriptCalls(), before + 1, 'two rules with a rate or a slot, one script call');
+
+  // The slot is held while the response is: a second request of the tenant is refused on concurrency (its
+  // rate unit is taken first, as rule by rule), a third by the rate (burst 2).
+  let arrived: () => void = () => {};
+  const arrival = new Promise<void>((resolve) => (arrived = resolve));
+  const held: ServerResponse[] = [];
+  upstream.setHandler((_request, res) => {
+    held.push(res);
+    arrived();
+  });
+  nowMs += 1_000_000;
+  const first = get(g, 'tok-a', 'both.example');
+  await arrival;
+  const second = await get(g, 'tok-a', 'both.example');
+  assert.equal(second.status, 429);
+  assert.equal(second.json().code, 'concurrency_limited');
+  for (const res of held.splice(0)) res.writeHead(200).end('done');
+  assert.equal((await first).status, 200);
+  const third = await get(g, 'tok-a', 'both.example');
+  assert.equal(third.json().code, 'rate_limited');
+  upstream.setHandler((_request, res) => {
+    res.writeHead(200).end('ok');
+  });
+  // The lease was given back (without the response waiting for it): once the rate allows, the slot is free.
+  let status = 0;
+  for (let attempt = 0; attempt < 50 && status !== 200; attempt++) {
+    nowMs += 1_000_000;
+    status = (await get(g, 'tok-a', 'both.example')).status;
     if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 20));
   }
   assert.equal(status, 200);

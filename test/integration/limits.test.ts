@@ -27,6 +27,8 @@ const RULES = [
   { name: 'loki-cost', upstreams: ['loki'], max_range: '6h', max_points: 500 },
   { name: 'tempo-cost', upstreams: ['tempo'], max_range: '6h', min_step: '15s', max_points: 500, max_query_bytes: 100 },
   { name: 'write-size', endpoints: ['prometheus.remote_write', 'loki.push'], max_body_bytes: 2000, max_series: 2 },
+  // Per tenant set, on the federating Mimir route: one request per 1000 s.
+  { name: 'fed-set', per: 'tenant', upstreams: ['fed'], rate: 0.001, burst: 1 },
 ];
 
 function gatewayConfig(rules: readonly Record<string, unknown>[]): Record<string, unknown> {
@@ -40,6 +42,7 @@ function gatewayConfig(rules: readonly Record<string, unknown>[]): Record<string
         { name: 'prom', match: 'prom\\.example', upstream: upstream.url, priority: 10, type: 'prometheus', allow_write: true },
         { name: 'loki', match: 'loki\\.example', upstream: upstream.url, priority: 10, type: 'loki' },
         { name: 'tempo', match: 'tempo\\.example', upstream: upstream.url, priority: 10, type: 'tempo' },
+        { name: 'fed', match: 'fed\\.example', upstream: upstream.url, priority: 10, type: 'mimir', allow_federation: true },
         { name: 'raw', match: '.*', upstream: upstream.url },
       ],
     },
@@ -53,6 +56,7 @@ before(async () => {
     'tok-ns': { tenant: 'team-a', name: 'ns', namespaces: ['team-a'] },
     'tok-other': { tenant: 'team-a', name: 'other' },
     'tok-b': { tenant: 'team-b', name: 'bee' },
+    'tok-fed': { tenants: ['fed-a', 'fed-b', 'fed-c'], name: 'fed' },
   });
   gateway = await startTestGateway(gatewayConfig(RULES), { clock });
 });
@@ -202,6 +206,42 @@ test('Tempo search and TraceQL metrics query_range: span, step, points and query
   assertRefused(await tempo('/api/metrics/query_range', { q: '{} | rate()', start: 'now-1h', end: '3600', step: '60s' }), 400, 'invalid_time_range');
   assert.equal((await tempo('/api/metrics/query_range', { q: '{} | rate()', start: '0', end: '3600', step: '60s' })).status, 200);
   assert.deepEqual(upstream.requests.map((r) => r.url.split('?')[0]), ['/api/search', '/api/metrics/query_range'], 'only the two allowed requests arrived');
+});
+
+test('Loki\'s since cannot get round max_range: refused as the same range given as start is, and never forwarded', async () => {
+  const lokiRange = (params: Record<string, string>) =>
+    get('tok-ns', `/loki/api/v1/query_range?${new URLSearchParams({ query: '{app="x"}', ...params })}`, 'loki.example');
+  const thirtyDaysAgo = String(Math.floor(nowMs / 1000) - 30 * 86_400);
+  assertRefused(await lokiRange({ start: thirtyDaysAgo }), 422, 'query_range_too_long');
+  assertRefused(await lokiRange({ since: '30d' }), 422, 'query_range_too_long');
+  // A past end moves the window back, it does not shrink what since asks for.
+  assertRefused(await lokiRange({ since: '7h', end: String(Math.floor(nowMs / 1000) - 86_400) }), 422, 'query_range_too_long');
+  assert.equal((await lokiRange({ since: '5h' })).status, 200);
+  assert.equal(upstream.requests.length, 1, 'only the request within max_range reached Loki');
+  assert.match(upstream.requests[0]?.url ?? '', /since=5h/);
+});
+
+test('Tempo: the metrics API\'s since is guarded as Loki\'s; search reads no since, so it counts as the last hour', async () => {
+  const tempo = (path: string, params: Record<string, string>) => get('tok-dash', `${path}?${new URLSearchParams(params)}`, 'tempo.example');
+  assertRefused(await tempo('/api/metrics/query_range', { q: '{} | rate()', since: '30d', step: '1h' }), 422, 'query_range_too_long');
+  assertRefused(await tempo('/api/metrics/query', { q: '{} | rate()', since: '30d' }), 422, 'query_range_too_long');
+  assert.equal((await tempo('/api/metrics/query', { q: '{} | rate()', since: '5h' })).status, 200);
+  assert.equal((await tempo('/api/search', { q: '{}', since: '30d' })).status, 200);
+  assert.deepEqual(upstream.requests.map((r) => r.url.split('?')[0]), ['/api/metrics/query', '/api/search']);
+});
+
+test('per = "tenant" counts a federated tenant set as a set: fed-a|fed-b and fed-b|fed-a share one budget', async () => {
+  const asTenants = (orgId: string) => sendRaw(gateway.url, {
+    path: '/prometheus/api/v1/labels',
+    headers: { authorization: 'Bearer tok-fed', host: 'fed.example', 'x-scope-orgid': orgId },
+  });
+  assert.equal((await asTenants('fed-a|fed-b')).status, 200);
+  assertRefused(await asTenants('fed-b|fed-a'), 429, 'rate_limited');
+  assertRefused(await asTenants('fed-b|fed-a|fed-b'), 429, 'rate_limited');
+  // Another set is another budget.
+  assert.equal((await asTenants('fed-a|fed-c')).status, 200);
+  assert.deepEqual(upstream.requests.map((r) => r.headers['x-scope-orgid']), ['fed-a|fed-b', 'fed-a|fed-c'], 'sent as the client ordered them');
+  assert.match(await metricsText(), /scopegate_limited_total\{tenant="fed-a\|fed-b",limit="rate"\} 2/);
 });
 
 test('write size: remote write body bytes and series, Loki push streams', async () => {

@@ -2,8 +2,9 @@ import { Writable } from 'node:stream';
 import { parseConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { systemClock, type Clock } from '../../src/core/clock.js';
-import { createApp, type App } from '../../src/app.js';
+import { createApp, type App, type AppDeps } from '../../src/app.js';
 import { startGateway, type GatewayServer } from '../../src/server/gateway-server.js';
+import type { HostResolver } from '../../src/upstream/balancer/dns-discovery.js';
 
 export interface StartedGateway {
   readonly url: string;
@@ -21,7 +22,7 @@ export interface StartedGateway {
  */
 export async function startTestGateway(
   raw: Record<string, unknown>,
-  options: { clock?: Clock; collectProcessMetrics?: boolean } = {},
+  options: { clock?: Clock; collectProcessMetrics?: boolean; presetFor?: AppDeps['presetFor']; resolveHost?: HostResolver } = {},
 ): Promise<StartedGateway> {
   const proxy = { listen: '127.0.0.1:0', shutdown_timeout: '5s', ...(raw.proxy as Record<string, unknown>) };
   const config = parseConfig({ log_level: 'info', admin: { listen: '127.0.0.1:0' }, ...raw, proxy });
@@ -33,7 +34,13 @@ export async function startTestGateway(
     },
   });
   const logger = createLogger({ level: config.log_level, destination });
-  const appDeps = { logger, clock: options.clock ?? systemClock, collectProcessMetrics: options.collectProcessMetrics ?? false };
+  const appDeps: AppDeps = {
+    logger,
+    clock: options.clock ?? systemClock,
+    collectProcessMetrics: options.collectProcessMetrics ?? false,
+    ...(options.presetFor ? { presetFor: options.presetFor } : {}),
+    ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
+  };
   const server = await startGateway(config, { logger, createApp: (c, previous: App | undefined) => createApp(c, { ...appDeps, previous }) });
   return {
     url: `http://127.0.0.1:${server.proxyAddress.port}`,

@@ -50,6 +50,11 @@ export const limitRuleSchema = z.strictObject({
   burst: z.int().min(1).optional(),
   /** Requests in flight at once. */
   concurrency: z.int().min(1).optional(),
+  /**
+   * Over `concurrency`, wait up to this long in a fair per-identity queue for a slot (then 429 `queue_timeout`)
+   * instead of an immediate 429 `concurrency_limited`.
+   */
+  max_queue_duration: durationMs.optional(),
   /** query_range: largest end − start. */
   max_range: durationMs.optional(),
   /** query_range: smallest step. */
@@ -64,7 +69,8 @@ export const limitRuleSchema = z.strictObject({
   max_body_bytes: z.int().min(1).optional(),
   /** Remote write: time series per request; Loki push: streams per request. */
   max_series: z.int().min(1).optional(),
-}).refine((rule) => rule.burst === undefined || rule.rate !== undefined, { message: 'burst needs rate', path: ['burst'] });
+}).refine((rule) => rule.burst === undefined || rule.rate !== undefined, { message: 'burst needs rate', path: ['burst'] })
+  .refine((rule) => rule.max_queue_duration === undefined || rule.concurrency !== undefined, { message: 'max_queue_duration needs concurrency', path: ['max_queue_duration'] });
 
 export const redisLimitsSchema = z.strictObject({
   url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),

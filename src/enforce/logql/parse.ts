@@ -8,7 +8,7 @@
 import { parser } from '@grafana/lezer-logql';
 import type { SyntaxNode, Tree } from '@lezer/common';
 import { QueryParseError } from '../errors.js';
-import { decodeGoString } from './go-string.js';
+import { decodeGoString } from '../go-string.js';
 
 export interface ParsedLogQuery {
   readonly text: string;

@@ -9,15 +9,16 @@
  *
  * - ws is what the PromQL lexer skips: space, \t, \n, \r.
  * - name is `[a-zA-Z_][a-zA-Z0-9_]*` (the lexer's identifier inside braces).
- * - string is double-quoted with Go escapes, decoded by `decodeGoString` (the LogQL decoder, which refuses
- *   whatever Go's `strconv.Unquote` might read differently: bad escapes, non-ASCII byte escapes, raw newlines).
+ * - string is double-quoted with Go escapes, decoded by `decodeGoString` (../go-string.ts, which refuses
+ *   whatever Go's `strconv.Unquote` might read differently: bad escapes, bytes that are not UTF-8, raw newlines,
+ *   lone surrogates).
  *
  * Everything else is refused, never guessed: a metric name before the braces, `!=`/`=~`/`!~`, single-quoted
  * or backquoted strings, quoted label names, `#` comments, and a label named twice (Loki refuses duplicates
  * too). An empty value is returned as such; the policy check treats it as missing, as Loki drops it.
  */
 import { UnsupportedInput } from '../errors.js';
-import { decodeGoString } from '../logql/go-string.js';
+import { decodeGoString } from '../go-string.js';
 
 const SPACE = 0x20;
 const TAB = 0x09;

@@ -16,7 +16,7 @@ import { PolicyViolation, UnsupportedInput } from '../errors.js';
 import { isWellFormedUtf8 } from '../utf8.js';
 import { ByteSink, varintSize } from './byte-sink.js';
 import { LENGTH_DELIMITED, WireReader } from './protobuf-wire-reader.js';
-import { compareBytes, findRule, isValueAllowed, type WriteRule } from './write-rules.js';
+import { compareBytes, findSlot, isValueAllowed, type WritePolicy, type WriteRule } from './write-rules.js';
 
 const TIMESERIES = 1;
 const LABELS = 1;
@@ -33,14 +33,14 @@ export interface WriteEnforcement {
 }
 
 /**
- * Checks every series of a decompressed WriteRequest against `rules` (see remote-write.ts for the contract).
+ * Checks every series of a decompressed WriteRequest against `policy` (see remote-write.ts for the contract).
  * @throws PolicyViolation for a refused series, UnsupportedInput for malformed bytes.
  */
-export function enforceWriteRequestV1(message: Buffer, rules: readonly WriteRule[], inject: boolean): WriteEnforcement {
+export function enforceWriteRequestV1(message: Buffer, policy: WritePolicy, inject: boolean): WriteEnforcement {
   const request = new WireReader(message, 'write request');
   const series = new WireReader(message, 'time series');
   const label = new WireReader(message, 'label');
-  const hits = new RuleHits(rules.length);
+  const hits = new LabelHits(policy.names.length);
   let sink: ByteSink | undefined;
   let writer: InjectedSeriesWriter | undefined;
   let copied = 0;
@@ -56,10 +56,10 @@ export function enforceWriteRequestV1(message: Buffer, rules: readonly WriteRule
     const end = request.lengthDelimited();
     const start = request.payloadStart;
     seriesCount++;
-    scanSeriesLabels(message, series.reset(start, end), label, rules, hits);
-    if (!checkSeries(message, start, end, rules, hits, inject)) continue;
+    scanSeriesLabels(message, series.reset(start, end), label, policy, hits);
+    if (!checkSeries(message, start, end, policy, hits, inject)) continue;
     sink ??= new ByteSink(message.length + (message.length >>> 3));
-    writer ??= new InjectedSeriesWriter(message, rules);
+    writer ??= new InjectedSeriesWriter(message, policy);
     sink.copyFrom(message, copied, fieldStart);
     writer.write(sink, start, end, hits);
     copied = end;
@@ -82,22 +82,22 @@ export function countWriteRequestSeries(message: Buffer): number {
   return count;
 }
 
-/** Per request, reused per series: what the series holds of each rule's label. */
-class RuleHits {
+/** Per request, reused per series: what the series holds of each policy label (by slot). */
+class LabelHits {
   readonly count: Int32Array;
   readonly valueStart: Int32Array;
   readonly valueEnd: Int32Array;
   readonly inject: Uint8Array;
-  constructor(rules: number) {
-    this.count = new Int32Array(rules);
-    this.valueStart = new Int32Array(rules);
-    this.valueEnd = new Int32Array(rules);
-    this.inject = new Uint8Array(rules);
+  constructor(slots: number) {
+    this.count = new Int32Array(slots);
+    this.valueStart = new Int32Array(slots);
+    this.valueEnd = new Int32Array(slots);
+    this.inject = new Uint8Array(slots);
   }
 }
 
-/** Reads the series' labels and records, per rule, how often its label appears and its value's span. */
-function scanSeriesLabels(message: Buffer, series: WireReader, label: WireReader, rules: readonly WriteRule[], hits: RuleHits): void {
+/** Reads the series' labels and records, per policy label, how often it appears and its value's span. */
+function scanSeriesLabels(message: Buffer, series: WireReader, label: WireReader, policy: WritePolicy, hits: LabelHits): void {
   hits.count.fill(0);
   while (series.hasMore()) {
     const tag = series.tag();
@@ -116,7 +116,7 @@ function scanSeriesLabels(message: Buffer, series: WireReader, label: WireReader
       message[plainNameEnd] === TAG_LABEL_VALUE && plainNameEnd + 2 + (message[plainNameEnd + 1] as number) === end
     ) {
       if (!isWellFormedUtf8(message, start, end)) throw new UnsupportedInput('label is not valid UTF-8');
-      recordLabel(message, rules, hits, start + 2, plainNameEnd, plainNameEnd + 2, end);
+      recordLabel(message, policy, hits, start + 2, plainNameEnd, plainNameEnd + 2, end);
       continue;
     }
     label.reset(start, end);
@@ -143,38 +143,64 @@ function scanSeriesLabels(message: Buffer, series: WireReader, label: WireReader
         valueEnd = stringEnd;
       }
     }
-    recordLabel(message, rules, hits, nameStart, nameEnd, valueStart, valueEnd);
+    recordLabel(message, policy, hits, nameStart, nameEnd, valueStart, valueEnd);
   }
 }
 
-function recordLabel(message: Buffer, rules: readonly WriteRule[], hits: RuleHits, nameStart: number, nameEnd: number, valueStart: number, valueEnd: number): void {
-  const rule = findRule(rules, message, nameStart, nameEnd);
-  if (rule < 0) return;
-  hits.count[rule] = (hits.count[rule] as number) + 1;
-  hits.valueStart[rule] = valueStart;
-  hits.valueEnd[rule] = valueEnd;
+function recordLabel(message: Buffer, policy: WritePolicy, hits: LabelHits, nameStart: number, nameEnd: number, valueStart: number, valueEnd: number): void {
+  const slot = findSlot(policy, message, nameStart, nameEnd);
+  if (slot < 0) return;
+  hits.count[slot] = (hits.count[slot] as number) + 1;
+  hits.valueStart[slot] = valueStart;
+  hits.valueEnd[slot] = valueEnd;
 }
 
 /** Returns whether labels must be injected (marked in `hits.inject`); throws when the series is refused. */
-function checkSeries(message: Buffer, start: number, end: number, rules: readonly WriteRule[], hits: RuleHits, inject: boolean): boolean {
+function checkSeries(message: Buffer, start: number, end: number, policy: WritePolicy, hits: LabelHits, inject: boolean): boolean {
+  hits.inject.fill(0);
+  if (policy.selectors.length > 1) {
+    checkSeriesUnion(message, start, end, policy, hits);
+    return false;
+  }
   let injects = false;
-  for (let r = 0; r < rules.length; r++) {
-    const rule = rules[r] as WriteRule;
-    const count = hits.count[r] as number;
-    hits.inject[r] = 0;
+  for (const rule of policy.selectors[0] as readonly WriteRule[]) {
+    const slot = rule.slot;
+    const count = hits.count[slot] as number;
     if (count > 1) throw violation(message, start, end, `label "${rule.label}" appears more than once`);
-    const valueStart = hits.valueStart[r] as number;
-    const valueEnd = hits.valueEnd[r] as number;
+    const valueStart = hits.valueStart[slot] as number;
+    const valueEnd = hits.valueEnd[slot] as number;
     // An empty value counts as missing: Prometheus drops empty labels.
     if (count === 1 && valueEnd > valueStart) {
       if (!isValueAllowed(rule, message, valueStart, valueEnd)) throw violation(message, start, end, `label "${rule.label}" value not allowed`);
       continue;
     }
-    if (!inject || rule.injectable === undefined) throw violation(message, start, end, `label "${rule.label}" is missing`);
-    hits.inject[r] = 1;
+    if (!inject || policy.injectables[slot] === undefined) throw violation(message, start, end, `label "${rule.label}" is missing`);
+    hits.inject[slot] = 1;
     injects = true;
   }
   return injects;
+}
+
+/**
+ * Under several selectors: the series must satisfy one (each of its labels present once, non-empty, allowed); a
+ * policy label present twice is refused whichever selector names it; nothing is injected.
+ */
+function checkSeriesUnion(message: Buffer, start: number, end: number, policy: WritePolicy, hits: LabelHits): void {
+  for (let slot = 0; slot < policy.labels.length; slot++) {
+    if ((hits.count[slot] as number) > 1) throw violation(message, start, end, `label "${policy.labels[slot]}" appears more than once`);
+  }
+  for (const selector of policy.selectors) if (satisfies(message, selector, hits)) return;
+  throw violation(message, start, end, 'labels not allowed by any selector of the label policy');
+}
+
+function satisfies(message: Buffer, selector: readonly WriteRule[], hits: LabelHits): boolean {
+  for (const rule of selector) {
+    const slot = rule.slot;
+    const valueStart = hits.valueStart[slot] as number;
+    const valueEnd = hits.valueEnd[slot] as number;
+    if (hits.count[slot] !== 1 || valueEnd <= valueStart || !isValueAllowed(rule, message, valueStart, valueEnd)) return false;
+  }
+  return true;
 }
 
 /**
@@ -182,10 +208,10 @@ function checkSeries(message: Buffer, start: number, end: number, rules: readonl
  * labels), an empty-valued label of an added name replaced rather than duplicated, then every other field byte
  * for byte in its order. Made once per request at the first injection; only the touched series are read a second
  * time, into scratch arrays reused from series to series (a label is 5 numbers: start, end, name start, name end,
- * and the rule it was injected for, or -1 for one of the message).
+ * and the policy label (slot) it was injected for, or -1 for one of the message).
  */
 class InjectedSeriesWriter {
-  /** Per injectable rule, its label field `{name, value}` and the span of the name in it. */
+  /** Per injectable policy label (slot), its label field `{name, value}` and the span of the name in it. */
   private readonly fields: (Buffer | undefined)[];
   private readonly nameStarts: Int32Array;
   private labels = new Int32Array(5 * 16);
@@ -196,16 +222,16 @@ class InjectedSeriesWriter {
 
   constructor(
     private readonly message: Buffer,
-    private readonly rules: readonly WriteRule[],
+    private readonly policy: WritePolicy,
   ) {
-    this.nameStarts = new Int32Array(rules.length);
-    this.fields = rules.map((rule, r) => (rule.injectable === undefined ? undefined : this.encodeLabelField(rule, r)));
+    this.nameStarts = new Int32Array(policy.names.length);
+    this.fields = policy.injectables.map((value, slot) => (value === undefined ? undefined : this.encodeLabelField(policy.names[slot] as Buffer, value, slot)));
     this.series = new WireReader(message, 'time series');
     this.label = new WireReader(message, 'label');
   }
 
-  write(sink: ByteSink, start: number, end: number, hits: RuleHits): void {
-    const { message, rules } = this;
+  write(sink: ByteSink, start: number, end: number, hits: LabelHits): void {
+    const { message, policy } = this;
     let labelCount = 0;
     let otherCount = 0;
     let length = 0;
@@ -225,18 +251,18 @@ class InjectedSeriesWriter {
       }
       const nameEnd = this.readLabelName(fieldStart, fieldEnd);
       const nameStart = this.label.payloadStart;
-      const rule = findRule(rules, message, nameStart, nameEnd);
-      if (rule >= 0 && hits.inject[rule] === 1) {
+      const slot = findSlot(policy, message, nameStart, nameEnd);
+      if (slot >= 0 && hits.inject[slot] === 1) {
         length -= fieldEnd - fieldStart;
         continue;
       }
       labelCount = this.addLabel(labelCount, fieldStart, fieldEnd, nameStart, nameEnd, -1);
     }
-    for (let r = 0; r < rules.length; r++) {
-      if (hits.inject[r] !== 1) continue;
-      const field = this.fields[r] as Buffer;
-      const nameStart = this.nameStarts[r] as number;
-      labelCount = this.addLabel(labelCount, 0, field.length, nameStart, nameStart + (rules[r] as WriteRule).name.length, r);
+    for (let slot = 0; slot < policy.names.length; slot++) {
+      if (hits.inject[slot] !== 1) continue;
+      const field = this.fields[slot] as Buffer;
+      const nameStart = this.nameStarts[slot] as number;
+      labelCount = this.addLabel(labelCount, 0, field.length, nameStart, nameStart + (policy.names[slot] as Buffer).length, slot);
       length += field.length;
     }
     this.sortLabels(labelCount);
@@ -244,8 +270,8 @@ class InjectedSeriesWriter {
     sink.varint(length);
     for (let i = 0; i < labelCount; i++) {
       const at = 5 * (this.order[i] as number);
-      const rule = this.labels[at + 4] as number;
-      sink.copyFrom(rule < 0 ? message : (this.fields[rule] as Buffer), this.labels[at] as number, this.labels[at + 1] as number);
+      const slot = this.labels[at + 4] as number;
+      sink.copyFrom(slot < 0 ? message : (this.fields[slot] as Buffer), this.labels[at] as number, this.labels[at + 1] as number);
     }
     for (let i = 0; i < otherCount; i++) sink.copyFrom(message, this.others[2 * i] as number, this.others[2 * i + 1] as number);
   }
@@ -271,7 +297,7 @@ class InjectedSeriesWriter {
     return nameEnd;
   }
 
-  private addLabel(count: number, start: number, end: number, nameStart: number, nameEnd: number, rule: number): number {
+  private addLabel(count: number, start: number, end: number, nameStart: number, nameEnd: number, slot: number): number {
     if (5 * count + 5 > this.labels.length) this.labels = growInt32(this.labels);
     if (count + 1 > this.order.length) this.order = growInt32(this.order);
     const at = 5 * count;
@@ -279,7 +305,7 @@ class InjectedSeriesWriter {
     this.labels[at + 1] = end;
     this.labels[at + 2] = nameStart;
     this.labels[at + 3] = nameEnd;
-    this.labels[at + 4] = rule;
+    this.labels[at + 4] = slot;
     this.order[count] = count;
     return count + 1;
   }
@@ -307,17 +333,15 @@ class InjectedSeriesWriter {
     );
   }
 
-  /** The label field `{name, value}` of an injectable rule (an empty value is not written, as proto3 does). */
-  private encodeLabelField(rule: WriteRule, index: number): Buffer {
-    const name = rule.name;
-    const value = rule.injectable as Buffer;
+  /** The label field `{name, value}` of an injectable policy label (an empty value is not written, as proto3 does). */
+  private encodeLabelField(name: Buffer, value: Buffer, slot: number): Buffer {
     const inner = 1 + varintSize(name.length) + name.length + (value.length === 0 ? 0 : 1 + varintSize(value.length) + value.length);
     const sink = new ByteSink(inner + 6);
     sink.byte(TAG_LABELS);
     sink.varint(inner);
     sink.byte(TAG_LABEL_NAME);
     sink.varint(name.length);
-    this.nameStarts[index] = sink.length;
+    this.nameStarts[slot] = sink.length;
     sink.copyFrom(name, 0, name.length);
     if (value.length > 0) {
       sink.byte(TAG_LABEL_VALUE);

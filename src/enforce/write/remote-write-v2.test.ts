@@ -6,7 +6,7 @@ import snappy from 'snappyjs';
 import {
   decodeRequestV2LabelNames, decodeRequestV2Labels, encodeRequestV2, encodeRequestV2Message, RequestV2, type V2Series,
 } from '../../../test/servers/remote-write-v2-body.js';
-import { buildLabelPolicy, type LabelPolicy } from '../../policy/label-policy.js';
+import { buildLabelPolicy, buildSelectorsPolicy, type LabelPolicy } from '../../policy/label-policy.js';
 import { PolicyViolation, UnsupportedInput } from '../errors.js';
 import { countRemoteWriteSeries, enforceRemoteWrite, type RemoteWriteOptions } from './remote-write.js';
 
@@ -167,14 +167,16 @@ describe('enforceRemoteWrite, remote write 2.0 (bodies from protobufjs and the p
     const body = encodeRequestV2([{ labels: { namespace: 'a' } }]);
     assert.match(refusal(body, nsA, { ...strict, acceptsRemoteWrite2: false }), /^media type: /);
   });
+});
 
+describe('enforceRemoteWrite, remote write 2.0, properties (against the protobufjs decode)', () => {
   it('decides random requests as a reference model over the protobufjs decode does', () => {
     const value = fc.constantFrom('a', 'b', '', 'team-1', 'eu', 'us', 'é');
     const labels = fc.dictionary(fc.constantFrom('__name__', 'namespace', 'cluster', 'pod', 'job'), value, { maxKeys: 4 });
     fc.assert(
       fc.property(fc.array(labels, { maxLength: 4 }), fc.boolean(), (sets, injecting) => {
         const body = encodeRequestV2(sets.map((l) => ({ labels: l })));
-        const rules = nsRegex.fullAccess ? [] : nsRegex.rules;
+        const rules = nsRegex.fullAccess ? [] : (nsRegex.selectors[0] ?? []);
         const verdicts = sets.map((l) => {
           for (const rule of rules) {
             const v = l[rule.label] ?? '';
@@ -236,5 +238,47 @@ describe('enforceRemoteWrite, remote write 2.0 (bodies from protobufjs and the p
       }),
       { numRuns: 1500 },
     );
+  });
+});
+
+describe('enforceRemoteWrite, remote write 2.0, under a policy of several selectors (DNF)', () => {
+  const dnf = buildSelectorsPolicy([{ namespace: 'a', env: 'prod' }, { namespace: ['shared', 'ops-.*'] }]) as LabelPolicy;
+
+  it('a series satisfying one selector is forwarded byte for byte, however many series share its symbols', () => {
+    const body = encodeRequestV2([
+      { labels: { __name__: 'up', namespace: 'a', env: 'prod' } },
+      { labels: { __name__: 'up', namespace: 'shared', env: 'dev' } },
+      { labels: { __name__: 'up', namespace: 'ops-1', env: 'prod' } },
+      { labels: { __name__: 'up', namespace: 'a', env: 'prod', pod: 'p' } },
+    ]);
+    const got = enforceRemoteWrite(body, dnf, inject);
+    assert.equal(got.body, body);
+    assert.equal(got.seriesCount, 4);
+  });
+
+  it('a series mixing the selectors, or missing a label, is refused even in inject mode (nothing is injected)', () => {
+    const mixed: Record<string, string>[] = [{ namespace: 'a', env: 'dev' }, { namespace: 'a' }, { env: 'prod' }, { namespace: 'b', env: 'prod' }, { namespace: 'a', env: '' }, { namespace: 'xops-1' }];
+    for (const labels of mixed) {
+      const body = encodeRequestV2([{ labels: { __name__: 'ok', namespace: 'shared' } }, { labels: { __name__: 'up', ...labels } }]);
+      assert.match(refusal(body, dnf, inject), /^policy: series up: labels not allowed by any selector of the label policy/, JSON.stringify(labels));
+    }
+  });
+
+  it('a policy label given twice is refused, even when one of its values would satisfy a selector', () => {
+    const body = raw({ symbols: ['', 'namespace', 'shared', 'b'], timeseries: [{ labelsRefs: [1, 2, 1, 3], samples: [{ value: 1, timestamp: 1 }] }] });
+    assert.match(refusal(body, dnf, strict), /^policy: .*label "namespace" appears more than once/);
+  });
+});
+
+describe('enforceRemoteWrite, remote write 2.0, one selector with two rules on one label', () => {
+  // A file entry's `namespace` values and its `labels.namespace`: both rules must hold, and only the common literal is injected.
+  const twoRules = buildLabelPolicy({ values: ['a', 'b'], labels: { namespace: 'a' } }) as LabelPolicy;
+  it('checks both rules and injects the label once', () => {
+    assert.equal(refusal(encodeRequestV2([{ labels: { __name__: 'up', namespace: 'a' } }]), twoRules, strict), 'accepted');
+    assert.match(refusal(encodeRequestV2([{ labels: { __name__: 'up', namespace: 'b' } }]), twoRules, strict), /^policy: .*"namespace" value not allowed/);
+    assert.match(refusal(encodeRequestV2([{ labels: { __name__: 'up' } }]), twoRules, inject), /^policy: .*"namespace" is missing/);
+    const single = buildLabelPolicy({ values: ['a'], labels: { namespace: 'a' } }) as LabelPolicy;
+    const out = enforceRemoteWrite(encodeRequestV2([{ labels: { __name__: 'up' } }]), single, inject);
+    assert.deepEqual(decodeRequestV2LabelNames(out.body), [['__name__', 'namespace']]);
   });
 });

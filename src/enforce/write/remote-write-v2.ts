@@ -10,8 +10,9 @@
  * - Every reference is checked: below the symbol count, and labels_refs of even length → else UnsupportedInput
  *   (400). Symbols must be well-formed UTF-8. A known field of the wrong wire type and every WireReader refusal
  *   are malformed too.
- * - A label's name and value are compared through the symbol table: each symbol is matched against the rules'
- *   names once per request, and a value symbol judged once per rule, however many series use it.
+ * - A label's name and value are compared through the symbol table: each symbol is matched against the policy's
+ *   label names once per request, and a value symbol judged once per rule, however many series use it (under
+ *   several selectors too: each selector reads the same per-series references).
  * - Inject mode adds the rule's name and value to the symbols (right after the last symbols field, reusing a
  *   symbol that already holds the string) and rewrites the series' labels_refs, sorted by name, as one packed field.
  */
@@ -20,7 +21,7 @@ import { isWellFormedUtf8 } from '../utf8.js';
 import { ByteSink, varintSize } from './byte-sink.js';
 import { LENGTH_DELIMITED, VARINT, WireReader } from './protobuf-wire-reader.js';
 import type { WriteEnforcement } from './remote-write-v1.js';
-import { bytesEqual, compareBytes, findRule, isValueAllowed, type WriteRule } from './write-rules.js';
+import { bytesEqual, compareBytes, findSlot, isValueAllowed, type WritePolicy, type WriteRule } from './write-rules.js';
 
 const SYMBOLS = 4;
 const TIMESERIES = 5;
@@ -30,15 +31,15 @@ const METADATA = 5;
 const EXEMPLAR_LABELS_REFS = 1;
 const METADATA_HELP_REF = 3;
 const METADATA_UNIT_REF = 4;
-const NO_RULE = -1;
+const NO_SLOT = -1;
 
 /**
- * Checks every series of a decompressed v2 Request against `rules` (see remote-write.ts for the contract).
+ * Checks every series of a decompressed v2 Request against `policy` (see remote-write.ts for the contract).
  * @throws PolicyViolation for a refused series, UnsupportedInput for malformed bytes or references.
  */
-export function enforceWriteRequestV2(message: Buffer, rules: readonly WriteRule[], inject: boolean): WriteEnforcement {
+export function enforceWriteRequestV2(message: Buffer, policy: WritePolicy, inject: boolean): WriteEnforcement {
   const symbols = readSymbols(message);
-  const check = new SeriesCheck(message, symbols, rules);
+  const check = new SeriesCheck(message, symbols, policy);
   const request = new WireReader(message, 'request');
   let sink: ByteSink | undefined;
   let added: AddedSymbols | undefined;
@@ -59,7 +60,7 @@ export function enforceWriteRequestV2(message: Buffer, rules: readonly WriteRule
     if (!check.decide(start, end, inject)) continue;
     if (sink === undefined) {
       sink = new ByteSink(message.length + (message.length >>> 3));
-      added = addInjectedSymbols(symbols, rules, message);
+      added = addInjectedSymbols(symbols, policy, message);
       writer = new InjectedSeriesWriter(check, added);
     }
     copied = copyUpTo(sink, message, copied, fieldStart, symbols, added as AddedSymbols);
@@ -129,11 +130,11 @@ function grow(array: Int32Array): Int32Array<ArrayBuffer> {
 }
 
 /**
- * Per request, reused per series: which rule each symbol names (matched once per symbol), the verdict of each
- * value symbol per rule (judged once), and what the current series holds of each rule's label.
+ * Per request, reused per series: which policy label (slot) each symbol names (matched once per symbol), the
+ * verdict of each value symbol per rule (judged once), and what the current series holds of each policy label.
  */
 class SeriesCheck {
-  private readonly ruleOf: Int16Array;
+  private readonly slotOf: Int16Array;
   private readonly verdicts: (Uint8Array | undefined)[];
   readonly count: Int32Array;
   readonly valueRef: Int32Array;
@@ -147,20 +148,21 @@ class SeriesCheck {
   constructor(
     readonly message: Buffer,
     readonly symbols: SymbolTable,
-    readonly rules: readonly WriteRule[],
+    readonly policy: WritePolicy,
   ) {
-    this.ruleOf = new Int16Array(symbols.count);
-    for (let i = 0; i < symbols.count; i++) this.ruleOf[i] = findRule(rules, message, symbols.starts[i] as number, symbols.ends[i] as number);
-    this.verdicts = rules.map(() => undefined);
-    this.count = new Int32Array(rules.length);
-    this.valueRef = new Int32Array(rules.length);
-    this.inject = new Uint8Array(rules.length);
+    this.slotOf = new Int16Array(symbols.count);
+    for (let i = 0; i < symbols.count; i++) this.slotOf[i] = findSlot(policy, message, symbols.starts[i] as number, symbols.ends[i] as number);
+    this.verdicts = new Array<Uint8Array | undefined>(policy.ruleCount).fill(undefined);
+    const slots = policy.names.length;
+    this.count = new Int32Array(slots);
+    this.valueRef = new Int32Array(slots);
+    this.inject = new Uint8Array(slots);
     this.series = new WireReader(message, 'time series');
     this.inner = new WireReader(message, 'time series');
     this.packed = new WireReader(message, 'exemplar');
   }
 
-  /** Reads the series' references, checking each, and records per rule how often its label appears and its value. */
+  /** Reads the series' references, checking each, and records per policy label how often it appears and its value. */
   scan(start: number, end: number): void {
     this.count.fill(0);
     this.refIndex = 0;
@@ -193,10 +195,10 @@ class SeriesCheck {
       this.nameRef = ref;
       return;
     }
-    const rule = this.ruleOf[this.nameRef] as number;
-    if (rule === NO_RULE) return;
-    this.count[rule] = (this.count[rule] as number) + 1;
-    this.valueRef[rule] = ref;
+    const slot = this.slotOf[this.nameRef] as number;
+    if (slot === NO_SLOT) return;
+    this.count[slot] = (this.count[slot] as number) + 1;
+    this.valueRef[slot] = ref;
   }
 
   private checkExemplar(series: WireReader, tag: number): void {
@@ -248,30 +250,59 @@ class SeriesCheck {
 
   /** Returns whether labels must be injected (marked in `inject`); throws when the series is refused. */
   decide(start: number, end: number, inject: boolean): boolean {
+    const policy = this.policy;
+    this.inject.fill(0);
+    if (policy.selectors.length > 1) {
+      this.decideUnion(start, end);
+      return false;
+    }
     let injects = false;
-    for (let r = 0; r < this.rules.length; r++) {
-      const rule = this.rules[r] as WriteRule;
-      const count = this.count[r] as number;
-      this.inject[r] = 0;
+    for (const rule of policy.selectors[0] as readonly WriteRule[]) {
+      const slot = rule.slot;
+      const count = this.count[slot] as number;
       if (count > 1) throw this.violation(start, end, `label "${rule.label}" appears more than once`);
-      const value = this.valueRef[r] as number;
-      // An empty value counts as missing (the spec forbids empty values; Prometheus drops empty labels).
-      if (count === 1 && (this.symbols.ends[value] as number) > (this.symbols.starts[value] as number)) {
-        if (!this.isAllowed(r, value)) throw this.violation(start, end, `label "${rule.label}" value not allowed`);
+      if (this.isPresent(slot)) {
+        if (!this.isAllowed(rule, this.valueRef[slot] as number)) throw this.violation(start, end, `label "${rule.label}" value not allowed`);
         continue;
       }
-      if (!inject || rule.injectable === undefined) throw this.violation(start, end, `label "${rule.label}" is missing`);
-      this.inject[r] = 1;
+      if (!inject || policy.injectables[slot] === undefined) throw this.violation(start, end, `label "${rule.label}" is missing`);
+      this.inject[slot] = 1;
       injects = true;
     }
     return injects;
   }
 
-  private isAllowed(rule: number, value: number): boolean {
-    let verdicts = this.verdicts[rule];
-    if (verdicts === undefined) verdicts = this.verdicts[rule] = new Uint8Array(this.symbols.count);
+  /**
+   * Under several selectors: the series must satisfy one (each of its labels present once, non-empty, allowed); a
+   * policy label present twice is refused whichever selector names it; nothing is injected.
+   */
+  private decideUnion(start: number, end: number): void {
+    const policy = this.policy;
+    for (let slot = 0; slot < policy.labels.length; slot++) {
+      if ((this.count[slot] as number) > 1) throw this.violation(start, end, `label "${policy.labels[slot]}" appears more than once`);
+    }
+    for (const selector of policy.selectors) if (this.satisfies(selector)) return;
+    throw this.violation(start, end, 'labels not allowed by any selector of the label policy');
+  }
+
+  private satisfies(selector: readonly WriteRule[]): boolean {
+    for (const rule of selector) {
+      if (!this.isPresent(rule.slot) || !this.isAllowed(rule, this.valueRef[rule.slot] as number)) return false;
+    }
+    return true;
+  }
+
+  /** Present once with a value: an empty value counts as missing (the spec forbids empty values; Prometheus drops empty labels). */
+  private isPresent(slot: number): boolean {
+    const value = this.valueRef[slot] as number;
+    return this.count[slot] === 1 && (this.symbols.ends[value] as number) > (this.symbols.starts[value] as number);
+  }
+
+  private isAllowed(rule: WriteRule, value: number): boolean {
+    let verdicts = this.verdicts[rule.index];
+    if (verdicts === undefined) verdicts = this.verdicts[rule.index] = new Uint8Array(this.symbols.count);
     if (verdicts[value] === 0) {
-      const allowed = isValueAllowed(this.rules[rule] as WriteRule, this.message, this.symbols.starts[value] as number, this.symbols.ends[value] as number);
+      const allowed = isValueAllowed(rule, this.message, this.symbols.starts[value] as number, this.symbols.ends[value] as number);
       verdicts[value] = allowed ? 1 : 2;
     }
     return verdicts[value] === 1;
@@ -298,8 +329,8 @@ class SeriesCheck {
     return pairs;
   }
 
-  ruleOfSymbol(ref: number): number {
-    return ref < this.symbols.count ? (this.ruleOf[ref] as number) : NO_RULE;
+  slotOfSymbol(ref: number): number {
+    return ref < this.symbols.count ? (this.slotOf[ref] as number) : NO_SLOT;
   }
 
   private violation(start: number, end: number, what: string): PolicyViolation {
@@ -319,7 +350,7 @@ class SeriesCheck {
 
 const METRIC_NAME = Buffer.from('__name__');
 
-/** The symbols inject mode needs: per injectable rule, the refs of its name and value, and the strings to append. */
+/** The symbols inject mode needs: per injectable policy label (slot), the refs of its name and value, and the strings to append. */
 interface AddedSymbols {
   readonly nameRef: Int32Array;
   readonly valueRef: Int32Array;
@@ -328,7 +359,7 @@ interface AddedSymbols {
   isWritten: boolean;
 }
 
-function addInjectedSymbols(symbols: SymbolTable, rules: readonly WriteRule[], message: Buffer): AddedSymbols {
+function addInjectedSymbols(symbols: SymbolTable, policy: WritePolicy, message: Buffer): AddedSymbols {
   const appended: Buffer[] = [];
   const refOf = (bytes: Buffer): number => {
     for (let i = 0; i < symbols.count; i++) if (bytesEqual(bytes, message, symbols.starts[i] as number, symbols.ends[i] as number)) return i;
@@ -337,12 +368,12 @@ function addInjectedSymbols(symbols: SymbolTable, rules: readonly WriteRule[], m
     appended.push(bytes);
     return symbols.count + appended.length - 1;
   };
-  const nameRef = new Int32Array(rules.length);
-  const valueRef = new Int32Array(rules.length);
-  rules.forEach((rule, r) => {
-    if (rule.injectable === undefined) return;
-    nameRef[r] = refOf(rule.name);
-    valueRef[r] = refOf(rule.injectable);
+  const nameRef = new Int32Array(policy.names.length);
+  const valueRef = new Int32Array(policy.names.length);
+  policy.injectables.forEach((value, slot) => {
+    if (value === undefined) return;
+    nameRef[slot] = refOf(policy.names[slot] as Buffer);
+    valueRef[slot] = refOf(value);
   });
   return { nameRef, valueRef, appended, isWritten: appended.length === 0 };
 }
@@ -412,7 +443,7 @@ class InjectedSeriesWriter {
       const packed = this.packed.reset(series.payloadStart, packedEnd);
       while (packed.hasMore()) pairCount = this.takeRef(refIndex++, packed.smallVarint(), pairCount);
     }
-    for (let r = 0; r < check.rules.length; r++) if (check.inject[r] === 1) pairCount = this.addPair(pairCount, added.nameRef[r] as number, added.valueRef[r] as number);
+    for (let slot = 0; slot < check.inject.length; slot++) if (check.inject[slot] === 1) pairCount = this.addPair(pairCount, added.nameRef[slot] as number, added.valueRef[slot] as number);
     this.sortPairs(pairCount);
     let packedLength = 0;
     for (let i = 0; i < 2 * pairCount; i++) packedLength += varintSize(this.pairs[i] as number);
@@ -437,9 +468,9 @@ class InjectedSeriesWriter {
       this.name = ref;
       return pairCount;
     }
-    const rule = this.check.ruleOfSymbol(this.name);
+    const slot = this.check.slotOfSymbol(this.name);
     // An empty-valued label of an added name is replaced, never duplicated.
-    if (rule !== NO_RULE && this.check.inject[rule] === 1) return pairCount;
+    if (slot !== NO_SLOT && this.check.inject[slot] === 1) return pairCount;
     return this.addPair(pairCount, this.name, ref);
   }
 

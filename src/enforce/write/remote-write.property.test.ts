@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import protobuf from 'protobufjs';
 import snappy from 'snappyjs';
-import { buildLabelPolicy, type LabelPolicy } from '../../policy/label-policy.js';
+import { buildLabelPolicy, buildSelectorsPolicy, type LabelPolicy, type LabelRule } from '../../policy/label-policy.js';
 import { PolicyViolation, UnsupportedInput } from '../errors.js';
 import { STRICT_UTF8 } from '../utf8.js';
 import { enforceRemoteWrite, type RemoteWriteOptions } from './remote-write.js';
@@ -38,6 +38,8 @@ const WriteRequest = protobuf.parse(PROTO).root.lookupType('prometheus.WriteRequ
 const OpaqueWriteRequest = protobuf.parse(OPAQUE_PROTO).root.lookupType('opaque.WriteRequest');
 
 const POLICY = buildLabelPolicy({ values: ['team-a', 'team-b-.*'], labels: { cluster: 'eu' } }) as LabelPolicy;
+/** Several selectors (ORed), sharing labels: a series must satisfy one of them; nothing is injected. */
+const DNF = buildSelectorsPolicy([{ namespace: ['team-a', 'team-b-.*'], cluster: 'eu' }, { namespace: 'shared' }, { cluster: 'us', job: 'a' }]) as LabelPolicy;
 const STRICT: RemoteWriteOptions = { contentType: 'application/x-protobuf', contentEncoding: 'snappy', injectLabels: false, maxDecompressedBytes: 1 << 20, acceptsRemoteWrite2: true };
 const INJECT: RemoteWriteOptions = { ...STRICT, injectLabels: true };
 
@@ -65,7 +67,7 @@ function referenceDecode(message: Uint8Array): RefSeries[] | undefined {
 type Verdict = 'allowed' | 'inject' | 'refused' | 'malformed';
 
 /** The policy as the spec of enforceRemoteWrite states it, over decoded strings. */
-function judgeSeries(series: RefSeries, inject: boolean): Verdict {
+function judgeSeries(series: RefSeries, inject: boolean, policy: LabelPolicy): Verdict {
   const labels: { name: string; value: string }[] = [];
   for (const l of series.labels) {
     const name = utf8(l.name);
@@ -73,9 +75,18 @@ function judgeSeries(series: RefSeries, inject: boolean): Verdict {
     if (name === undefined || value === undefined) return 'malformed';
     labels.push({ name, value });
   }
-  if (POLICY.fullAccess) return 'allowed';
+  if (policy.fullAccess) return 'allowed';
+  if (policy.selectors.length > 1) {
+    const values = (rule: LabelRule) => labels.filter((l) => l.name === rule.label).map((l) => l.value);
+    if (policy.selectors.flat().some((rule) => values(rule).length > 1)) return 'refused';
+    const satisfied = policy.selectors.some((selector) => selector.every((rule) => {
+      const value = values(rule)[0] ?? '';
+      return value !== '' && (rule.literals.includes(value) || rule.regexes.some((re) => new RegExp(`^(?:${re})$`, 'u').test(value)));
+    }));
+    return satisfied ? 'allowed' : 'refused';
+  }
   let verdict: Verdict = 'allowed';
-  for (const rule of POLICY.rules) {
+  for (const rule of policy.selectors[0] ?? []) {
     const present = labels.filter((l) => l.name === rule.label);
     if (present.length > 1) return 'refused';
     const value = present[0]?.value ?? '';
@@ -91,19 +102,19 @@ function judgeSeries(series: RefSeries, inject: boolean): Verdict {
 }
 
 /** Series by series, as the enforcer reads them: the first malformed or refused series decides. */
-function judge(series: readonly RefSeries[], inject: boolean): Verdict {
+function judge(series: readonly RefSeries[], inject: boolean, policy: LabelPolicy = POLICY): Verdict {
   let verdict: Verdict = 'allowed';
   for (const s of series) {
-    const v = judgeSeries(s, inject);
+    const v = judgeSeries(s, inject, policy);
     if (v === 'malformed' || v === 'refused') return v;
     if (v === 'inject') verdict = v;
   }
   return verdict;
 }
 
-function outcome(body: Buffer, options: RemoteWriteOptions): { kind: 'ok'; body: Buffer; isModified: boolean; seriesCount: number } | { kind: 'policy' | 'malformed' } {
+function outcome(body: Buffer, options: RemoteWriteOptions, policy: LabelPolicy = POLICY): { kind: 'ok'; body: Buffer; isModified: boolean; seriesCount: number } | { kind: 'policy' | 'malformed' } {
   try {
-    const got = enforceRemoteWrite(body, POLICY, options);
+    const got = enforceRemoteWrite(body, policy, options);
     return { kind: 'ok', ...got };
   } catch (err) {
     if (err instanceof PolicyViolation) return { kind: 'policy' };
@@ -115,7 +126,7 @@ function outcome(body: Buffer, options: RemoteWriteOptions): { kind: 'ok'; body:
 const enc = (s: string): Uint8Array => Buffer.from(s, 'utf8');
 const labelName = fc.constantFrom('namespace', 'cluster', '__name__', 'job', 'pod', 'a', 'namespacf', 'Namespace');
 const labelValue = fc.oneof(
-  fc.constantFrom('team-a', 'team-b-1', 'team-b-', 'eu', 'us', '', 'team-a\u0000', '\uFEFFteam-a', 'téam-a'),
+  fc.constantFrom('team-a', 'team-b-1', 'team-b-', 'eu', 'us', '', 'team-a\u0000', '\uFEFFteam-a', 'téam-a', 'shared', 'a'),
   fc.string({ maxLength: 6, unit: 'grapheme' }),
 );
 const badUtf8 = fc.constantFrom([0xc0, 0x80], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82], [0xff]).map((b) => Uint8Array.from(b));
@@ -162,6 +173,22 @@ describe('enforceRemoteWrite properties (against protobufjs from the .proto)', (
           const kept = before.labels.filter((l) => l.value.length > 0 || !['namespace', 'cluster'].includes(Buffer.from(l.name).toString()));
           for (const l of kept) assert.ok(s.labels.some((o) => Buffer.from(o.name).equals(l.name) && Buffer.from(o.value).equals(l.value)), 'every label kept');
         });
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('decides random requests under a policy of several selectors as the reference model does (never modified)', () => {
+    fc.assert(
+      fc.property(anyRequest, fc.boolean(), (timeseries, inject) => {
+        const message = encodeMessage(timeseries);
+        const body = Buffer.from(snappy.compress(Buffer.from(message)));
+        const want = judge(referenceDecode(message) ?? [], inject, DNF);
+        const got = outcome(body, inject ? INJECT : STRICT, DNF);
+        if (want === 'malformed') return assert.equal(got.kind, 'malformed');
+        if (want === 'refused') return assert.equal(got.kind, 'policy');
+        assert.equal(got.kind, 'ok');
+        if (got.kind === 'ok') assert.equal(got.body, body);
       }),
       { numRuns: 400 },
     );

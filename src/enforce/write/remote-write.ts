@@ -3,7 +3,7 @@ import { UnsupportedInput } from '../errors.js';
 import { countWriteRequestSeries, enforceWriteRequestV1 } from './remote-write-v1.js';
 import { countRequestV2Series, enforceWriteRequestV2 } from './remote-write-v2.js';
 import { compressSnappyBlock, uncompressSnappyBlock } from './snappy-block.js';
-import { compileWriteRules } from './write-rules.js';
+import { compileWritePolicy } from './write-rules.js';
 
 export interface RemoteWriteOptions {
   /** The request's Content-Type (remote write 1.0: `application/x-protobuf`, optionally `;proto=prometheus.WriteRequest`). */
@@ -37,6 +37,9 @@ export interface RemoteWriteResult {
  *   (the spec requires sorted labels), and the body re-encoded and re-compressed. Only touched series are
  *   re-encoded, and then only their labels: every other field is copied byte for byte. In 2.0 the name and
  *   value join the symbol table (an existing symbol is reused).
+ * - A policy of several selectors: a series is allowed when its labels satisfy one of them (each of that
+ *   selector's labels present once, non-empty, allowed); a policy label present twice is refused as above;
+ *   nothing is injected (which selector's labels to add would be a guess). 1.0 and 2.0 alike.
  * - 2.0: every symbol reference (labels, exemplars, metadata) must point into the table, labels in pairs; else
  *   `UnsupportedInput` (400).
  * - Full access: the body is returned untouched without decoding.
@@ -47,8 +50,8 @@ export function enforceRemoteWrite(body: Buffer, policy: LabelPolicy, options: R
   if (policy.fullAccess) return { body, isModified: false, seriesCount: 0 };
   const version = readRemoteWriteVersion(options.contentType, options.contentEncoding, options.acceptsRemoteWrite2);
   const message = uncompressSnappyBlock(body, options.maxDecompressedBytes, 'remote write body');
-  const rules = compileWriteRules(policy.rules);
-  const result = version === 2 ? enforceWriteRequestV2(message, rules, options.injectLabels) : enforceWriteRequestV1(message, rules, options.injectLabels);
+  const compiled = compileWritePolicy(policy.selectors);
+  const result = version === 2 ? enforceWriteRequestV2(message, compiled, options.injectLabels) : enforceWriteRequestV1(message, compiled, options.injectLabels);
   if (result.message === undefined) return { body, isModified: false, seriesCount: result.seriesCount };
   return { body: compressSnappyBlock(result.message), isModified: true, seriesCount: result.seriesCount };
 }

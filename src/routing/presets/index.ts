@@ -28,6 +28,11 @@ export function usesPrometheusErrorBody(path: string | undefined): boolean {
   return prometheusErrorMarkers.some((marker) => path.includes(marker)) && !ownErrorPrefixes.some((prefix) => path.startsWith(prefix));
 }
 
+/** Every preset of this build (one per upstream type, Tempo's with its default attribute names). */
+export function builtInPresets(): readonly Preset[] {
+  return Object.values(PRESETS);
+}
+
 /** The preset of an upstream; a few take per-upstream options (Tempo's label → attribute names). */
 export function presetFor(type: UpstreamType, options: { traceqlAttributes?: Readonly<Record<string, string>> } = {}): Preset {
   if (type === 'tempo' && options.traceqlAttributes) return createTempoPreset({ attributes: options.traceqlAttributes });

@@ -11,7 +11,7 @@ import {
   type LokiReadSpec,
 } from './loki-transforms.js';
 import { filterAlertsResponse, filterRulesResponse } from '../../enforce/responses/rules-alerts.js';
-import type { Endpoint, Preset } from '../endpoint.js';
+import type { Endpoint, EndpointQuery, Preset, QueryTimes } from '../endpoint.js';
 import { filterForPolicy } from './prometheus.js';
 import { rulerConfigReadRows } from './ruler-config.js';
 
@@ -20,9 +20,25 @@ const QUERY: LokiReadSpec = { params: ['query'], kind: 'query', defaultToPolicy:
 const LOG_QUERY: LokiReadSpec = { params: ['query'], kind: 'selector', defaultToPolicy: false };
 const SELECTOR: LokiReadSpec = { params: ['query'], kind: 'selector', defaultToPolicy: true };
 // Loki's series endpoint reads `match[]` (and accepts `match`); without one it lists every stream.
-const SERIES: LokiReadSpec = { params: ['match[]', 'match'], kind: 'selector', defaultToPolicy: true };
+const SERIES: LokiReadSpec = { params: ['match[]', 'match'], kind: 'selector', defaultToPolicy: true, ored: true };
 
-function read(name: string, path: string | RegExp, spec: LokiReadSpec, component = 'query-frontend'): Endpoint {
+/**
+ * What Loki's queries read (pkg/util/http.go `determineBounds`, pkg/loghttp): an instant query `time` (default
+ * now); a range query `start`, `end`, `since` and `step`, with end = now, start = min(end, now) − since and
+ * since = 1h when absent, and a step Loki picks when absent.
+ */
+const LOKI_INSTANT: QueryTimes = { format: 'unix-nanos-or-rfc3339', params: { time: 'time' } };
+const LOKI_RANGE: QueryTimes = {
+  format: 'unix-nanos-or-rfc3339',
+  params: { start: 'start', end: 'end', since: 'since', step: 'step' },
+  span: { kind: 'since', sinceMs: 3_600_000 },
+};
+
+/**
+ * A read row. Its query is a lookup (`series`) unless `query` says what else it evaluates, or `null` when it
+ * evaluates nothing stored (format_query formats it, tail streams new lines).
+ */
+function read(name: string, path: string | RegExp, spec: LokiReadSpec, component = 'query-frontend', query: Partial<EndpointQuery> | null = {}): Endpoint {
   return {
     name: `loki.${name}`,
     methods: READ,
@@ -31,6 +47,7 @@ function read(name: string, path: string | RegExp, spec: LokiReadSpec, component
     component,
     bufferBody: true,
     transformRequest: createLokiReadTransform(spec),
+    ...(query === null ? {} : { query: { params: spec.params, dialect: 'logql', kind: 'series', ...query } }),
   };
 }
 
@@ -59,9 +76,10 @@ export const lokiPreset: Preset = {
       component: 'distributor',
       bufferBody: true,
       transformRequest: createLokiPushTransform(),
+      writeFormat: 'loki-push-request',
     },
-    read('query', '/loki/api/v1/query', QUERY),
-    read('query_range', '/loki/api/v1/query_range', QUERY),
+    read('query', '/loki/api/v1/query', QUERY, undefined, { kind: 'instant', times: LOKI_INSTANT }),
+    read('query_range', '/loki/api/v1/query_range', QUERY, undefined, { kind: 'range', times: LOKI_RANGE }),
     read('series', '/loki/api/v1/series', SERIES),
     read('labels', /^\/loki\/api\/v1\/labels?$/, SELECTOR),
     read('label_values', /^\/loki\/api\/v1\/label\/[^/]+\/values$/, SELECTOR),
@@ -72,9 +90,9 @@ export const lokiPreset: Preset = {
     read('detected_field_values', /^\/loki\/api\/v1\/detected_field\/[^/]+\/values$/, LOG_QUERY),
     read('detected_labels', '/loki/api/v1/detected_labels', SELECTOR),
     read('patterns', '/loki/api/v1/patterns', LOG_QUERY),
-    read('format_query', '/loki/api/v1/format_query', QUERY),
+    read('format_query', '/loki/api/v1/format_query', QUERY, undefined, null),
     {
-      ...read('tail', '/loki/api/v1/tail', LOG_QUERY, 'querier'),
+      ...read('tail', '/loki/api/v1/tail', LOG_QUERY, 'querier', null),
       methods: ['GET'],
       bufferBody: false,
       websocket: true,

@@ -86,6 +86,7 @@ const cardinalityRow = (name: string): Endpoint => ({
   ...row(`cardinality_${name}`, GET_POST, `${PROMETHEUS_PREFIX}/api/v1/cardinality/${name}`, 'read', 'query-frontend'),
   bufferBody: true,
   transformRequest: whenPolicy(enforceCardinalitySelector),
+  query: { params: ['selector'], dialect: 'promql', kind: 'series' },
 });
 const RULER_CONFIG = /^\/prometheus\/config\/v1\/rules(?:\/[^/]+){0,2}$/;
 
@@ -101,8 +102,9 @@ export const mimirPreset: Preset = {
     row('remote_write', ['POST'], '/api/v1/push', 'write', 'distributor', {
       bufferBody: true,
       transformRequest: whenPolicy(enforceRemoteWriteRequest),
+      writeFormat: 'prometheus-remote-write',
     }),
-    row('otlp_write', ['POST'], '/otlp/v1/metrics', 'write', 'distributor', { fullAccessOnly: true }),
+    row('otlp_write', ['POST'], '/otlp/v1/metrics', 'write', 'distributor', { fullAccessOnly: true, writeFormat: 'otlp-metrics' }),
 
     // Query-frontend: the Prometheus API under /prometheus.
     ...['query', 'query_range', 'query_exemplars', 'series', 'labels', 'label_values'].map((n) => fromPrometheus(n, 'query-frontend')),

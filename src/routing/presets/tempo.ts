@@ -5,7 +5,7 @@ import { filterTraceResponse, type TraceResponseFormat } from '../../enforce/tra
 import { enforceOtlpTraces } from '../../enforce/write/otlp-traces.js';
 import { isLimitedPolicy, type LabelPolicy } from '../../policy/label-policy.js';
 import { BadRequest, NotFound } from '../../core/http-errors.js';
-import type { EnforceContext, Endpoint, Preset, ProxyRequest } from '../endpoint.js';
+import type { EnforceContext, Endpoint, EndpointQuery, Preset, ProxyRequest } from '../endpoint.js';
 import { runEnforcer } from './enforce-http-errors.js';
 
 /**
@@ -35,7 +35,7 @@ function enforceParams(rewrite: QueryRewrite): (req: ProxyRequest, ctx: EnforceC
     const policy = limitingPolicy(ctx);
     if (policy === undefined) return;
     const params = await readRequestParams(req);
-    writeRequestParams(req, rewrite(params, policy, req));
+    writeRequestParams(req, runEnforcer(() => rewrite(params, policy, req)));
   };
 }
 
@@ -72,7 +72,8 @@ function enforceSearch(options: TraceQueryOptions): QueryRewrite {
  * only as a best-effort filter, and drops it altogether (answering unfiltered) when it is not one simple
  * spanset filter (tempo `traceql.ExtractMatchers`). An enforced query with the user's `||` would do exactly
  * that, so `q` is replaced by the bare policy filter; the user's own narrowing is lost, the policy is not.
- * Needs a Tempo whose autocomplete filtering reads regex values (2.4+) when the policy has regexes.
+ * Needs a Tempo whose autocomplete filtering reads regex values (2.4+) when the policy has regexes. A policy of
+ * several selectors would need `||`, which Tempo drops (answering unfiltered): refused (policy_not_expressible).
  */
 function replaceWithPolicyFilter(options: TraceQueryOptions): QueryRewrite {
   return (params, policy) => [
@@ -127,6 +128,34 @@ function enforceTraceIngest(options: TraceQueryOptions): NonNullable<Endpoint['t
   };
 }
 
+/**
+ * What Tempo's queries read (tempo pkg/api/http.go): search, its `start` and `end` as integer Unix seconds, both
+ * or neither (neither searches recent data only, counted as the last hour); TraceQL metrics, `start`, `end`
+ * and `since` as Loki reads them (`determineBounds`: end = now, start = min(end, now) − since, since = 1h when
+ * absent), and `step` on query_range (Tempo picks one when absent). Search reads `q`; metrics read `q` and
+ * `query` (`q` wins); the span summary `q`, with search's times.
+ */
+const SEARCH: EndpointQuery = {
+  params: ['q'],
+  dialect: 'traceql',
+  kind: 'search',
+  times: { format: 'unix-integer', params: { start: 'start', end: 'end' }, span: { kind: 'both-or-neither', spanMs: 3_600_000 } },
+};
+const METRICS_SPAN = { kind: 'since', sinceMs: 3_600_000 } as const;
+const METRICS_RANGE: EndpointQuery = {
+  params: ['q', 'query'],
+  dialect: 'traceql',
+  kind: 'range',
+  times: { format: 'unix-nanos-or-rfc3339', params: { start: 'start', end: 'end', since: 'since', step: 'step' }, span: METRICS_SPAN },
+};
+const METRICS_INSTANT: EndpointQuery = {
+  params: ['q', 'query'],
+  dialect: 'traceql',
+  kind: 'instant',
+  times: { format: 'unix-nanos-or-rfc3339', params: { start: 'start', end: 'end', since: 'since' }, span: METRICS_SPAN },
+};
+const TAGS: EndpointQuery = { params: ['q'], dialect: 'traceql', kind: 'series' };
+
 const TRACE_BY_ID = /^\/api\/traces\/[0-9a-fA-F]{1,32}$/;
 const TRACE_BY_ID_V2 = /^\/api\/v2\/traces\/[0-9a-fA-F]{1,32}$/;
 const TAG_VALUES_V1 = /^\/api\/search\/tag\/[^/]+\/values$/;
@@ -158,23 +187,27 @@ export function createTempoPreset(options: TempoPresetOptions = {}): Preset {
         component: 'distributor',
         bufferBody: true,
         transformRequest: enforceTraceIngest(options),
+        writeFormat: 'otlp-traces',
       },
-      read('search', '/api/search', { transformRequest: enforceParams(enforceSearch(options)) }),
+      read('search', '/api/search', { transformRequest: enforceParams(enforceSearch(options)), query: SEARCH }),
       // v1 tag endpoints may ignore `q` entirely: only identities that may read everything get them.
       read('search_tags', '/api/search/tags', { fullAccessOnly: true }),
       read('search_tag_values', TAG_VALUES_V1, { fullAccessOnly: true }),
-      read('search_tags_v2', '/api/v2/search/tags', { transformRequest: enforceParams(replaceWithPolicyFilter(options)) }),
-      read('search_tag_values_v2', TAG_VALUES_V2, { transformRequest: enforceParams(replaceWithPolicyFilter(options)) }),
+      read('search_tags_v2', '/api/v2/search/tags', { transformRequest: enforceParams(replaceWithPolicyFilter(options)), query: TAGS }),
+      read('search_tag_values_v2', TAG_VALUES_V2, { transformRequest: enforceParams(replaceWithPolicyFilter(options)), query: TAGS }),
       read('trace_by_id', TRACE_BY_ID, { transformRequest: requestJsonTrace, filterResponse: filterTrace('v1', options) }),
       read('trace_by_id_v2', TRACE_BY_ID_V2, { transformRequest: requestJsonTrace, filterResponse: filterTrace('v2', options) }),
       read('metrics_query_range', '/api/metrics/query_range', {
-        transformRequest: enforceParams(enforceTraceParams(['q', 'query'], options, false)),
+        transformRequest: enforceParams(enforceTraceParams(METRICS_RANGE.params, options, false)),
+        query: METRICS_RANGE,
       }),
       read('metrics_query', '/api/metrics/query', {
-        transformRequest: enforceParams(enforceTraceParams(['q', 'query'], options, false)),
+        transformRequest: enforceParams(enforceTraceParams(METRICS_INSTANT.params, options, false)),
+        query: METRICS_INSTANT,
       }),
       read('metrics_summary', '/api/metrics/summary', {
         transformRequest: enforceParams(enforceTraceParams(['q'], options, true)),
+        query: SEARCH,
       }),
       read('echo', '/api/echo'),
       read('ready', '/ready'),

@@ -45,9 +45,16 @@ export const victoriaMetricsEndpoints: readonly Endpoint[] = [
   ...prometheusEndpoints.map((endpoint): Endpoint => {
     const name = endpoint.name.replace(/^prometheus\./, '');
     const transform = FILTERED[name];
-    return { ...endpoint, name: `victoriametrics.${name}`, ...(transform ? { transformRequest: transform } : {}) };
+    if (!transform) return { ...endpoint, name: `victoriametrics.${name}` };
+    // remote_write has no query to read as MetricsQL: only its transform differs (1.0 only).
+    if (!endpoint.query) return { ...endpoint, name: `victoriametrics.${name}`, transformRequest: transform };
+    return { ...endpoint, name: `victoriametrics.${name}`, transformRequest: transform, query: { ...endpoint.query, dialect: 'metricsql' } };
   }),
-  row('export', /^\/api\/v1\/export(?:\/csv|\/native)?$/, GET_POST, { bufferBody: true, transformRequest: matchRequired }),
+  row('export', /^\/api\/v1\/export(?:\/csv|\/native)?$/, GET_POST, {
+    bufferBody: true,
+    transformRequest: matchRequired,
+    query: { params: ['match[]'], dialect: 'metricsql', kind: 'series' },
+  }),
   row('series_count', '/api/v1/series/count', ['GET'], { fullAccessOnly: true }),
   row('status', /^\/api\/v1\/status\/(?:active_queries|top_queries)$/, ['GET'], { fullAccessOnly: true }),
   row('import', /^\/api\/v1\/import(?:\/csv|\/native|\/prometheus)?$/, ['POST'], { scope: 'write', fullAccessOnly: true }),
