@@ -23,6 +23,11 @@ import { systemResolver, type HostResolver } from './upstream/balancer/dns-disco
 import { createSigner, type Signer } from './upstream/sigv4.js';
 import { createHeaderPolicy } from './upstream/headers.js';
 import type { Preset } from './routing/endpoint.js';
+import type { DecisionSink } from './observability/decision-log/record.js';
+import { openDecisionLog, type SharedDecisionLog } from './observability/decision-log/open.js';
+import { createDecisionRecorder } from './server/record-decision.js';
+import { createQueryCostSink } from './observability/query-cost-metrics.js';
+import { fanOutSinks } from './observability/decision-log/fan-out.js';
 
 export interface AppDeps {
   readonly logger: Logger;
@@ -35,12 +40,16 @@ export interface AppDeps {
   readonly presetFor?: (upstream: UpstreamConfig) => Preset | undefined;
   /** How backends' host names are resolved (DNS discovery); the system's resolver unless a test gives one. */
   readonly resolveHost?: HostResolver;
+  /** Receives every decision record, whatever `[decision_log]` says (`scopegate test` reads its cases' outcomes here). */
+  readonly decisionSink?: DecisionSink;
 }
 
 export interface App extends ServedApp {
   readonly limits: LimitsRuntime;
   /** The configured authenticator chain, as the pipeline runs it (used by `explain`). */
   authenticate(credentials: Credentials): Promise<Identity>;
+  /** `[decision_log]`'s sink, handed to the app that replaces this one when it writes to the same place. */
+  readonly decisionLog: SharedDecisionLog | undefined;
 }
 
 /**
@@ -83,6 +92,15 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   }
   const tracer = config.tracing ? await createOtlpTracer(config.tracing, logger) : createPropagatingTracer();
   const limits = await createLimits(config.limits, { logger, registry: metrics.registry, now: () => clock.now(), previous: deps.previous?.limits });
+  const decisionLog = config.decision_log ? await openDecisionLog(config.decision_log, { logger, now: () => clock.now(), previous: deps.previous?.decisionLog }) : undefined;
+  decisionLog?.useRegistry(metrics.registry);
+  const queryCost = config.query_cost ? createQueryCostSink(metrics.registry, { identitiesPerTenant: config.query_cost.identities_per_tenant, tenants: config.query_cost.tenants }) : undefined;
+  const sinks = [deps.decisionSink ?? decisionLog, queryCost].filter((sink) => sink !== undefined);
+  const decisions = sinks.length === 0 ? undefined : createDecisionRecorder(fanOutSinks(sinks), {
+    queries: deps.decisionSink ? 'text' : config.decision_log?.queries ?? 'none',
+    failClosed: deps.decisionSink === undefined && config.decision_log?.on_overflow === 'fail_closed',
+    now: () => clock.now(),
+  });
   const findRoute = createHostRouter(upstreams.map(({ config: c, built }) => ({ config: c, target: built.target })));
 
   const pipelineDeps: PipelineDeps = {
@@ -98,6 +116,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     maxFilterBytes: config.proxy.max_response_filter_bytes,
     onUpstreamError: (upstream, kind) => metrics.upstreamErrors.inc({ upstream, kind }),
     limiter: limits.limiter,
+    ...(decisions?.check ? { checkDecisionLog: decisions.check } : {}),
   };
   const readiness: ReadinessCheck[] = [
     ...(tokenSource ? [tokenSource.refresher.readiness] : []),
@@ -112,11 +131,12 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   return {
     config,
     metrics,
-    handleProxy: createProxyHandler(pipelineDeps, logger, metrics, tracer),
-    handleUpgrade: createUpgradeHandler(pipelineDeps, logger, metrics, tracer),
+    handleProxy: createProxyHandler(pipelineDeps, logger, metrics, tracer, decisions),
+    handleUpgrade: createUpgradeHandler(pipelineDeps, logger, metrics, tracer, decisions),
     handleAdmin: createAdminHandler({ registry: metrics.registry, readiness: () => readiness, isAccepting: () => accepting }),
     readiness,
     limits,
+    decisionLog,
     authenticate: async (credentials) => chain.authenticate(credentials),
     async start() {
       // Every source's first load, in parallel; each is bounded by its own fetch timeout. JWKS and OIDC keys
@@ -134,6 +154,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       await Promise.all(upstreams.map(({ built }) => built.close()));
       await tracer.shutdown();
       await limits.limiter.close();
+      await decisionLog?.close();
     },
     setAccepting(value) {
       accepting = value;

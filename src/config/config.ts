@@ -1,7 +1,9 @@
 import type { z } from 'zod';
 import { coreSchema } from './sections/core.js';
 import { aclSchema, authSchema } from './sections/auth.js';
+import { decisionLogSchema } from './sections/decision-log.js';
 import { limitsSchema } from './sections/limits.js';
+import { queryCostSchema } from './sections/query-cost.js';
 import { refineSecretsConfig, secretsConfigShape } from './sections/secrets.js';
 
 /**
@@ -9,10 +11,15 @@ import { refineSecretsConfig, secretsConfigShape } from './sections/secrets.js';
  * `sections/`. Unknown keys are errors, so a typo is reported instead of silently ignored.
  */
 export const configSchema = coreSchema
-  .extend({ ...secretsConfigShape, auth: authSchema.prefault({}), acl: aclSchema.optional(), limits: limitsSchema.prefault({}) })
+  .extend({ ...secretsConfigShape, auth: authSchema.prefault({}), acl: aclSchema.optional(), limits: limitsSchema.prefault({}), decision_log: decisionLogSchema.optional(), query_cost: queryCostSchema.optional() })
   .strict()
   // Run even when other keys are invalid, so check-config lists every problem in one pass.
   .superRefine(refineSecretsConfig, { when: () => true })
+  // One writer per chain: workers would interleave records in one file.
+  .refine((config) => config.decision_log?.sink !== 'file' || config.proxy.workers === 1, {
+    message: 'a decision log file has one writer: set proxy.workers = 1, or use sink = "stdout"',
+    path: ['decision_log', 'sink'],
+  })
   .transform((config) => {
     // Static tokens refuse unknown bearers; when JWT providers follow in the chain, JWTs must reach them.
     const hasJwtProvider = config.auth.hmac_jwt !== undefined || config.auth.jwks !== undefined || config.auth.oidc !== undefined;

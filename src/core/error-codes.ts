@@ -95,6 +95,7 @@ export const ERROR_CATALOGUE = {
   no_backend_available: { status: 503, meaning: 'every backend of the upstream is down (passive or active health); answered at once' },
   grafana_teams_unavailable: { status: 503, meaning: 'the Grafana team map has not been loaded yet (or the teams API refused the service-account token)' },
   grafana_teams_stale: { status: 503, meaning: 'the Grafana team map could not be refreshed for longer than teams_refresh_interval + teams_grace_period' },
+  decision_log_unavailable: { status: 503, meaning: 'the decision log cannot keep up or cannot write, and it is configured to fail closed' },
   upstream_timeout: { status: 504, meaning: 'the upstream did not answer within its timeout' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
