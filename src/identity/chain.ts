@@ -104,7 +104,7 @@ export function createAuthenticatorChain(authenticators: readonly Authenticator[
     const parts = splitCredentials(credentials);
     const caller = parts.length > 1 ? agreeingIdentity(parts, false) : firstIdentity(withCredentials, credentials);
     return andThen(caller, (found) => {
-      let answer;
+      let answer: MaybePromise<Identity>;
       try {
         answer = presenter.authenticatePresented(credentials, found);
       } catch (error) {

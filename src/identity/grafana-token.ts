@@ -87,7 +87,7 @@ export function createGrafanaTokenVerifier(options: GrafanaTokenOptions): Grafan
 
 /** `kid` and `typ` before any key is looked up (`alg` is jose's to refuse, from the allow-list). */
 function checkHeader(token: string): void {
-  let header;
+  let header: ReturnType<typeof decodeProtectedHeader>;
   try {
     header = decodeProtectedHeader(token);
   } catch {

@@ -47,7 +47,10 @@ test('any other status passes through untouched, chunk by chunk', () => {
 
 test('a body over maxBytes aborts the exchange with 413 before the filter runs', () => {
   let ran = false;
-  const { controller, events } = exchange(() => ((ran = true), Buffer.alloc(0)), 200, {}, ['12345', '67890'], 8);
+  const { controller, events } = exchange(() => {
+    ran = true;
+    return Buffer.alloc(0);
+  }, 200, {}, ['12345', '67890'], 8);
   assert.ok(controller.reason instanceof PayloadTooLarge);
   assert.equal(ran, false);
   assert.deepEqual(

@@ -80,7 +80,9 @@ test('a slowed backend that times out is out for its back-off: the next requests
   const [a, b] = await backends(t, 2);
   const held: (() => void)[] = [];
   a!.setHandler((hit, res) => held.push(() => answerAs('b0')(hit, res)));
-  t.after(() => held.forEach((release) => release()));
+  t.after(() => {
+    for (const release of held) release();
+  });
   const gateway = await gatewayFor(t, { upstream: [a!.url, b!.url], balance: 'first_available', timeout: '300ms', health: { backoff: '1m' } });
   const timedOut = await get(gateway);
   assert.equal(timedOut.status, 504, 'the request that met the slow backend: its deadline passed, not retried');

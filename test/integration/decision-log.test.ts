@@ -121,7 +121,7 @@ test('queries = "sha256": the digests only', async () => {
   try {
     assert.equal((await query(gateway, 'secret-token-a')).status, 200);
     const [record] = await linesOf(path, 1);
-    const { beforeSha256, afterSha256 } = record?.query as { beforeSha256: string; afterSha256: string };
+    const { beforeSha256, afterSha256 } = (record as { query: unknown }).query as { beforeSha256: string; afterSha256: string };
     assert.match(beforeSha256, /^[0-9a-f]{64}$/);
     assert.notEqual(beforeSha256, afterSha256);
     assert.doesNotMatch(await readFile(path, 'utf8'), /http_requests_total/);

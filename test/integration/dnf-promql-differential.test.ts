@@ -139,7 +139,9 @@ before(async () => {
   const series: SampleSeries[] = [];
   const add = (u: string, s: Series) => series.push({ name: s.name, type: s.name.endsWith('_total') ? 'counter' : 'gauge', labels: { ...s.labels, u }, values: s.values });
   for (const s of BASE) add('all', s);
-  policies.forEach((selectors, i) => BASE.filter((s) => allows(selectors, s.labels)).forEach((s) => add(`p${i}`, s)));
+  for (const [i, selectors] of policies.entries()) {
+    for (const s of BASE.filter((b) => allows(selectors, b.labels))) add(`p${i}`, s);
+  }
   prometheus = await startPrometheus({ series, rulesYaml: 'groups: []\n' });
   tokens = await createTempTokenFile(
     Object.fromEntries(policies.map((selectors, i) => [`tok-${i}`, { tenant: 't', selectors: selectors.map((s) => ({ ...s, u: 'all' })) }])),

@@ -49,7 +49,7 @@ test('issuer: exactly Grafana\'s root_url, with or without its trailing slash; n
   const g = await startGrafanaGateway(t);
   const root = g.grafana.url; // http://127.0.0.1:<port>/
   for (const iss of [`${root}evil/`, `${root}/`, root.replace('http://', 'HTTP://'), root.replace('127.0.0.1', '127.0.0.1.evil.example'),
-    `${root.slice(0, -1)}0/`, 'https://grafana.example.com/', root.replace(/\/$/, '') + '?', ` ${root}`]) {
+    `${root.slice(0, -1)}0/`, 'https://grafana.example.com/', `${root.replace(/\/$/, '')}?`, ` ${root}`]) {
     assertRefused(g, await g.asUser(await g.sign({ claims: { sub: 'user:8', iss } })), 401, 'wrong_issuer');
   }
   assertRefused(g, await g.asUser(await g.sign({ claims: { sub: 'user:8', iss: undefined } })), 401, 'malformed_token');
@@ -94,7 +94,7 @@ test('keys: an unknown kid, a key not Grafana\'s under its kid, a tampered paylo
   assertRefused(g, await g.asUser(await g.sign({ header: { kid: undefined }, claims: { sub: 'user:8' } })), 401, 'malformed_token');
   assertRefused(g, await g.asUser(await g.sign({ header: { typ: 'at+jwt' }, claims: { sub: 'user:8' } })), 401, 'malformed_token');
   assertRefused(g, await g.asUser('not.a.jwt!'), 401, 'malformed_token');
-  assertRefused(g, await g.asUser('Bearer ' + (await g.sign({ claims: { sub: 'user:8' } }))), 401, 'malformed_token');
+  assertRefused(g, await g.asUser(`Bearer ${await g.sign({ claims: { sub: 'user:8' } })}`), 401, 'malformed_token');
   assert.equal((await g.asUser(await g.sign({ header: { typ: undefined }, claims: { sub: 'user:8' } }))).status, 200, 'typ absent: Grafana before 11.1');
   assert.equal((await g.asUser(await g.sign({ header: { typ: 'JWT' }, claims: { sub: 'user:8' } }))).status, 200);
 });

@@ -150,11 +150,11 @@ describe('enforceQuery under a policy of several selectors (DNF)', () => {
   it('a policy constraining __name__ is refused under several selectors, and a rewrite that would explode', () => {
     const byName = buildSelectorsPolicy([{ __name__: 'up' }, { namespace: 'a' }]) as LabelPolicy;
     assert.throws(() => enforceQuery('up', byName), InexpressiblePolicy);
-    const nested = 'max_over_time('.repeat(12) + 'up' + '[1h:])'.repeat(12);
+    const nested = `${'max_over_time('.repeat(12)}up${'[1h:])'.repeat(12)}`;
     const wide = buildSelectorsPolicy([{ a: 'x' }, { b: 'y' }, { c: 'z' }]) as LabelPolicy;
     assert.ok(enforceQuery(nested, wide).length > 0);
     // Each distributed unit copies what it holds: 3 selectors, 8 levels → 3^8 copies of the innermost one.
-    const fanOut = 'quantile_over_time(scalar('.repeat(8) + 'up' + '), up[5m])'.repeat(8);
+    const fanOut = `${'quantile_over_time(scalar('.repeat(8)}up${'), up[5m])'.repeat(8)}`;
     assert.throws(() => enforceQuery(fanOut, wide), /would exceed/);
   });
 });
