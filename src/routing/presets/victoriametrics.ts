@@ -44,7 +44,9 @@ export const victoriaMetricsEndpoints: readonly Endpoint[] = [
     const name = endpoint.name.replace(/^prometheus\./, '');
     const transform = FILTERED[name];
     if (!transform || !endpoint.query) return { ...endpoint, name: `victoriametrics.${name}` };
-    return { ...endpoint, name: `victoriametrics.${name}`, transformRequest: transform, query: { ...endpoint.query, dialect: 'metricsql' } };
+    // VictoriaMetrics takes no `stats` and reports no cost in its answer: the row says none.
+    const { reports: _unreported, ...query } = endpoint.query;
+    return { ...endpoint, name: `victoriametrics.${name}`, transformRequest: transform, query: { ...query, dialect: 'metricsql' } };
   }),
   row('export', /^\/api\/v1\/export(?:\/csv|\/native)?$/, GET_POST, {
     bufferBody: true,
