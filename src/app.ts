@@ -6,6 +6,7 @@ import { createAuthenticators } from './identity/providers.js';
 import type { Identity } from './identity/identity.js';
 import { createLimits, type LimitsRuntime } from './limits/create-limiter.js';
 import { createGatewayMetrics, registerReadyGauge } from './observability/metrics.js';
+import { createQueryCostAccounting } from './observability/query-cost-accounting.js';
 import { createOtlpTracer, createPropagatingTracer } from './observability/tracing.js';
 import { createHostRouter } from './routing/host-routes.js';
 import { createTokenSource } from './identity/static-token.js';
@@ -73,6 +74,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   }
   const tracer = config.tracing ? await createOtlpTracer(config.tracing, logger) : createPropagatingTracer();
   const limits = await createLimits(config.limits, { logger, registry: metrics.registry, now: () => clock.now(), previous: deps.previous?.limits });
+  const queryCost = config.query_cost.enabled ? createQueryCostAccounting(metrics.registry, config.query_cost, () => clock.now()) : undefined;
   const findRoute = createHostRouter(upstreams.map(({ config: c, built }) => ({ config: c, target: built.target })));
 
   const pipelineDeps: PipelineDeps = {
@@ -88,6 +90,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     maxFilterBytes: config.proxy.max_response_filter_bytes,
     onUpstreamError: (upstream, kind) => metrics.upstreamErrors.inc({ upstream, kind }),
     limiter: limits.limiter,
+    queryCost,
   };
   const readiness: ReadinessCheck[] = [
     ...(tokenSource ? [tokenSource.refresher.readiness] : []),
@@ -103,7 +106,12 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     metrics,
     handleProxy: createProxyHandler(pipelineDeps, logger, metrics, tracer),
     handleUpgrade: createUpgradeHandler(pipelineDeps, logger, metrics, tracer),
-    handleAdmin: createAdminHandler({ registry: metrics.registry, readiness: () => readiness, isAccepting: () => accepting }),
+    handleAdmin: createAdminHandler({
+      registry: metrics.registry,
+      readiness: () => readiness,
+      isAccepting: () => accepting,
+      ...(queryCost ? { queryCost: (by) => queryCost.report(by) } : {}),
+    }),
     readiness,
     limits,
     authenticate: async (credentials) => chain.authenticate(credentials),

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { coreSchema } from './sections/core.js';
 import { aclSchema, authSchema } from './sections/auth.js';
 import { limitsSchema } from './sections/limits.js';
+import { queryCostSchema } from './sections/query-cost.js';
 import { refineSecretsConfig, secretsConfigShape } from './sections/secrets.js';
 
 /**
@@ -9,10 +10,19 @@ import { refineSecretsConfig, secretsConfigShape } from './sections/secrets.js';
  * `sections/`. Unknown keys are errors, so a typo is reported instead of silently ignored.
  */
 export const configSchema = coreSchema
-  .extend({ ...secretsConfigShape, auth: authSchema.prefault({}), acl: aclSchema.optional(), limits: limitsSchema.prefault({}) })
+  .extend({ ...secretsConfigShape, auth: authSchema.prefault({}), acl: aclSchema.optional(), limits: limitsSchema.prefault({}), query_cost: queryCostSchema.prefault({}) })
   .strict()
   // Run even when other keys are invalid, so check-config lists every problem in one pass.
   .superRefine(refineSecretsConfig, { when: () => true })
+  .superRefine((config, ctx) => {
+    // A query budget is spent by what the queries cost: that is measured only with [query_cost] on.
+    if (config.query_cost.enabled) return;
+    config.limits.rules.forEach((rule, index) => {
+      for (const key of ['max_samples', 'max_query_seconds'] as const) {
+        if (rule[key] !== undefined) ctx.addIssue({ code: 'custom', path: ['limits', 'rules', index, key], message: `${key} needs [query_cost] enabled = true` });
+      }
+    });
+  })
   .transform((config) => {
     // Static tokens refuse unknown bearers; when JWT providers follow in the chain, JWTs must reach them.
     const hasJwtProvider = config.auth.hmac_jwt !== undefined || config.auth.jwks !== undefined || config.auth.oidc !== undefined;

@@ -69,6 +69,7 @@ export const ERROR_CATALOGUE = {
   lookback_too_long: { status: 422, meaning: 'an instant query\'s largest range plus offset is over a limit rule\'s max_lookback' },
   rate_limited: { status: 429, meaning: 'over a limit rule\'s rate (and burst); Retry-After says when the next request passes' },
   concurrency_limited: { status: 429, meaning: 'a limit rule\'s concurrency is all in flight; Retry-After: 1' },
+  query_budget_exceeded: { status: 429, meaning: 'a limit rule\'s query budget (samples or query seconds) for this window is spent; Retry-After says when the window ends' },
   // 500 to 505: the gateway or the upstream failed.
   internal_error: { status: 500, meaning: 'a bug: logged with its stack, its message not sent' },
   unsupported_transfer_encoding: { status: 501, meaning: 'a Transfer-Encoding other than exactly chunked; the connection is closed' },

@@ -9,7 +9,7 @@ import { LimitsUnavailable, QueryTooExpensive, TooManyRequests, WriteTooLarge } 
 import type { LimitMetrics } from './limit-metrics.js';
 import type { MaybePromise } from '../core/maybe-async.js';
 import { checkQueryCost, isCostedQuery, QueryCostError } from './query-cost.js';
-import { compileLimitRule, tenantSetKey, type LimitRule, type LimitSubject } from './rules.js';
+import { compileLimitRule, tenantSetKey, type LimitRule, type LimitSubject, type QueryBudget } from './rules.js';
 import { countWriteSeries } from './write-series.js';
 
 /**
@@ -37,7 +37,15 @@ export interface Admission {
   readonly ruleNames: readonly string[];
   /** Cost and size guards on the request as it will be sent. */
   check(request: ProxyRequest): MaybePromise<void>;
+  /** A finished query's cost, spent from the budgets of the rules that matched it (not awaited). */
+  charge(cost: QueryCharge): void;
   release(): void;
+}
+
+/** What a finished query spends of a budget: samples where the backend reported them, and its seconds. */
+export interface QueryCharge {
+  readonly samples: number | undefined;
+  readonly seconds: number;
 }
 
 export interface LimiterDeps {
@@ -50,7 +58,7 @@ export interface LimiterDeps {
   readonly reportBackendError: (error: LimitBackendError) => void;
 }
 
-const NO_LIMITS: Admission = Object.freeze({ ruleNames: [], check: () => undefined, release: () => {} });
+const NO_LIMITS: Admission = Object.freeze({ ruleNames: [], check: () => undefined, charge: () => {}, release: () => {} });
 
 export function compileLimitRules(config: LimitsSection): LimitRule[] {
   return config.rules.map((rule) => compileLimitRule(rule));
@@ -148,8 +156,45 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
     close: () => backend.close(),
   };
 
+  /**
+   * Query budgets: a costed query is refused once a matched rule's window is spent (what was spent is charged
+   * when each query ends, so queries already in flight still complete and may spend past the budget).
+   */
+  async function checkBudgets(budgeted: readonly LimitRule[], subject: LimitSubject): Promise<void> {
+    for (const rule of budgeted) {
+      const budget = rule.budget as QueryBudget;
+      const now = deps.now();
+      const windowStartMs = Math.floor(now / budget.windowMs) * budget.windowMs;
+      const spent = await guarded(backend.budgetSpent(rule.id, rule.bucketKey(subject), windowStartMs, budget.windowMs), { samples: 0, seconds: 0 });
+      const overSamples = budget.maxSamples !== undefined && spent.samples >= budget.maxSamples;
+      const overSeconds = budget.maxSeconds !== undefined && spent.seconds >= budget.maxSeconds;
+      if (overSamples || overSeconds) {
+        const what = overSamples ? `${budget.maxSamples} samples` : `${budget.maxSeconds} query seconds`;
+        refuse(subject, 'query_budget_exceeded', new TooManyRequests(
+          'query_budget_exceeded',
+          `the query budget of ${what} per ${budget.windowMs / 1000}s is spent (rule ${rule.name})`,
+          rule.name,
+          windowStartMs + budget.windowMs - now,
+        ));
+      }
+    }
+  }
+
+  function chargeBudgets(budgeted: readonly LimitRule[], subject: LimitSubject, cost: QueryCharge): void {
+    const now = deps.now();
+    for (const rule of budgeted) {
+      const budget = rule.budget as QueryBudget;
+      const windowStartMs = Math.floor(now / budget.windowMs) * budget.windowMs;
+      guarded(backend.spendBudget(rule.id, rule.bucketKey(subject), windowStartMs, budget.windowMs, { samples: cost.samples ?? 0, seconds: cost.seconds }), undefined)
+        .catch(() => {});
+    }
+  }
+
   async function admitMatched(matched: readonly LimitRule[], subject: LimitSubject, contentLength: number | undefined): Promise<Admission> {
     for (const rule of matched) checkBodyBytes(rule, contentLength, subject);
+    // Budgets bound what queries cost; lookups and writes are not costed, so not refused by them.
+    const budgeted = isCostedQuery(subject.endpoint.query) ? matched.filter((rule) => rule.budget !== undefined) : [];
+    if (budgeted.length > 0) await checkBudgets(budgeted, subject);
     let releases: (() => void)[];
     if (backend.admit !== undefined) {
       releases = await admitAtOnce(matched, subject);
@@ -163,6 +208,9 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
       check: (request) => checkRequest(matched, subject, request).catch((error: unknown) => {
         throw toHttpError(error);
       }),
+      charge: (cost) => {
+        if (budgeted.length > 0) chargeBudgets(budgeted, subject, cost);
+      },
       release() {
         if (released) return;
         released = true;

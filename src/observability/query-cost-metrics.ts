@@ -1,0 +1,69 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { createIdentityFolding } from './identity-folding.js';
+import { costScore, type QueryCostRecord } from './query-cost-record.js';
+
+/**
+ * Query cost per tenant and identity: counters labelled by the identity among the tenant's top N (the rest
+ * under `identity="other"`, identity-folding.ts), and histograms per tenant for the dashboard. Samples and
+ * bytes processed are counted only where the backend reports them.
+ */
+export interface QueryCostMetrics {
+  record(cost: QueryCostRecord): void;
+}
+
+const COUNTERS = {
+  samples: ['scopegate_query_samples_total', 'Samples the backend loaded for queries (where it reports them), by tenant and identity (top N per tenant, the rest as other).'],
+  bytesProcessed: ['scopegate_query_processed_bytes_total', 'Bytes the backend read for queries (where it reports them: Loki, Mimir), by tenant and identity.'],
+  responseBytes: ['scopegate_query_response_bytes_total', 'Response body bytes sent to clients for queries, by tenant and identity.'],
+  seconds: ['scopegate_query_seconds_total', 'Seconds spent on queries, request to last byte, by tenant and identity.'],
+  queries: ['scopegate_queries_total', 'Queries accounted, by tenant and identity.'],
+} as const;
+
+export function createQueryCostMetrics(registry: Registry, options: { readonly topIdentities: number; readonly now: () => number }): QueryCostMetrics {
+  const counters = Object.fromEntries(
+    Object.entries(COUNTERS).map(([key, [name, help]]) => [key, new Counter({ name, help, labelNames: ['tenant', 'identity'], registers: [registry] })]),
+  ) as Record<keyof typeof COUNTERS, Counter<'tenant' | 'identity'>>;
+  const samples = new Histogram({
+    name: 'scopegate_query_samples',
+    help: 'Samples loaded per query, where the backend reports them, by tenant.',
+    labelNames: ['tenant'],
+    buckets: [1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'scopegate_query_duration_seconds',
+    help: 'Seconds per query, request to last byte, by tenant.',
+    labelNames: ['tenant'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [registry],
+  });
+  const responseSize = new Histogram({
+    name: 'scopegate_query_response_size_bytes',
+    help: 'Response body bytes per query, by tenant.',
+    labelNames: ['tenant'],
+    buckets: [1e3, 1e4, 1e5, 1e6, 1e7, 1e8],
+    registers: [registry],
+  });
+  const folding = createIdentityFolding({
+    topN: options.topIdentities,
+    halfLifeMs: 3_600_000,
+    now: options.now,
+    onEvicted(tenant, identity) {
+      for (const counter of Object.values(counters)) counter.remove({ tenant, identity });
+    },
+  });
+  return {
+    record(cost) {
+      const labels = { tenant: cost.tenant, identity: folding.labelFor(cost.tenant, cost.identity, costScore(cost)) };
+      counters.queries.inc(labels);
+      counters.seconds.inc(labels, cost.seconds);
+      counters.responseBytes.inc(labels, cost.responseBytes);
+      if (cost.samples !== undefined) counters.samples.inc(labels, cost.samples);
+      if (cost.bytesProcessed !== undefined) counters.bytesProcessed.inc(labels, cost.bytesProcessed);
+      const tenant = { tenant: cost.tenant };
+      duration.observe(tenant, cost.seconds);
+      responseSize.observe(tenant, cost.responseBytes);
+      if (cost.samples !== undefined) samples.observe(tenant, cost.samples);
+    },
+  };
+}
