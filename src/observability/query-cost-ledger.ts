@@ -73,6 +73,10 @@ export function createQueryCostLedger(options: { readonly now: () => number; rea
       const totals = bucket.identities.get(key) ?? emptyTotals(cost.tenant, key.slice(cost.tenant.length + 1));
       addTo(totals, cost);
       bucket.identities.set(key, totals);
+      // Most queries make neither list once a minute's lists are full: the entry is built only for one that does.
+      const bySamples = cost.samples !== undefined && entersTop(bucket.bySamples, cost.samples, (q) => q.samples ?? 0, options.topQueries);
+      const bySeconds = entersTop(bucket.bySeconds, cost.seconds, (q) => q.seconds, options.topQueries);
+      if (!bySamples && !bySeconds) return;
       const entry: LedgerQuery = {
         ...cost,
         query: cost.query.length > MAX_QUERY_CHARS ? `${cost.query.slice(0, MAX_QUERY_CHARS)}…` : cost.query,
@@ -82,8 +86,8 @@ export function createQueryCostLedger(options: { readonly now: () => number; rea
         stepSeconds: cost.stepSeconds ?? null,
         time: new Date(options.now()).toISOString(),
       };
-      if (cost.samples !== undefined) bucket.bySamples = keepTop(bucket.bySamples, entry, (q) => q.samples ?? 0, options.topQueries);
-      bucket.bySeconds = keepTop(bucket.bySeconds, entry, (q) => q.seconds, options.topQueries);
+      if (bySamples) bucket.bySamples = withEntry(bucket.bySamples, entry, (q) => q.samples ?? 0, options.topQueries);
+      if (bySeconds) bucket.bySeconds = withEntry(bucket.bySeconds, entry, (q) => q.seconds, options.topQueries);
     },
     report(by = 'samples') {
       const since = Math.floor(options.now() / MINUTE_MS) - WINDOW_MINUTES;
@@ -130,9 +134,13 @@ function addTo(totals: IdentityTotals, cost: QueryCostRecord): void {
   totals.seconds += cost.seconds;
 }
 
-/** The `size` largest by `score`, with `entry` considered; a new array only when it gets in. */
-function keepTop(top: LedgerQuery[], entry: LedgerQuery, score: (q: LedgerQuery) => number, size: number): LedgerQuery[] {
-  if (top.length >= size && score(top[top.length - 1] as LedgerQuery) >= score(entry)) return top;
+/** Whether a query scoring `value` gets into the `size` largest of `top`. */
+function entersTop(top: readonly LedgerQuery[], value: number, score: (q: LedgerQuery) => number, size: number): boolean {
+  return top.length < size || score(top[top.length - 1] as LedgerQuery) < value;
+}
+
+/** `top` with `entry`, still the `size` largest by `score`, largest first. */
+function withEntry(top: readonly LedgerQuery[], entry: LedgerQuery, score: (q: LedgerQuery) => number, size: number): LedgerQuery[] {
   const next = [...top, entry].sort((a, b) => score(b) - score(a));
   if (next.length > size) next.length = size;
   return next;
