@@ -72,6 +72,8 @@ console.log(JSON.stringify({
   rounds: ROUNDS,
   cpuMicrosPerRequest: { off: Math.round(off), accountingWithoutStats: Math.round(read), on: Math.round(on), added: Math.round(on - off) },
   addedPercent: Math.round(((on - off) / off) * 1000) / 10,
+  // Rounds run back to back, so a round's pair shares the machine's state: the median of the paired differences.
+  addedPairedMedian: Math.round(median(samples.on.map((value, r) => value - (samples.off[r] as number)))),
   rounds_us: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.map(Math.round)])),
 }));
 await gateways.read.stop();
