@@ -23,7 +23,7 @@ const BODY = Buffer.from(`{"status":"success","data":{"resultType":"matrix","res
 const endpoint = prometheusPreset.endpoints.find((e) => e.name === 'prometheus.query_range');
 if (endpoint === undefined) throw new Error('no query_range row');
 
-const accounting = createQueryCostAccounting(new Registry(), { top_identities: 10, top_queries: 20, ask_backend: true }, () => Date.now());
+const accounting = createQueryCostAccounting(new Registry(), { top_identities: 10, max_tenants: 200, top_queries: 20, ask_backend: true }, () => Date.now());
 const admission = { ruleNames: [], check: () => undefined, charge: () => {}, release: () => {} } satisfies Admission;
 const identities = Array.from({ length: 30 }, (_, i) => ({ subject: `user-${i}` }) as Identity);
 const next: Dispatcher.DispatchHandler = { onResponseStart() {}, onResponseData() {}, onResponseEnd() {} };

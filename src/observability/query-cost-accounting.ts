@@ -16,10 +16,10 @@ const LEDGER_IDENTITIES_PER_MINUTE = 1000;
 
 export function createQueryCostAccounting(
   registry: Registry,
-  config: { readonly top_identities: number; readonly top_queries: number; readonly ask_backend: boolean },
+  config: { readonly top_identities: number; readonly max_tenants: number; readonly top_queries: number; readonly ask_backend: boolean },
   now: () => number,
 ): QueryCostAccounting {
-  const metrics = createQueryCostMetrics(registry, { topIdentities: config.top_identities, now });
+  const metrics = createQueryCostMetrics(registry, { topIdentities: config.top_identities, maxTenants: config.max_tenants, now });
   const ledger = createQueryCostLedger({ now, topQueries: config.top_queries, topIdentities: 20, maxIdentities: LEDGER_IDENTITIES_PER_MINUTE });
   return {
     askBackend: config.ask_backend,

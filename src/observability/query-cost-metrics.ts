@@ -1,10 +1,11 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { createIdentityFolding } from './identity-folding.js';
+import { createIdentityFolding, OTHER_IDENTITIES } from './identity-folding.js';
 import { costScore, type QueryCostRecord } from './query-cost-record.js';
 
 /**
  * Query cost per tenant and identity: counters labelled by the identity among the tenant's top N (the rest
- * under `identity="other"`, identity-folding.ts), and histograms per tenant for the dashboard. Samples and
+ * under `identity="other"`, identity-folding.ts), and histograms per tenant for the dashboard; past
+ * `maxTenants` tenants, new ones are `tenant="other"`. Samples and
  * bytes processed are counted only where the backend reports them.
  */
 export interface QueryCostMetrics {
@@ -19,7 +20,7 @@ const COUNTERS = {
   queries: ['scopegate_queries_total', 'Queries accounted, by tenant and identity.'],
 } as const;
 
-export function createQueryCostMetrics(registry: Registry, options: { readonly topIdentities: number; readonly now: () => number }): QueryCostMetrics {
+export function createQueryCostMetrics(registry: Registry, options: { readonly topIdentities: number; readonly maxTenants: number; readonly now: () => number }): QueryCostMetrics {
   const counters = Object.fromEntries(
     Object.entries(COUNTERS).map(([key, [name, help]]) => [key, new Counter({ name, help, labelNames: ['tenant', 'identity'], registers: [registry] })]),
   ) as Record<keyof typeof COUNTERS, Counter<'tenant' | 'identity'>>;
@@ -52,18 +53,26 @@ export function createQueryCostMetrics(registry: Registry, options: { readonly t
       for (const counter of Object.values(counters)) counter.remove({ tenant, identity });
     },
   });
+  // Tenants may come from JWT claims: the first `maxTenants` seen get their own series, later ones `other`.
+  const tenants = new Set<string>();
+  const tenantLabel = (tenant: string): string => {
+    if (tenants.has(tenant)) return tenant;
+    if (tenants.size >= options.maxTenants) return OTHER_IDENTITIES;
+    tenants.add(tenant);
+    return tenant;
+  };
   return {
     record(cost) {
-      const labels = { tenant: cost.tenant, identity: folding.labelFor(cost.tenant, cost.identity, costScore(cost)) };
+      const tenant = tenantLabel(cost.tenant);
+      const labels = { tenant, identity: tenant === OTHER_IDENTITIES ? OTHER_IDENTITIES : folding.labelFor(tenant, cost.identity, costScore(cost)) };
       counters.queries.inc(labels);
       counters.seconds.inc(labels, cost.seconds);
       counters.responseBytes.inc(labels, cost.responseBytes);
       if (cost.samples !== undefined) counters.samples.inc(labels, cost.samples);
       if (cost.bytesProcessed !== undefined) counters.bytesProcessed.inc(labels, cost.bytesProcessed);
-      const tenant = { tenant: cost.tenant };
-      duration.observe(tenant, cost.seconds);
-      responseSize.observe(tenant, cost.responseBytes);
-      if (cost.samples !== undefined) samples.observe(tenant, cost.samples);
+      duration.observe({ tenant }, cost.seconds);
+      responseSize.observe({ tenant }, cost.responseBytes);
+      if (cost.samples !== undefined) samples.observe({ tenant }, cost.samples);
     },
   };
 }
