@@ -123,7 +123,10 @@ function targets(goBinary: string | undefined): Target[] {
     start: async (upstream) => {
       const redis = await startBenchRedis(PROXY);
       const started = await gateway(LIMITS_TARGETS[1], { workers: 1, placement: PROXY, extraToml: limitsToml(redis.url) }).start(upstream);
-      return started && { ...started, stop: async () => (await started.stop(), await redis.stop()) };
+      return started && { ...started, stop: async () => {
+        await started.stop();
+        await redis.stop();
+      } };
     },
   });
   if (flags['heap-ab']) all.push(gateway('scopegate heap=default', { workers: 1, placement: PROXY, env: { SCOPEGATE_MALLOC_TUNING: 'off' } }));

@@ -48,7 +48,7 @@ export function readGraph(srcDir) {
     const text = readFileSync(file, 'utf8');
     for (const match of text.matchAll(IMPORT)) {
       const spec = match[1] ?? match[2] ?? match[3];
-      if (!spec || !spec.startsWith('.')) continue;
+      if (!spec?.startsWith('.')) continue;
       const target = resolve(dirname(file), spec.replace(/\.js$/, '.ts'));
       if (known.has(target)) edges.get(file).push(target);
     }

@@ -18,10 +18,16 @@ import type { ReadinessCheck } from './core/readiness.js';
 import type { ServedApp } from './server/served-app.js';
 import { createUpgradeHandler } from './server/upgrade.js';
 import { createAwsCredentialMetrics } from './upstream/aws-credentials/metrics.js';
-import { createUpstream, type BuiltUpstream } from './upstream/create-upstream.js';
+import { createUpstream, needsBalancer, type BuiltUpstream } from './upstream/create-upstream.js';
+import { createBalancerMetrics } from './upstream/balancer/balancer-metrics.js';
+import { systemResolver, type HostResolver } from './upstream/balancer/dns-discovery.js';
 import { createSigner, type Signer } from './upstream/sigv4.js';
 import { createHeaderPolicy } from './upstream/headers.js';
 import type { Preset } from './routing/endpoint.js';
+import type { DecisionSink } from './observability/decision-log/record.js';
+import { openDecisionLog, type SharedDecisionLog } from './observability/decision-log/open.js';
+import { createDecisionRecorder } from './server/record-decision.js';
+import { fanOutSinks } from './observability/decision-log/fan-out.js';
 
 export interface AppDeps {
   readonly logger: Logger;
@@ -32,12 +38,18 @@ export interface AppDeps {
   readonly previous?: App;
   /** The endpoint table of an upstream, when not its type's built-in preset (tests bring presets of their own). */
   readonly presetFor?: (upstream: UpstreamConfig) => Preset | undefined;
+  /** How backends' host names are resolved (DNS discovery); the system's resolver unless a test gives one. */
+  readonly resolveHost?: HostResolver;
+  /** Receives every decision record, whatever `[decision_log]` says (`scopegate test` reads its cases' outcomes here). */
+  readonly decisionSink?: DecisionSink;
 }
 
 export interface App extends ServedApp {
   readonly limits: LimitsRuntime;
   /** The configured authenticator chain, as the pipeline runs it (used by `explain`). */
   authenticate(credentials: Credentials): Promise<Identity>;
+  /** `[decision_log]`'s sink, handed to the app that replaces this one when it writes to the same place. */
+  readonly decisionLog: SharedDecisionLog | undefined;
 }
 
 /**
@@ -58,11 +70,17 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     clock,
     challenge: challengeFor(config),
     observe: (authenticator, result) => metrics.recordAuthentication(authenticator, result),
+    presented: providers.presented,
   });
 
   const signedUpstreams = config.proxy.upstreams.filter((u) => u.sign !== undefined);
   const credentialMetrics = signedUpstreams.length > 0 ? createAwsCredentialMetrics(metrics.registry, () => clock.now()) : undefined;
   const upstreams: { config: UpstreamConfig; signer: Signer | undefined; built: BuiltUpstream }[] = [];
+  const upstreamDeps = {
+    clock,
+    balancerMetrics: config.proxy.upstreams.some(needsBalancer) ? createBalancerMetrics(metrics.registry) : undefined,
+    resolver: deps.resolveHost ?? systemResolver,
+  };
   for (const upstreamConfig of config.proxy.upstreams) {
     const signer = upstreamConfig.sign
       ? await createSigner(
@@ -70,10 +88,19 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
           { clock, logger, ...(credentialMetrics ? { metrics: credentialMetrics } : {}) },
         )
       : undefined;
-    upstreams.push({ config: upstreamConfig, signer, built: createUpstream(upstreamConfig, signer, { preset: deps.presetFor?.(upstreamConfig) }) });
+    upstreams.push({ config: upstreamConfig, signer, built: createUpstream(upstreamConfig, signer, { ...upstreamDeps, preset: deps.presetFor?.(upstreamConfig) }) });
   }
   const tracer = config.tracing ? await createOtlpTracer(config.tracing, logger) : createPropagatingTracer();
   const limits = await createLimits(config.limits, { logger, registry: metrics.registry, now: () => clock.now(), previous: deps.previous?.limits });
+  const decisionLog = config.decision_log ? await openDecisionLog(config.decision_log, { logger, now: () => clock.now(), previous: deps.previous?.decisionLog }) : undefined;
+  decisionLog?.useRegistry(metrics.registry);
+  // Decision records go to `scopegate test`'s sink or the log; query cost is metered on the response path instead.
+  const sinks = [deps.decisionSink ?? decisionLog].filter((sink) => sink !== undefined);
+  const decisions = sinks.length === 0 ? undefined : createDecisionRecorder(fanOutSinks(sinks), {
+    queries: deps.decisionSink ? 'text' : config.decision_log?.queries ?? 'none',
+    failClosed: deps.decisionSink === undefined && config.decision_log?.on_overflow === 'fail_closed',
+    now: () => clock.now(),
+  });
   const queryCost = config.query_cost.enabled ? createQueryCostAccounting(metrics.registry, config.query_cost, () => clock.now()) : undefined;
   const findRoute = createHostRouter(upstreams.map(({ config: c, built }) => ({ config: c, target: built.target })));
 
@@ -91,11 +118,13 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     onUpstreamError: (upstream, kind) => metrics.upstreamErrors.inc({ upstream, kind }),
     limiter: limits.limiter,
     queryCost,
+    ...(decisions?.check ? { checkDecisionLog: decisions.check } : {}),
   };
   const readiness: ReadinessCheck[] = [
     ...(tokenSource ? [tokenSource.refresher.readiness] : []),
     ...providers.readiness,
     ...upstreams.flatMap(({ signer }) => (signer ? [signer.readiness] : [])),
+    ...upstreams.flatMap(({ built }) => (built.balanced ? [built.balanced.readiness] : [])),
     ...limits.limiter.readiness,
   ];
   let accepting = true;
@@ -104,8 +133,8 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   return {
     config,
     metrics,
-    handleProxy: createProxyHandler(pipelineDeps, logger, metrics, tracer),
-    handleUpgrade: createUpgradeHandler(pipelineDeps, logger, metrics, tracer),
+    handleProxy: createProxyHandler(pipelineDeps, logger, metrics, tracer, decisions),
+    handleUpgrade: createUpgradeHandler(pipelineDeps, logger, metrics, tracer, decisions),
     handleAdmin: createAdminHandler({
       registry: metrics.registry,
       readiness: () => readiness,
@@ -114,6 +143,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     }),
     readiness,
     limits,
+    decisionLog,
     authenticate: async (credentials) => chain.authenticate(credentials),
     async start() {
       // Every source's first load, in parallel; each is bounded by its own fetch timeout. JWKS and OIDC keys
@@ -121,6 +151,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       await Promise.all([
         tokenSource?.refresher.start(),
         ...upstreams.map(({ signer }) => signer?.whenStarted()),
+        ...upstreams.map(({ built }) => built.start()),
         limits.start(),
       ]);
     },
@@ -130,6 +161,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       await Promise.all(upstreams.map(({ built }) => built.close()));
       await tracer.shutdown();
       await limits.limiter.close();
+      await decisionLog?.close();
     },
     setAccepting(value) {
       accepting = value;

@@ -2,11 +2,14 @@
 export interface ParsedArgs {
   readonly command: string | undefined;
   readonly flags: ReadonlyMap<string, string | true>;
+  /** Arguments after the command that are not flags or flag values (`scopegate test … a.yaml b.yaml`). */
+  readonly positionals: readonly string[];
 }
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const flags = new Map<string, string | true>();
   let command: string | undefined;
+  const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg.startsWith('--')) {
@@ -26,9 +29,11 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       flags.set('help', true);
     } else if (command === undefined) {
       command = arg;
+    } else {
+      positionals.push(arg);
     }
   }
-  return { command, flags };
+  return { command, flags, positionals };
 }
 
 export function stringFlag(args: ParsedArgs, name: string): string | undefined {

@@ -30,6 +30,8 @@ export interface CheckedParts {
   readonly hmac?: HmacJwtSection | undefined;
   readonly jwks?: JwksSection | undefined;
   readonly acl?: AclSection | undefined;
+  /** `[auth.grafana] api_token_file`: the teams API token. */
+  readonly grafanaTokenFile?: string | undefined;
   readonly listenerTls?: ListenerTls | undefined;
   /** By index in `proxy.upstreams`. */
   readonly upstreams: readonly { readonly tls?: UpstreamTls | undefined; readonly sign?: SignConfig | undefined }[];
@@ -57,6 +59,7 @@ export function partsOfConfig(config: Config): CheckedParts {
     hmac: config.auth.hmac_jwt,
     jwks: config.auth.jwks,
     acl: config.acl,
+    grafanaTokenFile: config.auth.grafana?.api_token_file,
     listenerTls: config.proxy.tls,
     upstreams: config.proxy.upstreams.map((u) => ({ tls: u.tls, sign: u.sign })),
   };
@@ -128,6 +131,7 @@ export async function checkReferencedFiles(parts: CheckedParts): Promise<string[
   }
   if (jwks?.file !== undefined) onFile('auth.jwks.file', jwks.file, async (path) => void parseJwks(await readText(path)));
   if (acl !== undefined) onFile('acl.file', acl.file, async (path) => void parseAcl(await readText(path), { label: acl.label }));
+  if (parts.grafanaTokenFile !== undefined) onFile('auth.grafana.api_token_file', parts.grafanaTokenFile, checkSecretFile);
   const listenerTls = parts.listenerTls;
   if (listenerTls !== undefined) {
     checks.push(...tlsChecks('proxy.tls', { cert: listenerTls.cert_file, key: listenerTls.key_file, ca: listenerTls.client_ca_file }));

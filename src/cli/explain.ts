@@ -1,15 +1,16 @@
 import { createApp } from '../app.js';
 import { loadConfigFile } from '../config/load.js';
 import { enforceLogQuery } from '../enforce/logql/index.js';
-import { PolicyViolation, QueryParseError } from '../enforce/errors.js';
+import { InexpressiblePolicy, PolicyViolation, QueryParseError } from '../enforce/errors.js';
 import { explainQuery } from '../enforce/promql/index.js';
 import type { Preset, QueryDialect } from '../routing/endpoint.js';
 import { builtInPresets } from '../routing/presets/index.js';
-import { buildPolicySelector } from '../routing/presets/prometheus-transforms.js';
+import { buildPolicySelectors } from '../routing/presets/prometheus-transforms.js';
 import { enforceTraceQuery } from '../enforce/traceql/enforce.js';
 import { createLogger } from '../observability/logger.js';
-import { buildLabelPolicy, describePolicy, type LabelPolicy } from '../policy/label-policy.js';
+import { buildEntryPolicy, describePolicy, readSelectorsInput, type LabelPolicy } from '../policy/label-policy.js';
 import { systemClock } from '../core/clock.js';
+import { buildGrafana } from '../identity/providers.js';
 import { HttpError } from '../core/http-errors.js';
 import { stringFlag, UsageError, type ParsedArgs } from './args.js';
 
@@ -58,8 +59,7 @@ function explainVictoriaMetrics(query: string, policy: LabelPolicy): string {
     if (!(error instanceof QueryParseError)) throw error;
     sent = `${query}\n# not PromQL (MetricsQL?): sent as written, enforced by VictoriaMetrics with the filter below`;
   }
-  const filter = buildPolicySelector(policy);
-  return filter === undefined ? sent : `${sent}\nextra_filters[]=${filter}`;
+  return [sent, ...buildPolicySelectors(policy).map((filter) => `extra_filters[]=${filter}`)].join('\n');
 }
 
 /**
@@ -79,14 +79,38 @@ export async function explain(configPath: string, args: ParsedArgs, deps: Explai
     throw new UsageError(`explain: --type must be one of ${types.join(', ')}`);
   }
   const enforce = EXPLAINERS[dialect];
-  const policy = await resolvePolicy(configPath, args);
-  if (policy === undefined) return { text: '# this identity has no label policy: the gateway answers 403 (implicit deny)', refused: true };
+  const grafanaUser = stringFlag(args, 'grafana-user');
+  const { policy, about } = grafanaUser !== undefined ? await resolveGrafanaUser(configPath, grafanaUser) : { policy: await resolvePolicy(configPath, args), about: '' };
+  if (policy === undefined) return { text: `${about}# this identity has no label policy: the gateway answers 403 (implicit deny)`, refused: true };
   try {
-    return { text: `# policy: ${describePolicy(policy)}\n${enforce(query, policy)}`, refused: false };
+    return { text: `${about}# policy: ${describePolicy(policy)}\n${enforce(query, policy)}`, refused: false };
   } catch (error) {
     // As the endpoint step translates them: a policy violation is 403, anything else the enforcer refuses 400.
-    const status = error instanceof PolicyViolation ? 403 : 400;
+    const status = error instanceof PolicyViolation || error instanceof InexpressiblePolicy ? 403 : 400;
     return { text: `# refused with ${status}: ${(error as Error).message}`, refused: true };
+  }
+}
+
+/**
+ * `--grafana-user <id>`: the user's teams, read once from the configured Grafana with `[auth.grafana]`'s
+ * token, and the identity the gateway would give that user's X-Grafana-Id (tenants, scopes, policy). The
+ * token itself is not checked: the user is named, as an operator asks "what would user 7 see".
+ */
+async function resolveGrafanaUser(configPath: string, userId: string): Promise<{ policy: LabelPolicy | undefined; about: string }> {
+  if (!/^\d+$/.test(userId)) throw new UsageError('explain: --grafana-user is the numeric user id (the <id> of sub "user:<id>")');
+  const config = await loadConfigFile(configPath);
+  if (config.auth.grafana === undefined) throw new UsageError('explain: --grafana-user needs [auth.grafana] in the config');
+  const grafana = await buildGrafana(config.auth.grafana, { logger: createLogger({ level: 'silent' }), clock: systemClock });
+  try {
+    const teams = grafana.teamsOf(userId).map((team) => team.name);
+    const identity = grafana.identityOfUser(userId);
+    const about = `# grafana user ${userId}, org ${config.auth.grafana.org_id}, teams: ${teams.join(', ')}\n# tenants: ${identity.tenants.join(', ')}; scopes: ${[...identity.scopes].join(', ')}\n`;
+    return { policy: identity.policy, about };
+  } catch (error) {
+    if (error instanceof HttpError) throw new ExplainError(`the Grafana user would be refused: ${error.code} (${error.message})`);
+    throw error;
+  } finally {
+    grafana.close();
   }
 }
 
@@ -96,10 +120,11 @@ async function resolvePolicy(configPath: string, args: ParsedArgs): Promise<Labe
   if (policyJson !== undefined) {
     try {
       // Read as a token entry is: `namespace`/`namespaces` constrain the configured policy label.
-      const entry = JSON.parse(policyJson) as { namespace?: string; namespaces?: string[]; labels?: Record<string, string>; label?: string };
+      const entry = JSON.parse(policyJson) as { namespace?: string; namespaces?: string[]; labels?: Record<string, string>; label?: string; selectors?: unknown };
       const values = [...(entry.namespace ? [entry.namespace] : []), ...(entry.namespaces ?? [])];
       const label = entry.label ?? config.static_tokens.policy_label;
-      return buildLabelPolicy({ label, values, ...(entry.labels ? { labels: entry.labels } : {}) });
+      const selectors = entry.selectors === undefined ? undefined : readSelectorsInput(entry.selectors);
+      return buildEntryPolicy({ label, values, ...(entry.labels ? { labels: entry.labels } : {}), ...(selectors ? { selectors } : {}) });
     } catch (error) {
       throw new UsageError(`explain: --policy: ${(error as Error).message}`);
     }

@@ -11,11 +11,20 @@ const HELP = `scopegate: multi-tenant auth gateway for Prometheus and the Grafan
 Usage:
   scopegate serve --config FILE          run the gateway
   scopegate check-config --config FILE   validate a config file and the files it names: exit 0, or list every problem
-  scopegate explain --config FILE (--token T | --policy '{"namespaces":["a","b"]}') --query Q [--type prometheus|mimir|victoriametrics|loki|tempo]
+  scopegate explain --config FILE (--token T | --policy '{"namespaces":["a","b"]}' | --grafana-user ID) --query Q [--type prometheus|mimir|victoriametrics|loki|tempo]
                                          print the query as it would be sent upstream; exit 0 when printed,
                                          1 when the gateway would refuse it (unknown or refused token, no
-                                         label policy, a query it cannot enforce: the reason is printed),
+                                         label policy, a query it cannot enforce: the reason is printed);
+                                         --grafana-user reads the user's teams from [auth.grafana]'s Grafana once
                                          2 on a usage error
+  scopegate test --config FILE [--format text|junit] [--tokens FILE] TESTS.yaml...
+                                         run policy test cases offline through the real pipeline: exit 0 when
+                                         all pass, 1 when one fails, 2 on a usage, test file or config error
+  scopegate test --config FILE --init [FILE] [--force]
+                                         write starter cases (an allow and a deny per identity) from the config
+  scopegate audit verify [--key-file FILE] LOG...
+                                         check the decision log's hash chain (files oldest first): exit 0 when
+                                         it holds, 1 naming the first broken or missing line, 2 on a usage error
   scopegate --help | --version
 
 The config is --config FILE, else $SCOPEGATE_CONFIG, else ${DEFAULT_CONFIG_PATH}.
@@ -86,6 +95,23 @@ export async function main(argv: readonly string[]): Promise<number> {
           process.stderr.write(`${error.message}\n`);
           return 1;
         }
+      }
+      case 'test': {
+        const { runPolicyTests } = await import('./policy-test/run.js');
+        const { TestFileError } = await import('./policy-test/cases.js');
+        try {
+          return await runPolicyTests(configPath(args), args);
+        } catch (error) {
+          if (error instanceof ConfigError || error instanceof TestFileError) {
+            process.stderr.write(`${error.message}\n`);
+            return 2;
+          }
+          throw error;
+        }
+      }
+      case 'audit': {
+        const { audit } = await import('./audit.js');
+        return await audit(args);
       }
       default:
         throw new UsageError(`unknown command "${args.command}"`);

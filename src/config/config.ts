@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { coreSchema } from './sections/core.js';
 import { aclSchema, authSchema } from './sections/auth.js';
+import { decisionLogSchema } from './sections/decision-log.js';
 import { limitsSchema } from './sections/limits.js';
 import { queryCostSchema } from './sections/query-cost.js';
 import { refineSecretsConfig, secretsConfigShape } from './sections/secrets.js';
@@ -10,10 +11,15 @@ import { refineSecretsConfig, secretsConfigShape } from './sections/secrets.js';
  * `sections/`. Unknown keys are errors, so a typo is reported instead of silently ignored.
  */
 export const configSchema = coreSchema
-  .extend({ ...secretsConfigShape, auth: authSchema.prefault({}), acl: aclSchema.optional(), limits: limitsSchema.prefault({}), query_cost: queryCostSchema.prefault({}) })
+  .extend({ ...secretsConfigShape, auth: authSchema.prefault({}), acl: aclSchema.optional(), limits: limitsSchema.prefault({}), decision_log: decisionLogSchema.optional(), query_cost: queryCostSchema.prefault({}) })
   .strict()
   // Run even when other keys are invalid, so check-config lists every problem in one pass.
   .superRefine(refineSecretsConfig, { when: () => true })
+  // One writer per chain: workers would interleave records in one file.
+  .refine((config) => config.decision_log?.sink !== 'file' || config.proxy.workers === 1, {
+    message: 'a decision log file has one writer: set proxy.workers = 1, or use sink = "stdout"',
+    path: ['decision_log', 'sink'],
+  })
   .superRefine((config, ctx) => {
     // A query budget is spent by what the queries cost: that is measured only with [query_cost] on.
     if (config.query_cost.enabled) return;

@@ -1,7 +1,8 @@
 /**
  * The catalogue of every error code the gateway answers with: its HTTP status and what it means. `HttpError.code`
- * is typed with `ErrorCode`, so a new code is one row here (and one in the README's table, which a test checks
- * against this one). A code names one failure: two failures never share a code and one failure never has two.
+ * is typed with `ErrorCode`, so a new code is one row here (and one in the table of docs/errors.md, which a test
+ * checks against this one). A code names one failure: two failures never share a code and one failure never has
+ * two.
  */
 export const ERROR_CATALOGUE = {
   // 400: the request cannot be read or checked.
@@ -40,6 +41,7 @@ export const ERROR_CATALOGUE = {
   malformed_token: { status: 401, meaning: 'not a readable JWT' },
   invalid_claims: { status: 401, meaning: 'claims of the wrong shape, or an invalid tenant' },
   missing_tenant_claim: { status: 401, meaning: 'no tenant claim and no default_tenant' },
+  grafana_channel_missing: { status: 401, meaning: 'an X-Grafana-Id without the data source\'s own credential (the caller allowed to present Grafana users)' },
   // 403: an identity, refused.
   tenant_not_allowed: { status: 403, meaning: 'X-Scope-OrgID names a tenant the identity does not hold' },
   tenant_federation_not_allowed: { status: 403, meaning: 'several tenants in one request, on an upstream that does not allow it' },
@@ -49,6 +51,12 @@ export const ERROR_CATALOGUE = {
   no_label_policy: { status: 403, meaning: 'the identity has no label policy for this upstream (implicit deny)' },
   full_access_required: { status: 403, meaning: 'the endpoint cannot be limited to a label policy (it shows or changes the whole tenant, or the upstream is raw): it needs an identity without a policy or with full access; a raw upstream may opt out with allow_unenforced_policy' },
   policy_violation: { status: 403, meaning: 'the request would read or write outside the identity\'s label policy' },
+  grafana_channel_not_allowed: { status: 403, meaning: 'an X-Grafana-Id presented with a credential whose identity is not one of [auth.grafana] presenters' },
+  grafana_wrong_org: { status: 403, meaning: 'a valid X-Grafana-Id of another Grafana org than org_id' },
+  grafana_identity_refused: { status: 403, meaning: 'an X-Grafana-Id whose sub is not a user (anonymous, render, …) or a service account not listed in [auth.grafana] service_accounts' },
+  grafana_no_team: { status: 403, meaning: 'a Grafana user in none of the teams [auth.grafana] maps' },
+  grafana_team_without_policy: { status: 403, meaning: 'a Grafana user whose mapped teams grant no label policy (neither selectors nor full_access)' },
+  policy_not_expressible: { status: 403, meaning: 'the identity\'s label policy has several selectors and this request cannot be limited exactly to their union (refused, never widened)' },
   // 404, 405, 413, 415.
   no_upstream: { status: 404, meaning: 'no upstream is configured for the Host' },
   unknown_endpoint: { status: 404, meaning: 'the upstream type has no endpoint at this path' },
@@ -70,6 +78,7 @@ export const ERROR_CATALOGUE = {
   rate_limited: { status: 429, meaning: 'over a limit rule\'s rate (and burst); Retry-After says when the next request passes' },
   concurrency_limited: { status: 429, meaning: 'a limit rule\'s concurrency is all in flight; Retry-After: 1' },
   query_budget_exceeded: { status: 429, meaning: 'a limit rule\'s query budget (samples or query seconds) for this window is spent; Retry-After says when the window ends' },
+  queue_timeout: { status: 429, meaning: 'a limit rule\'s concurrency stayed full for its max_queue_duration while the request waited in its queue; Retry-After says when to try again' },
   // 500 to 505: the gateway or the upstream failed.
   internal_error: { status: 500, meaning: 'a bug: logged with its stack, its message not sent' },
   unsupported_transfer_encoding: { status: 501, meaning: 'a Transfer-Encoding other than exactly chunked; the connection is closed' },
@@ -84,6 +93,10 @@ export const ERROR_CATALOGUE = {
   jwks_unavailable: { status: 503, meaning: 'the identity provider\'s signing keys are not available' },
   aws_credentials_unavailable: { status: 503, meaning: 'no valid AWS credentials to sign for the upstream' },
   limits_unavailable: { status: 503, meaning: 'the limits backend (Redis) did not answer and on_backend_error = "deny"' },
+  no_backend_available: { status: 503, meaning: 'every backend of the upstream is down (passive or active health); answered at once' },
+  grafana_teams_unavailable: { status: 503, meaning: 'the Grafana team map has not been loaded yet (or the teams API refused the service-account token)' },
+  grafana_teams_stale: { status: 503, meaning: 'the Grafana team map could not be refreshed for longer than teams_refresh_interval + teams_grace_period' },
+  decision_log_unavailable: { status: 503, meaning: 'the decision log cannot keep up or cannot write, and it is configured to fail closed' },
   upstream_timeout: { status: 504, meaning: 'the upstream did not answer within its timeout' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 

@@ -17,6 +17,8 @@ export class HttpError extends Error {
   readonly headers: Readonly<Record<string, string>>;
   /** The authenticator or rule that refused, for the access log (set by whoever decided). */
   decidedBy: string | undefined;
+  /** Who was refused, where a verified credential named them (a Grafana user without a team): for the access log. */
+  refusedSubject: string | undefined;
 
   constructor(code: ErrorCode, message: string, headers: Record<string, string> = {}) {
     super(message);

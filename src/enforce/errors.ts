@@ -41,3 +41,15 @@ export class AmbiguousJsonKey extends UnsupportedInput {
     this.keys = [first, second];
   }
 }
+
+/**
+ * The identity's policy has several selectors (ORed) and this request cannot be limited to their union
+ * exactly (a stream selector cannot OR, a write cannot be injected with two label sets, …). Refused, never
+ * widened to a per-label merge; the endpoint step answers 403 `policy_not_expressible`.
+ */
+export class InexpressiblePolicy extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InexpressiblePolicy';
+  }
+}

@@ -1,3 +1,4 @@
+import type { MaybePromise } from '../core/maybe-async.js';
 import type { Identity } from './identity.js';
 
 /** A token found in one of the configured headers. */
@@ -19,6 +20,10 @@ export interface Credentials {
   readonly basic?: BasicCredential;
   /** Grafana's forwarded ID token (`X-Id-Token`), if sent. */
   readonly idToken?: string;
+  /** Grafana's own signed identity of the signed-in user (`X-Grafana-Id`), if sent. */
+  readonly grafanaId?: string;
+  /** The client certificate the TLS listener verified (`proxy.tls.client_ca_file`), by its subject CN. */
+  readonly clientCertificate?: { readonly subject: string };
 }
 
 /**
@@ -36,5 +41,24 @@ export interface Authenticator {
   readonly anonymous?: boolean;
   authenticate(credentials: Credentials): Promise<Identity | undefined> | Identity | undefined;
   /** Stops timers and watchers. */
+  close?(): Promise<void> | void;
+}
+
+/**
+ * An identity that a caller presents on someone else's behalf: Grafana, authenticated by the data source's
+ * own credential, presents its signed-in user (`X-Grafana-Id`). The chain first authenticates the caller with
+ * the request's other credentials, then hands it here; the caller's own identity is never the answer.
+ */
+export interface PresentedAuthenticator {
+  readonly name: string;
+  /** True when the request carries this authenticator's credential. */
+  isPresented(credentials: Credentials): boolean;
+  /**
+   * The presented identity, or throws: the caller is not allowed to present (403), or the presented
+   * credential is bad (401/403). Never `undefined`: a presented credential never falls back to the caller.
+   * `caller` is `undefined` when no authenticator of the chain recognised a credential of the request (the
+   * channel may still be one the presenter checks itself: a client certificate).
+   */
+  authenticatePresented(credentials: Credentials, caller: Identity | undefined): MaybePromise<Identity>;
   close?(): Promise<void> | void;
 }

@@ -10,6 +10,7 @@ import { Unauthorized } from '../core/http-errors.js';
 import { describePolicy } from '../policy/label-policy.js';
 import { createBasicAuthenticator } from './basic-auth.js';
 import type { BasicAuthOptions } from './basic-auth.js';
+import type { Identity } from './identity.js';
 
 const clock = { now: () => 1_700_000_000_000 };
 
@@ -49,6 +50,11 @@ async function users(): Promise<string> {
   - username: carol
     password: plain-pass
     tenants: [t1, t2]
+  - username: dave
+    password: plain-pass
+    selectors:
+      - { namespace: a, env: prod }
+      - { namespace: shared }
 `;
 }
 
@@ -64,6 +70,8 @@ test('a valid user becomes an identity with tenants and policy from the file', a
     const carol = await auth.authenticate(basic('carol', 'plain-pass'));
     assert.deepEqual(carol?.tenants, ['t1', 't2']);
     assert.equal(carol?.policy, undefined);
+    const dave = await auth.authenticate(basic('dave', 'plain-pass'));
+    assert.equal(describePolicy(dave?.policy), '{namespace="a",env="prod"} or {namespace="shared"}');
     assert.equal(await auth.authenticate({}), undefined);
   });
 });
@@ -113,7 +121,7 @@ test('watch: editing the file is picked up without a restart', async () => {
     try {
       await writeFile(file, 'users:\n  - username: dave\n    password: pw\n');
       const deadline = Date.now() + 10_000;
-      let identity;
+      let identity: Identity | undefined;
       while (identity === undefined && Date.now() < deadline) {
         identity = await Promise.resolve(auth.authenticate(basic('dave', 'pw'))).catch(() => undefined);
         if (identity === undefined) await new Promise((r) => setTimeout(r, 25));

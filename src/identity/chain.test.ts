@@ -88,7 +88,10 @@ test('authenticators that answer at once give an identity at once; one that wait
   const slowNotMine: Authenticator = { name: 'slow-not-mine', authenticate: async () => undefined };
   const slowAccepts: Authenticator = { name: 'slow', authenticate: async () => identity('slow') };
   const asked: string[] = [];
-  const spy = (a: Authenticator): Authenticator => ({ name: a.name, authenticate: (c) => (asked.push(a.name), a.authenticate(c)) });
+  const spy = (a: Authenticator): Authenticator => ({ name: a.name, authenticate: (c) => {
+    asked.push(a.name);
+    return a.authenticate(c);
+  } });
   const mixed = createAuthenticatorChain([spy(notMine), spy(slowNotMine), spy(accepts), spy(slowAccepts)], { clock, challenge: 'Bearer' });
   const waited = mixed.authenticate(credentials);
   assert.ok(waited instanceof Promise);

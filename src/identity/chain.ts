@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import { HttpError, Unauthorized } from '../core/http-errors.js';
 import { andThen, isPromise, type MaybePromise } from '../core/maybe-async.js';
-import type { Authenticator, Credentials } from './authenticator.js';
+import type { Authenticator, Credentials, PresentedAuthenticator } from './authenticator.js';
 import type { Identity } from './identity.js';
 
 export interface AuthenticatorChain {
@@ -17,6 +17,8 @@ interface ChainOptions {
   readonly clock: Clock;
   readonly challenge: string;
   readonly observe?: (authenticator: string, result: AuthenticationResult) => void;
+  /** Identities presented by an authenticated caller (Grafana's users); see `PresentedAuthenticator`. */
+  readonly presented?: readonly PresentedAuthenticator[];
 }
 
 /**
@@ -31,6 +33,12 @@ interface ChainOptions {
  * another's and be served as whichever the order reaches first. A credential no authenticator recognises
  * (Basic with no `[auth.basic]`, X-Id-Token where no provider accepts it) is not one of ours and is ignored.
  * Several bearer headers are one credential: findCredentials already refused them unless equal.
+ *
+ * A presented identity (X-Grafana-Id where `[auth.grafana]` is configured) is judged after the caller that
+ * presents it: the request's other credentials must name an identity (the data source's own credential, by
+ * the rules above; an anonymous authenticator never vouches), and the presented authenticator decides with
+ * that caller in hand (or with none: it may accept a channel of its own, a client certificate). Its answer replaces the caller's identity; a
+ * refusal never falls back to the caller. Without the presented credential the caller is served as itself.
  */
 export function createAuthenticatorChain(authenticators: readonly Authenticator[], options: ChainOptions): AuthenticatorChain {
   const observe = options.observe ?? (() => undefined);
@@ -38,7 +46,7 @@ export function createAuthenticatorChain(authenticators: readonly Authenticator[
   const anonymous = authenticators.filter((a) => a.anonymous === true);
 
   /** The authenticator's answer, checked: an identity, nobody (undefined), or a refusal (thrown). */
-  function judged(authenticator: Authenticator, identity: Identity | undefined): Identity | undefined {
+  function judged(authenticator: { readonly name: string }, identity: Identity | undefined): Identity | undefined {
     if (identity !== undefined && identity.expiresAt !== undefined && identity.expiresAt * 1000 <= options.clock.now()) {
       observe(authenticator.name, 'refused');
       throw new Unauthorized('token_expired', 'the credential has expired', options.challenge);
@@ -46,7 +54,7 @@ export function createAuthenticatorChain(authenticators: readonly Authenticator[
     return identity;
   }
 
-  function refused(authenticator: Authenticator, error: unknown): never {
+  function refused(authenticator: { readonly name: string }, error: unknown): never {
     if (error instanceof HttpError) error.decidedBy ??= authenticator.name;
     observe(authenticator.name, 'refused');
     throw error;
@@ -56,7 +64,7 @@ export function createAuthenticatorChain(authenticators: readonly Authenticator[
   function firstIdentity(candidates: readonly Authenticator[], credentials: Credentials, from = 0): MaybePromise<Identity | undefined> {
     for (let i = from; i < candidates.length; i++) {
       const authenticator = candidates[i] as Authenticator;
-      let answer;
+      let answer: ReturnType<Authenticator['authenticate']>;
       try {
         answer = authenticator.authenticate(credentials);
       } catch (error) {
@@ -75,7 +83,7 @@ export function createAuthenticatorChain(authenticators: readonly Authenticator[
   }
 
   // Several credentials are rare: plain async code.
-  async function agreeingIdentity(parts: readonly Credentials[]): Promise<Identity | undefined> {
+  async function agreeingIdentity(parts: readonly Credentials[], orAnonymous = true): Promise<Identity | undefined> {
     let agreed: Identity | undefined;
     for (const part of parts) {
       const identity = await firstIdentity(withCredentials, part);
@@ -88,12 +96,37 @@ export function createAuthenticatorChain(authenticators: readonly Authenticator[
       }
       agreed ??= identity;
     }
-    return agreed ?? (await firstIdentity(anonymous, {}));
+    return agreed ?? (orAnonymous ? await firstIdentity(anonymous, {}) : undefined);
+  }
+
+  /** The caller (credentials only, never anonymous), then the identity it presents. */
+  function presentedIdentity(presenter: PresentedAuthenticator, credentials: Credentials): MaybePromise<Identity> {
+    const parts = splitCredentials(credentials);
+    const caller = parts.length > 1 ? agreeingIdentity(parts, false) : firstIdentity(withCredentials, credentials);
+    return andThen(caller, (found) => {
+      let answer;
+      try {
+        answer = presenter.authenticatePresented(credentials, found);
+      } catch (error) {
+        refused(presenter, error);
+      }
+      return isPromise(answer)
+        ? answer.then((identity) => identity, (error: unknown) => refused(presenter, error))
+        : answer;
+    });
   }
 
   return {
-    names: authenticators.map((a) => a.name),
+    names: [...authenticators.map((a) => a.name), ...(options.presented ?? []).map((p) => p.name)],
     authenticate(credentials) {
+      const presenter = options.presented?.find((p) => p.isPresented(credentials));
+      if (presenter !== undefined) {
+        return andThen(presentedIdentity(presenter, credentials), (identity) => {
+          const checked = judged(presenter, identity) as Identity;
+          observe(presenter.name, 'success');
+          return checked;
+        });
+      }
       const parts = splitCredentials(credentials);
       const found = parts.length > 1 ? agreeingIdentity(parts) : firstIdentity(authenticators, credentials);
       return andThen(found, (identity) => {
@@ -110,7 +143,7 @@ export function createAuthenticatorChain(authenticators: readonly Authenticator[
       });
     },
     async close() {
-      await Promise.all(authenticators.map((a) => a.close?.()));
+      await Promise.all([...authenticators, ...(options.presented ?? [])].map((a) => a.close?.()));
     },
   };
 }

@@ -1,4 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { BadRequest, Unauthorized } from '../core/http-errors.js';
 import type { BasicCredential, BearerCredential, Credentials } from './authenticator.js';
 
@@ -12,6 +14,8 @@ import type { BasicCredential, BearerCredential, Credentials } from './authentic
  *   proxy in front that adds its own header can never be overridden by a client-chosen one.
  * - A repeated header (two values) is refused the same way.
  * - `X-Id-Token` (Grafana's forwarded ID token) is returned apart; an authenticator decides whether to use it.
+ * - `X-Grafana-Id` (Grafana's signed user identity) is returned apart, for the `grafana` authenticator; sent
+ *   twice it is refused like a repeated token header.
  * - Credentials of different kinds (Basic, bearer, X-Id-Token) are all returned: the chain checks that they
  *   name one identity (`conflicting_credentials` otherwise, see chain.ts).
  */
@@ -19,6 +23,7 @@ export function findCredentials(
   headers: IncomingHttpHeaders,
   distinct: NodeJS.Dict<string[]>,
   tokenHeaders: readonly string[],
+  socket?: Socket,
 ): Credentials {
   let bearer: BearerCredential | undefined;
   let basic: BasicCredential | undefined;
@@ -40,11 +45,28 @@ export function findCredentials(
     bearer ??= { header, token: parsed.token };
   }
   const idToken = typeof headers['x-id-token'] === 'string' ? headers['x-id-token'].trim() : undefined;
+  const grafanaIds = distinct['x-grafana-id'];
+  if (grafanaIds !== undefined && grafanaIds.length > 1) throw new Unauthorized('conflicting_credentials', 'header x-grafana-id was sent more than once');
+  const grafanaId = grafanaIds?.[0]?.trim();
+  const clientCertificate = socket instanceof TLSSocket ? verifiedClientCertificate(socket) : undefined;
   return {
     ...(bearer ? { bearer } : {}),
     ...(basic ? { basic } : {}),
     ...(idToken ? { idToken } : {}),
+    ...(grafanaId ? { grafanaId } : {}),
+    ...(clientCertificate ? { clientCertificate } : {}),
   };
+}
+
+/**
+ * The subject CN of the client certificate, only when the TLS layer verified it against `client_ca_file`
+ * (`authorized`); a listener without client certificates, or a certificate it could not verify, gives none.
+ */
+function verifiedClientCertificate(socket: TLSSocket): { subject: string } | undefined {
+  if (!socket.authorized) return undefined;
+  const subject = socket.getPeerCertificate().subject as Record<string, unknown> | undefined;
+  const cn = subject?.CN;
+  return typeof cn === 'string' && cn !== '' ? { subject: cn } : undefined;
 }
 
 type ParsedHeader =

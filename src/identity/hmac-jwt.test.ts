@@ -43,7 +43,7 @@ test('a valid token becomes an identity with its tenants, policy and expiry', as
   assert.equal(identity.expiresAt, NOW_S + 60);
   assert.deepEqual(identity.policy, {
     fullAccess: false,
-    rules: [{ label: 'namespace', literals: ['ns1'], regexes: ['dev-.*'] }],
+    selectors: [[{ label: 'namespace', literals: ['ns1'], regexes: ['dev-.*'] }]],
   });
 });
 

@@ -4,7 +4,7 @@ import type { Identity } from './identity.js';
 import { createIdentityFromClaims } from './jwt-claims.js';
 import type { ClaimMapping } from './jwt-claims.js';
 import { JwtFlow } from './jwt-authenticator.js';
-import { HMAC_ALGORITHMS } from '../config/sections/auth.js';
+import type { HMAC_ALGORITHMS } from '../config/sections/auth.js';
 
 export type HmacAlgorithm = (typeof HMAC_ALGORITHMS)[number];
 

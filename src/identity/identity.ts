@@ -21,6 +21,16 @@ export interface Identity {
   readonly expiresAt?: number;
   /** The token's roles (JWT roles claim), where roles are mapped through the ACL; for limit rules (`roles`). */
   readonly roles?: readonly string[];
+  /** A Grafana user presented by Grafana (`[auth.grafana]`): who, in which org, through which teams (access log). */
+  readonly grafana?: GrafanaUser;
+}
+
+export interface GrafanaUser {
+  /** `sub` (`user:7`), with the login where Grafana signed one. */
+  readonly user: string;
+  readonly org: number;
+  /** Names of the mapped teams that decided. */
+  readonly teams: readonly string[];
 }
 
 export class IdentityError extends Error {
@@ -48,6 +58,7 @@ export interface IdentityInput {
   scopes?: Iterable<Scope>;
   expiresAt?: number;
   roles?: readonly string[];
+  grafana?: GrafanaUser;
 }
 
 export function createIdentity(input: IdentityInput): Identity {
@@ -64,6 +75,7 @@ export function createIdentity(input: IdentityInput): Identity {
     authenticator: input.authenticator,
     ...(input.expiresAt !== undefined ? { expiresAt: input.expiresAt } : {}),
     ...(input.roles !== undefined ? { roles: Object.freeze([...input.roles]) } : {}),
+    ...(input.grafana !== undefined ? { grafana: Object.freeze({ ...input.grafana, teams: Object.freeze([...input.grafana.teams]) }) } : {}),
   };
   return Object.freeze(identity);
 }

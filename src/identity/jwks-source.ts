@@ -31,6 +31,13 @@ export interface JwksSourceOptions {
   readonly logger: Logger;
   readonly dispatcher?: Dispatcher;
   readonly metrics?: JwksMetrics;
+  /**
+   * When set (a URL source), the next refresh follows the response's `Cache-Control`: its `max-age`, bounded
+   * by `maxAgeCapMs`; `defaultAgeMs` when it says `no-store`/`no-cache` or gives no max-age (Grafana's key
+   * handler sets `max-age=3600`, but a global middleware of Grafana may replace it with `no-store`). A failed
+   * fetch is retried after `minRefetchIntervalMs`. Unset: every `refreshIntervalMs`.
+   */
+  readonly cacheControl?: { readonly maxAgeCapMs: number; readonly defaultAgeMs: number };
 }
 
 const MAX_JWKS_BYTES = 1024 * 1024;
@@ -52,6 +59,9 @@ export class JwksKeySource {
   #lastAttemptMs: number | undefined;
   #inFlight: Promise<boolean> | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+  /** From the last response's Cache-Control (cacheControl mode). */
+  #nextRefreshMs: number | undefined;
   readonly #listeners: (() => void)[] = [];
 
   constructor(options: JwksSourceOptions) {
@@ -64,14 +74,31 @@ export class JwksKeySource {
 
   /** First load, then the refresh timer. A failed first load is logged, not thrown: /ready shows it. */
   async start(): Promise<void> {
-    await this.refresh();
-    this.#timer = setInterval(() => void this.refresh(), this.#options.refreshIntervalMs);
-    this.#timer.unref();
+    const ok = await this.refresh();
+    this.#schedule(ok);
   }
 
   close(): void {
-    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+  }
+
+  /** One timer at a time: the next refresh after this one's result. */
+  #schedule(lastOk: boolean): void {
+    if (this.#closed) return;
+    const cacheControl = this.#options.cacheControl;
+    const delayMs = cacheControl === undefined
+      ? this.#options.refreshIntervalMs
+      // max-age=0 must not become a busy loop: never sooner than the refetch rate limit.
+      : Math.max(lastOk ? (this.#nextRefreshMs ?? cacheControl.defaultAgeMs) : 0, this.#options.minRefetchIntervalMs);
+    this.#timer = setTimeout(() => void this.refresh().then((ok) => this.#schedule(ok)), Math.max(delayMs, 1));
+    this.#timer.unref();
+  }
+
+  /** Milliseconds since epoch of the last successful load (metrics, /ready). */
+  get lastSuccessMs(): number | undefined {
+    return this.#lastSuccessMs;
   }
 
   /** Called after the key set changed (rotation), so caches of verified tokens are dropped. */
@@ -90,14 +117,14 @@ export class JwksKeySource {
    * joins one under way), then the lookup is retried once; otherwise `JWKSNoMatchingKey` (→ `unknown_key`).
    */
   readonly getKey: JWTVerifyGetKey = async (header, token) => {
-    if (this.#keys === undefined) await this.#refetchIfAllowed();
+    if (this.#keys === undefined) await this.refetchIfAllowed();
     const keys = this.#keys;
     if (keys === undefined) throw new ServiceUnavailable('jwks_unavailable', 'signing keys are not available');
     try {
       return await keys(header, token);
     } catch (error) {
       if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
-      if (!(await this.#refetchIfAllowed()) || this.#keys === keys || this.#keys === undefined) throw error;
+      if (!(await this.refetchIfAllowed()) || this.#keys === keys || this.#keys === undefined) throw error;
       return this.#keys(header, token);
     }
   };
@@ -113,7 +140,12 @@ export class JwksKeySource {
     return ageMs > this.#options.staleAfterMs ? `signing keys are stale (last refresh ${Math.round(ageMs / 1000)}s ago)` : undefined;
   }
 
-  async #refetchIfAllowed(): Promise<boolean> {
+  /**
+   * A refetch outside the schedule (an unknown kid, or a failed signature with a known kid, which a key
+   * regenerated under the same kid causes): joins one under way, else at most one per
+   * `minRefetchIntervalMs`. True when keys were loaded.
+   */
+  async refetchIfAllowed(): Promise<boolean> {
     if (this.#inFlight !== undefined) return this.#inFlight;
     const last = this.#lastAttemptMs;
     if (last !== undefined && this.#options.clock.now() - last < this.#options.minRefetchIntervalMs) return false;
@@ -162,7 +194,21 @@ export class JwksKeySource {
       throw new Error(`GET ${url} answered ${response.statusCode}`);
     }
     const text = await response.body.text();
+    if (this.#options.cacheControl !== undefined) this.#nextRefreshMs = cacheTimeMs(response.headers['cache-control'], this.#options.cacheControl);
     if (text.length > MAX_JWKS_BYTES) throw new Error(`JWKS from ${url} is larger than ${MAX_JWKS_BYTES} bytes`);
     return text;
   }
+}
+
+/**
+ * How long keys may be kept, from `Cache-Control` (RFC 9111 §5.2.2): `max-age` bounded by our own cap;
+ * the default when the response forbids storing or gives no max-age.
+ */
+export function cacheTimeMs(header: string | string[] | undefined, bounds: { readonly maxAgeCapMs: number; readonly defaultAgeMs: number }): number {
+  const value = Array.isArray(header) ? header.join(',') : (header ?? '');
+  const directives = value.toLowerCase().split(',').map((d) => d.trim());
+  if (directives.some((d) => d === 'no-store' || d === 'no-cache')) return Math.min(bounds.defaultAgeMs, bounds.maxAgeCapMs);
+  const maxAge = directives.map((d) => /^max-age=("?)(\d+)\1$/.exec(d)).find((m) => m !== null);
+  if (maxAge == null) return Math.min(bounds.defaultAgeMs, bounds.maxAgeCapMs);
+  return Math.min(Number(maxAge[2]) * 1000, bounds.maxAgeCapMs);
 }

@@ -5,7 +5,7 @@ import { createIdentityFromClaims } from './jwt-claims.js';
 import type { ClaimMapping, RolesMapping } from './jwt-claims.js';
 import { readRoleNames, readRolesPolicy } from './jwt-claims.js';
 import { JwtFlow } from './jwt-authenticator.js';
-import { ASYMMETRIC_ALGORITHMS } from '../config/sections/auth.js';
+import type { ASYMMETRIC_ALGORITHMS } from '../config/sections/auth.js';
 import type { JwksKeySource } from './jwks-source.js';
 
 export type AsymmetricAlgorithm = (typeof ASYMMETRIC_ALGORITHMS)[number];

@@ -1,6 +1,6 @@
 import type { JWTPayload } from 'jose';
 import { Unauthorized } from '../core/http-errors.js';
-import { PolicyError, buildLabelPolicy, mergeLabelPolicies } from '../policy/label-policy.js';
+import { PolicyError, buildEntryPolicy, readSelectorsInput, unionLabelPolicies } from '../policy/label-policy.js';
 import type { LabelPolicy } from '../policy/label-policy.js';
 import { resolveRolesPolicy, type Acl } from '../policy/acl.js';
 import { IdentityError, createIdentity } from './identity.js';
@@ -9,7 +9,8 @@ import type { Identity } from './identity.js';
 /**
  * Turns a verified JWT payload into an `Identity`: tenants from a tenant claim (or a configured default),
  * a label policy from the `namespaces` / `labels` claims (shaped as prometheus-multi-tenant-proxy's users
- * file), merged with any role-derived policy the caller computed (OIDC + ACL).
+ * file) or the `selectors` claim (the list form), unioned with any role-derived policy the caller computed
+ * (OIDC + ACL).
  */
 
 export interface ClaimMapping {
@@ -19,6 +20,8 @@ export interface ClaimMapping {
   readonly defaultTenant?: string;
   readonly namespacesClaim: string;
   readonly labelsClaim: string;
+  /** Claim of the list form (label → value(s) objects, ORed); unset: not read. */
+  readonly selectorsClaim?: string;
   /** Label the namespaces constrain (default `namespace`). */
   readonly policyLabel: string;
 }
@@ -58,16 +61,25 @@ export function readTenants(payload: JWTPayload, mapping: ClaimMapping): string[
   throw new Unauthorized('missing_tenant_claim', `token has no "${mapping.tenantClaim}" claim`);
 }
 
-/** The policy the `namespaces` and `labels` claims describe (undefined when they name nothing). */
+/**
+ * The policy the `namespaces` and `labels` claims, or the `selectors` claim, describe (undefined when they name
+ * nothing). A token naming both shapes is refused (`invalid_claims`), as a file entry would be.
+ */
 export function readClaimsPolicy(payload: JWTPayload, mapping: ClaimMapping): LabelPolicy | undefined {
   const values = readStringList(readClaimPath(payload, mapping.namespacesClaim), mapping.namespacesClaim);
   const labels = readLabels(readClaimPath(payload, mapping.labelsClaim), mapping.labelsClaim);
-  return buildPolicyOrReject({ label: mapping.policyLabel, ...(values ? { values } : {}), ...(labels ? { labels } : {}) });
+  const rawSelectors = mapping.selectorsClaim === undefined ? undefined : readClaimPath(payload, mapping.selectorsClaim);
+  return buildPolicyOrReject(() => ({
+    label: mapping.policyLabel,
+    ...(values ? { values } : {}),
+    ...(labels ? { labels } : {}),
+    ...(rawSelectors !== undefined && rawSelectors !== null ? { selectors: readSelectorsInput(rawSelectors) } : {}),
+  }));
 }
 
-function buildPolicyOrReject(input: Parameters<typeof buildLabelPolicy>[0]): LabelPolicy | undefined {
+function buildPolicyOrReject(input: () => Parameters<typeof buildEntryPolicy>[0]): LabelPolicy | undefined {
   try {
-    return buildLabelPolicy(input);
+    return buildEntryPolicy(input());
   } catch (error) {
     if (error instanceof PolicyError) throw new Unauthorized('invalid_claims', `token policy claims are invalid: ${error.message}`);
     throw error;
@@ -111,7 +123,7 @@ export interface ClaimsIdentityInput {
 export function createIdentityFromClaims(input: ClaimsIdentityInput): Identity {
   const { payload, mapping } = input;
   const tenants = readTenants(payload, mapping);
-  const policy = mergeLabelPolicies([readClaimsPolicy(payload, mapping), input.rolesPolicy]);
+  const policy = unionLabelPolicies([readClaimsPolicy(payload, mapping), input.rolesPolicy]);
   const subject = typeof payload.sub === 'string' ? payload.sub
     : typeof payload['client_id'] === 'string' ? payload['client_id'] : 'jwt';
   try {

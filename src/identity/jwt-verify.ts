@@ -73,7 +73,8 @@ export function isOwnJwt(peeked: PeekedJwt, ownership: JwtOwnership): boolean {
 
 export interface VerifyJwtOptions {
   readonly algorithms: readonly string[];
-  readonly issuer?: string;
+  /** `iss` must equal this (or one of these). */
+  readonly issuer?: string | readonly string[];
   /** `aud` must contain one of these. */
   readonly audience?: readonly string[];
   readonly clockSkewMs: number;
@@ -96,7 +97,7 @@ export async function verifyJwt(token: string, key: JwtKey, options: VerifyJwtOp
       clockTolerance: skewSeconds,
       currentDate: new Date(nowMs),
       requiredClaims: ['exp'],
-      ...(options.issuer !== undefined ? { issuer: options.issuer } : {}),
+      ...(options.issuer !== undefined ? { issuer: typeof options.issuer === 'string' ? options.issuer : [...options.issuer] } : {}),
       ...(options.audience !== undefined ? { audience: [...options.audience] } : {}),
     };
     // Two calls rather than a union: jose's overloads differ for a secret and a key-resolver function.

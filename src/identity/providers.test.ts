@@ -71,3 +71,14 @@ test('config: durations are normalised, and unsafe orders are refused', () => {
   assert.throws(() => authSchema.parse({ hmac_jwt: { secret: SECRET, algorithms: ['RS256'] } }));
   assert.throws(() => authSchema.parse({ jwks: { url: 'https://x', algorithms: ['HS256'] } }));
 });
+
+test('fixed_tenant accepts the selectors list form (ORed), and refuses it beside namespaces', async () => {
+  const auth = authSchema.parse({ order: ['fixed_tenant'], fixed_tenant: { tenant: 'anon', selectors: [{ namespace: 'a', env: 'prod' }, { namespace: 'shared' }] } });
+  const built = await createAuthenticators({ auth }, { logger, clock });
+  try {
+    const anon = await built.authenticators[0]?.authenticate({});
+    assert.equal(describePolicy(anon?.policy), '{namespace="a",env="prod"} or {namespace="shared"}');
+  } finally { await built.close(); }
+  const both = authSchema.parse({ order: ['fixed_tenant'], fixed_tenant: { tenant: 'anon', namespaces: ['a'], selectors: [{ env: 'prod' }] } });
+  await assert.rejects(() => createAuthenticators({ auth: both }, { logger, clock }), /either "selectors" or/);
+});

@@ -4,11 +4,11 @@ import type { Registry } from 'prom-client';
 import type { Clock } from '../core/clock.js';
 import type { ReadinessCheck } from '../core/readiness.js';
 import { configErrorAt } from '../config/load.js';
-import type { AclSection, AuthSection, FixedTenantSection, ProviderName } from '../config/sections/auth.js';
+import type { AclSection, AuthSection, FixedTenantSection, GrafanaSection, ProviderName } from '../config/sections/auth.js';
 import { loadAclFile } from '../policy/acl.js';
 import type { Acl } from '../policy/acl.js';
-import { FULL_ACCESS, buildLabelPolicy } from '../policy/label-policy.js';
-import type { Authenticator } from './authenticator.js';
+import { FULL_ACCESS, buildEntryPolicy } from '../policy/label-policy.js';
+import type { Authenticator, PresentedAuthenticator } from './authenticator.js';
 import { createBasicAuthenticator } from './basic-auth.js';
 import { createFixedTenantAuthenticator } from './fixed-tenant.js';
 import { createJwksMetrics, type JwksMetrics } from './jwks-metrics.js';
@@ -26,6 +26,8 @@ export interface AuthProviderDeps {
 export interface AuthProviders {
   /** In `[auth] order`; only configured providers. */
   readonly authenticators: readonly Authenticator[];
+  /** Identities presented by an authenticated caller (`[auth.grafana]`); asked by the chain, not in `order`. */
+  readonly presented: readonly PresentedAuthenticator[];
   readonly readiness: readonly ReadinessCheck[];
   close(): Promise<void>;
 }
@@ -49,23 +51,31 @@ export async function createAuthenticators(config: { auth: AuthSection; acl?: Ac
   const issuers = new Set([auth.hmac_jwt?.issuer, auth.jwks?.issuer, auth.oidc?.issuer].filter((i): i is string => i !== undefined));
   const aclSection = config.acl;
   const acl = aclSection !== undefined ? await underKey({ key: 'acl.file', path: aclSection.file }, () => loadAclFile(aclSection.file, { label: aclSection.label })) : undefined;
-  const needsKeys = auth.jwks !== undefined || auth.oidc !== undefined;
+  const needsKeys = auth.jwks !== undefined || auth.oidc !== undefined || auth.grafana !== undefined;
   const jwksMetrics = needsKeys && deps.registry !== undefined ? createJwksMetrics(deps.registry, () => deps.clock.now()) : undefined;
   const built: Built[] = [];
+  let grafana: Awaited<ReturnType<typeof buildGrafana>> | undefined;
   try {
     for (const name of auth.order) {
       const next = await underKey(providerKey(name, auth), () => buildProvider(name, auth, { deps, issuers, acl, jwksMetrics }));
       if (next !== undefined) built.push(next);
+    }
+    const grafanaSection = auth.grafana;
+    if (grafanaSection !== undefined) {
+      const at = grafanaSection.api_token_file !== undefined ? { key: 'auth.grafana.api_token_file', path: grafanaSection.api_token_file } : { key: 'auth.grafana' };
+      grafana = await underKey(at, () => buildGrafana(grafanaSection, deps, jwksMetrics));
     }
   } catch (error) {
     await closeAll(built.map((b) => b.authenticator));
     throw error;
   }
   const authenticators = built.map((b) => b.authenticator);
+  const presented = grafana !== undefined ? [grafana] : [];
   return {
     authenticators,
-    readiness: built.flatMap((b) => (b.readiness !== undefined ? [b.readiness] : [])),
-    close: () => closeAll(authenticators.filter((a) => a !== deps.staticAuthenticator)),
+    presented,
+    readiness: [...built.flatMap((b) => (b.readiness !== undefined ? [b.readiness] : [])), ...(grafana?.readiness ?? [])],
+    close: () => closeAll([...authenticators.filter((a) => a !== deps.staticAuthenticator), ...presented]),
   };
 }
 
@@ -167,18 +177,35 @@ async function buildProvider(name: ProviderName, auth: AuthSection, ctx: BuildCo
   }
 }
 
-function toClaimMapping(c: { tenant_claim: string; default_tenant?: string | undefined; namespaces_claim: string; labels_claim: string; policy_label: string }): ClaimMapping {
+/**
+ * `[auth.grafana]` (not a step of `order`: the chain asks it for the caller that presents a Grafana user).
+ * The signing keys and the first team map are awaited, as JWKS keys are; their failure shows in /ready.
+ */
+export async function buildGrafana(c: GrafanaSection, deps: AuthProviderDeps, keysMetrics?: JwksMetrics) {
+  const apiToken = c.api_token !== undefined ? c.api_token : (await readFile(c.api_token_file as string, 'utf8')).trim();
+  const [{ createGrafanaAuthenticator }, { createTeamsMetrics }] = await Promise.all([import('./grafana.js'), import('./grafana-teams-metrics.js')]);
+  const teamsMetrics = deps.registry !== undefined ? createTeamsMetrics(deps.registry, () => deps.clock.now()) : undefined;
+  const grafana = createGrafanaAuthenticator(c, {
+    clock: deps.clock, logger: deps.logger, apiToken,
+    ...(keysMetrics !== undefined ? { keysMetrics } : {}),
+    ...(teamsMetrics !== undefined ? { teamsMetrics } : {}),
+  });
+  await grafana.start();
+  return grafana;
+}
+
+function toClaimMapping(c: { tenant_claim: string; default_tenant?: string | undefined; namespaces_claim: string; labels_claim: string; selectors_claim: string; policy_label: string }): ClaimMapping {
   return {
-    tenantClaim: c.tenant_claim, namespacesClaim: c.namespaces_claim, labelsClaim: c.labels_claim, policyLabel: c.policy_label,
+    tenantClaim: c.tenant_claim, namespacesClaim: c.namespaces_claim, labelsClaim: c.labels_claim, selectorsClaim: c.selectors_claim, policyLabel: c.policy_label,
     ...(c.default_tenant !== undefined ? { defaultTenant: c.default_tenant } : {}),
   };
 }
 
 function toFixedPolicy(c: FixedTenantSection) {
   if (c.full_access) return FULL_ACCESS;
-  return buildLabelPolicy({ label: c.policy_label, values: c.namespaces, labels: c.labels });
+  return buildEntryPolicy({ label: c.policy_label, values: c.namespaces, labels: c.labels, selectors: c.selectors });
 }
 
-async function closeAll(authenticators: readonly Authenticator[]): Promise<void> {
+async function closeAll(authenticators: readonly (Authenticator | PresentedAuthenticator)[]): Promise<void> {
   await Promise.all(authenticators.map(async (a) => a.close?.()));
 }

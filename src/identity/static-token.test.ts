@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HttpError, ServiceUnavailable, Unauthorized } from '../core/http-errors.js';
+import { type HttpError, ServiceUnavailable, Unauthorized } from '../core/http-errors.js';
 import { parseTokenSet, type TokenSet } from './token-set.js';
 import { createStaticTokenAuthenticator } from './static-token.js';
 

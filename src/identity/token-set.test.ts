@@ -93,3 +93,11 @@ test('names every bad entry at once, not only the first', () => {
     },
   );
 });
+
+test('an entry may give its policy as a selectors list (ORed), never beside namespace(s)/labels', () => {
+  const set = parseTokenSet({ tok: { tenant: 't', selectors: [{ namespace: 'a', env: 'prod' }, { namespace: 'shared' }] } }, options);
+  assert.equal(describePolicy(set.lookup('tok')?.policy), '{namespace="a",env="prod"} or {namespace="shared"}');
+  assert.throws(() => parseTokenSet({ tok: { tenant: 't', namespace: 'a', selectors: [{ env: 'prod' }] } }, options), /either "selectors" or/);
+  assert.throws(() => parseTokenSet({ tok: { tenant: 't', selectors: [{}] } }, options), /names no label/);
+  assert.throws(() => parseTokenSet({ tok: { tenant: 't', selectors: [{ namespace: 3 }] } }, options), TokenSetError);
+});

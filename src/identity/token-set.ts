@@ -1,7 +1,7 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { createIdentity, type Identity, type Scope } from '../identity/identity.js';
-import { buildLabelPolicy } from '../policy/label-policy.js';
+import { buildEntryPolicy } from '../policy/label-policy.js';
 
 /**
  * The static token set: token → identity, parsed once from whatever a `SecretSource` loaded.
@@ -49,6 +49,8 @@ const entryObjectSchema = z
     namespace: z.string().min(1).optional(),
     namespaces: z.array(z.string().min(1)).min(1).optional(),
     labels: z.record(z.string(), z.string().min(1)).optional(),
+    /** The list form: label → value(s) objects, ORed (docs/policies.md). */
+    selectors: z.array(z.record(z.string(), z.union([z.string(), z.array(z.string())]))).optional(),
     scopes: z.array(scopeSchema).optional(),
   })
   .refine((e) => (e.tenant === undefined) !== (e.tenants === undefined), {
@@ -149,10 +151,11 @@ function parseEntry(value: unknown, label: string): EntryInput {
 function buildIdentity(entry: EntryInput, subject: string, label: string, options: TokenSetOptions): Identity {
   const values = entry.namespaces ?? (entry.namespace !== undefined ? [entry.namespace] : undefined);
   try {
-    const policy = buildLabelPolicy({
+    const policy = buildEntryPolicy({
       ...(options.policyLabel !== undefined ? { label: options.policyLabel } : {}),
       ...(values !== undefined ? { values } : {}),
       ...(entry.labels !== undefined ? { labels: entry.labels } : {}),
+      ...(entry.selectors !== undefined ? { selectors: entry.selectors } : {}),
     });
     return createIdentity({
       subject,

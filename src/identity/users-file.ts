@@ -1,6 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { PolicyError, buildLabelPolicy } from '../policy/label-policy.js';
+import { PolicyError, buildEntryPolicy } from '../policy/label-policy.js';
 import type { LabelPolicy } from '../policy/label-policy.js';
 import { isValidTenantId } from './identity.js';
 import { classifyPassword } from './password-hash.js';
@@ -15,6 +15,10 @@ import type { StoredPassword } from './password-hash.js';
  *         namespace: team-a           # or namespaces: [...]; values may be regexes
  *         labels: { env: prod }       # extra exact matchers
  *         tenant: team-a              # or tenants: [...]
+ *       - username: bob               # or the list form instead of namespace(s)/labels (docs/policies.md):
+ *         selectors:                  # label → value(s) objects, ORed
+ *           - { namespace: team-a, env: prod }
+ *           - { namespace: shared }
  *
  * Tenant when the entry names none (k8spin's files have no tenant): the configured `default_tenant`, else
  * the username itself. No namespace and no labels = no policy (implicit deny on enforcing upstreams).
@@ -25,6 +29,7 @@ const userSchema = z.object({
   namespace: z.string().min(1).optional(),
   namespaces: z.array(z.string().min(1)).optional(),
   labels: z.record(z.string(), z.string()).optional(),
+  selectors: z.array(z.record(z.string(), z.union([z.string(), z.array(z.string())]))).optional(),
   tenant: z.string().min(1).optional(),
   tenants: z.array(z.string().min(1)).min(1).optional(),
 });
@@ -75,7 +80,12 @@ function toUserEntry(raw: z.infer<typeof userSchema>, options: UsersFileOptions)
   const values = [...(raw.namespace !== undefined ? [raw.namespace] : []), ...(raw.namespaces ?? [])];
   let policy: LabelPolicy | undefined;
   try {
-    policy = buildLabelPolicy({ label: options.policyLabel ?? 'namespace', values, ...(raw.labels ? { labels: raw.labels } : {}) });
+    policy = buildEntryPolicy({
+      label: options.policyLabel ?? 'namespace',
+      values,
+      ...(raw.labels ? { labels: raw.labels } : {}),
+      ...(raw.selectors ? { selectors: raw.selectors } : {}),
+    });
   } catch (error) {
     if (error instanceof PolicyError) throw new UsersFileError(`users file: user "${raw.username}": ${error.message}`);
     throw error;

@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /**
  * Metrics of the limits stage. Labels are bounded: tenants and rule names come from the configuration and the
@@ -9,6 +9,10 @@ export interface LimitMetrics {
   readonly limited: Counter<'tenant' | 'limit'>;
   readonly inFlight: Gauge<'rule'>;
   readonly backendErrors: Counter<'backend' | 'action'>;
+  /** Requests waiting in each rule's queue (`max_queue_duration`). */
+  readonly queueLength: Gauge<'rule'>;
+  /** How long each queued request waited, and whether it got its slot. */
+  readonly queueWait: Histogram<'rule' | 'outcome'>;
 }
 
 export function createLimitMetrics(registry: Registry): LimitMetrics {
@@ -29,6 +33,19 @@ export function createLimitMetrics(registry: Registry): LimitMetrics {
       name: 'scopegate_limit_backend_errors_total',
       help: 'Calls to the limits backend (Redis) that failed or timed out, and what was done: allowed or denied.',
       labelNames: ['backend', 'action'],
+      registers: [registry],
+    }),
+    queueLength: new Gauge({
+      name: 'scopegate_limit_queue_length',
+      help: 'Requests of this process waiting for a slot of each concurrency rule with max_queue_duration.',
+      labelNames: ['rule'],
+      registers: [registry],
+    }),
+    queueWait: new Histogram({
+      name: 'scopegate_limit_queue_wait_seconds',
+      help: 'Time queued requests waited for a concurrency slot, by outcome (admitted or timeout).',
+      labelNames: ['rule', 'outcome'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     }),
   };

@@ -9,6 +9,7 @@ import { LimitsUnavailable, QueryTooExpensive, TooManyRequests, WriteTooLarge } 
 import type { LimitMetrics } from './limit-metrics.js';
 import type { MaybePromise } from '../core/maybe-async.js';
 import { checkQueryCost, isCostedQuery, QueryCostError } from './query-cost.js';
+import { createAdmissionQueue } from './admission-queue.js';
 import { compileLimitRule, tenantSetKey, type LimitRule, type LimitSubject, type QueryBudget } from './rules.js';
 import { countWriteSeries } from './write-series.js';
 
@@ -64,8 +65,14 @@ export function compileLimitRules(config: LimitsSection): LimitRule[] {
   return config.rules.map((rule) => compileLimitRule(rule));
 }
 
+/** How often the first waiter of a queue looks for a slot freed elsewhere (another replica, through Redis). */
+const QUEUE_POLL_MS = 100;
+/** Waiters per counter beyond which a request is refused at once (`concurrency_limited`). */
+const MAX_QUEUE_LENGTH = 1_000;
+
 export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): Limiter {
   const { backend, metrics } = deps;
+  const queue = createAdmissionQueue({ pollMs: QUEUE_POLL_MS, maxLength: MAX_QUEUE_LENGTH });
 
   /** A backend call, with `on_backend_error` applied: `fallback` when allowed, 503 when denied. */
   async function guarded<T>(call: Promise<T>, fallback: T): Promise<T> {
@@ -101,16 +108,15 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
     for (const rule of matched) {
       const max = rule.config.concurrency;
       if (max === undefined) continue;
+      const key = rule.bucketKey(subject);
+      // The queue's line (rule and counter); only rules with a queue have one.
+      const line = rule.config.max_queue_duration === undefined ? undefined : `${rule.id}\u0000${key}`;
       let slot: Slot | undefined;
       try {
-        slot = await guarded(backend.acquireSlot(rule.id, rule.bucketKey(subject), max, deps.now()), { release: () => {} });
+        slot = await acquireSlot(rule, subject, key, line, max);
       } catch (error) {
         for (const release of releases) release();
         throw error;
-      }
-      if (slot === undefined) {
-        for (const release of releases) release();
-        refuse(subject, 'concurrency', concurrencyLimited(rule));
       }
       const gauge = metrics.inFlight.labels({ rule: rule.name });
       gauge.inc();
@@ -118,9 +124,44 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
       releases.push(() => {
         gauge.dec();
         held.release();
+        if (line !== undefined) queue.wake(line);
       });
     }
     return releases;
+  }
+
+  /**
+   * One slot of the rule: at once, or (with `max_queue_duration`) after waiting in the rule's fair queue
+   * (admission-queue.ts); a request that arrives while others wait queues behind them. Refused: 429
+   * `concurrency_limited` at once, or `queue_timeout` once it waited its longest.
+   */
+  async function acquireSlot(rule: LimitRule, subject: LimitSubject, key: string, line: string | undefined, max: number): Promise<Slot> {
+    const take = () => guarded(backend.acquireSlot(rule.id, key, max, deps.now()), { release: () => {} });
+    const maxWaitMs = rule.config.max_queue_duration;
+    if (line === undefined || maxWaitMs === undefined || !queue.isBusy(line)) {
+      const slot = await take();
+      if (slot) return slot;
+    }
+    const refuseNow = () => refuse(subject, 'concurrency', concurrencyLimited(rule));
+    if (line === undefined || maxWaitMs === undefined) return refuseNow();
+    const startMs = performance.now();
+    const ticket = queue.join(line, `${subject.identity.authenticator}:${subject.identity.subject}`, maxWaitMs);
+    if (!ticket) return refuseNow();
+    const queued = metrics.queueLength.labels({ rule: rule.name });
+    queued.inc();
+    let slot: Slot | undefined;
+    try {
+      while (slot === undefined) {
+        if ((await ticket.next()) === 'timeout') break;
+        slot = await take();
+      }
+    } finally {
+      ticket.leave(slot !== undefined);
+      queued.dec();
+      metrics.queueWait.observe({ rule: rule.name, outcome: slot ? 'admitted' : 'timeout' }, (performance.now() - startMs) / 1000);
+    }
+    if (slot) return slot;
+    return refuse(subject, 'queue_timeout', new TooManyRequests('queue_timeout', `${max} requests stayed in flight for ${maxWaitMs} ms while this one waited (rule ${rule.name})`, rule.name, maxWaitMs));
   }
 
   /**
@@ -196,7 +237,8 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
     const budgeted = isCostedQuery(subject.endpoint.query) ? matched.filter((rule) => rule.budget !== undefined) : [];
     if (budgeted.length > 0) await checkBudgets(budgeted, subject);
     let releases: (() => void)[];
-    if (backend.admit !== undefined) {
+    // One backend call for the whole admission, unless a rule may queue (a queued request waits per rule).
+    if (backend.admit !== undefined && !matched.some((rule) => rule.config.max_queue_duration !== undefined)) {
       releases = await admitAtOnce(matched, subject);
     } else {
       await takeRates(matched, subject);

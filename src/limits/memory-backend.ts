@@ -3,7 +3,7 @@ import { takeGcra, type RateLimit } from './gcra.js';
 
 /**
  * Counters in this process's memory. With `proxy.workers = N` or N replicas, each process counts alone, so
- * the effective limit is N times the configured one (README). Never fails, never waits.
+ * the effective limit is N times the configured one (docs/configuration.md). Never fails, never waits.
  *
  * State is kept per rule id in a `MemoryLimitState` that a reload hands to the next backend: buckets of rules
  * that did not change are the same objects (and requests still in flight on the old configuration release

@@ -51,18 +51,7 @@ export async function createRedisBackend(config: RedisLimitsConfig, options: Red
   const leaseSetKey = (ruleId: string, key: string): string => `${config.key_prefix}${ruleId}:inflight:${key}`;
   const budgetKey = (ruleId: string, key: string, windowStartMs: number): string => `${config.key_prefix}${ruleId}:budget:${key}:${windowStartMs}`;
 
-  async function run(script: RedisScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    try {
-      try {
-        return await client.evalsha(script.sha1, keys.length, ...keys, ...args);
-      } catch (error) {
-        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-        return await client.eval(script.source, keys.length, ...keys, ...args);
-      }
-    } catch (error) {
-      throw new LimitBackendError(`redis: ${(error as Error).message}`, { cause: error });
-    }
-  }
+  const run = (script: RedisScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> => runScript(client, script, keys, args);
 
   return {
     kind: 'redis',
@@ -139,4 +128,18 @@ export async function createRedisBackend(config: RedisLimitsConfig, options: Red
       client.disconnect();
     },
   };
+}
+
+/** Runs a script by its digest, loading it on the first NOSCRIPT; any failure is a LimitBackendError. */
+async function runScript(client: RedisClient, script: RedisScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  try {
+    try {
+      return await client.evalsha(script.sha1, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return await client.eval(script.source, keys.length, ...keys, ...args);
+    }
+  } catch (error) {
+    throw new LimitBackendError(`redis: ${(error as Error).message}`, { cause: error });
+  }
 }

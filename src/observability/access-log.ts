@@ -8,6 +8,10 @@ export interface AccessLogLine extends RequestOutcome {
   readonly durationMs: number;
   readonly limit: string | undefined;
   websocket?: true;
+  /** A Grafana user presented by Grafana: its `sub` (and login), org and the mapped teams that decided. */
+  grafanaUser?: string;
+  grafanaOrg?: number;
+  grafanaTeams?: readonly string[];
 }
 
 const { streamSym, chindingsSym, timeSym } = pino.symbols;
@@ -25,7 +29,7 @@ export function writeAccessLine(logger: Logger, level: 'info' | 'warn', line: Ac
   for (const key in line) {
     const value = line[key as keyof AccessLogLine];
     if (value === undefined) continue;
-    text += `,"${key}":${typeof value === 'string' ? JSON.stringify(value) : String(value)}`;
+    text += `,"${key}":${typeof value === 'string' || typeof value === 'object' ? JSON.stringify(value) : String(value)}`;
   }
   (internals[streamSym] as { write(text: string): void }).write(`${text},"msg":"request"}\n`);
 }

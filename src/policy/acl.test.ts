@@ -44,3 +44,18 @@ test('acl: invalid documents are refused with the role named', () => {
   assert.throws(() => parseAcl('unsafe: "a|.*?"'), /role "unsafe".*empty string/);
   assert.equal(parseAcl('').roles.size, 0);
 });
+
+test('acl: a role may be a list of selectors (the list form); roles union exactly', () => {
+  const acl = parseAcl(`
+team-a:
+  - { namespace: a, env: prod }
+  - { namespace: shared }
+ops: "ops-.*"
+`);
+  assert.equal(describePolicy(resolveRolesPolicy(acl, ['team-a'])), '{namespace="a",env="prod"} or {namespace="shared"}');
+  assert.equal(
+    describePolicy(resolveRolesPolicy(acl, ['team-a', 'ops'])),
+    '{namespace="a",env="prod"} or {namespace=~"shared|ops-.*"}',
+  );
+  assert.throws(() => parseAcl('bad:\n  - { namespace: "" }'), /role "bad"/);
+});

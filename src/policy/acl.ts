@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import { PolicyError, buildLabelPolicy, mergeLabelPolicies } from './label-policy.js';
+import { PolicyError, buildLabelPolicy, buildSelectorsPolicy, readSelectorsInput, unionLabelPolicies } from './label-policy.js';
 import type { LabelPolicy } from './label-policy.js';
 
 /**
@@ -11,7 +11,13 @@ import type { LabelPolicy } from './label-policy.js';
  *
  * Values are comma-separated (a YAML list is accepted too); a value that looks like a regex is one
  * (`looksLikeRegex`), `.*` anywhere in the list is full access. The label they constrain is configurable
- * (default `namespace`). Roles are ORed: the identity sees the union of its roles' values.
+ * (default `namespace`). A role may instead be a list of selectors (the list form, docs/policies.md):
+ *
+ *     team-a:                      # {namespace="a", env="prod"} or {namespace="shared"}
+ *       - { namespace: a, env: prod }
+ *       - { namespace: shared }
+ *
+ * Roles are ORed: the identity sees the exact union of its roles' policies (`unionLabelPolicies`).
  */
 export interface Acl {
   readonly label: string;
@@ -33,9 +39,8 @@ export function parseAcl(text: string, options: { label?: string } = {}): Acl {
   if (typeof document !== 'object' || Array.isArray(document)) throw new AclError('ACL must be a map of role: values');
   const roles = new Map<string, LabelPolicy>();
   for (const [role, raw] of Object.entries(document as Record<string, unknown>)) {
-    const values = splitValues(role, raw);
     try {
-      const policy = buildLabelPolicy({ label, values });
+      const policy = isSelectorList(raw) ? buildSelectorsPolicy(readSelectorsInput(raw)) : buildLabelPolicy({ label, values: splitValues(role, raw) });
       if (policy === undefined) throw new AclError(`ACL role "${role}" has no values`);
       roles.set(role, policy);
     } catch (error) {
@@ -44,6 +49,11 @@ export function parseAcl(text: string, options: { label?: string } = {}): Acl {
     }
   }
   return { label, roles };
+}
+
+/** A YAML list whose items are all maps: the list form (a list of strings is today's shape). */
+function isSelectorList(raw: unknown): boolean {
+  return Array.isArray(raw) && raw.length > 0 && raw.every((item) => typeof item === 'object' && item !== null && !Array.isArray(item));
 }
 
 function splitValues(role: string, raw: unknown): string[] {
@@ -77,7 +87,7 @@ export function resolveRolesPolicy(acl: Acl, roles: readonly string[], options: 
     if (known !== undefined) policies.push(known);
     else if (options.assumeRoles === true) policies.push(assumeRole(acl.label, role));
   }
-  return mergeLabelPolicies(policies);
+  return unionLabelPolicies(policies);
 }
 
 function assumeRole(label: string, role: string): LabelPolicy | undefined {

@@ -24,8 +24,14 @@ export interface UpstreamPolicyOptions {
   readonly policyLabel: string;
   /** Push/remote-write: add missing policy labels instead of refusing the series (only single-literal rules). */
   readonly injectLabelsOnWrite: boolean;
-  /** Send the policy as X-Prom-Label-Policy too (Mimir/Loki that enforce it), never instead of rewriting. */
+  /** Send the policy as X-Prom-Label-Policy too (Mimir/Loki that enforce it). */
   readonly nativeLabelPolicyHeader: boolean;
+  /**
+   * The upstream enforces that header itself (config `native_label_policy_enforced`, only with the header): a
+   * request that cannot be rewritten exactly for a policy of several selectors goes as written, the header
+   * limiting it, instead of being refused. Absent: false.
+   */
+  readonly nativeLabelPolicyEnforced?: boolean;
   /** PromQL rewrites for this upstream, with its own bounded cache; absent: computed on every call. */
   readonly promql?: PromQLEnforcer;
 }

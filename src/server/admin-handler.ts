@@ -16,7 +16,7 @@ export interface AdminDeps {
 
 const IDENTITY_ORDERS: ReadonlySet<string> = new Set<IdentityOrder>(['samples', 'seconds', 'bytes']);
 
-export const ADMIN_PATHS = new Set(['/ready', '/readyz', '/healthz', '/livez', '/metrics', '/query-cost']);
+export const ADMIN_PATHS: ReadonlySet<string> = new Set(['/ready', '/readyz', '/healthz', '/livez', '/metrics', '/query-cost']);
 
 /**
  * /ready (200 or 503 with the reasons), /healthz (liveness), /metrics (Prometheus text format), /query-cost
@@ -33,13 +33,16 @@ export function createAdminHandler(deps: AdminDeps) {
       case '/ready':
       case '/readyz': {
         const reasons: Record<string, string> = {};
+        const details: Record<string, Readonly<Record<string, string>>> = {};
         if (!deps.isAccepting()) reasons.server = 'shutting down';
         for (const check of await deps.readiness()) {
           const reason = check.notReadyReason();
           if (reason !== undefined) reasons[check.name] = reason;
+          if (check.details) details[check.name] = check.details();
         }
         const ready = Object.keys(reasons).length === 0;
-        return sendJson(res, ready ? 200 : 503, ready ? { status: 'ready' } : { status: 'not_ready', reasons });
+        const extra = Object.keys(details).length > 0 ? { details } : {};
+        return sendJson(res, ready ? 200 : 503, ready ? { status: 'ready', ...extra } : { status: 'not_ready', reasons, ...extra });
       }
       case '/metrics': {
         const text = await deps.registry.metrics();

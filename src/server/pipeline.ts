@@ -33,6 +33,8 @@ export interface PipelineDeps extends SendDeps {
   readonly limiter: Limiter;
   /** Query cost accounting, when `[query_cost]` is on. */
   readonly queryCost: QueryCostAccounting | undefined;
+  /** The decision log's gate (`fail_closed`): throws 503 while the log cannot take records; absent when off. */
+  readonly checkDecisionLog?: () => void;
 }
 
 /** The request ready to send, and what it holds until its response ends. */
@@ -79,13 +81,16 @@ export function prepareRequest(req: IncomingMessage, ctx: RequestContext, deps: 
 
 /** The steps in order; each `yield` is where the step may wait (core/maybe-async.ts `Steps`). */
 function* prepareSteps(req: IncomingMessage, ctx: RequestContext, deps: PipelineDeps): Steps<PreparedRequest> {
+  deps.checkDecisionLog?.();
   checkRequestFraming(req);
   const target = parseRequestTarget(req.url ?? '/');
   ctx.path = target.path;
-  const credentials: Credentials = findCredentials(req.headers, req.headersDistinct, deps.tokenHeaders);
+  const credentials: Credentials = findCredentials(req.headers, req.headersDistinct, deps.tokenHeaders, req.socket);
   const identity = (yield deps.chain.authenticate(credentials)) as Identity;
   ctx.subject = identity.subject;
   ctx.authenticator = identity.authenticator;
+  ctx.identity = identity;
+  if (identity.grafana !== undefined) ctx.grafana = identity.grafana;
   // Until the tenant is resolved, a denial is counted under the identity's tenant when it holds exactly one;
   // one holding several is counted under none (which of them the client meant is not known yet).
   if (identity.tenants.length === 1) ctx.tenant = identity.tenants[0];
@@ -113,6 +118,7 @@ function* prepareSteps(req: IncomingMessage, ctx: RequestContext, deps: Pipeline
   try {
     const length = req.headers['content-length'];
     admission = (yield deps.limiter.admit({ identity, tenants, upstream: upstream.name, endpoint }, length === undefined ? undefined : Number(length))) as Admission;
+    ctx.limitRules = admission.ruleNames;
     const enforce: EnforceContext = { identity, policy: identity.policy, tenants, options: upstream.options };
     const built = yield* buildRequest(req, ctx, deps, { path: found.path, query: target.query }, upstream, endpoint, enforce);
     yield admission.check(built.request);
@@ -144,8 +150,13 @@ function* buildRequest(
     headers: buildOutgoingHeaders(req.headers, deps.headerPolicy, upstream.forwardCredentials),
     body: undefined,
   };
+  ctx.outgoing = request;
+  ctx.receivedQuery = target.query;
   const needsBody = endpoint.bufferBody === true || upstream.signer?.requiresBufferedBody === true;
-  if (needsBody && hasRequestBody(req)) request.body = (yield readRequestBody(req, deps.maxBodyBytes)) as Buffer;
+  if (needsBody && hasRequestBody(req)) {
+    request.body = (yield readRequestBody(req, deps.maxBodyBytes)) as Buffer;
+    ctx.receivedBody = request.body;
+  }
   yield endpoint.transformRequest?.(request, enforce);
   const built: EnforcedRequest = { upstream, endpoint, request, enforce };
   if (endpoint.authorizeWithUpstream) yield authorizeWithUpstream(req, ctx, deps, built, endpoint.authorizeWithUpstream);

@@ -33,7 +33,7 @@ export interface QueryMeter {
   finish(): void;
 }
 
-const FORM_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+const FORM_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH']);
 
 /**
  * A meter for a costed query (instant, range, search), `undefined` for anything else or with accounting off.

@@ -41,6 +41,11 @@ export function recordRequest(
     limit: ctx.limit,
   };
   if (websocket) line.websocket = true;
+  if (ctx.grafana !== undefined) {
+    line.grafanaUser = ctx.grafana.user;
+    line.grafanaOrg = ctx.grafana.org;
+    line.grafanaTeams = ctx.grafana.teams;
+  }
   if (logged) writeAccessLine(log, level, line);
   ctx.trace.end(method, line);
 }

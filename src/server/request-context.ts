@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { ErrorCode } from '../core/error-codes.js';
+import type { GrafanaUser } from '../identity/identity.js';
+import type { Identity } from '../identity/identity.js';
 import type { RequestTrace, RequestTracer } from '../observability/tracing.js';
+import type { ProxyRequest } from '../routing/endpoint.js';
 
 /** What one request carries through the pipeline, and what its access-log line reports. */
 export interface RequestContext {
@@ -16,6 +19,8 @@ export interface RequestContext {
   readonly signal: AbortSignal;
   subject?: string;
   authenticator?: string;
+  /** The Grafana user, org and teams, when the identity is a Grafana user presented by Grafana. */
+  grafana?: GrafanaUser;
   tenant?: string;
   upstream?: string;
   endpoint?: string;
@@ -24,6 +29,16 @@ export interface RequestContext {
   limit?: string;
   /** The path as routed, for Prometheus-style error bodies and the access log. */
   path?: string;
+  // For the decision log (server/record-decision.ts): references only, set as the pipeline passes them.
+  /** Who the request was decided for, once authenticated. */
+  identity?: Identity;
+  /** The `[[limits.rules]]` that matched the request (admitted or not). */
+  limitRules?: readonly string[];
+  /** The query string and buffered body as the client sent them, before enforcement rewrote `outgoing`. */
+  receivedQuery?: string;
+  receivedBody?: Buffer | undefined;
+  /** The request as it leaves for the upstream (rewritten in place by the endpoint's transform). */
+  outgoing?: ProxyRequest;
 }
 
 /** A plain request's context: the proxy handler reports the client's close to it, once (see `clientClosed`). */
@@ -59,6 +74,7 @@ class HttpRequestContext implements PlainRequestContext {
   readonly trace: RequestTrace;
   subject: string | undefined = undefined;
   authenticator: string | undefined = undefined;
+  grafana: GrafanaUser | undefined = undefined;
   tenant: string | undefined = undefined;
   upstream: string | undefined = undefined;
   endpoint: string | undefined = undefined;
@@ -66,6 +82,11 @@ class HttpRequestContext implements PlainRequestContext {
   limit: string | undefined = undefined;
   path: string | undefined = undefined;
   readonly #res: ClientSide;
+  identity: Identity | undefined = undefined;
+  limitRules: readonly string[] | undefined = undefined;
+  receivedQuery: string | undefined = undefined;
+  receivedBody: Buffer | undefined = undefined;
+  outgoing: ProxyRequest | undefined = undefined;
   #controller: AbortController | undefined = undefined;
   #onClientGone: (() => void) | undefined = undefined;
 

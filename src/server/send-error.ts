@@ -30,6 +30,7 @@ export function sendError(res: ServerResponse, error: unknown, ctx: RequestConte
   const message = httpError?.message ?? 'internal error';
   ctx.errorCode = code;
   if (httpError?.decidedBy !== undefined) ctx.authenticator ??= httpError.decidedBy;
+  if (httpError?.refusedSubject !== undefined) ctx.subject ??= httpError.refusedSubject;
   if (!httpError) ctx.log.error({ err: error, requestId: ctx.id }, 'unhandled error');
   if (res.headersSent) {
     res.destroy();

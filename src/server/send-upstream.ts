@@ -60,7 +60,7 @@ export function sendUpstream(
 
   forwardRequest(
     {
-      dispatcher: destination.dispatcher,
+      dispatcher: endpoint.scope === 'read' ? destination.readDispatcher : destination.dispatcher,
       method: request.method,
       pathAndQuery,
       headers,

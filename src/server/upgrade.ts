@@ -7,6 +7,7 @@ import type { RequestTracer } from '../observability/tracing.js';
 import { buildOutgoingRequest } from '../upstream/outgoing-request.js';
 import { classifyUpstreamError } from '../upstream/upstream-errors.js';
 import { prepareRequest, type PipelineDeps } from './pipeline.js';
+import type { DecisionRecorder } from './record-decision.js';
 import { recordRequest } from './record-request.js';
 import { createRequestContext, type RequestContext } from './request-context.js';
 import { sendError } from './send-error.js';
@@ -18,7 +19,7 @@ import { upstreamFault } from './upstream-fault.js';
  * (so it is signed and carries X-Forwarded-* like any request) and the two sockets are joined. Only endpoints
  * marked `websocket` may upgrade. A refusal is answered by send-error.ts, as for a plain request.
  */
-export function createUpgradeHandler(deps: PipelineDeps, log: Logger, metrics: GatewayMetrics, tracer: RequestTracer) {
+export function createUpgradeHandler(deps: PipelineDeps, log: Logger, metrics: GatewayMetrics, tracer: RequestTracer, decisions?: DecisionRecorder) {
   return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // The same context as a plain request's (a client's safe X-Request-Id kept), bound to the socket.
     const ctx = createRequestContext(req, socket, log, tracer);
@@ -26,10 +27,14 @@ export function createUpgradeHandler(deps: PipelineDeps, log: Logger, metrics: G
     socket.on('error', () => socket.destroy());
     const method = req.method ?? 'GET';
     tunnel(req, socket, head, ctx, deps).then(
-      (status) => recordRequest(ctx, method, status, log, metrics, true),
+      (status) => {
+        recordRequest(ctx, method, status, log, metrics, true);
+        decisions?.record(ctx, method, status, undefined);
+      },
       (error: unknown) => {
         const status = refuseUpgrade(req, socket, error, ctx);
         recordRequest(ctx, method, status, log, metrics, true);
+        decisions?.record(ctx, method, status, undefined);
       },
     );
   };

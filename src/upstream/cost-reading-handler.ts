@@ -17,7 +17,7 @@ const CLOSE_BRACE = 0x7d;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
-const enum State {
+enum State {
   /** Looking for the member's name in the body. */
   Searching,
   /** Inside the member's object, finding its end. */
@@ -77,10 +77,14 @@ export class CostReadingHandler extends DecoratorHandler {
   }
 
   override onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#state === State.Passing) return this.#send(controller, chunk);
-    if (this.#strip) return this.#stripChunk(controller, chunk);
-    this.#readChunk(chunk);
-    this.#send(controller, chunk);
+    if (this.#state === State.Passing) {
+      this.#send(controller, chunk);
+    } else if (this.#strip) {
+      this.#stripChunk(controller, chunk);
+    } else {
+      this.#readChunk(chunk);
+      this.#send(controller, chunk);
+    }
   }
 
   override onResponseEnd(controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {

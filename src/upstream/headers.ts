@@ -69,6 +69,8 @@ export function createHeaderPolicy(
     'x-forwarded-host',
     'forwarded',
     'x-real-ip',
+    // Grafana's signed user: the gateway's to read, never an upstream's to replay (even with forward_credentials).
+    'x-grafana-id',
   ]);
   const credentials = new Set([...lower(tokenHeaders), 'authorization', 'x-id-token', 'cookie']);
   const protectedNames = new Set([...drop, ...credentials, 'content-length', 'x-request-id', 'traceparent'].map(asHyphens));

@@ -7,6 +7,11 @@ import type { Signer } from './sigv4.js';
 /** Where one component's requests go: its pool, and the URL path the upstream is mounted at. */
 export interface Destination {
   readonly dispatcher: Dispatcher;
+  /**
+   * The same for read endpoints: with several backends, a read whose body the gateway buffered (a POST query)
+   * may be retried on another backend; writes go through `dispatcher` (retried only with `retry_writes`).
+   */
+  readonly readDispatcher: Dispatcher;
   readonly url: URL;
   /** The upstream URL's path without a trailing slash ('' for the root). */
   readonly basePath: string;

@@ -1,39 +1,29 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { gatewayFixture } from '../servers/gateway-fixture.js';
 import { startAlertmanager, type AlertmanagerServer } from '../servers/alertmanager.js';
-import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
 import { sendRaw, type RawResponse } from '../servers/http-client.js';
-import { createTempTokenFile, type TempTokenFile } from '../servers/temp-token-file.js';
 
 // Issue #5, a plain Alertmanager shared by tenants: the policy is the only isolation. A real
 // prometheus-alertmanager behind the gateway; what it holds is checked directly, not through the gateway.
 let alertmanager: AlertmanagerServer;
-let tokens: TempTokenFile;
-let gateway: StartedGateway;
 
-before(async () => {
-  alertmanager = await startAlertmanager();
-  tokens = await createTempTokenFile({
+const fixture = gatewayFixture({
+  before: async (cleanup) => {
+    alertmanager = await startAlertmanager();
+    cleanup.after(() => alertmanager.stop());
+  },
+  tokens: {
     'tok-a': { tenant: 'team-a', namespace: 'team-a', name: 'team-a' },
     'tok-b': { tenant: 'team-b', namespace: 'team-b', name: 'team-b' },
-  });
-  gateway = await startTestGateway({
-    backend_type: 'file',
-    file: { path: tokens.path },
-    proxy: { upstreams: [{ type: 'alertmanager', match: '.*', upstream: alertmanager.url }] },
-  });
-});
-
-after(async () => {
-  await gateway.stop();
-  await alertmanager.stop();
-  await tokens.remove();
+  },
+  config: () => ({ proxy: { upstreams: [{ type: 'alertmanager', match: '.*', upstream: alertmanager.url }] } }),
 });
 
 function api(token: string | undefined, method: string, path: string, body?: unknown): Promise<RawResponse> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
-  const base = token === undefined ? alertmanager.url : gateway.url;
+  const base = token === undefined ? alertmanager.url : fixture.gateway.url;
   return sendRaw(base, { method, path, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
 }
 

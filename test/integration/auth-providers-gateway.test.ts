@@ -1,13 +1,12 @@
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SignJWT } from 'jose';
+import { gatewayFixture } from '../servers/gateway-fixture.js';
 import { createAuthFiles, type AuthFiles } from '../servers/auth-files.js';
-import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
 import { sendRaw, type RawResponse } from '../servers/http-client.js';
 import { createTestKey, startJwksServer, type JwksServer, type TestKey } from '../servers/jwks-server.js';
 import { startOidcProvider, type OidcTestProvider } from '../servers/oidc-provider.js';
 import { startPrometheus, type PrometheusServer } from '../servers/prometheus.js';
-import { startRecordingUpstream, type RecordingUpstream } from '../servers/recording-upstream.js';
 
 // Issue #4 through the gateway: five identity providers side by side, in front of a real Prometheus
 // (`type = "prometheus"`, so each identity's policy is enforced in the query) and a recording upstream on
@@ -21,30 +20,34 @@ const RECORDING_HOST = 'recording.example';
 const OPS_CLIENT = { clientId: 'ops-svc', clientSecret: 'ops-secret-ops-secret-ops-secret', roles: ['ops'], tenant: 'tenant-oidc' };
 
 let prometheus: PrometheusServer;
-let recording: RecordingUpstream;
 let jwksServer: JwksServer;
 let jwksKey: TestKey;
 let strangerKey: TestKey;
 let idp: OidcTestProvider;
 let files: AuthFiles;
-let gateway: StartedGateway;
 let oidcToken: string;
 
-before(async () => {
-  [prometheus, recording, jwksKey, strangerKey, idp] = await Promise.all([
-    startPrometheus(),
-    startRecordingUpstream(),
-    createTestKey('jwks-1'),
-    createTestKey('stranger'),
-    startOidcProvider({ clients: [OPS_CLIENT], audience: AUDIENCE }),
-  ]);
-  jwksServer = await startJwksServer([jwksKey]);
-  files = await createAuthFiles({
-    tokens: { 'tok-static': { name: 'static-svc', tenant: 'tenant-static', namespaces: ['team-a'] } },
-    users: [{ username: 'alice', password: 'alice-password', tenant: 'tenant-basic', namespaces: ['team-b'] }],
-    acl: { ops: 'team-b, team-c' },
-  });
-  gateway = await startTestGateway({
+const fixture = gatewayFixture({
+  before: async (cleanup) => {
+    [prometheus, jwksKey, strangerKey, idp] = await Promise.all([
+      startPrometheus(),
+      createTestKey('jwks-1'),
+      createTestKey('stranger'),
+      startOidcProvider({ clients: [OPS_CLIENT], audience: AUDIENCE }),
+    ]);
+    cleanup.after(() => prometheus.stop());
+    cleanup.after(() => idp.close());
+    jwksServer = await startJwksServer([jwksKey]);
+    cleanup.after(() => jwksServer.close());
+    files = await createAuthFiles({
+      tokens: { 'tok-static': { name: 'static-svc', tenant: 'tenant-static', namespaces: ['team-a'] } },
+      users: [{ username: 'alice', password: 'alice-password', tenant: 'tenant-basic', namespaces: ['team-b'] }],
+      acl: { ops: 'team-b, team-c' },
+    });
+    cleanup.after(() => files.remove());
+    oidcToken = await idp.getClientToken(OPS_CLIENT.clientId, OPS_CLIENT.clientSecret);
+  },
+  config: (recording) => ({
     backend_type: 'file',
     file: { path: files.tokensPath },
     auth: {
@@ -57,20 +60,12 @@ before(async () => {
     acl: { file: files.aclPath },
     proxy: {
       upstreams: [
-        { name: 'recording', match: 'recording\\.example', upstream: recording.url, type: 'prometheus', priority: 10 },
+        { name: 'recording', match: 'recording\\.example', upstream: recording, type: 'prometheus', priority: 10 },
         { name: 'prometheus', match: '.*', upstream: prometheus.url, type: 'prometheus' },
       ],
     },
-  });
-  oidcToken = await idp.getClientToken(OPS_CLIENT.clientId, OPS_CLIENT.clientSecret);
+  }),
 });
-
-after(async () => {
-  await gateway?.stop();
-  await Promise.all([prometheus?.stop(), recording?.stop(), jwksServer?.close(), idp?.close(), files?.remove()]);
-});
-
-beforeEach(() => recording.reset());
 
 const nowS = () => Math.floor(Date.now() / 1000);
 
@@ -90,7 +85,7 @@ const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:
 
 function query(headers: Record<string, string>, host?: string): Promise<RawResponse> {
   const params = new URLSearchParams({ query: 'sum by (namespace) (http_requests_total)', time: String(prometheus.sampleTime) });
-  return sendRaw(gateway.url, { path: `/api/v1/query?${params}`, headers: { ...headers, ...(host ? { host } : {}) } });
+  return sendRaw(fixture.gateway.url, { path: `/api/v1/query?${params}`, headers: { ...headers, ...(host ? { host } : {}) } });
 }
 
 interface VectorBody {
@@ -104,8 +99,8 @@ function byNamespace(res: RawResponse): Record<string, string> {
 
 /** The only request the recording upstream received, and its tenant header. */
 function recordedTenant(): string | string[] | undefined {
-  assert.equal(recording.requests.length, 1);
-  return recording.requests[0]?.headers['x-scope-orgid'];
+  assert.equal(fixture.upstream.requests.length, 1);
+  return fixture.upstream.requests[0]?.headers['x-scope-orgid'];
 }
 
 /** 401 with the code, a challenge, nothing secret in the body, and nothing sent upstream. */
@@ -114,7 +109,7 @@ function assertUnauthorized(res: RawResponse, code: string, secrets: readonly st
   assert.equal(res.json().code, code);
   assert.ok(res.headers['www-authenticate'], 'a 401 carries WWW-Authenticate');
   for (const secret of secrets) assert.ok(!res.body.toString().includes(secret), `the 401 body must not echo ${code}'s credential`);
-  assert.equal(recording.requests.length, 0, 'a refused request must not reach the upstream');
+  assert.equal(fixture.upstream.requests.length, 0, 'a refused request must not reach the upstream');
 }
 
 // Expected sums at sampleTime (test/servers/sample-series.ts): team-a 150, team-b 200, team-c 300.
@@ -147,10 +142,10 @@ test('the token is accepted from X-Forwarded-Access-Token, X-Auth-Request-Access
   const tokens = { hmac: await signHmac({}), oidc: oidcToken };
   for (const header of ['x-forwarded-access-token', 'x-auth-request-access-token', 'token']) {
     assert.deepEqual(byNamespace(await query({ [header]: tokens.hmac })), { 'team-c': '300' }, header);
-    recording.reset();
+    fixture.upstream.reset();
     assert.equal((await query({ [header]: tokens.oidc }, RECORDING_HOST)).status, 200, header);
     assert.equal(recordedTenant(), 'tenant-oidc', header);
-    assert.equal(recording.requests[0]?.headers[header], undefined, `${header} must not be forwarded`);
+    assert.equal(fixture.upstream.requests[0]?.headers[header], undefined, `${header} must not be forwarded`);
   }
 });
 
@@ -171,14 +166,14 @@ test('401 bodies name the problem and never contain the credential', async () =>
     { name: 'basic auth, wrong password', code: 'invalid_credentials', scheme: 'basic', credential: async () => 'not-alice-password' },
   ];
   for (const c of cases) {
-    recording.reset();
+    fixture.upstream.reset();
     const credential = await c.credential();
     const authorization = c.scheme === 'basic' ? basic('alice', credential) : `Bearer ${credential}`;
     const res = await query({ authorization }, RECORDING_HOST);
     assertUnauthorized(res, c.code, [credential, authorization]);
     assert.equal(res.json().errorType, 'unauthorized', `${c.name}: Prometheus API paths answer in Prometheus' shape`);
   }
-  const codes = new Set(gateway.logs.map((line) => line.code));
+  const codes = new Set(fixture.gateway.logs.map((line) => line.code));
   for (const c of cases) assert.ok(codes.has(c.code), `the access log carries ${c.code}`);
 });
 
@@ -218,7 +213,7 @@ test('a JWT of an issuer nobody owns is refused as invalid_credentials', async (
 });
 
 test('/metrics reports the signing keys of the jwks and oidc providers (refreshes by result, age)', async () => {
-  const text = await (await fetch(`${gateway.adminUrl}/metrics`)).text();
+  const text = await (await fetch(`${fixture.gateway.adminUrl}/metrics`)).text();
   for (const source of ['jwks', 'oidc']) {
     assert.match(text, new RegExp(`scopegate_signing_keys_refresh_total\\{source="${source}",result="success"\\} [1-9]`), source);
     assert.match(text, new RegExp(`scopegate_signing_keys_age_seconds\\{source="${source}"\\} \\d`), source);

@@ -1,9 +1,8 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { gatewayFixture } from '../servers/gateway-fixture.js';
 import { createAuthFiles, type AuthFiles, type TestUser } from '../servers/auth-files.js';
-import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
 import { sendRaw } from '../servers/http-client.js';
-import { startRecordingUpstream, type RecordingUpstream } from '../servers/recording-upstream.js';
 
 // Issue #4: the basic-auth users file is reloaded when it changes, without a restart; a broken file is
 // logged and the last good users stay. The tests wait for the gateway's own log line of each reload
@@ -14,36 +13,30 @@ const BOB: TestUser = { username: 'bob', password: 'bob-password', tenant: 'tena
 const RELOADED = 'users file reloaded';
 const REJECTED = 'users file is invalid; keeping the last good users';
 
-let upstream: RecordingUpstream;
 let files: AuthFiles;
-let gateway: StartedGateway;
 
-before(async () => {
-  upstream = await startRecordingUpstream();
-  files = await createAuthFiles({ users: [ALICE] });
-  gateway = await startTestGateway({
+const fixture = gatewayFixture({
+  before: async (cleanup) => {
+    files = await createAuthFiles({ users: [ALICE] });
+    cleanup.after(() => files.remove());
+  },
+  config: (upstream) => ({
     auth: { order: ['basic'], basic: { users_file: files.usersPath, watch: true, cache_ttl: '0s' } },
-    proxy: { upstreams: [{ name: 'raw', match: '.*', upstream: upstream.url }] },
-  });
-});
-
-after(async () => {
-  await gateway?.stop();
-  await upstream?.stop();
-  await files?.remove();
+    proxy: { upstreams: [{ name: 'raw', match: '.*', upstream }] },
+  }),
 });
 
 /** Status of a request as `user`, and the tenant the upstream saw when it got through. */
 async function as(user: TestUser): Promise<{ status: number; tenant?: unknown }> {
-  upstream.reset();
+  fixture.upstream.reset();
   const authorization = `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}`;
-  const res = await sendRaw(gateway.url, { path: '/api/v1/labels', headers: { authorization } });
-  return res.status === 200 ? { status: 200, tenant: upstream.requests[0]?.headers['x-scope-orgid'] } : { status: res.status };
+  const res = await sendRaw(fixture.gateway.url, { path: '/api/v1/labels', headers: { authorization } });
+  return res.status === 200 ? { status: 200, tenant: fixture.upstream.requests[0]?.headers['x-scope-orgid'] } : { status: res.status };
 }
 
 /** Runs `change`, then waits until the gateway logs `message` once more than before. */
 async function changeAndWaitForLog(message: string, change: () => Promise<void>): Promise<void> {
-  const count = () => gateway.logs.filter((line) => line.msg === message).length;
+  const count = () => fixture.gateway.logs.filter((line) => line.msg === message).length;
   const before = count();
   await change();
   const deadline = Date.now() + 15_000;

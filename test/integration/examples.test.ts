@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -54,3 +54,36 @@ test('an example run without its environment names the missing variable', async 
   assert.equal(result.code, 1);
   assert.match(result.stderr, /UPSTREAM_URL is not set/);
 });
+
+// Each example ships the policy tests of its configuration (examples/<name>/policy-tests.yaml), run by
+// `scopegate test` through the real pipeline: a change that alters what an example lets through fails here.
+/** What an example's test run needs beyond its environment: the token set kept in AWS as a file, the container's tokens. */
+const POLICY_TEST_EXTRAS: Readonly<Record<string, { args?: string[]; env?: NodeJS.ProcessEnv }>> = {
+  'lgtm-auth-proxy': { args: ['--tokens', 'examples/lgtm-auth-proxy/tokens.json'] },
+  container: { env: { SCOPEGATE_TOKENS: '{"team-a-token":{"name":"team-a","tenant":"team-a","namespaces":["team-a"]}}' } },
+};
+
+function stemOf(file: string): string {
+  return file.replace(/\.(toml|yaml|yml|json)$/, '');
+}
+
+test('every example ships its policy tests', () => {
+  for (const file of configs) assert.ok(existsSync(join(EXAMPLES, stemOf(file), 'policy-tests.yaml')), `examples/${stemOf(file)}/policy-tests.yaml is missing`);
+});
+
+for (const file of configs) {
+  const stem = stemOf(file);
+  const tests = join('examples', stem, 'policy-tests.yaml');
+  if (!existsSync(join(ROOT, tests))) continue;
+  test(`examples/${file}: scopegate test ${tests} passes`, async () => {
+    const extras = POLICY_TEST_EXTRAS[stem] ?? {};
+    const args = [CLI, 'test', '--config', join('examples', file), ...(extras.args ?? []), tests];
+    const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...EXAMPLE_ENV, ...extras.env } }, (error, stdout, stderr) => {
+        resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr });
+      });
+    });
+    assert.equal(result.code, 0, `${result.stdout}${result.stderr}`);
+    assert.match(result.stdout, /^ok: \d+ passed, 0 failed/m);
+  });
+}

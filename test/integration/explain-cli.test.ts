@@ -35,6 +35,8 @@ const RUNS = {
   noPolicy: (config: string) => ['explain', '--config', config, '--token', 'tok-none', '--query', 'up'],
   unknownToken: (config: string) => ['explain', '--config', config, '--token', 'tok-unknown', '--query', 'up'],
   victoriametrics: (config: string) => ['explain', '--config', config, '--policy', '{"namespaces":["team-a"]}', '--type', 'victoriametrics', '--query', 'WITH (x = up) x'],
+  selectors: (config: string) => ['explain', '--config', config, '--policy', '{"selectors":[{"namespace":"a","env":"prod"},{"namespace":"shared"}]}', '--query', 'rate(up[5m])'],
+  selectorsRefused: (config: string) => ['explain', '--config', config, '--policy', '{"selectors":[{"namespace":"a","env":"prod"},{"namespace":"shared"}]}', '--query', 'up[5m]'],
   // The same config with `[static_tokens] policy_label = "team"`: an inline entry reads as a token entry does.
   policyLabel: (config: string) => ['explain', '--config', config.replace(/\.toml$/, '-team.toml'), '--policy', '{"namespaces":["a"]}', '--query', 'up{namespace="b"}'],
 } as const;
@@ -120,6 +122,18 @@ test('--type victoriametrics: MetricsQL is shown as sent, with the extra_filters
     run.stdout,
     '# policy: namespace="team-a"\nWITH (x = up) x\n# not PromQL (MetricsQL?): sent as written, enforced by VictoriaMetrics with the filter below\nextra_filters[]={namespace="team-a"}\n',
   );
+});
+
+test('--policy with a selectors list: the union, or the refusal when PromQL cannot say it exactly', () => {
+  const run = result('selectors');
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(
+    run.stdout,
+    '# policy: {namespace="a",env="prod"} or {namespace="shared"}\n(rate(up{namespace="a", env="prod"}[5m]) or rate(up{namespace="shared"}[5m]))\n',
+  );
+  const refused = result('selectorsRefused');
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.match(refused.stdout, /^# refused with 403: a range vector outside a per-series function/);
 });
 
 test('a token without a label policy prints the implicit-deny note and exits 1', () => {

@@ -2,37 +2,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
 import type { ServerResponse } from 'node:http';
-import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
+import { type Cleanup, startGatewayFixture } from '../servers/gateway-fixture.js';
 import { RawConnection } from '../servers/raw-connection.js';
-import { startRecordingUpstream, type RecordingUpstream } from '../servers/recording-upstream.js';
-import { createTempTokenFile, type TempTokenFile } from '../servers/temp-token-file.js';
 
 // Issue #10, under load: after SIGTERM the gateway refused new connections but kept taking requests on open
 // keep-alive ones (140 in one run), then cut those it had forwarded when shutdown_timeout came. As Go's
 // Server.Shutdown: idle connections close at once, a busy one answers its request with `Connection: close`
 // and closes, so no connection carries more than one more request, and no forwarded request is cut.
 
-interface Fixture {
-  upstream: RecordingUpstream;
-  tokens: TempTokenFile;
-  gateway: StartedGateway;
-  port: number;
-}
-
-async function startFixture(t: { after(fn: () => Promise<void>): void }): Promise<Fixture> {
-  const upstream = await startRecordingUpstream();
-  const tokens = await createTempTokenFile({ 'tok-a': 'tenant-a' });
-  const gateway = await startTestGateway({
-    log_level: 'warn',
-    backend_type: 'file',
-    file: { path: tokens.path },
-    proxy: { shutdown_timeout: '10s', upstreams: [{ name: 'main', match: '.*', upstream: upstream.url }] },
+/** One gateway per test, which the test shuts down itself. */
+function startFixture(t: Cleanup) {
+  return startGatewayFixture(t, {
+    tokens: { 'tok-a': 'tenant-a' },
+    config: (upstream) => ({ log_level: 'warn', proxy: { shutdown_timeout: '10s', upstreams: [{ name: 'main', match: '.*', upstream }] } }),
   });
-  t.after(async () => {
-    await upstream.stop();
-    await tokens.remove();
-  });
-  return { upstream, tokens, gateway, port: Number(new URL(gateway.url).port) };
 }
 
 const get = (path: string) => `GET ${path} HTTP/1.1\r\nHost: gw.example\r\nAuthorization: Bearer tok-a\r\n\r\n`;
@@ -54,7 +37,7 @@ test('shutdown closes idle keep-alive connections at once; a busy one answers wi
   busy.write(get('/slow'));
   await slowArrived;
 
-  const shutdown = gateway.server.shutdown();
+  const shutdown = gateway.stop();
   // The idle connection closes while the busy one is still held.
   assert.deepEqual(await idle.ended, { clean: true });
   // A request sent behind the in-flight one, after shutdown began, is never forwarded.
@@ -112,14 +95,14 @@ test('keep-alive clients sending through a shutdown: at most one more request pe
   });
   await slowArrived;
   const forwardedBefore = upstream.requests.length;
-  const shutdown = gateway.server.shutdown();
+  const shutdown = gateway.stop();
   // The loops end (their connections close) while /slow is held; the old code kept them going.
   await Promise.race([Promise.all(loops), new Promise((resolve) => setTimeout(resolve, 1_000))]);
   release!();
   assert.equal((await slow).status, 200);
   await shutdown;
   await Promise.all(loops);
-  agents.forEach((agent) => agent.destroy());
+  for (const agent of agents) agent.destroy();
   const after = upstream.requests.length - forwardedBefore;
   assert.ok(after <= CLIENTS, `${after} requests forwarded after shutdown began, over ${CLIENTS} connections`);
   assert.equal(answered + 1, upstream.requests.length, 'a forwarded request was cut');

@@ -1,58 +1,36 @@
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
+import { gatewayFixture } from '../servers/gateway-fixture.js';
 import { sendRaw } from '../servers/http-client.js';
-import { startRecordingUpstream, type RecordingUpstream } from '../servers/recording-upstream.js';
-import { createTempTokenFile, type TempTokenFile } from '../servers/temp-token-file.js';
 
 // Issue #2, request path step 4: upstreams sorted by priority (desc), the first whose `match` fully matches
 // the Host without its port; no match → 404 JSON; optional path_prefix per upstream.
-let loki: RecordingUpstream;
-let other: RecordingUpstream;
-let tokens: TempTokenFile;
-let gateway: StartedGateway;
-
-before(async () => {
-  loki = await startRecordingUpstream();
-  other = await startRecordingUpstream();
-  tokens = await createTempTokenFile({ 'tok-a': 'tenant-a', 'tok-limited': { tenant: 'tenant-a', namespace: 'team-a' } });
-  gateway = await startTestGateway({
-    backend_type: 'file',
-    file: { path: tokens.path },
+const fixture = gatewayFixture({
+  tokens: { 'tok-a': 'tenant-a', 'tok-limited': { tenant: 'tenant-a', namespace: 'team-a' } },
+  upstreams: { loki: {}, other: {} },
+  config: (_, { loki, other }) => ({
     proxy: {
       upstreams: [
         // Listed before the more specific route on purpose: priority, not config order, decides.
-        { name: 'wildcard', match: '.*\\.example\\.com', upstream: other.url, priority: 10 },
-        { name: 'loki', match: 'loki\\.example\\.com', upstream: loki.url, priority: 100 },
-        { name: 'tie-first', match: 'tie\\.example\\.org', upstream: loki.url, priority: 5 },
-        { name: 'tie-second', match: 'tie\\.example\\.org', upstream: other.url, priority: 5 },
-        { name: 'api-loki', match: 'api\\.example\\.org', upstream: loki.url, path_prefix: '/loki', priority: 1 },
-        { name: 'api-rest', match: 'api\\.example\\.org', upstream: other.url, priority: 0 },
-        { name: 'raw-opted-in', match: 'opted-in\\.example\\.org', upstream: other.url, allow_unenforced_policy: true },
+        { name: 'wildcard', match: '.*\\.example\\.com', upstream: other, priority: 10 },
+        { name: 'loki', match: 'loki\\.example\\.com', upstream: loki, priority: 100 },
+        { name: 'tie-first', match: 'tie\\.example\\.org', upstream: loki, priority: 5 },
+        { name: 'tie-second', match: 'tie\\.example\\.org', upstream: other, priority: 5 },
+        { name: 'api-loki', match: 'api\\.example\\.org', upstream: loki, path_prefix: '/loki', priority: 1 },
+        { name: 'api-rest', match: 'api\\.example\\.org', upstream: other, priority: 0 },
+        { name: 'raw-opted-in', match: 'opted-in\\.example\\.org', upstream: other, allow_unenforced_policy: true },
       ],
     },
-  });
-});
-
-after(async () => {
-  await gateway.stop();
-  await loki.stop();
-  await other.stop();
-  await tokens.remove();
-});
-
-beforeEach(() => {
-  loki.reset();
-  other.reset();
+  }),
 });
 
 function send(host: string, path = '/ready') {
-  return sendRaw(gateway.url, { path, headers: { host, authorization: 'Bearer tok-a' } });
+  return sendRaw(fixture.gateway.url, { path, headers: { host, authorization: 'Bearer tok-a' } });
 }
 
 /** Which upstream received the one request, and with what path and tenant. */
 function receiver(): { name: 'loki' | 'other'; url: string; tenant: unknown } {
-  const all = [...loki.requests.map((r) => ({ name: 'loki' as const, r })), ...other.requests.map((r) => ({ name: 'other' as const, r }))];
+  const all = [...fixture.upstreams.loki.requests.map((r) => ({ name: 'loki' as const, r })), ...fixture.upstreams.other.requests.map((r) => ({ name: 'other' as const, r }))];
   assert.equal(all.length, 1, 'exactly one upstream request');
   const { name, r } = all[0]!;
   return { name, url: r.url, tenant: r.headers['x-scope-orgid'] };
@@ -65,7 +43,7 @@ test('the highest priority match wins, whatever the config order', async () => {
 
 test('the Host port is ignored and the match is case-insensitive', async () => {
   for (const host of ['loki.example.com:8000', 'LoKi.EXAMPLE.com', 'loki.example.com:443']) {
-    loki.reset();
+    fixture.upstreams.loki.reset();
     assert.equal((await send(host)).status, 200, host);
     assert.equal(receiver().name, 'loki', host);
   }
@@ -74,17 +52,17 @@ test('the Host port is ignored and the match is case-insensitive', async () => {
 test('the regex must match the whole host name', async () => {
   assert.equal((await send('grafana.example.com')).status, 200);
   assert.equal(receiver().name, 'other');
-  other.reset();
+  fixture.upstreams.other.reset();
   assert.equal((await send('xloki.example.com')).status, 200);
   assert.equal(receiver().name, 'other', 'a prefix before the pattern is not the loki route');
-  other.reset();
+  fixture.upstreams.other.reset();
   const suffixed = await send('loki.example.com.attacker.net');
   assert.equal(suffixed.status, 404, 'a suffix after the pattern matches nothing');
 });
 
 test('a fully qualified name (trailing dot) takes the same route as the name', async () => {
   for (const host of ['loki.example.com.', 'LOKI.example.com.:8000']) {
-    loki.reset();
+    fixture.upstreams.loki.reset();
     assert.equal((await send(host)).status, 200, host);
     assert.equal(receiver().name, 'loki', host);
   }
@@ -92,12 +70,12 @@ test('a fully qualified name (trailing dot) takes the same route as the name', a
 
 test('a Host that is not a host name is a 400, never matched against a wider route', async () => {
   // `.*\.example\.com` would match each of these whole, and send them past the loki route to the wildcard.
-  for (const host of ['anyone@loki.example.com', 'loki.example.com:80@x.example.com', 'loki%2eexample.com', 'loki..example.com', 'loki.example.com:http']) {
+  for (const host of ['anyone@fixture.upstreams.loki.example.com', 'loki.example.com:80@x.example.com', 'loki%2eexample.com', 'loki..example.com', 'loki.example.com:http']) {
     const res = await send(host);
     assert.equal(res.status, 400, host);
     assert.equal(res.json().code, 'invalid_host', host);
   }
-  assert.equal(loki.requests.length + other.requests.length, 0);
+  assert.equal(fixture.upstreams.loki.requests.length + fixture.upstreams.other.requests.length, 0);
 });
 
 test('equal priorities keep the config order', async () => {
@@ -110,19 +88,19 @@ test('no matching upstream → 404 JSON, and nothing is forwarded', async () => 
   assert.equal(res.status, 404);
   assert.match(String(res.headers['content-type']), /^application\/json/);
   assert.equal(res.json().code, 'no_upstream');
-  assert.equal(loki.requests.length + other.requests.length, 0);
+  assert.equal(fixture.upstreams.loki.requests.length + fixture.upstreams.other.requests.length, 0);
 });
 
 test('path_prefix selects the route and is stripped; other paths fall to the next route for the host', async () => {
   assert.equal((await send('api.example.org', '/loki/api/v1/push')).status, 200);
   assert.deepEqual(receiver(), { name: 'loki', url: '/api/v1/push', tenant: 'tenant-a' });
-  loki.reset();
+  fixture.upstreams.loki.reset();
   assert.equal((await send('api.example.org', '/lokix/api')).status, 200);
   assert.deepEqual(receiver(), { name: 'other', url: '/lokix/api', tenant: 'tenant-a' });
 });
 
 test('routing is on the Host, never on an X-Forwarded-Host the client sends', async () => {
-  const res = await sendRaw(gateway.url, {
+  const res = await sendRaw(fixture.gateway.url, {
     path: '/ready',
     headers: { host: 'grafana.example.com', 'x-forwarded-host': 'loki.example.com', authorization: 'Bearer tok-a' },
   });
@@ -131,12 +109,12 @@ test('routing is on the Host, never on an X-Forwarded-Host the client sends', as
 });
 
 test('a raw route refuses an identity limited by a label policy (it could read its whole tenant there) unless opted in', async () => {
-  const refused = await sendRaw(gateway.url, { path: '/api/v1/query?query=up', headers: { host: 'loki.example.com', authorization: 'Bearer tok-limited' } });
+  const refused = await sendRaw(fixture.gateway.url, { path: '/api/v1/query?query=up', headers: { host: 'loki.example.com', authorization: 'Bearer tok-limited' } });
   assert.equal(refused.status, 403, refused.body.toString());
   assert.equal(refused.json().code, 'full_access_required');
-  assert.equal(loki.requests.length + other.requests.length, 0, 'nothing was forwarded');
+  assert.equal(fixture.upstreams.loki.requests.length + fixture.upstreams.other.requests.length, 0, 'nothing was forwarded');
 
-  const optedIn = await sendRaw(gateway.url, { path: '/api/v1/query?query=up', headers: { host: 'opted-in.example.org', authorization: 'Bearer tok-limited' } });
+  const optedIn = await sendRaw(fixture.gateway.url, { path: '/api/v1/query?query=up', headers: { host: 'opted-in.example.org', authorization: 'Bearer tok-limited' } });
   assert.equal(optedIn.status, 200, optedIn.body.toString());
   assert.deepEqual(receiver(), { name: 'other', url: '/api/v1/query?query=up', tenant: 'tenant-a' });
 });

@@ -1,10 +1,8 @@
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
-import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
+import { gatewayFixture } from '../servers/gateway-fixture.js';
 import { RawConnection } from '../servers/raw-connection.js';
-import { startRecordingUpstream, type RecordingUpstream } from '../servers/recording-upstream.js';
-import { createTempTokenFile, type TempTokenFile } from '../servers/temp-token-file.js';
 
 // Issue #10, under load: a POST refused before its body was read (bad token, forbidden tenant, unknown
 // path, too large) was answered `Connection: keep-alive`, then its socket was closed with the body unread:
@@ -12,39 +10,22 @@ import { createTempTokenFile, type TempTokenFile } from '../servers/temp-token-f
 // carries the next request; anything else is answered `Connection: close` and closed cleanly (FIN, the
 // rest of the body read and discarded), never a reset.
 const MAX_BODY_BYTES = 64 * 1024;
-let upstream: RecordingUpstream;
-let tokens: TempTokenFile;
-let gateway: StartedGateway;
-let port: number;
-
-before(async () => {
-  upstream = await startRecordingUpstream();
-  tokens = await createTempTokenFile({ 'tok-a': { tenant: 'tenant-a', namespace: 'team-a' } });
-  gateway = await startTestGateway({
+const fixture = gatewayFixture({
+  tokens: { 'tok-a': { tenant: 'tenant-a', namespace: 'team-a' } },
+  config: (upstream) => ({
     log_level: 'warn',
-    backend_type: 'file',
-    file: { path: tokens.path },
     proxy: {
       max_body_bytes: MAX_BODY_BYTES,
       upstreams: [
-        { name: 'prom', match: 'prom\\.example', upstream: upstream.url, priority: 1, type: 'prometheus' },
-        { name: 'raw', match: '.*', upstream: upstream.url, allow_unenforced_policy: true },
+        { name: 'prom', match: 'prom\\.example', upstream, priority: 1, type: 'prometheus' },
+        { name: 'raw', match: '.*', upstream, allow_unenforced_policy: true },
       ],
     },
-  });
-  port = Number(new URL(gateway.url).port);
+  }),
 });
-
-after(async () => {
-  await gateway.stop();
-  await upstream.stop();
-  await tokens.remove();
-});
-
-beforeEach(() => upstream.reset());
 
 const GOOD = 'GET /next HTTP/1.1\r\nHost: raw.example\r\nAuthorization: Bearer tok-a\r\n\r\n';
-const form = 'query=up&' + 'x'.repeat(1000);
+const form = `query=up&${'x'.repeat(1000)}`;
 
 test('a POST refused before its body was read keeps the connection usable: the next request on it is answered', async () => {
   const refused: [string, string, number][] = [
@@ -54,7 +35,7 @@ test('a POST refused before its body was read keeps the connection usable: the n
     ['404 path', `POST /nope HTTP/1.1\r\nHost: prom.example\r\nAuthorization: Bearer tok-a\r\nContent-Length: ${form.length}\r\n\r\n${form}`, 404],
   ];
   for (const [name, bytes, status] of refused) {
-    const connection = await RawConnection.open(port);
+    const connection = await RawConnection.open(fixture.port);
     connection.write(bytes);
     const first = await connection.next();
     assert.equal(first.status, status, name);
@@ -67,7 +48,7 @@ test('a POST refused before its body was read keeps the connection usable: the n
     assert.equal(second.status, 200, `${name}: ${second.body}`);
     connection.close();
   }
-  assert.deepEqual(upstream.requests.map((r) => r.url), ['/next', '/next', '/next', '/next']);
+  assert.deepEqual(fixture.upstream.requests.map((r) => r.url), ['/next', '/next', '/next', '/next']);
 });
 
 test('a refused body too large to drain (declared, or over max_body_bytes) is answered Connection: close and closed without a reset', async () => {
@@ -78,7 +59,7 @@ test('a refused body too large to drain (declared, or over max_body_bytes) is an
     ['413, chunked', `POST /api/v1/query HTTP/1.1\r\nHost: prom.example\r\nAuthorization: Bearer tok-a\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n${big.length.toString(16)}\r\n`, 413],
   ];
   for (const [name, head, status] of cases) {
-    const connection = await RawConnection.open(port);
+    const connection = await RawConnection.open(fixture.port);
     connection.write(head);
     // The client keeps writing its body after the answer, as a client that does not watch for one does.
     connection.write(big);
@@ -88,14 +69,14 @@ test('a refused body too large to drain (declared, or over max_body_bytes) is an
     connection.socket.end();
     assert.deepEqual(await connection.ended, { clean: true }, name);
   }
-  assert.equal(upstream.requests.length, 0);
+  assert.equal(fixture.upstream.requests.length, 0);
 });
 
 test('a keep-alive client (node:http Agent, one socket) sees no error after refused POSTs: each next request is answered', async () => {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const send = (method: string, path: string, headers: Record<string, string>, body?: string) =>
     new Promise<{ status: number; reused: boolean }>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, method, path, headers: { host: 'raw.example', ...headers }, agent }, (res) => {
+      const req = request({ host: '127.0.0.1', port: fixture.port, method, path, headers: { host: 'raw.example', ...headers }, agent }, (res) => {
         res.resume();
         res.on('end', () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket }));
       });

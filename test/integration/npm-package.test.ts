@@ -16,7 +16,7 @@ import { startRecordingUpstream } from '../servers/recording-upstream.js';
 // (tsx, typescript) is installed, so a bin that needed them, or a tarball without dist/, fails here.
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** What the project copy needs to pack: the build inputs and the files the package lists. */
-const PROJECT_FILES = ['package.json', 'package-lock.json', 'tsconfig.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'bin', 'src', 'examples', 'test'];
+const PROJECT_FILES = ['package.json', 'package-lock.json', 'tsconfig.json', 'README.md', 'docs', 'LICENSE', 'CHANGELOG.md', 'bin', 'src', 'examples', 'test'];
 const SLOW_MS = 15 * 60_000; // packing and installing from the registry, on a loaded machine
 
 interface Run {
@@ -49,10 +49,10 @@ test('npm pack ships dist/, bin/, docs and examples only; installed with --omit=
   const tarball = join(dir, `scopegate-${version}.tgz`);
   const listing = await run('tar', ['-tzf', tarball], dir);
   const files = listing.stdout.split('\n').filter((line) => line !== '').map((line) => line.replace(/^package\//, ''));
-  for (const expected of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'bin/scopegate.js', 'dist/cli/main.js', 'dist/app.js', 'examples/container.toml']) {
+  for (const expected of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'docs/configuration.md', 'docs/errors.md', 'bin/scopegate.js', 'dist/cli/main.js', 'dist/app.js', 'examples/container.toml']) {
     assert.ok(files.includes(expected), `${expected} is not in the tarball`);
   }
-  const unwanted = files.filter((file) => /^(test|src|bench|scripts|docs|deploy)\/|\.test\.|\.ts$|\.map$|tsconfig/.test(file));
+  const unwanted = files.filter((file) => /^(test|src|bench|scripts|deploy)\/|\.test\.|\.ts$|\.map$|tsconfig/.test(file));
   assert.deepEqual(unwanted, [], 'tests, sources or build files in the tarball');
 
   const app = join(dir, 'app');

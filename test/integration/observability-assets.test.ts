@@ -1,16 +1,14 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { parser } from '@prometheus-io/lezer-promql';
 import { parse as parseYaml } from 'yaml';
-import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
+import { gatewayFixture } from '../servers/gateway-fixture.js';
 import { createTestKey, startJwksServer, type JwksServer } from '../servers/jwks-server.js';
 import { findFreePort } from '../servers/free-port.js';
 import { sendRaw } from '../servers/http-client.js';
-import { startRecordingUpstream, type RecordingUpstream } from '../servers/recording-upstream.js';
-import { createTempTokenFile, type TempTokenFile } from '../servers/temp-token-file.js';
 
 // Issue #13, observability assets: the Grafana dashboard (deploy/grafana) and the alerting rules
 // (deploy/prometheus, and the same groups as a PrometheusRule in deploy/kubernetes/base). Every expression is
@@ -109,66 +107,66 @@ let alerts: RuleFile;
 let dashboardExprs: string[];
 let alertExprs: string[];
 
-let upstream: RecordingUpstream;
 let jwks: JwksServer;
-let tokens: TempTokenFile;
-let gateway: StartedGateway;
-let metricsText: string;
+let deadPort: number;
 
-before(async () => {
-  dashboard = JSON.parse(await readFile(DASHBOARD, 'utf8')) as Dashboard;
-  alerts = parseYaml(await readFile(ALERTS, 'utf8')) as RuleFile;
-  const queryVariables = dashboard.templating.list.filter((v) => v.type === 'query');
-  dashboardExprs = [
-    ...panelsOf(dashboard.panels).flatMap((p) => (p.targets ?? []).map((t) => t.expr)),
-    ...queryVariables.map((v) => variableQueryExpr(typeof v.query === 'string' ? v.query : v.query.query)),
-  ].map(substituteGrafanaVariables);
-  alertExprs = alerts.groups.flatMap((g) => g.rules.map((r) => r.expr));
-
-  // A gateway with every part that registers metrics: static tokens (file), a JWKS provider, a SigV4-signed
-  // upstream (AWS credential metrics), [limits], process metrics; and traffic that fills the request counters,
-  // the histogram, a denial, a limited request and an upstream error.
-  upstream = await startRecordingUpstream();
-  jwks = await startJwksServer([await createTestKey('k1')]);
-  tokens = await createTempTokenFile({ 'tok-a': { tenant: 'tenant-a', namespace: 'team-a' } });
-  const deadPort = await findFreePort();
-  gateway = await startTestGateway(
-    {
-      backend_type: 'file',
-      file: { path: tokens.path },
-      auth: { order: ['static', 'jwks'], jwks: { url: jwks.url } },
-      query_cost: { enabled: true },
-      limits: { rules: [{ name: 'aps-rate', upstreams: ['aps'], rate: 0.001, burst: 1, concurrency: 4 }] },
-      proxy: {
-        upstreams: [
-          { name: 'mimir', match: 'mimir\\.example', upstream: upstream.url, type: 'mimir', priority: 10 },
-          { name: 'gone', match: 'gone\\.example', upstream: `http://127.0.0.1:${deadPort}`, type: 'mimir', priority: 10, dial_timeout: '1s' },
-          {
-            name: 'aps',
-            match: 'aps\\.example',
-            upstream: upstream.url,
-            type: 'mimir',
-            sign: { service: 'aps', region: 'eu-west-1', credentials: { type: 'static', access_key_id: 'AKIDEXAMPLE', secret_access_key: 'secret' } },
-          },
-        ],
-      },
+// A gateway with every part that registers metrics: static tokens (file), a JWKS provider, a SigV4-signed
+// upstream (AWS credential metrics), [limits], process metrics.
+const fixture = gatewayFixture({
+  before: async (cleanup) => {
+    dashboard = JSON.parse(await readFile(DASHBOARD, 'utf8')) as Dashboard;
+    alerts = parseYaml(await readFile(ALERTS, 'utf8')) as RuleFile;
+    const queryVariables = dashboard.templating.list.filter((v) => v.type === 'query');
+    dashboardExprs = [
+      ...panelsOf(dashboard.panels).flatMap((p) => (p.targets ?? []).map((t) => t.expr)),
+      ...queryVariables.map((v) => variableQueryExpr(typeof v.query === 'string' ? v.query : v.query.query)),
+    ].map(substituteGrafanaVariables);
+    alertExprs = alerts.groups.flatMap((g) => g.rules.map((r) => r.expr));
+    jwks = await startJwksServer([await createTestKey('k1')]);
+    cleanup.after(() => jwks.close());
+    deadPort = await findFreePort();
+  },
+  tokens: { 'tok-a': { tenant: 'tenant-a', namespace: 'team-a' } },
+  config: (upstream) => ({
+    auth: { order: ['static', 'jwks'], jwks: { url: jwks.url } },
+    query_cost: { enabled: true },
+    limits: { rules: [{ name: 'aps-rate', upstreams: ['aps'], rate: 0.001, burst: 1, concurrency: 4 }] },
+    proxy: {
+      upstreams: [
+        { name: 'mimir', match: 'mimir\\.example', upstream, type: 'mimir', priority: 10 },
+        { name: 'gone', match: 'gone\\.example', upstream: `http://127.0.0.1:${deadPort}`, type: 'mimir', priority: 10, dial_timeout: '1s' },
+        {
+          name: 'aps',
+          match: 'aps\\.example',
+          upstream,
+          type: 'mimir',
+          sign: { service: 'aps', region: 'eu-west-1', credentials: { type: 'static', access_key_id: 'AKIDEXAMPLE', secret_access_key: 'secret' } },
+        },
+      ],
     },
-    { collectProcessMetrics: true },
-  );
-  const query = (host: string, token: string) =>
-    sendRaw(gateway.url, { path: '/prometheus/api/v1/query?query=up', headers: { host, authorization: `Bearer ${token}` } });
-  assert.equal((await query('mimir.example', 'tok-a')).status, 200);
-  assert.equal((await query('mimir.example', 'not-a-token')).status, 401);
-  assert.equal((await query('gone.example', 'tok-a')).status, 502);
-  assert.equal((await query('aps.example', 'tok-a')).status, 200);
-  assert.equal((await query('aps.example', 'tok-a')).status, 429);
-  metricsText = await (await fetch(`${gateway.adminUrl}/metrics`)).text();
+  }),
+  collectProcessMetrics: true,
 });
 
-after(async () => {
-  await gateway?.stop();
-  await Promise.all([upstream?.stop(), jwks?.close(), tokens?.remove()]);
-});
+let scraped: Promise<string> | undefined;
+
+/**
+ * The gateway's /metrics after traffic that fills the request counters, the histogram, a denial, a limited
+ * request and an upstream error; the traffic is sent once, by the first test that asks.
+ */
+function metricsAfterTraffic(): Promise<string> {
+  scraped ??= (async () => {
+    const query = (host: string, token: string) =>
+      sendRaw(fixture.gateway.url, { path: '/prometheus/api/v1/query?query=up', headers: { host, authorization: `Bearer ${token}` } });
+    assert.equal((await query('mimir.example', 'tok-a')).status, 200);
+    assert.equal((await query('mimir.example', 'not-a-token')).status, 401);
+    assert.equal((await query('gone.example', 'tok-a')).status, 502);
+    assert.equal((await query('aps.example', 'tok-a')).status, 200);
+    assert.equal((await query('aps.example', 'tok-a')).status, 429);
+    return (await fetch(`${fixture.gateway.adminUrl}/metrics`)).text();
+  })();
+  return scraped;
+}
 
 test('every dashboard and alert expression parses with the PromQL grammar (and a broken one would not)', () => {
   assert.ok(dashboardExprs.length >= 20, `${dashboardExprs.length} dashboard queries`);
@@ -178,7 +176,8 @@ test('every dashboard and alert expression parses with the PromQL grammar (and a
   assert.throws(() => metricNamesOf('rate(scopegate_requests_total[$__rate_interval])'), /syntax error/, 'an unsubstituted variable is not PromQL');
 });
 
-test('the traffic produced the samples the panels read', () => {
+test('the traffic produced the samples the panels read', async () => {
+  const metricsText = await metricsAfterTraffic();
   assert.match(metricsText, /^scopegate_requests_total\{tenant="tenant-a",upstream="mimir",endpoint="[^"]+",code="200"\} 1$/m);
   assert.match(metricsText, /^scopegate_request_duration_seconds_bucket\{le="[^"]+",upstream="mimir",/m);
   assert.match(metricsText, /^scopegate_denials_total\{code="[^"]+"\} 1$/m);
@@ -192,8 +191,8 @@ test('the traffic produced the samples the panels read', () => {
   assert.match(metricsText, /^scopegate_query_duration_seconds_bucket\{le="[^"]+",tenant="tenant-a"\} /m);
 });
 
-test('every metric the dashboard and the alerts read is one the gateway exports', () => {
-  const exported = exportedSeriesNames(metricsText);
+test('every metric the dashboard and the alerts read is one the gateway exports', async () => {
+  const exported = exportedSeriesNames(await metricsAfterTraffic());
   assert.deepEqual(unknownMetrics(dashboardExprs, exported), []);
   assert.deepEqual(unknownMetrics(alertExprs, exported), []);
   // The check bites: a misspelt name, and a histogram read without its suffix, are reported.

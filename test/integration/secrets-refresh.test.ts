@@ -1,7 +1,6 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
-import { startRecordingUpstream, type RecordingUpstream } from '../servers/recording-upstream.js';
+import { gatewayFixture } from '../servers/gateway-fixture.js';
 import { startFakeSecretsManager, type FakeSecretsManager } from '../servers/secrets-manager.js';
 
 // Issue #2, proof: the Secrets Manager backend through the gateway, against a local server speaking the
@@ -19,42 +18,36 @@ const AWS_ENV: Record<string, string> = {
 const saved = new Map<string, string | undefined>();
 const clock = { ms: 1_700_000_000_000, now() { return this.ms; } };
 let sm: FakeSecretsManager;
-let upstream: RecordingUpstream;
-let gateway: StartedGateway;
 
-before(async () => {
-  sm = await startFakeSecretsManager();
-  for (const key of [...Object.keys(AWS_ENV), 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_SECRETS_MANAGER', 'AWS_PROFILE', 'AWS_SESSION_TOKEN']) {
-    saved.set(key, process.env[key]);
-    delete process.env[key];
-  }
-  // The issue's TOML has no endpoint key: the SDK's own endpoint override points it here.
-  Object.assign(process.env, AWS_ENV, { AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.url });
-  sm.setSecret('testing', JSON.stringify({ 'old-token': 'tenant-a' }));
-  upstream = await startRecordingUpstream();
-  gateway = await startTestGateway(
-    {
-      backend_type: 'secretsmanager',
-      secretsmanager: { secret_id: 'testing', refresh_interval: '1s', stale_threshold: '15m', max_attempts: 1 },
-      proxy: { upstreams: [{ match: '.*', upstream: upstream.url }] },
-    },
-    { clock },
-  );
+const fixture = gatewayFixture({
+  before: async (cleanup) => {
+    sm = await startFakeSecretsManager();
+    cleanup.after(() => sm.stop());
+    for (const key of [...Object.keys(AWS_ENV), 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_SECRETS_MANAGER', 'AWS_PROFILE', 'AWS_SESSION_TOKEN']) {
+      saved.set(key, process.env[key]);
+      delete process.env[key];
+    }
+    cleanup.after(async () => {
+      for (const [key, value] of saved) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    });
+    // The issue's TOML has no endpoint key: the SDK's own endpoint override points it here.
+    Object.assign(process.env, AWS_ENV, { AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.url });
+    sm.setSecret('testing', JSON.stringify({ 'old-token': 'tenant-a' }));
+  },
+  config: (upstream) => ({
+    backend_type: 'secretsmanager',
+    secretsmanager: { secret_id: 'testing', refresh_interval: '1s', stale_threshold: '15m', max_attempts: 1 },
+    proxy: { upstreams: [{ match: '.*', upstream }] },
+  }),
+  clock,
 });
 
-after(async () => {
-  await gateway.stop();
-  await upstream.stop();
-  await sm.stop();
-  for (const [key, value] of saved) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-});
-
-const query = (token: string) => fetch(`${gateway.url}/api/v1/query?query=up`, { headers: { authorization: `Bearer ${token}` } });
-const ready = () => fetch(`${gateway.adminUrl}/ready`);
-const metrics = async () => (await fetch(`${gateway.adminUrl}/metrics`)).text();
+const query = (token: string) => fetch(`${fixture.gateway.url}/api/v1/query?query=up`, { headers: { authorization: `Bearer ${token}` } });
+const ready = () => fetch(`${fixture.gateway.adminUrl}/ready`);
+const metrics = async () => (await fetch(`${fixture.gateway.adminUrl}/metrics`)).text();
 
 /** Polls until `check` holds; the refresh runs on its own 1 s interval (the test timeout bounds the wait). */
 async function waitFor(check: () => Promise<boolean>): Promise<void> {
@@ -69,14 +62,14 @@ function refreshCount(text: string, result: 'success' | 'failure'): number {
 test('the token from the secret is accepted and its tenant sent upstream; the gateway is ready', async () => {
   const res = await query('old-token');
   assert.equal(res.status, 200);
-  assert.equal(upstream.requests.at(-1)?.headers['x-scope-orgid'], 'tenant-a');
+  assert.equal(fixture.upstream.requests.at(-1)?.headers['x-scope-orgid'], 'tenant-a');
   assert.equal((await ready()).status, 200);
 });
 
 test('after a rotation the new token works and the old one is refused', async () => {
   sm.setSecret('testing', JSON.stringify({ 'new-token': 'tenant-b' }));
   await waitFor(async () => (await query('new-token')).status === 200);
-  assert.equal(upstream.requests.at(-1)?.headers['x-scope-orgid'], 'tenant-b');
+  assert.equal(fixture.upstream.requests.at(-1)?.headers['x-scope-orgid'], 'tenant-b');
   const old = await query('old-token');
   assert.equal(old.status, 401);
   assert.equal(((await old.json()) as { code: string }).code, 'invalid_token');

@@ -1,16 +1,12 @@
-import { after, before, beforeEach, test } from 'node:test';
+import { beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
-import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
+import { gatewayFixture } from '../servers/gateway-fixture.js';
 import { sendRaw } from '../servers/http-client.js';
-import { startRecordingUpstream, type RecordedRequest, type RecordingUpstream } from '../servers/recording-upstream.js';
-import { createTempTokenFile, type TempTokenFile } from '../servers/temp-token-file.js';
+import type { RecordedRequest, } from '../servers/recording-upstream.js';
 
 // Trace by id for identities with a label policy: one trace holds spans of several namespaces of the same
 // tenant; each limited identity sees only its own resource spans, and a trace with none of them is 404.
-let queryFrontend: RecordingUpstream;
-let tokens: TempTokenFile;
-let gateway: StartedGateway;
 
 const TRACE_ID = '0123456789abcdef0123456789abcdef';
 
@@ -39,42 +35,32 @@ function answerTrace(request: RecordedRequest, res: ServerResponse): void {
   res.end(JSON.stringify(body));
 }
 
-before(async () => {
-  queryFrontend = await startRecordingUpstream({ handler: answerTrace });
-  tokens = await createTempTokenFile({
+const fixture = gatewayFixture({
+  tokens: {
     'tok-a': { tenant: 'acme', namespace: 'team-a', name: 'team-a' },
     'tok-b': { tenant: 'acme', namespace: 'team-b', name: 'team-b' },
     'tok-full': { tenant: 'acme', namespace: '.*', name: 'full' },
     'tok-tenant': { tenant: 'acme', name: 'tenant-wide' },
-  });
-  gateway = await startTestGateway({
-    backend_type: 'file',
-    file: { path: tokens.path },
+  },
+  upstream: { handler: answerTrace },
+  config: (queryFrontend) => ({
     proxy: {
-      upstreams: [{ type: 'tempo', match: '.*', upstream: queryFrontend.url, traceql_attributes: { namespace: 'k8s.namespace.name' } }],
+      upstreams: [{ type: 'tempo', match: '.*', upstream: queryFrontend, traceql_attributes: { namespace: 'k8s.namespace.name' } }],
     },
-  });
+  }),
 });
-
-after(async () => {
-  await gateway.stop();
-  await queryFrontend.stop();
-  await tokens.remove();
-});
-
 beforeEach(() => {
-  queryFrontend.reset();
-  queryFrontend.setHandler(answerTrace);
+  fixture.upstream.setHandler(answerTrace);
   spans = [TEAM_A, TEAM_B];
 });
 
 function get(path: string, token: string, headers: Record<string, string> = {}) {
-  return sendRaw(gateway.url, { path, headers: { authorization: `Bearer ${token}`, ...headers } });
+  return sendRaw(fixture.gateway.url, { path, headers: { authorization: `Bearer ${token}`, ...headers } });
 }
 
 function onlyRequest(): RecordedRequest {
-  assert.equal(queryFrontend.requests.length, 1);
-  return queryFrontend.requests[0]!;
+  assert.equal(fixture.upstream.requests.length, 1);
+  return fixture.upstream.requests[0]!;
 }
 
 const PATHS = [
@@ -138,7 +124,7 @@ for (const { path, list } of PATHS) {
 }
 
 test('an upstream answer that is not a JSON trace is 502 for a limited identity, never passed through', async () => {
-  queryFrontend.setHandler((_request, res) => {
+  fixture.upstream.setHandler((_request, res) => {
     res.writeHead(200, { 'content-type': 'application/protobuf' });
     res.end(Buffer.from([0x0a, 0x00]));
   });

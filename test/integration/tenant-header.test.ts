@@ -1,45 +1,28 @@
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
+import { gatewayFixture } from '../servers/gateway-fixture.js';
 import { sendRaw, type RawResponse } from '../servers/http-client.js';
-import { startRecordingUpstream, type RecordingUpstream } from '../servers/recording-upstream.js';
-import { createTempTokenFile, type TempTokenFile } from '../servers/temp-token-file.js';
 
 // Issue #2, request path step 3: the tenant header comes from the token; a client value is kept only when
 // the token owns every tenant in it. Step 1: where the token is found, and that it never reaches the upstream.
-let upstream: RecordingUpstream;
-let tokens: TempTokenFile;
-let gateway: StartedGateway;
-
-before(async () => {
-  upstream = await startRecordingUpstream();
-  tokens = await createTempTokenFile({
+const fixture = gatewayFixture({
+  tokens: {
     'tok-a': 'tenant-a',
     'tok-ab': { tenants: ['tenant-a', 'tenant-b'], name: 'two-tenants' },
-  });
-  gateway = await startTestGateway({
-    backend_type: 'file',
-    file: { path: tokens.path },
+  },
+  config: (upstream) => ({
     proxy: {
       upstreams: [
-        { name: 'federating', match: 'fed\\.example', upstream: upstream.url, priority: 10, allow_federation: true },
-        { name: 'with-creds', match: 'creds\\.example', upstream: upstream.url, priority: 10, forward_credentials: true },
-        { name: 'default', match: '.*', upstream: upstream.url },
+        { name: 'federating', match: 'fed\\.example', upstream, priority: 10, allow_federation: true },
+        { name: 'with-creds', match: 'creds\\.example', upstream, priority: 10, forward_credentials: true },
+        { name: 'default', match: '.*', upstream },
       ],
     },
-  });
+  }),
 });
-
-after(async () => {
-  await gateway.stop();
-  await upstream.stop();
-  await tokens.remove();
-});
-
-beforeEach(() => upstream.reset());
 
 function get(headers: Record<string, string | string[]>, method = 'GET'): Promise<RawResponse> {
-  return sendRaw(gateway.url, { method, path: '/api/v1/labels', headers });
+  return sendRaw(fixture.gateway.url, { method, path: '/api/v1/labels', headers });
 }
 
 /** The request was refused with this status and code, as JSON, and the upstream never saw it. */
@@ -47,12 +30,12 @@ function assertRefused(res: RawResponse, status: number, code: string): void {
   assert.equal(res.status, status, res.body.toString());
   assert.match(String(res.headers['content-type']), /^application\/json/);
   assert.equal(res.json().code, code);
-  assert.equal(upstream.requests.length, 0, 'a refused request must not reach the upstream');
+  assert.equal(fixture.upstream.requests.length, 0, 'a refused request must not reach the upstream');
 }
 
 function tenantSeenUpstream(): string | string[] | undefined {
-  assert.equal(upstream.requests.length, 1);
-  return upstream.requests[0]?.headers['x-scope-orgid'];
+  assert.equal(fixture.upstream.requests.length, 1);
+  return fixture.upstream.requests[0]?.headers['x-scope-orgid'];
 }
 
 test('the tenant header is set from the token', async () => {
@@ -94,11 +77,11 @@ test('a repeated X-Scope-OrgID header is refused with 400, even when each value 
 
 test('the token is accepted from X-Forwarded-Access-Token, X-Auth-Request-Access-Token and Token', async () => {
   for (const header of ['x-forwarded-access-token', 'x-auth-request-access-token', 'token']) {
-    upstream.reset();
+    fixture.upstream.reset();
     const res = await get({ [header]: 'tok-a' });
     assert.equal(res.status, 200, header);
     assert.equal(tenantSeenUpstream(), 'tenant-a', header);
-    assert.equal(upstream.requests[0]?.headers[header], undefined, `${header} must not be forwarded`);
+    assert.equal(fixture.upstream.requests[0]?.headers[header], undefined, `${header} must not be forwarded`);
   }
 });
 
@@ -122,9 +105,9 @@ test('a missing or unknown token is refused with 401, a Bearer challenge and a J
 
 test('credentials are stripped before the upstream unless the upstream sets forward_credentials', async () => {
   assert.equal((await get({ authorization: 'Bearer tok-a' })).status, 200);
-  assert.equal(upstream.requests[0]?.headers.authorization, undefined);
-  upstream.reset();
+  assert.equal(fixture.upstream.requests[0]?.headers.authorization, undefined);
+  fixture.upstream.reset();
   assert.equal((await get({ authorization: 'Bearer tok-a', host: 'creds.example' })).status, 200);
-  assert.equal(upstream.requests[0]?.headers.authorization, 'Bearer tok-a');
-  assert.equal(upstream.requests[0]?.headers['x-scope-orgid'], 'tenant-a');
+  assert.equal(fixture.upstream.requests[0]?.headers.authorization, 'Bearer tok-a');
+  assert.equal(fixture.upstream.requests[0]?.headers['x-scope-orgid'], 'tenant-a');
 });

@@ -1,9 +1,8 @@
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
+import { gatewayFixture } from '../servers/gateway-fixture.js';
 import { sendRaw, type RawResponse } from '../servers/http-client.js';
-import { startRecordingUpstream, type RecordedRequest, type RecordingUpstream } from '../servers/recording-upstream.js';
-import { createTempTokenFile } from '../servers/temp-token-file.js';
+import type { RecordedRequest, } from '../servers/recording-upstream.js';
 import { assertLabelSetWithin, assertQueryResultWithin, sumVisible } from '../servers/tenant-view.js';
 import { startVictoriaMetrics, type VictoriaMetricsServer } from '../servers/victoria-metrics.js';
 
@@ -14,9 +13,6 @@ import { startVictoriaMetrics, type VictoriaMetricsServer } from '../servers/vic
 // own `extra_filters[]`, so queries the gateway cannot parse are enforced by VictoriaMetrics.
 
 let vm: VictoriaMetricsServer;
-let recorder: RecordingUpstream;
-let gateway: StartedGateway;
-let removeTokens: () => Promise<void>;
 
 /** Forwards one recorded request to VictoriaMetrics and relays its answer. */
 async function relayToVictoriaMetrics(request: RecordedRequest, res: import('node:http').ServerResponse): Promise<void> {
@@ -31,46 +27,40 @@ async function relayToVictoriaMetrics(request: RecordedRequest, res: import('nod
   res.end(Buffer.from(await upstream.arrayBuffer()));
 }
 
-before(async () => {
-  vm = await startVictoriaMetrics();
-  recorder = await startRecordingUpstream({ handler: relayToVictoriaMetrics });
-  const tokens = await createTempTokenFile({
+const fixture = gatewayFixture({
+  before: async (cleanup) => {
+    vm = await startVictoriaMetrics();
+    cleanup.after(() => vm.stop());
+  },
+  tokens: {
     'tok-a': { tenant: 'tenant-a', namespace: 'team-a' },
     'tok-ab': { tenant: 'tenant-a', namespaces: ['team-a', 'team-b'] },
     'tok-all': { tenant: 'tenant-a', namespaces: ['.*'] },
-  });
-  removeTokens = tokens.remove;
-  gateway = await startTestGateway({
+    // A policy of several selectors (docs/policies.md): team-a's api series, or anything of team-c.
+    'tok-dnf': { tenant: 'tenant-a', selectors: [{ namespace: 'team-a', job: 'api' }, { namespace: 'team-c' }] },
+  },
+  upstream: { handler: relayToVictoriaMetrics },
+  config: (recorder) => ({
     log_level: 'warn',
-    backend_type: 'file',
-    file: { path: tokens.path, watch: false },
+    file: { watch: false },
     proxy: {
       upstreams: [
-        { name: 'vm-metricsql', match: 'vm\\.example', priority: 10, upstream: recorder.url, type: 'victoriametrics' },
-        { name: 'victoria-metrics', match: '.*', upstream: recorder.url, type: 'prometheus' },
+        { name: 'vm-metricsql', match: 'vm\\.example', priority: 10, upstream: recorder, type: 'victoriametrics' },
+        { name: 'victoria-metrics', match: '.*', upstream: recorder, type: 'prometheus' },
       ],
     },
-  });
+  }),
 });
-
-after(async () => {
-  await gateway?.stop();
-  await recorder?.stop();
-  await vm?.stop();
-  await removeTokens?.();
-});
-
-beforeEach(() => recorder.reset());
 
 function query(expr: string): Promise<RawResponse> {
   const params = new URLSearchParams({ query: expr, time: String(vm.sampleTime) });
-  return sendRaw(gateway.url, { path: `/api/v1/query?${params}`, headers: { authorization: 'Bearer tok-a' } });
+  return sendRaw(fixture.gateway.url, { path: `/api/v1/query?${params}`, headers: { authorization: 'Bearer tok-a' } });
 }
 
 /** The `query` parameter VictoriaMetrics received (the only request of the test). */
 function querySeenUpstream(): string | null {
-  assert.equal(recorder.requests.length, 1);
-  return new URL(recorder.requests[0]?.url ?? '', 'http://x').searchParams.get('query');
+  assert.equal(fixture.upstream.requests.length, 1);
+  return new URL(fixture.upstream.requests[0]?.url ?? '', 'http://x').searchParams.get('query');
 }
 
 const COMPATIBLE: readonly { readonly expr: string; readonly sent: string; readonly series?: number; readonly value?: number }[] = [
@@ -107,14 +97,14 @@ describe('PromQL-compatible queries are enforced and answered', () => {
   test('series and label values without match[] are narrowed to the tenant', async () => {
     const headers = { authorization: 'Bearer tok-a' };
     const match = new URLSearchParams({ 'match[]': '{__name__=~".+"}' });
-    const series = await sendRaw(gateway.url, { path: `/api/v1/series?${match}`, headers });
+    const series = await sendRaw(fixture.gateway.url, { path: `/api/v1/series?${match}`, headers });
     assert.equal(series.status, 200, series.body.toString());
     const sets = series.json<{ data: Record<string, string>[] }>().data;
     assert.ok(sets.length > 0, 'the tenant still sees its own series');
     for (const labels of sets) assertLabelSetWithin(labels, ['team-a'], 'series');
-    const values = await sendRaw(gateway.url, { path: '/api/v1/label/namespace/values', headers });
+    const values = await sendRaw(fixture.gateway.url, { path: '/api/v1/label/namespace/values', headers });
     assert.deepEqual(values.json<{ data: string[] }>().data, ['team-a']);
-    const jobs = await sendRaw(gateway.url, { path: '/api/v1/label/job/values', headers });
+    const jobs = await sendRaw(fixture.gateway.url, { path: '/api/v1/label/job/values', headers });
     assert.deepEqual(jobs.json<{ data: string[] }>().data, ['api']);
   });
 });
@@ -139,7 +129,7 @@ describe('MetricsQL-only queries are refused with 400 and never reach VictoriaMe
       assert.equal(body.status, 'error');
       assert.equal(body.errorType, 'bad_data');
       assert.equal(body.code, 'query_parse_error');
-      assert.equal(recorder.requests.length, 0, 'VictoriaMetrics must not see a query the gateway could not read');
+      assert.equal(fixture.upstream.requests.length, 0, 'VictoriaMetrics must not see a query the gateway could not read');
     });
   }
 
@@ -156,7 +146,7 @@ describe('MetricsQL-only queries are refused with 400 and never reach VictoriaMe
 function vmRequest(path: string, token = 'tok-a', init: { method?: string; body?: string } = {}): Promise<RawResponse> {
   const headers: Record<string, string> = { host: 'vm.example', authorization: `Bearer ${token}` };
   if (init.body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
-  return sendRaw(gateway.url, { path, headers, ...init });
+  return sendRaw(fixture.gateway.url, { path, headers, ...init });
 }
 
 function vmQuery(expr: string, token = 'tok-a', extra: Record<string, string> = {}): Promise<RawResponse> {
@@ -165,8 +155,8 @@ function vmQuery(expr: string, token = 'tok-a', extra: Record<string, string> = 
 
 /** The parameters VictoriaMetrics received (URL and form body) on the only request of the test. */
 function paramsSeenUpstream(): URLSearchParams {
-  assert.equal(recorder.requests.length, 1);
-  const request = recorder.requests[0] as RecordedRequest;
+  assert.equal(fixture.upstream.requests.length, 1);
+  const request = fixture.upstream.requests[0] as RecordedRequest;
   const params = new URL(request.url, 'http://x').searchParams;
   for (const [name, value] of new URLSearchParams(request.body.toString())) params.append(name, value);
   return params;
@@ -205,7 +195,7 @@ describe('type = "victoriametrics": MetricsQL is answered, enforced by VictoriaM
 
   test('what VictoriaMetrics 1.79 cannot parse either (`or` filters, `limit`) is its 422, with no data', async () => {
     for (const expr of ['http_requests_total{namespace="team-a" or namespace="team-b"}', 'http_requests_total limit 1', 'sum(']) {
-      recorder.reset();
+      fixture.upstream.reset();
       const res = await vmQuery(expr);
       assert.equal(res.status, 422, res.body.toString());
       assert.ok(!res.body.toString().includes('"result"'), expr);
@@ -249,15 +239,15 @@ describe('type = "victoriametrics": MetricsQL is answered, enforced by VictoriaM
     const match = encodeURIComponent('{__name__!=""}');
     const series = await vmRequest(`/api/v1/series?match[]=${match}`);
     for (const labels of series.json<{ data: Record<string, string>[] }>().data) assertLabelSetWithin(labels, ['team-a'], 'series');
-    recorder.reset();
+    fixture.upstream.reset();
     assert.deepEqual((await vmRequest('/api/v1/label/namespace/values')).json<{ data: string[] }>().data, ['team-a']);
-    recorder.reset();
+    fixture.upstream.reset();
     assert.ok(!(await vmRequest('/api/v1/labels')).json<{ data: string[] }>().data.includes('instance'), 'the unlabelled series\' labels stay hidden');
-    recorder.reset();
+    fixture.upstream.reset();
     const exported = (await vmRequest(`/api/v1/export?match[]=${match}`)).body.toString().trim().split('\n');
     assert.ok(exported.length > 0);
     for (const line of exported) assertLabelSetWithin(JSON.parse(line).metric, ['team-a'], 'export');
-    recorder.reset();
+    fixture.upstream.reset();
     const federated = (await vmRequest(`/federate?match[]=${match}`)).body.toString();
     assert.ok(federated.includes('namespace="team-a"'));
     assert.ok(!/namespace="team-[bc]"|instance="node-1"/.test(federated), federated);
@@ -279,6 +269,33 @@ describe('type = "victoriametrics": MetricsQL is answered, enforced by VictoriaM
     assert.equal((await vmRequest('/api/v1/export')).json().code, 'missing_match');
     assert.equal((await vmRequest('/api/v1/status/top_queries')).status, 403);
     assert.equal((await vmRequest('/api/v1/admin/tsdb/delete_series?match[]=up', 'tok-all', { method: 'POST', body: '' })).status, 403);
-    assert.equal(recorder.requests.length, 0);
+    assert.equal(fixture.upstream.requests.length, 0);
   });
 });
+
+describe('type = "victoriametrics" and a policy of several selectors: one extra_filters[] per selector, ORed by VictoriaMetrics', () => {
+  const FILTERS = ['{namespace="team-a", job="api"}', '{namespace="team-c"}'];
+  const seriesOf = (res: RawResponse) =>
+    res.json<{ data: { result: { metric: Record<string, string> }[] } }>().data.result.map((r) => `${r.metric.namespace}/${r.metric.job}/${r.metric.code}`).sort();
+
+  for (const expr of ['WITH (x = http_requests_total) x', 'http_requests_total[5m]']) {
+    test(`${expr}: sent as written (MetricsQL, or PromQL that cannot say the union), answered with exactly the union`, async () => {
+      const res = await vmQuery(expr, 'tok-dnf');
+      assert.equal(res.status, 200, res.body.toString());
+      const seen = paramsSeenUpstream();
+      assert.equal(seen.get('query'), expr);
+      assert.deepEqual(seen.getAll('extra_filters[]'), FILTERS);
+      assert.deepEqual(seriesOf(res), ['team-a/api/200', 'team-a/api/500', 'team-c/web/200']);
+    });
+  }
+
+  test('a PromQL-readable query is also rewritten as the union', async () => {
+    const res = await vmQuery('http_requests_total{code="200"}', 'tok-dnf');
+    assert.equal(res.status, 200, res.body.toString());
+    const seen = paramsSeenUpstream();
+    assert.equal(seen.get('query'), '(http_requests_total{code="200", namespace="team-a", job="api"} or http_requests_total{code="200", namespace="team-c"})');
+    assert.deepEqual(seen.getAll('extra_filters[]'), FILTERS);
+    assert.deepEqual(seriesOf(res), ['team-a/api/200', 'team-c/web/200']);
+  });
+});
+

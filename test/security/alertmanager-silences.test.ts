@@ -1,33 +1,23 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { gatewayFixture } from '../servers/gateway-fixture.js';
 import { startAlertmanager, type AlertmanagerServer } from '../servers/alertmanager.js';
-import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
 import { sendRaw } from '../servers/http-client.js';
-import { createTempTokenFile, type TempTokenFile } from '../servers/temp-token-file.js';
 
 // A shared Alertmanager: a tenant may expire or rewrite its own silences, never another tenant's. The gateway
 // looks the silence up on the real Alertmanager before letting a DELETE or an update through.
 let alertmanager: AlertmanagerServer;
-let tokens: TempTokenFile;
-let gateway: StartedGateway;
 
-before(async () => {
-  alertmanager = await startAlertmanager();
-  tokens = await createTempTokenFile({
+const fixture = gatewayFixture({
+  before: async (cleanup) => {
+    alertmanager = await startAlertmanager();
+    cleanup.after(() => alertmanager.stop());
+  },
+  tokens: {
     'tok-a': { tenant: 'team-a', namespace: 'team-a' },
     'tok-b': { tenant: 'team-b', namespace: 'team-b' },
-  });
-  gateway = await startTestGateway({
-    backend_type: 'file',
-    file: { path: tokens.path },
-    proxy: { upstreams: [{ type: 'alertmanager', match: '.*', upstream: alertmanager.url }] },
-  });
-});
-
-after(async () => {
-  await gateway.stop();
-  await alertmanager.stop();
-  await tokens.remove();
+  },
+  config: () => ({ proxy: { upstreams: [{ type: 'alertmanager', match: '.*', upstream: alertmanager.url }] } }),
 });
 
 const silenceFor = (namespace: string, comment = 'maintenance') => ({
@@ -39,7 +29,7 @@ const silenceFor = (namespace: string, comment = 'maintenance') => ({
 });
 
 async function call(token: string, method: string, path: string, body?: unknown) {
-  return sendRaw(gateway.url, {
+  return sendRaw(fixture.gateway.url, {
     method,
     path,
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

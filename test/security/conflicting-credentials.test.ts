@@ -1,10 +1,9 @@
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SignJWT } from 'jose';
 import { createAuthFiles, type AuthFiles } from '../servers/auth-files.js';
-import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
+import { type GatewayFixture, gatewayFixture } from '../servers/gateway-fixture.js';
 import { sendRaw, type RawResponse } from '../servers/http-client.js';
-import { startRecordingUpstream, type RecordingUpstream } from '../servers/recording-upstream.js';
 
 // Issue #10 hole 3: `Authorization: Basic` for one user plus `X-Forwarded-Access-Token` holding another
 // identity's token was served as the token's identity. Every credential a request carries must be accepted
@@ -14,46 +13,37 @@ import { startRecordingUpstream, type RecordingUpstream } from '../servers/recor
 const HMAC_ISSUER = 'https://issuer.test';
 const HMAC_SECRET = 'hmac-secret-of-at-least-32-bytes-for-hs256';
 
-let upstream: RecordingUpstream;
-let files: AuthFiles;
-let basicFirst: StartedGateway;
-let tokensFirst: StartedGateway;
-
-before(async () => {
-  upstream = await startRecordingUpstream();
-  files = await createAuthFiles({
-    tokens: {
-      'tok-alice': { name: 'alice', tenant: 'tenant-a', namespaces: ['team-a'] },
-      'tok-bob': { name: 'bob', tenant: 'tenant-b', namespaces: ['team-b'] },
+/** A gateway whose chain asks the providers in this order, with its own upstream and auth files. */
+function chain(order: string[]) {
+  let files: AuthFiles;
+  return gatewayFixture({
+    before: async (cleanup) => {
+      files = await createAuthFiles({
+        tokens: {
+          'tok-alice': { name: 'alice', tenant: 'tenant-a', namespaces: ['team-a'] },
+          'tok-bob': { name: 'bob', tenant: 'tenant-b', namespaces: ['team-b'] },
+        },
+        users: [
+          { username: 'alice', password: 'alice-password', tenant: 'tenant-a', namespaces: ['team-a'] },
+          { username: 'mallory', password: 'mallory-password', tenant: 'tenant-m', namespaces: ['team-m'] },
+        ],
+      });
+      cleanup.after(() => files.remove());
     },
-    users: [
-      { username: 'alice', password: 'alice-password', tenant: 'tenant-a', namespaces: ['team-a'] },
-      { username: 'mallory', password: 'mallory-password', tenant: 'tenant-m', namespaces: ['team-m'] },
-    ],
+    config: (upstream) => ({
+      log_level: 'warn',
+      backend_type: 'file',
+      file: { path: files.tokensPath },
+      auth: {
+        order,
+        basic: { users_file: files.usersPath, watch: false },
+        hmac_jwt: { secret: HMAC_SECRET, issuer: HMAC_ISSUER },
+      },
+      proxy: { upstreams: [{ name: 'raw', match: '.*', upstream, allow_unenforced_policy: true }] },
+    }),
   });
-  const config = (order: string[]) => ({
-    log_level: 'warn',
-    backend_type: 'file',
-    file: { path: files.tokensPath },
-    auth: {
-      order,
-      basic: { users_file: files.usersPath, watch: false },
-      hmac_jwt: { secret: HMAC_SECRET, issuer: HMAC_ISSUER },
-    },
-    proxy: { upstreams: [{ name: 'raw', match: '.*', upstream: upstream.url, allow_unenforced_policy: true }] },
-  });
-  [basicFirst, tokensFirst] = await Promise.all([
-    startTestGateway(config(['basic', 'static', 'hmac_jwt'])),
-    startTestGateway(config(['static', 'hmac_jwt', 'basic'])),
-  ]);
-});
-
-after(async () => {
-  await Promise.all([basicFirst?.stop(), tokensFirst?.stop()]);
-  await Promise.all([upstream?.stop(), files?.remove()]);
-});
-
-beforeEach(() => upstream.reset());
+}
+const chains = [chain(['basic', 'static', 'hmac_jwt']), chain(['static', 'hmac_jwt', 'basic'])];
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
@@ -63,8 +53,8 @@ function jwt(claims: Record<string, unknown>): Promise<string> {
     .sign(new TextEncoder().encode(HMAC_SECRET));
 }
 
-function send(gateway: StartedGateway, headers: Record<string, string>): Promise<RawResponse> {
-  return sendRaw(gateway.url, { path: '/api/v1/labels', headers });
+function send(fixture: GatewayFixture, headers: Record<string, string>): Promise<RawResponse> {
+  return sendRaw(fixture.gateway.url, { path: '/api/v1/labels', headers });
 }
 
 test('credentials of different kinds naming different identities are 401 conflicting_credentials, in either chain order', async () => {
@@ -77,26 +67,26 @@ test('credentials of different kinds naming different identities are 401 conflic
     ['static + JWT', { authorization: 'Bearer tok-alice', token: bobJwt }],
     ['JWT + static', { authorization: `Bearer ${bobJwt}`, 'x-forwarded-access-token': 'tok-alice' }],
   ];
-  for (const gateway of [basicFirst, tokensFirst]) {
+  for (const fixture of chains) {
     for (const [name, headers] of cases) {
-      const res = await send(gateway, headers);
+      const res = await send(fixture, headers);
       assert.equal(res.status, 401, `${name}: ${res.body.toString()}`);
       assert.equal(res.json().code, 'conflicting_credentials', name);
     }
   }
-  assert.equal(upstream.requests.length, 0);
+  for (const fixture of chains) assert.equal(fixture.upstream.requests.length, 0);
 });
 
 test('a bad credential next to a good one is refused, whichever the order reaches first', async () => {
-  for (const gateway of [basicFirst, tokensFirst]) {
-    const wrongPassword = await send(gateway, { authorization: basic('alice', 'wrong'), 'x-forwarded-access-token': 'tok-alice' });
+  for (const fixture of chains) {
+    const wrongPassword = await send(fixture, { authorization: basic('alice', 'wrong'), 'x-forwarded-access-token': 'tok-alice' });
     assert.equal(wrongPassword.status, 401);
     assert.equal(wrongPassword.json().code, 'invalid_credentials');
-    const unknownToken = await send(gateway, { authorization: basic('alice', 'alice-password'), 'x-forwarded-access-token': 'tok-unknown' });
+    const unknownToken = await send(fixture, { authorization: basic('alice', 'alice-password'), 'x-forwarded-access-token': 'tok-unknown' });
     assert.equal(unknownToken.status, 401);
     assert.equal(unknownToken.json().code, 'invalid_token');
   }
-  assert.equal(upstream.requests.length, 0);
+  for (const fixture of chains) assert.equal(fixture.upstream.requests.length, 0);
 });
 
 test('the same identity twice, by one token in two headers or by credentials of two kinds, is served', async () => {
@@ -106,12 +96,12 @@ test('the same identity twice, by one token in two headers or by credentials of 
     ['Basic + static token of the same identity', { authorization: basic('alice', 'alice-password'), 'x-forwarded-access-token': 'tok-alice' }],
     ['Basic + JWT of the same identity', { authorization: basic('alice', 'alice-password'), token: aliceJwt }],
   ];
-  for (const gateway of [basicFirst, tokensFirst]) {
+  for (const fixture of chains) {
     for (const [name, headers] of cases) {
-      upstream.reset();
-      const res = await send(gateway, headers);
+      fixture.upstream.reset();
+      const res = await send(fixture, headers);
       assert.equal(res.status, 200, `${name}: ${res.body.toString()}`);
-      assert.equal(upstream.requests[0]?.headers['x-scope-orgid'], 'tenant-a', name);
+      assert.equal(fixture.upstream.requests[0]?.headers['x-scope-orgid'], 'tenant-a', name);
     }
   }
 });

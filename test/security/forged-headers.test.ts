@@ -1,48 +1,31 @@
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
+import { gatewayFixture } from '../servers/gateway-fixture.js';
 import { sendRaw } from '../servers/http-client.js';
-import { startRecordingUpstream, type RecordingUpstream } from '../servers/recording-upstream.js';
-import { createTempTokenFile, type TempTokenFile } from '../servers/temp-token-file.js';
 
 // Issue #2, request path step 2: headers upstreams treat as authority are the gateway's to set, never the
 // client's. Mimir and Loki enforce X-Prom-Label-Policy; Grafana-style auth proxies trust X-Forwarded-User.
-let upstream: RecordingUpstream;
-let tokens: TempTokenFile;
-let gateway: StartedGateway;
-
-before(async () => {
-  upstream = await startRecordingUpstream();
-  tokens = await createTempTokenFile({ 'tok-a': { tenant: 'tenant-a', namespace: 'team-a' } });
-  gateway = await startTestGateway({
-    backend_type: 'file',
-    file: { path: tokens.path },
+const fixture = gatewayFixture({
+  tokens: { 'tok-a': { tenant: 'tenant-a', namespace: 'team-a' } },
+  config: (upstream) => ({
     proxy: {
       strip_headers: ['X-Internal-Role'],
       token_headers: ['authorization', 'x-forwarded-access-token', 'x-custom-token'],
       upstreams: [
-        { name: 'custom-tenant-header', match: 'custom\\.example', upstream: upstream.url, priority: 1, tenant_header: 'X-Tenant-Id', allow_unenforced_policy: true },
-        { name: 'with-credentials', match: 'creds\\.example', upstream: upstream.url, priority: 1, forward_credentials: true, allow_unenforced_policy: true },
+        { name: 'custom-tenant-header', match: 'custom\\.example', upstream, priority: 1, tenant_header: 'X-Tenant-Id', allow_unenforced_policy: true },
+        { name: 'with-credentials', match: 'creds\\.example', upstream, priority: 1, forward_credentials: true, allow_unenforced_policy: true },
         // The identity is limited; these raw routes let it through so the headers it forges can be inspected.
-        { name: 'default', match: '.*', upstream: upstream.url, allow_unenforced_policy: true },
+        { name: 'default', match: '.*', upstream, allow_unenforced_policy: true },
       ],
     },
-  });
+  }),
 });
-
-after(async () => {
-  await gateway.stop();
-  await upstream.stop();
-  await tokens.remove();
-});
-
-beforeEach(() => upstream.reset());
 
 async function forwardedHeaders(headers: Record<string, string>) {
-  const res = await sendRaw(gateway.url, { path: '/api/v1/query?query=up', headers: { authorization: 'Bearer tok-a', ...headers } });
+  const res = await sendRaw(fixture.gateway.url, { path: '/api/v1/query?query=up', headers: { authorization: 'Bearer tok-a', ...headers } });
   assert.equal(res.status, 200, res.body.toString());
-  assert.equal(upstream.requests.length, 1);
-  return { seen: upstream.requests[0]!.headers, res };
+  assert.equal(fixture.upstream.requests.length, 1);
+  return { seen: fixture.upstream.requests[0]!.headers, res };
 }
 
 const FORGED_AUTHORITY = {
@@ -66,27 +49,27 @@ test('client-sent label policy and forwarded-identity headers never reach the up
 });
 
 test('with another tenant header configured, a client X-Scope-OrgID is dropped rather than passed through', async () => {
-  const res = await sendRaw(gateway.url, {
+  const res = await sendRaw(fixture.gateway.url, {
     path: '/api/v1/query',
     headers: { host: 'custom.example', authorization: 'Bearer tok-a', 'x-scope-orgid': 'tenant-evil' },
   });
   assert.equal(res.status, 200);
-  const seen = upstream.requests[0]!.headers;
+  const seen = fixture.upstream.requests[0]!.headers;
   assert.equal(seen['x-scope-orgid'], undefined);
   assert.equal(seen['x-tenant-id'], 'tenant-a');
 });
 
 test('a client X-Tenant-Id naming a tenant the token does not own is refused on that upstream', async () => {
-  const res = await sendRaw(gateway.url, {
+  const res = await sendRaw(fixture.gateway.url, {
     path: '/api/v1/query',
     headers: { host: 'custom.example', authorization: 'Bearer tok-a', 'x-tenant-id': 'tenant-evil' },
   });
   assert.equal(res.status, 403);
-  assert.equal(upstream.requests.length, 0);
+  assert.equal(fixture.upstream.requests.length, 0);
 });
 
 test('hop-by-hop headers, including those named in Connection, are dropped both ways', async () => {
-  upstream.setHandler((_request, res) => {
+  fixture.upstream.setHandler((_request, res) => {
     res.writeHead(200, { connection: 'x-upstream-hop', 'x-upstream-hop': 'secret', 'x-upstream-end': 'kept' });
     res.end('ok');
   });
@@ -105,7 +88,7 @@ test('hop-by-hop headers, including those named in Connection, are dropped both 
     assert.equal(res.headers['x-upstream-hop'], undefined, 'a response header named in Connection was forwarded');
     assert.equal(res.headers['x-upstream-end'], 'kept');
   } finally {
-    upstream.setHandler((_request, res) => {
+    fixture.upstream.setHandler((_request, res) => {
       res.end('{}');
     });
   }
@@ -131,7 +114,7 @@ test('X-Forwarded-For appends the peer; X-Forwarded-Proto and Host describe the 
 test('without a client X-Forwarded-For the upstream sees the peer address alone', async () => {
   const { seen } = await forwardedHeaders({});
   assert.equal(seen['x-forwarded-for'], '127.0.0.1');
-  assert.equal(seen['x-forwarded-host'], new URL(gateway.url).host);
+  assert.equal(seen['x-forwarded-host'], new URL(fixture.gateway.url).host);
 });
 
 // Issue #10 hole 2: many servers and proxies read `_` as `-` (nginx with underscores_in_headers, CGI/WSGI's
@@ -159,10 +142,10 @@ test('headers the gateway owns or strips, spelled with "_" (any case), never rea
     content_length: '0',
   };
   for (const host of ['default.example', 'custom.example', 'creds.example']) {
-    upstream.reset();
-    const res = await sendRaw(gateway.url, { path: '/api/v1/query?query=up', headers: { host, authorization: 'Bearer tok-a', ...forged, x_harmless: 'kept' } });
+    fixture.upstream.reset();
+    const res = await sendRaw(fixture.gateway.url, { path: '/api/v1/query?query=up', headers: { host, authorization: 'Bearer tok-a', ...forged, x_harmless: 'kept' } });
     assert.equal(res.status, 200, res.body.toString());
-    const seen = upstream.requests[0]!.headers;
+    const seen = fixture.upstream.requests[0]!.headers;
     const underscored = Object.keys(seen).filter((name) => name.includes('_'));
     assert.deepEqual(underscored, ['x_harmless'], `${host}: ${underscored.join(', ')}`);
     assert.equal(seen['x-scope-orgid'] ?? seen['x-tenant-id'], 'tenant-a');

@@ -1,57 +1,38 @@
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startAlertmanager, type AlertmanagerServer } from '../servers/alertmanager.js';
-import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
+import { gatewayFixture } from '../servers/gateway-fixture.js';
 import { sendRaw } from '../servers/http-client.js';
-import { startRecordingUpstream, type RecordingUpstream } from '../servers/recording-upstream.js';
-import { createTempTokenFile, type TempTokenFile } from '../servers/temp-token-file.js';
 
 // Go's encoding/json reads object members case-insensitively, with Unicode folding (the long s ſ is an s, the
 // Kelvin sign K a k): a body is checked as the Go upstream will read it, and a field given under two spellings
 // is refused (400 ambiguous_json). Against the real Alertmanager for silences; Loki push JSON and OTLP JSON
 // through recording upstreams (what arrived is what was checked, a refused body never arrives).
 let alertmanager: AlertmanagerServer;
-let loki: RecordingUpstream;
-let tempo: RecordingUpstream;
-let tokens: TempTokenFile;
-let gateway: StartedGateway;
 
-before(async () => {
-  alertmanager = await startAlertmanager();
-  loki = await startRecordingUpstream();
-  tempo = await startRecordingUpstream();
-  tokens = await createTempTokenFile({
+const fixture = gatewayFixture({
+  before: async (cleanup) => {
+    alertmanager = await startAlertmanager();
+    cleanup.after(() => alertmanager.stop());
+  },
+  tokens: {
     'tok-a': { tenant: 'team-a', namespace: 'team-a' },
     'tok-b': { tenant: 'team-b', namespace: 'team-b' },
-  });
-  gateway = await startTestGateway({
-    backend_type: 'file',
-    file: { path: tokens.path },
+  },
+  upstreams: { loki: {}, tempo: {} },
+  config: (_, { loki, tempo }) => ({
     proxy: {
       upstreams: [
-        { type: 'loki', match: 'loki\\.example', upstream: loki.url, priority: 10 },
-        { type: 'tempo', match: 'tempo\\.example', upstream: tempo.url, priority: 10 },
+        { type: 'loki', match: 'loki\\.example', upstream: loki, priority: 10 },
+        { type: 'tempo', match: 'tempo\\.example', upstream: tempo, priority: 10 },
         { type: 'alertmanager', match: '.*', upstream: alertmanager.url },
       ],
     },
-  });
-});
-
-after(async () => {
-  await gateway.stop();
-  await alertmanager.stop();
-  await loki.stop();
-  await tempo.stop();
-  await tokens.remove();
-});
-
-beforeEach(() => {
-  loki.reset();
-  tempo.reset();
+  }),
 });
 
 async function post(token: string, path: string, body: string, host = 'am.example', contentType = 'application/json') {
-  return sendRaw(gateway.url, {
+  return sendRaw(fixture.gateway.url, {
     method: 'POST',
     path,
     headers: { host, authorization: `Bearer ${token}`, 'content-type': contentType },
@@ -169,7 +150,7 @@ describe('Loki push JSON', () => {
       const res = await post('tok-a', '/loki/api/v1/push', JSON.stringify(body), 'loki.example');
       assert.equal(res.status, want, res.body.toString());
       if (code) assert.equal(res.json<{ code: string }>().code, code);
-      assert.equal(loki.requests.length, 0);
+      assert.equal(fixture.upstreams.loki.requests.length, 0);
     });
   }
 
@@ -177,8 +158,8 @@ describe('Loki push JSON', () => {
     const body = { Streams: [{ STREAM: { namespace: 'team-a' }, Values: values }] };
     const res = await post('tok-a', '/loki/api/v1/push', JSON.stringify(body), 'loki.example');
     assert.equal(res.status, 200, res.body.toString());
-    assert.equal(loki.requests.length, 1);
-    assert.deepEqual(JSON.parse(loki.requests[0]!.body.toString()), { streams: [{ stream: { namespace: 'team-a' }, values }] });
+    assert.equal(fixture.upstreams.loki.requests.length, 1);
+    assert.deepEqual(JSON.parse(fixture.upstreams.loki.requests[0]!.body.toString()), { streams: [{ stream: { namespace: 'team-a' }, values }] });
   });
 });
 
@@ -194,13 +175,13 @@ describe('OTLP traces JSON (protojson: lowerCamel and proto names, case-sensitiv
     test(`${name} is refused and nothing forwarded`, async () => {
       const res = await post('tok-a', '/v1/traces', JSON.stringify(body), 'tempo.example');
       assert.ok(res.status === 400 || res.status === 403 || res.status === 415, `${res.status} ${res.body.toString()}`);
-      assert.equal(tempo.requests.length, 0);
+      assert.equal(fixture.upstreams.tempo.requests.length, 0);
     });
   }
 
   test('resourceSpans of the own namespace arrives', async () => {
     const res = await post('tok-a', '/v1/traces', JSON.stringify({ resourceSpans: spans('team-a') }), 'tempo.example');
     assert.equal(res.status, 200, res.body.toString());
-    assert.equal(tempo.requests.length, 1);
+    assert.equal(fixture.upstreams.tempo.requests.length, 1);
   });
 });

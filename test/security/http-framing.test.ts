@@ -1,72 +1,46 @@
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
+import { gatewayFixture } from '../servers/gateway-fixture.js';
+import { startTestGateway, } from '../servers/gateway.js';
 import { sendRaw } from '../servers/http-client.js';
-import { startRecordingUpstream, type RecordingUpstream } from '../servers/recording-upstream.js';
-import { createTempTokenFile, type TempTokenFile } from '../servers/temp-token-file.js';
+import { RawConnection } from '../servers/raw-connection.js';
 
 // HTTP/1.1 framing attacks, byte for byte (RFC 9112 §6.3, §11.2): ambiguous lengths, folded headers, targets
 // not in origin form, and request smuggling — a refused request whose unread body would be read as the next
 // request on the same connection, with another tenant's credentials or headers the gateway never checked.
 
 const MAX_BODY_BYTES = 1000;
-let upstream: RecordingUpstream;
-let tokens: TempTokenFile;
-let gateway: StartedGateway;
-let port: number;
-
-before(async () => {
-  upstream = await startRecordingUpstream();
-  tokens = await createTempTokenFile({
+const fixture = gatewayFixture({
+  tokens: {
     'tok-a': { tenant: 'tenant-a', namespace: 'team-a' },
     'tok-b': { tenant: 'tenant-b', namespace: 'team-b' },
-  });
-  gateway = await startTestGateway({
+  },
+  config: (upstream) => ({
     log_level: 'warn',
-    backend_type: 'file',
-    file: { path: tokens.path },
     proxy: {
       max_body_bytes: MAX_BODY_BYTES,
       upstreams: [
-        { name: 'prom', match: 'prom\\.example', upstream: upstream.url, priority: 1, type: 'prometheus' },
-        { name: 'raw', match: '.*', upstream: upstream.url, allow_unenforced_policy: true },
+        { name: 'prom', match: 'prom\\.example', upstream, priority: 1, type: 'prometheus' },
+        { name: 'raw', match: '.*', upstream, allow_unenforced_policy: true },
       ],
     },
-  });
-  port = Number(new URL(gateway.url).port);
+  }),
 });
-
-after(async () => {
-  await gateway.stop();
-  await upstream.stop();
-  await tokens.remove();
-});
-
-beforeEach(() => upstream.reset());
 
 /**
  * Writes `bytes` on a fresh connection and returns everything read until the gateway closes it (every
  * attack below ends in a refusal that closes, or in a request with `Connection: close`).
  */
 function exchange(bytes: string): Promise<string> {
-  return sendOn(port, bytes);
+  return sendOn(fixture.port, bytes);
 }
 
-function sendOn(gatewayPort: number, bytes: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(gatewayPort, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('error', (error: NodeJS.ErrnoException) => {
-      // A reset after the answer still counts as "closed"; the statuses read so far are what matters.
-      if (error.code === 'ECONNRESET') resolve(Buffer.concat(chunks).toString('latin1'));
-      else reject(error);
-    });
-    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
-    // No half-close: Node's server ends a half-closed connection before answering pipelined requests.
-    socket.write(bytes);
-  });
+async function sendOn(gatewayPort: number, bytes: string): Promise<string> {
+  const connection = await RawConnection.open(gatewayPort);
+  // No half-close: Node's server ends a half-closed connection before answering pipelined requests.
+  connection.write(bytes);
+  return connection.readToEnd();
 }
 
 function statuses(answer: string): number[] {
@@ -77,7 +51,7 @@ function statuses(answer: string): number[] {
 const SMUGGLED = 'GET /smuggled HTTP/1.1\r\nHost: raw.example\r\nAuthorization: Bearer tok-b\r\nConnection: close\r\n\r\n';
 
 async function assertGatewayStillServes(): Promise<void> {
-  const res = await sendRaw(gateway.url, { path: '/still-up', headers: { authorization: 'Bearer tok-a' } });
+  const res = await sendRaw(fixture.gateway.url, { path: '/still-up', headers: { authorization: 'Bearer tok-a' } });
   assert.equal(res.status, 200);
 }
 
@@ -95,7 +69,7 @@ test('Content-Length with Transfer-Encoding, two Content-Lengths, obs-fold and s
     const answer = await exchange(attack);
     assert.deepEqual(statuses(answer), [400], JSON.stringify(attack));
   }
-  assert.equal(upstream.requests.length, 0);
+  assert.equal(fixture.upstream.requests.length, 0);
 });
 
 test('absolute-form, asterisk-form and CONNECT targets are refused and reach nothing', async () => {
@@ -104,9 +78,9 @@ test('absolute-form, asterisk-form and CONNECT targets are refused and reach not
   // Refused even when it names the Host's own authority: one rule, nothing to compare.
   assert.deepEqual(statuses(await exchange(`GET http://raw.example/x HTTP/1.1\r\nHost: raw.example\r\n${auth}\r\n`)), [400]);
   assert.deepEqual(statuses(await exchange(`OPTIONS * HTTP/1.1\r\nHost: raw.example\r\n${auth}\r\n`)), [400]);
-  const connectAnswer = await exchange(`CONNECT ${new URL(upstream.url).host} HTTP/1.1\r\nHost: ${new URL(upstream.url).host}\r\n${auth}\r\n`);
+  const connectAnswer = await exchange(`CONNECT ${new URL(fixture.upstream.url).host} HTTP/1.1\r\nHost: ${new URL(fixture.upstream.url).host}\r\n${auth}\r\n`);
   assert.ok(!statuses(connectAnswer).some((s) => s < 300), connectAnswer);
-  assert.equal(upstream.requests.length, 0);
+  assert.equal(fixture.upstream.requests.length, 0);
 });
 
 test('the unread body of a refused request is never read as a second request (401, 403, 404, 413)', async () => {
@@ -121,7 +95,7 @@ test('the unread body of a refused request is never read as a second request (40
     const answer = await exchange(attack);
     assert.equal(statuses(answer).length, 1, answer);
   }
-  assert.deepEqual(upstream.requests.map((r) => r.url), []);
+  assert.deepEqual(fixture.upstream.requests.map((r) => r.url), []);
 });
 
 test('a chunked body over max_body_bytes is refused without taking the gateway down', async () => {
@@ -130,7 +104,7 @@ test('a chunked body over max_body_bytes is refused without taking the gateway d
   const uncaught: unknown[] = [];
   const monitor = (error: unknown) => uncaught.push(error);
   process.on('uncaughtExceptionMonitor', monitor);
-  const big = 'query=' + 'x'.repeat(MAX_BODY_BYTES + 200);
+  const big = `query=${'x'.repeat(MAX_BODY_BYTES + 200)}`;
   const attack =
     `POST /api/v1/query HTTP/1.1\r\nHost: prom.example\r\nAuthorization: Bearer tok-a\r\n` +
     `Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n` +
@@ -140,7 +114,7 @@ test('a chunked body over max_body_bytes is refused without taking the gateway d
   const answer = await exchange(attack);
   assert.deepEqual(statuses(answer), [413], answer);
   assert.match(answer, /^connection: close$/im);
-  assert.equal(upstream.requests.length, 0);
+  assert.equal(fixture.upstream.requests.length, 0);
   await assertGatewayStillServes();
   process.off('uncaughtExceptionMonitor', monitor);
   assert.deepEqual(uncaught, []);
@@ -153,8 +127,8 @@ test('a body on GET to an enforced endpoint is dropped; the next request on the 
   const answer = await exchange(`${attack}GET /next HTTP/1.1\r\nHost: raw.example\r\nAuthorization: Bearer tok-a\r\nConnection: close\r\n\r\n`);
   assert.deepEqual(statuses(answer), [200, 200]);
   // Node hands pipelined requests to the gateway at once (answers stay in order): find each by its path.
-  const query = upstream.requests.find((r) => r.url.startsWith('/api/v1/query'));
-  const next = upstream.requests.find((r) => r.url === '/next');
+  const query = fixture.upstream.requests.find((r) => r.url.startsWith('/api/v1/query'));
+  const next = fixture.upstream.requests.find((r) => r.url === '/next');
   assert.equal(query?.url, `/api/v1/query?query=${encodeURIComponent('up{namespace="team-a"}')}`);
   assert.equal(query?.body.length, 0);
   assert.equal(query?.headers['content-length'], undefined);
@@ -187,7 +161,7 @@ test('Transfer-Encoding other than exactly "chunked" is 501, on HTTP/1.0 400; th
   const http10 = await exchange(`POST /x HTTP/1.0\r\nHost: raw.example\r\n${auth}Transfer-Encoding: chunked\r\n\r\n${body}${SMUGGLED}`);
   assert.deepEqual(statuses(http10), [400], http10);
   assert.match(http10, /"code":"ambiguous_framing"/);
-  assert.deepEqual(upstream.requests.map((r) => r.url), []);
+  assert.deepEqual(fixture.upstream.requests.map((r) => r.url), []);
   await assertGatewayStillServes();
 });
 
@@ -199,7 +173,7 @@ test('two Host header lines are 400 duplicate_host, whichever order; the connect
     assert.match(answer, /"code":"duplicate_host"/);
     assert.match(answer, /^connection: close$/im);
   }
-  assert.equal(upstream.requests.length, 0);
+  assert.equal(fixture.upstream.requests.length, 0);
 });
 
 test('HTTP versions other than 1.0 and 1.1 are 505; HTTP/1.0 without Host reaches only a catch-all route, else 400 missing_host', async () => {
@@ -213,13 +187,13 @@ test('HTTP versions other than 1.0 and 1.1 are 505; HTTP/1.0 without Host reache
   // The routes here are `prom\.example` and the catch-all `.*`: an empty host matches only the catch-all.
   const noHost = await exchange('GET /no-host HTTP/1.0\r\nAuthorization: Bearer tok-a\r\n\r\n');
   assert.deepEqual(statuses(noHost), [200], noHost);
-  assert.deepEqual(upstream.requests.map((r) => r.url), ['/no-host']);
+  assert.deepEqual(fixture.upstream.requests.map((r) => r.url), ['/no-host']);
   // Without a catch-all, routing needs the host: 400 missing_host (not 404: the client's request is short).
   const named = await startTestGateway({
     log_level: 'warn',
     backend_type: 'file',
-    file: { path: tokens.path },
-    proxy: { upstreams: [{ name: 'prom', match: 'prom\\.example', upstream: upstream.url, type: 'prometheus' }] },
+    file: { path: fixture.tokens!.path },
+    proxy: { upstreams: [{ name: 'prom', match: 'prom\\.example', upstream: fixture.upstream.url, type: 'prometheus' }] },
   });
   try {
     for (const request of ['GET /api/v1/query?query=up HTTP/1.0\r\n', 'GET /api/v1/query?query=up HTTP/1.1\r\nHost:\r\n']) {
@@ -230,7 +204,7 @@ test('HTTP versions other than 1.0 and 1.1 are 505; HTTP/1.0 without Host reache
   } finally {
     await named.stop();
   }
-  assert.deepEqual(upstream.requests.map((r) => r.url), ['/no-host']);
+  assert.deepEqual(fixture.upstream.requests.map((r) => r.url), ['/no-host']);
 });
 
 test('trailers and chunk extensions are read and dropped: never forwarded, never a header the gateway checks', async () => {
@@ -240,7 +214,7 @@ test('trailers and chunk extensions are read and dropped: never forwarded, never
       '5;ext=1\r\nhello\r\n0\r\nX-Scope-OrgID: tenant-b\r\nAuthorization: Bearer tok-b\r\nHost: prom.example\r\n\r\n',
   );
   assert.deepEqual(statuses(answer), [200], answer);
-  const [arrived] = upstream.requests;
+  const [arrived] = fixture.upstream.requests;
   assert.equal(arrived?.url, '/with-trailers');
   assert.equal(arrived?.body.toString(), 'hello');
   assert.equal(arrived?.headers['x-scope-orgid'], 'tenant-a');
@@ -249,7 +223,7 @@ test('trailers and chunk extensions are read and dropped: never forwarded, never
 });
 
 test('a client that never closes after a refusal by Node\'s parser is let go by the gateway (bounded linger)', async () => {
-  const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+  const socket = connect({ port: fixture.port, host: '127.0.0.1', allowHalfOpen: true });
   const chunks: Buffer[] = [];
   socket.on('data', (chunk: Buffer) => chunks.push(chunk));
   socket.write('GET /x HTTP/1.1\r\nHost: raw.example\r\nX-Scope-OrgID : tenant-b\r\n\r\n');

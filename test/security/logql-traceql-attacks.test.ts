@@ -1,49 +1,28 @@
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { findSelectors, parseLogQuery } from '../../src/enforce/logql/parse.js';
 import { readSelectorMatchers } from '../../src/enforce/logql/selector.js';
-import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
+import { gatewayFixture } from '../servers/gateway-fixture.js';
 import { sendRaw, type RawResponse } from '../servers/http-client.js';
-import { startRecordingUpstream, type RecordingUpstream } from '../servers/recording-upstream.js';
-import { createTempTokenFile, type TempTokenFile } from '../servers/temp-token-file.js';
+import type { RecordingUpstream } from '../servers/recording-upstream.js';
 
 // Hostile LogQL and TraceQL from a team-a identity, through the gateway to recording Loki and Tempo
 // upstreams. Each attack either is refused (400, nothing forwarded) or arrives as exactly the enforced query.
-let loki: RecordingUpstream;
-let tempo: RecordingUpstream;
-let tokens: TempTokenFile;
-let gateway: StartedGateway;
-
-before(async () => {
-  loki = await startRecordingUpstream();
-  tempo = await startRecordingUpstream();
-  tokens = await createTempTokenFile({ 'tok-a': { tenant: 'team-a', namespace: 'team-a', name: 'team-a' } });
-  gateway = await startTestGateway({
-    backend_type: 'file',
-    file: { path: tokens.path },
+const fixture = gatewayFixture({
+  tokens: { 'tok-a': { tenant: 'team-a', namespace: 'team-a', name: 'team-a' } },
+  upstreams: { loki: {}, tempo: {} },
+  config: (_, { loki, tempo }) => ({
     proxy: {
       upstreams: [
-        { type: 'loki', name: 'loki', match: 'loki\\.example', upstream: loki.url },
-        { type: 'tempo', name: 'tempo', match: 'tempo\\.example', upstream: tempo.url },
+        { type: 'loki', name: 'loki', match: 'loki\\.example', upstream: loki },
+        { type: 'tempo', name: 'tempo', match: 'tempo\\.example', upstream: tempo },
       ],
     },
-  });
-});
-
-after(async () => {
-  await gateway.stop();
-  await loki.stop();
-  await tempo.stop();
-  await tokens.remove();
-});
-
-beforeEach(() => {
-  loki.reset();
-  tempo.reset();
+  }),
 });
 
 function get(host: string, path: string, params: [string, string][]): Promise<RawResponse> {
-  return sendRaw(gateway.url, { path: `${path}?${new URLSearchParams(params)}`, headers: { authorization: 'Bearer tok-a', host } });
+  return sendRaw(fixture.gateway.url, { path: `${path}?${new URLSearchParams(params)}`, headers: { authorization: 'Bearer tok-a', host } });
 }
 
 /** Every value of `name` the upstream received, URL and form body together. */
@@ -88,7 +67,7 @@ describe('LogQL attacks', () => {
     test(`${name}: the upstream receives only the enforced query`, async () => {
       const res = await get('loki.example', '/loki/api/v1/query_range', [['query', query]]);
       assert.equal(res.status, 200, res.body.toString());
-      assert.deepEqual(receivedValues(loki, 'query'), [want]);
+      assert.deepEqual(receivedValues(fixture.upstreams.loki, 'query'), [want]);
       assertEverySelectorEnforced(want);
     });
   }
@@ -96,18 +75,18 @@ describe('LogQL attacks', () => {
   test('a repeated query parameter: every occurrence is enforced', async () => {
     const res = await get('loki.example', '/loki/api/v1/query', [['query', '{app="x"}'], ['query', '{namespace="team-b"}']]);
     assert.equal(res.status, 200);
-    assert.deepEqual(receivedValues(loki, 'query'), ['{app="x", namespace="team-a"}', '{namespace="team-a"}']);
+    assert.deepEqual(receivedValues(fixture.upstreams.loki, 'query'), ['{app="x", namespace="team-a"}', '{namespace="team-a"}']);
   });
 
   test('a query in both the URL and the form body: both are enforced', async () => {
-    const res = await sendRaw(gateway.url, {
+    const res = await sendRaw(fixture.gateway.url, {
       method: 'POST',
       path: `/loki/api/v1/query?${new URLSearchParams([['query', '{namespace="team-b"}']])}`,
       headers: { authorization: 'Bearer tok-a', host: 'loki.example', 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams([['query', '{namespace=~".+"}']]).toString(),
     });
     assert.equal(res.status, 200);
-    assert.deepEqual(receivedValues(loki, 'query'), ['{namespace="team-a"}', '{namespace="team-a"}']);
+    assert.deepEqual(receivedValues(fixture.upstreams.loki, 'query'), ['{namespace="team-a"}', '{namespace="team-a"}']);
   });
 
   for (const query of ['{app="x"', '{app="x"} |=', 'sum(', '{app=`x}', '{app="x"}[1m]']) {
@@ -115,14 +94,14 @@ describe('LogQL attacks', () => {
       const res = await get('loki.example', '/loki/api/v1/query', [['query', query]]);
       assert.equal(res.status, 400);
       assert.equal(res.json().code, 'query_parse_error');
-      assert.equal(loki.requests.length, 0);
+      assert.equal(fixture.upstreams.loki.requests.length, 0);
     });
   }
 
   test('a metric query where a log selector is required is 400', async () => {
     const res = await get('loki.example', '/loki/api/v1/index/stats', [['query', 'sum(rate({app="x"}[1m]))']]);
     assert.equal(res.status, 400);
-    assert.equal(loki.requests.length, 0);
+    assert.equal(fixture.upstreams.loki.requests.length, 0);
   });
 });
 
@@ -140,14 +119,14 @@ describe('TraceQL attacks', () => {
     test(`${name}: the upstream receives only the enforced query`, async () => {
       const res = await get('tempo.example', '/api/search', [['q', q]]);
       assert.equal(res.status, 200, res.body.toString());
-      assert.deepEqual(receivedValues(tempo, 'q'), [want]);
+      assert.deepEqual(receivedValues(fixture.upstreams.tempo, 'q'), [want]);
     });
   }
 
   test('a comment cannot hide the rest of the query from the policy', async () => {
     const res = await get('tempo.example', '/api/search', [['q', '{ span.a = 1 } // && resource.namespace = "team-b"']]);
     assert.equal(res.status, 200);
-    const [received] = receivedValues(tempo, 'q');
+    const [received] = receivedValues(fixture.upstreams.tempo, 'q');
     assert.match(String(received), /^\{ \(span\.a = 1\) && resource\.namespace = "team-a" \}\s*$/);
   });
 
@@ -155,7 +134,7 @@ describe('TraceQL attacks', () => {
     test(`invalid TraceQL ${JSON.stringify(q)} is 400 and reaches nothing`, async () => {
       const res = await get('tempo.example', '/api/search', [['q', q]]);
       assert.equal(res.status, 400, res.body.toString());
-      assert.equal(tempo.requests.length, 0);
+      assert.equal(fixture.upstreams.tempo.requests.length, 0);
     });
   }
 });

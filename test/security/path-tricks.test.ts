@@ -1,58 +1,41 @@
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
+import { gatewayFixture } from '../servers/gateway-fixture.js';
 import { sendRaw } from '../servers/http-client.js';
-import { startRecordingUpstream, type RecordingUpstream } from '../servers/recording-upstream.js';
-import { createTempTokenFile, type TempTokenFile } from '../servers/temp-token-file.js';
 
 // Issue #2, request path step 2: the path is decoded and normalised once, and the gateway routes on the same
 // path the upstream will see. Sent through node:http with a raw target: fetch would normalise it first.
-let upstream: RecordingUpstream;
-let tokens: TempTokenFile;
-let gateway: StartedGateway;
-
-before(async () => {
-  upstream = await startRecordingUpstream();
-  tokens = await createTempTokenFile({ 'tok-a': 'tenant-a' });
-  gateway = await startTestGateway({
-    backend_type: 'file',
-    file: { path: tokens.path },
+const fixture = gatewayFixture({
+  tokens: { 'tok-a': 'tenant-a' },
+  config: (upstream) => ({
     proxy: {
       upstreams: [
         // Only /prom/... on this host is proxied, to the upstream mounted at /base.
-        { name: 'prefixed', match: 'prefix\\.example', upstream: `${upstream.url}/base`, path_prefix: '/prom', priority: 10 },
-        { name: 'default', match: 'default\\.example', upstream: upstream.url },
+        { name: 'prefixed', match: 'prefix\\.example', upstream: `${upstream}/base`, path_prefix: '/prom', priority: 10 },
+        { name: 'default', match: 'default\\.example', upstream },
       ],
     },
-  });
+  }),
 });
-
-after(async () => {
-  await gateway.stop();
-  await upstream.stop();
-  await tokens.remove();
-});
-
-beforeEach(() => upstream.reset());
 
 function send(path: string, host = 'default.example') {
-  return sendRaw(gateway.url, { path, headers: { host, authorization: 'Bearer tok-a' } });
+  return sendRaw(fixture.gateway.url, { path, headers: { host, authorization: 'Bearer tok-a' } });
 }
 
 async function assertForwardedAs(path: string, expected: string, host?: string): Promise<void> {
-  upstream.reset();
+  fixture.upstream.reset();
   const res = await send(path, host);
   assert.equal(res.status, 200, `${path}: ${res.body.toString()}`);
-  assert.equal(upstream.requests.length, 1, path);
-  assert.equal(upstream.requests[0]?.url, expected, path);
+  assert.equal(fixture.upstream.requests.length, 1, path);
+  assert.equal(fixture.upstream.requests[0]?.url, expected, path);
 }
 
 async function assertRefused(path: string, status: number, code: string, host?: string): Promise<void> {
-  upstream.reset();
+  fixture.upstream.reset();
   const res = await send(path, host);
   assert.equal(res.status, status, `${path}: ${res.body.toString()}`);
   assert.equal(res.json().code, code, path);
-  assert.equal(upstream.requests.length, 0, `${path} reached the upstream`);
+  assert.equal(fixture.upstream.requests.length, 0, `${path} reached the upstream`);
 }
 
 test('".." that climbs above the root is refused with 400, plain or percent-encoded', async () => {

@@ -1,10 +1,9 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
+import { gatewayFixture } from '../servers/gateway-fixture.js';
 import { sendRaw, type RawResponse } from '../servers/http-client.js';
 import { DEFAULT_RULES, startPrometheus, type PrometheusServer } from '../servers/prometheus.js';
 import { NAMESPACES } from '../servers/sample-series.js';
-import { createTempTokenFile } from '../servers/temp-token-file.js';
 import {
   assertFederateWithin,
   assertLabelSetWithin,
@@ -34,26 +33,20 @@ const ALLOWED: Readonly<Record<Exclude<Token, 'tok-full' | 'tok-none'>, readonly
 const T = 'SAMPLE_TIME';
 
 let prometheus: PrometheusServer;
-let gateway: StartedGateway;
-let removeTokens: () => Promise<void>;
 
-before(async () => {
-  prometheus = await startPrometheus();
-  const tokens = await createTempTokenFile(TOKENS);
-  removeTokens = tokens.remove;
-  gateway = await startTestGateway({
+const fixture = gatewayFixture({
+  before: async (cleanup) => {
+    prometheus = await startPrometheus();
+    cleanup.after(() => prometheus.stop());
+  },
+  tokens: TOKENS,
+  config: () => ({
     log_level: 'warn',
-    backend_type: 'file',
-    file: { path: tokens.path, watch: false },
+    file: { watch: false },
     proxy: { upstreams: [{ name: 'prometheus', match: '.*', upstream: prometheus.url, type: 'prometheus' }] },
-  });
+  }),
 });
 
-after(async () => {
-  await gateway?.stop();
-  await prometheus?.stop();
-  await removeTokens?.();
-});
 
 interface Request {
   readonly method?: string;
@@ -63,7 +56,7 @@ interface Request {
   readonly headers?: Record<string, string>;
 }
 
-function send(token: Token | undefined, req: Request, base = gateway.url): Promise<RawResponse> {
+function send(token: Token | undefined, req: Request, base = fixture.gateway.url): Promise<RawResponse> {
   const fill = (text: string) => text.replaceAll(T, String(prometheus.sampleTime));
   const body = typeof req.body === 'string' ? fill(req.body) : req.body;
   const headers: Record<string, string> = { ...req.headers };

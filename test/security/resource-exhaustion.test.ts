@@ -1,10 +1,9 @@
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
-import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
+import { gatewayFixture } from '../servers/gateway-fixture.js';
 import { sendRaw } from '../servers/http-client.js';
-import { startRecordingUpstream, type RecordedRequest, type RecordingUpstream } from '../servers/recording-upstream.js';
-import { createTempTokenFile, type TempTokenFile } from '../servers/temp-token-file.js';
+import type { RecordedRequest, } from '../servers/recording-upstream.js';
 
 // One request must not be able to stop the gateway for everyone: it runs on one event loop, so a query that
 // makes a parser recurse, or a value that makes a backtracking regex explode, is a denial of service to every
@@ -13,10 +12,6 @@ import { createTempTokenFile, type TempTokenFile } from '../servers/temp-token-f
 
 const NESTED_QUANTIFIER_POLICY = '([a-z]+-?)+';
 const HOSTILE_VALUE = `${'a'.repeat(64)}!`;
-let upstream: RecordingUpstream;
-let tokens: TempTokenFile;
-let gateway: StartedGateway;
-
 function answer(request: RecordedRequest, res: ServerResponse): void {
   res.writeHead(200, { 'content-type': 'application/json' });
   if (request.url.startsWith('/api/v1/alerts')) {
@@ -30,38 +25,28 @@ function answer(request: RecordedRequest, res: ServerResponse): void {
   }
 }
 
-before(async () => {
-  upstream = await startRecordingUpstream({ handler: answer });
-  tokens = await createTempTokenFile({
+const fixture = gatewayFixture({
+  tokens: {
     'tok-a': { tenant: 'tenant-a', namespace: 'team-a' },
     'tok-nested': { tenant: 'tenant-a', namespaces: [NESTED_QUANTIFIER_POLICY] },
-  });
-  gateway = await startTestGateway({
+  },
+  upstream: { handler: answer },
+  config: (upstream) => ({
     log_level: 'warn',
-    backend_type: 'file',
-    file: { path: tokens.path },
     proxy: {
       max_body_bytes: 4 * 1024 * 1024,
-      upstreams: [{ name: 'prom', match: '.*', upstream: upstream.url, type: 'prometheus' }],
+      upstreams: [{ name: 'prom', match: '.*', upstream, type: 'prometheus' }],
     },
-  });
+  }),
 });
-
-after(async () => {
-  await gateway.stop();
-  await upstream.stop();
-  await tokens.remove();
-});
-
-beforeEach(() => upstream.reset());
 
 function query(token: string, expr: string) {
-  return sendRaw(gateway.url, { path: `/api/v1/query?${new URLSearchParams({ query: expr })}`, headers: { authorization: `Bearer ${token}` } });
+  return sendRaw(fixture.gateway.url, { path: `/api/v1/query?${new URLSearchParams({ query: expr })}`, headers: { authorization: `Bearer ${token}` } });
 }
 
 function postQuery(token: string, expr: string) {
   const body = new URLSearchParams({ query: expr }).toString();
-  return sendRaw(gateway.url, {
+  return sendRaw(fixture.gateway.url, {
     method: 'POST',
     path: '/api/v1/query',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length) },
@@ -70,7 +55,7 @@ function postQuery(token: string, expr: string) {
 }
 
 function sentQuery(): string | null {
-  const url = upstream.requests[0]?.url ?? '';
+  const url = fixture.upstream.requests[0]?.url ?? '';
   return new URLSearchParams(url.split('?')[1] ?? '').get('query');
 }
 
@@ -90,7 +75,7 @@ test('a hostile label value against that policy is answered, and the gateway kee
 });
 
 test('a hostile label value in an upstream answer is filtered without running the regex on it', async () => {
-  const res = await sendRaw(gateway.url, { path: '/api/v1/alerts', headers: { authorization: 'Bearer tok-nested' } });
+  const res = await sendRaw(fixture.gateway.url, { path: '/api/v1/alerts', headers: { authorization: 'Bearer tok-nested' } });
   assert.equal(res.status, 200, res.body.toString());
   assert.ok(!res.body.toString().includes(HOSTILE_VALUE));
 });
@@ -99,12 +84,12 @@ test('10k nested parentheses are a 400, not a stack overflow', async () => {
   const res = await postQuery('tok-a', `${'('.repeat(10_000)}x${')'.repeat(10_000)}`);
   assert.equal(res.status, 400, res.body.toString());
   assert.equal(res.json<{ code: string }>().code, 'query_parse_error');
-  assert.equal(upstream.requests.length, 0);
+  assert.equal(fixture.upstream.requests.length, 0);
   assert.equal((await query('tok-a', 'up')).status, 200);
 });
 
 test('100k selectors in one query are refused, not sent half-enforced', async () => {
   const res = await postQuery('tok-a', Array.from({ length: 100_000 }, (_, i) => `m${i}`).join(' or '));
   assert.equal(res.status, 400, res.body.toString());
-  assert.equal(upstream.requests.length, 0);
+  assert.equal(fixture.upstream.requests.length, 0);
 });

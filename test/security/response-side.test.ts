@@ -1,11 +1,10 @@
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import type { ServerResponse } from 'node:http';
-import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
+import { gatewayFixture } from '../servers/gateway-fixture.js';
 import { sendRaw } from '../servers/http-client.js';
-import { startRecordingUpstream, type RecordedRequest, type RecordingUpstream } from '../servers/recording-upstream.js';
-import { createTempTokenFile, type TempTokenFile } from '../servers/temp-token-file.js';
+import type { RecordedRequest, } from '../servers/recording-upstream.js';
 
 // What comes back: a response the gateway must filter has to be filtered whatever the upstream does
 // (compressed anyway, not JSON, a redirect), and every upstream that serves alert instances must cut them to
@@ -38,10 +37,6 @@ const RULES = {
   },
 };
 
-let upstream: RecordingUpstream;
-let tokens: TempTokenFile;
-let gateway: StartedGateway;
-
 function answer(request: RecordedRequest, res: ServerResponse): void {
   const path = request.url.split('?')[0] ?? '';
   if (request.headers['x-test-answer'] === 'gzip') {
@@ -59,36 +54,26 @@ function answer(request: RecordedRequest, res: ServerResponse): void {
   }
 }
 
-before(async () => {
-  upstream = await startRecordingUpstream({ handler: answer });
-  tokens = await createTempTokenFile({
+const fixture = gatewayFixture({
+  tokens: {
     'tok-a': { tenant: 'tenant-a', namespace: 'team-a' },
     'tok-tenant': 'tenant-a',
-  });
-  gateway = await startTestGateway({
+  },
+  upstream: { handler: answer },
+  config: (upstream) => ({
     log_level: 'warn',
-    backend_type: 'file',
-    file: { path: tokens.path },
     proxy: {
       upstreams: [
-        { name: 'prom', match: 'prom\\.example', upstream: upstream.url, priority: 1, type: 'prometheus' },
-        { name: 'loki', match: 'loki\\.example', upstream: upstream.url, priority: 1, type: 'loki' },
-        { name: 'mimir', match: '.*', upstream: upstream.url, type: 'mimir' },
+        { name: 'prom', match: 'prom\\.example', upstream, priority: 1, type: 'prometheus' },
+        { name: 'loki', match: 'loki\\.example', upstream, priority: 1, type: 'loki' },
+        { name: 'mimir', match: '.*', upstream, type: 'mimir' },
       ],
     },
-  });
+  }),
 });
-
-after(async () => {
-  await gateway.stop();
-  await upstream.stop();
-  await tokens.remove();
-});
-
-beforeEach(() => upstream.reset());
 
 function get(host: string, path: string, token: string, headers: Record<string, string> = {}) {
-  return sendRaw(gateway.url, { path, headers: { host, authorization: `Bearer ${token}`, ...headers } });
+  return sendRaw(fixture.gateway.url, { path, headers: { host, authorization: `Bearer ${token}`, ...headers } });
 }
 
 for (const [host, path] of [
@@ -123,7 +108,7 @@ for (const [host, path] of [
 ] as const) {
   test(`${host}${path}: a filtered endpoint asks for identity encoding; a compressed answer anyway is a 502, never passed through`, async () => {
     const res = await get(host, path, 'tok-a', { 'accept-encoding': 'gzip', 'x-test-answer': 'gzip' });
-    assert.equal(upstream.requests[0]?.headers['accept-encoding'], 'identity');
+    assert.equal(fixture.upstream.requests[0]?.headers['accept-encoding'], 'identity');
     assert.equal(res.status, 502, res.body.toString());
     assert.equal(res.json().code, 'upstream_bad_response');
     assert.equal(res.headers['content-encoding'], undefined);
@@ -142,5 +127,5 @@ for (const [host, path] of [
 test('an upstream redirect is relayed, not followed by the gateway', async () => {
   const res = await get('prom.example', '/api/v1/alerts', 'tok-a', { 'x-test-answer': 'redirect' });
   assert.equal(res.status, 302);
-  assert.equal(upstream.requests.length, 1);
+  assert.equal(fixture.upstream.requests.length, 1);
 });

@@ -1,11 +1,9 @@
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import { parse, stringify } from 'yaml';
-import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
+import { gatewayFixture } from '../servers/gateway-fixture.js';
 import { sendRaw } from '../servers/http-client.js';
-import { startRecordingUpstream, type RecordingUpstream } from '../servers/recording-upstream.js';
-import { createTempTokenFile, type TempTokenFile } from '../servers/temp-token-file.js';
 
 // Rule configuration is tenant-wide in the ruler: an identity limited to namespace team-a must see only the rule
 // groups whose every rule reads (and claims) inside team-a, never another namespace's expressions or labels.
@@ -87,44 +85,30 @@ function yamlAnswers(text: string): (path: string) => Answer {
   };
 }
 
-let ruler: RecordingUpstream;
-let tokens: TempTokenFile;
-let gateway: StartedGateway;
-
-before(async () => {
-  ruler = await startRecordingUpstream({
+const fixture = gatewayFixture({
+  tokens: {
+    'tok-a': { tenant: 'team-a', namespace: 'team-a' },
+    'tok-tenant': { tenant: 'team-a', name: 'tenant-wide' },
+  },
+  upstream: {
     handler: (request, res) => {
       const { status, body, headers } = answer(request.url);
       res.writeHead(status, headers);
       res.end(body);
     },
-  });
-  tokens = await createTempTokenFile({
-    'tok-a': { tenant: 'team-a', namespace: 'team-a' },
-    'tok-tenant': { tenant: 'team-a', name: 'tenant-wide' },
-  });
-  gateway = await startTestGateway({
-    backend_type: 'file',
-    file: { path: tokens.path },
+  },
+  config: (ruler) => ({
     proxy: {
       upstreams: [
-        { type: 'loki', match: 'loki\\.example', upstream: ruler.url, priority: 10 },
-        { type: 'mimir', match: 'mimir\\.example', upstream: ruler.url, priority: 10 },
+        { type: 'loki', match: 'loki\\.example', upstream: ruler, priority: 10 },
+        { type: 'mimir', match: 'mimir\\.example', upstream: ruler, priority: 10 },
       ],
     },
-  });
+  }),
 });
-
-after(async () => {
-  await gateway.stop();
-  await ruler.stop();
-  await tokens.remove();
-});
-
-beforeEach(() => ruler.reset());
 
 function get(host: string, path: string, token = 'tok-a') {
-  return sendRaw(gateway.url, { path, headers: { host, authorization: `Bearer ${token}` } });
+  return sendRaw(fixture.gateway.url, { path, headers: { host, authorization: `Bearer ${token}` } });
 }
 
 const CASES = [
@@ -144,9 +128,9 @@ for (const c of CASES) {
       const [ns, name] = c.own;
       assert.deepEqual(parse(res.body.toString()), { [ns]: [groupOf(c.text, ns, name)] });
       assert.doesNotMatch(res.body.toString(), /team-b/);
-      assert.equal(ruler.requests.length, 1);
-      assert.equal(ruler.requests[0]!.headers['x-scope-orgid'], 'team-a');
-      assert.equal(ruler.requests[0]!.headers['accept-encoding'], 'identity');
+      assert.equal(fixture.upstream.requests.length, 1);
+      assert.equal(fixture.upstream.requests[0]!.headers['x-scope-orgid'], 'team-a');
+      assert.equal(fixture.upstream.requests[0]!.headers['accept-encoding'], 'identity');
     });
 
     test('a namespace: only its visible groups; a namespace with none is 404', async () => {
@@ -211,7 +195,7 @@ test('legacy and unprefixed rule configuration paths are unknown (404) and never
     const res = await get(host, path);
     assert.equal(res.status, 404, `${host}${path}: ${res.body.toString()}`);
   }
-  assert.equal(ruler.requests.length, 0);
+  assert.equal(fixture.upstream.requests.length, 0);
 });
 
 describe('Prometheus-style rules API (JSON): a rule labelled inside the policy whose query reads outside it', () => {

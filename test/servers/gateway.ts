@@ -4,6 +4,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { systemClock, type Clock } from '../../src/core/clock.js';
 import { createApp, type App, type AppDeps } from '../../src/app.js';
 import { startGateway, type GatewayServer } from '../../src/server/gateway-server.js';
+import type { HostResolver } from '../../src/upstream/balancer/dns-discovery.js';
 
 export interface StartedGateway {
   readonly url: string;
@@ -21,7 +22,7 @@ export interface StartedGateway {
  */
 export async function startTestGateway(
   raw: Record<string, unknown>,
-  options: { clock?: Clock; collectProcessMetrics?: boolean; presetFor?: AppDeps['presetFor'] } = {},
+  options: { clock?: Clock; collectProcessMetrics?: boolean; presetFor?: AppDeps['presetFor']; resolveHost?: HostResolver } = {},
 ): Promise<StartedGateway> {
   const proxy = { listen: '127.0.0.1:0', shutdown_timeout: '5s', ...(raw.proxy as Record<string, unknown>) };
   const config = parseConfig({ log_level: 'info', admin: { listen: '127.0.0.1:0' }, ...raw, proxy });
@@ -38,6 +39,7 @@ export async function startTestGateway(
     clock: options.clock ?? systemClock,
     collectProcessMetrics: options.collectProcessMetrics ?? false,
     ...(options.presetFor ? { presetFor: options.presetFor } : {}),
+    ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
   };
   const server = await startGateway(config, { logger, createApp: (c, previous: App | undefined) => createApp(c, { ...appDeps, previous }) });
   return {

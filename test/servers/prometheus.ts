@@ -72,6 +72,8 @@ export interface PrometheusServer {
   readonly sampleTime: number;
   readonly series: readonly SampleSeries[];
   stop(): Promise<void>;
+  /** SIGKILL, as a crash or an OOM kill: open connections are cut, nothing is drained. */
+  kill(): Promise<void>;
 }
 
 /**
@@ -100,7 +102,16 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
     ], dir);
     await proc.waitUntilOk(`${url}/-/ready`);
     await waitForRuleEvaluation(url, proc.stop);
-    return { url, sampleTime, series, stop: proc.stop };
+    return {
+      url,
+      sampleTime,
+      series,
+      stop: proc.stop,
+      kill: async () => {
+        proc.child.kill('SIGKILL');
+        await proc.stop();
+      },
+    };
   });
 }
 

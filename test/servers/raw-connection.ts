@@ -57,6 +57,16 @@ export class RawConnection {
     }
   }
 
+  /**
+   * Everything not read yet, once the peer has closed: the answers of a connection the gateway ends. A reset
+   * after the answer counts as closed; any other error rejects.
+   */
+  async readToEnd(): Promise<string> {
+    const end = await this.ended;
+    if (end.error !== undefined && end.error !== 'ECONNRESET') throw new Error(`connection failed: ${end.error}`);
+    return this.#buffer.toString('latin1');
+  }
+
   close(): void {
     this.socket.destroy();
   }

@@ -52,7 +52,7 @@ export function toOpenMetrics(series: readonly SampleSeries[], sampleTime: numbe
     const family = type === 'counter' ? name.replace(/_total$/, '') : name;
     lines.push(`# TYPE ${family} ${type}`);
     for (const s of members) {
-      timestampsOf(s, sampleTime).forEach((t, i) => lines.push(`${name}${formatLabels(s.labels)} ${s.values[i]} ${t}`));
+      for (const [i, t] of timestampsOf(s, sampleTime).entries()) lines.push(`${name}${formatLabels(s.labels)} ${s.values[i]} ${t}`);
     }
   }
   return `${lines.join('\n')}\n# EOF\n`;

@@ -19,6 +19,8 @@ const claimKeys = {
   default_tenant: z.string().min(1).optional(),
   namespaces_claim: z.string().min(1).default('namespaces'),
   labels_claim: z.string().min(1).default('labels'),
+  /** Dotted claim path of the list form: label → value(s) objects, ORed (docs/policies.md). */
+  selectors_claim: z.string().min(1).default('selectors'),
   /** Label the namespaces constrain. */
   policy_label: z.string().min(1).default('namespace'),
   clock_skew: durationMs.prefault('30s'),
@@ -92,10 +94,90 @@ export const fixedTenantSchema = z.strictObject({
   tenant: z.string().min(1),
   namespaces: z.array(z.string().min(1)).default([]),
   labels: z.record(z.string(), z.string()).default({}),
+  /** The list form instead of namespaces/labels: label → value(s) objects, ORed (docs/policies.md). */
+  selectors: z.array(z.record(z.string(), z.union([z.string(), z.array(z.string())]))).optional(),
   policy_label: z.string().min(1).default('namespace'),
   /** Must be said explicitly: without namespaces/labels the identity has no policy (implicit deny). */
   full_access: z.boolean().default(false),
 });
+
+/**
+ * One selector of a Grafana team's policy: label → value or values (values of one label OR, labels AND).
+ * A team's `selectors` OR. Values are literals, or RE2 regexes where they look like one (as token entries).
+ */
+const selectorSchema = z.record(z.string().min(1), z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]))
+  .refine((s) => Object.keys(s).length > 0, { message: 'a selector names at least one label' });
+
+/** What a Grafana team (or a configured service account) may read: its tenants and its label policy. */
+const grafanaGrantKeys = {
+  tenants: z.array(z.string().min(1)).min(1),
+  /** The team's policy; a team with neither selectors nor full_access grants nothing (deny by default). */
+  selectors: z.array(selectorSchema).min(1).optional(),
+  /** Must be said explicitly, as for fixed_tenant. */
+  full_access: z.boolean().default(false),
+  scopes: z.array(z.enum(['read', 'write', 'admin'])).min(1).default(['read', 'write']),
+};
+
+const grafanaTeamSchema = z.strictObject({
+  /** Exactly one of name, uid and id: how the team is found in Grafana's team search. */
+  name: z.string().min(1).optional(),
+  uid: z.string().min(1).optional(),
+  id: z.number().int().positive().optional(),
+  ...grafanaGrantKeys,
+}).refine((t) => [t.name, t.uid, t.id].filter((k) => k !== undefined).length === 1, { message: 'set exactly one of name, uid and id' })
+  .refine((t) => !(t.full_access && t.selectors !== undefined), { message: 'full_access and selectors exclude each other' });
+
+const grafanaServiceAccountSchema = z.strictObject({
+  /** The numeric id in `sub` (`service-account:<id>`). */
+  id: z.number().int().positive(),
+  ...grafanaGrantKeys,
+}).refine((t) => !(t.full_access && t.selectors !== undefined), { message: 'full_access and selectors exclude each other' });
+
+/**
+ * Who may present Grafana users: the identity of the credential set on the scopegate data source (the
+ * authenticator that found it — `static-token`, `basic`, … — and its subject: the token's name, the basic
+ * user's name), or the subject CN of the client certificate set on it (the listener verifies it against
+ * `proxy.tls.client_ca_file`).
+ */
+const grafanaPresenterSchema = z.union([
+  z.strictObject({ authenticator: z.string().min(1), subject: z.string().min(1) }),
+  z.strictObject({ client_certificate: z.string().min(1) }),
+]);
+
+/**
+ * `[auth.grafana]`: Grafana users, from the `X-Grafana-Id` header Grafana signs, presented by Grafana itself
+ * (the data source's own credential, `presenters`), mapped to tenants and policies through their teams.
+ * Not in `order`: it never answers alone, only for a caller the chain already authenticated.
+ */
+export const grafanaSchema = z.strictObject({
+  /** Grafana's root_url, as its tokens' `iss` (a missing trailing slash is added; the keys are below it). */
+  url: z.url().refine((u) => /^https?:\/\//.test(u) && !/[?#]/.test(u), { message: 'an http(s) URL without query or fragment' }),
+  /** The one org whose users are accepted (`aud` = `org:<org_id>`). */
+  org_id: z.number().int().positive().default(1),
+  clock_skew: durationMs.prefault('10s'),
+  presenters: z.array(grafanaPresenterSchema).min(1),
+  /** Service accounts are refused unless listed here. */
+  service_accounts: z.array(grafanaServiceAccountSchema).default([]),
+  teams: z.array(grafanaTeamSchema).default([]),
+  /** The teams API: an org-Admin service-account token (exactly one of api_token and api_token_file). */
+  api_token: z.string().min(1).optional(),
+  api_token_file: z.string().min(1).optional(),
+  teams_refresh_interval: durationMs.prefault('30s').refine((ms) => ms > 0 && ms <= 60_000, { message: 'between 0 and 60s' }),
+  /** After the last good team map, requests are served from it this long, then refused (503). */
+  teams_grace_period: durationMs.prefault('5m'),
+  teams_page_size: z.number().int().min(1).max(1000).default(100),
+  /** Own bound on the keys' cache time; the header's max-age is used when shorter. */
+  keys_max_age: durationMs.prefault('1h'),
+  /** Cache time when the keys come with no-store or no max-age. */
+  keys_default_age: durationMs.prefault('5m'),
+  /** At most one refetch per this interval on an unknown kid or a failed signature. */
+  keys_min_refetch_interval: durationMs.prefault('30s'),
+  /** /ready reports the keys stale after this long without a successful fetch. */
+  keys_stale_after: durationMs.prefault('2h'),
+  fetch_timeout: durationMs.prefault('5s'),
+  token_cache_size: z.number().int().nonnegative().default(10_000),
+}).refine((v) => (v.api_token === undefined) !== (v.api_token_file === undefined), { message: 'set exactly one of api_token and api_token_file' })
+  .refine((v) => v.clock_skew <= 60_000, { message: 'clock_skew is at most 60s', path: ['clock_skew'] });
 
 export const aclSchema = z.strictObject({
   file: z.string().min(1),
@@ -113,6 +195,7 @@ export const authSchema = z.strictObject({
   jwks: jwksSchema.optional(),
   oidc: oidcSchema.optional(),
   fixed_tenant: fixedTenantSchema.optional(),
+  grafana: grafanaSchema.optional(),
 }).superRefine((auth, ctx) => {
   if (new Set(auth.order).size !== auth.order.length) ctx.addIssue({ code: 'custom', path: ['order'], message: 'order names a provider twice' });
   for (const name of PROVIDER_NAMES) {
@@ -135,3 +218,5 @@ export type HmacJwtSection = z.infer<typeof hmacJwtSchema>;
 export type JwksSection = z.infer<typeof jwksSchema>;
 export type OidcSection = z.infer<typeof oidcSchema>;
 export type FixedTenantSection = z.infer<typeof fixedTenantSchema>;
+export type GrafanaSection = z.infer<typeof grafanaSchema>;
+export type GrafanaSelector = z.infer<typeof selectorSchema>;

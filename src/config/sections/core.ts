@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { durationMs } from '../duration.js';
 import { parseListenAddress } from '../listen.js';
 import { signSchema } from './sign.js';
+import { haKeys, normaliseBackends } from './backends.js';
 
 /**
  * The core section of the configuration: `log_level`, `[proxy]` with its upstreams, `[admin]` and `[tracing]`.
@@ -48,6 +49,19 @@ const httpUrl = z.string().transform((text, ctx) => {
   return url;
 });
 
+/** `upstream = "…"` or `upstream = ["…", "…"]`, each checked as `httpUrl` (its message kept, not zod's union's). */
+const urlOrUrls = z.union([z.string(), z.array(z.string()).min(1)]).transform((value, ctx): URL | URL[] => {
+  const parse = (text: string, path: (string | number)[]): URL => {
+    const result = httpUrl.safeParse(text);
+    if (!result.success) {
+      for (const issue of result.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path });
+      return z.NEVER;
+    }
+    return result.data;
+  };
+  return typeof value === 'string' ? parse(value, []) : value.map((text, i) => parse(text, [i]));
+});
+
 export const UPSTREAM_TYPES = ['raw', 'prometheus', 'victoriametrics', 'mimir', 'loki', 'tempo', 'alertmanager'] as const;
 export type UpstreamType = (typeof UPSTREAM_TYPES)[number];
 
@@ -90,7 +104,22 @@ export const upstreamSchema = z
   .object({
     name: z.string().regex(/^[a-zA-Z0-9_.-]+$/).optional(),
     match: regex,
-    upstream: httpUrl,
+    /** One URL, or several (backends with weight 1). */
+    upstream: urlOrUrls.optional(),
+    /** `[[proxy.upstreams.backends]]`: the backends with their weights (instead of `upstream`). */
+    backends: z
+      .array(
+        z
+          .object({
+            url: httpUrl,
+            /** Relative share of requests; 0 keeps a standby that gets traffic only when the others are down. */
+            weight: z.number().int().min(0).max(1000).default(1),
+          })
+          .strict(),
+      )
+      .min(1)
+      .optional(),
+    ...haKeys,
     priority: z.number().int().default(0),
     type: z.enum(UPSTREAM_TYPES).default('raw'),
     path_prefix: z
@@ -115,6 +144,13 @@ export const upstreamSchema = z
     inject_labels_on_write: z.boolean().default(false),
     native_label_policy_header: z.boolean().default(false),
     /**
+     * With `native_label_policy_header`: the upstream is known to enforce X-Prom-Label-Policy itself (Loki's
+     * `lbac.enabled`, GEM/GEL). A request the gateway cannot limit exactly to a policy of several selectors
+     * (a LogQL log query, …) is then sent as written with the header instead of refused. Never set it for an
+     * upstream that ignores the header: such requests would read the whole tenant.
+     */
+    native_label_policy_enforced: z.boolean().default(false),
+    /**
      * Tempo: the resource attribute that carries each policy label, e.g. `{ namespace = "k8s.namespace.name" }`
      * (default: the label name itself, `resource.namespace`).
      */
@@ -136,7 +172,16 @@ export const upstreamSchema = z
      */
     flush_interval: durationMs.optional(),
   })
-  .strict();
+  .strict()
+  // One list of backends, whichever form was written; `upstream` stays the first one's URL (the name, TLS).
+  .transform((config, ctx) => {
+    const backends = normaliseBackends(config.upstream, config.backends);
+    if (typeof backends === 'string') {
+      ctx.addIssue({ code: 'custom', message: backends, path: ['upstream'] });
+      return z.NEVER;
+    }
+    return { ...config, upstream: (backends[0] as { url: URL }).url, backends };
+  });
 
 export const DEFAULT_TOKEN_HEADERS = [
   'authorization',

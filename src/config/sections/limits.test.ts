@@ -36,11 +36,11 @@ test('[limits] errors name the key path', () => {
   assert.deepEqual(problemsOf({ rules: [{ name: 'a' }, { name: 'a' }] }), ['limits.rules[1].name: rule name a is used twice']);
 });
 
-test('the README\'s [limits] examples are valid configuration', async () => {
+test('the [limits] examples of docs/configuration.md are valid configuration', async () => {
   const { readFile } = await import('node:fs/promises');
   const { parse } = await import('smol-toml');
-  const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8');
-  const blocks = [...readme.matchAll(/```toml\n([\s\S]*?)```/g)].map((m) => m[1] as string).filter((b) => b.includes('[limits]'));
+  const page = await readFile(new URL('../../../docs/configuration.md', import.meta.url), 'utf8');
+  const blocks = [...page.matchAll(/```toml\n([\s\S]*?)```/g)].map((m) => m[1] as string).filter((b) => b.includes('[limits]'));
   assert.equal(blocks.length, 2);
   for (const block of blocks) {
     const config = parseConfig({ ...base, ...parse(block) });

@@ -50,6 +50,11 @@ export const limitRuleSchema = z.strictObject({
   burst: z.int().min(1).optional(),
   /** Requests in flight at once. */
   concurrency: z.int().min(1).optional(),
+  /**
+   * Over `concurrency`, wait up to this long in a fair per-identity queue for a slot (then 429 `queue_timeout`)
+   * instead of an immediate 429 `concurrency_limited`.
+   */
+  max_queue_duration: durationMs.optional(),
   /** query_range: largest end − start. */
   max_range: durationMs.optional(),
   /** query_range: smallest step. */
@@ -74,6 +79,7 @@ export const limitRuleSchema = z.strictObject({
   /** The budgets' window: fixed, aligned to the Unix epoch (default 1h). */
   budget_window: durationMs.optional(),
 }).refine((rule) => rule.burst === undefined || rule.rate !== undefined, { message: 'burst needs rate', path: ['burst'] })
+  .refine((rule) => rule.max_queue_duration === undefined || rule.concurrency !== undefined, { message: 'max_queue_duration needs concurrency', path: ['max_queue_duration'] })
   .refine((rule) => rule.budget_window === undefined || rule.max_samples !== undefined || rule.max_query_seconds !== undefined, {
     message: 'budget_window needs max_samples or max_query_seconds',
     path: ['budget_window'],

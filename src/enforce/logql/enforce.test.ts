@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FULL_ACCESS, buildLabelPolicy, type LabelPolicy } from '../../policy/label-policy.js';
-import { QueryParseError } from '../errors.js';
-import { enforceLogQuery, enforceLogSelector } from './enforce.js';
+import { FULL_ACCESS, buildLabelPolicy, buildSelectorsPolicy, type LabelPolicy } from '../../policy/label-policy.js';
+import { InexpressiblePolicy, QueryParseError } from '../errors.js';
+import { enforceLogQuery, enforceLogSelector, enforceLogSelectors } from './enforce.js';
 
 const ONE = buildLabelPolicy({ values: ['team-a'] }) as LabelPolicy;
 const TWO = buildLabelPolicy({ values: ['team-a', 'team-b'] }) as LabelPolicy;
@@ -85,5 +85,39 @@ describe('enforceLogSelector', () => {
   });
   it('refuses a metric query under full access too', () => {
     assert.throws(() => enforceLogSelector('count_over_time({a="1"}[1m])', FULL_ACCESS), QueryParseError);
+  });
+});
+
+describe('LogQL under a policy of several selectors (DNF)', () => {
+  const DNF = buildSelectorsPolicy([{ namespace: 'a', env: 'prod' }, { namespace: 'shared' }]) as LabelPolicy;
+  const S1 = 'namespace="a", env="prod"';
+  const S2 = 'namespace="shared"';
+  const rows: { name: string; query: string; want?: string }[] = [
+    { name: 'a range aggregation becomes the union of its copies', query: 'rate({app="x"} | json [5m])', want: `(rate({app="x", ${S1}} | json [5m]) or rate({app="x", ${S2}} | json [5m]))` },
+    { name: 'inside a vector aggregation, with offset', query: 'sum by (level) (count_over_time({app="x"} |= "err" [1m] offset 1h))', want: `sum by (level) ((count_over_time({app="x", ${S1}} |= "err" [1m] offset 1h) or count_over_time({app="x", ${S2}} |= "err" [1m] offset 1h)))` },
+    { name: 'a client matcher on a policy label is kept (narrows), never replaced', query: 'rate({namespace="shared"}[1m])', want: `(rate({namespace="shared", ${S1}}[1m]) or rate({namespace="shared"}[1m]))` },
+    { name: 'an empty-matching client regex is ANDed with each selector', query: 'rate({namespace=~".*", app="x"}[1m])', want: `(rate({namespace=~".*", app="x", ${S1}}[1m]) or rate({namespace=~".*", app="x", ${S2}}[1m]))` },
+    { name: 'a log query is refused (a stream selector cannot OR)', query: '{app="x"} |= "err"' },
+    { name: 'a range aggregation with by() is refused (it merges streams)', query: 'sum_over_time({app="x"} | unwrap d [5m]) by (pod)' },
+    { name: 'a pipeline that drops labels is refused', query: 'rate({app="x"} | json | drop namespace [5m])' },
+    { name: 'a pipeline that rewrites labels is refused', query: 'rate({app="x"} | label_format namespace="shared" [5m])' },
+    { name: 'absent_over_time is refused', query: 'absent_over_time({app="x"}[5m])' },
+  ];
+  for (const row of rows) {
+    it(row.name, () => {
+      if (row.want === undefined) assert.throws(() => enforceLogQuery(row.query, DNF), InexpressiblePolicy);
+      else assert.equal(enforceLogQuery(row.query, DNF), row.want);
+    });
+  }
+
+  it('selectors that differ in one label are one regex matcher: log queries work', () => {
+    const joined = buildSelectorsPolicy([{ namespace: 'a', env: 'prod' }, { namespace: 'b', env: 'prod' }]) as LabelPolicy;
+    assert.equal(enforceLogQuery('{app="x"}', joined), '{app="x", namespace=~"a|b", env="prod"}');
+  });
+
+  it('the series API gets one match[] per selector (Loki ORs them); other selector endpoints refuse', () => {
+    assert.deepEqual(enforceLogSelectors('{app="x"}', DNF), [`{app="x", ${S1}}`, `{app="x", ${S2}}`]);
+    assert.deepEqual(enforceLogSelectors('{app="x"}', ONE), ['{app="x", namespace="team-a"}']);
+    assert.throws(() => enforceLogSelector('{app="x"}', DNF), InexpressiblePolicy);
   });
 });

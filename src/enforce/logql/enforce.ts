@@ -12,12 +12,14 @@
 import type { LabelPolicy } from '../../policy/label-policy.js';
 import { QueryParseError } from '../errors.js';
 import { findSelectors, parseLogQuery, type ParsedLogQuery } from './parse.js';
-import { enforceStreamMatchers, formatSelector, readSelectorMatchers } from './selector.js';
+import { enforceStreamMatchers, formatSelector, intersectStreamMatchers, readSelectorMatchers } from './selector.js';
+import { rewriteUnionLogQuery } from './union.js';
 
 /**
  * Returns `query` with the policy enforced on every stream selector.
  *
  * - Full access: the query is returned unchanged, but it must still parse (a 400 is cheaper than Loki's).
+ * - A policy of several selectors: see union.ts (metric queries only; a log query is refused).
  * - Positive matchers on a constrained label are replaced by the policy's matcher, unless the matcher is an
  *   equality on one of the policy's literals; negative matchers are kept and the policy added.
  * - Selectors are re-serialised from decoded values; the rest of the query is kept byte for byte, and every
@@ -27,6 +29,7 @@ import { enforceStreamMatchers, formatSelector, readSelectorMatchers } from './s
 export function enforceLogQuery(query: string, policy: LabelPolicy): string {
   const parsed = parseLogQuery(query);
   if (policy.fullAccess) return query;
+  if (policy.selectors.length > 1) return rewriteUnionLogQuery(parsed, policy.selectors);
   return rewriteSelectors(parsed, policy);
 }
 
@@ -40,6 +43,21 @@ export function enforceLogSelector(selector: string, policy: LabelPolicy): strin
   assertLogExpression(parsed);
   if (policy.fullAccess) return selector;
   return rewriteSelectors(parsed, policy);
+}
+
+/**
+ * `enforceLogSelector` for a parameter whose occurrences Loki ORs (the series API's `match[]`): one log selector
+ * per policy selector, each the client's matchers and that selector's (`intersectStreamMatchers`); one element
+ * under full access or a one-selector policy.
+ */
+export function enforceLogSelectors(selector: string, policy: LabelPolicy): string[] {
+  if (policy.fullAccess || policy.selectors.length === 1) return [enforceLogSelector(selector, policy)];
+  const parsed = parseLogQuery(selector);
+  assertLogExpression(parsed);
+  const [node, ...others] = findSelectors(parsed);
+  if (node === undefined || others.length > 0) throw new QueryParseError('expected one log stream selector');
+  const matchers = readSelectorMatchers(parsed, node);
+  return policy.selectors.map((s) => parsed.text.slice(0, node.from) + formatSelector(intersectStreamMatchers(matchers, s)) + parsed.text.slice(node.to));
 }
 
 function rewriteSelectors(parsed: ParsedLogQuery, policy: LabelPolicy): string {

@@ -8,10 +8,13 @@ import { readRequestParams, writeRequestParams, type Param, type ParamsRequest }
 export interface ParamRewrite {
   /** Parameter names to rewrite (exact, case-sensitive as in Go). */
   readonly names: readonly string[];
-  /** Returns the enforced value of one occurrence; throws to refuse the request. */
-  readonly rewrite: (value: string, name: string) => string;
-  /** When no name occurs anywhere: a `[name, value]` pair to add, or undefined to add nothing. */
-  readonly whenMissing?: () => readonly [string, string] | undefined;
+  /**
+   * Returns the enforced value of one occurrence, or several (the occurrence is then repeated, for a parameter
+   * whose occurrences the upstream ORs); throws to refuse the request.
+   */
+  readonly rewrite: (value: string, name: string) => string | readonly string[];
+  /** When no name occurs anywhere: the `[name, value]` pairs to add, or undefined to add nothing. */
+  readonly whenMissing?: () => readonly (readonly [string, string])[] | undefined;
 }
 
 /**
@@ -21,12 +24,13 @@ export interface ParamRewrite {
 export async function rewriteRequestParams(req: ParamsRequest, spec: ParamRewrite): Promise<void> {
   const params = await readRequestParams(req);
   let found = false;
-  const rewritten: Param[] = params.map(([name, value]) => {
-    if (!spec.names.includes(name)) return [name, value];
+  const rewritten: Param[] = params.flatMap(([name, value]): Param[] => {
+    if (!spec.names.includes(name)) return [[name, value]];
     found = true;
-    return [name, spec.rewrite(value, name)];
+    const values = spec.rewrite(value, name);
+    return typeof values === 'string' ? [[name, values]] : values.map((v): Param => [name, v]);
   });
   const extra = found ? undefined : spec.whenMissing?.();
-  if (extra) rewritten.push(extra);
+  if (extra) rewritten.push(...extra.map(([name, value]): Param => [name, value]));
   writeRequestParams(req, rewritten);
 }

@@ -4,7 +4,8 @@
  * checked, whatever quoting the caller used.
  */
 import type { SyntaxNode } from '@lezer/common';
-import { policyMatchers, type LabelPolicy } from '../../policy/label-policy.js';
+import { selectorMatchers, type LabelPolicy, type LabelSelector } from '../../policy/label-policy.js';
+import { onlySelector } from '../one-selector.js';
 import { QueryParseError } from '../errors.js';
 import { decodeGoString, quoteGoString } from '../go-string.js';
 import { readNodeText, type ParsedLogQuery } from './parse.js';
@@ -42,7 +43,7 @@ function readMatcher(parsed: ParsedLogQuery, matcher: SyntaxNode): StreamMatcher
   const op = name?.nextSibling;
   const value = op?.nextSibling;
   const opText = op ? OPS[op.name] : undefined;
-  if (!name || name.name !== 'Identifier' || !opText || !value || value.name !== 'String' || value.nextSibling) {
+  if (name?.name !== 'Identifier' || !opText || !value || value.name !== 'String' || value.nextSibling) {
     throw new QueryParseError(`unexpected matcher shape: ${readNodeText(parsed, matcher)}`);
   }
   const label = readNodeText(parsed, name);
@@ -62,10 +63,11 @@ function readMatcher(parsed: ParsedLogQuery, matcher: SyntaxNode): StreamMatcher
  */
 export function enforceStreamMatchers(matchers: readonly StreamMatcher[], policy: LabelPolicy): StreamMatcher[] {
   if (policy.fullAccess) return [...matchers];
+  const rules = onlySelector(policy, 'a LogQL stream selector');
   const kept: StreamMatcher[] = [];
   const satisfied = new Set<string>();
   for (const matcher of matchers) {
-    const rule = policy.rules.find((r) => r.label === matcher.label);
+    const rule = rules.find((r) => r.label === matcher.label);
     if (rule === undefined || matcher.op === '!=' || matcher.op === '!~') {
       kept.push(matcher);
     } else if (matcher.op === '=' && rule.literals.includes(matcher.value)) {
@@ -73,8 +75,21 @@ export function enforceStreamMatchers(matchers: readonly StreamMatcher[], policy
       satisfied.add(matcher.label);
     }
   }
-  const added = policyMatchers(policy).filter((m) => !satisfied.has(m.label));
+  const added = selectorMatchers(rules).filter((m) => !satisfied.has(m.label));
   return [...kept, ...added];
+}
+
+/**
+ * Makes a selector's matchers carry one policy selector of several, by intersection: every matcher of the
+ * client is kept (Loki ANDs them, so they can only narrow) and each rule's matcher is added, unless an
+ * equality on one of the rule's literals already pins the label. Unlike `enforceStreamMatchers`, a matcher
+ * outside the policy selector is not replaced: under a union it must select nothing from this copy.
+ */
+export function intersectStreamMatchers(matchers: readonly StreamMatcher[], selector: LabelSelector): StreamMatcher[] {
+  const pinned = new Set(
+    matchers.filter((m) => m.op === '=' && selector.some((r) => r.label === m.label && r.literals.includes(m.value))).map((m) => m.label),
+  );
+  return [...matchers, ...selectorMatchers(selector).filter((m) => !pinned.has(m.label))];
 }
 
 /** Writes matchers as a selector Loki parses back to the same matchers. */

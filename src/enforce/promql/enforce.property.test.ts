@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { buildLabelPolicy, type LabelPolicy } from '../../policy/label-policy.js';
+import { buildLabelPolicy, buildSelectorsPolicy, type LabelPolicy } from '../../policy/label-policy.js';
 import { enforceQuery } from './enforce.js';
 import { parsePromQL } from './parse.js';
 import { decodeSelector, type DecodedSelector } from './selector.js';
@@ -98,6 +98,39 @@ describe('enforceQuery property', () => {
           }
         }),
         { numRuns: 300 },
+      );
+    });
+  }
+});
+
+describe('enforceQuery property under a policy of several selectors (DNF)', () => {
+  const DNF: [string, LabelPolicy, (s: Series) => boolean][] = [
+    [
+      'two labels or one',
+      buildSelectorsPolicy([{ namespace: 'team-a', cluster: 'eu' }, { namespace: 'stolon' }]) as LabelPolicy,
+      (s) => (s.namespace === 'team-a' && s.cluster === 'eu') || s.namespace === 'stolon',
+    ],
+    [
+      'a regex selector and a cluster selector',
+      buildSelectorsPolicy([{ namespace: 'min.*' }, { cluster: 'us', namespace: ['team-a', 'team-b'] }]) as LabelPolicy,
+      (s) => /^min.*$/.test(s.namespace ?? '') || (s.cluster === 'us' && (s.namespace === 'team-a' || s.namespace === 'team-b')),
+    ],
+  ];
+  for (const [name, policy, isAllowed] of DNF) {
+    it(`every selector of the rewrite selects only series of the union (${name})`, () => {
+      fc.assert(
+        fc.property(expr, (query) => {
+          const out = enforceQuery(query, policy);
+          const parsed = parsePromQL(out);
+          assert.deepEqual(findUnenforcedSelectors(out, policy), []);
+          for (const node of parsed.selectors) {
+            const sel = decodeSelector(node, out);
+            for (const series of SERIES) {
+              if (selects(sel, series)) assert.ok(isAllowed(series), `${out} selects ${JSON.stringify(series)}`);
+            }
+          }
+        }),
+        { numRuns: 200 },
       );
     });
   }

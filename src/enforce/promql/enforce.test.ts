@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildLabelPolicy, FULL_ACCESS, type LabelPolicy } from '../../policy/label-policy.js';
-import { QueryParseError } from '../errors.js';
-import { enforceQuery, enforceSelector } from './enforce.js';
+import { buildLabelPolicy, buildSelectorsPolicy, FULL_ACCESS, type LabelPolicy } from '../../policy/label-policy.js';
+import { InexpressiblePolicy, QueryParseError } from '../errors.js';
+import { enforceQuery, enforceSelector, enforceSelectors } from './enforce.js';
+import { findUnenforcedSelectors } from './verify.js';
 
 function policyOf(values: string[], labels?: Record<string, string>): LabelPolicy {
   return buildLabelPolicy({ values, ...(labels ? { labels } : {}) }) as LabelPolicy;
@@ -100,4 +101,60 @@ describe('enforceSelector', () => {
       assert.equal(enforceSelector(row.query, row.policy), row.want);
     });
   }
+});
+
+describe('enforceQuery under a policy of several selectors (DNF)', () => {
+  const DNF = buildSelectorsPolicy([{ namespace: 'a', env: 'prod' }, { namespace: 'shared' }]) as LabelPolicy;
+  const S1 = 'namespace="a", env="prod"';
+  const S2 = 'namespace="shared"';
+  const rows: { name: string; query: string; want?: string; refused?: true }[] = [
+    { name: 'a selector becomes the union of its copies', query: 'up', want: `(up{${S1}} or up{${S2}})` },
+    { name: 'modifiers go with each copy', query: 'up offset 5m @ 10', want: `(up{${S1}} offset 5m @ 10 or up{${S2}} offset 5m @ 10)` },
+    { name: 'a per-series range function is distributed', query: 'rate(x{job="j"}[5m])', want: `(rate(x{job="j", ${S1}}[5m]) or rate(x{job="j", ${S2}}[5m]))` },
+    { name: 'inside an aggregation', query: 'sum by (job) (rate(x[5m]))', want: `sum by (job) ((rate(x{${S1}}[5m]) or rate(x{${S2}}[5m])))` },
+    { name: 'a subquery reads the union', query: 'max_over_time(up[1h:])', want: `max_over_time((up{${S1}} or up{${S2}})[1h:])` },
+    { name: 'timestamp keeps reading sample timestamps', query: 'timestamp(up)', want: `(timestamp(up{${S1}}) or timestamp(up{${S2}}))` },
+    { name: 'absent of the union is absent from every copy', query: 'absent(up{job="j"})', want: `(absent(up{job="j", ${S1}}) and on() absent(up{job="j", ${S2}}))` },
+    { name: 'a client matcher on a policy label narrows (kept), never widens', query: 'up{namespace="shared"}', want: `(up{namespace="shared", ${S1}} or up{namespace="shared"})` },
+    { name: 'a widening regex is ANDed with each selector', query: 'up{namespace=~".*"}', want: `(up{namespace=~".*", ${S1}} or up{namespace=~".*", ${S2}})` },
+    { name: 'an empty-matching client matcher stays and selects nothing extra', query: 'up{env=""}', want: `(up{env="", ${S1}} or up{env="", ${S2}})` },
+    { name: 'an allowed equality pins its label (no duplicate matcher)', query: 'up{namespace="a"}', want: `(up{namespace="a", env="prod"} or up{namespace="a", ${S2}})` },
+    { name: 'a union after a bare group_left gets an empty label list (else it would be read as one)', query: 'a + on(x) group_left b', want: `(a{${S1}} or a{${S2}}) + on(x) group_left () (b{${S1}} or b{${S2}})` },
+    { name: 'a top-level range vector is refused', query: 'up[5m]', refused: true },
+    { name: 'a range vector outside a per-series function is refused', query: 'absent(up[5m])', refused: true },
+  ];
+  for (const row of rows) {
+    it(row.name, () => {
+      if (row.refused) {
+        assert.throws(() => enforceQuery(row.query, DNF), InexpressiblePolicy);
+        return;
+      }
+      const out = enforceQuery(row.query, DNF);
+      assert.equal(out, row.want);
+      assert.deepEqual(findUnenforcedSelectors(out, DNF), []);
+    });
+  }
+
+  it('a selector that tries to read outside every policy selector fails the independent check', () => {
+    assert.notDeepEqual(findUnenforcedSelectors('up{namespace="a"} or up{namespace="b", env="prod"}', DNF), []);
+    assert.notDeepEqual(findUnenforcedSelectors('up{namespace="a"}', DNF), [], 'namespace a without env=prod is outside');
+    assert.deepEqual(findUnenforcedSelectors(`up{${S2}, job="x"} or up{${S1}}`, DNF), []);
+  });
+
+  it('match[] becomes one selector per policy selector (ORed by Prometheus)', () => {
+    assert.deepEqual(enforceSelectors('up{job="x"}', DNF), [`up{job="x", ${S1}}`, `up{job="x", ${S2}}`]);
+    assert.deepEqual(enforceSelectors('up', ONE), ['up{namespace="team-a"}']);
+    assert.throws(() => enforceSelector('up', DNF), InexpressiblePolicy);
+  });
+
+  it('a policy constraining __name__ is refused under several selectors, and a rewrite that would explode', () => {
+    const byName = buildSelectorsPolicy([{ __name__: 'up' }, { namespace: 'a' }]) as LabelPolicy;
+    assert.throws(() => enforceQuery('up', byName), InexpressiblePolicy);
+    const nested = 'max_over_time('.repeat(12) + 'up' + '[1h:])'.repeat(12);
+    const wide = buildSelectorsPolicy([{ a: 'x' }, { b: 'y' }, { c: 'z' }]) as LabelPolicy;
+    assert.ok(enforceQuery(nested, wide).length > 0);
+    // Each distributed unit copies what it holds: 3 selectors, 8 levels → 3^8 copies of the innermost one.
+    const fanOut = 'quantile_over_time(scalar('.repeat(8) + 'up' + '), up[5m])'.repeat(8);
+    assert.throws(() => enforceQuery(fanOut, wide), /would exceed/);
+  });
 });

@@ -1,8 +1,9 @@
 import type { LabelPolicy } from '../../policy/label-policy.js';
 import { QueryParseError } from '../errors.js';
-import { compilePolicy, injectPolicy, type CompiledPolicy } from './inject.js';
+import { compilePolicy, compileSelectors, injectPolicy, intersectPolicy, type CompiledPolicy } from './inject.js';
 import { parsePromQL, type ParsedQuery } from './parse.js';
-import { decodeSelector, printSelector } from './selector.js';
+import { decodeSelector, printSelector, type DecodedSelector } from './selector.js';
+import { rewriteUnionQuery } from './union.js';
 import { findUnenforcedSelectors } from './verify.js';
 
 /**
@@ -17,6 +18,8 @@ import { findUnenforcedSelectors } from './verify.js';
  *   kept byte for byte, except comments, which are removed: Go's lexer ends a comment at `\r` where the lezer
  *   grammar ends it only at `\n`, so `x # \r or secret` would read `secret` upstream if we kept it.
  * - The result is re-parsed and checked (`findUnenforcedSelectors`); a mismatch is a bug and throws.
+ * - A policy of several selectors (ORed) is enforced exactly by `rewriteUnionQuery` (union.ts): each selector
+ *   becomes the union of its copies, one per policy selector, or the query is refused (InexpressiblePolicy).
  * - Full access returns the query unchanged, but it must still parse.
  * - Anything the parser rejects (syntax errors, unknown node kinds, MetricsQL-only syntax, undecodable strings,
  *   an empty query) throws QueryParseError: a query we cannot read is never passed through.
@@ -24,7 +27,8 @@ import { findUnenforcedSelectors } from './verify.js';
 export function enforceQuery(query: string, policy: LabelPolicy): string {
   const parsed = parsePromQL(query);
   if (policy.fullAccess) return query;
-  const enforced = rewriteQuery(parsed, compilePolicy(policy));
+  const selectors = compileSelectors(policy);
+  const enforced = selectors.length === 1 ? rewriteQuery(parsed, selectors[0] as CompiledPolicy) : rewriteUnionQuery(parsed, selectors);
   assertEnforced(enforced, policy);
   return enforced;
 }
@@ -36,16 +40,37 @@ export function enforceQuery(query: string, policy: LabelPolicy): string {
  * canonical selector, also under full access.
  */
 export function enforceSelector(selector: string, policy: LabelPolicy): string {
+  const decoded = readSeriesSelector(selector);
+  if (policy.fullAccess) return printSelector(decoded);
+  const enforced = printSelector(injectPolicy(decoded, compilePolicy(policy)));
+  assertEnforced(enforced, policy);
+  return enforced;
+}
+
+/**
+ * `enforceSelector` for a policy of any number of selectors: one series selector per policy selector, each the
+ * client's selector narrowed by that policy selector (`intersectPolicy`). Sent as several `match[]`, which Prometheus' series, labels
+ * and label values APIs OR, they select exactly the union. One element under full access or one selector.
+ */
+export function enforceSelectors(selector: string, policy: LabelPolicy): string[] {
+  const decoded = readSeriesSelector(selector);
+  if (policy.fullAccess) return [printSelector(decoded)];
+  const compiled = compileSelectors(policy);
+  if (compiled.length === 1) return [enforceSelector(selector, policy)];
+  return compiled.map((one) => {
+    const enforced = printSelector(intersectPolicy(decoded, one));
+    assertEnforced(enforced, policy);
+    return enforced;
+  });
+}
+
+function readSeriesSelector(selector: string): DecodedSelector {
   const parsed = parsePromQL(selector);
   const top = parsed.tree.topNode.getChildren('VectorSelector');
   const only = parsed.selectors[0];
   const isSelectorOnly = parsed.selectors.length === 1 && top.length === 1 && only !== undefined;
   if (!isSelectorOnly || hasOtherTopLevelNode(parsed)) throw new QueryParseError('match[] must be a series selector');
-  const decoded = decodeSelector(only, parsed.text);
-  if (policy.fullAccess) return printSelector(decoded);
-  const enforced = printSelector(injectPolicy(decoded, compilePolicy(policy)));
-  assertEnforced(enforced, policy);
-  return enforced;
+  return decodeSelector(only, parsed.text);
 }
 
 function hasOtherTopLevelNode(parsed: ParsedQuery): boolean {

@@ -1,4 +1,4 @@
-export { enforceQuery, enforceSelector } from './enforce.js';
+export { enforceQuery, enforceSelector, enforceSelectors } from './enforce.js';
 export { explainQuery, describeQueryEnforcement } from './explain.js';
 export { findUnenforcedSelectors } from './verify.js';
 export { compileConservativeRegex, compileLabelSetCheck, compileRuleCheck } from './policy-values.js';

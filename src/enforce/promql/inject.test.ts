@@ -12,11 +12,12 @@ describe('compilePolicy', () => {
 
   it('compiles a policy that is not frozen on every call, so a later change to it is seen', () => {
     const rule: { label: string; literals: string[]; regexes: string[] } = { label: 'namespace', literals: ['team-a'], regexes: [] };
-    const policy: { fullAccess: false; rules: LabelRule[] } = { fullAccess: false, rules: [rule] };
+    const rules: LabelRule[] = [rule];
+    const policy: { fullAccess: false; selectors: LabelRule[][] } = { fullAccess: false, selectors: [rules] };
     assert.equal(enforceQuery('up{namespace="team-a"}', policy), 'up{namespace="team-a"}');
     rule.literals = ['team-b'];
     assert.equal(enforceQuery('up{namespace="team-a"}', policy), 'up{namespace="team-b"}');
-    policy.rules = [...policy.rules, { label: 'cluster', literals: ['eu'], regexes: [] }];
+    rules.push({ label: 'cluster', literals: ['eu'], regexes: [] });
     assert.equal(enforceQuery('up', policy), 'up{namespace="team-b", cluster="eu"}');
   });
 });

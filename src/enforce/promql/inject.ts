@@ -1,4 +1,5 @@
-import { ruleToMatcher, type LabelPolicy, type PolicyMatcher } from '../../policy/label-policy.js';
+import { ruleToMatcher, type LabelSelector, type LimitedPolicy, type PolicyMatcher } from '../../policy/label-policy.js';
+import { onlySelector } from '../one-selector.js';
 import { compileRuleCheck, type ValueCheck } from './policy-values.js';
 import type { DecodedSelector, SelectorPart } from './selector.js';
 
@@ -7,31 +8,40 @@ export interface CompiledPolicy {
   readonly rules: readonly { readonly matcher: PolicyMatcher; readonly isAllowed: ValueCheck }[];
 }
 
-type LimitedPolicy = Exclude<LabelPolicy, { fullAccess: true }>;
-
 /**
  * Each policy object compiled once: a policy is immutable (buildLabelPolicy freezes it, rules and values too)
  * and lives as long as the identity carrying it, so the compiled form can be kept beside it instead of compiling
  * the policy's regexes on every rewrite. Derived data, not state: the answer is the same with or without an
  * entry, and an entry goes away with its policy (WeakMap). A policy not frozen all the way is compiled every time.
  */
-const compiledPolicies = new WeakMap<LimitedPolicy, CompiledPolicy>();
+const compiledPolicies = new WeakMap<LimitedPolicy, readonly CompiledPolicy[]>();
 
-/** Compiles a (non-full-access) policy's rules. */
+/** Compiles a (non-full-access) one-selector policy's rules; several selectors: InexpressiblePolicy. */
 export function compilePolicy(policy: LimitedPolicy): CompiledPolicy {
+  onlySelector(policy, 'a PromQL series selector');
+  return compileSelectors(policy)[0] as CompiledPolicy;
+}
+
+/** Compiles each selector of a (non-full-access) policy, in order: one CompiledPolicy per selector. */
+export function compileSelectors(policy: LimitedPolicy): readonly CompiledPolicy[] {
   const known = compiledPolicies.get(policy);
   if (known !== undefined) return known;
-  const rules = policy.rules.map((rule) => Object.freeze({ matcher: ruleToMatcher(rule), isAllowed: compileRuleCheck(rule) }));
-  const compiled: CompiledPolicy = Object.freeze({ rules: Object.freeze(rules) });
+  const compiled = Object.freeze(policy.selectors.map(compileSelector));
   if (isDeeplyFrozen(policy)) compiledPolicies.set(policy, compiled);
   return compiled;
+}
+
+function compileSelector(selector: LabelSelector): CompiledPolicy {
+  const rules = selector.map((rule) => Object.freeze({ matcher: ruleToMatcher(rule), isAllowed: compileRuleCheck(rule) }));
+  return Object.freeze({ rules: Object.freeze(rules) });
 }
 
 function isDeeplyFrozen(policy: LimitedPolicy): boolean {
   return (
     Object.isFrozen(policy) &&
-    Object.isFrozen(policy.rules) &&
-    policy.rules.every((rule) => Object.isFrozen(rule) && Object.isFrozen(rule.literals) && Object.isFrozen(rule.regexes))
+    Object.isFrozen(policy.selectors) &&
+    policy.selectors.every((rules) => Object.isFrozen(rules)) &&
+    policy.selectors.flat().every((rule) => Object.isFrozen(rule) && Object.isFrozen(rule.literals) && Object.isFrozen(rule.regexes))
   );
 }
 
@@ -59,6 +69,23 @@ export function injectPolicy(selector: DecodedSelector, policy: CompiledPolicy):
     }
   }
   return { metric: selector.metric, parts: [...parts, ...added] };
+}
+
+/**
+ * Makes one selector carry one policy selector of several, by intersection: every matcher of the client is
+ * kept (PromQL ANDs a selector's matchers, so a kept positive matcher can only narrow), and each rule's matcher
+ * is added unless a kept equality already pins its label to a provably allowed value. Unlike `injectPolicy`, a
+ * client's matcher outside this policy selector is not replaced: under a union, `up{namespace="a"}` must read
+ * namespace a from whichever selector allows it, and nothing from the others (union.ts).
+ */
+export function intersectPolicy(selector: DecodedSelector, policy: CompiledPolicy): DecodedSelector {
+  const added: SelectorPart[] = [];
+  for (const rule of policy.rules) {
+    const label = rule.matcher.label;
+    const isPinned = selector.parts.some((p) => isOnLabel(p, label) && p.op === '=' && rule.isAllowed(p.value));
+    if (!isPinned) added.push({ kind: 'matcher', label, quotedName: false, op: rule.matcher.op, value: rule.matcher.value });
+  }
+  return { metric: selector.metric, parts: [...selector.parts, ...added] };
 }
 
 function isOnLabel(

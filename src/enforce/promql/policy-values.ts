@@ -1,4 +1,4 @@
-import type { LabelPolicy, LabelRule } from '../../policy/label-policy.js';
+import type { LabelPolicy, LabelRule, LabelSelector } from '../../policy/label-policy.js';
 
 /**
  * Deciding "this value is allowed by the policy" without an RE2 engine.
@@ -152,12 +152,18 @@ export function compileRuleCheck(rule: LabelRule): ValueCheck {
 }
 
 /**
- * A check over a whole label set: true only when, for every rule, the label is present and provably allowed.
- * A label set lacking an enforced label is not the tenant's. Full access allows everything.
+ * A check over a whole label set: true only when, for every rule of at least one selector, the label is present
+ * and provably allowed. A label set lacking an enforced label is not the tenant's. Full access allows everything.
  */
 export function compileLabelSetCheck(policy: LabelPolicy): (labels: Readonly<Record<string, unknown>>) => boolean {
   if (policy.fullAccess) return () => true;
-  const checks = policy.rules.map((rule) => ({ label: rule.label, check: compileRuleCheck(rule) }));
+  const selectors = policy.selectors.map(compileSelectorCheck);
+  return (labels) => selectors.some((matches) => matches(labels));
+}
+
+/** One selector's check over a label set: every rule's label present and provably allowed. */
+export function compileSelectorCheck(selector: LabelSelector): (labels: Readonly<Record<string, unknown>>) => boolean {
+  const checks = selector.map((rule) => ({ label: rule.label, check: compileRuleCheck(rule) }));
   return (labels) =>
     checks.every(({ label, check }) => {
       const value = Object.hasOwn(labels, label) ? labels[label] : undefined;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildLabelPolicy, FULL_ACCESS, mergeLabelPolicies, type LabelPolicy } from '../../policy/label-policy.js';
+import { buildLabelPolicy, FULL_ACCESS, type LabelPolicy } from '../../policy/label-policy.js';
 import { QueryParseError } from '../errors.js';
 import { enforceQuery, enforceSelector } from './enforce.js';
 import { createCachedPromQLEnforcer } from './rewrite-cache.js';
@@ -18,7 +18,7 @@ const POLICIES: readonly LabelPolicy[] = [
   policy({ values: ['team-a'], labels: { cluster: 'eu-1' } }),
   policy({ values: ['a,namespace="b'] }),
   policy({ values: ['a'], labels: { namespace2: 'b' } }),
-  mergeLabelPolicies([policy({ values: ['team-a'] }), policy({ label: 'cluster', values: ['eu-1'] })]) as LabelPolicy,
+  policy({ label: 'cluster', values: ['eu-1'], labels: { namespace: 'team-a' } }),
   FULL_ACCESS,
 ];
 

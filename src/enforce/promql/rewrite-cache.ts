@@ -1,14 +1,16 @@
 import { describePolicy, type LabelPolicy } from '../../policy/label-policy.js';
-import { enforceQuery, enforceSelector } from './enforce.js';
+import { enforceQuery, enforceSelector, enforceSelectors } from './enforce.js';
 
 /** The two PromQL rewrites the Prometheus API endpoints need (see enforce.ts for their contracts). */
 export interface PromQLEnforcer {
   enforceQuery(query: string, policy: LabelPolicy): string;
   enforceSelector(selector: string, policy: LabelPolicy): string;
+  /** One selector per policy selector (several `match[]`, ORed); see enforce.ts. */
+  enforceSelectors(selector: string, policy: LabelPolicy): string[];
 }
 
 /** The rewrites themselves, computed on every call. */
-export const uncachedPromQLEnforcer: PromQLEnforcer = { enforceQuery, enforceSelector };
+export const uncachedPromQLEnforcer: PromQLEnforcer = { enforceQuery, enforceSelector, enforceSelectors };
 
 export interface RewriteCacheOptions {
   /** Entries kept; the least recently used one is dropped beyond this. */
@@ -57,6 +59,11 @@ export function createCachedPromQLEnforcer(options: RewriteCacheOptions): PromQL
   return {
     enforceQuery: cached('query', enforceQuery),
     enforceSelector: cached('selector', enforceSelector),
+    // A printed selector never holds a raw NUL (quotePromString escapes control characters): NUL joins them.
+    enforceSelectors: (() => {
+      const joined = cached('selectors', (value, policy) => enforceSelectors(value, policy).join('\0'));
+      return (value: string, policy: LabelPolicy): string[] => joined(value, policy).split('\0');
+    })(),
     get size() {
       return entries.size;
     },

@@ -17,8 +17,11 @@
  * - no label or annotation template calls `query` (`{{ query "…" }}` runs a query of its own at evaluation
  *   time, outside the expression); other templates are shown as written.
  * Labels and annotations must be maps of strings; anything else is not inside.
+ * Under a policy of several selectors (ORed), "carries the policy" means carries one of them (each selector of
+ * the expression may carry a different one: the rule reads inside their union), and the labels must hold values
+ * one selector allows (the one whose labels they name, for an expression that reads nothing).
  */
-import type { LabelPolicy, LabelRule } from '../../policy/label-policy.js';
+import type { LabelRule, LabelSelector, LimitedPolicy } from '../../policy/label-policy.js';
 import { ruleToMatcher } from '../../policy/label-policy.js';
 import { findSelectors, parseLogQuery } from '../logql/parse.js';
 import { readSelectorMatchers } from '../logql/selector.js';
@@ -36,21 +39,23 @@ export interface RuleParts {
   readonly annotations: unknown;
 }
 
-export type LimitedPolicy = Extract<LabelPolicy, { fullAccess: false }>;
+export type { LimitedPolicy };
 
 /** Compiles the decision once per response (see the module contract). */
 export function compileRuleVisibility(policy: LimitedPolicy, language: RuleLanguage): (rule: RuleParts) => boolean {
-  const readsInside = language === 'promql' ? promqlReadsInside(policy) : logqlReadsInside(policy);
-  const claims = policy.rules.map((rule) => ({ label: rule.label, isAllowed: compileRuleCheck(rule) }));
+  const readsInside = language === 'promql' ? promqlReadsInside(policy) : logqlReadsInside(policy.selectors);
+  const claimSets = policy.selectors.map((selector) => selector.map((rule) => ({ label: rule.label, isAllowed: compileRuleCheck(rule) })));
   return ({ expr, labels = {}, annotations = {} }) => {
     if (typeof expr !== 'string') return false;
     const labelValues = stringMap(labels ?? {});
     const annotationValues = stringMap(annotations ?? {});
     if (labelValues === undefined || annotationValues === undefined) return false;
     if ([...labelValues.values(), ...annotationValues.values()].some(callsQuery)) return false;
-    if (!claims.every(({ label, isAllowed }) => !labelValues.has(label) || isAllowed(labelValues.get(label) as string))) return false;
+    const consistent = claimSets.filter((claims) =>
+      claims.every(({ label, isAllowed }) => !labelValues.has(label) || isAllowed(labelValues.get(label) as string)));
+    if (consistent.length === 0) return false;
     const reads = readsInside(expr);
-    return reads === 'inside' || (reads === 'nothing' && claims.every(({ label }) => labelValues.has(label)));
+    return reads === 'inside' || (reads === 'nothing' && consistent.some((claims) => claims.every(({ label }) => labelValues.has(label))));
   };
 }
 
@@ -68,9 +73,9 @@ function promqlReadsInside(policy: LimitedPolicy): (expr: string) => Reads {
   };
 }
 
-/** The LogQL twin of `findUnenforcedSelectors`: every stream selector carries every policy rule. */
-function logqlReadsInside(policy: LimitedPolicy): (expr: string) => Reads {
-  const rules = policy.rules.map((rule) => ({ rule, matcher: ruleToMatcher(rule), isAllowed: compileRuleCheck(rule) }));
+/** The LogQL twin of `findUnenforcedSelectors`: every stream selector carries every rule of one policy selector. */
+function logqlReadsInside(policySelectors: readonly LabelSelector[]): (expr: string) => Reads {
+  const compiled = policySelectors.map((selector) => selector.map((rule) => ({ rule, matcher: ruleToMatcher(rule), isAllowed: compileRuleCheck(rule) })));
   return (expr) => {
     try {
       const parsed = parseLogQuery(expr);
@@ -78,7 +83,7 @@ function logqlReadsInside(policy: LimitedPolicy): (expr: string) => Reads {
       if (selectors.length === 0) return 'nothing';
       const isInside = selectors.every((node) => {
         const matchers = readSelectorMatchers(parsed, node);
-        return rules.every(({ rule, matcher, isAllowed }) => carries(matchers, rule, matcher, isAllowed));
+        return compiled.some((rules) => rules.every(({ rule, matcher, isAllowed }) => carries(matchers, rule, matcher, isAllowed)));
       });
       return isInside ? 'inside' : 'outside';
     } catch {

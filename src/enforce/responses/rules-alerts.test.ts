@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildLabelPolicy, FULL_ACCESS, type LabelPolicy } from '../../policy/label-policy.js';
+import { buildLabelPolicy, buildSelectorsPolicy, FULL_ACCESS, type LabelPolicy } from '../../policy/label-policy.js';
 import { UnsupportedInput } from '../errors.js';
 import { filterAlertsResponse, filterRulesResponse } from './rules-alerts.js';
 
@@ -109,5 +109,39 @@ describe('filterAlertsResponse', () => {
     });
     const out = JSON.parse(filterAlertsResponse(body, POLICY).toString());
     assert.deepEqual(out.data.alerts.map((a: { labels: { alertname: string } }) => a.labels.alertname), ['A', 'D']);
+  });
+});
+
+describe('rules and alerts under a policy of several selectors (DNF)', () => {
+  const DNF = buildSelectorsPolicy([{ namespace: 'a', env: 'prod' }, { namespace: 'shared' }]) as LabelPolicy;
+  const rule = (name: string, query: string, labels?: Record<string, string>) => ({ type: 'recording', name, query, ...(labels ? { labels } : {}) });
+  const shown = (rules: unknown[], language: 'promql' | 'logql' = 'promql') =>
+    JSON.parse(filterRulesResponse(json({ status: 'success', data: { groups: [{ name: 'g', rules }] } }), DNF, language).toString())
+      .data.groups.flatMap((g: { rules: { name: string }[] }) => g.rules.map((r) => r.name));
+
+  it('a rule is shown when each of its selectors reads inside one policy selector', () => {
+    assert.deepEqual(
+      shown([
+        rule('one', 'up{namespace="a", env="prod"}'),
+        rule('both', 'up{namespace="a", env="prod"} + on() group_left sum(up{namespace="shared"})'),
+        rule('mixed', 'up{namespace="a"}'), // namespace a without env="prod" is outside
+        rule('widening', 'up{namespace="shared"} or up{env="prod"}'),
+        rule('claims-other', 'up{namespace="shared"}', { namespace: 'a', env: 'dev' }),
+        rule('claims-own', 'up{namespace="shared"}', { namespace: 'shared' }),
+        rule('nothing-labelled', 'vector(1)', { namespace: 'a', env: 'prod' }),
+        rule('nothing-half-labelled', 'vector(1)', { namespace: 'a' }),
+      ]),
+      ['one', 'both', 'claims-own', 'nothing-labelled'],
+    );
+    assert.deepEqual(shown([rule('l', 'sum(rate({namespace="shared"}[5m]))'), rule('m', 'sum(rate({namespace="a"}[5m]))')], 'logql'), ['l']);
+  });
+
+  it('an alert is kept when its labels satisfy one selector', () => {
+    const body = json({ status: 'success', data: { alerts: [
+      { labels: { alertname: 'A', namespace: 'a', env: 'prod' } },
+      { labels: { alertname: 'B', namespace: 'a', env: 'dev' } },
+      { labels: { alertname: 'C', namespace: 'shared' } },
+    ] } });
+    assert.deepEqual(JSON.parse(filterAlertsResponse(body, DNF).toString()).data.alerts.map((a: { labels: { alertname: string } }) => a.labels.alertname), ['A', 'C']);
   });
 });

@@ -1,4 +1,5 @@
-import { policyMatchers, type LabelPolicy } from '../../policy/label-policy.js';
+import { selectorMatchers, type LabelPolicy, type LabelSelector } from '../../policy/label-policy.js';
+import { onlySelector } from '../one-selector.js';
 
 /** How policy labels become TraceQL attributes. */
 export interface TraceQueryOptions {
@@ -20,7 +21,23 @@ const ATTRIBUTE_NAME = /^[a-zA-Z_][a-zA-Z0-9_.]*[a-zA-Z0-9_]$|^[a-zA-Z_]$/;
  * Empty for full access (and for a policy without rules).
  */
 export function buildPolicyConditions(policy: LabelPolicy, options: TraceQueryOptions = {}): string[] {
-  return policyMatchers(policy).map((matcher) => {
+  if (policy.fullAccess) return [];
+  return buildSelectorConditions(onlySelector(policy, 'a TraceQL filter without ||'), options);
+}
+
+/**
+ * The one TraceQL condition of a policy, for a spanset filter: the conditions of a one-selector policy joined
+ * with `&&` (as today), or, for several selectors, `((a1 && a2) || (b1))`: a span passes when its resource
+ * satisfies one selector, exactly the union (resource attributes are per span). Undefined for full access.
+ */
+export function buildPolicyCondition(policy: LabelPolicy, options: TraceQueryOptions = {}): string | undefined {
+  if (policy.fullAccess) return undefined;
+  if (policy.selectors.length === 1) return buildSelectorConditions(policy.selectors[0] as LabelSelector, options).join(' && ');
+  return `(${policy.selectors.map((selector) => `(${buildSelectorConditions(selector, options).join(' && ')})`).join(' || ')})`;
+}
+
+function buildSelectorConditions(selector: LabelSelector, options: TraceQueryOptions): string[] {
+  return selectorMatchers(selector).map((matcher) => {
     const attribute = options.attributes?.[matcher.label] ?? matcher.label;
     if (!ATTRIBUTE_NAME.test(attribute)) {
       throw new TypeError(`invalid TraceQL attribute name for label "${matcher.label}": ${attribute}`);

@@ -2,11 +2,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parser } from '@grafana/lezer-traceql';
-import { buildLabelPolicy, type LabelPolicy } from '../../policy/label-policy.js';
+import { buildLabelPolicy, buildSelectorsPolicy, type LabelPolicy } from '../../policy/label-policy.js';
 import { enforceTraceQuery } from './enforce.js';
 
 const policy = buildLabelPolicy({ values: ['a', 'b'] }) as LabelPolicy;
-const POLICY = 'resource.namespace =~ "^(?:a|b)$"';
+const POLICY_TEXT = 'resource.namespace =~ "^(?:a|b)$"';
 
 // Hostile string values: braces, operators and escaped quotes that a textual rewrite could trip on.
 const stringValue = fc
@@ -40,7 +40,7 @@ const stage = fc.constantFrom('| count() > 2', '| select(span.foo)', '| by(resou
 const query = fc.tuple(spanset, stage, fc.constantFrom('', ' // } || {}')).map(([s, p, c]) => `${s} ${p}${c}`);
 
 /** Every spanset filter of the output, as the parser sees it, must end in `&& <policy>` or be `{ <policy> }`. */
-function unenforcedFilters(output: string): string[] {
+function unenforcedFilters(output: string, POLICY = POLICY_TEXT): string[] {
   const bad: string[] = [];
   parser.parse(output).iterate({
     enter(ref) {
@@ -83,6 +83,21 @@ describe('enforceTraceQuery (property)', () => {
         assert.deepEqual(unenforcedFilters(twice), []);
       }),
       { numRuns: 200 },
+    );
+  });
+});
+
+describe('enforceTraceQuery (property) under a policy of several selectors (DNF)', () => {
+  const dnf = buildSelectorsPolicy([{ namespace: 'a', cluster: 'eu' }, { namespace: ['b', 'team-.*'] }]) as LabelPolicy;
+  const DISJUNCTION = '((resource.namespace = "a" && resource.cluster = "eu") || (resource.namespace =~ "^(?:b|team-.*)$"))';
+  it('ANDs the whole disjunction into every spanset filter of the re-parsed output, and drops none', () => {
+    fc.assert(
+      fc.property(query, (q) => {
+        const out = enforceTraceQuery(q, dnf);
+        assert.deepEqual(unenforcedFilters(out, DISJUNCTION), [], out);
+        assert.equal(countFilters(out), countFilters(q), out);
+      }),
+      { numRuns: 300 },
     );
   });
 });

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildLabelPolicy, FULL_ACCESS, type LabelPolicy } from '../../policy/label-policy.js';
+import { buildLabelPolicy, buildSelectorsPolicy, FULL_ACCESS, type LabelPolicy } from '../../policy/label-policy.js';
 import { QueryParseError } from '../errors.js';
 import { enforceTraceQuery } from './enforce.js';
 
@@ -79,5 +79,25 @@ describe('enforceTraceQuery', () => {
   it('quotes policy values so they cannot break out of the string', () => {
     const policy = buildLabelPolicy({ labels: { team: 'a" } || { true' } }) as LabelPolicy;
     assert.equal(enforceTraceQuery('{}', policy), '{ resource.team = "a\\" } || { true" }');
+  });
+});
+
+describe('enforceTraceQuery under a policy of several selectors (DNF)', () => {
+  const dnf = buildSelectorsPolicy([{ namespace: 'a', env: 'prod' }, { namespace: 'shared' }]) as LabelPolicy;
+  const P = '((resource.namespace = "a" && resource.env = "prod") || (resource.namespace = "shared"))';
+  const rows: [string, string, string][] = [
+    ['an empty query is the disjunction', '', `{ ${P} }`],
+    ['a filter is ANDed with the whole disjunction', '{ .a = 1 || .b = 2 }', `{ (.a = 1 || .b = 2) && ${P} }`],
+    ['both sides of a structural operator', '{ .x = 1 } >> { }', `{ (.x = 1) && ${P} } >> { ${P} }`],
+    ['a condition trying to widen with || stays inside its parentheses', '{ true || resource.namespace = "b" }', `{ (true || resource.namespace = "b") && ${P} }`],
+  ];
+  for (const [name, query, want] of rows) it(name, () => assert.equal(enforceTraceQuery(query, dnf), want));
+
+  it('a hostile value cannot break out of its selector', () => {
+    const hostile = buildSelectorsPolicy([{ team: 'a" ) && ( true' }, { namespace: 'shared' }]) as LabelPolicy;
+    const out = enforceTraceQuery('{ }', hostile);
+    assert.equal(out, '{ ((resource.team =~ "^(?:a\\" ) && ( true)$") || (resource.namespace = "shared")) }');
+    // A regex value that would match the empty string is refused when the policy is built.
+    assert.throws(() => buildSelectorsPolicy([{ team: 'a" ) || ( true' }, { namespace: 'shared' }]), /empty string/);
   });
 });

@@ -1,6 +1,6 @@
 import type { LabelPolicy } from '../../policy/label-policy.js';
 import { QueryParseError } from '../errors.js';
-import { buildPolicyConditions, type TraceQueryOptions } from './conditions.js';
+import { buildPolicyCondition, buildPolicyConditions, type TraceQueryOptions } from './conditions.js';
 import { childrenOf, parseTraceQuery, type TextRange } from './syntax.js';
 
 interface Edit extends TextRange {
@@ -18,6 +18,8 @@ interface Edit extends TextRange {
  * Edge cases:
  * - Empty or blank query → `{ <policy> }` (Tempo's search without `q`).
  * - Full access (or a policy without rules) → the query unchanged.
+ * - A policy of several selectors: the policy condition is their disjunction, `((a1 && a2) || (b1))`, ANDed
+ *   into every filter the same way: exact, since a span's resource attributes decide alone whether it passes.
  * - Comments are removed from the output, so what Tempo parses is exactly what was checked.
  * - A condition on the same attribute (`resource.namespace = "b"`) is kept and ANDed: the result is empty, not
  *   widened. `span.namespace` is a different attribute and never satisfies the policy.
@@ -27,9 +29,11 @@ interface Edit extends TextRange {
  * - The output is re-parsed and checked before it is returned; a failed check is a `QueryParseError`.
  */
 export function enforceTraceQuery(query: string, policy: LabelPolicy, options: TraceQueryOptions = {}): string {
-  const conditions = buildPolicyConditions(policy, options);
-  if (conditions.length === 0) return query;
-  const policyText = conditions.join(' && ');
+  const policyText = buildPolicyCondition(policy, options);
+  if (policyText === undefined) return query;
+  // One selector: its conditions, each checked on the right spine of `&&`; several: the one parenthesised
+  // disjunction, checked as one condition.
+  const conditions = policy.fullAccess || policy.selectors.length > 1 ? [policyText] : buildPolicyConditions(policy, options);
   if (query.trim() === '') return `{ ${policyText} }`;
   const parsed = parseTraceQuery(query);
   const edits: Edit[] = [];

@@ -32,14 +32,15 @@ export interface ResourceCheck {
 }
 
 /**
- * Compiles the policy into a resource check: a resource is allowed only when, for every rule, the attribute
+ * Compiles the policy into a resource check: a resource is allowed only when, for every rule of one selector, the attribute
  * carrying the rule's label is a string provably allowed (`compileLabelSetCheck`: exact literals; a policy
  * regex only inside the subset where a JavaScript match implies an RE2 match). A missing attribute, a
  * non-string value, or a key repeated with different values is not allowed. Full access allows everything.
  */
 export function compileResourceCheck(policy: LabelPolicy, options: TraceQueryOptions = {}): ResourceCheck {
   const isAllowedLabelSet = compileLabelSetCheck(policy);
-  const mapping = policy.fullAccess ? [] : policy.rules.map((rule) => ({ label: rule.label, attribute: options.attributes?.[rule.label] ?? rule.label }));
+  const labels = policy.fullAccess ? [] : [...new Set(policy.selectors.flat().map((rule) => rule.label))];
+  const mapping = labels.map((label) => ({ label, attribute: options.attributes?.[label] ?? label }));
   return {
     attributes: mapping.map(({ attribute }) => attribute),
     isAllowed: (resource) => {

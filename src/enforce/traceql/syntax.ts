@@ -7,7 +7,7 @@ import { QueryParseError } from '../errors.js';
  * makes the query refused, never passed through unchecked (prom-label-proxy's `EnforceNode` default case).
  * Only `SpansetFilter` selects spans; every other kind combines, pipes, aggregates or names things.
  */
-const KNOWN_NODES = new Set([
+const KNOWN_NODES: ReadonlySet<string> = new Set([
   'TraceQL', 'SpansetPipelineExpression', 'WrappedSpansetPipeline', 'SpansetPipeline', 'SpansetExpression',
   'SpansetFilter', 'And', 'Gt', 'Desc', 'Lt', 'Anc', 'Or', 'Pipe', 'ExperimentalOp', 'UnionStructuralOp',
   'FieldExpression', 'FieldOp', 'Static', 'String', 'Integer', 'Float', 'Duration', 'TemplateVariable',
@@ -21,7 +21,7 @@ const KNOWN_NODES = new Set([
   'HintValue', 'LineComment', 'BlockComment',
 ]);
 
-const COMMENTS = new Set(['LineComment', 'BlockComment']);
+const COMMENTS: ReadonlySet<string> = new Set(['LineComment', 'BlockComment']);
 
 export interface TextRange {
   readonly from: number;

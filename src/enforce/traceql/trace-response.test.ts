@@ -128,3 +128,19 @@ describe('filterTraceResponse', () => {
     });
   }
 });
+
+describe('compileResourceCheck under a policy of several selectors (DNF)', () => {
+  it('a resource is allowed when its attributes satisfy one selector, with the configured attribute names', async () => {
+    const { compileResourceCheck } = await import('./resource-attributes.js');
+    const { buildSelectorsPolicy } = await import('../../policy/label-policy.js');
+    const dnf = buildSelectorsPolicy([{ namespace: 'a', env: 'prod' }, { namespace: 'shared' }]) as LabelPolicy;
+    const check = compileResourceCheck(dnf, { attributes: { namespace: 'k8s.namespace.name' } });
+    assert.deepEqual([...check.attributes].sort(), ['env', 'k8s.namespace.name']);
+    const resource = (entries: Record<string, string>) => new Map(Object.entries(entries));
+    assert.equal(check.isAllowed(resource({ 'k8s.namespace.name': 'a', env: 'prod' })), true);
+    assert.equal(check.isAllowed(resource({ 'k8s.namespace.name': 'shared' })), true);
+    assert.equal(check.isAllowed(resource({ 'k8s.namespace.name': 'a', env: 'dev' })), false);
+    assert.equal(check.isAllowed(resource({ 'k8s.namespace.name': 'a' })), false);
+    assert.equal(check.isAllowed(resource({ namespace: 'shared' })), false, 'the label name is not the attribute');
+  });
+});

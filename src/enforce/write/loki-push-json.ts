@@ -37,7 +37,7 @@ function decodeStream(stream: unknown, index: number): JsonPushStream {
   }
   const values = readField(object, 'values', where) ?? [];
   if (!Array.isArray(values)) throw new UnsupportedInput(`${where}: "values" must be an array`);
-  values.forEach((entry: unknown) => assertEntry(entry, where));
+  for (const entry of values as unknown[]) assertEntry(entry, where);
   return { labels, values };
 }
 

@@ -1,7 +1,7 @@
 /**
  * The policy check for one pushed stream's labels, shared by the JSON and protobuf push formats.
  */
-import type { LabelPolicy, LabelRule } from '../../policy/label-policy.js';
+import type { LabelPolicy, LabelRule, LabelSelector } from '../../policy/label-policy.js';
 import { PolicyViolation } from '../errors.js';
 
 export type PushLabelMode = 'reject' | 'inject';
@@ -17,11 +17,14 @@ export type StreamLabelCheck = (labels: ReadonlyMap<string, string>, stream: str
  * missing: Loki drops empty-valued labels. In `inject` mode a missing label is added when its rule is a
  * single literal; a present but wrong value is always refused, never overwritten (the client's labels are
  * its data: silently moving a stream to another namespace would hide the mistake).
+ * Under a policy of several selectors a stream is allowed when its labels satisfy one of them (exactly what
+ * the union would read back); nothing is injected (which selector's labels would be a guess).
  * @throws PolicyViolation naming the stream; the whole push is refused, nothing is forwarded.
  */
 export function compileStreamLabelCheck(policy: LabelPolicy, mode: PushLabelMode): StreamLabelCheck {
   if (policy.fullAccess) return (labels) => new Map(labels);
-  const rules = policy.rules.map((rule) => ({ rule, isAllowed: compileRule(rule) }));
+  if (policy.selectors.length > 1) return compileUnionCheck(policy.selectors);
+  const rules = (policy.selectors[0] ?? []).map((rule) => ({ rule, isAllowed: compileRule(rule) }));
   return (labels, stream) => {
     const out = new Map(labels);
     for (const { rule, isAllowed } of rules) {
@@ -39,6 +42,18 @@ export function compileStreamLabelCheck(policy: LabelPolicy, mode: PushLabelMode
       }
     }
     return out;
+  };
+}
+
+function compileUnionCheck(selectors: readonly LabelSelector[]): StreamLabelCheck {
+  const compiled = selectors.map((selector) => selector.map((rule) => ({ label: rule.label, isAllowed: compileRule(rule) })));
+  return (labels, stream) => {
+    const satisfies = (rules: (typeof compiled)[number]) => rules.every(({ label, isAllowed }) => {
+      const value = labels.get(label);
+      return value !== undefined && value !== '' && isAllowed(value);
+    });
+    if (!compiled.some(satisfies)) throw new PolicyViolation(`stream ${stream}: labels not allowed by any selector of the label policy`);
+    return new Map(labels);
   };
 }
 

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import snappy from 'snappyjs';
-import { FULL_ACCESS, buildLabelPolicy, type LabelPolicy } from '../../policy/label-policy.js';
+import { FULL_ACCESS, buildLabelPolicy, buildSelectorsPolicy, type LabelPolicy } from '../../policy/label-policy.js';
 import { PolicyViolation, UnsupportedInput } from '../errors.js';
 import { enforceLokiPush, type LokiPushOptions } from './loki-push.js';
 import { decodeProtoPush, encodeProtoPush } from './loki-push-proto.js';
@@ -251,5 +251,19 @@ describe('enforceLokiPush: protobuf forwarding', () => {
     assert.equal(out.body, body);
     assert.equal(out.contentType, undefined);
     assert.equal(out.isModified, false);
+  });
+});
+
+describe('enforceLokiPush under a policy of several selectors (DNF)', () => {
+  const dnf = buildSelectorsPolicy([{ namespace: 'a', env: 'prod' }, { namespace: 'shared' }]) as LabelPolicy;
+  it('a stream satisfying one selector is accepted; one mixing them, or missing a label, is refused even in inject mode', () => {
+    const ok = pushJson(jsonBody({ namespace: 'a', env: 'prod', app: 'x' }, { namespace: 'shared' }), dnf, INJECT);
+    assert.equal(JSON.parse(ok.body.toString()).streams.length, 2);
+    const streams: Record<string, string>[] = [{ namespace: 'a', env: 'dev' }, { namespace: 'a' }, { app: 'x' }, { namespace: 'shared', env: '', x: '1' }];
+    for (const stream of streams) {
+      const push = () => pushJson(jsonBody(stream), dnf, INJECT);
+      if (stream.namespace === 'shared') assert.doesNotThrow(push);
+      else assert.throws(push, PolicyViolation, JSON.stringify(stream));
+    }
   });
 });

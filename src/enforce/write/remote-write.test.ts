@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import snappy from 'snappyjs';
-import { buildLabelPolicy, FULL_ACCESS, type LabelPolicy } from '../../policy/label-policy.js';
+import { buildLabelPolicy, buildSelectorsPolicy, FULL_ACCESS, type LabelPolicy } from '../../policy/label-policy.js';
 import { PolicyViolation, UnsupportedInput } from '../errors.js';
 import { enforceRemoteWrite, type RemoteWriteOptions } from './remote-write.js';
 import { createRemoteWriteSchema } from './remote-write-schema.js';
@@ -137,5 +137,25 @@ describe('enforceRemoteWrite', () => {
     const v1 = 'application/x-protobuf; proto=prometheus.WriteRequest';
     assert.equal(enforceRemoteWrite(body, nsA, { ...strict, contentType: v1 }).seriesCount, 1);
     assert.equal(enforceRemoteWrite(body, nsA, { ...strict, contentType: undefined, contentEncoding: undefined }).seriesCount, 1);
+  });
+});
+
+describe('enforceRemoteWrite under a policy of several selectors (DNF)', () => {
+  const dnf = buildSelectorsPolicy([{ namespace: 'a', env: 'prod' }, { namespace: 'shared' }]) as LabelPolicy;
+  it('a series satisfying one selector is forwarded byte for byte', () => {
+    const body = encode({ timeseries: [series({ __name__: 'up', namespace: 'a', env: 'prod' }), series({ __name__: 'up', namespace: 'shared', env: 'dev' })] });
+    const out = enforceRemoteWrite(body, dnf, strict);
+    assert.equal(out.body, body);
+    assert.equal(out.seriesCount, 2);
+  });
+  it('a series mixing the selectors (a selector cannot widen another) is refused, and nothing is injected', () => {
+    const mixed: Labels[] = [{ namespace: 'a', env: 'dev' }, { namespace: 'a' }, { env: 'prod' }, { namespace: 'b', env: 'prod' }];
+    for (const labels of mixed) {
+      assert.throws(() => enforceRemoteWrite(encode({ timeseries: [series({ __name__: 'up', ...labels })] }), dnf, inject), PolicyViolation, JSON.stringify(labels));
+    }
+  });
+  it('a policy label given twice is refused', () => {
+    const body = encode({ timeseries: [{ labels: [{ name: 'namespace', value: 'shared' }, { name: 'namespace', value: 'b' }], samples: [{ value: 1, timestamp: 1 }] }] });
+    assert.throws(() => enforceRemoteWrite(body, dnf, strict), /more than once/);
   });
 });

@@ -42,6 +42,9 @@ const LABEL_FIELD = 1;
  * - With `injectLabels`, a missing label whose rule is a single literal is added, labels re-sorted by name
  *   (the spec requires sorted labels), and the body re-encoded and re-compressed. Only touched series are
  *   re-encoded, and then only their labels: every other field is copied byte for byte.
+ * - A policy of several selectors: a series is allowed when its labels satisfy one of them (each of that
+ *   selector's labels present once, non-empty, allowed); a policy label present twice is refused as above;
+ *   nothing is injected (which selector's labels to add would be a guess).
  * - Full access: the body is returned untouched without decoding.
  * - Remote write 2.0 (`proto=io.prometheus.write.v2.Request`), other media types and encodings →
  *   `UnsupportedInput` with `mediaType` (415). Malformed snappy or protobuf → `UnsupportedInput` (400).
@@ -50,7 +53,8 @@ export function enforceRemoteWrite(body: Buffer, policy: LabelPolicy, options: R
   if (policy.fullAccess) return { body, isModified: false, seriesCount: 0 };
   assertRemoteWriteV1(options.contentType, options.contentEncoding);
   const message = decompressSnappy(body, options.maxDecompressedBytes);
-  const matchers = policy.rules.map(compileRule);
+  const selectors = policy.selectors.map((selector) => selector.map(compileRule));
+  const matchers = selectors.length === 1 ? (selectors[0] as RuleMatcher[]) : undefined;
   let isModified = false;
   let seriesCount = 0;
   const out: Buffer[] = [];
@@ -59,7 +63,7 @@ export function enforceRemoteWrite(body: Buffer, policy: LabelPolicy, options: R
       out.push(field.raw);
       continue;
     }
-    const rewritten = enforceSeries(requirePayload(field), matchers, options.injectLabels);
+    const rewritten = matchers ? enforceSeries(requirePayload(field), matchers, options.injectLabels) : checkUnionSeries(requirePayload(field), selectors);
     seriesCount++;
     if (rewritten === undefined) {
       out.push(field.raw);
@@ -86,6 +90,21 @@ function compileRule(rule: LabelRule): RuleMatcher {
 
 function isAllowed(matcher: RuleMatcher, value: string): boolean {
   return matcher.rule.literals.includes(value) || matcher.regexes.some((re) => re.test(value));
+}
+
+/** Under several selectors: throws unless the series' labels satisfy one selector; never modifies it. */
+function checkUnionSeries(series: Buffer, selectors: readonly (readonly RuleMatcher[])[]): undefined {
+  const labels = readFields(series).filter((f) => f.number === LABEL_FIELD).map((f) => readLabel(requirePayload(f)));
+  const metric = labels.find((l) => l.name === '__name__')?.value ?? '(no __name__)';
+  for (const name of new Set(selectors.flat().map((m) => m.rule.label))) {
+    if (labels.filter((l) => l.name === name).length > 1) throw new PolicyViolation(`series ${metric}: label "${name}" appears more than once`);
+  }
+  const satisfies = (matchers: readonly RuleMatcher[]) => matchers.every((m) => {
+    const value = labels.find((l) => l.name === m.rule.label)?.value ?? '';
+    return value !== '' && isAllowed(m, value);
+  });
+  if (!selectors.some(satisfies)) throw new PolicyViolation(`series ${metric}: labels not allowed by any selector of the label policy`);
+  return undefined;
 }
 
 /** Returns the re-encoded series when labels were added, undefined when it passes unchanged; throws if refused. */

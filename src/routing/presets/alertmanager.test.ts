@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createIdentity } from '../../identity/identity.js';
-import { buildLabelPolicy, FULL_ACCESS, type LabelPolicy } from '../../policy/label-policy.js';
+import { buildLabelPolicy, buildSelectorsPolicy, FULL_ACCESS, type LabelPolicy } from '../../policy/label-policy.js';
 import { HttpError } from '../../core/http-errors.js';
 import type { EnforceContext, ProxyRequest, UpstreamLookup } from '../endpoint.js';
 import { compileEndpointTable } from '../endpoint-table.js';
@@ -195,5 +195,32 @@ describe('alertmanager preset', () => {
   it('requires a policy on every row and the write scope on every change', () => {
     assert.ok(alertmanagerPreset.endpoints.every((e) => e.requiresPolicy === true));
     for (const e of alertmanagerPreset.endpoints) assert.equal(e.scope, e.methods.includes('GET') ? 'read' : 'write');
+  });
+});
+
+describe('alertmanager preset: a policy of several selectors (DNF)', () => {
+  const dnf = buildSelectorsPolicy([{ namespace: 'a', env: 'prod' }, { namespace: 'shared' }]) as LabelPolicy;
+  const labelled = (labels: Record<string, string>) => ({ labels: { alertname: 'X', ...labels } });
+  const env = (value: string) => ({ name: 'env', value, isRegex: false, isEqual: true });
+
+  it('reads get no filter (Alertmanager ANDs filters) and the response filter keeps what one selector allows', async () => {
+    const req = await transform(request('GET', '/api/v2/alerts', undefined, 'active=true'), context(dnf));
+    assert.deepEqual(new URLSearchParams(req.query).getAll('filter'), []);
+    const kept = filter('/api/v2/alerts', [labelled({ namespace: 'a', env: 'prod' }), labelled({ namespace: 'a', env: 'dev' }), labelled({ namespace: 'shared' })], context(dnf));
+    assert.deepEqual(kept, [labelled({ namespace: 'a', env: 'prod' }), labelled({ namespace: 'shared' })]);
+  });
+
+  it('a silence must be confined by one selector: a selector cannot widen another', async () => {
+    await transform(request('POST', '/api/v2/silences', { matchers: [eq('a'), env('prod')], startsAt: 's', endsAt: 'e' }), context(dnf));
+    await transform(request('POST', '/api/v2/silences', { matchers: [eq('shared')], startsAt: 's', endsAt: 'e' }), context(dnf));
+    for (const matchers of [[eq('a')], [env('prod')], [eq('a'), env('dev')], [{ name: 'namespace', value: 'a|shared', isRegex: true }]]) {
+      const refused = await refusal(request('POST', '/api/v2/silences', { matchers, startsAt: 's', endsAt: 'e' }), context(dnf));
+      assert.equal(refused.code, 'policy_violation', JSON.stringify(matchers));
+    }
+  });
+
+  it('posted alerts must satisfy one selector; nothing is injected', async () => {
+    await transform(request('POST', '/api/v2/alerts', [labelled({ namespace: 'shared' })]), context(dnf, true));
+    assert.equal((await refusal(request('POST', '/api/v2/alerts', [labelled({ namespace: 'a' })]), context(dnf, true))).code, 'policy_violation');
   });
 });

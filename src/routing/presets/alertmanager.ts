@@ -137,7 +137,8 @@ function checkPostedAlerts(req: ProxyRequest, ctx: EnforceContext): void {
   const alerts = posted.map(readPostedAlert);
   for (const alert of alerts) {
     const labels = isRecord(alert['labels']) ? { ...alert['labels'] } : {};
-    for (const rule of policy.rules) {
+    const only = policy.selectors.length === 1 ? policy.selectors[0] : undefined; // inject only under one selector
+    for (const rule of only ?? []) {
       const value = injectableValue(rule);
       const missing = labels[rule.label] === undefined || labels[rule.label] === '';
       if (missing && ctx.options.injectLabelsOnWrite && value !== undefined) labels[rule.label] = value;

@@ -6,13 +6,15 @@
  * Loki without a label policy: the tenant header alone isolates, so identities with no policy read and write
  * tenant-wide (no `requiresPolicy`); a policy, when present, is always enforced.
  */
-import { enforceLogQuery, enforceLogSelector } from '../../enforce/logql/enforce.js';
+import { enforceLogQuery, enforceLogSelector, enforceLogSelectors } from '../../enforce/logql/enforce.js';
 import { rewriteRequestParams } from '../../enforce/logql/loki-params.js';
 import { formatSelector } from '../../enforce/logql/selector.js';
 import { enforceLokiPush } from '../../enforce/write/loki-push.js';
-import { policyMatchers, type LabelPolicy } from '../../policy/label-policy.js';
+import { selectorMatchers, type LimitedPolicy } from '../../policy/label-policy.js';
+import { onlySelector } from '../../enforce/one-selector.js';
 import type { EnforceContext, ProxyRequest } from '../endpoint.js';
 import { runEnforcer } from './enforce-http-errors.js';
+import { InexpressiblePolicy } from '../../enforce/errors.js';
 
 export type RequestTransform = (req: ProxyRequest, ctx: EnforceContext) => void | Promise<void>;
 
@@ -26,6 +28,11 @@ export interface LokiReadSpec {
    * detected labels, Loki answers for the whole tenant when no selector is given.
    */
   readonly defaultToPolicy: boolean;
+  /**
+   * Loki ORs the parameter's occurrences (the series API's `match[]`): under a policy of several selectors each
+   * occurrence becomes one per selector, exactly their union. Otherwise such a policy is refused (403).
+   */
+  readonly ored?: boolean;
 }
 
 /** Bound on a decompressed push body (gzip, deflate, snappy). */
@@ -33,20 +40,33 @@ export const DEFAULT_MAX_DECODED_PUSH_BYTES = 64 * 1024 * 1024;
 
 /** A read endpoint's transform: enforce `spec.params`, then (optionally) add X-Prom-Label-Policy. */
 export function createLokiReadTransform(spec: LokiReadSpec): RequestTransform {
-  const enforce = spec.kind === 'query' ? enforceLogQuery : enforceLogSelector;
+  const enforce = spec.kind === 'query' ? enforceLogQuery : spec.ored === true ? enforceLogSelectors : enforceLogSelector;
   return async (req, ctx) => {
     delete req.headers['x-prom-label-policy'];
     const policy = ctx.policy;
     if (policy === undefined) return;
+    // A Loki that enforces the header itself gets what the rewrite cannot express as sent, the header limiting it.
+    const byHeader = <T>(value: T, rewrite: () => T): T => {
+      try {
+        return rewrite();
+      } catch (error) {
+        if (error instanceof InexpressiblePolicy && ctx.options.nativeLabelPolicyEnforced === true && ctx.options.nativeLabelPolicyHeader) return value;
+        throw error;
+      }
+    };
     await runEnforcer(() =>
       rewriteRequestParams(req, {
         names: spec.params,
-        rewrite: (value) => {
+        rewrite: (value) => byHeader<string | readonly string[]>(value, () => {
           // An empty selector (``, `{}`) asks for the whole tenant: it becomes the policy's selector.
           if (!spec.defaultToPolicy || !/^\s*(?:\{\s*\})?\s*$/.test(value)) return enforce(value, policy);
-          return policy.fullAccess ? value : policySelector(policy);
-        },
-        whenMissing: () => (spec.defaultToPolicy && !policy.fullAccess ? [spec.params[0] ?? 'query', policySelector(policy)] : undefined),
+          return policy.fullAccess ? value : policySelectors(policy, spec.ored === true);
+        }),
+        whenMissing: () =>
+          spec.defaultToPolicy && !policy.fullAccess
+            ? byHeader<readonly (readonly [string, string])[] | undefined>(undefined, () =>
+              policySelectors(policy, spec.ored === true).map((s) => [spec.params[0] ?? 'query', s] as const))
+            : undefined,
       }),
     );
     if (ctx.options.nativeLabelPolicyHeader && !policy.fullAccess) {
@@ -77,13 +97,18 @@ export function createLokiPushTransform(maxDecodedBytes = DEFAULT_MAX_DECODED_PU
 
 /**
  * Loki's LBAC header (docs/sources/operations/lbac.md): `<tenant>:<URL-encoded selector>`, several values
- * comma-separated and ORed. Our policy is one selector (rules ANDed), sent once per tenant.
+ * comma-separated and ORed. Each of our policy's selectors (rules ANDed) is sent once per tenant.
  */
-export function formatLabelPolicyHeader(policy: LabelPolicy, tenants: readonly string[]): string {
-  const selector = encodeURIComponent(policySelector(policy));
-  return tenants.map((tenant) => `${tenant}:${selector}`).join(',');
+export function formatLabelPolicyHeader(policy: LimitedPolicy, tenants: readonly string[]): string {
+  const selectors = policy.selectors.map((selector) => encodeURIComponent(formatSelector(selectorMatchers(selector))));
+  return tenants.flatMap((tenant) => selectors.map((selector) => `${tenant}:${selector}`)).join(',');
 }
 
-function policySelector(policy: LabelPolicy): string {
-  return formatSelector(policyMatchers(policy));
+/**
+ * Stream selectors for the whole policy: one per policy selector where the parameter's occurrences are ORed,
+ * else the only selector (a stream selector cannot OR: several selectors are refused).
+ */
+function policySelectors(policy: LimitedPolicy, ored: boolean): string[] {
+  const selectors = ored ? policy.selectors : [onlySelector(policy, 'a LogQL selector for the whole tenant')];
+  return selectors.map((selector) => formatSelector(selectorMatchers(selector)));
 }

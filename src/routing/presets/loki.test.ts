@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createIdentity } from '../../identity/identity.js';
-import { FULL_ACCESS, buildLabelPolicy, type LabelPolicy } from '../../policy/label-policy.js';
+import { FULL_ACCESS, buildLabelPolicy, buildSelectorsPolicy, type LabelPolicy } from '../../policy/label-policy.js';
 import { HttpError } from '../../core/http-errors.js';
 import { decodeProtoPush, encodeProtoPush } from '../../enforce/write/loki-push-proto.js';
 import { compileEndpointTable } from '../endpoint-table.js';
@@ -116,6 +116,62 @@ describe('loki preset: query parameters', () => {
     assert.equal(new URLSearchParams(ok.query).get('query'), '{namespace=~".+"}');
     const err = await rejection(request('GET', '/loki/api/v1/query', 'query=%7B'), context(FULL_ACCESS));
     assert.equal(err.status, 400);
+  });
+});
+
+describe('loki preset: a policy of several selectors (DNF)', () => {
+  const DNF = buildSelectorsPolicy([{ namespace: 'a', env: 'prod' }, { namespace: 'shared' }]) as LabelPolicy;
+  const S1 = '{namespace="a", env="prod"}';
+  const S2 = '{namespace="shared"}';
+
+  it('series: one match[] per selector (Loki ORs them), also when none was sent', async () => {
+    const sent = await transform(request('GET', '/loki/api/v1/series', `match[]=${encodeURIComponent('{app="x"}')}`), context(DNF));
+    assert.deepEqual([...new URLSearchParams(sent.query)], [['match[]', '{app="x", namespace="a", env="prod"}'], ['match[]', '{app="x", namespace="shared"}']]);
+    const none = await transform(request('GET', '/loki/api/v1/series', ''), context(DNF));
+    assert.deepEqual([...new URLSearchParams(none.query)], [['match[]', S1], ['match[]', S2]]);
+  });
+
+  it('a log query is refused with policy_not_expressible; a metric query is the union', async () => {
+    const refused = await rejection(request('GET', '/loki/api/v1/query_range', `query=${encodeURIComponent('{app="x"}')}`), context(DNF));
+    assert.equal(refused.status, 403);
+    assert.equal(refused.code, 'policy_not_expressible');
+    const labels = await rejection(request('GET', '/loki/api/v1/labels', ''), context(DNF));
+    assert.equal(labels.code, 'policy_not_expressible');
+    const metric = await transform(request('GET', '/loki/api/v1/query', `query=${encodeURIComponent('count_over_time({app="x"}[1m])')}`), context(DNF));
+    assert.equal(
+      new URLSearchParams(metric.query).get('query'),
+      '(count_over_time({app="x", namespace="a", env="prod"}[1m]) or count_over_time({app="x", namespace="shared"}[1m]))',
+    );
+  });
+
+  it('the native label-policy header carries every selector for every tenant (ORed by Loki)', async () => {
+    const req = await transform(request('GET', '/loki/api/v1/series', ''), context(DNF, { nativeLabelPolicyHeader: true }));
+    assert.equal(req.headers['x-prom-label-policy'], `t1:${encodeURIComponent(S1)},t1:${encodeURIComponent(S2)}`);
+  });
+});
+
+describe('loki preset: a Loki that enforces X-Prom-Label-Policy itself (native_label_policy_enforced)', () => {
+  const DNF = buildSelectorsPolicy([{ namespace: 'a', env: 'prod' }, { namespace: 'shared' }]) as LabelPolicy;
+  const trusted = { nativeLabelPolicyHeader: true, nativeLabelPolicyEnforced: true };
+  const header = `t1:${encodeURIComponent('{namespace="a", env="prod"}')},t1:${encodeURIComponent('{namespace="shared"}')}`;
+
+  it('a log query the rewrite cannot express goes as written, limited by the header; the client header never passes', async () => {
+    const req = await transform(request('GET', '/loki/api/v1/query_range', `query=${encodeURIComponent('{app="x"}')}`), context(DNF, trusted));
+    assert.equal(new URLSearchParams(req.query).get('query'), '{app="x"}');
+    assert.equal(req.headers['x-prom-label-policy'], header);
+  });
+
+  it('what the rewrite can express is still rewritten (and the header sent)', async () => {
+    const req = await transform(request('GET', '/loki/api/v1/query', `query=${encodeURIComponent('count_over_time({app="x"}[1m])')}`), context(DNF, trusted));
+    assert.match(new URLSearchParams(req.query).get('query') ?? '', /^\(count_over_time\(\{app="x", namespace="a", env="prod"\}/);
+    assert.equal(req.headers['x-prom-label-policy'], header);
+  });
+
+  it('without the header, or not said to be enforced, the same query is refused', async () => {
+    for (const options of [{ nativeLabelPolicyHeader: true }, { nativeLabelPolicyEnforced: true }]) {
+      const refused = await rejection(request('GET', '/loki/api/v1/query_range', `query=${encodeURIComponent('{app="x"}')}`), context(DNF, options));
+      assert.equal(refused.code, 'policy_not_expressible');
+    }
   });
 });
 

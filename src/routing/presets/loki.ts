@@ -21,7 +21,7 @@ const QUERY: LokiReadSpec = { params: ['query'], kind: 'query', defaultToPolicy:
 const LOG_QUERY: LokiReadSpec = { params: ['query'], kind: 'selector', defaultToPolicy: false };
 const SELECTOR: LokiReadSpec = { params: ['query'], kind: 'selector', defaultToPolicy: true };
 // Loki's series endpoint reads `match[]` (and accepts `match`); without one it lists every stream.
-const SERIES: LokiReadSpec = { params: ['match[]', 'match'], kind: 'selector', defaultToPolicy: true };
+const SERIES: LokiReadSpec = { params: ['match[]', 'match'], kind: 'selector', defaultToPolicy: true, ored: true };
 
 /**
  * What Loki's queries read (pkg/util/http.go `determineBounds`, pkg/loghttp): an instant query `time` (default

@@ -1,9 +1,9 @@
 import { readRequestParams, writeRequestParams, type Param } from '../../enforce/params.js';
 import { uncachedPromQLEnforcer } from '../../enforce/promql/rewrite-cache.js';
-import { QueryParseError } from '../../enforce/errors.js';
+import { InexpressiblePolicy, QueryParseError } from '../../enforce/errors.js';
 import { quotePromString } from '../../enforce/promql/string-literal.js';
 import { enforceRemoteWrite } from '../../enforce/write/remote-write.js';
-import { policyMatchers, type LabelPolicy } from '../../policy/label-policy.js';
+import { selectorMatchers, type LabelPolicy, type LabelSelector } from '../../policy/label-policy.js';
 import { BadRequest, Forbidden } from '../../core/http-errors.js';
 import type { EnforceContext, ProxyRequest } from '../endpoint.js';
 import { runEnforcer, toHttpError } from './enforce-http-errors.js';
@@ -44,14 +44,18 @@ export function createParamTransform(spec: PrometheusParamSpec) {
     const policy = requirePolicy(ctx);
     const promql = ctx.options.promql ?? uncachedPromQLEnforcer;
     const metricsql = spec.metricsql === true;
+    // Where the query may go as written: VictoriaMetrics (MetricsQL, its ORed extra_filters[]), or an upstream
+    // that enforces X-Prom-Label-Policy itself (a query PromQL cannot limit exactly to several selectors).
+    const fallsBack = { metricsql, byHeader: ctx.options.nativeLabelPolicyHeader && ctx.options.nativeLabelPolicyEnforced === true };
     let params: Param[];
     try {
       params = (await readRequestParams(req))
         .filter(([name]) => !(metricsql && VM_FILTER_PARAMS.has(name)))
-        .map(([name, value]): Param => {
-          if (queries.has(name)) return [name, orMetricsql(metricsql, value, () => promql.enforceQuery(value, policy))];
-          if (selectors.has(name)) return [name, orMetricsql(metricsql, value, () => promql.enforceSelector(value, policy))];
-          return [name, value];
+        .flatMap(([name, value]): Param[] => {
+          if (queries.has(name)) return [[name, orMetricsql(fallsBack, value, () => promql.enforceQuery(value, policy))]];
+          // One match[] per policy selector: Prometheus ORs them, so they select exactly the union.
+          if (selectors.has(name)) return orMetricsqlAll(fallsBack, value, () => promql.enforceSelectors(value, policy)).map((v): Param => [name, v]);
+          return [[name, value]];
         });
     } catch (error) {
       throw toHttpError(error);
@@ -59,11 +63,11 @@ export function createParamTransform(spec: PrometheusParamSpec) {
     const [selectorName] = selectors;
     if (selectorName !== undefined && !params.some(([name]) => selectors.has(name))) {
       if (spec.whenNoSelector === 'refuse') throw new BadRequest('missing_match', `at least one ${selectorName} is required`);
-      const selector = buildPolicySelector(policy);
-      if (spec.whenNoSelector === 'policy' && selector !== undefined) params.push([selectorName, selector]);
+      // Several match[] are ORed (Prometheus' series, labels and label values APIs): one per policy selector.
+      if (spec.whenNoSelector === 'policy') for (const selector of buildPolicySelectors(policy)) params.push([selectorName, selector]);
     }
-    const extraFilter = metricsql ? buildPolicySelector(policy) : undefined;
-    if (extraFilter !== undefined) params.push(['extra_filters[]', extraFilter]);
+    // VictoriaMetrics ORs several extra_filters[]: one per policy selector is the union, exactly.
+    if (metricsql) for (const filter of buildPolicySelectors(policy)) params.push(['extra_filters[]', filter]);
     writeRequestParams(req, params);
     setLabelPolicyHeader(req, ctx, policy);
   };
@@ -71,13 +75,26 @@ export function createParamTransform(spec: PrometheusParamSpec) {
 
 /**
  * The PromQL rewrite of `value`; for VictoriaMetrics, a value the PromQL grammar cannot read is MetricsQL and
- * goes as sent (the `extra_filters[]` enforces it there). Any other failure stays a failure.
+ * goes as sent (the `extra_filters[]` enforces it there), and so does a query PromQL cannot limit exactly to a
+ * policy of several selectors (VictoriaMetrics ORs the `extra_filters[]`, one per selector: the union, exactly).
+ * Any other failure stays a failure.
  */
-function orMetricsql(metricsql: boolean, value: string, rewrite: () => string): string {
+function orMetricsql(fallsBack: FallBack, value: string, rewrite: () => string): string {
+  return orMetricsqlAll(fallsBack, value, () => [rewrite()])[0] as string;
+}
+
+interface FallBack {
+  readonly metricsql: boolean;
+  /** The upstream enforces X-Prom-Label-Policy (`native_label_policy_enforced`). */
+  readonly byHeader: boolean;
+}
+
+function orMetricsqlAll(fallsBack: FallBack, value: string, rewrite: () => string[]): string[] {
   try {
     return rewrite();
   } catch (error) {
-    if (metricsql && error instanceof QueryParseError) return value;
+    if (fallsBack.metricsql && (error instanceof QueryParseError || error instanceof InexpressiblePolicy)) return [value];
+    if (fallsBack.byHeader && error instanceof InexpressiblePolicy) return [value];
     throw error;
   }
 }
@@ -104,23 +121,31 @@ export function enforceRemoteWriteRequest(req: ProxyRequest, ctx: EnforceContext
   req.body = result.body;
 }
 
-/** The policy as one selector, e.g. `{namespace=~"a|b", cluster="eu"}`; undefined for full access. */
-export function buildPolicySelector(policy: LabelPolicy): string | undefined {
-  const matchers = policyMatchers(policy);
-  if (matchers.length === 0) return undefined;
-  return `{${matchers.map((m) => `${m.label}${m.op}${quotePromString(m.value)}`).join(', ')}}`;
+/**
+ * The policy as series selectors, one per policy selector, e.g. `{namespace=~"a|b", cluster="eu"}`: ORed
+ * wherever they are sent as several values (`match[]`, `extra_filters[]`, the label-policy header). Empty for
+ * full access.
+ */
+export function buildPolicySelectors(policy: LabelPolicy): string[] {
+  return policy.fullAccess ? [] : policy.selectors.map(formatSeriesSelector);
+}
+
+function formatSeriesSelector(selector: LabelSelector): string {
+  return `{${selectorMatchers(selector).map((m) => `${m.label}${m.op}${quotePromString(m.value)}`).join(', ')}}`;
 }
 
 /**
  * The client's own X-Prom-Label-Policy is always removed (it would widen or replace ours upstream). With
- * `nativeLabelPolicyHeader`, ours is sent for every tenant as well, never instead of rewriting the query.
+ * `nativeLabelPolicyHeader`, ours is sent for every tenant as well: one value per tenant and policy selector
+ * (Loki's documented form, `<tenant>:<URL-encoded selector>`, values ORed). It replaces the rewrite only where
+ * the rewrite cannot be exact and the upstream is said to enforce it (`nativeLabelPolicyEnforced`).
  */
 export function setLabelPolicyHeader(req: ProxyRequest, ctx: EnforceContext, policy: LabelPolicy): void {
   delete req.headers[LABEL_POLICY_HEADER];
-  const selector = buildPolicySelector(policy);
-  if (!ctx.options.nativeLabelPolicyHeader || selector === undefined) return;
-  const escaped = encodeURIComponent(selector);
-  req.headers[LABEL_POLICY_HEADER] = ctx.tenants.map((tenant) => `${tenant}:${escaped}`).join(',');
+  const selectors = buildPolicySelectors(policy);
+  if (!ctx.options.nativeLabelPolicyHeader || selectors.length === 0) return;
+  const escaped = selectors.map(encodeURIComponent);
+  req.headers[LABEL_POLICY_HEADER] = ctx.tenants.flatMap((tenant) => escaped.map((s) => `${tenant}:${s}`)).join(',');
 }
 
 function requirePolicy(ctx: EnforceContext): LabelPolicy {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createIdentity } from '../../identity/identity.js';
-import { buildLabelPolicy, FULL_ACCESS, type LabelPolicy } from '../../policy/label-policy.js';
+import { buildLabelPolicy, buildSelectorsPolicy, FULL_ACCESS, type LabelPolicy } from '../../policy/label-policy.js';
 import { HttpError } from '../../core/http-errors.js';
 import type { EnforceContext, Endpoint, ProxyRequest } from '../endpoint.js';
 import { prometheusPreset } from './prometheus.js';
@@ -132,5 +132,32 @@ describe('prometheus preset transforms', () => {
     }));
     const out = JSON.parse(endpoint('/api/v1/rules').filterResponse?.(body, context(POLICY)).toString() ?? '{}');
     assert.deepEqual(out.data.groups[0].rules.map((r: { name: string }) => r.name), ['a']);
+  });
+});
+
+describe('prometheus preset: a policy of several selectors (DNF)', () => {
+  const DNF = buildSelectorsPolicy([{ namespace: 'a', env: 'prod' }, { namespace: 'shared' }]) as LabelPolicy;
+  const S1 = '{namespace="a", env="prod"}';
+  const S2 = '{namespace="shared"}';
+
+  it('series: each match[] becomes one per selector; none sent: the selectors', async () => {
+    assert.deepEqual(await run(request('GET', '/api/v1/series', `match[]=${encodeURIComponent('up')}`), context(DNF)), [
+      ['match[]', 'up{namespace="a", env="prod"}'],
+      ['match[]', 'up{namespace="shared"}'],
+    ]);
+    assert.deepEqual(await run(request('GET', '/api/v1/labels', ''), context(DNF)), [['match[]', S1], ['match[]', S2]]);
+  });
+
+  it('a query PromQL cannot limit exactly is refused (403 policy_not_expressible), or sent as written with the header to an upstream that enforces it', async () => {
+    const query = `query=${encodeURIComponent('up[5m]')}`;
+    await assert.rejects(
+      () => run(request('GET', '/api/v1/query', query), context(DNF)),
+      (e: unknown) => e instanceof HttpError && e.status === 403 && e.code === 'policy_not_expressible',
+    );
+    const ctx = context(DNF, true);
+    const trusted = { ...ctx, options: { ...ctx.options, nativeLabelPolicyEnforced: true } };
+    const req = request('GET', '/api/v1/query', query);
+    assert.deepEqual(await run(req, trusted), [['query', 'up[5m]']]);
+    assert.equal(req.headers['x-prom-label-policy'], `t1:${encodeURIComponent(S1)},t1:${encodeURIComponent(S2)}`);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createIdentity } from '../../identity/identity.js';
-import { buildLabelPolicy, FULL_ACCESS, type LabelPolicy } from '../../policy/label-policy.js';
+import { buildLabelPolicy, buildSelectorsPolicy, FULL_ACCESS, type LabelPolicy } from '../../policy/label-policy.js';
 import { HttpError } from '../../core/http-errors.js';
 import type { EnforceContext, ProxyRequest } from '../endpoint.js';
 import { compileEndpointTable } from '../endpoint-table.js';
@@ -117,3 +117,19 @@ describe('tempo preset', () => {
     assert.throws(() => table.match('GET', '/api/traces/not-hex'), (e: unknown) => e instanceof HttpError && e.status === 404);
   });
 });
+
+describe('tempo preset: a policy of several selectors (DNF)', () => {
+  const dnf = buildSelectorsPolicy([{ namespace: 'a', env: 'prod' }, { namespace: 'shared' }]) as LabelPolicy;
+  it('search gets the disjunction; tag autocomplete (which Tempo answers unfiltered for ||) is refused', async () => {
+    const q = (await send('/api/search', 'q=%7B%7D', dnf)).get('q');
+    assert.equal(q, '{ ((resource.namespace = "a" && resource.env = "prod") || (resource.namespace = "shared")) }');
+    try {
+      await send('/api/v2/search/tags', 'scope=resource', dnf);
+      assert.fail('tag autocomplete was not refused');
+    } catch (error) {
+      assert.ok(error instanceof HttpError);
+      assert.equal(error.code, 'policy_not_expressible');
+    }
+  });
+});
+

@@ -35,7 +35,7 @@ function enforceParams(rewrite: QueryRewrite): (req: ProxyRequest, ctx: EnforceC
     const policy = limitingPolicy(ctx);
     if (policy === undefined) return;
     const params = await readRequestParams(req);
-    writeRequestParams(req, rewrite(params, policy, req));
+    writeRequestParams(req, runEnforcer(() => rewrite(params, policy, req)));
   };
 }
 
@@ -72,7 +72,8 @@ function enforceSearch(options: TraceQueryOptions): QueryRewrite {
  * only as a best-effort filter, and drops it altogether (answering unfiltered) when it is not one simple
  * spanset filter (tempo `traceql.ExtractMatchers`). An enforced query with the user's `||` would do exactly
  * that, so `q` is replaced by the bare policy filter; the user's own narrowing is lost, the policy is not.
- * Needs a Tempo whose autocomplete filtering reads regex values (2.4+) when the policy has regexes.
+ * Needs a Tempo whose autocomplete filtering reads regex values (2.4+) when the policy has regexes. A policy of
+ * several selectors would need `||`, which Tempo drops (answering unfiltered): refused (policy_not_expressible).
  */
 function replaceWithPolicyFilter(options: TraceQueryOptions): QueryRewrite {
   return (params, policy) => [

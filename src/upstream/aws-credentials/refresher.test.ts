@@ -27,7 +27,10 @@ function scriptedProvider(answers: Array<AwsCredentials | Error>): CredentialPro
 /** Records what would be scheduled; never runs it (the test calls refreshNow itself). */
 function recordingScheduler(): Scheduler & { delays: number[] } {
   const delays: number[] = [];
-  return { delays, schedule: (_run, delayMs) => (delays.push(delayMs), { cancel() {} }) };
+  return { delays, schedule: (_run, delayMs) => {
+    delays.push(delayMs);
+    return { cancel() {} };
+  } };
 }
 
 function setup(answers: Array<AwsCredentials | Error>) {

@@ -1,4 +1,4 @@
-import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { AssumeRoleWithWebIdentityCommand, type AssumeRoleWithWebIdentityCommandOutput, STSClient } from '@aws-sdk/client-sts';
 import { CredentialSourceError, type AwsCredentials } from './credentials.js';
 
 export interface StsWebIdentityOptions {
@@ -25,7 +25,7 @@ export function createStsWebIdentity(options: StsWebIdentityOptions): AssumeRole
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
   });
   return async (token, signal) => {
-    let answer;
+    let answer: AssumeRoleWithWebIdentityCommandOutput;
     try {
       answer = await client.send(
         new AssumeRoleWithWebIdentityCommand({

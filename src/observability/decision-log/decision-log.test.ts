@@ -1,0 +1,126 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Registry } from 'prom-client';
+import { createLogger } from '../logger.js';
+import { GENESIS, hashLine } from './chain.js';
+import { createDecisionLog } from './decision-log.js';
+import type { DecisionRecord } from './record.js';
+import type { LineWriter } from './writer.js';
+
+function record(n: number): DecisionRecord {
+  return { time: '2026-01-01T00:00:00.000Z', requestId: `req-${n}`, traceId: 't', decision: 'deny', code: 'no_label_policy', status: 403, method: 'GET', durationMs: 1 };
+}
+
+/** A writer whose appends complete only when the test says (a disk that cannot keep up), or fail. */
+function heldWriter() {
+  const written: string[] = [];
+  const pending: { data: string; done: (error: Error | null) => void }[] = [];
+  let failWith: Error | undefined;
+  const writer: LineWriter = {
+    append(data, done) {
+      pending.push({ data, done });
+    },
+    close: async () => {},
+  };
+  return {
+    writer,
+    written,
+    failNext(error: Error | undefined) {
+      failWith = error;
+    },
+    /** Completes the appends waiting now. */
+    release() {
+      for (const { data, done } of pending.splice(0)) {
+        if (failWith) {
+          done(failWith);
+          continue;
+        }
+        written.push(...data.split('\n').filter((l) => l !== ''));
+        done(null);
+      }
+    },
+  };
+}
+
+function makeLog(writer: LineWriter, maxQueue: number, registry = new Registry()) {
+  const log = createDecisionLog({
+    sink: 'file', writer, state: { seq: 0, prev: GENESIS }, maxBytes: Number.POSITIVE_INFINITY, bytesInFile: 0, firstSeqInFile: 0,
+    maxQueue, logger: createLogger({ level: 'silent' }), now: () => 0, retryMs: 1,
+  });
+  log.useRegistry(registry);
+  return { log, registry };
+}
+
+async function metric(registry: Registry, name: string): Promise<number> {
+  const found = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
+  return Number(found?.values[0]?.value ?? 0);
+}
+
+test('records are chained in the order they are written, and batched while the writer is busy', async () => {
+  const held = heldWriter();
+  const { log } = makeLog(held.writer, 100);
+  log.write(record(1));
+  log.write(record(2));
+  log.write(record(3));
+  held.release(); // the first append held record 1 alone
+  held.release(); // then 2 and 3 in one batch
+  await log.flushed();
+  assert.equal(held.written.length, 3);
+  const lines = held.written.map((l) => JSON.parse(l) as { seq: number; prev: string; requestId: string });
+  assert.deepEqual(lines.map((l) => l.seq), [0, 1, 2]);
+  assert.equal(lines[0]?.prev, GENESIS);
+  assert.equal(lines[1]?.prev, hashLine(held.written[0] as string));
+  assert.equal(lines[2]?.requestId, 'req-3');
+});
+
+test('a full queue drops records, counts them, says so in the chain, and is not accepting meanwhile', async () => {
+  const held = heldWriter();
+  const { log, registry } = makeLog(held.writer, 2);
+  assert.equal(await metric(registry, 'scopegate_decision_log_dropped_total'), 0, 'present at 0 before the first drop');
+  log.write(record(1));
+  log.write(record(2));
+  assert.equal(log.accepting(), false);
+  log.write(record(3));
+  log.write(record(4));
+  assert.equal(await metric(registry, 'scopegate_decision_log_dropped_total'), 2);
+  held.release();
+  held.release();
+  await log.flushed();
+  assert.equal(log.accepting(), true);
+  log.write(record(5));
+  held.release();
+  await log.flushed();
+  const lines = held.written.map((l) => JSON.parse(l) as { dropped?: number; requestId?: string });
+  assert.deepEqual(lines.map((l) => l.requestId ?? `dropped ${l.dropped}`), ['req-1', 'req-2', 'dropped 2', 'req-5']);
+});
+
+test('failing writes are retried with their lines kept, and the log is not accepting while they fail', async () => {
+  const held = heldWriter();
+  const { log, registry } = makeLog(held.writer, 100);
+  held.failNext(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }));
+  log.write(record(1));
+  held.release();
+  assert.equal(log.accepting(), false);
+  assert.equal(await metric(registry, 'scopegate_decision_log_write_errors_total'), 1);
+  held.failNext(undefined);
+  await new Promise((resolve) => setTimeout(resolve, 5)); // the retry timer (retryMs: 1)
+  held.release();
+  await log.flushed();
+  assert.equal(log.accepting(), true);
+  assert.equal(held.written.length, 1);
+  assert.equal((JSON.parse(held.written[0] as string) as { seq: number }).seq, 0);
+});
+
+test('the stream writer (sink = "stdout") writes the same chained lines to its stream', async () => {
+  const { PassThrough } = await import('node:stream');
+  const { createStreamWriter } = await import('./writer.js');
+  const stream = new PassThrough();
+  const chunks: Buffer[] = [];
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const { log } = makeLog(createStreamWriter(stream), 100);
+  log.write(record(1));
+  log.write(record(2));
+  await log.flushed();
+  const lines = Buffer.concat(chunks).toString('utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { seq: number; requestId: string });
+  assert.deepEqual(lines.map((l) => [l.seq, l.requestId]), [[0, 'req-1'], [1, 'req-2']]);
+});

@@ -1,0 +1,159 @@
+import { hash } from 'node:crypto';
+import { ServiceUnavailable } from '../core/http-errors.js';
+import type { Identity } from '../identity/identity.js';
+import type { DecisionIdentity, DecisionPolicy, DecisionQuery, DecisionRecord, DecisionSink } from '../observability/decision-log/record.js';
+import { describePolicy } from '../policy/label-policy.js';
+import type { RequestContext } from './request-context.js';
+
+/** What the decision log needs on the request path; absent (undefined) when the log is off, which costs nothing. */
+export interface DecisionRecorder {
+  /** One record for a request that ended with `status`. */
+  record(ctx: RequestContext, method: string, status: number, responseBytes: number | undefined): void;
+  /** `fail_closed`: throws 503 `decision_log_unavailable` while the sink cannot take a record. */
+  readonly check: (() => void) | undefined;
+}
+
+export interface DecisionRecorderOptions {
+  /** `text`: the queries as they are; `sha256`: their digests only; `none`: left out. */
+  readonly queries: 'text' | 'sha256' | 'none';
+  /** Refuse requests while the sink cannot take a record, instead of dropping records. */
+  readonly failClosed: boolean;
+  readonly now: () => number;
+}
+
+export function createDecisionRecorder(sink: DecisionSink, options: DecisionRecorderOptions): DecisionRecorder {
+  // The text of each policy, computed once per policy object (identities share their token entry's policy).
+  const policyTexts = new WeakMap<object, string>();
+  const describe = (identity: Identity): DecisionPolicy => {
+    const policy = identity.policy;
+    let text = policy === undefined ? 'none' : policyTexts.get(policy);
+    if (text === undefined && policy !== undefined) {
+      text = describePolicy(policy);
+      policyTexts.set(policy, text);
+    }
+    return { text: text as string, source: policySource(identity) };
+  };
+  return {
+    record(ctx, method, status, responseBytes) {
+      sink.write(buildDecisionRecord(ctx, method, status, responseBytes, options, describe));
+    },
+    check: options.failClosed
+      ? () => {
+          if (!sink.accepting()) throw new ServiceUnavailable('decision_log_unavailable', 'the decision log cannot record this request, and it is configured to fail closed');
+        }
+      : undefined,
+  };
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The record of a request that ended with `status`: fields assigned one by one (no spread), it is built per request. */
+export function buildDecisionRecord(
+  ctx: RequestContext,
+  method: string,
+  status: number,
+  responseBytes: number | undefined,
+  options: Pick<DecisionRecorderOptions, 'queries' | 'now'>,
+  describe: (identity: Identity) => DecisionPolicy = (identity) => ({ text: describePolicy(identity.policy), source: policySource(identity) }),
+): DecisionRecord {
+  const code = ctx.errorCode;
+  // Sent upstream with no refusal: allowed, whatever the upstream answered. No code and nothing built: the client
+  // left before a decision was reached.
+  const decision = code !== undefined ? (status >= 500 ? 'error' : 'deny') : ctx.outgoing !== undefined ? 'allow' : 'error';
+  const durationMs = Math.round((performance.now() - ctx.startMs) * 1e3) / 1e3;
+  const record: Mutable<DecisionRecord> = { time: new Date(options.now()).toISOString(), requestId: ctx.id, traceId: ctx.trace.traceId, decision, status, method, durationMs };
+  if (code !== undefined) record.code = code;
+  if (ctx.path !== undefined) record.path = ctx.path;
+  const identity = ctx.identity;
+  if (identity !== undefined) {
+    const described: Mutable<DecisionIdentity> = { authenticator: identity.authenticator, subject: identity.subject, tenants: identity.tenants, scopes: [...identity.scopes] };
+    if (identity.roles !== undefined) described.roles = identity.roles;
+    record.identity = described;
+  } else if (ctx.authenticator !== undefined) {
+    record.decidedBy = ctx.authenticator;
+  }
+  if (ctx.tenant !== undefined && ctx.outgoing !== undefined) record.tenants = ctx.tenant.split('|');
+  if (ctx.upstream !== undefined) record.upstream = ctx.upstream;
+  if (ctx.endpoint !== undefined) record.endpoint = ctx.endpoint;
+  if (identity !== undefined) record.policy = describe(identity);
+  if (ctx.limitRules !== undefined || ctx.limit !== undefined) {
+    record.limits = ctx.limit === undefined ? { rules: ctx.limitRules ?? [] } : { rules: ctx.limitRules ?? [], refusedBy: ctx.limit };
+  }
+  if (options.queries !== 'none') {
+    const query = describeQueries(ctx, options.queries, decision === 'allow');
+    if (query !== undefined) record.query = query;
+  }
+  // 499: the client left before the end; what the upstream answered is not known here.
+  if (decision === 'allow' && status !== 499) record.upstreamStatus = status;
+  if (responseBytes !== undefined) record.responseBytes = responseBytes;
+  return record as DecisionRecord;
+}
+
+/** Where an identity's policy came from, by the authenticator that built it (identity/providers.ts names them). */
+function policySource(identity: Identity): string {
+  switch (identity.authenticator) {
+    case 'static-token':
+      return 'token_entry';
+    case 'basic':
+      return 'users_file';
+    case 'fixed-tenant':
+      return 'fixed_tenant';
+    default:
+      // JWT providers: the ACL maps roles to the policy when the token carries roles; else the claims hold it.
+      return identity.roles !== undefined && identity.roles.length > 0 ? 'acl_roles' : 'token_claims';
+  }
+}
+
+/** `after` only for a request that was sent: a refused one may have been refused half-way through enforcement. */
+function describeQueries(ctx: RequestContext, mode: 'text' | 'sha256', sent: boolean): DecisionQuery | undefined {
+  if (ctx.receivedQuery === undefined) return undefined;
+  const outgoing = ctx.outgoing;
+  const isForm = outgoing !== undefined && (outgoing.headers['content-type'] ?? '').toLowerCase().includes('application/x-www-form-urlencoded');
+  const before = queryText(ctx.receivedQuery, isForm ? ctx.receivedBody : undefined);
+  if (before === undefined) return undefined;
+  const after = outgoing === undefined || !sent ? undefined : queryText(outgoing.query, isForm ? outgoing.body : undefined);
+  if (mode === 'text') return after === undefined ? { before } : { before, after };
+  return after === undefined ? { beforeSha256: sha256(before) } : { beforeSha256: sha256(before), afterSha256: sha256(after) };
+}
+
+/** The query parameters of a URL query and a form body, one `name=value` a line; undefined when there is none. */
+function queryText(query: string, body: Buffer | undefined): string | undefined {
+  let text = body !== undefined && body.length > 0 ? collectQueryParams(body.toString('utf8'), '') : '';
+  if (query !== '') text = collectQueryParams(query, text);
+  return text === '' ? undefined : text;
+}
+
+// `query=`, `match[]=`, `q=`, at the start or after `&`: the parameters worth the cost of decoding; the rest of
+// the query string is not parsed. A key with an escape (`%71uery`, `match%5B%5D`) is read by URLSearchParams,
+// as the upstream would decode it.
+const QUERY_PARAM = /(?:^|&)(query|match\[\]|q)=([^&]*)/g;
+const ESCAPED_KEY = /(?:^|&)[^=&]*[%+]/;
+const QUERY_PARAMS = new Set(['query', 'match[]', 'q']);
+
+function collectQueryParams(encoded: string, text: string): string {
+  let out = text;
+  if (ESCAPED_KEY.test(encoded)) {
+    for (const [name, value] of new URLSearchParams(encoded)) if (QUERY_PARAMS.has(name)) out += `${out === '' ? '' : '\n'}${name}=${value}`;
+    return out;
+  }
+  QUERY_PARAM.lastIndex = 0;
+  for (let m = QUERY_PARAM.exec(encoded); m !== null; m = QUERY_PARAM.exec(encoded)) {
+    out += `${out === '' ? '' : '\n'}${m[1] as string}=${decodeFormValue(m[2] as string)}`;
+  }
+  return out;
+}
+
+/** application/x-www-form-urlencoded: `+` is a space; a malformed escape is kept as written. */
+function decodeFormValue(value: string): string {
+  const spaced = value.includes('+') ? value.replaceAll('+', ' ') : value;
+  if (!spaced.includes('%')) return spaced;
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced;
+  }
+}
+
+function sha256(text: string): string {
+  return hash('sha256', text, 'hex');
+}
