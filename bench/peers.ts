@@ -17,20 +17,27 @@ export function startFloor(placement: Placement, upstreamOrigin: string): Promis
   return startPortPrinter(placement, process.execPath, [...typescriptFlags(), join(ROOT, 'bench/floor.ts'), upstreamOrigin]);
 }
 
-/** Builds bench/go-peer (standard library only) into `dir`; returns the binary's path. */
+/**
+ * The Go toolchain's environment for bench/go-peer: GOPATH mode over Debian's Go sources (golang-github-golang-snappy-dev,
+ * golang-github-gogo-protobuf-dev under /usr/share/gocode), so nothing is downloaded.
+ */
+export function goPeerEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, GOCACHE: process.env.GOCACHE ?? join(tmpdir(), 'scopegate-bench-gocache'), GOFLAGS: '', GO111MODULE: 'off', GOPATH: '/usr/share/gocode' };
+}
+
+/** Builds bench/go-peer into `dir`; returns the binary's path. */
 export function buildGoPeer(dir: string): string {
   const binary = join(dir, 'go-peer');
-  execFileSync('go', ['build', '-o', binary, '.'], {
-    cwd: join(ROOT, 'bench/go-peer'),
-    env: { ...process.env, GOCACHE: process.env.GOCACHE ?? join(tmpdir(), 'scopegate-bench-gocache'), GOFLAGS: '' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  execFileSync('go', ['build', '-o', binary, '.'], { cwd: join(ROOT, 'bench/go-peer'), env: goPeerEnv(), stdio: ['ignore', 'inherit', 'inherit'] });
   return binary;
 }
 
-/** The Go peer: httputil.ReverseProxy with a token map and the tenant header (bench/go-peer/main.go). */
-export function startGoPeer(placement: Placement, binary: string, upstreamOrigin: string, tokens: TokenMap): Promise<BenchProcess> {
-  const map = Object.fromEntries(Object.entries(tokens).map(([token, tenant]) => [token, { tenant }]));
+/**
+ * The Go peer: httputil.ReverseProxy with a token map and the tenant header (bench/go-peer/main.go); a token of
+ * `limited` has its remote writes checked against that namespace (bench/go-peer/write.go).
+ */
+export function startGoPeer(placement: Placement, binary: string, upstreamOrigin: string, tokens: TokenMap, limited: Readonly<Record<string, string>> = {}): Promise<BenchProcess> {
+  const map = Object.fromEntries(Object.entries(tokens).map(([token, tenant]) => [token, { tenant, ...(limited[token] ? { namespace: limited[token] } : {}) }]));
   return startPortPrinter(placement, binary, ['-upstream', upstreamOrigin], { ...process.env, GOMAXPROCS: '1', SCOPEGATE_TOKENS: JSON.stringify(map) });
 }
 

@@ -53,8 +53,10 @@ export interface GatewayOptions extends Placement {
   readonly upstreamOrigin: string;
   readonly workers: number;
   readonly token: string;
-  /** A second token, limited to `namespace="team-a"` (the PromQL rows). */
+  /** A second token, limited to `namespace="team-a"` (the PromQL rows, the limited write rows). */
   readonly limitedToken: string;
+  /** A third token with explicit full access (`namespace = ".*"`): the writes it sends pass through undecoded. */
+  readonly fullAccessToken?: string;
   /** Extra node flags for the gateway process (e.g. `--cpu-prof`). */
   readonly nodeArgs: readonly string[];
   readonly logLevel: string;
@@ -95,6 +97,25 @@ export async function startGateway(options: GatewayOptions): Promise<BenchProces
       'priority = 10',
       `upstream = "${options.upstreamOrigin}"`,
       'type = "prometheus"',
+      'allow_write = true',
+      // Writes (bench/write-scenarios.ts): remote write with inject mode, Loki push, Tempo OTLP.
+      '[[proxy.upstreams]]',
+      'match = "inject\\\\.bench"',
+      'priority = 10',
+      `upstream = "${options.upstreamOrigin}"`,
+      'type = "prometheus"',
+      'allow_write = true',
+      'inject_labels_on_write = true',
+      '[[proxy.upstreams]]',
+      'match = "loki\\\\.bench"',
+      'priority = 10',
+      `upstream = "${options.upstreamOrigin}"`,
+      'type = "loki"',
+      '[[proxy.upstreams]]',
+      'match = "tempo\\\\.bench"',
+      'priority = 10',
+      `upstream = "${options.upstreamOrigin}"`,
+      'type = "tempo"',
       '[admin]',
       `listen = "127.0.0.1:${adminPort}"`,
       '',
@@ -106,6 +127,7 @@ export async function startGateway(options: GatewayOptions): Promise<BenchProces
     SCOPEGATE_TOKENS: JSON.stringify({
       [options.token]: { tenant: 'bench', name: 'bench' },
       [options.limitedToken]: { tenant: 'bench', name: 'bench-team-a', namespace: 'team-a' },
+      ...(options.fullAccessToken ? { [options.fullAccessToken]: { tenant: 'bench', name: 'bench-full', namespace: '.*' } } : {}),
     }),
   };
   for (const [name, value] of Object.entries(options.env ?? {})) {

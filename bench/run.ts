@@ -10,6 +10,8 @@ import { buildGoPeer, hasCommand, startFloor, startGoPeer, startNginx } from './
 import { readProcessTree } from './proc-stat.js';
 import { startGateway, startUpstream, type BenchProcess, type Placement } from './processes.js';
 import { formatEnforceBench, runPromqlEnforceBench } from './promql-enforce.js';
+import { runWriteEnforceBench, type WriteEnforceRow } from './write-enforce.js';
+import { WRITE_SCENARIOS, writeRequest, writeScenarioBodies, type WriteBody, type WriteScenario } from './write-scenarios.js';
 import { runWrk, writeWrkScript, type WrkRequest, type WrkResult } from './wrk.js';
 
 /**
@@ -18,7 +20,9 @@ import { runWrk, writeWrkScript, type WrkRequest, type WrkResult } from './wrk.j
  * (raw route; prometheus route with a one-namespace identity). wrk is the load, pinned to cpu0; upstream and
  * proxies are pinned to cpu1. Rounds are interleaved (each round runs every cell, in a rotated order) and the
  * ratios to the Go peer are taken per round, so load from other processes on the machine hits every proxy
- * alike. See bench/README.md.
+ * alike. The write scenarios (bench/write-scenarios.ts: remote write 1.0 and 2.0, inject mode, Loki push, OTLP)
+ * run through scopegate with a full-access and a limited token, direct, and through the Go peer where it checks
+ * the same (remote write 1.0). See bench/README.md.
  */
 const { values: flags } = parseArgs({
   options: {
@@ -30,8 +34,8 @@ const { values: flags } = parseArgs({
     'initial-warmup': { type: 'string', default: '9' },
     connections: { type: 'string', default: '32' },
     /** Comma-separated subsets. */
-    scenarios: { type: 'string', default: 'small,form,100KB' },
-    targets: { type: 'string', default: 'direct,nginx,go,floor,scopegate,scopegate promql,scopegate limits,scopegate limits redis' },
+    scenarios: { type: 'string', default: `small,form,100KB,${WRITE_SCENARIOS.join(',')}` },
+    targets: { type: 'string', default: 'direct,nginx,go,floor,scopegate,scopegate promql,scopegate limits,scopegate limits redis,scopegate full,scopegate limited' },
     /** Also run `proxy.workers = N` (unpinned): scaling, where the machine has cores to spare. */
     workers: { type: 'string', default: '1' },
     /** Also run scopegate without its glibc heap setting (SCOPEGATE_MALLOC_TUNING=off), to compare. */
@@ -51,6 +55,7 @@ const { values: flags } = parseArgs({
 
 const TOKEN = 'bench-token-0123456789';
 const LIMITED_TOKEN = 'bench-token-team-a-0123456789';
+const FULL_TOKEN = 'bench-token-full-access-0123456789';
 const rounds = Number(flags.rounds);
 const durationS = Number(flags.duration);
 const warmupS = Number(flags.warmup);
@@ -62,13 +67,19 @@ const LOAD: Placement = pinned ? { cpu: 0 } : {};
 const PROXY: Placement = pinned ? { cpu: 1 } : {};
 const wanted = (list: string, name: string) => list.split(',').map((s) => s.trim()).includes(name);
 
-type Scenario = 'small' | 'form' | '100KB';
-const SCENARIOS: readonly Scenario[] = (['small', 'form', '100KB'] as const).filter((s) => wanted(flags.scenarios, s));
+type ReadScenario = 'small' | 'form' | '100KB';
+type Scenario = ReadScenario | WriteScenario;
+const READ_SCENARIOS: readonly ReadScenario[] = (['small', 'form', '100KB'] as const).filter((s) => wanted(flags.scenarios, s));
+const WRITES: readonly WriteScenario[] = WRITE_SCENARIOS.filter((s) => wanted(flags.scenarios, s));
+const SCENARIOS: readonly Scenario[] = [...READ_SCENARIOS, ...WRITES];
+const isWrite = (scenario: Scenario): scenario is WriteScenario => (WRITE_SCENARIOS as readonly string[]).includes(scenario);
+/** Targets that are the `scopegate` process reached with another token or Host. */
+const SHARED_GATEWAY = new Set(['scopegate promql', 'scopegate full', 'scopegate limited']);
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 /** What each scenario sends; the small answer comes back for the first two, 100 KB for the last. */
-function request(scenario: Scenario, token: string, host?: string): WrkRequest {
+function request(scenario: ReadScenario, token: string, host?: string): WrkRequest {
   const headers = { ...bearer(token), ...(host ? { host } : {}) };
   if (scenario === 'form') return { method: 'POST', path: FORM_PATH, headers: { ...headers, ...FORM }, body: FORM_BODY };
   return { method: 'GET', path: scenario === '100KB' ? BIG_PATH : PROMQL_PATH, headers };
@@ -82,11 +93,13 @@ interface Target {
   readonly start: (upstream: BenchProcess) => Promise<BenchProcess | undefined>;
 }
 
-function targets(goBinary: string | undefined): Target[] {
+function targets(goBinary: string | undefined, writes: Readonly<Record<WriteScenario, WriteBody>>): Target[] {
+  /** A read scenario's request with `token`, or a write scenario's with `writeToken`. */
+  const either = (token: string, writeToken: string, host?: string) => (s: Scenario) => (isWrite(s) ? writeRequest(writes[s], writeToken) : request(s, token, host));
   const gateway = (name: string, options: { workers: number; placement: Placement; env?: Record<string, string>; extraToml?: string[]; checkout?: string }): Target => ({
     name,
-    scenarios: SCENARIOS,
-    request: (s) => request(s, TOKEN),
+    scenarios: READ_SCENARIOS,
+    request: either(TOKEN, TOKEN),
     start: (upstream) =>
       startGateway({
         ...options.placement,
@@ -94,6 +107,7 @@ function targets(goBinary: string | undefined): Target[] {
         workers: options.workers,
         token: TOKEN,
         limitedToken: LIMITED_TOKEN,
+        fullAccessToken: FULL_TOKEN,
         nodeArgs: flags['cpu-prof'] && options.workers === 1 ? ['--cpu-prof', '--cpu-prof-dir', flags['cpu-prof']] : [],
         logLevel: flags['log-level'],
         env: { SCOPEGATE_MALLOC_TUNING: undefined, ...options.env },
@@ -102,18 +116,27 @@ function targets(goBinary: string | undefined): Target[] {
       }),
   });
   const all: Target[] = [
-    { name: 'direct', scenarios: SCENARIOS, request: (s) => request(s, TOKEN), start: async () => undefined },
-    { name: 'nginx', scenarios: SCENARIOS, request: (s) => request(s, TOKEN), start: (u) => startNginx(PROXY, u.origin, { [TOKEN]: 'bench' }) },
-    { name: 'go', scenarios: SCENARIOS, request: (s) => request(s, TOKEN), start: (u) => startGoPeer(PROXY, goBinary as string, u.origin, { [TOKEN]: 'bench' }) },
-    { name: 'floor', scenarios: SCENARIOS, request: (s) => request(s, TOKEN), start: (u) => startFloor(PROXY, u.origin) },
+    { name: 'direct', scenarios: SCENARIOS, request: either(TOKEN, TOKEN), start: async () => undefined },
+    { name: 'nginx', scenarios: READ_SCENARIOS, request: either(TOKEN, TOKEN), start: (u) => startNginx(PROXY, u.origin, { [TOKEN]: 'bench' }) },
+    {
+      // Remote write 1.0 with the limited token: the Go peer checks every series as scopegate does.
+      name: 'go',
+      scenarios: [...READ_SCENARIOS, ...WRITES.filter((s) => writes[s].goChecks)],
+      request: either(TOKEN, LIMITED_TOKEN),
+      start: (u) => startGoPeer(PROXY, goBinary as string, u.origin, { [TOKEN]: 'bench', [LIMITED_TOKEN]: 'bench' }, { [LIMITED_TOKEN]: 'team-a' }),
+    },
+    { name: 'floor', scenarios: READ_SCENARIOS, request: either(TOKEN, TOKEN), start: (u) => startFloor(PROXY, u.origin) },
     gateway('scopegate', { workers: 1, placement: PROXY }),
     {
       // The same gateway process answers the prometheus route (Host prom.bench), started once for both.
       name: 'scopegate promql',
-      scenarios: SCENARIOS.filter((s) => s !== '100KB'),
-      request: (s) => request(s, LIMITED_TOKEN, PROMQL_HOST),
+      scenarios: READ_SCENARIOS.filter((s) => s !== '100KB'),
+      request: either(LIMITED_TOKEN, LIMITED_TOKEN, PROMQL_HOST),
       start: async () => undefined,
     },
+    // Writes through the same process: a full-access token (the body passes undecoded) and a limited one.
+    { name: 'scopegate full', scenarios: WRITES, request: either(FULL_TOKEN, FULL_TOKEN), start: async () => undefined },
+    { name: 'scopegate limited', scenarios: WRITES, request: either(LIMITED_TOKEN, LIMITED_TOKEN), start: async () => undefined },
   ];
   // The limiter's cost: a rule that matches every request and is never hit, memory and Redis (bench/limits.ts).
   all.push(gateway(LIMITS_TARGETS[0], { workers: 1, placement: PROXY, extraToml: limitsToml() }));
@@ -135,7 +158,10 @@ function targets(goBinary: string | undefined): Target[] {
   const nodeOptions = flags['node-options'];
   if (nodeOptions) all.push(gateway(`scopegate +${nodeOptions}`, { workers: 1, placement: PROXY, env: { NODE_OPTIONS: nodeOptions } }));
   if (workers > 1) all.push(gateway(`scopegate ×${workers}`, { workers, placement: {} }));
+  // The shared-process targets need the `scopegate` process, even when its own rows are not wanted.
+  const needsGateway = [...SHARED_GATEWAY].some((name) => wanted(flags.targets, name));
   return all.filter((t) => {
+    if (t.name === 'scopegate' && needsGateway) return true;
     if (!wanted(flags.targets, t.name) && !/^scopegate (heap|baseline|×|\+)/.test(t.name)) return false;
     if (t.name === 'nginx' && !hasCommand('nginx')) return skip(t.name, 'nginx is not installed (Debian: nginx-light)');
     if (t.name === LIMITS_TARGETS[1] && !hasCommand('redis-server')) return skip(t.name, 'redis-server is not installed (Debian: redis-server)');
@@ -277,6 +303,49 @@ function format(rows: readonly Row[]): string {
   return [header, ...lines].map((l) => l.map((cell, i) => (i < 2 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join('  ')).join('\n');
 }
 
+interface WriteRow {
+  readonly scenario: WriteScenario;
+  readonly target: string;
+  readonly seriesPerSecond: number;
+  readonly mbPerSecond: number;
+  readonly cpuUsPerRequest: number | undefined;
+  readonly p99Ms: number;
+  readonly rssMiB: number | undefined;
+  readonly rpsVsGo: number | undefined;
+  readonly errors: number;
+}
+
+/** The write rows with their series/s and request-body MB/s (series: Loki streams, OTLP resource spans). */
+function summariseWrites(rows: readonly Row[], bodies: Readonly<Record<WriteScenario, WriteBody>>): WriteRow[] {
+  return rows.filter((r) => isWrite(r.scenario)).map((r) => {
+    const body = bodies[r.scenario as WriteScenario];
+    return {
+      scenario: r.scenario as WriteScenario,
+      target: r.target,
+      seriesPerSecond: r.requestsPerSecond * body.series,
+      mbPerSecond: (r.requestsPerSecond * body.bytes) / 1e6,
+      cpuUsPerRequest: r.cpuUsPerRequest,
+      p99Ms: r.p99Ms,
+      rssMiB: r.rssMiB,
+      rpsVsGo: r.rpsVsGo?.[0],
+      errors: r.errors,
+    };
+  });
+}
+
+function formatWrites(rows: readonly WriteRow[]): string {
+  const header = ['write', 'target', 'series/s', 'body MB/s', 'CPU µs/req', 'p99 ms', 'RSS MiB', '×go', 'errors'];
+  const fixed = (v: number | undefined, digits: number) => (v === undefined || !Number.isFinite(v) ? '' : v.toFixed(digits));
+  const lines = rows.map((r) => [r.scenario, r.target, fixed(r.seriesPerSecond, 0), fixed(r.mbPerSecond, 1), fixed(r.cpuUsPerRequest, 0), fixed(r.p99Ms, 2), fixed(r.rssMiB, 0), fixed(r.rpsVsGo, 2), String(r.errors)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] as string).length)));
+  return [header, ...lines].map((l) => l.map((cell, i) => (i < 2 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join('  ')).join('\n');
+}
+
+function formatWriteEnforce(rows: readonly WriteEnforceRow[]): string {
+  const lines = rows.map((r) => `  ${r.name.padEnd(52)} ${r.cpuMicrosPerRequest.toFixed(0).padStart(7)} µs CPU/req  ${(r.seriesPerSecond / 1e6).toFixed(2)} M series/s  ${r.decodedMBPerSecond.toFixed(0)} MB/s decoded`);
+  return ['Write enforcers in process (one core, CPU time, median of 3 interleaved rounds)', ...lines].join('\n');
+}
+
 const soakS = Number(flags.soak);
 const SOAK_SLICE_S = 30;
 
@@ -322,11 +391,13 @@ async function main(): Promise<void> {
   const started: { target: Target; process: BenchProcess | undefined }[] = [];
   const cells: Cell[] = [];
   let soakRows: SoakSlice[] = [];
+  let writeBodies: Record<WriteScenario, WriteBody> | undefined;
   try {
-    const list = targets(goBinary);
+    writeBodies = await writeScenarioBodies(dir);
+    const list = targets(goBinary, writeBodies);
     for (const target of list) started.push({ target, process: await target.start(upstream) });
     const gateway = started.find((s) => s.target.name === 'scopegate')?.process;
-    const processOf = (s: (typeof started)[number]) => (s.target.name === 'scopegate promql' ? gateway : s.process);
+    const processOf = (s: (typeof started)[number]) => (SHARED_GATEWAY.has(s.target.name) ? gateway : s.process);
     // A Node process compiles its hot path on background threads that share the proxy's core: the first
     // seconds under load are slower and make the tail. Every proxy gets the same steady state before the rounds.
     if (initialWarmupS > 0) {
@@ -363,11 +434,18 @@ async function main(): Promise<void> {
   const rows = summarise(cells);
   log('  PromQL enforcement (in process, no sockets)');
   const promqlEnforce = runPromqlEnforceBench({ seconds: Math.min(durationS, 2) });
+  let writeEnforce: WriteEnforceRow[] = [];
+  if (WRITES.length > 0) {
+    log('  write enforcers (in process, CPU time, no sockets)');
+    writeEnforce = await runWriteEnforceBench(3);
+  }
+  const writeRows = writeBodies ? summariseWrites(rows, writeBodies) : [];
   if (flags.json) {
-    const report = { node: process.version, cores: availableParallelism(), cpu: cpuModel, pinned, connections, durationS, warmupS, rounds, rows, cells, promqlEnforce, soak: soakRows };
+    const report = { node: process.version, cores: availableParallelism(), cpu: cpuModel, pinned, connections, durationS, warmupS, rounds, rows, cells, writeRows, writeEnforce, promqlEnforce, soak: soakRows };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
-    process.stdout.write(`${format(rows)}\n\n${formatEnforceBench(promqlEnforce)}\n${soakRows.length ? `\n${formatSoak(soakRows)}\n` : ''}`);
+    const writesText = writeRows.length ? `\n${formatWrites(writeRows)}\n\n${formatWriteEnforce(writeEnforce)}\n` : '';
+    process.stdout.write(`${format(rows)}\n${writesText}\n${formatEnforceBench(promqlEnforce)}\n${soakRows.length ? `\n${formatSoak(soakRows)}\n` : ''}`);
   }
 }
 

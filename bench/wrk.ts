@@ -7,6 +7,8 @@ export interface WrkRequest {
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: string;
+  /** A binary body (snappy, gzip), read from this file by the script (a Lua string literal cannot carry it). */
+  readonly bodyFile?: string;
 }
 
 export interface WrkResult {
@@ -25,6 +27,7 @@ export async function writeWrkScript(dir: string, name: string, request: WrkRequ
   const canonical = (name: string) => name.replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
   for (const [header, value] of Object.entries(request.headers)) lines.push(`wrk.headers[${JSON.stringify(canonical(header))}] = ${JSON.stringify(value)}`);
   if (request.body !== undefined) lines.push(`wrk.body = ${JSON.stringify(request.body)}`);
+  if (request.bodyFile !== undefined) lines.push(`local file = assert(io.open(${JSON.stringify(request.bodyFile)}, "rb"))`, 'wrk.body = file:read("*a")', 'file:close()');
   const path = join(dir, `${name}.lua`);
   await writeFile(path, `${lines.join('\n')}\n`);
   return path;

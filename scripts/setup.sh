@@ -18,6 +18,10 @@ command -v victoria-metrics >/dev/null 2>&1 || missing+=(victoria-metrics)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 # The limits tests run their own redis-server (Redis backend shared by two gateways, stopped mid-test).
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+# The bench's Go peer (go vet in test/bench/peers.test.ts) builds in GOPATH mode from Debian's Go sources.
+command -v go >/dev/null 2>&1 || missing+=(golang-go)
+[ -d /usr/share/gocode/src/github.com/golang/snappy ] || missing+=(golang-github-golang-snappy-dev)
+[ -d /usr/share/gocode/src/github.com/gogo/protobuf ] || missing+=(golang-github-gogo-protobuf-dev)
 # kubectl comes from the `kubectl` package of the Kubernetes (or Google Cloud) apt repository; Debian's own
 # `kubernetes-client` is kubectl 1.20, whose kustomize (v2) cannot read the manifests' `labels` field.
 sudo=""

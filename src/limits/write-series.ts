@@ -2,6 +2,7 @@ import snappy from 'snappyjs';
 import { UnsupportedInput } from '../enforce/errors.js';
 import { decodeJsonPush } from '../enforce/write/loki-push-json.js';
 import { decompressBody } from '../enforce/write/decompress-body.js';
+import { countRemoteWriteSeries } from '../enforce/write/remote-write.js';
 import { LENGTH_DELIMITED, WireReader } from '../enforce/write/protobuf-wire-reader.js';
 import type { ProxyRequest, WriteFormat } from '../routing/endpoint.js';
 
@@ -22,7 +23,7 @@ export function countWriteSeries(format: WriteFormat, request: ProxyRequest): nu
   if (body === undefined) return undefined;
   switch (format) {
     case 'prometheus-remote-write':
-      return countField1(uncompressSnappy(body), 'remote write');
+      return countRemoteWriteSeries(body, request.headers['content-type'], MAX_DECODED_BYTES);
     case 'loki-push-request': {
       const encoding = (request.headers['content-encoding'] ?? '').trim().toLowerCase();
       const decoded = encoding === 'gzip' || encoding === 'deflate' ? decompressBody(body, encoding, MAX_DECODED_BYTES, 'push body') : body;

@@ -128,7 +128,7 @@ function queryText(query: string, body: Buffer | undefined): string | undefined 
 // as the upstream would decode it.
 const QUERY_PARAM = /(?:^|&)(query|match\[\]|q)=([^&]*)/g;
 const ESCAPED_KEY = /(?:^|&)[^=&]*[%+]/;
-const QUERY_PARAMS = new Set(['query', 'match[]', 'q']);
+const QUERY_PARAMS: ReadonlySet<string> = new Set(['query', 'match[]', 'q']);
 
 function collectQueryParams(encoded: string, text: string): string {
   let out = text;

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { hasCommand, nginxConfig } from '../../bench/peers.js';
+import { goPeerEnv, hasCommand, nginxConfig } from '../../bench/peers.js';
 import { ROOT } from '../../bench/processes.js';
 
 // The bench's rivals are checked here, cheaply, so a broken peer shows up before a bench run; their speed is
@@ -22,10 +22,6 @@ test('the bench nginx config is accepted by nginx -t', { skip: !hasCommand('ngin
   }
 });
 
-test('the bench Go peer passes go vet (standard library only)', { skip: !hasCommand('go') && 'go is not installed' }, () => {
-  execFileSync('go', ['vet', '.'], {
-    cwd: join(ROOT, 'bench/go-peer'),
-    env: { ...process.env, GOCACHE: process.env.GOCACHE ?? join(tmpdir(), 'scopegate-bench-gocache'), GOFLAGS: '' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+test('the bench Go peer passes go vet (standard library, Debian snappy and gogo/protobuf)', { skip: !hasCommand('go') && 'go is not installed' }, () => {
+  execFileSync('go', ['vet', '.'], { cwd: join(ROOT, 'bench/go-peer'), env: goPeerEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
 });

@@ -6,8 +6,8 @@ import { PolicyViolation } from '../errors.js';
 
 export type PushLabelMode = 'reject' | 'inject';
 
-/** Checks (and in `inject` mode completes) the labels of one stream; returns the labels to forward. */
-export type StreamLabelCheck = (labels: ReadonlyMap<string, string>, stream: string) => Map<string, string>;
+/** Checks (and in `inject` mode completes) the labels of one stream; returns the labels to forward. The stream is described (for the refusal) only when refused. */
+export type StreamLabelCheck = (labels: ReadonlyMap<string, string>, describeStream: () => string) => Map<string, string>;
 
 /**
  * Compiles the policy into a per-stream check, once per push request.
@@ -25,7 +25,7 @@ export function compileStreamLabelCheck(policy: LabelPolicy, mode: PushLabelMode
   if (policy.fullAccess) return (labels) => new Map(labels);
   if (policy.selectors.length > 1) return compileUnionCheck(policy.selectors);
   const rules = (policy.selectors[0] ?? []).map((rule) => ({ rule, isAllowed: compileRule(rule) }));
-  return (labels, stream) => {
+  return (labels, describeStream) => {
     const out = new Map(labels);
     for (const { rule, isAllowed } of rules) {
       const value = labels.get(rule.label);
@@ -35,10 +35,10 @@ export function compileStreamLabelCheck(policy: LabelPolicy, mode: PushLabelMode
           out.set(rule.label, injectable);
           continue;
         }
-        throw new PolicyViolation(`stream ${stream} lacks label "${rule.label}" required by the label policy`);
+        throw new PolicyViolation(`stream ${describeStream()} lacks label "${rule.label}" required by the label policy`);
       }
       if (!isAllowed(value)) {
-        throw new PolicyViolation(`stream ${stream}: label "${rule.label}" value is not allowed by the label policy`);
+        throw new PolicyViolation(`stream ${describeStream()}: label "${rule.label}" value is not allowed by the label policy`);
       }
     }
     return out;
@@ -47,12 +47,12 @@ export function compileStreamLabelCheck(policy: LabelPolicy, mode: PushLabelMode
 
 function compileUnionCheck(selectors: readonly LabelSelector[]): StreamLabelCheck {
   const compiled = selectors.map((selector) => selector.map((rule) => ({ label: rule.label, isAllowed: compileRule(rule) })));
-  return (labels, stream) => {
+  return (labels, describeStream) => {
     const satisfies = (rules: (typeof compiled)[number]) => rules.every(({ label, isAllowed }) => {
       const value = labels.get(label);
       return value !== undefined && value !== '' && isAllowed(value);
     });
-    if (!compiled.some(satisfies)) throw new PolicyViolation(`stream ${stream}: labels not allowed by any selector of the label policy`);
+    if (!compiled.some(satisfies)) throw new PolicyViolation(`stream ${describeStream()}: labels not allowed by any selector of the label policy`);
     return new Map(labels);
   };
 }

@@ -14,7 +14,6 @@
  *   rebuilt, the others copied byte for byte.
  * - Full access: nothing is decoded; the request is forwarded as received.
  */
-import snappy from 'snappyjs';
 import type { LabelPolicy } from '../../policy/label-policy.js';
 import { UnsupportedInput } from '../errors.js';
 import { formatSelector } from '../logql/selector.js';
@@ -22,6 +21,7 @@ import { decompressBody } from './decompress-body.js';
 import { decodeJsonPush, encodeJsonPush } from './loki-push-json.js';
 import { compileStreamLabelCheck, type PushLabelMode, type StreamLabelCheck } from './loki-push-labels.js';
 import { encodePushRequest, readPushRequest, type WirePushStream } from './loki-push-wire.js';
+import { compressSnappyBlock, uncompressSnappyBlock } from './snappy-block.js';
 import { parseStreamLabels } from './loki-stream-labels.js';
 
 export type { PushLabelMode } from './loki-push-labels.js';
@@ -66,7 +66,7 @@ export function enforceLokiPush(input: LokiPushInput, policy: LabelPolicy, optio
   const check = compileStreamLabelCheck(policy, options.mode);
   if (readMediaType(input.contentType) === 'application/json') {
     const streams = decodeJsonPush(body);
-    for (const [i, stream] of streams.entries()) stream.labels = check(stream.labels, describeStream(i, stream.labels));
+    for (const [i, stream] of streams.entries()) stream.labels = check(stream.labels, () => describeStream(i, stream.labels));
     return { body: encodeJsonPush(streams), contentType: 'application/json', isModified: true };
   }
   return enforceProtoPush(body, check, options.maxDecodedBytes);
@@ -78,22 +78,17 @@ function enforceProtoPush(body: Buffer, check: StreamLabelCheck, maxDecodedBytes
   let isModified = request.hasDroppedFields;
   const out = request.streams.map((stream, i): WirePushStream | { labels: string; payload: Buffer } => {
     const labels = parseStreamLabels(stream.labels, `stream #${i}`);
-    const checked = check(labels, describeStream(i, labels));
+    const checked = check(labels, () => describeStream(i, labels));
     if (!stream.hasDroppedFields && isSameLabelSet(labels, checked)) return stream;
     isModified = true;
     return { labels: formatLabels(checked), payload: stream.payload };
   });
   if (!isModified) return { body, contentType: 'application/x-protobuf', isModified: false };
-  return { body: Buffer.from(snappy.compress(encodePushRequest(out, request.format))), contentType: 'application/x-protobuf', isModified: true };
+  return { body: compressSnappyBlock(encodePushRequest(out, request.format)), contentType: 'application/x-protobuf', isModified: true };
 }
 
 function uncompressSnappy(body: Buffer, maxDecodedBytes: number): Buffer {
-  try {
-    const raw = snappy.uncompress(body, maxDecodedBytes);
-    return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-  } catch (error) {
-    throw new UnsupportedInput(`push body is not valid snappy (block format): ${(error as Error).message}`);
-  }
+  return uncompressSnappyBlock(body, maxDecodedBytes, 'push body');
 }
 
 function isSameLabelSet(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {

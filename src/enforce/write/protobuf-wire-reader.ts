@@ -68,8 +68,16 @@ export class WireReader {
     else this.fail(`wire type ${wireType}`);
   }
 
-  /** A tag or length: at most 5 bytes and below 2^31. */
-  private smallVarint(): number {
+  /** A tag, a length or a reference (remote write 2.0 symbol refs): at most 5 bytes and below 2^31. */
+  smallVarint(): number {
+    // Most tags, lengths and references fit one byte.
+    if (this.pos < this.end) {
+      const first = this.bytes[this.pos] as number;
+      if (first < 0x80) {
+        this.pos++;
+        return first;
+      }
+    }
     let value = 0;
     for (let shift = 0; shift < 35; shift += 7) {
       if (this.pos >= this.end) this.fail('truncated varint');

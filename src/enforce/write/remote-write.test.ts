@@ -14,6 +14,7 @@ const strict: RemoteWriteOptions = {
   contentEncoding: 'snappy',
   injectLabels: false,
   maxDecompressedBytes: 1 << 20,
+  acceptsRemoteWrite2: false,
 };
 const inject: RemoteWriteOptions = { ...strict, injectLabels: true };
 
@@ -157,5 +158,19 @@ describe('enforceRemoteWrite under a policy of several selectors (DNF)', () => {
   it('a policy label given twice is refused', () => {
     const body = encode({ timeseries: [{ labels: [{ name: 'namespace', value: 'shared' }, { name: 'namespace', value: 'b' }], samples: [{ value: 1, timestamp: 1 }] }] });
     assert.throws(() => enforceRemoteWrite(body, dnf, strict), /more than once/);
+  });
+});
+
+describe('enforceRemoteWrite, one selector with two rules on one label', () => {
+  // A file entry's `namespace` values and its `labels.namespace`: both rules hold, and a label is injected once.
+  it('checks both rules, and injects only a literal every rule on the label agrees on, once', () => {
+    const twoRules = buildLabelPolicy({ values: ['a', 'b'], labels: { namespace: 'a' } }) as LabelPolicy;
+    const one = (labels: Labels) => encode({ timeseries: [series({ __name__: 'up', ...labels })] });
+    assert.equal(enforceRemoteWrite(one({ namespace: 'a' }), twoRules, strict).isModified, false);
+    assert.throws(() => enforceRemoteWrite(one({ namespace: 'b' }), twoRules, strict), /"namespace" value not allowed/);
+    assert.throws(() => enforceRemoteWrite(one({}), twoRules, inject), /"namespace" is missing/);
+    const same = buildLabelPolicy({ values: ['a'], labels: { namespace: 'a' } }) as LabelPolicy;
+    const out = enforceRemoteWrite(one({}), same, inject);
+    assert.deepEqual(decode(out.body).timeseries[0]?.labels, [{ name: '__name__', value: 'up' }, { name: 'namespace', value: 'a' }]);
   });
 });

@@ -103,11 +103,22 @@ function orMetricsqlAll(fallsBack: FallBack, value: string, rewrite: () => strin
 export const MAX_DECOMPRESSED_WRITE_BYTES = 64 * 1024 * 1024;
 
 /**
- * Remote write 1.0 (`/api/v1/write`, Mimir's `/api/v1/push`): every series must satisfy the policy, or get a
- * missing single-literal label injected with `injectLabelsOnWrite` (enforce/write/remote-write.ts). A refused
- * series refuses the whole request (403), so nothing is partially written. Full access passes untouched.
+ * Remote write (`/api/v1/write`, Mimir's `/api/v1/push`), 1.0 and 2.0: every series must satisfy the policy, or
+ * get a missing single-literal label injected with `injectLabelsOnWrite` (enforce/write/remote-write.ts). A refused
+ * series refuses the whole request (403), so nothing is partially written. Full access passes untouched. Prometheus
+ * (≥ 2.54, `--web.remote-write-receiver.accepted-protobuf-messages`) and Mimir (≥ 2.17) read 2.0; the 2.0 response
+ * headers (`X-Prometheus-Remote-Write-*-Written`) come back as the upstream sent them.
  */
 export function enforceRemoteWriteRequest(req: ProxyRequest, ctx: EnforceContext): void {
+  enforceWrite(req, ctx, true);
+}
+
+/** Remote write 1.0 only, for an upstream that does not read 2.0 (VictoriaMetrics): 2.0 is refused with 415. */
+export function enforceRemoteWriteV1Request(req: ProxyRequest, ctx: EnforceContext): void {
+  enforceWrite(req, ctx, false);
+}
+
+function enforceWrite(req: ProxyRequest, ctx: EnforceContext, acceptsRemoteWrite2: boolean): void {
   const policy = requirePolicy(ctx);
   delete req.headers[LABEL_POLICY_HEADER];
   const result = runEnforcer(() =>
@@ -116,6 +127,7 @@ export function enforceRemoteWriteRequest(req: ProxyRequest, ctx: EnforceContext
       contentEncoding: req.headers['content-encoding'],
       injectLabels: ctx.options.injectLabelsOnWrite,
       maxDecompressedBytes: MAX_DECOMPRESSED_WRITE_BYTES,
+      acceptsRemoteWrite2,
     }),
   );
   req.body = result.body;

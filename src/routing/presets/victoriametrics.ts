@@ -1,6 +1,6 @@
 import type { Endpoint, Preset } from '../endpoint.js';
 import { prometheusEndpoints } from './prometheus.js';
-import { createParamTransform } from './prometheus-transforms.js';
+import { createParamTransform, enforceRemoteWriteV1Request } from './prometheus-transforms.js';
 
 /**
  * `type = "victoriametrics"`: single-node VictoriaMetrics (or vmselect's `/select/<tenant>/prometheus` as the
@@ -25,7 +25,7 @@ const query = createParamTransform({ queries: ['query'], metricsql: true });
 const matchOrPolicy = createParamTransform({ selectors: ['match[]'], whenNoSelector: 'policy', metricsql: true });
 const matchRequired = createParamTransform({ selectors: ['match[]'], whenNoSelector: 'refuse', metricsql: true });
 
-/** Prometheus rows whose parameters VictoriaMetrics filters with `extra_filters[]`. */
+/** Prometheus rows VictoriaMetrics serves differently: parameters filtered with `extra_filters[]`, remote write 1.0 only. */
 const FILTERED: Readonly<Record<string, Endpoint['transformRequest']>> = {
   query,
   query_range: query,
@@ -33,6 +33,8 @@ const FILTERED: Readonly<Record<string, Endpoint['transformRequest']>> = {
   labels: matchOrPolicy,
   label_values: matchOrPolicy,
   federate: matchRequired,
+  // VictoriaMetrics reads remote write 1.0 only: 2.0 is refused here (415) rather than forwarded unchecked.
+  remote_write: enforceRemoteWriteV1Request,
 };
 
 function row(name: string, path: string | RegExp, methods: readonly string[], extra: Partial<Endpoint>): Endpoint {
@@ -43,7 +45,9 @@ export const victoriaMetricsEndpoints: readonly Endpoint[] = [
   ...prometheusEndpoints.map((endpoint): Endpoint => {
     const name = endpoint.name.replace(/^prometheus\./, '');
     const transform = FILTERED[name];
-    if (!transform || !endpoint.query) return { ...endpoint, name: `victoriametrics.${name}` };
+    if (!transform) return { ...endpoint, name: `victoriametrics.${name}` };
+    // remote_write has no query to read as MetricsQL: only its transform differs (1.0 only).
+    if (!endpoint.query) return { ...endpoint, name: `victoriametrics.${name}`, transformRequest: transform };
     // VictoriaMetrics takes no `stats` and reports no cost in its answer: the row says none.
     const { reports: _unreported, ...query } = endpoint.query;
     return { ...endpoint, name: `victoriametrics.${name}`, transformRequest: transform, query: { ...query, dialect: 'metricsql' } };

@@ -1,3 +1,0 @@
-module scopegate.bench/go-peer
-
-go 1.19
