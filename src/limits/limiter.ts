@@ -10,7 +10,8 @@ import type { LimitMetrics } from './limit-metrics.js';
 import type { MaybePromise } from '../core/maybe-async.js';
 import { checkQueryCost, isCostedQuery, QueryCostError } from './query-cost.js';
 import { createAdmissionQueue } from './admission-queue.js';
-import { compileLimitRule, tenantSetKey, type LimitRule, type LimitSubject, type QueryBudget } from './rules.js';
+import { chargeBudgets, findSpentBudget, type BudgetDeps, type QueryCharge } from './query-budgets.js';
+import { compileLimitRule, tenantSetKey, type LimitRule, type LimitSubject } from './rules.js';
 import { countWriteSeries } from './write-series.js';
 
 /**
@@ -43,11 +44,7 @@ export interface Admission {
   release(): void;
 }
 
-/** What a finished query spends of a budget: samples where the backend reported them, and its seconds. */
-export interface QueryCharge {
-  readonly samples: number | undefined;
-  readonly seconds: number;
-}
+export type { QueryCharge } from './query-budgets.js';
 
 export interface LimiterDeps {
   readonly backend: LimitBackend;
@@ -86,6 +83,8 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
       return fallback;
     }
   }
+
+  const budgetDeps: BudgetDeps = { backend, now: deps.now, guarded };
 
   function refuse(subject: LimitSubject, limit: string, error: Error): never {
     metrics.limited.inc({ tenant: tenantSetKey(subject.tenants), limit });
@@ -197,45 +196,12 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
     close: () => backend.close(),
   };
 
-  /**
-   * Query budgets: a costed query is refused once a matched rule's window is spent (what was spent is charged
-   * when each query ends, so queries already in flight still complete and may spend past the budget).
-   */
-  async function checkBudgets(budgeted: readonly LimitRule[], subject: LimitSubject): Promise<void> {
-    for (const rule of budgeted) {
-      const budget = rule.budget as QueryBudget;
-      const now = deps.now();
-      const windowStartMs = Math.floor(now / budget.windowMs) * budget.windowMs;
-      const spent = await guarded(backend.budgetSpent(rule.id, rule.bucketKey(subject), windowStartMs, budget.windowMs), { samples: 0, seconds: 0 });
-      const overSamples = budget.maxSamples !== undefined && spent.samples >= budget.maxSamples;
-      const overSeconds = budget.maxSeconds !== undefined && spent.seconds >= budget.maxSeconds;
-      if (overSamples || overSeconds) {
-        const what = overSamples ? `${budget.maxSamples} samples` : `${budget.maxSeconds} query seconds`;
-        refuse(subject, 'query_budget_exceeded', new TooManyRequests(
-          'query_budget_exceeded',
-          `the query budget of ${what} per ${budget.windowMs / 1000}s is spent (rule ${rule.name})`,
-          rule.name,
-          windowStartMs + budget.windowMs - now,
-        ));
-      }
-    }
-  }
-
-  function chargeBudgets(budgeted: readonly LimitRule[], subject: LimitSubject, cost: QueryCharge): void {
-    const now = deps.now();
-    for (const rule of budgeted) {
-      const budget = rule.budget as QueryBudget;
-      const windowStartMs = Math.floor(now / budget.windowMs) * budget.windowMs;
-      guarded(backend.spendBudget(rule.id, rule.bucketKey(subject), windowStartMs, budget.windowMs, { samples: cost.samples ?? 0, seconds: cost.seconds }), undefined)
-        .catch(() => {});
-    }
-  }
-
   async function admitMatched(matched: readonly LimitRule[], subject: LimitSubject, contentLength: number | undefined): Promise<Admission> {
     for (const rule of matched) checkBodyBytes(rule, contentLength, subject);
     // Budgets bound what queries cost; lookups and writes are not costed, so not refused by them.
     const budgeted = isCostedQuery(subject.endpoint.query) ? matched.filter((rule) => rule.budget !== undefined) : [];
-    if (budgeted.length > 0) await checkBudgets(budgeted, subject);
+    const refusal = budgeted.length > 0 ? await findSpentBudget(budgeted, subject, budgetDeps) : undefined;
+    if (refusal !== undefined) refuse(subject, 'query_budget_exceeded', refusal);
     let releases: (() => void)[];
     // One backend call for the whole admission, unless a rule may queue (a queued request waits per rule).
     if (backend.admit !== undefined && !matched.some((rule) => rule.config.max_queue_duration !== undefined)) {
@@ -251,7 +217,7 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
         throw toHttpError(error);
       }),
       charge: (cost) => {
-        if (budgeted.length > 0) chargeBudgets(budgeted, subject, cost);
+        if (budgeted.length > 0) chargeBudgets(budgeted, subject, cost, budgetDeps);
       },
       release() {
         if (released) return;
