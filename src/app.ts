@@ -6,6 +6,7 @@ import { createAuthenticators } from './identity/providers.js';
 import type { Identity } from './identity/identity.js';
 import { createLimits, type LimitsRuntime } from './limits/create-limiter.js';
 import { createGatewayMetrics, registerReadyGauge } from './observability/metrics.js';
+import { createQueryCostAccounting } from './observability/query-cost-accounting.js';
 import { createOtlpTracer, createPropagatingTracer } from './observability/tracing.js';
 import { createHostRouter } from './routing/host-routes.js';
 import { createTokenSource } from './identity/static-token.js';
@@ -26,7 +27,6 @@ import type { Preset } from './routing/endpoint.js';
 import type { DecisionSink } from './observability/decision-log/record.js';
 import { openDecisionLog, type SharedDecisionLog } from './observability/decision-log/open.js';
 import { createDecisionRecorder } from './server/record-decision.js';
-import { createQueryCostSink } from './observability/query-cost-metrics.js';
 import { fanOutSinks } from './observability/decision-log/fan-out.js';
 
 export interface AppDeps {
@@ -94,13 +94,14 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const limits = await createLimits(config.limits, { logger, registry: metrics.registry, now: () => clock.now(), previous: deps.previous?.limits });
   const decisionLog = config.decision_log ? await openDecisionLog(config.decision_log, { logger, now: () => clock.now(), previous: deps.previous?.decisionLog }) : undefined;
   decisionLog?.useRegistry(metrics.registry);
-  const queryCost = config.query_cost ? createQueryCostSink(metrics.registry, { identitiesPerTenant: config.query_cost.identities_per_tenant, tenants: config.query_cost.tenants }) : undefined;
-  const sinks = [deps.decisionSink ?? decisionLog, queryCost].filter((sink) => sink !== undefined);
+  // Decision records go to `scopegate test`'s sink or the log; query cost is metered on the response path instead.
+  const sinks = [deps.decisionSink ?? decisionLog].filter((sink) => sink !== undefined);
   const decisions = sinks.length === 0 ? undefined : createDecisionRecorder(fanOutSinks(sinks), {
     queries: deps.decisionSink ? 'text' : config.decision_log?.queries ?? 'none',
     failClosed: deps.decisionSink === undefined && config.decision_log?.on_overflow === 'fail_closed',
     now: () => clock.now(),
   });
+  const queryCost = config.query_cost.enabled ? createQueryCostAccounting(metrics.registry, config.query_cost, () => clock.now()) : undefined;
   const findRoute = createHostRouter(upstreams.map(({ config: c, built }) => ({ config: c, target: built.target })));
 
   const pipelineDeps: PipelineDeps = {
@@ -116,6 +117,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     maxFilterBytes: config.proxy.max_response_filter_bytes,
     onUpstreamError: (upstream, kind) => metrics.upstreamErrors.inc({ upstream, kind }),
     limiter: limits.limiter,
+    queryCost,
     ...(decisions?.check ? { checkDecisionLog: decisions.check } : {}),
   };
   const readiness: ReadinessCheck[] = [
@@ -133,7 +135,12 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     metrics,
     handleProxy: createProxyHandler(pipelineDeps, logger, metrics, tracer, decisions),
     handleUpgrade: createUpgradeHandler(pipelineDeps, logger, metrics, tracer, decisions),
-    handleAdmin: createAdminHandler({ registry: metrics.registry, readiness: () => readiness, isAccepting: () => accepting }),
+    handleAdmin: createAdminHandler({
+      registry: metrics.registry,
+      readiness: () => readiness,
+      isAccepting: () => accepting,
+      ...(queryCost ? { queryCost: (by) => queryCost.report(by) } : {}),
+    }),
     readiness,
     limits,
     decisionLog,

@@ -11,7 +11,7 @@ import { refineSecretsConfig, secretsConfigShape } from './sections/secrets.js';
  * `sections/`. Unknown keys are errors, so a typo is reported instead of silently ignored.
  */
 export const configSchema = coreSchema
-  .extend({ ...secretsConfigShape, auth: authSchema.prefault({}), acl: aclSchema.optional(), limits: limitsSchema.prefault({}), decision_log: decisionLogSchema.optional(), query_cost: queryCostSchema.optional() })
+  .extend({ ...secretsConfigShape, auth: authSchema.prefault({}), acl: aclSchema.optional(), limits: limitsSchema.prefault({}), decision_log: decisionLogSchema.optional(), query_cost: queryCostSchema.prefault({}) })
   .strict()
   // Run even when other keys are invalid, so check-config lists every problem in one pass.
   .superRefine(refineSecretsConfig, { when: () => true })
@@ -19,6 +19,15 @@ export const configSchema = coreSchema
   .refine((config) => config.decision_log?.sink !== 'file' || config.proxy.workers === 1, {
     message: 'a decision log file has one writer: set proxy.workers = 1, or use sink = "stdout"',
     path: ['decision_log', 'sink'],
+  })
+  .superRefine((config, ctx) => {
+    // A query budget is spent by what the queries cost: that is measured only with [query_cost] on.
+    if (config.query_cost.enabled) return;
+    config.limits.rules.forEach((rule, index) => {
+      for (const key of ['max_samples', 'max_query_seconds'] as const) {
+        if (rule[key] !== undefined) ctx.addIssue({ code: 'custom', path: ['limits', 'rules', index, key], message: `${key} needs [query_cost] enabled = true` });
+      }
+    });
   })
   .transform((config) => {
     // Static tokens refuse unknown bearers; when JWT providers follow in the chain, JWTs must reach them.

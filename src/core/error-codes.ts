@@ -77,6 +77,7 @@ export const ERROR_CATALOGUE = {
   lookback_too_long: { status: 422, meaning: 'an instant query\'s largest range plus offset is over a limit rule\'s max_lookback' },
   rate_limited: { status: 429, meaning: 'over a limit rule\'s rate (and burst); Retry-After says when the next request passes' },
   concurrency_limited: { status: 429, meaning: 'a limit rule\'s concurrency is all in flight; Retry-After: 1' },
+  query_budget_exceeded: { status: 429, meaning: 'a limit rule\'s query budget (samples or query seconds) for this window is spent; Retry-After says when the window ends' },
   queue_timeout: { status: 429, meaning: 'a limit rule\'s concurrency stayed full for its max_queue_duration while the request waited in its queue; Retry-After says when to try again' },
   // 500 to 505: the gateway or the upstream failed.
   internal_error: { status: 500, meaning: 'a bug: logged with its stack, its message not sent' },

@@ -22,6 +22,10 @@ export interface LimitBackend {
    * taken before it.
    */
   admit?(checks: readonly AdmissionCheck[], nowMs: number): Promise<AdmissionDecision>;
+  /** Query budgets: what the bucket spent in the fixed window that starts at `windowStartMs` (and lasts `windowMs`). */
+  budgetSpent(ruleId: string, key: string, windowStartMs: number, windowMs: number): Promise<BudgetAmounts>;
+  /** Adds a finished query's cost to the bucket's window. */
+  spendBudget(ruleId: string, key: string, windowStartMs: number, windowMs: number, amounts: BudgetAmounts): Promise<void>;
   /** Present only when the backend can be down and that matters (Redis with `on_backend_error = "deny"`). */
   readonly readiness?: ReadinessCheck;
   close(): Promise<void>;
@@ -30,6 +34,12 @@ export interface LimitBackend {
 export interface RateDecision {
   readonly allowed: boolean;
   readonly retryAfterMs: number;
+}
+
+/** What queries spent of a budget: samples the backend reported, and query seconds. */
+export interface BudgetAmounts {
+  readonly samples: number;
+  readonly seconds: number;
 }
 
 export interface Slot {

@@ -10,6 +10,7 @@ import type { LimitMetrics } from './limit-metrics.js';
 import type { MaybePromise } from '../core/maybe-async.js';
 import { checkQueryCost, isCostedQuery, QueryCostError } from './query-cost.js';
 import { createAdmissionQueue } from './admission-queue.js';
+import { chargeBudgets, findSpentBudget, type BudgetDeps, type QueryCharge } from './query-budgets.js';
 import { compileLimitRule, tenantSetKey, type LimitRule, type LimitSubject } from './rules.js';
 import { countWriteSeries } from './write-series.js';
 
@@ -38,8 +39,12 @@ export interface Admission {
   readonly ruleNames: readonly string[];
   /** Cost and size guards on the request as it will be sent. */
   check(request: ProxyRequest): MaybePromise<void>;
+  /** A finished query's cost, spent from the budgets of the rules that matched it (not awaited). */
+  charge(cost: QueryCharge): void;
   release(): void;
 }
+
+export type { QueryCharge } from './query-budgets.js';
 
 export interface LimiterDeps {
   readonly backend: LimitBackend;
@@ -51,7 +56,7 @@ export interface LimiterDeps {
   readonly reportBackendError: (error: LimitBackendError) => void;
 }
 
-const NO_LIMITS: Admission = Object.freeze({ ruleNames: [], check: () => undefined, release: () => {} });
+const NO_LIMITS: Admission = Object.freeze({ ruleNames: [], check: () => undefined, charge: () => {}, release: () => {} });
 
 export function compileLimitRules(config: LimitsSection): LimitRule[] {
   return config.rules.map((rule) => compileLimitRule(rule));
@@ -78,6 +83,8 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
       return fallback;
     }
   }
+
+  const budgetDeps: BudgetDeps = { backend, now: deps.now, guarded };
 
   function refuse(subject: LimitSubject, limit: string, error: Error): never {
     metrics.limited.inc({ tenant: tenantSetKey(subject.tenants), limit });
@@ -191,6 +198,10 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
 
   async function admitMatched(matched: readonly LimitRule[], subject: LimitSubject, contentLength: number | undefined): Promise<Admission> {
     for (const rule of matched) checkBodyBytes(rule, contentLength, subject);
+    // Budgets bound what queries cost; lookups and writes are not costed, so not refused by them.
+    const budgeted = isCostedQuery(subject.endpoint.query) ? matched.filter((rule) => rule.budget !== undefined) : [];
+    const refusal = budgeted.length > 0 ? await findSpentBudget(budgeted, subject, budgetDeps) : undefined;
+    if (refusal !== undefined) refuse(subject, 'query_budget_exceeded', refusal);
     let releases: (() => void)[];
     // One backend call for the whole admission, unless a rule may queue (a queued request waits per rule).
     if (backend.admit !== undefined && !matched.some((rule) => rule.config.max_queue_duration !== undefined)) {
@@ -205,6 +216,9 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
       check: (request) => checkRequest(matched, subject, request).catch((error: unknown) => {
         throw toHttpError(error);
       }),
+      charge: (cost) => {
+        if (budgeted.length > 0) chargeBudgets(budgeted, subject, cost, budgetDeps);
+      },
       release() {
         if (released) return;
         released = true;

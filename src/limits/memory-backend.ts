@@ -1,4 +1,4 @@
-import type { LimitBackend, RateDecision, Slot } from './backend.js';
+import type { BudgetAmounts, LimitBackend, RateDecision, Slot } from './backend.js';
 import { takeGcra, type RateLimit } from './gcra.js';
 
 /**
@@ -17,6 +17,8 @@ interface RuleBuckets {
   /** GCRA theoretical arrival time per key. */
   readonly tats: Map<string, number>;
   readonly inFlight: Map<string, number>;
+  /** Query budgets: the current window's spending per key (a key's older window is replaced). */
+  readonly budgets: Map<string, { windowStartMs: number; samples: number; seconds: number }>;
 }
 
 /** Past this many rate buckets in one rule, the ones at rest (TAT in the past) are dropped. */
@@ -29,7 +31,7 @@ export function createMemoryLimitState(): MemoryLimitState {
 /** `ruleIds`: the rules of the new configuration; state of other rules is dropped. */
 export function createMemoryBackend(state: MemoryLimitState, ruleIds: readonly string[]): LimitBackend & { readonly state: MemoryLimitState } {
   const next: MemoryLimitState = { rules: new Map() };
-  for (const id of ruleIds) next.rules.set(id, state.rules.get(id) ?? { tats: new Map(), inFlight: new Map() });
+  for (const id of ruleIds) next.rules.set(id, state.rules.get(id) ?? { tats: new Map(), inFlight: new Map(), budgets: new Map() });
 
   const bucketsOf = (ruleId: string): RuleBuckets => {
     const found = next.rules.get(ruleId);
@@ -64,6 +66,23 @@ export function createMemoryBackend(state: MemoryLimitState, ruleIds: readonly s
           else inFlight.set(key, now);
         },
       });
+    },
+    budgetSpent(ruleId: string, key: string, windowStartMs: number): Promise<BudgetAmounts> {
+      const spent = bucketsOf(ruleId).budgets.get(key);
+      return Promise.resolve(spent === undefined || spent.windowStartMs !== windowStartMs ? { samples: 0, seconds: 0 } : spent);
+    },
+    spendBudget(ruleId: string, key: string, windowStartMs: number, _windowMs: number, amounts: BudgetAmounts): Promise<void> {
+      const { budgets } = bucketsOf(ruleId);
+      let spent = budgets.get(key);
+      if (spent === undefined || spent.windowStartMs !== windowStartMs) {
+        // Past the sweep size, windows that ended go first.
+        if (budgets.size > SWEEP_ABOVE) for (const [k, old] of budgets) if (old.windowStartMs < windowStartMs) budgets.delete(k);
+        spent = { windowStartMs, samples: 0, seconds: 0 };
+        budgets.set(key, spent);
+      }
+      spent.samples += amounts.samples;
+      spent.seconds += amounts.seconds;
+      return Promise.resolve();
     },
     close: () => Promise.resolve(),
   };

@@ -52,6 +52,19 @@ const PARSE_TIME: Readonly<Record<TimeFormat, (text: string) => number | undefin
 /** The languages with range selectors and `offset`, whose instant queries look back. */
 const LOOKBACK_DIALECTS: ReadonlySet<QueryDialect> = new Set(['promql', 'metricsql', 'logql']);
 
+/** The span (end − start) and step a request's first `start`, `end` and `step` name, where it names them (for accounting). */
+export function readSpanAndStep(params: readonly Param[], times: QueryTimes | undefined): { spanMs: number | undefined; stepMs: number | undefined } {
+  if (times === undefined) return { spanMs: undefined, stepMs: undefined };
+  const first = (role: TimeRole, parse: (text: string) => number | undefined): number | undefined => {
+    const name = times.params[role];
+    const found = name === undefined ? undefined : params.find(([key]) => key === name);
+    return found === undefined ? undefined : parse(found[1].trim());
+  };
+  const start = first('start', PARSE_TIME[times.format]);
+  const end = first('end', PARSE_TIME[times.format]);
+  return { spanMs: start !== undefined && end !== undefined ? Math.max(0, end - start) : undefined, stepMs: first('step', parseStepMs) };
+}
+
 /** Whether the guards read anything of this row's query (so the limiter need not read its parameters). */
 export function isCostedQuery(query: EndpointQuery | undefined): query is EndpointQuery {
   return query !== undefined && query.kind !== 'series';

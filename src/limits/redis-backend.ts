@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis as RedisClient } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisLimitsConfig } from '../config/sections/limits.js';
-import { LimitBackendError, type AdmissionCheck, type AdmissionDecision, type LimitBackend, type RateDecision, type Slot } from './backend.js';
+import { LimitBackendError, type AdmissionCheck, type AdmissionDecision, type BudgetAmounts, type LimitBackend, type RateDecision, type Slot } from './backend.js';
 import type { RateLimit } from './gcra.js';
 import { ADMIT_SCRIPT, LEASE_SCRIPT, RATE_SCRIPT, type RedisScript } from './redis-scripts.js';
 
@@ -49,19 +49,9 @@ export async function createRedisBackend(config: RedisLimitsConfig, options: Red
   let leaseCounter = 0;
   const rateKey = (ruleId: string, key: string): string => `${config.key_prefix}${ruleId}:rate:${key}`;
   const leaseSetKey = (ruleId: string, key: string): string => `${config.key_prefix}${ruleId}:inflight:${key}`;
+  const budgetKey = (ruleId: string, key: string, windowStartMs: number): string => `${config.key_prefix}${ruleId}:budget:${key}:${windowStartMs}`;
 
-  async function run(script: RedisScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    try {
-      try {
-        return await client.evalsha(script.sha1, keys.length, ...keys, ...args);
-      } catch (error) {
-        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-        return await client.eval(script.source, keys.length, ...keys, ...args);
-      }
-    } catch (error) {
-      throw new LimitBackendError(`redis: ${(error as Error).message}`, { cause: error });
-    }
-  }
+  const run = (script: RedisScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> => runScript(client, script, keys, args);
 
   return {
     kind: 'redis',
@@ -106,6 +96,24 @@ export async function createRedisBackend(config: RedisLimitsConfig, options: Red
         },
       };
     },
+    async budgetSpent(ruleId: string, key: string, windowStartMs: number): Promise<BudgetAmounts> {
+      try {
+        const [samples, seconds] = await client.hmget(budgetKey(ruleId, key, windowStartMs), 'samples', 'seconds');
+        return { samples: Number(samples ?? 0), seconds: Number(seconds ?? 0) };
+      } catch (error) {
+        throw new LimitBackendError(`redis: ${(error as Error).message}`, { cause: error });
+      }
+    },
+    async spendBudget(ruleId: string, key: string, windowStartMs: number, windowMs: number, amounts: BudgetAmounts): Promise<void> {
+      const hash = budgetKey(ruleId, key, windowStartMs);
+      // One round trip; the window's key expires a minute after the window (clock skew between replicas).
+      const batch = client.multi().hincrbyfloat(hash, 'samples', amounts.samples).hincrbyfloat(hash, 'seconds', amounts.seconds).pexpire(hash, windowMs + 60_000);
+      try {
+        await batch.exec();
+      } catch (error) {
+        throw new LimitBackendError(`redis: ${(error as Error).message}`, { cause: error });
+      }
+    },
     ...(options.reportReadiness
       ? { readiness: { name: 'limits_backend', notReadyReason: () => (client.status === 'ready' ? undefined : `redis ${client.status}`) } }
       : {}),
@@ -120,4 +128,18 @@ export async function createRedisBackend(config: RedisLimitsConfig, options: Red
       client.disconnect();
     },
   };
+}
+
+/** Runs a script by its digest, loading it on the first NOSCRIPT; any failure is a LimitBackendError. */
+async function runScript(client: RedisClient, script: RedisScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  try {
+    try {
+      return await client.evalsha(script.sha1, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return await client.eval(script.source, keys.length, ...keys, ...args);
+    }
+  } catch (error) {
+    throw new LimitBackendError(`redis: ${(error as Error).message}`, { cause: error });
+  }
 }

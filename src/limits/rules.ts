@@ -23,10 +23,20 @@ export interface LimitRule {
   readonly config: LimitRuleConfig;
   readonly rate: RateLimit | undefined;
   readonly hasCostGuards: boolean;
+  /** Query budgets (`max_samples`, `max_query_seconds` per `budget_window`); undefined when it has none. */
+  readonly budget: QueryBudget | undefined;
   matches(subject: LimitSubject): boolean;
   /** The counter this request is charged to: its identity, or its tenant set (in any order, one counter). */
   bucketKey(subject: LimitSubject): string;
 }
+
+export interface QueryBudget {
+  readonly maxSamples: number | undefined;
+  readonly maxSeconds: number | undefined;
+  readonly windowMs: number;
+}
+
+const DEFAULT_BUDGET_WINDOW_MS = 3_600_000;
 
 export function compileLimitRule(config: LimitRuleConfig): LimitRule {
   const subjects = setOf(config.subjects);
@@ -46,6 +56,9 @@ export function compileLimitRule(config: LimitRuleConfig): LimitRule {
     rate,
     hasCostGuards: [config.max_range, config.min_step, config.max_points, config.max_query_bytes, config.max_lookback]
       .some((value) => value !== undefined),
+    budget: config.max_samples === undefined && config.max_query_seconds === undefined
+      ? undefined
+      : { maxSamples: config.max_samples, maxSeconds: config.max_query_seconds, windowMs: config.budget_window ?? DEFAULT_BUDGET_WINDOW_MS },
     matches(subject: LimitSubject): boolean {
       return (
         (subjects === undefined || subjects.has(subject.identity.subject)) &&

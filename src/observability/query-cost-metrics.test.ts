@@ -1,30 +1,35 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
-import type { DecisionRecord } from './decision-log/record.js';
-import { createQueryCostSink } from './query-cost-metrics.js';
+import { createQueryCostMetrics } from './query-cost-metrics.js';
+import type { QueryCostRecord } from './query-cost-record.js';
 
-function query(tenant: string, subject: string, endpoint = 'prometheus.query_range'): DecisionRecord {
-  return {
-    time: 't', requestId: 'r', traceId: 't', decision: 'allow', status: 200, method: 'GET', durationMs: 500, responseBytes: 1000,
-    identity: { authenticator: 'static-token', subject, tenants: [tenant], scopes: ['read'] }, tenants: [tenant], endpoint,
-  };
+function record(tenant: string, identity: string, samples: number | undefined): QueryCostRecord {
+  return { tenant, identity, upstream: 'prom', endpoint: 'prometheus.query', query: 'up', samples, bytesProcessed: undefined, responseBytes: 10, seconds: 0.5, rangeSeconds: undefined, stepSeconds: undefined };
 }
 
-async function values(registry: Registry, name: string): Promise<Record<string, number>> {
-  const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
-  return Object.fromEntries((metric?.values ?? []).map((v) => [`${String(v.labels.tenant)}/${String(v.labels.identity)}`, v.value]));
+async function series(registry: Registry, name: string): Promise<string[]> {
+  const text = await registry.metrics();
+  return text.split('\n').filter((line) => line.startsWith(`${name}{`)).map((line) => line.slice(name.length));
 }
 
-test('query cost per tenant and identity, bounded: later identities and tenants fold into _other', async () => {
+test('per tenant the top N identities have series, the rest are other; a displaced identity\'s series go', async () => {
   const registry = new Registry();
-  const sink = createQueryCostSink(registry, { identitiesPerTenant: 2, tenants: 2 });
-  for (const [tenant, subject] of [['a', 'x'], ['a', 'y'], ['a', 'z'], ['a', 'w'], ['a', 'x'], ['b', 'x'], ['c', 'x']] as const) sink.write(query(tenant, subject));
-  sink.write(query('a', 'x', 'prometheus.series'));
-  sink.write({ ...query('a', 'x'), decision: 'deny', code: 'query_range_too_long' });
-  assert.deepEqual(await values(registry, 'scopegate_query_cost_queries_total'), {
-    'a/static-token:x': 2, 'a/static-token:y': 1, 'a/_other': 2, 'b/static-token:x': 1, '_other/_other': 1,
-  });
-  assert.equal((await values(registry, 'scopegate_query_cost_seconds_total'))['a/static-token:x'], 1);
-  assert.equal((await values(registry, 'scopegate_query_cost_response_bytes_total'))['a/_other'], 2000);
+  const metrics = createQueryCostMetrics(registry, { topIdentities: 1, maxTenants: 10, now: () => 0 });
+  metrics.record(record('t', 'a', 100));
+  metrics.record(record('t', 'b', 50));
+  assert.deepEqual(await series(registry, 'scopegate_query_samples_total'), ['{tenant="t",identity="a"} 100', '{tenant="t",identity="other"} 50']);
+  metrics.record(record('t', 'b', 200)); // 250 > 2 × 100
+  assert.deepEqual(await series(registry, 'scopegate_query_samples_total'), ['{tenant="t",identity="other"} 50', '{tenant="t",identity="b"} 200']);
+  assert.deepEqual(await series(registry, 'scopegate_queries_total'), ['{tenant="t",identity="other"} 1', '{tenant="t",identity="b"} 1']);
+});
+
+test('past max_tenants, new tenants are counted as tenant="other"; without reported samples none are counted', async () => {
+  const registry = new Registry();
+  const metrics = createQueryCostMetrics(registry, { topIdentities: 5, maxTenants: 1, now: () => 0 });
+  metrics.record(record('t1', 'a', undefined));
+  metrics.record(record('t2', 'b', undefined));
+  assert.deepEqual(await series(registry, 'scopegate_queries_total'), ['{tenant="t1",identity="a"} 1', '{tenant="other",identity="other"} 1']);
+  assert.deepEqual(await series(registry, 'scopegate_query_samples_total'), []);
+  assert.equal((await series(registry, 'scopegate_query_duration_seconds_count')).length, 2);
 });

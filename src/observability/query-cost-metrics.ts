@@ -1,66 +1,78 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { DecisionRecord, DecisionSink } from './decision-log/record.js';
-
-/** The label of identities and tenants past the bounds: their cost still counts, folded together. */
-export const OTHER = '_other';
-
-export interface QueryCostOptions {
-  readonly identitiesPerTenant: number;
-  readonly tenants: number;
-}
+import { createIdentityFolding, OTHER_IDENTITIES } from './identity-folding.js';
+import { costScore, type QueryCostRecord } from './query-cost-record.js';
 
 /**
- * Query cost per tenant and identity, from each request's decision record (a sink, so it needs no hook of its
- * own): queries, seconds and response bytes of the query endpoints (`*.query`, `*.query_range`, Tempo search and
- * metrics), as the gateway measures them. Cardinality is bounded: the first `tenants` tenants and, in each,
- * the first `identitiesPerTenant` identities seen get their own label; later ones are counted as `_other`, so a
- * flood of new tokens cannot grow /metrics. The backend's own statistics (Prometheus `stats`) are not read yet.
+ * Query cost per tenant and identity: counters labelled by the identity among the tenant's top N (the rest
+ * under `identity="other"`, identity-folding.ts), and histograms per tenant for the dashboard; past
+ * `maxTenants` tenants, new ones are `tenant="other"`. Samples and
+ * bytes processed are counted only where the backend reports them.
  */
-export function createQueryCostSink(registry: Registry, options: QueryCostOptions): DecisionSink {
-  const labelNames = ['tenant', 'identity'] as const;
-  const queries = new Counter({ name: 'scopegate_query_cost_queries_total', help: 'Queries sent upstream, by tenant and identity (bounded: later ones count as _other).', labelNames, registers: [registry] });
-  const seconds = new Counter({ name: 'scopegate_query_cost_seconds_total', help: 'Seconds from request to the last byte of the response, summed over queries, by tenant and identity.', labelNames, registers: [registry] });
-  const bytes = new Counter({ name: 'scopegate_query_cost_response_bytes_total', help: 'Bytes written to the client for queries, by tenant and identity.', labelNames, registers: [registry] });
-  const duration = new Histogram({
-    name: 'scopegate_query_cost_duration_seconds',
-    help: 'Query duration by tenant (bounded like the counters).',
-    labelNames: ['tenant'],
-    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-    registers: [registry],
-  });
-  const seen = new Map<string, Set<string>>();
-
-  function labelsOf(tenant: string, identity: string): { tenant: string; identity: string } {
-    let identities = seen.get(tenant);
-    if (identities === undefined) {
-      if (seen.size >= options.tenants) return { tenant: OTHER, identity: OTHER };
-      identities = new Set();
-      seen.set(tenant, identities);
-    }
-    if (!identities.has(identity)) {
-      if (identities.size >= options.identitiesPerTenant) return { tenant, identity: OTHER };
-      identities.add(identity);
-    }
-    return { tenant, identity };
-  }
-
-  return {
-    accepting: () => true,
-    write(record: DecisionRecord) {
-      if (record.decision !== 'allow' || record.endpoint === undefined || !isQueryEndpoint(record.endpoint)) return;
-      const tenant = record.tenants?.join('|') ?? 'none';
-      const identity = record.identity === undefined ? 'none' : `${record.identity.authenticator}:${record.identity.subject}`;
-      const labels = labelsOf(tenant, identity);
-      const durationSeconds = record.durationMs / 1000;
-      queries.inc(labels);
-      seconds.inc(labels, durationSeconds);
-      if (record.responseBytes !== undefined) bytes.inc(labels, record.responseBytes);
-      duration.observe({ tenant: labels.tenant }, durationSeconds);
-    },
-    close: async () => {},
-  };
+export interface QueryCostMetrics {
+  record(cost: QueryCostRecord): void;
 }
 
-function isQueryEndpoint(name: string): boolean {
-  return name.endsWith('.query') || name.endsWith('.query_range') || name === 'tempo.search' || name === 'tempo.metrics_query_range';
+const COUNTERS = {
+  samples: ['scopegate_query_samples_total', 'Samples the backend loaded for queries (where it reports them), by tenant and identity (top N per tenant, the rest as other).'],
+  bytesProcessed: ['scopegate_query_processed_bytes_total', 'Bytes the backend read for queries (where it reports them: Loki, Mimir), by tenant and identity.'],
+  responseBytes: ['scopegate_query_response_bytes_total', 'Response body bytes sent to clients for queries, by tenant and identity.'],
+  seconds: ['scopegate_query_seconds_total', 'Seconds spent on queries, request to last byte, by tenant and identity.'],
+  queries: ['scopegate_queries_total', 'Queries accounted, by tenant and identity.'],
+} as const;
+
+export function createQueryCostMetrics(registry: Registry, options: { readonly topIdentities: number; readonly maxTenants: number; readonly now: () => number }): QueryCostMetrics {
+  const counters = Object.fromEntries(
+    Object.entries(COUNTERS).map(([key, [name, help]]) => [key, new Counter({ name, help, labelNames: ['tenant', 'identity'], registers: [registry] })]),
+  ) as Record<keyof typeof COUNTERS, Counter<'tenant' | 'identity'>>;
+  const samples = new Histogram({
+    name: 'scopegate_query_samples',
+    help: 'Samples loaded per query, where the backend reports them, by tenant.',
+    labelNames: ['tenant'],
+    buckets: [1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'scopegate_query_duration_seconds',
+    help: 'Seconds per query, request to last byte, by tenant.',
+    labelNames: ['tenant'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [registry],
+  });
+  const responseSize = new Histogram({
+    name: 'scopegate_query_response_size_bytes',
+    help: 'Response body bytes per query, by tenant.',
+    labelNames: ['tenant'],
+    buckets: [1e3, 1e4, 1e5, 1e6, 1e7, 1e8],
+    registers: [registry],
+  });
+  const folding = createIdentityFolding({
+    topN: options.topIdentities,
+    halfLifeMs: 3_600_000,
+    now: options.now,
+    onEvicted(tenant, identity) {
+      for (const counter of Object.values(counters)) counter.remove({ tenant, identity });
+    },
+  });
+  // Tenants may come from JWT claims: the first `maxTenants` seen get their own series, later ones `other`.
+  const tenants = new Set<string>();
+  const tenantLabel = (tenant: string): string => {
+    if (tenants.has(tenant)) return tenant;
+    if (tenants.size >= options.maxTenants) return OTHER_IDENTITIES;
+    tenants.add(tenant);
+    return tenant;
+  };
+  return {
+    record(cost) {
+      const tenant = tenantLabel(cost.tenant);
+      const labels = { tenant, identity: tenant === OTHER_IDENTITIES ? OTHER_IDENTITIES : folding.labelFor(tenant, cost.identity, costScore(cost)) };
+      counters.queries.inc(labels);
+      counters.seconds.inc(labels, cost.seconds);
+      counters.responseBytes.inc(labels, cost.responseBytes);
+      if (cost.samples !== undefined) counters.samples.inc(labels, cost.samples);
+      if (cost.bytesProcessed !== undefined) counters.bytesProcessed.inc(labels, cost.bytesProcessed);
+      duration.observe({ tenant }, cost.seconds);
+      responseSize.observe({ tenant }, cost.responseBytes);
+      if (cost.samples !== undefined) samples.observe({ tenant }, cost.samples);
+    },
+  };
 }

@@ -102,6 +102,36 @@ export interface EndpointQuery {
   readonly kind: QueryKind;
   /** The times its API reads; absent on lookups (`series`), which no cost guard reads. */
   readonly times?: QueryTimes;
+  /** Where its API reports what a query cost (query cost accounting, docs/query-cost.md); absent: it does not. */
+  readonly reports?: CostReport;
+}
+
+/** What a backend says a query cost, read from its response; a figure it does not report is left out. */
+export interface ReportedCost {
+  /** Samples the engine loaded (Prometheus' `totalQueryableSamples`). */
+  readonly samples?: number;
+  /** Bytes the engine read (Loki's `totalBytesProcessed`). */
+  readonly bytesProcessed?: number;
+  /** Lines the engine read (Loki's `totalLinesProcessed`). */
+  readonly linesProcessed?: number;
+}
+
+/**
+ * How an API reports a query's cost: in its JSON answer, an object member (`"stats":{…}`) that comes after the
+ * result, so it is found in the stream without holding the result; or in a response header. The gateway reads
+ * it on the way through (upstream/cost-reading-handler.ts).
+ */
+export interface CostReport {
+  /**
+   * The parameter that asks for the statistics and the value sent when the caller did not ask (Prometheus'
+   * `stats`): the gateway then adds it, and removes the member from the answer so the caller gets what it asked
+   * for. Absent when the API always reports (Loki) or reports in a header (Mimir).
+   */
+  readonly askParam?: { readonly name: string; readonly value: string };
+  /** The member's name (its value an object, the name used for no object before it) and how to read it. */
+  readonly body?: { readonly member: string; readonly read: (stats: unknown) => ReportedCost };
+  /** A response header (lower-case name) and how to read it. */
+  readonly header?: { readonly name: string; readonly read: (value: string) => ReportedCost };
 }
 
 /** The body format of a write endpoint, for the write size guards (limits/write-series.ts). */

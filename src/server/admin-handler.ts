@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { ReadinessCheck } from '../core/readiness.js';
+import type { IdentityOrder, QueryCostReport } from '../observability/query-cost-ledger.js';
 
 export interface AdminDeps {
   /** A registry, or (cluster primary) anything that renders the workers' metrics in its format. */
@@ -9,14 +10,21 @@ export interface AdminDeps {
   readonly readiness: () => readonly ReadinessCheck[] | Promise<readonly ReadinessCheck[]>;
   /** False once shutdown began: /ready answers 503 so load balancers drain us first. */
   readonly isAccepting: () => boolean;
+  /** The last hour's most expensive identities and queries (`[query_cost]` on); absent: /query-cost is 404. */
+  readonly queryCost?: (by: IdentityOrder) => QueryCostReport;
 }
 
-export const ADMIN_PATHS: ReadonlySet<string> = new Set(['/ready', '/readyz', '/healthz', '/livez', '/metrics']);
+const IDENTITY_ORDERS: ReadonlySet<string> = new Set<IdentityOrder>(['samples', 'seconds', 'bytes']);
 
-/** /ready (200 or 503 with the reasons), /healthz (liveness), /metrics (Prometheus text format). */
+export const ADMIN_PATHS: ReadonlySet<string> = new Set(['/ready', '/readyz', '/healthz', '/livez', '/metrics', '/query-cost']);
+
+/**
+ * /ready (200 or 503 with the reasons), /healthz (liveness), /metrics (Prometheus text format), /query-cost
+ * (the last hour's most expensive identities, ordered by `?by=samples|seconds|bytes`, and queries).
+ */
 export function createAdminHandler(deps: AdminDeps) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = (req.url ?? '/').split('?')[0];
+    const [path, search] = (req.url ?? '/').split('?');
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { status: 'error', error: 'method not allowed' });
     switch (path) {
       case '/healthz':
@@ -41,6 +49,12 @@ export function createAdminHandler(deps: AdminDeps) {
         res.writeHead(200, { 'content-type': deps.registry.contentType, 'content-length': Buffer.byteLength(text) });
         res.end(text);
         return;
+      }
+      case '/query-cost': {
+        if (deps.queryCost === undefined) return sendJson(res, 404, { status: 'error', error: 'query cost accounting is off ([query_cost] enabled)' });
+        const by = new URLSearchParams(search ?? '').get('by') ?? 'samples';
+        if (!IDENTITY_ORDERS.has(by)) return sendJson(res, 400, { status: 'error', error: 'by must be samples, seconds or bytes' });
+        return sendJson(res, 200, { status: 'success', data: deps.queryCost(by as IdentityOrder) });
       }
       default:
         return sendJson(res, 404, { status: 'error', error: 'not found' });

@@ -21,6 +21,8 @@ import type { PlainRequestContext, RequestContext } from './request-context.js';
 import { isPromise, runSteps, type MaybePromise, type Steps } from '../core/maybe-async.js';
 import { upstreamFault } from './upstream-fault.js';
 import { sendUpstream, type EnforcedRequest, type SendDeps } from './send-upstream.js';
+import { meterQuery, type QueryMeter } from './query-meter.js';
+import type { QueryCostAccounting } from '../observability/query-cost-accounting.js';
 
 export interface PipelineDeps extends SendDeps {
   readonly findRoute: (host: string, path: string) => { route: HostRoute<UpstreamTarget>; path: string } | undefined;
@@ -29,6 +31,8 @@ export interface PipelineDeps extends SendDeps {
   readonly headerPolicy: HeaderPolicy;
   readonly maxBodyBytes: number;
   readonly limiter: Limiter;
+  /** Query cost accounting, when `[query_cost]` is on. */
+  readonly queryCost: QueryCostAccounting | undefined;
   /** The decision log's gate (`fail_closed`): throws 503 while the log cannot take records; absent when off. */
   readonly checkDecisionLog?: () => void;
 }
@@ -52,6 +56,7 @@ export function runPipeline(req: IncomingMessage, res: ServerResponse, ctx: Plai
   const send = (prepared: PreparedRequest) => {
     try {
       sendUpstream(req, res, ctx, prepared, deps, (error) => {
+        if (error === undefined) prepared.meter?.finish();
         prepared.admission.release();
         if (error !== undefined) fail(error);
       });
@@ -119,7 +124,8 @@ function* prepareSteps(req: IncomingMessage, ctx: RequestContext, deps: Pipeline
     yield admission.check(built.request);
     // A WebSocket (Loki tail) counts against the rate only: its slots are not held for the life of the tunnel.
     if (endpoint.websocket) admission.release();
-    return { ...built, admission };
+    const meter = (yield meterQuery(built, admission, identity, ctx.startMs, deps.queryCost)) as QueryMeter | undefined;
+    return { ...built, admission, meter };
   } catch (error) {
     admission?.release();
     if (error instanceof LimitRefusal) ctx.limit = error.rule;

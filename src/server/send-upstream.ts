@@ -6,6 +6,7 @@ import { ForwardError } from '../upstream/upstream-errors.js';
 import { buildOutgoingRequest } from '../upstream/outgoing-request.js';
 import type { UpstreamTarget } from '../upstream/upstream-target.js';
 import { hasRequestBody } from './request-body.js';
+import type { QueryMeter } from './query-meter.js';
 import type { PlainRequestContext } from './request-context.js';
 import { upstreamFault, type UpstreamFaultDeps } from './upstream-fault.js';
 
@@ -15,6 +16,8 @@ export interface EnforcedRequest {
   readonly endpoint: Endpoint;
   readonly request: ProxyRequest;
   readonly enforce: EnforceContext;
+  /** A costed query's meter, when query cost accounting is on (query-meter.ts). */
+  readonly meter?: QueryMeter | undefined;
 }
 
 /** What sending needs from the app. */
@@ -41,7 +44,9 @@ export function sendUpstream(
   const headers = request.headers;
   // A response the gateway filters must arrive uncompressed (RFC 9110 §12.5.3).
   const filterResponse = endpoint.filterResponse && isLimitedPolicy(enforce.policy) ? endpoint.filterResponse : undefined;
-  if (filterResponse) headers['accept-encoding'] = 'identity';
+  const meter = prepared.meter;
+  // So is one whose statistics the gateway reads from the body.
+  if (filterResponse || meter?.report?.body !== undefined) headers['accept-encoding'] = 'identity';
 
   let body: Buffer | IncomingMessage | undefined;
   if (request.body !== undefined) {
@@ -66,6 +71,7 @@ export function sendUpstream(
       onClientGone: (listener) => ctx.onClientGone(listener),
       ...(filterResponse ? { filterResponse: (data: Buffer) => filterResponse(data, enforce) } : {}),
       maxFilterBytes: deps.maxFilterBytes,
+      ...(meter ? { costReading: meter } : {}),
     },
     (error) => done(error instanceof ForwardError ? upstreamFault(error.kind, upstream.name, error.cause, ctx, deps) : error),
   );

@@ -2,6 +2,8 @@ import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { HttpError } from '../core/http-errors.js';
+import type { CostReport } from '../routing/endpoint.js';
+import { CostReadingHandler, type ResponseCost } from './cost-reading-handler.js';
 import { FaultClassifierHandler } from './fault-classifier-handler.js';
 import { ResponseFilterHandler } from './response-filter-handler.js';
 import { ResponseRelay } from './response-relay.js';
@@ -25,6 +27,8 @@ export interface ForwardOptions {
   /** When set, a 2xx response is rewritten before it is sent (response-filter-handler.ts). */
   readonly filterResponse?: (body: Buffer) => Buffer;
   readonly maxFilterBytes: number;
+  /** When set, the query's cost is read on the way (cost-reading-handler.ts), the statistics removed if `strip`. */
+  readonly costReading?: { readonly report: CostReport | undefined; readonly strip: boolean; readonly cost: ResponseCost };
 }
 
 // undici's fast timers tick every 499 ms and may fire up to one tick late (lib/util/timers.js).
@@ -34,7 +38,8 @@ const UNDICI_TIMER_SLACK_MS = 1_000;
  * Sends one request through the upstream's pool with undici's `dispatch`; the response goes through a chain of
  * small handlers, each one behaviour, as undici composes its own (decorator-handler.ts):
  *
- *   fault classifier → timeout → response filter (only where the row filters) → relay into `res`
+ *   fault classifier → timeout → response filter (only where the row filters) → cost reading (only for a
+ *   metered query) → relay into `res`
  *
  * `done()` runs once, when the response is fully sent, or `done(error)` (a ForwardError, or an HttpError that
  * is the gateway's answer) while nothing has been sent to the client yet (response-relay.ts). No promise per
@@ -44,7 +49,11 @@ const UNDICI_TIMER_SLACK_MS = 1_000;
 export function forwardRequest(options: ForwardOptions, done: (error?: ForwardError | HttpError) => void): void {
   // The classifier is first on the chain: whatever reaches the relay as an error is one of the two.
   const relay = new ResponseRelay(options.res, options.requestId, done as (error?: Error) => void);
-  const filtered = options.filterResponse ? new ResponseFilterHandler(relay, options.filterResponse, options.maxFilterBytes) : relay;
+  const reading = options.costReading;
+  const metered = reading
+    ? new CostReadingHandler(relay, reading.report ?? {}, reading.cost, reading.strip, options.maxFilterBytes)
+    : relay;
+  const filtered = options.filterResponse ? new ResponseFilterHandler(metered, options.filterResponse, options.maxFilterBytes) : metered;
   const handler = new FaultClassifierHandler(new TimeoutHandler(filtered, options.timeoutMs));
   options.onClientGone(() => relay.clientGone());
   try {

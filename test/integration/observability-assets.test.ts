@@ -129,6 +129,7 @@ const fixture = gatewayFixture({
   tokens: { 'tok-a': { tenant: 'tenant-a', namespace: 'team-a' } },
   config: (upstream) => ({
     auth: { order: ['static', 'jwks'], jwks: { url: jwks.url } },
+    query_cost: { enabled: true },
     limits: { rules: [{ name: 'aps-rate', upstreams: ['aps'], rate: 0.001, burst: 1, concurrency: 4 }] },
     proxy: {
       upstreams: [
@@ -186,6 +187,8 @@ test('the traffic produced the samples the panels read', async () => {
   assert.match(metricsText, /^scopegate_ready 1$/m);
   assert.match(metricsText, /^scopegate_limited_total\{tenant="tenant-a",limit="rate"\} 1$/m);
   assert.match(metricsText, /^scopegate_process_cpu_seconds_total /m);
+  assert.match(metricsText, /^scopegate_query_seconds_total\{tenant="tenant-a",identity="[^"]+"\} /m);
+  assert.match(metricsText, /^scopegate_query_duration_seconds_bucket\{le="[^"]+",tenant="tenant-a"\} /m);
 });
 
 test('every metric the dashboard and the alerts read is one the gateway exports', async () => {
@@ -213,7 +216,10 @@ test('the dashboard has datasource, tenant and upstream variables, and every que
   const all = dashboardExprs.join('\n');
   for (const family of ['scopegate_requests_total', 'scopegate_denials_total', 'scopegate_request_duration_seconds_bucket',
     'scopegate_upstream_errors_total', 'scopegate_secret_age_seconds', 'scopegate_signing_keys_age_seconds',
-    'scopegate_aws_credential_expiry_seconds', 'scopegate_aws_credential_breaker_state', 'scopegate_limited_total']) {
+    'scopegate_aws_credential_expiry_seconds', 'scopegate_aws_credential_breaker_state', 'scopegate_limited_total',
+    'scopegate_query_samples_total', 'scopegate_query_seconds_total', 'scopegate_query_response_bytes_total',
+    'scopegate_query_processed_bytes_total', 'scopegate_query_samples_bucket', 'scopegate_query_duration_seconds_bucket',
+    'scopegate_query_response_size_bytes_bucket', 'query_budget_exceeded']) {
     assert.ok(all.includes(family), `the dashboard shows ${family}`);
   }
 });
@@ -223,7 +229,8 @@ test('promtool accepts the alerting rules, and the PrometheusRule carries the sa
   assert.match(stdout, /SUCCESS: \d+ rules found/);
   const names = alerts.groups.flatMap((g) => g.rules.map((r) => r.alert));
   for (const alert of ['ScopegateDown', 'ScopegateNotReady', 'ScopegateTokenSetStale', 'ScopegateDenialsRising',
-    'ScopegateUpstreamErrors', 'ScopegateAwsCredentialBreakerOpen', 'ScopegateLimitsBackendErrors']) {
+    'ScopegateUpstreamErrors', 'ScopegateAwsCredentialBreakerOpen', 'ScopegateLimitsBackendErrors',
+    'ScopegateQueryBudgetSpent', 'ScopegateExpensiveQueries']) {
     assert.ok(names.includes(alert), alert);
   }
   const prometheusRule = parseYaml(await readFile(PROMETHEUS_RULE, 'utf8')) as { kind: string; spec: RuleFile };

@@ -47,3 +47,11 @@ test('the [limits] examples of docs/configuration.md are valid configuration', a
     assert.ok(config.limits.rules.length > 0);
   }
 });
+
+test('[limits] query budgets need [query_cost] on, and budget_window needs a budget', () => {
+  assert.deepEqual(problemsOf({ rules: [{ name: 'b', max_samples: 1e9 }] }), ['limits.rules[0].max_samples: max_samples needs [query_cost] enabled = true']);
+  assert.deepEqual(problemsOf({ rules: [{ name: 'b', budget_window: '1h' }] }), ['limits.rules[0].budget_window: budget_window needs max_samples or max_query_seconds']);
+  const config = parseConfig({ ...base, query_cost: { enabled: true }, limits: { rules: [{ name: 'b', max_query_seconds: 600, budget_window: '1d' }] } });
+  assert.equal(config.limits.rules[0]?.budget_window, 86_400_000);
+  assert.equal(config.query_cost.top_identities, 10);
+});

@@ -69,8 +69,21 @@ export const limitRuleSchema = z.strictObject({
   max_body_bytes: z.int().min(1).optional(),
   /** Remote write: time series per request; Loki push: streams per request. */
   max_series: z.int().min(1).optional(),
+  /**
+   * Query budgets per `budget_window` (needs `[query_cost] enabled`): samples the backend reports it loaded,
+   * and seconds of queries. The query that spends the budget completes; the next are refused 429
+   * `query_budget_exceeded` until the window ends.
+   */
+  max_samples: z.number().positive().optional(),
+  max_query_seconds: z.number().positive().optional(),
+  /** The budgets' window: fixed, aligned to the Unix epoch (default 1h). */
+  budget_window: durationMs.optional(),
 }).refine((rule) => rule.burst === undefined || rule.rate !== undefined, { message: 'burst needs rate', path: ['burst'] })
-  .refine((rule) => rule.max_queue_duration === undefined || rule.concurrency !== undefined, { message: 'max_queue_duration needs concurrency', path: ['max_queue_duration'] });
+  .refine((rule) => rule.max_queue_duration === undefined || rule.concurrency !== undefined, { message: 'max_queue_duration needs concurrency', path: ['max_queue_duration'] })
+  .refine((rule) => rule.budget_window === undefined || rule.max_samples !== undefined || rule.max_query_seconds !== undefined, {
+    message: 'budget_window needs max_samples or max_query_seconds',
+    path: ['budget_window'],
+  });
 
 export const redisLimitsSchema = z.strictObject({
   url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),

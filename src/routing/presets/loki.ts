@@ -12,6 +12,7 @@ import {
 } from './loki-transforms.js';
 import { filterAlertsResponse, filterRulesResponse } from '../../enforce/responses/rules-alerts.js';
 import type { Endpoint, EndpointQuery, Preset, QueryTimes } from '../endpoint.js';
+import { LOKI_STATS } from './cost-reports.js';
 import { filterForPolicy } from './prometheus.js';
 import { rulerConfigReadRows } from './ruler-config.js';
 
@@ -78,8 +79,8 @@ export const lokiPreset: Preset = {
       transformRequest: createLokiPushTransform(),
       writeFormat: 'loki-push-request',
     },
-    read('query', '/loki/api/v1/query', QUERY, undefined, { kind: 'instant', times: LOKI_INSTANT }),
-    read('query_range', '/loki/api/v1/query_range', QUERY, undefined, { kind: 'range', times: LOKI_RANGE }),
+    read('query', '/loki/api/v1/query', QUERY, undefined, { kind: 'instant', times: LOKI_INSTANT, reports: LOKI_STATS }),
+    read('query_range', '/loki/api/v1/query_range', QUERY, undefined, { kind: 'range', times: LOKI_RANGE, reports: LOKI_STATS }),
     read('series', '/loki/api/v1/series', SERIES),
     read('labels', /^\/loki\/api\/v1\/labels?$/, SELECTOR),
     read('label_values', /^\/loki\/api\/v1\/label\/[^/]+\/values$/, SELECTOR),

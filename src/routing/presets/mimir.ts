@@ -13,6 +13,7 @@
  */
 import type { Endpoint, Preset } from '../endpoint.js';
 import { alertmanagerPreset } from './alertmanager.js';
+import { MIMIR_SERVER_TIMING } from './cost-reports.js';
 import { prometheusEndpoints } from './prometheus.js';
 import { createParamTransform, enforceRemoteWriteRequest, LABEL_POLICY_HEADER } from './prometheus-transforms.js';
 import { rulerConfigReadRows } from './ruler-config.js';
@@ -60,6 +61,8 @@ function fromPrometheus(name: string, component: string, extra: Partial<Endpoint
     requiresPolicy: false,
     transformRequest: whenPolicy(row.transformRequest),
     ...(filterResponse ? { filterResponse } : {}),
+    // Mimir reports a query's cost in its Server-Timing header, not in Prometheus' `stats`.
+    ...(row.query?.reports ? { query: { ...row.query, reports: MIMIR_SERVER_TIMING } } : {}),
     ...extra,
   };
 }

@@ -1,6 +1,7 @@
 import { filterAlertsResponse, filterRulesResponse } from '../../enforce/responses/rules-alerts.js';
 import type { LabelPolicy } from '../../policy/label-policy.js';
 import type { EnforceContext, Endpoint, EndpointQuery, Preset } from '../endpoint.js';
+import { PROMETHEUS_STATS } from './cost-reports.js';
 import { createParamTransform, enforceRemoteWriteRequest } from './prometheus-transforms.js';
 
 /**
@@ -23,12 +24,20 @@ const enforceMatchIfSent = createParamTransform({ selectors: ['match[]'] });
 const enforceMatchRequired = createParamTransform({ selectors: ['match[]'], whenNoSelector: 'refuse' });
 
 // What the queries read (web/api/v1/api.go): `time` defaults to now; query_range needs start, end and step.
-const INSTANT: EndpointQuery = { params: ['query'], dialect: 'promql', kind: 'instant', times: { format: 'unix-or-rfc3339', params: { time: 'time' } } };
+// Both report their samples when asked (`stats`).
+const INSTANT: EndpointQuery = {
+  params: ['query'],
+  dialect: 'promql',
+  kind: 'instant',
+  times: { format: 'unix-or-rfc3339', params: { time: 'time' } },
+  reports: PROMETHEUS_STATS,
+};
 const RANGE: EndpointQuery = {
   params: ['query'],
   dialect: 'promql',
   kind: 'range',
   times: { format: 'unix-or-rfc3339', params: { start: 'start', end: 'end', step: 'step' }, span: { kind: 'required' } },
+  reports: PROMETHEUS_STATS,
 };
 // Exemplars, series, labels, federation, rules: lookups by `query` or `match[]`, not costed.
 const EXEMPLARS: EndpointQuery = { params: ['query'], dialect: 'promql', kind: 'series' };

@@ -48,7 +48,9 @@ export const victoriaMetricsEndpoints: readonly Endpoint[] = [
     if (!transform) return { ...endpoint, name: `victoriametrics.${name}` };
     // remote_write has no query to read as MetricsQL: only its transform differs (1.0 only).
     if (!endpoint.query) return { ...endpoint, name: `victoriametrics.${name}`, transformRequest: transform };
-    return { ...endpoint, name: `victoriametrics.${name}`, transformRequest: transform, query: { ...endpoint.query, dialect: 'metricsql' } };
+    // VictoriaMetrics takes no `stats` and reports no cost in its answer: the row says none.
+    const { reports: _unreported, ...query } = endpoint.query;
+    return { ...endpoint, name: `victoriametrics.${name}`, transformRequest: transform, query: { ...query, dialect: 'metricsql' } };
   }),
   row('export', /^\/api\/v1\/export(?:\/csv|\/native)?$/, GET_POST, {
     bufferBody: true,
