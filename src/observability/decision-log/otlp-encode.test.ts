@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeExportRequest, encodeLogRecord, encodeResource } from './otlp-encode.js';
-import { retryAfterMs } from './otlp-sink.js';
+import { retryAfterMs } from './otlp-export.js';
 import type { DecisionRecord } from './record.js';
 
 const record: DecisionRecord = {
@@ -22,7 +22,7 @@ test('a log record in the OTLP JSON mapping: int64 as strings, an all-zero trace
   assert.equal(first?.timeUnixNano, '1796535062114000000');
   assert.equal(first?.severityNumber, 17);
   assert.equal(first?.traceId, undefined);
-  assert.deepEqual(JSON.parse((first?.body as { stringValue: string }).stringValue), record);
+  assert.deepEqual(JSON.parse((first?.body as { stringValue: string } | undefined)?.stringValue ?? ''), record);
   assert.deepEqual(first?.attributes, [
     { key: 'decision', value: { stringValue: 'error' } }, { key: 'status', value: { intValue: '502' } },
     { key: 'code', value: { stringValue: 'upstream_unavailable' } }, { key: 'tenant', value: { stringValue: 'a|b' } },

@@ -1,13 +1,13 @@
 import type { Logger } from 'pino';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import type { OtlpSinkSettings } from '../../config/sections/decision-log.js';
 import { registerLogMetrics, UNCOUNTED, type DecisionLog, type LogMetrics } from './decision-log.js';
 import { encodeExportRequest, encodeLogRecord, encodeResource } from './otlp-encode.js';
+import { postExport, retryAfterMs, type ExportOutcome, type ExportTarget } from './otlp-export.js';
 import type { DecisionRecord } from './record.js';
 
-/** Backoff doubles up to this; a Retry-After is honoured up to `MAX_RETRY_AFTER_MS`. */
+/** The back-off doubles up to this. */
 const MAX_BACKOFF_MS = 30_000;
-const MAX_RETRY_AFTER_MS = 300_000;
 
 export interface OtlpSinkDeps {
   readonly logger: Logger;
@@ -30,8 +30,8 @@ export interface OtlpSinkDeps {
 export function createOtlpSink(settings: OtlpSinkSettings, deps: OtlpSinkDeps): DecisionLog {
   const resource = encodeResource(settings.serviceName, undefined);
   const ownDispatcher = deps.dispatcher === undefined ? new Agent({ connections: 2 }) : undefined;
-  const dispatcher = deps.dispatcher ?? (ownDispatcher as Dispatcher);
-  const headers: Record<string, string> = { ...settings.headers, 'content-type': 'application/json' };
+  const headers = { ...settings.headers, 'content-type': 'application/json' };
+  const exportTarget: ExportTarget = { endpoint: settings.endpoint, headers, dispatcher: deps.dispatcher ?? (ownDispatcher as Dispatcher), timeoutMs: settings.timeoutMs };
   const queue: string[] = [];
   let inFlight: string[] | undefined;
   let metrics: LogMetrics = UNCOUNTED;
@@ -39,7 +39,7 @@ export function createOtlpSink(settings: OtlpSinkSettings, deps: OtlpSinkDeps): 
   let attempt = 0;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
-  let waiters: (() => void)[] = [];
+  const waiters: (() => void)[] = [];
 
   const queued = () => queue.length + (inFlight?.length ?? 0);
   const sendNow = () => {
@@ -50,10 +50,12 @@ export function createOtlpSink(settings: OtlpSinkSettings, deps: OtlpSinkDeps): 
   /** What to do once nothing is in flight: a full batch at once, else wait for more (or flush for a waiter). */
   function next(): void {
     if (inFlight !== undefined || timer !== undefined) return;
-    if (queue.length === 0) return settleWaiters();
-    if (queue.length >= settings.batchSize || waiters.length > 0) return send();
-    timer = setTimeout(sendNow, settings.batchIntervalMs);
-    timer.unref();
+    if (queue.length === 0) settleWaiters();
+    else if (queue.length >= settings.batchSize || waiters.length > 0) send();
+    else {
+      timer = setTimeout(sendNow, settings.batchIntervalMs);
+      timer.unref();
+    }
   }
 
   function send(): void {
@@ -63,39 +65,14 @@ export function createOtlpSink(settings: OtlpSinkSettings, deps: OtlpSinkDeps): 
     post(batch);
   }
 
-  function post(batch: string[]): void {
-    request(settings.endpoint, {
-      method: 'POST',
-      headers,
-      body: encodeExportRequest(resource, batch),
-      dispatcher,
-      headersTimeout: settings.timeoutMs,
-      bodyTimeout: settings.timeoutMs,
-      signal: AbortSignal.timeout(settings.timeoutMs),
-    }).then(
-      async (response) => {
-        const text = await response.body.text();
-        answered(batch, response.statusCode, response.headers['retry-after'], text);
-      },
-      (error: Error) => retry(batch, undefined, error),
-    ).catch((error: unknown) => retry(batch, undefined, error as Error));
-  }
+  const post = (batch: string[]) => postExport(exportTarget, encodeExportRequest(resource, batch), (outcome) => settle(batch, outcome));
 
-  function answered(batch: string[], status: number, retryAfter: string | string[] | undefined, text: string): void {
-    if (status === 429 || status >= 500) return retry(batch, retryAfter, new Error(`the collector answered ${status}`));
-    if (status >= 200 && status < 300) {
-      metrics.written.inc(batch.length);
-      const rejected = rejectedRecords(text);
-      if (rejected > 0) {
-        metrics.dropped.inc(rejected);
-        deps.logger.warn({ sink: 'otlp', rejected }, 'decision log: the collector rejected records of an export (partial success)');
-      }
-    } else {
-      // Not retryable (OTLP/HTTP: 400 means the data will never be accepted): dropped, and said so.
-      metrics.writeErrors.inc();
-      metrics.dropped.inc(batch.length);
-      deps.logger.error({ sink: 'otlp', status, records: batch.length, answer: text.slice(0, 200) }, 'decision log: the collector refused an export; its records are dropped');
+  function settle(batch: string[], outcome: ExportOutcome): void {
+    if (outcome.kind === 'retry') {
+      retry(batch, outcome.retryAfter, outcome.error);
+      return;
     }
+    countOutcome(outcome, batch.length, metrics, deps.logger);
     inFlight = undefined;
     failing = false;
     attempt = 0;
@@ -117,11 +94,9 @@ export function createOtlpSink(settings: OtlpSinkSettings, deps: OtlpSinkDeps): 
     timer.unref();
   }
 
-  function settleWaiters(): void {
-    const ready = waiters;
-    waiters = [];
-    for (const resolve of ready) resolve();
-  }
+  const settleWaiters = () => {
+    for (const resolve of waiters.splice(0)) resolve();
+  };
 
   return {
     sink: 'otlp',
@@ -155,34 +130,29 @@ export function createOtlpSink(settings: OtlpSinkSettings, deps: OtlpSinkDeps): 
       await this.flushed();
       closed = true;
       clearTimeout(timer);
-      const lost = queued();
-      if (lost > 0) {
-        metrics.dropped.inc(lost);
-        deps.logger.error({ sink: 'otlp', records: lost }, 'decision log: closed while the collector could not take these records; dropped');
-      }
+      countLost(queued(), metrics, deps.logger);
       await ownDispatcher?.close();
     },
   };
 }
 
-/** `Retry-After`: delay-seconds or an HTTP date (RFC 9110 §10.2.3), in ms from now; undefined when absent or unreadable. */
-export function retryAfterMs(value: string | string[] | undefined, now: number): number | undefined {
-  const text = Array.isArray(value) ? value[0] : value;
-  if (text === undefined || text.trim() === '') return undefined;
-  const trimmed = text.trim();
-  const ms = /^\d+$/.test(trimmed) ? Number(trimmed) * 1000 : Date.parse(trimmed) - now;
-  if (Number.isNaN(ms)) return undefined;
-  return Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS);
+/** An export that ended: accepted (with a partial success's rejects) or refused for good; either way it is done. */
+function countOutcome(outcome: Exclude<ExportOutcome, { kind: 'retry' }>, records: number, metrics: LogMetrics, logger: Logger): void {
+  if (outcome.kind === 'accepted') {
+    metrics.written.inc(records);
+    if (outcome.rejected === 0) return;
+    metrics.dropped.inc(outcome.rejected);
+    logger.warn({ sink: 'otlp', rejected: outcome.rejected }, 'decision log: the collector rejected records of an export (partial success)');
+    return;
+  }
+  // Not retryable (OTLP/HTTP: a 400 will never be accepted): dropped, and said so.
+  metrics.writeErrors.inc();
+  metrics.dropped.inc(records);
+  logger.error({ sink: 'otlp', status: outcome.status, records, answer: outcome.answer }, 'decision log: the collector refused an export; its records are dropped');
 }
 
-/** ExportLogsServiceResponse's `partialSuccess.rejectedLogRecords` (an int64: a string, or a number). */
-function rejectedRecords(text: string): number {
-  if (!text.includes('rejected')) return 0;
-  try {
-    const parsed = JSON.parse(text) as { partialSuccess?: { rejectedLogRecords?: unknown } };
-    const rejected = Number(parsed.partialSuccess?.rejectedLogRecords ?? 0);
-    return Number.isSafeInteger(rejected) && rejected > 0 ? rejected : 0;
-  } catch {
-    return 0;
-  }
+function countLost(lost: number, metrics: LogMetrics, logger: Logger): void {
+  if (lost === 0) return;
+  metrics.dropped.inc(lost);
+  logger.error({ sink: 'otlp', records: lost }, 'decision log: closed while the collector could not take these records; dropped');
 }
