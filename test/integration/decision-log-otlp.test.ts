@@ -1,5 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { App } from '../../src/app.js';
+import { parseConfig } from '../../src/config/load.js';
 import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
 import { findFreePort } from '../servers/free-port.js';
 import { sendRaw } from '../servers/http-client.js';
@@ -187,3 +189,36 @@ test('collector down, on_overflow = "fail_closed": requests are refused with 503
     await gateway.stop();
   }
 });
+
+test('a reload keeps the running sink: records before and after it are exported once, by one exporter', () =>
+  withCollector(async (collector) => {
+    const raw = gatewayConfig({ otlp_endpoint: collector.url, batch_size: 1 });
+    const gateway = await startTestGateway(raw);
+    try {
+      assert.equal((await query(gateway, 'secret-token-a')).status, 200);
+      const current = gateway.server.current() as App;
+      const reloaded = await gateway.server.reload(parseConfig({ ...raw, admin: { listen: '127.0.0.1:0' }, proxy: { ...(raw.proxy as object), listen: '127.0.0.1:0' } }));
+      assert.equal(reloaded, true);
+      assert.equal((gateway.server.current() as App).decisionLog, current.decisionLog, 'the same sink, handed over');
+      assert.equal((await query(gateway, 'secret-token-none')).status, 403);
+      const logs = await collector.untilAccepted(2);
+      assert.deepEqual(logs.map((log) => log.attributes.decision), ['allow', 'deny']);
+    } finally {
+      await gateway.stop();
+    }
+    assert.equal(collector.accepted().length, 2);
+  }));
+
+test('a 400 (an export the collector will never take) drops that batch, counted, and the next one goes on; a partial success counts its rejects', () =>
+  withCollector(async (collector) => {
+    collector.answerNext({ status: 400, body: '{"message":"no"}' }, { status: 200, body: '{"partialSuccess":{"rejectedLogRecords":"1","errorMessage":"too old"}}' });
+    const gateway = await startTestGateway(gatewayConfig({ otlp_endpoint: collector.url, batch_size: 1, retry_backoff: '10ms' }));
+    try {
+      for (let i = 0; i < 3; i++) assert.equal((await query(gateway, 'secret-token-a')).status, 200);
+      await untilMetric(gateway, 'scopegate_decision_log_lines_total', 2);
+      assert.deepEqual(collector.requests.map((r) => r.status), [400, 200, 200], 'the refused batch is not sent again');
+      assert.equal(await metricValue(gateway, 'scopegate_decision_log_dropped_total'), 2, 'the refused record and the rejected one');
+    } finally {
+      await gateway.stop();
+    }
+  }));

@@ -130,8 +130,10 @@ export function createOtlpSink(settings: OtlpSinkSettings, deps: OtlpSinkDeps): 
       await this.flushed();
       closed = true;
       clearTimeout(timer);
-      countLost(queued(), metrics, deps.logger);
-      await ownDispatcher?.close();
+      const lost = queued();
+      countLost(lost, metrics, deps.logger);
+      // A collector that is failing may hold an export until its timeout: do not wait for it at shutdown.
+      await (lost > 0 ? ownDispatcher?.destroy() : ownDispatcher?.close());
     },
   };
 }
