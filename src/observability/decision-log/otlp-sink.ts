@@ -130,10 +130,7 @@ export function createOtlpSink(settings: OtlpSinkSettings, deps: OtlpSinkDeps): 
       await this.flushed();
       closed = true;
       clearTimeout(timer);
-      const lost = queued();
-      countLost(lost, metrics, deps.logger);
-      // A collector that is failing may hold an export until its timeout: do not wait for it at shutdown.
-      await (lost > 0 ? ownDispatcher?.destroy() : ownDispatcher?.close());
+      await closeExporter(queued(), metrics, deps.logger, ownDispatcher);
     },
   };
 }
@@ -153,8 +150,10 @@ function countOutcome(outcome: Exclude<ExportOutcome, { kind: 'retry' }>, record
   logger.error({ sink: 'otlp', status: outcome.status, records, answer: outcome.answer }, 'decision log: the collector refused an export; its records are dropped');
 }
 
-function countLost(lost: number, metrics: LogMetrics, logger: Logger): void {
-  if (lost === 0) return;
+/** At close: what could not be sent is dropped (counted); a failing collector is not waited for (its timeout). */
+async function closeExporter(lost: number, metrics: LogMetrics, logger: Logger, dispatcher: Agent | undefined): Promise<void> {
+  if (lost === 0) return dispatcher?.close();
   metrics.dropped.inc(lost);
   logger.error({ sink: 'otlp', records: lost }, 'decision log: closed while the collector could not take these records; dropped');
+  return dispatcher?.destroy();
 }
