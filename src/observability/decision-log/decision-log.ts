@@ -52,13 +52,13 @@ export interface DecisionLog extends DecisionSink {
   flushed(): Promise<void>;
 }
 
-interface LogMetrics {
+export interface LogMetrics {
   readonly dropped: { inc(value?: number): void };
   readonly written: { inc(value?: number): void };
   readonly writeErrors: { inc(value?: number): void };
 }
 
-const UNCOUNTED: LogMetrics = { dropped: { inc() {} }, written: { inc() {} }, writeErrors: { inc() {} } };
+export const UNCOUNTED: LogMetrics = { dropped: { inc() {} }, written: { inc() {} }, writeErrors: { inc() {} } };
 
 export function createDecisionLog(options: DecisionLogOptions): DecisionLog {
   const { writer, state, sink } = options;
@@ -209,7 +209,7 @@ export function createDecisionLog(options: DecisionLogOptions): DecisionLog {
   };
 }
 
-function registerLogMetrics(registry: Registry, sink: string, queued: () => number): LogMetrics {
+export function registerLogMetrics(registry: Registry, sink: string, queued: () => number): LogMetrics {
   const dropped = new Counter({
     name: 'scopegate_decision_log_dropped_total',
     help: 'Decision records dropped because the decision log could not keep up (queue full or writes failing).',

@@ -1,16 +1,17 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { DecisionLogSection } from '../../config/sections/decision-log.js';
+import { otlpSinkSettings, type DecisionLogSection } from '../../config/sections/decision-log.js';
 import { GENESIS } from './chain.js';
 import { createDecisionLog, type DecisionLog } from './decision-log.js';
 import { openFileWriter } from './file-writer.js';
+import { createOtlpSink } from './otlp-sink.js';
 import { createStreamWriter } from './writer.js';
 
 /** Records gather this long before a write starts (a crash loses at most this much more than fsync's interval). */
 const BATCH_MS = 5;
 
 export interface SharedDecisionLog extends DecisionLog {
-  /** `file:<path>` or `stdout`: a reload that keeps it keeps the log (one writer per file, one chain). */
+  /** `file:<path>`, `otlp:<endpoint>` or `stdout`: a reload that keeps it keeps the log (one writer per file, one chain). */
   readonly target: string;
   /** Another app uses it too (reload); `close` closes it when the last one does. */
   retain(): void;
@@ -25,28 +26,12 @@ export async function openDecisionLog(
   section: DecisionLogSection,
   deps: { readonly logger: Logger; readonly now: () => number; readonly previous?: SharedDecisionLog | undefined },
 ): Promise<SharedDecisionLog> {
-  const target = section.sink === 'file' ? `file:${section.path ?? ''}` : 'stdout';
+  const target = section.sink === 'file' ? `file:${section.path ?? ''}` : section.sink === 'otlp' ? `otlp:${section.otlp_endpoint ?? ''}` : 'stdout';
   if (deps.previous?.target === target) {
     deps.previous.retain();
     return deps.previous;
   }
-  const checkpointKey = section.checkpoint_key_file === undefined ? undefined : Buffer.from((await readFile(section.checkpoint_key_file, 'utf8')).trim());
-  const opened = section.sink === 'file'
-    ? await openFileWriter({ path: section.path as string, maxFiles: section.max_files, fsync: section.fsync, fsyncIntervalMs: section.fsync_interval })
-    : { writer: createStreamWriter(process.stdout), state: { seq: 0, prev: GENESIS }, bytes: 0, firstSeq: 0 };
-  const log = createDecisionLog({
-    sink: section.sink,
-    writer: opened.writer,
-    state: opened.state,
-    maxBytes: section.sink === 'file' ? section.max_bytes : Number.POSITIVE_INFINITY,
-    bytesInFile: opened.bytes,
-    firstSeqInFile: opened.firstSeq,
-    maxQueue: section.max_queue,
-    ...(checkpointKey !== undefined ? { checkpointKey } : {}),
-    logger: deps.logger,
-    now: deps.now,
-    batchMs: BATCH_MS,
-  });
+  const log = section.sink === 'otlp' ? createOtlpSink(otlpSinkSettings(section), deps) : await openLineLog(section, deps);
   let users = 1;
   const closeLog = log.close.bind(log);
   return Object.assign(log, {
@@ -58,5 +43,26 @@ export async function openDecisionLog(
       users--;
       if (users === 0) await closeLog();
     },
+  });
+}
+
+/** `file` and `stdout`: chained JSON lines (decision-log.ts). */
+async function openLineLog(section: DecisionLogSection, deps: { readonly logger: Logger; readonly now: () => number }): Promise<DecisionLog> {
+  const checkpointKey = section.checkpoint_key_file === undefined ? undefined : Buffer.from((await readFile(section.checkpoint_key_file, 'utf8')).trim());
+  const opened = section.sink === 'file'
+    ? await openFileWriter({ path: section.path as string, maxFiles: section.max_files, fsync: section.fsync, fsyncIntervalMs: section.fsync_interval })
+    : { writer: createStreamWriter(process.stdout), state: { seq: 0, prev: GENESIS }, bytes: 0, firstSeq: 0 };
+  return createDecisionLog({
+    sink: section.sink,
+    writer: opened.writer,
+    state: opened.state,
+    maxBytes: section.sink === 'file' ? section.max_bytes : Number.POSITIVE_INFINITY,
+    bytesInFile: opened.bytes,
+    firstSeqInFile: opened.firstSeq,
+    maxQueue: section.max_queue,
+    ...(checkpointKey !== undefined ? { checkpointKey } : {}),
+    logger: deps.logger,
+    now: deps.now,
+    batchMs: BATCH_MS,
   });
 }
