@@ -5,6 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { enforceLokiPush } from '../src/enforce/write/loki-push.js';
 import { enforceOtlpTraces } from '../src/enforce/write/otlp-traces.js';
 import { uncompressSnappyBlock } from '../src/enforce/write/snappy-block.js';
+import { SNAPPY } from '../src/enforce/write/snappy-codec.js';
 import { buildLabelPolicy, type LabelPolicy } from '../src/policy/label-policy.js';
 import { lokiPushBodies, otlpTracesBody, remoteWriteBody, remoteWriteV2Body, writeRequestMessage, writeRequestV2Message, WRITE_NAMESPACE } from './write-bodies.js';
 
@@ -19,6 +20,10 @@ import { lokiPushBodies, otlpTracesBody, remoteWriteBody, remoteWriteV2Body, wri
  */
 
 type Enforce = (body: Buffer, policy: LabelPolicy, options: RemoteWriteOptions) => { body: Buffer };
+type EnforceLoki = typeof enforceLokiPush;
+
+/** The process' snappy decoder (native when the `snappy` package loads), as the enforcers call it. */
+const uncompress = (body: Buffer): Buffer => SNAPPY.uncompress(body, 64 << 20, 'body');
 
 export interface WriteEnforceRow {
   readonly name: string;
@@ -39,42 +44,52 @@ interface Case {
 const POLICY = buildLabelPolicy({ values: [WRITE_NAMESPACE] }) as LabelPolicy;
 const OPTIONS: RemoteWriteOptions = { contentType: 'application/x-protobuf', contentEncoding: 'snappy', injectLabels: false, maxDecompressedBytes: 64 << 20, acceptsRemoteWrite2: true };
 
-function buildCases(enforce: Enforce, label: string, withFloors: boolean): Case[] {
+function buildCases(enforce: Enforce, label: string, withFloors: boolean, enforceLoki?: EnforceLoki): Case[] {
   const cases: Case[] = [];
   for (const series of [2000, 10000]) {
     const body = remoteWriteBody({ series });
     const decodedBytes = writeRequestMessage({ series }).length;
     cases.push({ name: `${label}remote write 1.0 check, ${series} series`, series, decodedBytes, run: () => void enforce(body, POLICY, OPTIONS) });
-    if (withFloors) cases.push({ name: `floor: snappy decompression, ${series} series`, series, decodedBytes, run: () => void uncompressSnappyBlock(body, 64 << 20, 'body') });
+    if (withFloors) cases.push({ name: `floor: snappy decompression (${SNAPPY.name}), ${series} series`, series, decodedBytes, run: () => void uncompress(body) });
+    if (withFloors && SNAPPY.name === 'native') cases.push({ name: `floor: snappy decompression (js), ${series} series`, series, decodedBytes, run: () => void uncompressSnappyBlock(body, 64 << 20, 'body') });
   }
   const missing = remoteWriteBody({ series: 2000, withoutNamespace: true });
   const missingBytes = writeRequestMessage({ series: 2000, withoutNamespace: true }).length;
   cases.push({ name: `${label}remote write 1.0 inject, 2000 series`, series: 2000, decodedBytes: missingBytes, run: () => void enforce(missing, POLICY, { ...OPTIONS, injectLabels: true }) });
-  if (!withFloors) return cases;
-  const body = remoteWriteBody({ series: 2000 });
-  const bytes = writeRequestMessage({ series: 2000 }).length;
-  cases.push({ name: 'max_series count, remote write 1.0, 2000 series', series: 2000, decodedBytes: bytes, run: () => void countRemoteWriteSeries(body, undefined, 64 << 20) });
   const v2 = remoteWriteV2Body({ series: 2000 });
   const v2Bytes = writeRequestV2Message({ series: 2000 }).length;
   const v2Options = { ...OPTIONS, contentType: 'application/x-protobuf;proto=io.prometheus.write.v2.Request' };
-  cases.push({ name: 'remote write 2.0 check, 2000 series', series: 2000, decodedBytes: v2Bytes, run: () => void enforce(v2, POLICY, v2Options) });
-  cases.push({ name: 'floor: snappy decompression, 2.0, 2000 series', series: 2000, decodedBytes: v2Bytes, run: () => void uncompressSnappyBlock(v2, 64 << 20, 'body') });
+  cases.push({ name: `${label}remote write 2.0 check, 2000 series`, series: 2000, decodedBytes: v2Bytes, run: () => void enforce(v2, POLICY, v2Options) });
+  if (!withFloors) {
+    if (enforceLoki !== undefined) cases.push(lokiProtoCase(enforceLoki, label));
+    return cases;
+  }
+  const body = remoteWriteBody({ series: 2000 });
+  const bytes = writeRequestMessage({ series: 2000 }).length;
+  cases.push({ name: 'max_series count, remote write 1.0, 2000 series', series: 2000, decodedBytes: bytes, run: () => void countRemoteWriteSeries(body, undefined, 64 << 20) });
+  cases.push({ name: `floor: snappy decompression (${SNAPPY.name}), 2.0, 2000 series`, series: 2000, decodedBytes: v2Bytes, run: () => void uncompress(v2) });
   const v2Missing = remoteWriteV2Body({ series: 2000, withoutNamespace: true });
   cases.push({ name: 'remote write 2.0 inject, 2000 series', series: 2000, decodedBytes: v2Bytes, run: () => void enforce(v2Missing, POLICY, { ...v2Options, injectLabels: true }) });
   cases.push(...otherWriteCases());
   return cases;
 }
 
+function lokiProtoCase(enforceLoki: EnforceLoki, label: string): Case {
+  const loki = lokiPushBodies(200, 50);
+  const input = { body: loki.proto, contentType: 'application/x-protobuf', contentEncoding: undefined };
+  return { name: `${label}loki push protobuf, 200 streams × 50 lines`, series: 200, decodedBytes: uncompress(loki.proto).length, run: () => void enforceLoki(input, POLICY, { mode: 'reject', maxDecodedBytes: 64 << 20 }) };
+}
+
 /** Loki push and OTLP traces, each beside the cost of decompressing (or parsing) its body. */
 function otherWriteCases(): Case[] {
   const loki = lokiPushBodies(200, 50);
-  const lokiBytes = uncompressSnappyBlock(loki.proto, 64 << 20, 'body').length;
+  const lokiBytes = uncompress(loki.proto).length;
   const push = (body: Buffer, contentType: string) => () => void enforceLokiPush({ body, contentType, contentEncoding: undefined }, POLICY, { mode: 'reject', maxDecodedBytes: 64 << 20 });
   const otlp = otlpTracesBody(50, 40);
   const otlpInput = { body: otlp.gzip, contentType: 'application/x-protobuf', contentEncoding: 'gzip' };
   return [
-    { name: 'loki push protobuf, 200 streams × 50 lines', series: 200, decodedBytes: lokiBytes, run: push(loki.proto, 'application/x-protobuf') },
-    { name: 'floor: snappy decompression of that push', series: 200, decodedBytes: lokiBytes, run: () => void uncompressSnappyBlock(loki.proto, 64 << 20, 'body') },
+    lokiProtoCase(enforceLokiPush, ''),
+    { name: `floor: snappy decompression (${SNAPPY.name}) of that push`, series: 200, decodedBytes: lokiBytes, run: () => void uncompress(loki.proto) },
     { name: 'loki push JSON, 200 streams × 50 lines', series: 200, decodedBytes: loki.json.length, run: push(loki.json, 'application/json') },
     { name: 'floor: JSON.parse of that push', series: 200, decodedBytes: loki.json.length, run: () => void JSON.parse(loki.json.toString('utf8')) },
     { name: 'otlp traces protobuf+gzip, 50 resources × 40 spans', series: 50, decodedBytes: otlp.decoded.length, run: () => void enforceOtlpTraces(otlpInput, POLICY, { maxDecodedBytes: 64 << 20 }) },
@@ -118,7 +133,8 @@ export async function runWriteEnforceBench(rounds = 10, baselineDir?: string, on
   if (baselineDir !== undefined) {
     const url = pathToFileURL(`${baselineDir}/src/enforce/write/remote-write.ts`).href;
     const baseline = (await import(url)) as { enforceRemoteWrite: Enforce };
-    cases.push(...buildCases(baseline.enforceRemoteWrite, 'baseline: ', false));
+    const baselineLoki = (await import(pathToFileURL(`${baselineDir}/src/enforce/write/loki-push.ts`).href)) as { enforceLokiPush: EnforceLoki };
+    cases.push(...buildCases(baseline.enforceRemoteWrite, 'baseline: ', false, baselineLoki.enforceLokiPush));
   }
   return measure(cases, rounds, 200);
 }

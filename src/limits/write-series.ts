@@ -1,9 +1,8 @@
-import snappy from 'snappyjs';
-import { UnsupportedInput } from '../enforce/errors.js';
 import { decodeJsonPush } from '../enforce/write/loki-push-json.js';
 import { decompressBody } from '../enforce/write/decompress-body.js';
 import { countRemoteWriteSeries } from '../enforce/write/remote-write.js';
 import { LENGTH_DELIMITED, WireReader } from '../enforce/write/protobuf-wire-reader.js';
+import { uncompressSnappy } from '../enforce/write/snappy-codec.js';
 import type { ProxyRequest, WriteFormat } from '../routing/endpoint.js';
 
 /** Bound on a decoded body while counting (the body itself is already bounded by `proxy.max_body_bytes`). */
@@ -29,7 +28,7 @@ export function countWriteSeries(format: WriteFormat, request: ProxyRequest): nu
       const decoded = encoding === 'gzip' || encoding === 'deflate' ? decompressBody(body, encoding, MAX_DECODED_BYTES, 'push body') : body;
       const type = (request.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase();
       if (type === 'application/json') return decodeJsonPush(decoded).length;
-      return countField1(uncompressSnappy(decoded), 'push');
+      return countField1(uncompressSnappy(decoded, MAX_DECODED_BYTES, 'push body'), 'push');
     }
     case 'otlp-metrics':
     case 'otlp-traces':
@@ -46,13 +45,4 @@ function countField1(message: Buffer, what: string): number {
     reader.skip(tag & 7);
   }
   return count;
-}
-
-function uncompressSnappy(body: Buffer): Buffer {
-  try {
-    const raw = snappy.uncompress(body, MAX_DECODED_BYTES);
-    return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-  } catch (error) {
-    throw new UnsupportedInput(`body is not valid snappy (block format): ${(error as Error).message}`);
-  }
 }

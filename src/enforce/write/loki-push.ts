@@ -21,7 +21,7 @@ import { decompressBody } from './decompress-body.js';
 import { decodeJsonPush, encodeJsonPush } from './loki-push-json.js';
 import { compileStreamLabelCheck, type PushLabelMode, type StreamLabelCheck } from './loki-push-labels.js';
 import { encodePushRequest, readPushRequest, type WirePushStream } from './loki-push-wire.js';
-import { compressSnappyBlock, uncompressSnappyBlock } from './snappy-block.js';
+import { compressSnappy, uncompressSnappy } from './snappy-codec.js';
 import { parseStreamLabels } from './loki-stream-labels.js';
 
 export type { PushLabelMode } from './loki-push-labels.js';
@@ -74,7 +74,7 @@ export function enforceLokiPush(input: LokiPushInput, policy: LabelPolicy, optio
 
 /** Checks every stream of a snappy protobuf push; forwards `body` itself unless a stream changed or a field is dropped. */
 function enforceProtoPush(body: Buffer, check: StreamLabelCheck, maxDecodedBytes: number): LokiPushOutput {
-  const request = readPushRequest(uncompressSnappy(body, maxDecodedBytes));
+  const request = readPushRequest(uncompressSnappy(body, maxDecodedBytes, 'push body'));
   let isModified = request.hasDroppedFields;
   const out = request.streams.map((stream, i): WirePushStream | { labels: string; payload: Buffer } => {
     const labels = parseStreamLabels(stream.labels, `stream #${i}`);
@@ -84,11 +84,7 @@ function enforceProtoPush(body: Buffer, check: StreamLabelCheck, maxDecodedBytes
     return { labels: formatLabels(checked), payload: stream.payload };
   });
   if (!isModified) return { body, contentType: 'application/x-protobuf', isModified: false };
-  return { body: compressSnappyBlock(encodePushRequest(out, request.format)), contentType: 'application/x-protobuf', isModified: true };
-}
-
-function uncompressSnappy(body: Buffer, maxDecodedBytes: number): Buffer {
-  return uncompressSnappyBlock(body, maxDecodedBytes, 'push body');
+  return { body: compressSnappy(encodePushRequest(out, request.format)), contentType: 'application/x-protobuf', isModified: true };
 }
 
 function isSameLabelSet(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {

@@ -2,7 +2,7 @@ import type { LabelPolicy } from '../../policy/label-policy.js';
 import { UnsupportedInput } from '../errors.js';
 import { countWriteRequestSeries, enforceWriteRequestV1 } from './remote-write-v1.js';
 import { countRequestV2Series, enforceWriteRequestV2 } from './remote-write-v2.js';
-import { compressSnappyBlock, uncompressSnappyBlock } from './snappy-block.js';
+import { compressSnappy, uncompressSnappy } from './snappy-codec.js';
 import { compileWritePolicy } from './write-rules.js';
 
 export interface RemoteWriteOptions {
@@ -49,11 +49,11 @@ export interface RemoteWriteResult {
 export function enforceRemoteWrite(body: Buffer, policy: LabelPolicy, options: RemoteWriteOptions): RemoteWriteResult {
   if (policy.fullAccess) return { body, isModified: false, seriesCount: 0 };
   const version = readRemoteWriteVersion(options.contentType, options.contentEncoding, options.acceptsRemoteWrite2);
-  const message = uncompressSnappyBlock(body, options.maxDecompressedBytes, 'remote write body');
+  const message = uncompressSnappy(body, options.maxDecompressedBytes, 'remote write body');
   const compiled = compileWritePolicy(policy.selectors);
   const result = version === 2 ? enforceWriteRequestV2(message, compiled, options.injectLabels) : enforceWriteRequestV1(message, compiled, options.injectLabels);
   if (result.message === undefined) return { body, isModified: false, seriesCount: result.seriesCount };
-  return { body: compressSnappyBlock(result.message), isModified: true, seriesCount: result.seriesCount };
+  return { body: compressSnappy(result.message), isModified: true, seriesCount: result.seriesCount };
 }
 
 /**
@@ -87,7 +87,7 @@ function readRemoteWriteVersion(contentType: string | undefined, contentEncoding
  * @throws UnsupportedInput when the body does not decode (the enforcer would have refused it too).
  */
 export function countRemoteWriteSeries(body: Buffer, contentType: string | undefined, maxDecompressedBytes: number): number {
-  const message = uncompressSnappyBlock(body, maxDecompressedBytes, 'remote write body');
+  const message = uncompressSnappy(body, maxDecompressedBytes, 'remote write body');
   return isRemoteWrite2(contentType) ? countRequestV2Series(message) : countWriteRequestSeries(message);
 }
 

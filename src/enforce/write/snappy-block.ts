@@ -19,16 +19,8 @@ export function uncompressSnappyBlock(body: Buffer, maxBytes: number, what: stri
     throw new UnsupportedInput(`${what} is not valid snappy (block format): ${why}`);
   };
   const end = body.length;
-  let pos = 0;
-  let length = 0;
-  for (let shift = 0; ; shift += 7) {
-    if (shift > 28 || pos >= end) fail('bad length header');
-    const b = body[pos++] as number;
-    length += (b & 0x7f) * 2 ** shift;
-    if (b < 0x80) break;
-  }
-  if (length > 0xffffffff) fail('bad length header');
-  if (length > maxBytes) fail(`the uncompressed length of ${length} is over the limit of ${maxBytes}`);
+  const { length, headerBytes } = readSnappyLength(body, maxBytes, what);
+  let pos = headerBytes;
   const out = Buffer.allocUnsafe(length);
   let op = 0;
   while (pos < end) {
@@ -80,6 +72,29 @@ export function uncompressSnappyBlock(body: Buffer, maxBytes: number, what: stri
   }
   if (op !== length) fail('output shorter than stated');
   return out;
+}
+
+/**
+ * The stated uncompressed length of a snappy block (its leading varint) and the varint's size, refused as
+ * `uncompressSnappyBlock` refuses it: a varint over 5 bytes, missing or over 2^32, or a length over `maxBytes`.
+ * Read before any output is allocated, by this decoder and before the native one is called.
+ * @throws UnsupportedInput naming the body (`what`).
+ */
+export function readSnappyLength(body: Buffer, maxBytes: number, what: string): { readonly length: number; readonly headerBytes: number } {
+  const fail = (why: string): never => {
+    throw new UnsupportedInput(`${what} is not valid snappy (block format): ${why}`);
+  };
+  let pos = 0;
+  let length = 0;
+  for (let shift = 0; ; shift += 7) {
+    if (shift > 28 || pos >= body.length) fail('bad length header');
+    const b = body[pos++] as number;
+    length += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) break;
+  }
+  if (length > 0xffffffff) fail('bad length header');
+  if (length > maxBytes) fail(`the uncompressed length of ${length} is over the limit of ${maxBytes}`);
+  return { length, headerBytes: pos };
 }
 
 /** snappyjs returns a Buffer for a Buffer: used as is, never copied again. */
