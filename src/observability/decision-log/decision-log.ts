@@ -82,7 +82,10 @@ export function createDecisionLog(options: DecisionLogOptions): DecisionLog {
   };
   /** A write soon: at once, or once `batchMs` has gathered more records. */
   function schedule(): void {
-    if (batchMs === 0) return pump();
+    if (batchMs === 0) {
+      pump();
+      return;
+    }
     if (batchTimer !== undefined || writing) return;
     batchTimer = setTimeout(writeBatch, batchMs);
     batchTimer.unref();
@@ -123,7 +126,10 @@ export function createDecisionLog(options: DecisionLogOptions): DecisionLog {
       return;
     }
     writing = true;
-    if (first.lines === 0) return rotateAfter();
+    if (first.lines === 0) {
+      rotateAfter();
+      return;
+    }
     writer.append(first.text, (error) => {
       if (error) {
         writing = false;
