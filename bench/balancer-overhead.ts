@@ -74,7 +74,13 @@ function inProcess(): { directNs: number; balancedNs: number } {
     },
     [backend('a'), backend('b')],
   ).compose((dispatch) => dispatch);
-  const handler: Dispatcher.DispatchHandler = { onRequestStart() {}, onResponseStart() {}, onResponseData() {}, onResponseEnd() {}, onResponseError() {} };
+  const handler: Dispatcher.DispatchHandler = {
+    onRequestStart() {},
+    onResponseStart() {},
+    onResponseData() {},
+    onResponseEnd() {},
+    onResponseError() {},
+  };
   const opts: Dispatcher.DispatchOptions = { method: 'GET', path: '/api/v1/query?query=up', headers: { 'x-scope-orgid': 't' } };
   // CPU time of this process (user + system), less disturbed than wall time by other processes on the machine.
   const time = (target: Dispatcher, n: number) => {
@@ -122,7 +128,18 @@ async function startServe(upstreamToml: string): Promise<BenchProcess> {
   const configPath = join(dir, 'scopegate.toml');
   await writeFile(
     configPath,
-    ['log_level = "warn"', 'backend_type = "env"', '[proxy]', `listen = "127.0.0.1:${proxyPort}"`, '[[proxy.upstreams]]', 'name = "u"', 'match = ".*"', upstreamToml, '[admin]', `listen = "127.0.0.1:${adminPort}"`].join('\n'),
+    [
+      'log_level = "warn"',
+      'backend_type = "env"',
+      '[proxy]',
+      `listen = "127.0.0.1:${proxyPort}"`,
+      '[[proxy.upstreams]]',
+      'name = "u"',
+      'match = ".*"',
+      upstreamToml,
+      '[admin]',
+      `listen = "127.0.0.1:${adminPort}"`,
+    ].join('\n'),
   );
   const child = spawn(process.execPath, [join(ROOT, 'bin/scopegate.js'), 'serve', '--config', configPath], {
     cwd: ROOT,
@@ -159,13 +176,16 @@ async function onLoopback(): Promise<void> {
     await load(balanced.origin, 6);
     type Row = Awaited<ReturnType<typeof measure>>;
     const rows: { single: Row; balanced: Row }[] = [];
-    for (let round = 0; round < ROUNDS; round++) rows.push({ single: await measure(single, SECONDS), balanced: await measure(balanced, SECONDS) });
+    for (let round = 0; round < ROUNDS; round++)
+      rows.push({ single: await measure(single, SECONDS), balanced: await measure(balanced, SECONDS) });
     const show = (r: Row) => `${r.cpuUsPerRequest.toFixed(1)} µs CPU/req, ${r.rps.toFixed(0)} req/s, mean ${r.meanMs.toFixed(2)} ms`;
     for (const [i, r] of rows.entries()) console.log(`round ${i + 1}: single ${show(r.single)}; balanced ${show(r.balanced)}`);
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
     const cpuSingle = median(rows.map((r) => r.single.cpuUsPerRequest));
     const cpuBalanced = median(rows.map((r) => r.balanced.cpuUsPerRequest));
-    console.log(`loopback: gateway CPU per request, median of ${ROUNDS} rounds of ${SECONDS} s: single ${cpuSingle.toFixed(1)} µs, balanced ${cpuBalanced.toFixed(1)} µs (${(((cpuBalanced - cpuSingle) / cpuSingle) * 100).toFixed(1)}%)`);
+    console.log(
+      `loopback: gateway CPU per request, median of ${ROUNDS} rounds of ${SECONDS} s: single ${cpuSingle.toFixed(1)} µs, balanced ${cpuBalanced.toFixed(1)} µs (${(((cpuBalanced - cpuSingle) / cpuSingle) * 100).toFixed(1)}%)`,
+    );
   } finally {
     await single.stop();
     await balanced.stop();
@@ -174,5 +194,7 @@ async function onLoopback(): Promise<void> {
 }
 
 const { directNs, balancedNs } = inProcess();
-console.log(`in process: direct ${directNs.toFixed(0)} ns/dispatch, through the balancer ${balancedNs.toFixed(0)} ns/dispatch: +${(balancedNs - directNs).toFixed(0)} ns`);
+console.log(
+  `in process: direct ${directNs.toFixed(0)} ns/dispatch, through the balancer ${balancedNs.toFixed(0)} ns/dispatch: +${(balancedNs - directNs).toFixed(0)} ns`,
+);
 if (SECONDS > 0) await onLoopback();

@@ -17,5 +17,7 @@ export const PROMQL_HOST = 'prom.bench';
  */
 export const FORM_PATH = '/api/v1/query_range';
 const services = ['api', 'web', 'auth', 'billing', 'search', 'checkout', 'cart', 'ingest', 'export', 'mailer', 'queue', 'report'];
-const LONG_QUERY = services.map((job) => `sum(rate(http_requests_total{job="${job}", code=~"5.."}[5m])) / sum(rate(http_requests_total{job="${job}"}[5m]))`).join(' + ');
+const LONG_QUERY = services
+  .map((job) => `sum(rate(http_requests_total{job="${job}", code=~"5.."}[5m])) / sum(rate(http_requests_total{job="${job}"}[5m]))`)
+  .join(' + ');
 export const FORM_BODY = new URLSearchParams({ query: LONG_QUERY, start: '1700000000', end: '1700003600', step: '15' }).toString();

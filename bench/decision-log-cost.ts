@@ -37,7 +37,10 @@ async function runChild(): Promise<void> {
     const worker = async () => {
       while (next < message.requests) {
         next++;
-        const res = await request(`${message.load}/api/v1/query?query=up`, { dispatcher: agent, headers: { authorization: 'Bearer bench-token' } });
+        const res = await request(`${message.load}/api/v1/query?query=up`, {
+          dispatcher: agent,
+          headers: { authorization: 'Bearer bench-token' },
+        });
         await res.body.dump();
         if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
       }
@@ -74,12 +77,16 @@ async function runParent(): Promise<void> {
       admin: { listen: '127.0.0.1:0' },
       ...(mode === 'on' ? { decision_log: { sink: 'file', path: join(dir, `decisions-${round}.jsonl`), fsync: 'interval' } } : {}),
     });
-    const server = await startGateway(config, { logger, createApp: (c, previous: App | undefined) => createApp(c, { logger, clock: systemClock, collectProcessMetrics: false, previous }) });
-    const url = `http://127.0.0.1:${server.proxyAddress.port}`;
-    const load = (n: number) => new Promise<void>((resolve) => {
-      child.once('message', () => resolve());
-      child.send({ load: url, requests: n, connections });
+    const server = await startGateway(config, {
+      logger,
+      createApp: (c, previous: App | undefined) => createApp(c, { logger, clock: systemClock, collectProcessMetrics: false, previous }),
     });
+    const url = `http://127.0.0.1:${server.proxyAddress.port}`;
+    const load = (n: number) =>
+      new Promise<void>((resolve) => {
+        child.once('message', () => resolve());
+        child.send({ load: url, requests: n, connections });
+      });
     await load(2_000); // warm-up: JIT, pools, the file opened
     const before = process.cpuUsage();
     await load(requests);
@@ -99,7 +106,9 @@ async function runParent(): Promise<void> {
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
   const off = median(results.off);
   const on = median(results.on);
-  process.stdout.write(`${JSON.stringify({ requests, rounds, connections, offMicrosPerRequest: off, onMicrosPerRequest: on, costPercent: ((on - off) / off) * 100 })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ requests, rounds, connections, offMicrosPerRequest: off, onMicrosPerRequest: on, costPercent: ((on - off) / off) * 100 })}\n`,
+  );
   child.send({ exit: true });
   await rm(dir, { recursive: true, force: true });
 }

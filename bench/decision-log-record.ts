@@ -23,11 +23,26 @@ const batch = Number(flag('batch', '16'));
 const queries = flag('queries', 'text') as 'text' | 'sha256';
 const dir = await mkdtemp(join(tmpdir(), 'scopegate-decision-record-'));
 const log = await openDecisionLog(
-  { sink: 'file', path: join(dir, 'decisions.jsonl'), max_bytes: 100 * 1024 * 1024, max_files: 2, fsync: 'interval', fsync_interval: 1000, queries, on_overflow: 'drop', max_queue: 1_000_000 },
+  {
+    sink: 'file',
+    path: join(dir, 'decisions.jsonl'),
+    max_bytes: 100 * 1024 * 1024,
+    max_files: 2,
+    fsync: 'interval',
+    fsync_interval: 1000,
+    queries,
+    on_overflow: 'drop',
+    max_queue: 1_000_000,
+  },
   { logger: createLogger({ level: 'silent' }), now: () => Date.now() },
 );
 const recorder = createDecisionRecorder(log, { queries, failClosed: false, now: () => Date.now() });
-const identity = createIdentity({ subject: 'team-a', tenants: ['team-a'], policy: buildLabelPolicy({ values: ['team-a'] }), authenticator: 'static-token' });
+const identity = createIdentity({
+  subject: 'team-a',
+  tenants: ['team-a'],
+  policy: buildLabelPolicy({ values: ['team-a'] }),
+  authenticator: 'static-token',
+});
 
 /** A small GET's context as the pipeline leaves it (prometheus.query, one limit rule). */
 function context(n: number): RequestContext {
@@ -67,6 +82,8 @@ await run(20_000); // warm-up
 const results: number[] = [];
 for (let round = 0; round < 5; round++) results.push(await run(records));
 results.sort((a, b) => a - b);
-process.stdout.write(`${JSON.stringify({ records, batch, queries, baseline, microsPerRecord: results.map((r) => Number(r.toFixed(2))), median: results[2] })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ records, batch, queries, baseline, microsPerRecord: results.map((r) => Number(r.toFixed(2))), median: results[2] })}\n`,
+);
 await log.close();
 await rm(dir, { recursive: true, force: true });

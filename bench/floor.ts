@@ -41,7 +41,15 @@ const server = createServer((req, res) => {
       else res.writeHead(502).end();
     },
   };
-  pool.dispatch({ method: req.method as Dispatcher.HttpMethod, path: req.url ?? '/', headers: withoutHopByHop(req.headers), body: hasBody ? req : null }, handler);
+  pool.dispatch(
+    {
+      method: req.method as Dispatcher.HttpMethod,
+      path: req.url ?? '/',
+      headers: withoutHopByHop(req.headers),
+      body: hasBody ? req : null,
+    },
+    handler,
+  );
 });
 server.keepAliveTimeout = 65_000;
 server.listen(0, '127.0.0.1', () => {

@@ -32,9 +32,14 @@ export function limitsToml(redisUrl?: string): string[] {
 export async function startBenchRedis(placement: Placement): Promise<BenchProcess & { readonly url: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'scopegate-bench-redis-'));
   const port = await freePort();
-  const child = spawnPinned(placement, 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawnPinned(
+    placement,
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   const stop = async () => {
     await stopChild(child);
     await rm(dir, { recursive: true, force: true });

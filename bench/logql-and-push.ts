@@ -65,17 +65,36 @@ interface PushBody {
 /** A typical agent batch: `streams` streams of `lines` log lines each, every stream inside the policy. */
 function buildPushBodies(streams: number, lines: number): PushBody[] {
   const nowNs = BigInt(Date.now()) * 1_000_000n;
-  const labelSets = Array.from({ length: streams }, (_, i) => ({ namespace: 'team-a', app: `app-${i % 7}`, pod: `pod-${i}`, container: 'main' }));
-  const line = (i: number) => `level=info ts=2024-01-01T00:00:00Z caller=handler.go:${i} msg="request served" status=200 duration_ms=${i % 97}`;
+  const labelSets = Array.from({ length: streams }, (_, i) => ({
+    namespace: 'team-a',
+    app: `app-${i % 7}`,
+    pod: `pod-${i}`,
+    container: 'main',
+  }));
+  const line = (i: number) =>
+    `level=info ts=2024-01-01T00:00:00Z caller=handler.go:${i} msg="request served" status=200 duration_ms=${i % 97}`;
   const json = Buffer.from(
     JSON.stringify({
-      streams: labelSets.map((stream) => ({ stream, values: Array.from({ length: lines }, (_, i) => [String(nowNs + BigInt(i)), line(i)]) })),
+      streams: labelSets.map((stream) => ({
+        stream,
+        values: Array.from({ length: lines }, (_, i) => [String(nowNs + BigInt(i)), line(i)]),
+      })),
     }),
   );
-  const entries = Array.from({ length: lines }, (_, i) => ({ timestamp: { seconds: String(Date.now() / 1000 | 0), nanos: i }, line: Buffer.from(line(i)) }));
-  const labelsText = (l: Record<string, string>) => `{${Object.keys(l).sort().map((k) => `${k}="${l[k]}"`).join(', ')}}`;
+  const entries = Array.from({ length: lines }, (_, i) => ({
+    timestamp: { seconds: String((Date.now() / 1000) | 0), nanos: i },
+    line: Buffer.from(line(i)),
+  }));
+  const labelsText = (l: Record<string, string>) =>
+    `{${Object.keys(l)
+      .sort()
+      .map((k) => `${k}="${l[k]}"`)
+      .join(', ')}}`;
   const proto = encodeProtoPush({ streams: labelSets.map((l) => ({ labels: labelsText(l), entries })), format: '' });
-  const injectProto = encodeProtoPush({ streams: labelSets.map(({ namespace: _ns, ...l }) => ({ labels: labelsText(l), entries })), format: '' });
+  const injectProto = encodeProtoPush({
+    streams: labelSets.map(({ namespace: _ns, ...l }) => ({ labels: labelsText(l), entries })),
+    format: '',
+  });
   return [
     {
       name: 'json',
@@ -94,10 +113,18 @@ function buildPushBodies(streams: number, lines: number): PushBody[] {
       floor: () => void snappy.uncompress(proto),
       rivals: [
         // The previous implementation's core: protobufjs decode and re-encode + snappy, no label work.
-        { name: 'protobufjs decode + re-encode + snappy (no label check)', run: () => void encodeProtoPush(decodeProtoPush(proto, 64 << 20)) },
+        {
+          name: 'protobufjs decode + re-encode + snappy (no label check)',
+          run: () => void encodeProtoPush(decodeProtoPush(proto, 64 << 20)),
+        },
         {
           name: 'inject mode, every stream rebuilt',
-          run: () => void enforceLokiPush({ body: injectProto, contentType: 'application/x-protobuf', contentEncoding: undefined }, POLICIES[0]!.policy, { mode: 'inject', maxDecodedBytes: 64 << 20 }),
+          run: () =>
+            void enforceLokiPush(
+              { body: injectProto, contentType: 'application/x-protobuf', contentEncoding: undefined },
+              POLICIES[0]!.policy,
+              { mode: 'inject', maxDecodedBytes: 64 << 20 },
+            ),
         },
       ],
     },
@@ -115,19 +142,37 @@ export function runLogqlAndPushBench(seconds = 1): BenchRow[] {
   for (const body of buildPushBodies(100, 10)) {
     const bytes = body.input.body.length;
     const check = measure(seconds, () => void enforceLokiPush(body.input, policy, { mode: 'reject', maxDecodedBytes: 64 << 20 }));
-    rows.push({ name: `push ${body.name} validate (100 streams × 10 lines, ${(bytes / 1024).toFixed(0)} KiB)`, opsPerSecond: check, streamsPerSecond: check * body.streams, mbPerSecond: (check * bytes) / 1e6 });
+    rows.push({
+      name: `push ${body.name} validate (100 streams × 10 lines, ${(bytes / 1024).toFixed(0)} KiB)`,
+      opsPerSecond: check,
+      streamsPerSecond: check * body.streams,
+      mbPerSecond: (check * bytes) / 1e6,
+    });
     const floor = measure(seconds, body.floor);
-    rows.push({ name: `push ${body.name} floor (${body.floorName})`, opsPerSecond: floor, streamsPerSecond: floor * body.streams, mbPerSecond: (floor * bytes) / 1e6 });
+    rows.push({
+      name: `push ${body.name} floor (${body.floorName})`,
+      opsPerSecond: floor,
+      streamsPerSecond: floor * body.streams,
+      mbPerSecond: (floor * bytes) / 1e6,
+    });
     for (const rival of body.rivals) {
       const ops = measure(seconds, rival.run);
-      rows.push({ name: `push ${body.name} ${rival.name}`, opsPerSecond: ops, streamsPerSecond: ops * body.streams, mbPerSecond: (ops * bytes) / 1e6 });
+      rows.push({
+        name: `push ${body.name} ${rival.name}`,
+        opsPerSecond: ops,
+        streamsPerSecond: ops * body.streams,
+        mbPerSecond: (ops * bytes) / 1e6,
+      });
     }
   }
   return rows;
 }
 
 function formatRow(row: BenchRow): string {
-  const extra = row.streamsPerSecond === undefined ? '' : `  ${Math.round(row.streamsPerSecond).toLocaleString('en')} streams/s  ${row.mbPerSecond?.toFixed(1)} MB/s`;
+  const extra =
+    row.streamsPerSecond === undefined
+      ? ''
+      : `  ${Math.round(row.streamsPerSecond).toLocaleString('en')} streams/s  ${row.mbPerSecond?.toFixed(1)} MB/s`;
   return `${row.name.padEnd(78)} ${Math.round(row.opsPerSecond).toLocaleString('en').padStart(10)} ops/s${extra}`;
 }
 

@@ -2,7 +2,17 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, freePort, spawnPinned, startPortPrinter, stopChild, typescriptFlags, waitUntilReady, type BenchProcess, type Placement } from './processes.js';
+import {
+  ROOT,
+  freePort,
+  spawnPinned,
+  startPortPrinter,
+  stopChild,
+  typescriptFlags,
+  waitUntilReady,
+  type BenchProcess,
+  type Placement,
+} from './processes.js';
 
 /** The static tokens every proxy of the bench accepts: token → tenant. */
 export type TokenMap = Readonly<Record<string, string>>;
@@ -22,13 +32,23 @@ export function startFloor(placement: Placement, upstreamOrigin: string): Promis
  * golang-github-gogo-protobuf-dev under /usr/share/gocode), so nothing is downloaded.
  */
 export function goPeerEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, GOCACHE: process.env.GOCACHE ?? join(tmpdir(), 'scopegate-bench-gocache'), GOFLAGS: '', GO111MODULE: 'off', GOPATH: '/usr/share/gocode' };
+  return {
+    ...process.env,
+    GOCACHE: process.env.GOCACHE ?? join(tmpdir(), 'scopegate-bench-gocache'),
+    GOFLAGS: '',
+    GO111MODULE: 'off',
+    GOPATH: '/usr/share/gocode',
+  };
 }
 
 /** Builds bench/go-peer into `dir`; returns the binary's path. */
 export function buildGoPeer(dir: string): string {
   const binary = join(dir, 'go-peer');
-  execFileSync('go', ['build', '-o', binary, '.'], { cwd: join(ROOT, 'bench/go-peer'), env: goPeerEnv(), stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync('go', ['build', '-o', binary, '.'], {
+    cwd: join(ROOT, 'bench/go-peer'),
+    env: goPeerEnv(),
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   return binary;
 }
 
@@ -36,9 +56,21 @@ export function buildGoPeer(dir: string): string {
  * The Go peer: httputil.ReverseProxy with a token map and the tenant header (bench/go-peer/main.go); a token of
  * `limited` has its remote writes checked against that namespace (bench/go-peer/write.go).
  */
-export function startGoPeer(placement: Placement, binary: string, upstreamOrigin: string, tokens: TokenMap, limited: Readonly<Record<string, string>> = {}): Promise<BenchProcess> {
-  const map = Object.fromEntries(Object.entries(tokens).map(([token, tenant]) => [token, { tenant, ...(limited[token] ? { namespace: limited[token] } : {}) }]));
-  return startPortPrinter(placement, binary, ['-upstream', upstreamOrigin], { ...process.env, GOMAXPROCS: '1', SCOPEGATE_TOKENS: JSON.stringify(map) });
+export function startGoPeer(
+  placement: Placement,
+  binary: string,
+  upstreamOrigin: string,
+  tokens: TokenMap,
+  limited: Readonly<Record<string, string>> = {},
+): Promise<BenchProcess> {
+  const map = Object.fromEntries(
+    Object.entries(tokens).map(([token, tenant]) => [token, { tenant, ...(limited[token] ? { namespace: limited[token] } : {}) }]),
+  );
+  return startPortPrinter(placement, binary, ['-upstream', upstreamOrigin], {
+    ...process.env,
+    GOMAXPROCS: '1',
+    SCOPEGATE_TOKENS: JSON.stringify(map),
+  });
 }
 
 /**

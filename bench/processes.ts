@@ -20,12 +20,24 @@ export interface Placement {
 }
 
 /** `command args…`, behind `taskset -c CPU` when pinned (taskset execs it: the pid stays the same). */
-export function spawnPinned(placement: Placement, command: string, args: readonly string[], options: Parameters<typeof spawn>[2]): ChildProcess {
-  return placement.cpu === undefined ? spawn(command, args, options) : spawn('taskset', ['-c', String(placement.cpu), command, ...args], options);
+export function spawnPinned(
+  placement: Placement,
+  command: string,
+  args: readonly string[],
+  options: Parameters<typeof spawn>[2],
+): ChildProcess {
+  return placement.cpu === undefined
+    ? spawn(command, args, options)
+    : spawn('taskset', ['-c', String(placement.cpu), command, ...args], options);
 }
 
 /** A process that prints its port as the first stdout line and exits when stdin closes (upstream, floor, Go peer). */
-export async function startPortPrinter(placement: Placement, command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<BenchProcess> {
+export async function startPortPrinter(
+  placement: Placement,
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<BenchProcess> {
   const child = spawnPinned(placement, command, args, { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     let text = '';
@@ -134,11 +146,16 @@ export async function startGateway(options: GatewayOptions): Promise<BenchProces
     if (value === undefined) delete env[name];
     else env[name] = value;
   }
-  const child = spawnPinned(options, process.execPath, [...options.nodeArgs, join(options.checkout ?? ROOT, 'bin/scopegate.js'), 'serve', '--config', configPath], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawnPinned(
+    options,
+    process.execPath,
+    [...options.nodeArgs, join(options.checkout ?? ROOT, 'bin/scopegate.js'), 'serve', '--config', configPath],
+    {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   const stop = async () => {
     await stopChild(child);
     await rm(dir, { recursive: true, force: true });

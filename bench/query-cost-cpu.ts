@@ -16,9 +16,14 @@ import { startTestGateway, type StartedGateway } from '../test/servers/gateway.j
 const REQUESTS = Number(process.argv[2] ?? 2000);
 const ROUNDS = Number(process.argv[3] ?? 7);
 
-const series = Array.from({ length: 10 }, (_, i) => `{"metric":{"__name__":"http_requests_total","namespace":"team-a","pod":"pod-${i}"},"values":[[1,"1"],[16,"2"],[31,"3"],[46,"4"],[61,"5"]]}`).join(',');
+const series = Array.from(
+  { length: 10 },
+  (_, i) =>
+    `{"metric":{"__name__":"http_requests_total","namespace":"team-a","pod":"pod-${i}"},"values":[[1,"1"],[16,"2"],[31,"3"],[46,"4"],[61,"5"]]}`,
+).join(',');
 const RESULT = `{"status":"success","data":{"resultType":"matrix","result":[${series}]`;
-const STATS = ',"stats":{"timings":{"evalTotalTime":0.000123,"resultSortTime":0,"queryPreparationTime":0.00001,"innerEvalTime":0.0001,"execQueueTime":0.000002,"execTotalTime":0.00013},"samples":{"totalQueryableSamples":50,"peakSamples":10}}';
+const STATS =
+  ',"stats":{"timings":{"evalTotalTime":0.000123,"resultSortTime":0,"queryPreparationTime":0.00001,"innerEvalTime":0.0001,"execQueueTime":0.000002,"execTotalTime":0.00013},"samples":{"totalQueryableSamples":50,"peakSamples":10}}';
 
 const upstream = createServer((req, res) => {
   const body = `${RESULT}${/[?&]stats=/.test(req.url ?? '') ? STATS : ''}}}`;
@@ -67,15 +72,22 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const off = median(samples.off);
 const on = median(samples.on);
 const read = median(samples.read);
-console.log(JSON.stringify({
-  requestsPerRound: REQUESTS,
-  rounds: ROUNDS,
-  cpuMicrosPerRequest: { off: Math.round(off), accountingWithoutStats: Math.round(read), on: Math.round(on), added: Math.round(on - off) },
-  addedPercent: Math.round(((on - off) / off) * 1000) / 10,
-  // Rounds run back to back, so a round's pair shares the machine's state: the median of the paired differences.
-  addedPairedMedian: Math.round(median(samples.on.map((value, r) => value - (samples.off[r] as number)))),
-  rounds_us: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.map(Math.round)])),
-}));
+console.log(
+  JSON.stringify({
+    requestsPerRound: REQUESTS,
+    rounds: ROUNDS,
+    cpuMicrosPerRequest: {
+      off: Math.round(off),
+      accountingWithoutStats: Math.round(read),
+      on: Math.round(on),
+      added: Math.round(on - off),
+    },
+    addedPercent: Math.round(((on - off) / off) * 1000) / 10,
+    // Rounds run back to back, so a round's pair shares the machine's state: the median of the paired differences.
+    addedPairedMedian: Math.round(median(samples.on.map((value, r) => value - (samples.off[r] as number)))),
+    rounds_us: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.map(Math.round)])),
+  }),
+);
 await gateways.read.stop();
 await gateways.off.stop();
 await gateways.on.stop();

@@ -18,12 +18,22 @@ import { CostReadingHandler } from '../src/upstream/cost-reading-handler.js';
 const ITERATIONS = Number(process.argv[2] ?? 50_000);
 const ROUNDS = Number(process.argv[3] ?? 7);
 
-const series = Array.from({ length: 10 }, (_, i) => `{"metric":{"__name__":"http_requests_total","namespace":"team-a","pod":"pod-${i}"},"values":[[1,"1"],[16,"2"],[31,"3"],[46,"4"],[61,"5"]]}`).join(',');
-const BODY = Buffer.from(`{"status":"success","data":{"resultType":"matrix","result":[${series}],"stats":{"timings":{"evalTotalTime":0.000123,"resultSortTime":0,"queryPreparationTime":0.00001,"innerEvalTime":0.0001,"execQueueTime":0.000002,"execTotalTime":0.00013},"samples":{"totalQueryableSamples":50,"peakSamples":10}}}}`);
+const series = Array.from(
+  { length: 10 },
+  (_, i) =>
+    `{"metric":{"__name__":"http_requests_total","namespace":"team-a","pod":"pod-${i}"},"values":[[1,"1"],[16,"2"],[31,"3"],[46,"4"],[61,"5"]]}`,
+).join(',');
+const BODY = Buffer.from(
+  `{"status":"success","data":{"resultType":"matrix","result":[${series}],"stats":{"timings":{"evalTotalTime":0.000123,"resultSortTime":0,"queryPreparationTime":0.00001,"innerEvalTime":0.0001,"execQueueTime":0.000002,"execTotalTime":0.00013},"samples":{"totalQueryableSamples":50,"peakSamples":10}}}}`,
+);
 const endpoint = prometheusPreset.endpoints.find((e) => e.name === 'prometheus.query_range');
 if (endpoint === undefined) throw new Error('no query_range row');
 
-const accounting = createQueryCostAccounting(new Registry(), { top_identities: 10, max_tenants: 200, top_queries: 20, ask_backend: true }, () => Date.now());
+const accounting = createQueryCostAccounting(
+  new Registry(),
+  { top_identities: 10, max_tenants: 200, top_queries: 20, ask_backend: true },
+  () => Date.now(),
+);
 const admission = { ruleNames: [], check: () => undefined, charge: () => {}, release: () => {} } satisfies Admission;
 const identities = Array.from({ length: 30 }, (_, i) => ({ subject: `user-${i}` }) as Identity);
 const next: Dispatcher.DispatchHandler = { onResponseStart() {}, onResponseData() {}, onResponseEnd() {} };
@@ -54,4 +64,11 @@ for (let r = 0; r < ROUNDS; r += 1) {
   perQuery.push((used.user + used.system) / ITERATIONS);
 }
 const sorted = [...perQuery].sort((a, b) => a - b);
-console.log(JSON.stringify({ iterations: ITERATIONS, rounds: ROUNDS, cpuMicrosPerQuery: Math.round((sorted[Math.floor(ROUNDS / 2)] as number) * 10) / 10, rounds_us: perQuery.map((v) => Math.round(v * 10) / 10) }));
+console.log(
+  JSON.stringify({
+    iterations: ITERATIONS,
+    rounds: ROUNDS,
+    cpuMicrosPerQuery: Math.round((sorted[Math.floor(ROUNDS / 2)] as number) * 10) / 10,
+    rounds_us: perQuery.map((v) => Math.round(v * 10) / 10),
+  }),
+);

@@ -35,7 +35,10 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '32' },
     /** Comma-separated subsets. */
     scenarios: { type: 'string', default: `small,form,100KB,${WRITE_SCENARIOS.join(',')}` },
-    targets: { type: 'string', default: 'direct,nginx,go,floor,scopegate,scopegate promql,scopegate limits,scopegate limits redis,scopegate full,scopegate limited' },
+    targets: {
+      type: 'string',
+      default: 'direct,nginx,go,floor,scopegate,scopegate promql,scopegate limits,scopegate limits redis,scopegate full,scopegate limited',
+    },
     /** Also run `proxy.workers = N` (unpinned): scaling, where the machine has cores to spare. */
     workers: { type: 'string', default: '1' },
     /** Also run scopegate without its glibc heap setting (SCOPEGATE_MALLOC_TUNING=off), to compare. */
@@ -65,7 +68,11 @@ const workers = Number(flags.workers);
 const pinned = !flags['no-pin'] && availableParallelism() >= 2 && hasCommand('taskset');
 const LOAD: Placement = pinned ? { cpu: 0 } : {};
 const PROXY: Placement = pinned ? { cpu: 1 } : {};
-const wanted = (list: string, name: string) => list.split(',').map((s) => s.trim()).includes(name);
+const wanted = (list: string, name: string) =>
+  list
+    .split(',')
+    .map((s) => s.trim())
+    .includes(name);
 
 type ReadScenario = 'small' | 'form' | '100KB';
 type Scenario = ReadScenario | WriteScenario;
@@ -95,8 +102,12 @@ interface Target {
 
 function targets(goBinary: string | undefined, writes: Readonly<Record<WriteScenario, WriteBody>>): Target[] {
   /** A read scenario's request with `token`, or a write scenario's with `writeToken`. */
-  const either = (token: string, writeToken: string, host?: string) => (s: Scenario) => (isWrite(s) ? writeRequest(writes[s], writeToken) : request(s, token, host));
-  const gateway = (name: string, options: { workers: number; placement: Placement; env?: Record<string, string>; extraToml?: string[]; checkout?: string }): Target => ({
+  const either = (token: string, writeToken: string, host?: string) => (s: Scenario) =>
+    isWrite(s) ? writeRequest(writes[s], writeToken) : request(s, token, host);
+  const gateway = (
+    name: string,
+    options: { workers: number; placement: Placement; env?: Record<string, string>; extraToml?: string[]; checkout?: string },
+  ): Target => ({
     name,
     scenarios: READ_SCENARIOS,
     request: either(TOKEN, TOKEN),
@@ -117,13 +128,19 @@ function targets(goBinary: string | undefined, writes: Readonly<Record<WriteScen
   });
   const all: Target[] = [
     { name: 'direct', scenarios: SCENARIOS, request: either(TOKEN, TOKEN), start: async () => undefined },
-    { name: 'nginx', scenarios: READ_SCENARIOS, request: either(TOKEN, TOKEN), start: (u) => startNginx(PROXY, u.origin, { [TOKEN]: 'bench' }) },
+    {
+      name: 'nginx',
+      scenarios: READ_SCENARIOS,
+      request: either(TOKEN, TOKEN),
+      start: (u) => startNginx(PROXY, u.origin, { [TOKEN]: 'bench' }),
+    },
     {
       // Remote write 1.0 with the limited token: the Go peer checks every series as scopegate does.
       name: 'go',
       scenarios: [...READ_SCENARIOS, ...WRITES.filter((s) => writes[s].goChecks)],
       request: either(TOKEN, LIMITED_TOKEN),
-      start: (u) => startGoPeer(PROXY, goBinary as string, u.origin, { [TOKEN]: 'bench', [LIMITED_TOKEN]: 'bench' }, { [LIMITED_TOKEN]: 'team-a' }),
+      start: (u) =>
+        startGoPeer(PROXY, goBinary as string, u.origin, { [TOKEN]: 'bench', [LIMITED_TOKEN]: 'bench' }, { [LIMITED_TOKEN]: 'team-a' }),
     },
     { name: 'floor', scenarios: READ_SCENARIOS, request: either(TOKEN, TOKEN), start: (u) => startFloor(PROXY, u.origin) },
     gateway('scopegate', { workers: 1, placement: PROXY }),
@@ -146,15 +163,22 @@ function targets(goBinary: string | undefined, writes: Readonly<Record<WriteScen
     start: async (upstream) => {
       const redis = await startBenchRedis(PROXY);
       const started = await gateway(LIMITS_TARGETS[1], { workers: 1, placement: PROXY, extraToml: limitsToml(redis.url) }).start(upstream);
-      return started && { ...started, stop: async () => {
-        await started.stop();
-        await redis.stop();
-      } };
+      return (
+        started && {
+          ...started,
+          stop: async () => {
+            await started.stop();
+            await redis.stop();
+          },
+        }
+      );
     },
   });
-  if (flags['heap-ab']) all.push(gateway('scopegate heap=default', { workers: 1, placement: PROXY, env: { SCOPEGATE_MALLOC_TUNING: 'off' } }));
+  if (flags['heap-ab'])
+    all.push(gateway('scopegate heap=default', { workers: 1, placement: PROXY, env: { SCOPEGATE_MALLOC_TUNING: 'off' } }));
   // The baseline gets the heap setting in its environment, so the two differ by their code only.
-  if (flags.baseline) all.push(gateway('scopegate baseline', { workers: 1, placement: PROXY, checkout: flags.baseline, env: { ...GLIBC_HEAP_ENV } }));
+  if (flags.baseline)
+    all.push(gateway('scopegate baseline', { workers: 1, placement: PROXY, checkout: flags.baseline, env: { ...GLIBC_HEAP_ENV } }));
   const nodeOptions = flags['node-options'];
   if (nodeOptions) all.push(gateway(`scopegate +${nodeOptions}`, { workers: 1, placement: PROXY, env: { NODE_OPTIONS: nodeOptions } }));
   if (workers > 1) all.push(gateway(`scopegate ×${workers}`, { workers, placement: {} }));
@@ -164,7 +188,8 @@ function targets(goBinary: string | undefined, writes: Readonly<Record<WriteScen
     if (t.name === 'scopegate' && needsGateway) return true;
     if (!wanted(flags.targets, t.name) && !/^scopegate (heap|baseline|×|\+)/.test(t.name)) return false;
     if (t.name === 'nginx' && !hasCommand('nginx')) return skip(t.name, 'nginx is not installed (Debian: nginx-light)');
-    if (t.name === LIMITS_TARGETS[1] && !hasCommand('redis-server')) return skip(t.name, 'redis-server is not installed (Debian: redis-server)');
+    if (t.name === LIMITS_TARGETS[1] && !hasCommand('redis-server'))
+      return skip(t.name, 'redis-server is not installed (Debian: redis-server)');
     if (t.name === 'go' && goBinary === undefined) return skip(t.name, 'go is not installed (Debian: golang-go)');
     return true;
   });
@@ -205,10 +230,19 @@ function upstreamConnections(upstream: BenchProcess): Promise<number> {
 /** wrk with the run's connections and placement, sending `shape` to `origin`: call it with the seconds to run. */
 async function loadFor(dir: string, name: string, shape: WrkRequest, origin: string): Promise<(seconds: number) => Promise<WrkResult>> {
   const script = await writeWrkScript(dir, name.replace(/\W/g, '-'), shape);
-  return (seconds) => runWrk({ origin, path: shape.path, script, connections, durationS: seconds, ...(LOAD.cpu === undefined ? {} : { cpu: LOAD.cpu }) });
+  return (seconds) =>
+    runWrk({ origin, path: shape.path, script, connections, durationS: seconds, ...(LOAD.cpu === undefined ? {} : { cpu: LOAD.cpu }) });
 }
 
-async function measureCell(dir: string, round: number, scenario: Scenario, target: Target, origin: string, pid: number | undefined, upstream: BenchProcess): Promise<Cell> {
+async function measureCell(
+  dir: string,
+  round: number,
+  scenario: Scenario,
+  target: Target,
+  origin: string,
+  pid: number | undefined,
+  upstream: BenchProcess,
+): Promise<Cell> {
   const wrk = await loadFor(dir, `${target.name}-${scenario}`, target.request(scenario), origin);
   if (warmupS > 0) await wrk(warmupS);
   const connectionsBefore = await upstreamConnections(upstream);
@@ -216,7 +250,8 @@ async function measureCell(dir: string, round: number, scenario: Scenario, targe
   const result = await wrk(durationS);
   const after = pid === undefined ? undefined : readProcessTree(pid);
   const opened = (await upstreamConnections(upstream)) - connectionsBefore - 1; // minus our own query
-  const perRequest = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || result.requests === 0 ? undefined : (b - a) / result.requests);
+  const perRequest = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined || result.requests === 0 ? undefined : (b - a) / result.requests;
   const cpuMs = perRequest(before?.cpuMs, after?.cpuMs);
   const faults = perRequest(before?.minorFaults, after?.minorFaults);
   return {
@@ -283,7 +318,20 @@ function summarise(cells: readonly Cell[]): Row[] {
 }
 
 function format(rows: readonly Row[]): string {
-  const header = ['scenario', 'target', 'req/s', 'rps ×go (min–max)', 'p50 ms', 'p99 ms', 'p99 ×go', 'CPU µs/req', 'minflt/req', 'RSS MiB', 'upstream conns', 'errors'];
+  const header = [
+    'scenario',
+    'target',
+    'req/s',
+    'rps ×go (min–max)',
+    'p50 ms',
+    'p99 ms',
+    'p99 ×go',
+    'CPU µs/req',
+    'minflt/req',
+    'RSS MiB',
+    'upstream conns',
+    'errors',
+  ];
   const fixed = (v: number | undefined, digits: number) => (v === undefined || !Number.isFinite(v) ? '' : v.toFixed(digits));
   const lines = rows.map((r) => [
     r.scenario,
@@ -300,7 +348,9 @@ function format(rows: readonly Row[]): string {
     String(r.errors),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] as string).length)));
-  return [header, ...lines].map((l) => l.map((cell, i) => (i < 2 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join('  ')).join('\n');
+  return [header, ...lines]
+    .map((l) => l.map((cell, i) => (i < 2 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join('  '))
+    .join('\n');
 }
 
 interface WriteRow {
@@ -317,32 +367,49 @@ interface WriteRow {
 
 /** The write rows with their series/s and request-body MB/s (series: Loki streams, OTLP resource spans). */
 function summariseWrites(rows: readonly Row[], bodies: Readonly<Record<WriteScenario, WriteBody>>): WriteRow[] {
-  return rows.filter((r) => isWrite(r.scenario)).map((r) => {
-    const body = bodies[r.scenario as WriteScenario];
-    return {
-      scenario: r.scenario as WriteScenario,
-      target: r.target,
-      seriesPerSecond: r.requestsPerSecond * body.series,
-      mbPerSecond: (r.requestsPerSecond * body.bytes) / 1e6,
-      cpuUsPerRequest: r.cpuUsPerRequest,
-      p99Ms: r.p99Ms,
-      rssMiB: r.rssMiB,
-      rpsVsGo: r.rpsVsGo?.[0],
-      errors: r.errors,
-    };
-  });
+  return rows
+    .filter((r) => isWrite(r.scenario))
+    .map((r) => {
+      const body = bodies[r.scenario as WriteScenario];
+      return {
+        scenario: r.scenario as WriteScenario,
+        target: r.target,
+        seriesPerSecond: r.requestsPerSecond * body.series,
+        mbPerSecond: (r.requestsPerSecond * body.bytes) / 1e6,
+        cpuUsPerRequest: r.cpuUsPerRequest,
+        p99Ms: r.p99Ms,
+        rssMiB: r.rssMiB,
+        rpsVsGo: r.rpsVsGo?.[0],
+        errors: r.errors,
+      };
+    });
 }
 
 function formatWrites(rows: readonly WriteRow[]): string {
   const header = ['write', 'target', 'series/s', 'body MB/s', 'CPU µs/req', 'p99 ms', 'RSS MiB', '×go', 'errors'];
   const fixed = (v: number | undefined, digits: number) => (v === undefined || !Number.isFinite(v) ? '' : v.toFixed(digits));
-  const lines = rows.map((r) => [r.scenario, r.target, fixed(r.seriesPerSecond, 0), fixed(r.mbPerSecond, 1), fixed(r.cpuUsPerRequest, 0), fixed(r.p99Ms, 2), fixed(r.rssMiB, 0), fixed(r.rpsVsGo, 2), String(r.errors)]);
+  const lines = rows.map((r) => [
+    r.scenario,
+    r.target,
+    fixed(r.seriesPerSecond, 0),
+    fixed(r.mbPerSecond, 1),
+    fixed(r.cpuUsPerRequest, 0),
+    fixed(r.p99Ms, 2),
+    fixed(r.rssMiB, 0),
+    fixed(r.rpsVsGo, 2),
+    String(r.errors),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] as string).length)));
-  return [header, ...lines].map((l) => l.map((cell, i) => (i < 2 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join('  ')).join('\n');
+  return [header, ...lines]
+    .map((l) => l.map((cell, i) => (i < 2 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join('  '))
+    .join('\n');
 }
 
 function formatWriteEnforce(rows: readonly WriteEnforceRow[]): string {
-  const lines = rows.map((r) => `  ${r.name.padEnd(52)} ${r.cpuMicrosPerRequest.toFixed(0).padStart(7)} µs CPU/req  ${(r.seriesPerSecond / 1e6).toFixed(2)} M series/s  ${r.decodedMBPerSecond.toFixed(0)} MB/s decoded`);
+  const lines = rows.map(
+    (r) =>
+      `  ${r.name.padEnd(52)} ${r.cpuMicrosPerRequest.toFixed(0).padStart(7)} µs CPU/req  ${(r.seriesPerSecond / 1e6).toFixed(2)} M series/s  ${r.decodedMBPerSecond.toFixed(0)} MB/s decoded`,
+  );
   return ['Write enforcers in process (one core, CPU time, median of 3 interleaved rounds)', ...lines].join('\n');
 }
 
@@ -373,18 +440,30 @@ async function soak(dir: string, gateway: BenchProcess): Promise<SoakSlice[]> {
 }
 
 function formatSoak(slices: readonly SoakSlice[]): string {
-  const lines = slices.map((s) => `${String(s.endS).padStart(6)} s  ${s.requestsPerSecond.toFixed(0).padStart(7)} req/s  ${(s.cpuUsPerRequest?.toFixed(0) ?? '').padStart(5)} µs/req  RSS ${(s.rssMiB?.toFixed(0) ?? '').padStart(5)} MiB`);
+  const lines = slices.map(
+    (s) =>
+      `${String(s.endS).padStart(6)} s  ${s.requestsPerSecond.toFixed(0).padStart(7)} req/s  ${(s.cpuUsPerRequest?.toFixed(0) ?? '').padStart(5)} µs/req  RSS ${(s.rssMiB?.toFixed(0) ?? '').padStart(5)} MiB`,
+  );
   // Growth is read after the first two minutes: the young generation and the heaps grow to their working size first.
   const settled = slices.filter((s) => s.endS > 120 && s.rssMiB !== undefined).map((s) => s.rssMiB as number);
-  const growth = settled.length >= 2 ? `RSS after the first 2 minutes: ${(settled[0] as number).toFixed(0)} MiB, at the end ${(settled.at(-1) as number).toFixed(0)} MiB, lowest ${Math.min(...settled).toFixed(0)}, highest ${Math.max(...settled).toFixed(0)}` : '';
-  return [`Soak: scopegate under the small GET, ${slices.length * SOAK_SLICE_S} s, one reading per ${SOAK_SLICE_S} s`, ...lines, growth].join('\n');
+  const growth =
+    settled.length >= 2
+      ? `RSS after the first 2 minutes: ${(settled[0] as number).toFixed(0)} MiB, at the end ${(settled.at(-1) as number).toFixed(0)} MiB, lowest ${Math.min(...settled).toFixed(0)}, highest ${Math.max(...settled).toFixed(0)}`
+      : '';
+  return [
+    `Soak: scopegate under the small GET, ${slices.length * SOAK_SLICE_S} s, one reading per ${SOAK_SLICE_S} s`,
+    ...lines,
+    growth,
+  ].join('\n');
 }
 
 async function main(): Promise<void> {
   if (!hasCommand('wrk')) throw new Error('the bench needs wrk (Debian: apt-get install wrk); nginx-light and golang-go add their rows');
   const dir = await mkdtemp(join(tmpdir(), 'scopegate-bench-run-'));
   const cpuModel = cpus()[0]?.model ?? 'unknown CPU';
-  log(`scopegate bench: node ${process.version}, ${availableParallelism()} cores (${cpuModel}); ${pinned ? 'wrk on cpu0, upstream and proxies on cpu1' : 'unpinned'}`);
+  log(
+    `scopegate bench: node ${process.version}, ${availableParallelism()} cores (${cpuModel}); ${pinned ? 'wrk on cpu0, upstream and proxies on cpu1' : 'unpinned'}`,
+  );
   log(`  ${rounds} rounds × ${SCENARIOS.join(', ')}; each cell ${warmupS}s warm-up + ${durationS}s, ${connections} connections`);
   const goBinary = hasCommand('go') && wanted(flags.targets, 'go') ? buildGoPeer(dir) : undefined;
   const upstream = await startUpstream(PROXY);
@@ -420,7 +499,9 @@ async function main(): Promise<void> {
           const proc = processOf(entry);
           const origin = proc?.origin ?? upstream.origin;
           const cell = await measureCell(dir, round, scenario, entry.target, origin, proc?.pid, upstream);
-          log(`  round ${round} ${scenario} ${entry.target.name}: ${cell.requestsPerSecond.toFixed(0)} req/s, p99 ${cell.p99Ms.toFixed(2)} ms${cell.cpuUsPerRequest === undefined ? '' : `, ${cell.cpuUsPerRequest.toFixed(0)} µs/req, ${cell.minorFaultsPerRequest?.toFixed(2)} minflt/req`}`);
+          log(
+            `  round ${round} ${scenario} ${entry.target.name}: ${cell.requestsPerSecond.toFixed(0)} req/s, p99 ${cell.p99Ms.toFixed(2)} ms${cell.cpuUsPerRequest === undefined ? '' : `, ${cell.cpuUsPerRequest.toFixed(0)} µs/req, ${cell.minorFaultsPerRequest?.toFixed(2)} minflt/req`}`,
+          );
           cells.push(cell);
         }
       }
@@ -441,11 +522,28 @@ async function main(): Promise<void> {
   }
   const writeRows = writeBodies ? summariseWrites(rows, writeBodies) : [];
   if (flags.json) {
-    const report = { node: process.version, cores: availableParallelism(), cpu: cpuModel, pinned, connections, durationS, warmupS, rounds, rows, cells, writeRows, writeEnforce, promqlEnforce, soak: soakRows };
+    const report = {
+      node: process.version,
+      cores: availableParallelism(),
+      cpu: cpuModel,
+      pinned,
+      connections,
+      durationS,
+      warmupS,
+      rounds,
+      rows,
+      cells,
+      writeRows,
+      writeEnforce,
+      promqlEnforce,
+      soak: soakRows,
+    };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
     const writesText = writeRows.length ? `\n${formatWrites(writeRows)}\n\n${formatWriteEnforce(writeEnforce)}\n` : '';
-    process.stdout.write(`${format(rows)}\n${writesText}\n${formatEnforceBench(promqlEnforce)}\n${soakRows.length ? `\n${formatSoak(soakRows)}\n` : ''}`);
+    process.stdout.write(
+      `${format(rows)}\n${writesText}\n${formatEnforceBench(promqlEnforce)}\n${soakRows.length ? `\n${formatSoak(soakRows)}\n` : ''}`,
+    );
   }
 }
 

@@ -17,7 +17,13 @@ export interface WriteSeriesSpec {
 }
 
 export const WRITE_NAMESPACE = 'team-a';
-const METRICS = ['container_cpu_usage_seconds_total', 'container_memory_working_set_bytes', 'http_requests_total', 'kube_pod_status_phase', 'node_network_receive_bytes_total'];
+const METRICS = [
+  'container_cpu_usage_seconds_total',
+  'container_memory_working_set_bytes',
+  'http_requests_total',
+  'kube_pod_status_phase',
+  'node_network_receive_bytes_total',
+];
 
 /** The label sets, sorted by name. */
 export function writeLabelSets(spec: WriteSeriesSpec): Record<string, string>[] {
@@ -67,19 +73,40 @@ export function remoteWriteV2Body(spec: WriteSeriesSpec): Buffer {
  * of `lines` logfmt lines each, as snappy protobuf (`logproto.PushRequest`) and as JSON.
  */
 export function lokiPushBodies(streams: number, lines: number): { readonly proto: Buffer; readonly json: Buffer } {
-  const labelSets = Array.from({ length: streams }, (_, i) => ({ app: `app-${i % 13}`, container: 'main', namespace: WRITE_NAMESPACE, pod: `app-${i % 13}-7d9f8b6c4-${(i * 7919).toString(36)}`, stream: i % 2 === 0 ? 'stdout' : 'stderr' }));
-  const line = (i: number): string => `level=info ts=2024-01-01T00:00:${String(i % 60).padStart(2, '0')}Z caller=handler.go:${i} msg="request served" path=/api/v1/items/${i} status=200 duration_ms=${i % 97}`;
-  const text = (l: Record<string, string>): string => `{${Object.entries(l).map(([k, v]) => `${k}="${v}"`).join(', ')}}`;
+  const labelSets = Array.from({ length: streams }, (_, i) => ({
+    app: `app-${i % 13}`,
+    container: 'main',
+    namespace: WRITE_NAMESPACE,
+    pod: `app-${i % 13}-7d9f8b6c4-${(i * 7919).toString(36)}`,
+    stream: i % 2 === 0 ? 'stdout' : 'stderr',
+  }));
+  const line = (i: number): string =>
+    `level=info ts=2024-01-01T00:00:${String(i % 60).padStart(2, '0')}Z caller=handler.go:${i} msg="request served" path=/api/v1/items/${i} status=200 duration_ms=${i % 97}`;
+  const text = (l: Record<string, string>): string =>
+    `{${Object.entries(l)
+      .map(([k, v]) => `${k}="${v}"`)
+      .join(', ')}}`;
   const seconds = 1700000000;
   const proto = encodeProtoPush({
-    streams: labelSets.map((l) => ({ labels: text(l), entries: Array.from({ length: lines }, (_, i) => ({ timestamp: { seconds: String(seconds), nanos: i }, line: Buffer.from(line(i)) })) })),
+    streams: labelSets.map((l) => ({
+      labels: text(l),
+      entries: Array.from({ length: lines }, (_, i) => ({ timestamp: { seconds: String(seconds), nanos: i }, line: Buffer.from(line(i)) })),
+    })),
     format: '',
   });
-  const json = Buffer.from(JSON.stringify({ streams: labelSets.map((stream) => ({ stream, values: Array.from({ length: lines }, (_, i) => [`${seconds}00000000${i}`, line(i)]) })) }));
+  const json = Buffer.from(
+    JSON.stringify({
+      streams: labelSets.map((stream) => ({
+        stream,
+        values: Array.from({ length: lines }, (_, i) => [`${seconds}00000000${i}`, line(i)]),
+      })),
+    }),
+  );
   return { proto, json };
 }
 
-const OTLP = protobuf.parse(`
+const OTLP = protobuf
+  .parse(`
   syntax = "proto3";
   message ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }
   message ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2; }
@@ -92,22 +119,41 @@ const OTLP = protobuf.parse(`
   message Resource { repeated KeyValue attributes = 1; }
   message KeyValue { string key = 1; AnyValue value = 2; }
   message AnyValue { oneof value { string string_value = 1; int64 int_value = 3; } }
-`).root.lookupType('ExportTraceServiceRequest');
+`)
+  .root.lookupType('ExportTraceServiceRequest');
 
 /** An OTLP trace export as the OpenTelemetry Collector batches it: `resources` services × `spans` spans, gzip. */
 export function otlpTracesBody(resources: number, spans: number): { readonly gzip: Buffer; readonly decoded: Buffer } {
   const attribute = (key: string, value: string): Record<string, unknown> => ({ key, value: { stringValue: value } });
   const message = OTLP.fromObject({
     resourceSpans: Array.from({ length: resources }, (_, r) => ({
-      resource: { attributes: [attribute('service.name', `svc-${r}`), attribute('namespace', WRITE_NAMESPACE), attribute('k8s.pod.name', `svc-${r}-5f6d7c8b9-${r.toString(36)}`), attribute('host.name', `ip-10-0-${r}-1`)] },
-      scopeSpans: [{
-        scope: { name: 'io.opentelemetry.http', version: '1.30.0' },
-        spans: Array.from({ length: spans }, (_, s) => ({
-          traceId: Buffer.alloc(16, r + 1), spanId: Buffer.alloc(8, s + 1), parentSpanId: Buffer.alloc(8, s), name: `GET /api/v1/items/{id}`, kind: 2,
-          startTimeUnixNano: '1700000000000000000', endTimeUnixNano: '1700000000005000000',
-          attributes: [attribute('http.method', 'GET'), attribute('http.route', '/api/v1/items/{id}'), { key: 'http.status_code', value: { intValue: 200 } }],
-        })),
-      }],
+      resource: {
+        attributes: [
+          attribute('service.name', `svc-${r}`),
+          attribute('namespace', WRITE_NAMESPACE),
+          attribute('k8s.pod.name', `svc-${r}-5f6d7c8b9-${r.toString(36)}`),
+          attribute('host.name', `ip-10-0-${r}-1`),
+        ],
+      },
+      scopeSpans: [
+        {
+          scope: { name: 'io.opentelemetry.http', version: '1.30.0' },
+          spans: Array.from({ length: spans }, (_, s) => ({
+            traceId: Buffer.alloc(16, r + 1),
+            spanId: Buffer.alloc(8, s + 1),
+            parentSpanId: Buffer.alloc(8, s),
+            name: `GET /api/v1/items/{id}`,
+            kind: 2,
+            startTimeUnixNano: '1700000000000000000',
+            endTimeUnixNano: '1700000000005000000',
+            attributes: [
+              attribute('http.method', 'GET'),
+              attribute('http.route', '/api/v1/items/{id}'),
+              { key: 'http.status_code', value: { intValue: 200 } },
+            ],
+          })),
+        },
+      ],
     })),
   });
   const decoded = Buffer.from(OTLP.encode(message).finish());

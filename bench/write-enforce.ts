@@ -7,7 +7,15 @@ import { enforceOtlpTraces } from '../src/enforce/write/otlp-traces.js';
 import { uncompressSnappyBlock } from '../src/enforce/write/snappy-block.js';
 import { SNAPPY } from '../src/enforce/write/snappy-codec.js';
 import { buildLabelPolicy, type LabelPolicy } from '../src/policy/label-policy.js';
-import { lokiPushBodies, otlpTracesBody, remoteWriteBody, remoteWriteV2Body, writeRequestMessage, writeRequestV2Message, WRITE_NAMESPACE } from './write-bodies.js';
+import {
+  lokiPushBodies,
+  otlpTracesBody,
+  remoteWriteBody,
+  remoteWriteV2Body,
+  writeRequestMessage,
+  writeRequestV2Message,
+  WRITE_NAMESPACE,
+} from './write-bodies.js';
 
 /**
  * In-process CPU cost of the write enforcers, one core: CPU time (process.cpuUsage, user + system) per request,
@@ -42,34 +50,82 @@ interface Case {
 }
 
 const POLICY = buildLabelPolicy({ values: [WRITE_NAMESPACE] }) as LabelPolicy;
-const OPTIONS: RemoteWriteOptions = { contentType: 'application/x-protobuf', contentEncoding: 'snappy', injectLabels: false, maxDecompressedBytes: 64 << 20, acceptsRemoteWrite2: true };
+const OPTIONS: RemoteWriteOptions = {
+  contentType: 'application/x-protobuf',
+  contentEncoding: 'snappy',
+  injectLabels: false,
+  maxDecompressedBytes: 64 << 20,
+  acceptsRemoteWrite2: true,
+};
 
 function buildCases(enforce: Enforce, label: string, withFloors: boolean, enforceLoki?: EnforceLoki): Case[] {
   const cases: Case[] = [];
   for (const series of [2000, 10000]) {
     const body = remoteWriteBody({ series });
     const decodedBytes = writeRequestMessage({ series }).length;
-    cases.push({ name: `${label}remote write 1.0 check, ${series} series`, series, decodedBytes, run: () => void enforce(body, POLICY, OPTIONS) });
-    if (withFloors) cases.push({ name: `floor: snappy decompression (${SNAPPY.name}), ${series} series`, series, decodedBytes, run: () => void uncompress(body) });
-    if (withFloors && SNAPPY.name === 'native') cases.push({ name: `floor: snappy decompression (js), ${series} series`, series, decodedBytes, run: () => void uncompressSnappyBlock(body, 64 << 20, 'body') });
+    cases.push({
+      name: `${label}remote write 1.0 check, ${series} series`,
+      series,
+      decodedBytes,
+      run: () => void enforce(body, POLICY, OPTIONS),
+    });
+    if (withFloors)
+      cases.push({
+        name: `floor: snappy decompression (${SNAPPY.name}), ${series} series`,
+        series,
+        decodedBytes,
+        run: () => void uncompress(body),
+      });
+    if (withFloors && SNAPPY.name === 'native')
+      cases.push({
+        name: `floor: snappy decompression (js), ${series} series`,
+        series,
+        decodedBytes,
+        run: () => void uncompressSnappyBlock(body, 64 << 20, 'body'),
+      });
   }
   const missing = remoteWriteBody({ series: 2000, withoutNamespace: true });
   const missingBytes = writeRequestMessage({ series: 2000, withoutNamespace: true }).length;
-  cases.push({ name: `${label}remote write 1.0 inject, 2000 series`, series: 2000, decodedBytes: missingBytes, run: () => void enforce(missing, POLICY, { ...OPTIONS, injectLabels: true }) });
+  cases.push({
+    name: `${label}remote write 1.0 inject, 2000 series`,
+    series: 2000,
+    decodedBytes: missingBytes,
+    run: () => void enforce(missing, POLICY, { ...OPTIONS, injectLabels: true }),
+  });
   const v2 = remoteWriteV2Body({ series: 2000 });
   const v2Bytes = writeRequestV2Message({ series: 2000 }).length;
   const v2Options = { ...OPTIONS, contentType: 'application/x-protobuf;proto=io.prometheus.write.v2.Request' };
-  cases.push({ name: `${label}remote write 2.0 check, 2000 series`, series: 2000, decodedBytes: v2Bytes, run: () => void enforce(v2, POLICY, v2Options) });
+  cases.push({
+    name: `${label}remote write 2.0 check, 2000 series`,
+    series: 2000,
+    decodedBytes: v2Bytes,
+    run: () => void enforce(v2, POLICY, v2Options),
+  });
   if (!withFloors) {
     if (enforceLoki !== undefined) cases.push(lokiProtoCase(enforceLoki, label));
     return cases;
   }
   const body = remoteWriteBody({ series: 2000 });
   const bytes = writeRequestMessage({ series: 2000 }).length;
-  cases.push({ name: 'max_series count, remote write 1.0, 2000 series', series: 2000, decodedBytes: bytes, run: () => void countRemoteWriteSeries(body, undefined, 64 << 20) });
-  cases.push({ name: `floor: snappy decompression (${SNAPPY.name}), 2.0, 2000 series`, series: 2000, decodedBytes: v2Bytes, run: () => void uncompress(v2) });
+  cases.push({
+    name: 'max_series count, remote write 1.0, 2000 series',
+    series: 2000,
+    decodedBytes: bytes,
+    run: () => void countRemoteWriteSeries(body, undefined, 64 << 20),
+  });
+  cases.push({
+    name: `floor: snappy decompression (${SNAPPY.name}), 2.0, 2000 series`,
+    series: 2000,
+    decodedBytes: v2Bytes,
+    run: () => void uncompress(v2),
+  });
   const v2Missing = remoteWriteV2Body({ series: 2000, withoutNamespace: true });
-  cases.push({ name: 'remote write 2.0 inject, 2000 series', series: 2000, decodedBytes: v2Bytes, run: () => void enforce(v2Missing, POLICY, { ...v2Options, injectLabels: true }) });
+  cases.push({
+    name: 'remote write 2.0 inject, 2000 series',
+    series: 2000,
+    decodedBytes: v2Bytes,
+    run: () => void enforce(v2Missing, POLICY, { ...v2Options, injectLabels: true }),
+  });
   cases.push(...otherWriteCases());
   return cases;
 }
@@ -77,22 +133,48 @@ function buildCases(enforce: Enforce, label: string, withFloors: boolean, enforc
 function lokiProtoCase(enforceLoki: EnforceLoki, label: string): Case {
   const loki = lokiPushBodies(200, 50);
   const input = { body: loki.proto, contentType: 'application/x-protobuf', contentEncoding: undefined };
-  return { name: `${label}loki push protobuf, 200 streams × 50 lines`, series: 200, decodedBytes: uncompress(loki.proto).length, run: () => void enforceLoki(input, POLICY, { mode: 'reject', maxDecodedBytes: 64 << 20 }) };
+  return {
+    name: `${label}loki push protobuf, 200 streams × 50 lines`,
+    series: 200,
+    decodedBytes: uncompress(loki.proto).length,
+    run: () => void enforceLoki(input, POLICY, { mode: 'reject', maxDecodedBytes: 64 << 20 }),
+  };
 }
 
 /** Loki push and OTLP traces, each beside the cost of decompressing (or parsing) its body. */
 function otherWriteCases(): Case[] {
   const loki = lokiPushBodies(200, 50);
   const lokiBytes = uncompress(loki.proto).length;
-  const push = (body: Buffer, contentType: string) => () => void enforceLokiPush({ body, contentType, contentEncoding: undefined }, POLICY, { mode: 'reject', maxDecodedBytes: 64 << 20 });
+  const push = (body: Buffer, contentType: string) => () =>
+    void enforceLokiPush({ body, contentType, contentEncoding: undefined }, POLICY, { mode: 'reject', maxDecodedBytes: 64 << 20 });
   const otlp = otlpTracesBody(50, 40);
   const otlpInput = { body: otlp.gzip, contentType: 'application/x-protobuf', contentEncoding: 'gzip' };
   return [
     lokiProtoCase(enforceLokiPush, ''),
-    { name: `floor: snappy decompression (${SNAPPY.name}) of that push`, series: 200, decodedBytes: lokiBytes, run: () => void uncompress(loki.proto) },
-    { name: 'loki push JSON, 200 streams × 50 lines', series: 200, decodedBytes: loki.json.length, run: push(loki.json, 'application/json') },
-    { name: 'floor: JSON.parse of that push', series: 200, decodedBytes: loki.json.length, run: () => void JSON.parse(loki.json.toString('utf8')) },
-    { name: 'otlp traces protobuf+gzip, 50 resources × 40 spans', series: 50, decodedBytes: otlp.decoded.length, run: () => void enforceOtlpTraces(otlpInput, POLICY, { maxDecodedBytes: 64 << 20 }) },
+    {
+      name: `floor: snappy decompression (${SNAPPY.name}) of that push`,
+      series: 200,
+      decodedBytes: lokiBytes,
+      run: () => void uncompress(loki.proto),
+    },
+    {
+      name: 'loki push JSON, 200 streams × 50 lines',
+      series: 200,
+      decodedBytes: loki.json.length,
+      run: push(loki.json, 'application/json'),
+    },
+    {
+      name: 'floor: JSON.parse of that push',
+      series: 200,
+      decodedBytes: loki.json.length,
+      run: () => void JSON.parse(loki.json.toString('utf8')),
+    },
+    {
+      name: 'otlp traces protobuf+gzip, 50 resources × 40 spans',
+      series: 50,
+      decodedBytes: otlp.decoded.length,
+      run: () => void enforceOtlpTraces(otlpInput, POLICY, { maxDecodedBytes: 64 << 20 }),
+    },
     { name: 'floor: gunzip of that export', series: 50, decodedBytes: otlp.decoded.length, run: () => void gunzipSync(otlp.gzip) },
   ];
 }
@@ -124,7 +206,14 @@ function measure(cases: readonly Case[], rounds: number, millisPerRound: number)
   return cases.map((c, index) => {
     const sorted = (perRound[index] as number[]).sort((x, y) => x - y);
     const micros = sorted[Math.floor(sorted.length / 2)] as number;
-    return { name: c.name, series: c.series, decodedBytes: c.decodedBytes, cpuMicrosPerRequest: micros, seriesPerSecond: (c.series * 1e6) / micros, decodedMBPerSecond: c.decodedBytes / micros };
+    return {
+      name: c.name,
+      series: c.series,
+      decodedBytes: c.decodedBytes,
+      cpuMicrosPerRequest: micros,
+      seriesPerSecond: (c.series * 1e6) / micros,
+      decodedMBPerSecond: c.decodedBytes / micros,
+    };
   });
 }
 
@@ -133,7 +222,9 @@ export async function runWriteEnforceBench(rounds = 10, baselineDir?: string, on
   if (baselineDir !== undefined) {
     const url = pathToFileURL(`${baselineDir}/src/enforce/write/remote-write.ts`).href;
     const baseline = (await import(url)) as { enforceRemoteWrite: Enforce };
-    const baselineLoki = (await import(pathToFileURL(`${baselineDir}/src/enforce/write/loki-push.ts`).href)) as { enforceLokiPush: EnforceLoki };
+    const baselineLoki = (await import(pathToFileURL(`${baselineDir}/src/enforce/write/loki-push.ts`).href)) as {
+      enforceLokiPush: EnforceLoki;
+    };
     cases.push(...buildCases(baseline.enforceRemoteWrite, 'baseline: ', false, baselineLoki.enforceLokiPush));
   }
   return measure(cases, rounds, 200);
@@ -144,7 +235,14 @@ function formatRow(row: WriteEnforceRow): string {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, rounds: { type: 'string', default: '10' }, baseline: { type: 'string' }, only: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      json: { type: 'boolean', default: false },
+      rounds: { type: 'string', default: '10' },
+      baseline: { type: 'string' },
+      only: { type: 'string' },
+    },
+  });
   const rows = await runWriteEnforceBench(Number(values.rounds), values.baseline, values.only);
   process.stdout.write(values.json ? `${JSON.stringify(rows, null, 2)}\n` : `${rows.map(formatRow).join('\n')}\n`);
 }

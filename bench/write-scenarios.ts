@@ -26,20 +26,73 @@ export interface WriteBody {
 }
 
 const RW1 = { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', 'x-prometheus-remote-write-version': '0.1.0' };
-const RW2 = { 'content-type': 'application/x-protobuf;proto=io.prometheus.write.v2.Request', 'content-encoding': 'snappy', 'x-prometheus-remote-write-version': '2.0.0' };
+const RW2 = {
+  'content-type': 'application/x-protobuf;proto=io.prometheus.write.v2.Request',
+  'content-encoding': 'snappy',
+  'x-prometheus-remote-write-version': '2.0.0',
+};
 
 /** Writes every scenario's body into `dir`. */
 export async function writeScenarioBodies(dir: string): Promise<Record<WriteScenario, WriteBody>> {
   const loki = lokiPushBodies(200, 50);
   const otlp = otlpTracesBody(50, 40);
   const specs: Record<WriteScenario, Omit<WriteBody, 'file' | 'bytes'> & { readonly body: Buffer }> = {
-    'rw1 2k': { host: PROMQL_HOST, path: '/api/v1/write', headers: RW1, body: remoteWriteBody({ series: 2000 }), series: 2000, goChecks: true },
-    'rw1 10k': { host: PROMQL_HOST, path: '/api/v1/write', headers: RW1, body: remoteWriteBody({ series: 10000 }), series: 10000, goChecks: true },
-    'rw1 inject': { host: 'inject.bench', path: '/api/v1/write', headers: RW1, body: remoteWriteBody({ series: 2000, withoutNamespace: true }), series: 2000, goChecks: false },
-    'rw2 2k': { host: PROMQL_HOST, path: '/api/v1/write', headers: RW2, body: remoteWriteV2Body({ series: 2000 }), series: 2000, goChecks: false },
-    'loki proto': { host: 'loki.bench', path: '/loki/api/v1/push', headers: { 'content-type': 'application/x-protobuf' }, body: loki.proto, series: 200, goChecks: false },
-    'loki json': { host: 'loki.bench', path: '/loki/api/v1/push', headers: { 'content-type': 'application/json' }, body: loki.json, series: 200, goChecks: false },
-    otlp: { host: 'tempo.bench', path: '/v1/traces', headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' }, body: otlp.gzip, series: 50, goChecks: false },
+    'rw1 2k': {
+      host: PROMQL_HOST,
+      path: '/api/v1/write',
+      headers: RW1,
+      body: remoteWriteBody({ series: 2000 }),
+      series: 2000,
+      goChecks: true,
+    },
+    'rw1 10k': {
+      host: PROMQL_HOST,
+      path: '/api/v1/write',
+      headers: RW1,
+      body: remoteWriteBody({ series: 10000 }),
+      series: 10000,
+      goChecks: true,
+    },
+    'rw1 inject': {
+      host: 'inject.bench',
+      path: '/api/v1/write',
+      headers: RW1,
+      body: remoteWriteBody({ series: 2000, withoutNamespace: true }),
+      series: 2000,
+      goChecks: false,
+    },
+    'rw2 2k': {
+      host: PROMQL_HOST,
+      path: '/api/v1/write',
+      headers: RW2,
+      body: remoteWriteV2Body({ series: 2000 }),
+      series: 2000,
+      goChecks: false,
+    },
+    'loki proto': {
+      host: 'loki.bench',
+      path: '/loki/api/v1/push',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: loki.proto,
+      series: 200,
+      goChecks: false,
+    },
+    'loki json': {
+      host: 'loki.bench',
+      path: '/loki/api/v1/push',
+      headers: { 'content-type': 'application/json' },
+      body: loki.json,
+      series: 200,
+      goChecks: false,
+    },
+    otlp: {
+      host: 'tempo.bench',
+      path: '/v1/traces',
+      headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' },
+      body: otlp.gzip,
+      series: 50,
+      goChecks: false,
+    },
   };
   const out = {} as Record<WriteScenario, WriteBody>;
   for (const scenario of WRITE_SCENARIOS) {
@@ -53,5 +106,10 @@ export async function writeScenarioBodies(dir: string): Promise<Record<WriteScen
 
 /** The request of a write scenario, with `token`; the Host routes it on scopegate (other proxies ignore it). */
 export function writeRequest(body: WriteBody, token: string): WrkRequest {
-  return { method: 'POST', path: body.path, headers: { authorization: `Bearer ${token}`, host: body.host, ...body.headers }, bodyFile: body.file };
+  return {
+    method: 'POST',
+    path: body.path,
+    headers: { authorization: `Bearer ${token}`, host: body.host, ...body.headers },
+    bodyFile: body.file,
+  };
 }

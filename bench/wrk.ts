@@ -25,9 +25,11 @@ export async function writeWrkScript(dir: string, name: string, request: WrkRequ
   const lines = [`wrk.method = ${JSON.stringify(request.method)}`];
   // wrk keys its headers by the exact name and sets "Host" itself: write names in that case, or Host is sent twice.
   const canonical = (name: string) => name.replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
-  for (const [header, value] of Object.entries(request.headers)) lines.push(`wrk.headers[${JSON.stringify(canonical(header))}] = ${JSON.stringify(value)}`);
+  for (const [header, value] of Object.entries(request.headers))
+    lines.push(`wrk.headers[${JSON.stringify(canonical(header))}] = ${JSON.stringify(value)}`);
   if (request.body !== undefined) lines.push(`wrk.body = ${JSON.stringify(request.body)}`);
-  if (request.bodyFile !== undefined) lines.push(`local file = assert(io.open(${JSON.stringify(request.bodyFile)}, "rb"))`, 'wrk.body = file:read("*a")', 'file:close()');
+  if (request.bodyFile !== undefined)
+    lines.push(`local file = assert(io.open(${JSON.stringify(request.bodyFile)}, "rb"))`, 'wrk.body = file:read("*a")', 'file:close()');
   const path = join(dir, `${name}.lua`);
   await writeFile(path, `${lines.join('\n')}\n`);
   return path;
@@ -46,7 +48,17 @@ export async function runWrk(options: {
   readonly durationS: number;
   readonly cpu?: number;
 }): Promise<WrkResult> {
-  const wrkArgs = ['-t1', `-c${options.connections}`, `-d${options.durationS}s`, '--timeout', '2s', '--latency', '-s', options.script, `${options.origin}${options.path}`];
+  const wrkArgs = [
+    '-t1',
+    `-c${options.connections}`,
+    `-d${options.durationS}s`,
+    '--timeout',
+    '2s',
+    '--latency',
+    '-s',
+    options.script,
+    `${options.origin}${options.path}`,
+  ];
   const [command, args] = options.cpu === undefined ? ['wrk', wrkArgs] : ['taskset', ['-c', String(options.cpu), 'wrk', ...wrkArgs]];
   const output = await new Promise<string>((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -67,7 +79,13 @@ export function parseWrkOutput(text: string, durationS: number): WrkResult {
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
   const socketErrors = socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0;
   const perSecond = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? Number.NaN);
-  return { requests, requestsPerSecond: Number.isFinite(perSecond) ? perSecond : requests / durationS, p50Ms: percentile(50), p99Ms: percentile(99), errors: non2xx + socketErrors };
+  return {
+    requests,
+    requestsPerSecond: Number.isFinite(perSecond) ? perSecond : requests / durationS,
+    p50Ms: percentile(50),
+    p99Ms: percentile(99),
+    errors: non2xx + socketErrors,
+  };
 }
 
 function toMs(match: RegExpExecArray | null): number {

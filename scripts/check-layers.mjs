@@ -24,7 +24,8 @@ export const LAYERS = [
 
 const RANK = new Map(LAYERS.flatMap((layer, level) => layer.map((name, i) => [name, level * 100 + i])));
 
-const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^'";]*?from\s*['"]([^'"]+)['"]|(?:^|\n)\s*import\s*['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
+const IMPORT =
+  /(?:^|\n)\s*(?:import|export)\s[^'";]*?from\s*['"]([^'"]+)['"]|(?:^|\n)\s*import\s*['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 function listSources(dir) {
   return readdirSync(dir).flatMap((name) => {
@@ -123,8 +124,10 @@ if (isMain) {
   if (process.argv.includes('--json')) {
     console.log(JSON.stringify(report, null, 2));
   } else {
-    console.log(`${report.files} files: ${report.cycles.length} cycles, ${report.upward.length} upward imports, `
-      + `${report.mutualFolders.length} folder pairs importing each other`);
+    console.log(
+      `${report.files} files: ${report.cycles.length} cycles, ${report.upward.length} upward imports, ` +
+        `${report.mutualFolders.length} folder pairs importing each other`,
+    );
     for (const cycle of report.cycles) console.log(`  cycle: ${cycle.join(' <-> ')}`);
     for (const edge of report.upward) console.log(`  upward: ${edge}`);
     for (const pair of report.mutualFolders) console.log(`  folders: ${pair}`);

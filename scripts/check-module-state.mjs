@@ -74,7 +74,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   } else {
     console.log(`${report.files} files, ${report.declarations} module-level mutable declarations, ${report.refused.length} refused`);
     for (const d of report.refused) {
-      console.log(`  ${d.file}:${d.line} ${d.kind} ${d.name}: move it into what createApp builds, or say why above it (// module state: …)`);
+      console.log(
+        `  ${d.file}:${d.line} ${d.kind} ${d.name}: move it into what createApp builds, or say why above it (// module state: …)`,
+      );
     }
     for (const entry of report.stale) console.log(`  ALLOWED lists ${entry}, which is gone: remove it from the list`);
   }

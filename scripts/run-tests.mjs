@@ -19,7 +19,8 @@ function findTests(dir) {
 }
 
 const filters = process.argv.slice(2);
-const files = ['src', 'test'].filter((dir) => existsSync(dir))
+const files = ['src', 'test']
+  .filter((dir) => existsSync(dir))
   .flatMap((dir) => findTests(dir))
   .filter((file) => filters.length === 0 || filters.some((f) => file.includes(f)))
   .sort();
@@ -34,9 +35,7 @@ if (nodeBinary !== process.execPath) console.error(`node ${process.version} is u
 // 2 minutes per test. Node 22's runner also applies --test-timeout to each file's process as a whole (24 applies
 // it per test only), which cancels a file of many slow CLI tests on a busy machine: files get 15 minutes there.
 const testTimeoutMs = Number(process.versions.node.split('.')[0]) >= 24 || nodeBinary !== process.execPath ? 120_000 : 900_000;
-const result = spawnSync(
-  nodeBinary,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', `--test-timeout=${testTimeoutMs}`, ...files],
-  { stdio: 'inherit' },
-);
+const result = spawnSync(nodeBinary, ['--import', 'tsx', '--test', '--test-concurrency=2', `--test-timeout=${testTimeoutMs}`, ...files], {
+  stdio: 'inherit',
+});
 process.exit(result.status ?? 1);

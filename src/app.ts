@@ -88,20 +88,36 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
           { clock, logger, ...(credentialMetrics ? { metrics: credentialMetrics } : {}) },
         )
       : undefined;
-    upstreams.push({ config: upstreamConfig, signer, built: createUpstream(upstreamConfig, signer, { ...upstreamDeps, preset: deps.presetFor?.(upstreamConfig) }) });
+    upstreams.push({
+      config: upstreamConfig,
+      signer,
+      built: createUpstream(upstreamConfig, signer, { ...upstreamDeps, preset: deps.presetFor?.(upstreamConfig) }),
+    });
   }
   const tracer = config.tracing ? await createOtlpTracer(config.tracing, logger) : createPropagatingTracer();
-  const limits = await createLimits(config.limits, { logger, registry: metrics.registry, now: () => clock.now(), previous: deps.previous?.limits });
-  const decisionLog = config.decision_log ? await openDecisionLog(config.decision_log, { logger, now: () => clock.now(), previous: deps.previous?.decisionLog }) : undefined;
+  const limits = await createLimits(config.limits, {
+    logger,
+    registry: metrics.registry,
+    now: () => clock.now(),
+    previous: deps.previous?.limits,
+  });
+  const decisionLog = config.decision_log
+    ? await openDecisionLog(config.decision_log, { logger, now: () => clock.now(), previous: deps.previous?.decisionLog })
+    : undefined;
   decisionLog?.useRegistry(metrics.registry);
   // Decision records go to `scopegate test`'s sink or the log; query cost is metered on the response path instead.
   const sinks = [deps.decisionSink ?? decisionLog].filter((sink) => sink !== undefined);
-  const decisions = sinks.length === 0 ? undefined : createDecisionRecorder(fanOutSinks(sinks), {
-    queries: deps.decisionSink ? 'text' : config.decision_log?.queries ?? 'none',
-    failClosed: deps.decisionSink === undefined && config.decision_log?.on_overflow === 'fail_closed',
-    now: () => clock.now(),
-  });
-  const queryCost = config.query_cost.enabled ? createQueryCostAccounting(metrics.registry, config.query_cost, () => clock.now()) : undefined;
+  const decisions =
+    sinks.length === 0
+      ? undefined
+      : createDecisionRecorder(fanOutSinks(sinks), {
+          queries: deps.decisionSink ? 'text' : (config.decision_log?.queries ?? 'none'),
+          failClosed: deps.decisionSink === undefined && config.decision_log?.on_overflow === 'fail_closed',
+          now: () => clock.now(),
+        });
+  const queryCost = config.query_cost.enabled
+    ? createQueryCostAccounting(metrics.registry, config.query_cost, () => clock.now())
+    : undefined;
   const findRoute = createHostRouter(upstreams.map(({ config: c, built }) => ({ config: c, target: built.target })));
 
   const pipelineDeps: PipelineDeps = {

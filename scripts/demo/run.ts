@@ -92,12 +92,16 @@ scrape_configs:
     static_configs: [{ targets: ['127.0.0.1:${exporterPort}'] }]
 `,
 );
-prometheus = startManagedProcess('/usr/bin/prometheus', [
-  `--config.file=${join(prometheusDir, 'prometheus.yml')}`,
-  `--storage.tsdb.path=${join(prometheusDir, 'data')}`,
-  `--web.listen-address=127.0.0.1:${promPort}`,
-  '--log.level=warn',
-], prometheusDir);
+prometheus = startManagedProcess(
+  '/usr/bin/prometheus',
+  [
+    `--config.file=${join(prometheusDir, 'prometheus.yml')}`,
+    `--storage.tsdb.path=${join(prometheusDir, 'data')}`,
+    `--web.listen-address=127.0.0.1:${promPort}`,
+    '--log.level=warn',
+  ],
+  prometheusDir,
+);
 const prometheusChild = prometheus.child;
 prometheusChild.on('exit', (code, signal) => {
   const how = signal !== null ? `signal ${signal}` : `exit code ${code}`;
@@ -111,8 +115,14 @@ try {
   await stop(`Prometheus did not become ready: ${(error as Error).message}`);
 }
 const deadline = Date.now() + readyTimeoutMs;
-while (!(await fetch(readyUrl).then((r) => r.ok, () => false))) {
-  if (Date.now() > deadline) await stop(`the gateway did not answer ${readyUrl} within ${readyTimeoutMs / 1000}s; its log is in ${shownLogPath}`);
+while (
+  !(await fetch(readyUrl).then(
+    (r) => r.ok,
+    () => false,
+  ))
+) {
+  if (Date.now() > deadline)
+    await stop(`the gateway did not answer ${readyUrl} within ${readyTimeoutMs / 1000}s; its log is in ${shownLogPath}`);
   await new Promise((r) => setTimeout(r, 100));
 }
 // Let Prometheus scrape once so the first query has data.

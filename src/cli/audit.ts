@@ -27,6 +27,8 @@ export async function audit(args: ParsedArgs): Promise<number> {
     return 1;
   }
   const range = report.firstSeq === undefined ? 'no lines' : `seq ${report.firstSeq}..${report.lastSeq ?? report.firstSeq}`;
-  process.stdout.write(`ok: ${report.lines} lines (${range}) in ${files.length} file${files.length === 1 ? '' : 's'}; last hash ${report.lastHash ?? '-'}\n`);
+  process.stdout.write(
+    `ok: ${report.lines} lines (${range}) in ${files.length} file${files.length === 1 ? '' : 's'}; last hash ${report.lastHash ?? '-'}\n`,
+  );
   return 0;
 }

@@ -5,7 +5,16 @@ import type { z } from 'zod';
 import { configSchema, type Config } from '../config/config.js';
 import { describeReadError, formatIssues, readConfigDocument } from '../config/load.js';
 import { listenerTlsSchema, upstreamTlsSchema } from '../config/sections/core.js';
-import { aclSchema, basicAuthSchema, hmacJwtSchema, jwksSchema, type AclSection, type BasicAuthSection, type HmacJwtSection, type JwksSection } from '../config/sections/auth.js';
+import {
+  aclSchema,
+  basicAuthSchema,
+  hmacJwtSchema,
+  jwksSchema,
+  type AclSection,
+  type BasicAuthSection,
+  type HmacJwtSection,
+  type JwksSection,
+} from '../config/sections/auth.js';
 import { fileSectionSchema, staticTokensSectionSchema } from '../config/sections/secrets.js';
 import { signSchema, type SignConfig } from '../config/sections/sign.js';
 import { assertSecretLength } from '../identity/hmac-jwt.js';
@@ -52,9 +61,10 @@ export async function checkConfigFile(path: string, env: NodeJS.ProcessEnv = pro
 
 export function partsOfConfig(config: Config): CheckedParts {
   return {
-    tokenFile: config.backend_type === 'file' && config.file !== undefined
-      ? { path: config.file.path, watch: config.file.watch, policyLabel: config.static_tokens.policy_label }
-      : undefined,
+    tokenFile:
+      config.backend_type === 'file' && config.file !== undefined
+        ? { path: config.file.path, watch: config.file.watch, policyLabel: config.static_tokens.policy_label }
+        : undefined,
     basic: config.auth.basic,
     hmac: config.auth.hmac_jwt,
     jwks: config.auth.jwks,
@@ -72,7 +82,8 @@ function partsOfDocument(document: unknown): CheckedParts {
   const file = root.backend_type === 'file' ? validOrUndefined(fileSectionSchema, root.file) : undefined;
   const staticTokens = validOrUndefined(staticTokensSectionSchema, root.static_tokens ?? {});
   return {
-    tokenFile: file !== undefined ? { path: file.path, watch: file.watch, policyLabel: staticTokens?.policy_label ?? 'namespace' } : undefined,
+    tokenFile:
+      file !== undefined ? { path: file.path, watch: file.watch, policyLabel: staticTokens?.policy_label ?? 'namespace' } : undefined,
     basic: validOrUndefined(basicAuthSchema, auth.basic),
     hmac: validOrUndefined(hmacJwtSchema, auth.hmac_jwt),
     jwks: validOrUndefined(jwksSchema, auth.jwks),
@@ -121,7 +132,11 @@ export async function checkReferencedFiles(parts: CheckedParts): Promise<string[
   }
   const { basic, hmac, jwks, acl } = parts;
   if (basic !== undefined) {
-    onFile('auth.basic.users_file', basic.users_file, async (path) => void parseUsersFile(await readText(path), { policyLabel: basic.policy_label }));
+    onFile(
+      'auth.basic.users_file',
+      basic.users_file,
+      async (path) => void parseUsersFile(await readText(path), { policyLabel: basic.policy_label }),
+    );
   }
   if (hmac?.secret_file !== undefined) {
     onFile('auth.hmac_jwt.secret_file', hmac.secret_file, async (path) => checkHmacSecret((await readText(path)).trim(), hmac));
@@ -138,26 +153,30 @@ export async function checkReferencedFiles(parts: CheckedParts): Promise<string[
   }
   parts.upstreams.forEach((upstream, i) => {
     const tls = upstream.tls;
-    if (tls !== undefined) checks.push(...tlsChecks(`proxy.upstreams[${i}].tls`, { cert: tls.cert_file, key: tls.key_file, ca: tls.ca_file }));
+    if (tls !== undefined)
+      checks.push(...tlsChecks(`proxy.upstreams[${i}].tls`, { cert: tls.cert_file, key: tls.key_file, ca: tls.ca_file }));
     const credentials = upstream.sign?.credentials;
     const key = `proxy.upstreams[${i}].sign.credentials`;
     if (credentials?.type === 'web_identity') onFile(`${key}.token_file`, credentials.token_file, checkSecretFile);
     if (credentials?.type === 'oidc' && credentials.client_secret_file !== undefined) {
       onFile(`${key}.client_secret_file`, credentials.client_secret_file, checkSecretFile);
     }
-    if (credentials?.type === 'vault' && credentials.token_file !== undefined) onFile(`${key}.token_file`, credentials.token_file, checkSecretFile);
+    if (credentials?.type === 'vault' && credentials.token_file !== undefined)
+      onFile(`${key}.token_file`, credentials.token_file, checkSecretFile);
   });
 
-  const results = await Promise.all(checks.map(async ({ key, path, run }) => {
-    try {
-      await run();
-      return [];
-    } catch (error) {
-      const messages = error instanceof TokenSetError ? error.problems : [error instanceof Error ? error.message : String(error)];
-      // Parsers that read a path already name it; say it once.
-      return messages.map((message) => `${key}: ${path === undefined || message.startsWith(path) ? message : `${path}: ${message}`}`);
-    }
-  }));
+  const results = await Promise.all(
+    checks.map(async ({ key, path, run }) => {
+      try {
+        await run();
+        return [];
+      } catch (error) {
+        const messages = error instanceof TokenSetError ? error.problems : [error instanceof Error ? error.message : String(error)];
+        // Parsers that read a path already name it; say it once.
+        return messages.map((message) => `${key}: ${path === undefined || message.startsWith(path) ? message : `${path}: ${message}`}`);
+      }
+    }),
+  );
   return results.flat();
 }
 
@@ -203,7 +222,10 @@ function checkHmacSecret(secret: string, hmac: HmacJwtSection): void {
 /** `serve` watches the token file's folder: a folder that is not there fails its start. */
 async function checkWatchedFolder(path: string): Promise<void> {
   const folder = dirname(path);
-  const isFolder = await stat(folder).then((s) => s.isDirectory(), () => false);
+  const isFolder = await stat(folder).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   if (!isFolder) throw new Error(`cannot watch its folder ${folder} (ENOENT): create the folder, or set file.watch = false`);
 }
 

@@ -68,20 +68,31 @@ function explainVictoriaMetrics(query: string, policy: LabelPolicy): string {
  * a token entry in JSON: `{"namespaces":["team-a"],"labels":{"cluster":"eu1"}}` (values of the configured
  * `static_tokens.policy_label`, or of `"label"` when the entry names one).
  */
-export async function explain(configPath: string, args: ParsedArgs, deps: ExplainDeps = { presets: builtInPresets() }): Promise<Explanation> {
+export async function explain(
+  configPath: string,
+  args: ParsedArgs,
+  deps: ExplainDeps = { presets: builtInPresets() },
+): Promise<Explanation> {
   const query = stringFlag(args, 'query');
   if (query === undefined) throw new UsageError('explain: --query is required');
   const type = stringFlag(args, 'type') ?? 'prometheus';
   const preset = deps.presets.find((p) => p.type === type);
   const dialect = preset && queryDialectOf(preset);
   if (dialect === undefined) {
-    const types = deps.presets.filter((p) => queryDialectOf(p) !== undefined).map((p) => p.type).sort();
+    const types = deps.presets
+      .filter((p) => queryDialectOf(p) !== undefined)
+      .map((p) => p.type)
+      .sort();
     throw new UsageError(`explain: --type must be one of ${types.join(', ')}`);
   }
   const enforce = EXPLAINERS[dialect];
   const grafanaUser = stringFlag(args, 'grafana-user');
-  const { policy, about } = grafanaUser !== undefined ? await resolveGrafanaUser(configPath, grafanaUser) : { policy: await resolvePolicy(configPath, args), about: '' };
-  if (policy === undefined) return { text: `${about}# this identity has no label policy: the gateway answers 403 (implicit deny)`, refused: true };
+  const { policy, about } =
+    grafanaUser !== undefined
+      ? await resolveGrafanaUser(configPath, grafanaUser)
+      : { policy: await resolvePolicy(configPath, args), about: '' };
+  if (policy === undefined)
+    return { text: `${about}# this identity has no label policy: the gateway answers 403 (implicit deny)`, refused: true };
   try {
     return { text: `${about}# policy: ${describePolicy(policy)}\n${enforce(query, policy)}`, refused: false };
   } catch (error) {
@@ -120,7 +131,13 @@ async function resolvePolicy(configPath: string, args: ParsedArgs): Promise<Labe
   if (policyJson !== undefined) {
     try {
       // Read as a token entry is: `namespace`/`namespaces` constrain the configured policy label.
-      const entry = JSON.parse(policyJson) as { namespace?: string; namespaces?: string[]; labels?: Record<string, string>; label?: string; selectors?: unknown };
+      const entry = JSON.parse(policyJson) as {
+        namespace?: string;
+        namespaces?: string[];
+        labels?: Record<string, string>;
+        label?: string;
+        selectors?: unknown;
+      };
       const values = [...(entry.namespace ? [entry.namespace] : []), ...(entry.namespaces ?? [])];
       const label = entry.label ?? config.static_tokens.policy_label;
       const selectors = entry.selectors === undefined ? undefined : readSelectorsInput(entry.selectors);

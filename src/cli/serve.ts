@@ -36,10 +36,16 @@ async function start(configPath: string): Promise<void> {
   let accepting = true;
   let gateway: ProxyListener;
   if (cluster.isWorker) {
-    gateway = await startProxyWorker(config, { logger, createApp: (c, previous: App | undefined) => createApp(c, { logger, clock: systemClock, previous }) });
+    gateway = await startProxyWorker(config, {
+      logger,
+      createApp: (c, previous: App | undefined) => createApp(c, { logger, clock: systemClock, previous }),
+    });
     answerAdminRequests(gateway, () => accepting);
   } else {
-    gateway = await startGateway(config, { logger, createApp: (c, previous: App | undefined) => createApp(c, { logger, clock: systemClock, previous }) });
+    gateway = await startGateway(config, {
+      logger,
+      createApp: (c, previous: App | undefined) => createApp(c, { logger, clock: systemClock, previous }),
+    });
   }
 
   let reloading: Promise<void> = Promise.resolve();

@@ -8,7 +8,11 @@ test('JWT-shaped unknown bearers reach the JWT providers exactly when one is con
   assert.equal(parseConfig(base).static_tokens.pass_through_jwt, false);
   const withJwks = parseConfig({ ...base, auth: { jwks: { url: 'http://127.0.0.1:1/keys' } } });
   assert.equal(withJwks.static_tokens.pass_through_jwt, true);
-  const forcedOff = parseConfig({ ...base, static_tokens: { pass_through_jwt: false }, auth: { jwks: { url: 'http://127.0.0.1:1/keys' } } });
+  const forcedOff = parseConfig({
+    ...base,
+    static_tokens: { pass_through_jwt: false },
+    auth: { jwks: { url: 'http://127.0.0.1:1/keys' } },
+  });
   assert.equal(forcedOff.static_tokens.pass_through_jwt, false);
 });
 
@@ -49,13 +53,29 @@ test('decision_log sink = "otlp": errors name the key', () => {
     return '';
   };
   assert.match(problems({ sink: 'otlp' }), /decision_log\.otlp_endpoint: sink = "otlp" needs otlp_endpoint/);
-  assert.match(problems({ sink: 'otlp', otlp_endpoint: 'ftp://collector/v1/logs' }), /decision_log\.otlp_endpoint: must be an http or https URL/);
-  assert.match(problems({ sink: 'otlp', otlp_endpoint: 'http://c:4318/v1/logs', path: '/tmp/d.jsonl' }), /decision_log\.path: sink = "otlp" takes no path/);
+  assert.match(
+    problems({ sink: 'otlp', otlp_endpoint: 'ftp://collector/v1/logs' }),
+    /decision_log\.otlp_endpoint: must be an http or https URL/,
+  );
+  assert.match(
+    problems({ sink: 'otlp', otlp_endpoint: 'http://c:4318/v1/logs', path: '/tmp/d.jsonl' }),
+    /decision_log\.path: sink = "otlp" takes no path/,
+  );
   assert.match(problems({ sink: 'otlp', otlp_endpoint: 'http://c:4318/v1/logs', batch_size: 0 }), /decision_log\.batch_size/);
-  assert.match(problems({ sink: 'otlp', otlp_endpoint: 'http://c:4318/v1/logs', timeout: 'soon' }), /decision_log\.timeout: invalid duration/);
+  assert.match(
+    problems({ sink: 'otlp', otlp_endpoint: 'http://c:4318/v1/logs', timeout: 'soon' }),
+    /decision_log\.timeout: invalid duration/,
+  );
   assert.match(problems({ sink: 'otlp', otlp_endpoint: 'http://c:4318/v1/logs', headers: { 'bad header': 'x' } }), /decision_log\.headers/);
-  assert.match(problems({ sink: 'file', path: '/tmp/d.jsonl', otlp_endpoint: 'http://c:4318/v1/logs' }), /decision_log\.otlp_endpoint: only for sink = "otlp"/);
+  assert.match(
+    problems({ sink: 'file', path: '/tmp/d.jsonl', otlp_endpoint: 'http://c:4318/v1/logs' }),
+    /decision_log\.otlp_endpoint: only for sink = "otlp"/,
+  );
   assert.match(problems({ sink: 'stdout', batch_size: 10 }), /decision_log\.batch_size: only for sink = "otlp"/);
-  const parsed = parseConfig({ ...base, proxy: { ...base.proxy, workers: 2 }, decision_log: { sink: 'otlp', otlp_endpoint: 'https://c:4318/v1/logs', batch_interval: '200ms' } });
+  const parsed = parseConfig({
+    ...base,
+    proxy: { ...base.proxy, workers: 2 },
+    decision_log: { sink: 'otlp', otlp_endpoint: 'https://c:4318/v1/logs', batch_interval: '200ms' },
+  });
   assert.equal(parsed.decision_log?.batch_interval, 200, 'durations in ms; several workers may each export');
 });

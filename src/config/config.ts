@@ -11,7 +11,14 @@ import { refineSecretsConfig, secretsConfigShape } from './sections/secrets.js';
  * `sections/`. Unknown keys are errors, so a typo is reported instead of silently ignored.
  */
 export const configSchema = coreSchema
-  .extend({ ...secretsConfigShape, auth: authSchema.prefault({}), acl: aclSchema.optional(), limits: limitsSchema.prefault({}), decision_log: decisionLogSchema.optional(), query_cost: queryCostSchema.prefault({}) })
+  .extend({
+    ...secretsConfigShape,
+    auth: authSchema.prefault({}),
+    acl: aclSchema.optional(),
+    limits: limitsSchema.prefault({}),
+    decision_log: decisionLogSchema.optional(),
+    query_cost: queryCostSchema.prefault({}),
+  })
   .strict()
   // Run even when other keys are invalid, so check-config lists every problem in one pass.
   .superRefine(refineSecretsConfig, { when: () => true })
@@ -25,7 +32,8 @@ export const configSchema = coreSchema
     if (config.query_cost.enabled) return;
     config.limits.rules.forEach((rule, index) => {
       for (const key of ['max_samples', 'max_query_seconds'] as const) {
-        if (rule[key] !== undefined) ctx.addIssue({ code: 'custom', path: ['limits', 'rules', index, key], message: `${key} needs [query_cost] enabled = true` });
+        if (rule[key] !== undefined)
+          ctx.addIssue({ code: 'custom', path: ['limits', 'rules', index, key], message: `${key} needs [query_cost] enabled = true` });
       }
     });
   })

@@ -10,7 +10,7 @@ const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
 export function parseDurationMs(text: string): number | undefined {
   const trimmed = text.trim();
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
-  if (trimmed === '' ) return undefined;
+  if (trimmed === '') return undefined;
   PART.lastIndex = 0;
   let total = 0;
   let consumed = 0;

@@ -6,7 +6,9 @@ import { ConfigError, parseConfig } from './load.js';
 
 const base = { proxy: { upstreams: [{ match: '.*', upstream: 'http://127.0.0.1:9009' }] } };
 const grafana = {
-  url: 'https://grafana.example.com/', api_token: 'glsa_x', presenters: [{ authenticator: 'static-token', subject: 'grafana-ds' }],
+  url: 'https://grafana.example.com/',
+  api_token: 'glsa_x',
+  presenters: [{ authenticator: 'static-token', subject: 'grafana-ds' }],
   teams: [{ name: 'a', tenants: ['t'], selectors: [{ namespace: 'a' }] }],
 };
 
@@ -43,7 +45,10 @@ test('refused: a team named twice over, a selector without labels, full access b
   assert.match(refusal({ teams: [{ name: 'a', uid: 'b', tenants: ['t'] }] }), /exactly one of name, uid and id/);
   assert.match(refusal({ teams: [{ tenants: ['t'] }] }), /exactly one of name, uid and id/);
   assert.match(refusal({ teams: [{ name: 'a', tenants: ['t'], selectors: [{}] }] }), /at least one label/);
-  assert.match(refusal({ teams: [{ name: 'a', tenants: ['t'], selectors: [{ namespace: 'a' }], full_access: true }] }), /exclude each other/);
+  assert.match(
+    refusal({ teams: [{ name: 'a', tenants: ['t'], selectors: [{ namespace: 'a' }], full_access: true }] }),
+    /exclude each other/,
+  );
   assert.match(refusal({ teams: [{ name: 'a', tenants: [], selectors: [{ namespace: 'a' }] }] }), /tenants/);
   assert.match(refusal({ team: [] }), /team/);
 });

@@ -14,7 +14,11 @@ export class ConfigError extends Error {
   readonly source: string;
   readonly problems: readonly string[];
   constructor(source: string, problems: readonly string[]) {
-    super(problems.length === 1 ? `invalid configuration ${source}: ${problems[0]}` : `invalid configuration ${source}:\n  ${problems.join('\n  ')}`);
+    super(
+      problems.length === 1
+        ? `invalid configuration ${source}: ${problems[0]}`
+        : `invalid configuration ${source}:\n  ${problems.join('\n  ')}`,
+    );
     this.name = 'ConfigError';
     this.source = source;
     this.problems = problems;

@@ -5,7 +5,7 @@ import { BadRequest, HttpError, MethodNotAllowed } from './http-errors.js';
 import { FramingError } from '../server/request-framing.js';
 import { LimitsUnavailable, QueryTooExpensive, TooManyRequests, WriteTooLarge } from '../limits/limit-errors.js';
 
-test('an HttpError answers with the status of its code\'s catalogue row, whichever class builds it', () => {
+test("an HttpError answers with the status of its code's catalogue row, whichever class builds it", () => {
   for (const code of Object.keys(ERROR_CATALOGUE) as ErrorCode[]) {
     assert.equal(new HttpError(code, 'm').status, ERROR_CATALOGUE[code].status, code);
   }
@@ -19,6 +19,12 @@ test('an HttpError answers with the status of its code\'s catalogue row, whichev
     new WriteTooLarge('too_many_series', 'm', 'r'),
     new LimitsUnavailable(),
   ];
-  assert.deepEqual(built.map((e) => [e.code, e.status]), built.map((e) => [e.code, ERROR_CATALOGUE[e.code].status]));
-  assert.deepEqual(built.map((e) => e.status), [400, 405, 501, 429, 422, 413, 422, 503]);
+  assert.deepEqual(
+    built.map((e) => [e.code, e.status]),
+    built.map((e) => [e.code, ERROR_CATALOGUE[e.code].status]),
+  );
+  assert.deepEqual(
+    built.map((e) => e.status),
+    [400, 405, 501, 429, 422, 413, 422, 503],
+  );
 });

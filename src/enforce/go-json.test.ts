@@ -33,7 +33,10 @@ describe('foldGoName', () => {
 
 describe('readGoStruct', () => {
   it('returns the fields under their canonical names and drops members that name no field', () => {
-    assert.deepEqual(readGoStruct({ ID: 'x', Matchers: [], other: 1, '\u0130d': 'y' }, ['id', 'matchers'], 'silence'), { id: 'x', matchers: [] });
+    assert.deepEqual(readGoStruct({ ID: 'x', Matchers: [], other: 1, '\u0130d': 'y' }, ['id', 'matchers'], 'silence'), {
+      id: 'x',
+      matchers: [],
+    });
   });
 
   it('leaves absent fields out', () => {

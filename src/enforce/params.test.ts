@@ -22,7 +22,11 @@ describe('readRequestParams', () => {
       headers: { 'content-type': FORM },
       body: Buffer.from('query=hidden'),
     });
-    assert.deepEqual(params, [['query', 'a'], ['query', 'b'], ['time', '1']]);
+    assert.deepEqual(params, [
+      ['query', 'a'],
+      ['query', 'b'],
+      ['time', '1'],
+    ]);
   });
 
   it('reads the form body before the URL, as Go FormValue does', async () => {
@@ -32,7 +36,11 @@ describe('readRequestParams', () => {
       headers: { 'content-type': FORM },
       body: Buffer.from('query=from_body&query=second'),
     });
-    assert.deepEqual(params, [['query', 'from_body'], ['query', 'second'], ['query', 'from_url']]);
+    assert.deepEqual(params, [
+      ['query', 'from_body'],
+      ['query', 'second'],
+      ['query', 'from_url'],
+    ]);
   });
 
   it('decodes percent-encoded keys and values (%71uery is query)', async () => {
@@ -62,7 +70,11 @@ describe('readRequestParams', () => {
       headers: { 'content-type': 'Multipart/Form-Data; boundary=XyZ' },
       body,
     });
-    assert.deepEqual(params, [['query', 'up'], ['match[]', '{a="b"}'], ['query', 'late']]);
+    assert.deepEqual(params, [
+      ['query', 'up'],
+      ['match[]', '{a="b"}'],
+      ['query', 'late'],
+    ]);
   });
 
   const refused: [string, Record<string, string>][] = [
@@ -82,7 +94,12 @@ describe('readRequestParams', () => {
 
   it('refuses a malformed multipart body', async () => {
     await assert.rejects(
-      readRequestParams({ method: 'POST', query: '', headers: { 'content-type': 'multipart/form-data; boundary=b' }, body: Buffer.from('junk') }),
+      readRequestParams({
+        method: 'POST',
+        query: '',
+        headers: { 'content-type': 'multipart/form-data; boundary=b' },
+        body: Buffer.from('junk'),
+      }),
       UnsupportedInput,
     );
   });
@@ -101,18 +118,30 @@ describe('writeRequestParams', () => {
 
   it('moves every parameter of a POST into one urlencoded body', () => {
     const req = request('POST');
-    writeRequestParams(req, [['query', 'up{a="b c"}'], ['time', '1']]);
+    writeRequestParams(req, [
+      ['query', 'up{a="b c"}'],
+      ['time', '1'],
+    ]);
     assert.equal(req.query, '');
     assert.equal(req.body?.toString(), 'query=up%7Ba%3D%22b+c%22%7D&time=1');
     assert.equal(req.headers['content-type'], FORM);
     assert.equal(req.headers['content-length'], String(req.body?.length));
     assert.equal(req.headers['content-encoding'], undefined);
-    assert.deepEqual([...new URLSearchParams(req.body?.toString())], [['query', 'up{a="b c"}'], ['time', '1']]);
+    assert.deepEqual(
+      [...new URLSearchParams(req.body?.toString())],
+      [
+        ['query', 'up{a="b c"}'],
+        ['time', '1'],
+      ],
+    );
   });
 
   it('puts the parameters of a GET in the URL and drops the body', () => {
     const req = request('GET');
-    writeRequestParams(req, [['match[]', 'up'], ['match[]', 'x']]);
+    writeRequestParams(req, [
+      ['match[]', 'up'],
+      ['match[]', 'x'],
+    ]);
     assert.equal(req.query, 'match%5B%5D=up&match%5B%5D=x');
     assert.equal(req.body, undefined);
     assert.equal(req.headers['content-type'], undefined);

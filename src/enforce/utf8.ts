@@ -14,7 +14,11 @@ export function isWellFormedUtf8(bytes: Uint8Array, start: number, end: number):
   let i = start;
   while (i < end) {
     // Labels are mostly ASCII: four bytes per test where possible.
-    while (i + 4 <= end && (((bytes[i] as number) | (bytes[i + 1] as number) | (bytes[i + 2] as number) | (bytes[i + 3] as number)) & 0x80) === 0) i += 4;
+    while (
+      i + 4 <= end &&
+      (((bytes[i] as number) | (bytes[i + 1] as number) | (bytes[i + 2] as number) | (bytes[i + 3] as number)) & 0x80) === 0
+    )
+      i += 4;
     if (i >= end) break;
     const b = bytes[i] as number;
     if (b < 0x80) {

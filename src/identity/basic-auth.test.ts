@@ -27,7 +27,15 @@ async function withUsersFile(text: string, run: (file: string, logs: string[]) =
 }
 
 function logger(lines: string[]) {
-  return pino({}, new Writable({ write(chunk, _e, done) { lines.push(String(chunk)); done(); } }));
+  return pino(
+    {},
+    new Writable({
+      write(chunk, _e, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    }),
+  );
 }
 
 async function make(file: string, logs: string[], extra: Partial<BasicAuthOptions> = {}) {
@@ -95,8 +103,11 @@ test('plaintext passwords are warned about once at load, without the password', 
 test('a wrong password is invalid_credentials with a Basic challenge', async () => {
   await withUsersFile(await users(), async (file, logs) => {
     const auth = await make(file, logs);
-    await assert.rejects(Promise.resolve(auth.authenticate(basic('alice', 'wrong'))), (error: unknown) =>
-      error instanceof Unauthorized && error.code === 'invalid_credentials' && /^Basic /.test(error.headers['www-authenticate'] ?? ''));
+    await assert.rejects(
+      Promise.resolve(auth.authenticate(basic('alice', 'wrong'))),
+      (error: unknown) =>
+        error instanceof Unauthorized && error.code === 'invalid_credentials' && /^Basic /.test(error.headers['www-authenticate'] ?? ''),
+    );
   });
 });
 

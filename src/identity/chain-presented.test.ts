@@ -9,12 +9,14 @@ import { createIdentity, type Identity } from './identity.js';
 // A presented identity (Grafana's X-Grafana-Id) is judged after the caller that presents it (chain.ts).
 
 const clock = { now: () => 1_700_000_000_000 };
-const identity = (subject: string, authenticator = subject) => createIdentity({ subject, tenants: ['t'], policy: FULL_ACCESS, authenticator });
+const identity = (subject: string, authenticator = subject) =>
+  createIdentity({ subject, tenants: ['t'], policy: FULL_ACCESS, authenticator });
 
 /** Bearer tokens `ds` and `other` are callers; basic `ds:pw` names the same caller as bearer `ds`. */
 const callers: Authenticator = {
   name: 'static',
-  authenticate: (c) => (c.bearer !== undefined ? identity(c.bearer.token, 'static') : c.basic !== undefined ? identity(c.basic.username, 'static') : undefined),
+  authenticate: (c) =>
+    c.bearer !== undefined ? identity(c.bearer.token, 'static') : c.basic !== undefined ? identity(c.basic.username, 'static') : undefined,
 };
 const anonymous: Authenticator = { name: 'fixed', anonymous: true, authenticate: () => identity('anyone', 'fixed') };
 const seenCallers: Identity[] = [];
@@ -29,19 +31,25 @@ const presenter: PresentedAuthenticator = {
   },
 };
 
-const chain = (authenticators: Authenticator[] = [callers, anonymous]) => createAuthenticatorChain(authenticators, { clock, challenge: 'Bearer', presented: [presenter] });
+const chain = (authenticators: Authenticator[] = [callers, anonymous]) =>
+  createAuthenticatorChain(authenticators, { clock, challenge: 'Bearer', presented: [presenter] });
 const answer = (credentials: Credentials, authenticators?: Authenticator[]) =>
-  Promise.resolve().then(() => chain(authenticators).authenticate(credentials)).catch((error: unknown) => {
-    assert.ok(error instanceof HttpError);
-    return error;
-  });
+  Promise.resolve()
+    .then(() => chain(authenticators).authenticate(credentials))
+    .catch((error: unknown) => {
+      assert.ok(error instanceof HttpError);
+      return error;
+    });
 const bearer = (token: string) => ({ header: 'authorization', token });
 
-test('the presented identity replaces its caller\'s, and the presenter sees the caller', async () => {
+test("the presented identity replaces its caller's, and the presenter sees the caller", async () => {
   seenCallers.length = 0;
   const result = await answer({ bearer: bearer('ds'), grafanaId: 'u7' });
   assert.equal((result as Identity).subject, 'user-of-u7');
-  assert.deepEqual(seenCallers.map((c) => c.subject), ['ds']);
+  assert.deepEqual(
+    seenCallers.map((c) => c.subject),
+    ['ds'],
+  );
 });
 
 test('no caller credential: grafana_channel_missing, even where an anonymous authenticator would answer', async () => {

@@ -44,8 +44,12 @@ test('every outcome is observed once, with the authenticator that decided', asyn
   const observe = (authenticator: string, result: string) => seen.push(`${authenticator}:${result}`);
   const credentials = { bearer: { header: 'authorization', token: 'x' } };
   await createAuthenticatorChain([notMine, accepts], { clock, challenge: 'Bearer', observe }).authenticate(credentials);
-  await later(() => createAuthenticatorChain([notMine, refuses], { clock, challenge: 'Bearer', observe }).authenticate(credentials)).catch(() => undefined);
-  await later(() => createAuthenticatorChain([notMine], { clock, challenge: 'Bearer', observe }).authenticate(credentials)).catch(() => undefined);
+  await later(() => createAuthenticatorChain([notMine, refuses], { clock, challenge: 'Bearer', observe }).authenticate(credentials)).catch(
+    () => undefined,
+  );
+  await later(() => createAuthenticatorChain([notMine], { clock, challenge: 'Bearer', observe }).authenticate(credentials)).catch(
+    () => undefined,
+  );
   assert.deepEqual(seen, ['lenient:success', 'strict:refused', 'none:unrecognised']);
 });
 
@@ -70,7 +74,9 @@ test('credentials of several kinds are judged one by one: they must agree; an an
   const chain = createAuthenticatorChain([byKind, anonymous], { clock, challenge: 'Bearer' });
   const bearer = (token: string) => ({ header: 'authorization', token });
   assert.equal((await chain.authenticate({ basic: { username: 'a', password: '' }, bearer: bearer('a') })).subject, 'a');
-  const conflict = await later(() => chain.authenticate({ basic: { username: 'a', password: '' }, bearer: bearer('b') })).catch((e: unknown) => e);
+  const conflict = await later(() => chain.authenticate({ basic: { username: 'a', password: '' }, bearer: bearer('b') })).catch(
+    (e: unknown) => e,
+  );
   assert.ok(conflict instanceof HttpError);
   assert.equal(conflict.code, 'conflicting_credentials');
   // An X-Id-Token nobody accepts is no credential: the bearer alone decides; nothing recognised → anonymous.
@@ -88,17 +94,23 @@ test('authenticators that answer at once give an identity at once; one that wait
   const slowNotMine: Authenticator = { name: 'slow-not-mine', authenticate: async () => undefined };
   const slowAccepts: Authenticator = { name: 'slow', authenticate: async () => identity('slow') };
   const asked: string[] = [];
-  const spy = (a: Authenticator): Authenticator => ({ name: a.name, authenticate: (c) => {
-    asked.push(a.name);
-    return a.authenticate(c);
-  } });
+  const spy = (a: Authenticator): Authenticator => ({
+    name: a.name,
+    authenticate: (c) => {
+      asked.push(a.name);
+      return a.authenticate(c);
+    },
+  });
   const mixed = createAuthenticatorChain([spy(notMine), spy(slowNotMine), spy(accepts), spy(slowAccepts)], { clock, challenge: 'Bearer' });
   const waited = mixed.authenticate(credentials);
   assert.ok(waited instanceof Promise);
   assert.equal((await waited).subject, 'lenient');
   assert.deepEqual(asked, ['not-mine', 'slow-not-mine', 'lenient']);
 
-  const slowRefuses: Authenticator = { name: 'slow-strict', authenticate: async () => Promise.reject(new Unauthorized('bad_signature', 'no')) };
+  const slowRefuses: Authenticator = {
+    name: 'slow-strict',
+    authenticate: async () => Promise.reject(new Unauthorized('bad_signature', 'no')),
+  };
   const error = await refusal([slowNotMine, slowRefuses, accepts]);
   assert.equal(error.decidedBy, 'slow-strict');
   const expired = await refusal([slowNotMine, { name: 'old', authenticate: async () => identity('old', 1_600_000_000) }]);

@@ -90,7 +90,11 @@ export function createAuthenticatorChain(authenticators: readonly Authenticator[
       if (identity === undefined) continue;
       if (agreed !== undefined && !sameIdentity(agreed, identity)) {
         observe(identity.authenticator, 'refused');
-        const error = new Unauthorized('conflicting_credentials', 'the request carries credentials of different identities', options.challenge);
+        const error = new Unauthorized(
+          'conflicting_credentials',
+          'the request carries credentials of different identities',
+          options.challenge,
+        );
         error.decidedBy = `${agreed.authenticator}+${identity.authenticator}`;
         throw error;
       }
@@ -111,7 +115,10 @@ export function createAuthenticatorChain(authenticators: readonly Authenticator[
         refused(presenter, error);
       }
       return isPromise(answer)
-        ? answer.then((identity) => identity, (error: unknown) => refused(presenter, error))
+        ? answer.then(
+            (identity) => identity,
+            (error: unknown) => refused(presenter, error),
+          )
         : answer;
     });
   }

@@ -46,7 +46,8 @@ export function findCredentials(
   }
   const idToken = typeof headers['x-id-token'] === 'string' ? headers['x-id-token'].trim() : undefined;
   const grafanaIds = distinct['x-grafana-id'];
-  if (grafanaIds !== undefined && grafanaIds.length > 1) throw new Unauthorized('conflicting_credentials', 'header x-grafana-id was sent more than once');
+  if (grafanaIds !== undefined && grafanaIds.length > 1)
+    throw new Unauthorized('conflicting_credentials', 'header x-grafana-id was sent more than once');
   const grafanaId = grafanaIds?.[0]?.trim();
   const clientCertificate = socket instanceof TLSSocket ? verifiedClientCertificate(socket) : undefined;
   return {
@@ -69,10 +70,7 @@ function verifiedClientCertificate(socket: TLSSocket): { subject: string } | und
   return typeof cn === 'string' && cn !== '' ? { subject: cn } : undefined;
 }
 
-type ParsedHeader =
-  | { kind: 'bearer'; token: string }
-  | { kind: 'basic'; credential: BasicCredential }
-  | { kind: 'none' };
+type ParsedHeader = { kind: 'bearer'; token: string } | { kind: 'basic'; credential: BasicCredential } | { kind: 'none' };
 
 function parseTokenHeader(header: string, value: string): ParsedHeader {
   const space = value.indexOf(' ');

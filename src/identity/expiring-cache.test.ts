@@ -4,7 +4,12 @@ import { ExpiringCache, digestKey } from './expiring-cache.js';
 
 function manualClock(start = 1_000_000): { now(): number; advance(ms: number): void } {
   let now = start;
-  return { now: () => now, advance: (ms) => { now += ms; } };
+  return {
+    now: () => now,
+    advance: (ms) => {
+      now += ms;
+    },
+  };
 }
 
 test('an entry is served until its expiry and never after', () => {

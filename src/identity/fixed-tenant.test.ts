@@ -8,7 +8,12 @@ import { createFixedTenantAuthenticator } from './fixed-tenant.js';
 
 function captureLogger(): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
-  const stream = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
   return { logger: pino({}, stream), lines };
 }
 

@@ -14,7 +14,10 @@ export interface GrafanaGrant {
  * A team's policy from its config: explicit full access, its selectors (matchers inside one selector AND,
  * selectors OR: Grafana's own model), or none.
  */
-export function buildGrantPolicy(entry: { readonly full_access: boolean; readonly selectors?: readonly GrafanaSelector[] | undefined }): LabelPolicy | undefined {
+export function buildGrantPolicy(entry: {
+  readonly full_access: boolean;
+  readonly selectors?: readonly GrafanaSelector[] | undefined;
+}): LabelPolicy | undefined {
   if (entry.full_access) return FULL_ACCESS;
   return entry.selectors === undefined ? undefined : buildSelectorsPolicy(entry.selectors);
 }

@@ -68,7 +68,10 @@ export class GrafanaTeamsSync {
 
   constructor(options: GrafanaTeamsOptions) {
     this.#options = options;
-    options.metrics?.track(() => this.#map?.loadedAtMs, () => this.#map?.userCount);
+    options.metrics?.track(
+      () => this.#map?.loadedAtMs,
+      () => this.#map?.userCount,
+    );
   }
 
   /** First load (its failure is logged and shown in /ready, not thrown), then the refresh timer. */
@@ -85,7 +88,9 @@ export class GrafanaTeamsSync {
 
   /** Loads now (joining a load under way). True when a new map replaced the last. */
   refresh(): Promise<boolean> {
-    this.#inFlight ??= this.#load().finally(() => { this.#inFlight = undefined; });
+    this.#inFlight ??= this.#load().finally(() => {
+      this.#inFlight = undefined;
+    });
     return this.#inFlight;
   }
 
@@ -120,7 +125,9 @@ export class GrafanaTeamsSync {
       for (const { team, memberCount } of teams) {
         const members = await this.#members(team);
         if (members.length === 0 && memberCount > 0) {
-          throw new Error(`team ${JSON.stringify(team.name)} lists ${memberCount} members in search but none in its members (does the token have org.users:read?)`);
+          throw new Error(
+            `team ${JSON.stringify(team.name)} lists ${memberCount} members in search but none in its members (does the token have org.users:read?)`,
+          );
         }
         for (const userId of members) {
           const list = byUser.get(userId) ?? [];
@@ -159,7 +166,8 @@ export class GrafanaTeamsSync {
     if (!Array.isArray(body)) throw new Error(`members of team ${JSON.stringify(team.name)} are not a list`);
     return body.map((member: unknown) => {
       const userId = (member as { userId?: unknown } | null)?.userId;
-      if (typeof userId !== 'number' || !Number.isSafeInteger(userId)) throw new Error(`a member of team ${JSON.stringify(team.name)} has no numeric userId`);
+      if (typeof userId !== 'number' || !Number.isSafeInteger(userId))
+        throw new Error(`a member of team ${JSON.stringify(team.name)} has no numeric userId`);
       return String(userId);
     });
   }

@@ -54,22 +54,38 @@ export function grafanaRootUrl(url: string): string {
 export function createGrafanaAuthenticator(section: GrafanaSection, deps: GrafanaAuthDeps): GrafanaAuthenticator {
   const rootUrl = grafanaRootUrl(section.url);
   const keys = new JwksKeySource({
-    name: NAME, url: `${rootUrl}api/signing-keys/keys`,
-    refreshIntervalMs: section.keys_max_age, minRefetchIntervalMs: section.keys_min_refetch_interval,
-    staleAfterMs: section.keys_stale_after, fetchTimeoutMs: section.fetch_timeout, clock: deps.clock, logger: deps.logger,
+    name: NAME,
+    url: `${rootUrl}api/signing-keys/keys`,
+    refreshIntervalMs: section.keys_max_age,
+    minRefetchIntervalMs: section.keys_min_refetch_interval,
+    staleAfterMs: section.keys_stale_after,
+    fetchTimeoutMs: section.fetch_timeout,
+    clock: deps.clock,
+    logger: deps.logger,
     cacheControl: { maxAgeCapMs: section.keys_max_age, defaultAgeMs: section.keys_default_age },
     ...(deps.keysMetrics !== undefined ? { metrics: deps.keysMetrics } : {}),
     ...(deps.dispatcher !== undefined ? { dispatcher: deps.dispatcher } : {}),
   });
   const verifier = createGrafanaTokenVerifier({
-    rootUrl, orgId: section.org_id, clockSkewMs: section.clock_skew, keys, clock: deps.clock, cacheMaxEntries: section.token_cache_size,
+    rootUrl,
+    orgId: section.org_id,
+    clockSkewMs: section.clock_skew,
+    keys,
+    clock: deps.clock,
+    cacheMaxEntries: section.token_cache_size,
   });
   keys.onChange(() => verifier.clearCache());
   const grants = compileGrants(section);
   const teams = new GrafanaTeamsSync({
-    rootUrl, apiToken: deps.apiToken, isWanted: (team) => grants.ofTeam(team).length > 0, pageSize: section.teams_page_size,
-    refreshIntervalMs: section.teams_refresh_interval, gracePeriodMs: section.teams_grace_period, fetchTimeoutMs: section.fetch_timeout,
-    clock: deps.clock, logger: deps.logger,
+    rootUrl,
+    apiToken: deps.apiToken,
+    isWanted: (team) => grants.ofTeam(team).length > 0,
+    pageSize: section.teams_page_size,
+    refreshIntervalMs: section.teams_refresh_interval,
+    gracePeriodMs: section.teams_grace_period,
+    fetchTimeoutMs: section.fetch_timeout,
+    clock: deps.clock,
+    logger: deps.logger,
     ...(deps.teamsMetrics !== undefined ? { metrics: deps.teamsMetrics } : {}),
     ...(deps.dispatcher !== undefined ? { dispatcher: deps.dispatcher } : {}),
   });
@@ -82,7 +98,10 @@ export function createGrafanaAuthenticator(section: GrafanaSection, deps: Grafan
     const certificate = credentials.clientCertificate?.subject;
     if (certificate !== undefined && certificatePresenters.has(certificate)) return;
     if (caller === undefined && certificate === undefined) {
-      throw new Unauthorized('grafana_channel_missing', 'a Grafana user must come with the credential of the data source allowed to present it');
+      throw new Unauthorized(
+        'grafana_channel_missing',
+        'a Grafana user must come with the credential of the data source allowed to present it',
+      );
     }
     const error = new Forbidden('grafana_channel_not_allowed', 'this credential is not allowed to present Grafana users');
     error.refusedSubject = caller?.subject ?? `certificate:${certificate}`;
@@ -93,13 +112,30 @@ export function createGrafanaAuthenticator(section: GrafanaSection, deps: Grafan
     const userTeams = map.teamsOf(principal.id);
     if (userTeams.length === 0) throw new Forbidden('grafana_no_team', `Grafana user ${principal.id} is in no team scopegate maps`);
     const granted = unionGrants(userTeams.flatMap((team) => grants.ofTeam(team)));
-    if (granted.policy === undefined) throw new Forbidden('grafana_team_without_policy', `the teams of Grafana user ${principal.id} grant no label policy`);
-    return toIdentity(`user:${principal.id}`, principal, granted, userTeams.map((t) => t.name), expiresAt);
+    if (granted.policy === undefined)
+      throw new Forbidden('grafana_team_without_policy', `the teams of Grafana user ${principal.id} grant no label policy`);
+    return toIdentity(
+      `user:${principal.id}`,
+      principal,
+      granted,
+      userTeams.map((t) => t.name),
+      expiresAt,
+    );
   }
 
-  function toIdentity(sub: string, principal: Pick<GrafanaPrincipal, 'orgId' | 'login'>, granted: ReturnType<typeof unionGrants>, teamNames: readonly string[], expiresAt?: number): Identity {
+  function toIdentity(
+    sub: string,
+    principal: Pick<GrafanaPrincipal, 'orgId' | 'login'>,
+    granted: ReturnType<typeof unionGrants>,
+    teamNames: readonly string[],
+    expiresAt?: number,
+  ): Identity {
     return createIdentity({
-      subject: `grafana:${sub}`, tenants: granted.tenants, policy: granted.policy, scopes: granted.scopes, authenticator: NAME,
+      subject: `grafana:${sub}`,
+      tenants: granted.tenants,
+      policy: granted.policy,
+      scopes: granted.scopes,
+      authenticator: NAME,
       grafana: { user: principal.login !== undefined ? `${sub} (${principal.login})` : sub, org: principal.orgId, teams: teamNames },
       ...(expiresAt !== undefined ? { expiresAt } : {}),
     });
@@ -127,7 +163,8 @@ export function createGrafanaAuthenticator(section: GrafanaSection, deps: Grafan
     if (map !== undefined) return userIdentity(principal, map, expiresAt);
     const grant = principal.type === 'service-account' ? grants.ofServiceAccount(principal.id) : undefined;
     if (grant === undefined) throw new Forbidden('grafana_identity_refused', `a Grafana ${principal.type} identity is not accepted`);
-    if (grant.policy === undefined) throw new Forbidden('grafana_team_without_policy', 'the Grafana service account\'s grant has no label policy');
+    if (grant.policy === undefined)
+      throw new Forbidden('grafana_team_without_policy', "the Grafana service account's grant has no label policy");
     return toIdentity(`service-account:${principal.id}`, principal, unionGrants([grant]), [], expiresAt);
   }
 
@@ -164,9 +201,12 @@ function presenterKey(authenticator: string, subject: string): string {
 
 /** The configured grants, found by team name, uid or id, and by service-account id; compiled once. */
 function compileGrants(section: GrafanaSection) {
-  const toGrant = (entry: GrafanaSection['teams'][number] | GrafanaSection['service_accounts'][number]): GrafanaGrant => Object.freeze({
-    tenants: entry.tenants, policy: buildGrantPolicy(entry), scopes: entry.scopes as readonly Scope[],
-  });
+  const toGrant = (entry: GrafanaSection['teams'][number] | GrafanaSection['service_accounts'][number]): GrafanaGrant =>
+    Object.freeze({
+      tenants: entry.tenants,
+      policy: buildGrantPolicy(entry),
+      scopes: entry.scopes as readonly Scope[],
+    });
   const byName = new Map<string, GrafanaGrant[]>();
   const byUid = new Map<string, GrafanaGrant[]>();
   const byId = new Map<number, GrafanaGrant[]>();

@@ -11,7 +11,12 @@ const CLAIMS = { tenantClaim: 'tenant_id', namespacesClaim: 'namespaces', labels
 
 function clockAt(seconds: number): { now(): number; set(s: number): void } {
   let nowMs = seconds * 1000;
-  return { now: () => nowMs, set: (s) => { nowMs = s * 1000; } };
+  return {
+    now: () => nowMs,
+    set: (s) => {
+      nowMs = s * 1000;
+    },
+  };
 }
 
 function makeAuth(overrides: Partial<HmacJwtOptions> = {}, clock = clockAt(NOW_S)) {
@@ -19,9 +24,7 @@ function makeAuth(overrides: Partial<HmacJwtOptions> = {}, clock = clockAt(NOW_S
 }
 
 async function sign(claims: Record<string, unknown>, options: { alg?: string; secret?: Uint8Array } = {}): Promise<string> {
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: options.alg ?? 'HS256' })
-    .sign(options.secret ?? SECRET);
+  return new SignJWT(claims).setProtectedHeader({ alg: options.alg ?? 'HS256' }).sign(options.secret ?? SECRET);
 }
 
 const bearer = (token: string) => ({ bearer: { header: 'authorization', token } });

@@ -75,7 +75,9 @@ export function createIdentity(input: IdentityInput): Identity {
     authenticator: input.authenticator,
     ...(input.expiresAt !== undefined ? { expiresAt: input.expiresAt } : {}),
     ...(input.roles !== undefined ? { roles: Object.freeze([...input.roles]) } : {}),
-    ...(input.grafana !== undefined ? { grafana: Object.freeze({ ...input.grafana, teams: Object.freeze([...input.grafana.teams]) }) } : {}),
+    ...(input.grafana !== undefined
+      ? { grafana: Object.freeze({ ...input.grafana, teams: Object.freeze([...input.grafana.teams]) }) }
+      : {}),
   };
   return Object.freeze(identity);
 }

@@ -88,10 +88,11 @@ export class JwksKeySource {
   #schedule(lastOk: boolean): void {
     if (this.#closed) return;
     const cacheControl = this.#options.cacheControl;
-    const delayMs = cacheControl === undefined
-      ? this.#options.refreshIntervalMs
-      // max-age=0 must not become a busy loop: never sooner than the refetch rate limit.
-      : Math.max(lastOk ? (this.#nextRefreshMs ?? cacheControl.defaultAgeMs) : 0, this.#options.minRefetchIntervalMs);
+    const delayMs =
+      cacheControl === undefined
+        ? this.#options.refreshIntervalMs
+        : // max-age=0 must not become a busy loop: never sooner than the refetch rate limit.
+          Math.max(lastOk ? (this.#nextRefreshMs ?? cacheControl.defaultAgeMs) : 0, this.#options.minRefetchIntervalMs);
     this.#timer = setTimeout(() => void this.refresh().then((ok) => this.#schedule(ok)), Math.max(delayMs, 1));
     this.#timer.unref();
   }
@@ -108,7 +109,9 @@ export class JwksKeySource {
 
   /** Fetches now (joining a fetch already under way). True when keys were loaded; false keeps the last good. */
   refresh(): Promise<boolean> {
-    this.#inFlight ??= this.#load().finally(() => { this.#inFlight = undefined; });
+    this.#inFlight ??= this.#load().finally(() => {
+      this.#inFlight = undefined;
+    });
     return this.#inFlight;
   }
 
@@ -194,7 +197,8 @@ export class JwksKeySource {
       throw new Error(`GET ${url} answered ${response.statusCode}`);
     }
     const text = await response.body.text();
-    if (this.#options.cacheControl !== undefined) this.#nextRefreshMs = cacheTimeMs(response.headers['cache-control'], this.#options.cacheControl);
+    if (this.#options.cacheControl !== undefined)
+      this.#nextRefreshMs = cacheTimeMs(response.headers['cache-control'], this.#options.cacheControl);
     if (text.length > MAX_JWKS_BYTES) throw new Error(`JWKS from ${url} is larger than ${MAX_JWKS_BYTES} bytes`);
     return text;
   }
@@ -204,9 +208,15 @@ export class JwksKeySource {
  * How long keys may be kept, from `Cache-Control` (RFC 9111 §5.2.2): `max-age` bounded by our own cap;
  * the default when the response forbids storing or gives no max-age.
  */
-export function cacheTimeMs(header: string | string[] | undefined, bounds: { readonly maxAgeCapMs: number; readonly defaultAgeMs: number }): number {
+export function cacheTimeMs(
+  header: string | string[] | undefined,
+  bounds: { readonly maxAgeCapMs: number; readonly defaultAgeMs: number },
+): number {
   const value = Array.isArray(header) ? header.join(',') : (header ?? '');
-  const directives = value.toLowerCase().split(',').map((d) => d.trim());
+  const directives = value
+    .toLowerCase()
+    .split(',')
+    .map((d) => d.trim());
   if (directives.some((d) => d === 'no-store' || d === 'no-cache')) return Math.min(bounds.defaultAgeMs, bounds.maxAgeCapMs);
   const maxAge = directives.map((d) => /^max-age=("?)(\d+)\1$/.exec(d)).find((m) => m !== null);
   if (maxAge == null) return Math.min(bounds.defaultAgeMs, bounds.maxAgeCapMs);

@@ -15,14 +15,23 @@ test('readStringList accepts a string or string array, refuses other shapes', ()
   assert.deepEqual(readStringList('x', 'c'), ['x']);
   assert.deepEqual(readStringList(['x', 'y'], 'c'), ['x', 'y']);
   assert.equal(readStringList(undefined, 'c'), undefined);
-  assert.throws(() => readStringList([1], 'c'), (e: unknown) => e instanceof Unauthorized && e.code === 'invalid_claims');
+  assert.throws(
+    () => readStringList([1], 'c'),
+    (e: unknown) => e instanceof Unauthorized && e.code === 'invalid_claims',
+  );
   assert.throws(() => readStringList({ a: 1 }, 'c'), Unauthorized);
 });
 
 test('readClaimsPolicy reads the selectors claim (the list form) and refuses it beside namespaces/labels', async () => {
   const { readClaimsPolicy } = await import('./jwt-claims.js');
   const { describePolicy } = await import('../policy/label-policy.js');
-  const mapping = { tenantClaim: 'tenant_id', namespacesClaim: 'namespaces', labelsClaim: 'labels', selectorsClaim: 'selectors', policyLabel: 'namespace' };
+  const mapping = {
+    tenantClaim: 'tenant_id',
+    namespacesClaim: 'namespaces',
+    labelsClaim: 'labels',
+    selectorsClaim: 'selectors',
+    policyLabel: 'namespace',
+  };
   const selectors = [{ namespace: 'a', env: 'prod' }, { namespace: ['shared', 'ops-.*'] }];
   assert.equal(describePolicy(readClaimsPolicy({ selectors }, mapping)), '{namespace="a",env="prod"} or {namespace=~"shared|ops-.*"}');
   assert.equal(describePolicy(readClaimsPolicy({ namespaces: ['a'] }, mapping)), 'namespace="a"');

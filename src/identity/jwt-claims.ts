@@ -47,8 +47,8 @@ export function readStringList(value: unknown, claim: string): string[] | undefi
 
 function readLabels(value: unknown, claim: string): Record<string, string> | undefined {
   if (value === undefined || value === null) return undefined;
-  const isStringMap = typeof value === 'object' && !Array.isArray(value) &&
-    Object.values(value as object).every((v) => typeof v === 'string');
+  const isStringMap =
+    typeof value === 'object' && !Array.isArray(value) && Object.values(value as object).every((v) => typeof v === 'string');
   if (!isStringMap) throw new Unauthorized('invalid_claims', `claim "${claim}" must be an object of strings`);
   return value as Record<string, string>;
 }
@@ -98,7 +98,9 @@ export interface RolesMapping {
 /** The policy a token's roles grant; `undefined` when roles are not mapped (no ACL, no assumed roles). */
 export function readRolesPolicy(payload: JWTPayload, roles: RolesMapping, policyLabel: string): LabelPolicy | undefined {
   if (roles.acl === undefined && !roles.assumeRoles) return undefined;
-  return resolveRolesPolicy(roles.acl ?? { label: policyLabel, roles: new Map() }, readRoleNames(payload, roles), { assumeRoles: roles.assumeRoles });
+  return resolveRolesPolicy(roles.acl ?? { label: policyLabel, roles: new Map() }, readRoleNames(payload, roles), {
+    assumeRoles: roles.assumeRoles,
+  });
 }
 
 /** The token's role names (the roles claim), for the identity's `roles`. */
@@ -124,10 +126,16 @@ export function createIdentityFromClaims(input: ClaimsIdentityInput): Identity {
   const { payload, mapping } = input;
   const tenants = readTenants(payload, mapping);
   const policy = unionLabelPolicies([readClaimsPolicy(payload, mapping), input.rolesPolicy]);
-  const subject = typeof payload.sub === 'string' ? payload.sub
-    : typeof payload['client_id'] === 'string' ? payload['client_id'] : 'jwt';
+  const subject = typeof payload.sub === 'string' ? payload.sub : typeof payload['client_id'] === 'string' ? payload['client_id'] : 'jwt';
   try {
-    return createIdentity({ subject, tenants, policy, authenticator: input.authenticator, expiresAt: payload.exp, ...(input.roles ? { roles: input.roles } : {}) });
+    return createIdentity({
+      subject,
+      tenants,
+      policy,
+      authenticator: input.authenticator,
+      expiresAt: payload.exp,
+      ...(input.roles ? { roles: input.roles } : {}),
+    });
   } catch (error) {
     if (error instanceof IdentityError) throw new Unauthorized('invalid_claims', 'token names an invalid tenant');
     throw error;

@@ -101,9 +101,7 @@ export async function verifyJwt(token: string, key: JwtKey, options: VerifyJwtOp
       ...(options.audience !== undefined ? { audience: [...options.audience] } : {}),
     };
     // Two calls rather than a union: jose's overloads differ for a secret and a key-resolver function.
-    const result = key instanceof Uint8Array
-      ? await jwtVerify(token, key, verifyOptions)
-      : await jwtVerify(token, key, verifyOptions);
+    const result = key instanceof Uint8Array ? await jwtVerify(token, key, verifyOptions) : await jwtVerify(token, key, verifyOptions);
     payload = result.payload;
   } catch (error) {
     // An HttpError from the key resolver (keys unavailable: 503) is already the answer.

@@ -33,7 +33,12 @@ export interface OidcOptions {
   readonly claims: ClaimMapping;
   /** Accept Grafana's forwarded ID token (`X-Id-Token`) when no bearer of ours came with the request. */
   readonly acceptIdTokenHeader?: boolean;
-  readonly jwks: { readonly refreshIntervalMs: number; readonly minRefetchIntervalMs: number; readonly staleAfterMs: number; readonly fetchTimeoutMs: number };
+  readonly jwks: {
+    readonly refreshIntervalMs: number;
+    readonly minRefetchIntervalMs: number;
+    readonly staleAfterMs: number;
+    readonly fetchTimeoutMs: number;
+  };
   readonly cacheMaxEntries?: number;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -77,7 +82,11 @@ export function createOidcAuthenticator(options: OidcOptions): OidcAuthenticator
     },
     key: () => getKey,
     toIdentity: (payload) => {
-      const rolesPolicy = readRolesPolicy(payload, { rolesClaim, acl: options.acl, assumeRoles: options.assumeRoles ?? false }, options.claims.policyLabel);
+      const rolesPolicy = readRolesPolicy(
+        payload,
+        { rolesClaim, acl: options.acl, assumeRoles: options.assumeRoles ?? false },
+        options.claims.policyLabel,
+      );
       // Roles are read (and must be well-formed) only where they are mapped, as for the policy.
       const roles = options.acl !== undefined || options.assumeRoles ? readRoleNames(payload, { rolesClaim }) : undefined;
       return createIdentityFromClaims({ payload, mapping: options.claims, authenticator: name, rolesPolicy, roles });
@@ -90,9 +99,15 @@ export function createOidcAuthenticator(options: OidcOptions): OidcAuthenticator
   async function discover(): Promise<void> {
     try {
       const metadata = await discoverOidc(options.issuer, options.jwks);
-      const next = new JwksKeySource({ name, url: metadata.jwksUri, ...options.jwks, clock: options.clock, logger: options.logger,
+      const next = new JwksKeySource({
+        name,
+        url: metadata.jwksUri,
+        ...options.jwks,
+        clock: options.clock,
+        logger: options.logger,
         ...(options.dispatcher !== undefined ? { dispatcher: options.dispatcher } : {}),
-        ...(options.metrics !== undefined ? { metrics: options.metrics } : {}) });
+        ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
+      });
       next.onChange(() => flow.clearCache());
       await next.start();
       source = next;

@@ -22,7 +22,7 @@ test('bcrypt ($2a$/$2b$/$2y$), argon2id and plaintext passwords verify, wrong on
   assert.equal(await verifyPassword(p, 's3cre'), false);
 });
 
-test('the dummy password has the cost of the file\'s hashes and matches nothing', async () => {
+test("the dummy password has the cost of the file's hashes and matches nothing", async () => {
   const bcryptDummy = await createDummyPassword([classifyPassword('plain'), classifyPassword(await bcrypt.hash('x', 5))]);
   assert.equal(bcryptDummy.kind, 'bcrypt');
   assert.equal(bcryptDummy.value.slice(0, 7), '$2b$05$');

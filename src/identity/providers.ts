@@ -46,11 +46,17 @@ interface Built {
  * Coexistence of JWT providers: a provider with an `issuer` owns exactly that issuer's tokens; issuer-less
  * ones skip tokens of the configured issuers and of the other algorithm family (see `isOwnJwt`).
  */
-export async function createAuthenticators(config: { auth: AuthSection; acl?: AclSection }, deps: AuthProviderDeps): Promise<AuthProviders> {
+export async function createAuthenticators(
+  config: { auth: AuthSection; acl?: AclSection },
+  deps: AuthProviderDeps,
+): Promise<AuthProviders> {
   const { auth } = config;
   const issuers = new Set([auth.hmac_jwt?.issuer, auth.jwks?.issuer, auth.oidc?.issuer].filter((i): i is string => i !== undefined));
   const aclSection = config.acl;
-  const acl = aclSection !== undefined ? await underKey({ key: 'acl.file', path: aclSection.file }, () => loadAclFile(aclSection.file, { label: aclSection.label })) : undefined;
+  const acl =
+    aclSection !== undefined
+      ? await underKey({ key: 'acl.file', path: aclSection.file }, () => loadAclFile(aclSection.file, { label: aclSection.label }))
+      : undefined;
   const needsKeys = auth.jwks !== undefined || auth.oidc !== undefined || auth.grafana !== undefined;
   const jwksMetrics = needsKeys && deps.registry !== undefined ? createJwksMetrics(deps.registry, () => deps.clock.now()) : undefined;
   const built: Built[] = [];
@@ -62,7 +68,10 @@ export async function createAuthenticators(config: { auth: AuthSection; acl?: Ac
     }
     const grafanaSection = auth.grafana;
     if (grafanaSection !== undefined) {
-      const at = grafanaSection.api_token_file !== undefined ? { key: 'auth.grafana.api_token_file', path: grafanaSection.api_token_file } : { key: 'auth.grafana' };
+      const at =
+        grafanaSection.api_token_file !== undefined
+          ? { key: 'auth.grafana.api_token_file', path: grafanaSection.api_token_file }
+          : { key: 'auth.grafana' };
       grafana = await underKey(at, () => buildGrafana(grafanaSection, deps, jwksMetrics));
     }
   } catch (error) {
@@ -117,52 +126,93 @@ async function buildProvider(name: ProviderName, auth: AuthSection, ctx: BuildCo
     case 'basic': {
       const c = auth.basic;
       if (c === undefined) return undefined;
-      return { authenticator: await createBasicAuthenticator({
-        usersFile: c.users_file, policyLabel: c.policy_label, watch: c.watch, reloadIntervalMs: c.reload_interval,
-        cacheTtlMs: c.cache_ttl, cacheMaxEntries: c.cache_size, clock, logger,
-        ...(c.default_tenant !== undefined ? { defaultTenant: c.default_tenant } : {}),
-      }) };
+      return {
+        authenticator: await createBasicAuthenticator({
+          usersFile: c.users_file,
+          policyLabel: c.policy_label,
+          watch: c.watch,
+          reloadIntervalMs: c.reload_interval,
+          cacheTtlMs: c.cache_ttl,
+          cacheMaxEntries: c.cache_size,
+          clock,
+          logger,
+          ...(c.default_tenant !== undefined ? { defaultTenant: c.default_tenant } : {}),
+        }),
+      };
     }
     case 'hmac_jwt': {
       const c = auth.hmac_jwt;
       if (c === undefined) return undefined;
       const secret = c.secret !== undefined ? c.secret : (await readFile(c.secret_file as string, 'utf8')).trim();
       const { createHmacJwtAuthenticator } = await import('./hmac-jwt.js');
-      return { authenticator: createHmacJwtAuthenticator({
-        secret: new TextEncoder().encode(secret), algorithms: c.algorithms, clockSkewMs: c.clock_skew,
-        claims: toClaimMapping(c), foreignIssuers: ctx.issuers, cacheMaxEntries: c.token_cache_size, clock,
-        ...(c.issuer !== undefined ? { issuer: c.issuer } : {}),
-        ...(c.audience !== undefined ? { audience: c.audience } : {}),
-      }) };
+      return {
+        authenticator: createHmacJwtAuthenticator({
+          secret: new TextEncoder().encode(secret),
+          algorithms: c.algorithms,
+          clockSkewMs: c.clock_skew,
+          claims: toClaimMapping(c),
+          foreignIssuers: ctx.issuers,
+          cacheMaxEntries: c.token_cache_size,
+          clock,
+          ...(c.issuer !== undefined ? { issuer: c.issuer } : {}),
+          ...(c.audience !== undefined ? { audience: c.audience } : {}),
+        }),
+      };
     }
     case 'jwks': {
       const c = auth.jwks;
       if (c === undefined) return undefined;
       const [{ JwksKeySource }, { createJwksAuthenticator }] = await Promise.all([import('./jwks-source.js'), import('./jwks.js')]);
       const source = new JwksKeySource({
-        name: 'jwks', refreshIntervalMs: c.refresh_interval, minRefetchIntervalMs: c.min_refetch_interval,
-        staleAfterMs: c.stale_after, fetchTimeoutMs: c.fetch_timeout, clock, logger,
+        name: 'jwks',
+        refreshIntervalMs: c.refresh_interval,
+        minRefetchIntervalMs: c.min_refetch_interval,
+        staleAfterMs: c.stale_after,
+        fetchTimeoutMs: c.fetch_timeout,
+        clock,
+        logger,
         ...(ctx.jwksMetrics !== undefined ? { metrics: ctx.jwksMetrics } : {}),
         ...(c.url !== undefined ? { url: c.url } : { file: c.file as string }),
       });
       await source.start();
-      return { readiness: source.readiness, authenticator: createJwksAuthenticator({
-        source, algorithms: c.algorithms, clockSkewMs: c.clock_skew, claims: toClaimMapping(c),
-        ...(c.roles_claim !== undefined ? { roles: { rolesClaim: c.roles_claim, acl: ctx.acl, assumeRoles: c.assume_roles } } : {}),
-        foreignIssuers: ctx.issuers, cacheMaxEntries: c.token_cache_size, clock,
-        ...(c.issuer !== undefined ? { issuer: c.issuer } : {}),
-        ...(c.audience !== undefined ? { audience: c.audience } : {}),
-      }) };
+      return {
+        readiness: source.readiness,
+        authenticator: createJwksAuthenticator({
+          source,
+          algorithms: c.algorithms,
+          clockSkewMs: c.clock_skew,
+          claims: toClaimMapping(c),
+          ...(c.roles_claim !== undefined ? { roles: { rolesClaim: c.roles_claim, acl: ctx.acl, assumeRoles: c.assume_roles } } : {}),
+          foreignIssuers: ctx.issuers,
+          cacheMaxEntries: c.token_cache_size,
+          clock,
+          ...(c.issuer !== undefined ? { issuer: c.issuer } : {}),
+          ...(c.audience !== undefined ? { audience: c.audience } : {}),
+        }),
+      };
     }
     case 'oidc': {
       const c = auth.oidc;
       if (c === undefined) return undefined;
       const { createOidcAuthenticator } = await import('./oidc.js');
       const oidc = createOidcAuthenticator({
-        issuer: c.issuer, clientId: c.client_id, algorithms: c.algorithms, clockSkewMs: c.clock_skew,
-        rolesClaim: c.roles_claim, assumeRoles: c.assume_roles, acceptIdTokenHeader: c.accept_id_token_header,
-        claims: toClaimMapping(c), cacheMaxEntries: c.token_cache_size, clock, logger,
-        jwks: { refreshIntervalMs: c.refresh_interval, minRefetchIntervalMs: c.min_refetch_interval, staleAfterMs: c.stale_after, fetchTimeoutMs: c.fetch_timeout },
+        issuer: c.issuer,
+        clientId: c.client_id,
+        algorithms: c.algorithms,
+        clockSkewMs: c.clock_skew,
+        rolesClaim: c.roles_claim,
+        assumeRoles: c.assume_roles,
+        acceptIdTokenHeader: c.accept_id_token_header,
+        claims: toClaimMapping(c),
+        cacheMaxEntries: c.token_cache_size,
+        clock,
+        logger,
+        jwks: {
+          refreshIntervalMs: c.refresh_interval,
+          minRefetchIntervalMs: c.min_refetch_interval,
+          staleAfterMs: c.stale_after,
+          fetchTimeoutMs: c.fetch_timeout,
+        },
         ...(ctx.acl !== undefined ? { acl: ctx.acl } : {}),
         ...(c.audience !== undefined ? { audience: c.audience } : {}),
         ...(ctx.jwksMetrics !== undefined ? { metrics: ctx.jwksMetrics } : {}),
@@ -172,7 +222,9 @@ async function buildProvider(name: ProviderName, auth: AuthSection, ctx: BuildCo
     }
     case 'fixed_tenant': {
       const c = auth.fixed_tenant;
-      return c === undefined ? undefined : { authenticator: createFixedTenantAuthenticator({ tenant: c.tenant, policy: toFixedPolicy(c), logger }) };
+      return c === undefined
+        ? undefined
+        : { authenticator: createFixedTenantAuthenticator({ tenant: c.tenant, policy: toFixedPolicy(c), logger }) };
     }
   }
 }
@@ -183,10 +235,15 @@ async function buildProvider(name: ProviderName, auth: AuthSection, ctx: BuildCo
  */
 export async function buildGrafana(c: GrafanaSection, deps: AuthProviderDeps, keysMetrics?: JwksMetrics) {
   const apiToken = c.api_token !== undefined ? c.api_token : (await readFile(c.api_token_file as string, 'utf8')).trim();
-  const [{ createGrafanaAuthenticator }, { createTeamsMetrics }] = await Promise.all([import('./grafana.js'), import('./grafana-teams-metrics.js')]);
+  const [{ createGrafanaAuthenticator }, { createTeamsMetrics }] = await Promise.all([
+    import('./grafana.js'),
+    import('./grafana-teams-metrics.js'),
+  ]);
   const teamsMetrics = deps.registry !== undefined ? createTeamsMetrics(deps.registry, () => deps.clock.now()) : undefined;
   const grafana = createGrafanaAuthenticator(c, {
-    clock: deps.clock, logger: deps.logger, apiToken,
+    clock: deps.clock,
+    logger: deps.logger,
+    apiToken,
     ...(keysMetrics !== undefined ? { keysMetrics } : {}),
     ...(teamsMetrics !== undefined ? { teamsMetrics } : {}),
   });
@@ -194,9 +251,20 @@ export async function buildGrafana(c: GrafanaSection, deps: AuthProviderDeps, ke
   return grafana;
 }
 
-function toClaimMapping(c: { tenant_claim: string; default_tenant?: string | undefined; namespaces_claim: string; labels_claim: string; selectors_claim: string; policy_label: string }): ClaimMapping {
+function toClaimMapping(c: {
+  tenant_claim: string;
+  default_tenant?: string | undefined;
+  namespaces_claim: string;
+  labels_claim: string;
+  selectors_claim: string;
+  policy_label: string;
+}): ClaimMapping {
   return {
-    tenantClaim: c.tenant_claim, namespacesClaim: c.namespaces_claim, labelsClaim: c.labels_claim, selectorsClaim: c.selectors_claim, policyLabel: c.policy_label,
+    tenantClaim: c.tenant_claim,
+    namespacesClaim: c.namespaces_claim,
+    labelsClaim: c.labels_claim,
+    selectorsClaim: c.selectors_claim,
+    policyLabel: c.policy_label,
     ...(c.default_tenant !== undefined ? { defaultTenant: c.default_tenant } : {}),
   };
 }

@@ -26,8 +26,7 @@ test('an unknown token is refused with invalid_token, without echoing it', () =>
   for (const token of ['bad-token', 'good-toke', jwtShaped]) {
     assert.throws(
       () => auth.authenticate(bearer(token)),
-      (error: unknown) =>
-        error instanceof Unauthorized && error.code === 'invalid_token' && !error.message.includes(token),
+      (error: unknown) => error instanceof Unauthorized && error.code === 'invalid_token' && !error.message.includes(token),
     );
   }
 });

@@ -41,7 +41,7 @@ test('the policy label is configurable', () => {
 });
 
 test('unknown, empty, prefix and suffix tokens are not found', () => {
-  const set = parseTokenSet({ 'abcdef': 't' }, options);
+  const set = parseTokenSet({ abcdef: 't' }, options);
   for (const probe of ['', 'abcde', 'abcdefg', 'ABCDEF', 'x']) assert.equal(set.lookup(probe), undefined, probe);
 });
 
@@ -63,7 +63,11 @@ const invalid: { name: string; raw: unknown; want: RegExp }[] = [
   { name: 'whitespace in token', raw: { 's3cr3t ': 'a' }, want: /token #1: token contains whitespace/ },
   { name: 'empty token', raw: { '': 'a' }, want: /token #1: empty token/ },
   { name: 'number entry', raw: { s3cr3t: 5 }, want: /token #1: / },
-  { name: 'duplicate names', raw: { a1: { tenant: 'a', name: 'n' }, s3cr3t: { tenant: 'b', name: 'n' } }, want: /token #2 \("n"\): duplicate name/ },
+  {
+    name: 'duplicate names',
+    raw: { a1: { tenant: 'a', name: 'n' }, s3cr3t: { tenant: 'b', name: 'n' } },
+    want: /token #2 \("n"\): duplicate name/,
+  },
 ];
 
 for (const row of invalid) {
@@ -97,7 +101,10 @@ test('names every bad entry at once, not only the first', () => {
 test('an entry may give its policy as a selectors list (ORed), never beside namespace(s)/labels', () => {
   const set = parseTokenSet({ tok: { tenant: 't', selectors: [{ namespace: 'a', env: 'prod' }, { namespace: 'shared' }] } }, options);
   assert.equal(describePolicy(set.lookup('tok')?.policy), '{namespace="a",env="prod"} or {namespace="shared"}');
-  assert.throws(() => parseTokenSet({ tok: { tenant: 't', namespace: 'a', selectors: [{ env: 'prod' }] } }, options), /either "selectors" or/);
+  assert.throws(
+    () => parseTokenSet({ tok: { tenant: 't', namespace: 'a', selectors: [{ env: 'prod' }] } }, options),
+    /either "selectors" or/,
+  );
   assert.throws(() => parseTokenSet({ tok: { tenant: 't', selectors: [{}] } }, options), /names no label/);
   assert.throws(() => parseTokenSet({ tok: { tenant: 't', selectors: [{ namespace: 3 }] } }, options), TokenSetError);
 });

@@ -75,7 +75,8 @@ function toUserEntry(raw: z.infer<typeof userSchema>, options: UsersFileOptions)
   const named = [...(raw.tenant !== undefined ? [raw.tenant] : []), ...(raw.tenants ?? [])];
   const tenants = named.length > 0 ? named : [options.defaultTenant ?? raw.username];
   for (const tenant of tenants) {
-    if (!isValidTenantId(tenant)) throw new UsersFileError(`users file: user "${raw.username}": invalid tenant id ${JSON.stringify(tenant)}`);
+    if (!isValidTenantId(tenant))
+      throw new UsersFileError(`users file: user "${raw.username}": invalid tenant id ${JSON.stringify(tenant)}`);
   }
   const values = [...(raw.namespace !== undefined ? [raw.namespace] : []), ...(raw.namespaces ?? [])];
   let policy: LabelPolicy | undefined;

@@ -30,7 +30,12 @@ export async function createLimits(config: LimitsSection, deps: LimitsDeps): Pro
   const redis = redisConfig
     ? await createRedisBackend(redisConfig, { logger: deps.logger, reportReadiness: redisConfig.on_backend_error === 'deny' })
     : undefined;
-  const memory = redis ? undefined : createMemoryBackend(deps.previous?.memoryState ?? createMemoryLimitState(), rules.map((rule) => rule.id));
+  const memory = redis
+    ? undefined
+    : createMemoryBackend(
+        deps.previous?.memoryState ?? createMemoryLimitState(),
+        rules.map((rule) => rule.id),
+      );
   let lastReport = 0;
   const limiter = createLimiter(rules, {
     backend: redis ?? (memory as NonNullable<typeof memory>),

@@ -27,7 +27,13 @@ export class TooManyRequests extends LimitRefusal {
  * What the query cost guards answer (query-cost.ts): 422 for a query over a guard, 400 `invalid_time_range`
  * for a time they cannot read (so cannot check).
  */
-export type QueryCostCode = 'query_range_too_long' | 'step_too_small' | 'too_many_points' | 'query_too_long' | 'lookback_too_long' | 'invalid_time_range';
+export type QueryCostCode =
+  | 'query_range_too_long'
+  | 'step_too_small'
+  | 'too_many_points'
+  | 'query_too_long'
+  | 'lookback_too_long'
+  | 'invalid_time_range';
 
 /** 422: a query over a cost guard (range, step, points, length, lookback), well-formed but refused. */
 export class QueryTooExpensive extends LimitRefusal {

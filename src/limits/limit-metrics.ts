@@ -19,7 +19,7 @@ export function createLimitMetrics(registry: Registry): LimitMetrics {
   return {
     limited: new Counter({
       name: 'scopegate_limited_total',
-      help: 'Requests refused by a limit, by tenant and limit (rate, concurrency, or the guard\'s error code).',
+      help: "Requests refused by a limit, by tenant and limit (rate, concurrency, or the guard's error code).",
       labelNames: ['tenant', 'limit'],
       registers: [registry],
     }),

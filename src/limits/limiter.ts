@@ -95,7 +95,10 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
     const now = deps.now();
     for (const rule of matched) {
       if (rule.rate === undefined) continue;
-      const decision = await guarded(backend.takeRate(rule.id, rule.bucketKey(subject), rule.rate, now), { allowed: true, retryAfterMs: 0 });
+      const decision = await guarded(backend.takeRate(rule.id, rule.bucketKey(subject), rule.rate, now), {
+        allowed: true,
+        retryAfterMs: 0,
+      });
       if (!decision.allowed) {
         refuse(subject, 'rate', rateLimited(rule, decision.retryAfterMs));
       }
@@ -160,7 +163,16 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
       metrics.queueWait.observe({ rule: rule.name, outcome: slot ? 'admitted' : 'timeout' }, (performance.now() - startMs) / 1000);
     }
     if (slot) return slot;
-    return refuse(subject, 'queue_timeout', new TooManyRequests('queue_timeout', `${max} requests stayed in flight for ${maxWaitMs} ms while this one waited (rule ${rule.name})`, rule.name, maxWaitMs));
+    return refuse(
+      subject,
+      'queue_timeout',
+      new TooManyRequests(
+        'queue_timeout',
+        `${max} requests stayed in flight for ${maxWaitMs} ms while this one waited (rule ${rule.name})`,
+        rule.name,
+        maxWaitMs,
+      ),
+    );
   }
 
   /**
@@ -170,20 +182,29 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
   async function admitAtOnce(matched: readonly LimitRule[], subject: LimitSubject): Promise<(() => void)[]> {
     const counted = matched.filter((rule) => rule.rate !== undefined || rule.config.concurrency !== undefined);
     if (counted.length === 0 || backend.admit === undefined) return [];
-    const checks = counted.map((rule) => ({ ruleId: rule.id, key: rule.bucketKey(subject), rate: rule.rate, maxInFlight: rule.config.concurrency }));
+    const checks = counted.map((rule) => ({
+      ruleId: rule.id,
+      key: rule.bucketKey(subject),
+      rate: rule.rate,
+      maxInFlight: rule.config.concurrency,
+    }));
     const decision = await guarded(backend.admit(checks, deps.now()), { admitted: true, release: () => {} });
     if (!decision.admitted) {
       const rule = counted[decision.index] as LimitRule;
       if (decision.limit === 'rate') refuse(subject, 'rate', rateLimited(rule, decision.retryAfterMs));
       refuse(subject, 'concurrency', concurrencyLimited(rule));
     }
-    const gauges = counted.filter((rule) => rule.config.concurrency !== undefined).map((rule) => metrics.inFlight.labels({ rule: rule.name }));
+    const gauges = counted
+      .filter((rule) => rule.config.concurrency !== undefined)
+      .map((rule) => metrics.inFlight.labels({ rule: rule.name }));
     if (gauges.length === 0) return [];
     for (const gauge of gauges) gauge.inc();
-    return [() => {
-      for (const gauge of gauges) gauge.dec();
-      decision.release();
-    }];
+    return [
+      () => {
+        for (const gauge of gauges) gauge.dec();
+        decision.release();
+      },
+    ];
   }
 
   return {
@@ -213,9 +234,10 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
     let released = false;
     return {
       ruleNames: matched.map((rule) => rule.name),
-      check: (request) => checkRequest(matched, subject, request).catch((error: unknown) => {
-        throw toHttpError(error);
-      }),
+      check: (request) =>
+        checkRequest(matched, subject, request).catch((error: unknown) => {
+          throw toHttpError(error);
+        }),
       charge: (cost) => {
         if (budgeted.length > 0) chargeBudgets(budgeted, subject, cost, budgetDeps);
       },
@@ -230,7 +252,11 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
   function checkBodyBytes(rule: LimitRule, bytes: number | undefined, subject: LimitSubject): void {
     const max = rule.config.max_body_bytes;
     if (max !== undefined && bytes !== undefined && bytes > max) {
-      refuse(subject, 'body_too_large', new WriteTooLarge('body_too_large', `the request body is ${bytes} bytes, over the limit of ${max} (rule ${rule.name})`, rule.name));
+      refuse(
+        subject,
+        'body_too_large',
+        new WriteTooLarge('body_too_large', `the request body is ${bytes} bytes, over the limit of ${max} (rule ${rule.name})`, rule.name),
+      );
     }
   }
 
@@ -241,19 +267,32 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
       if (rule.config.max_series !== undefined && request.body !== undefined && writeFormat !== undefined) {
         const series = countWriteSeries(writeFormat, request);
         if (series !== undefined && series > rule.config.max_series) {
-          refuse(subject, 'too_many_series', new WriteTooLarge('too_many_series', `the write holds ${series} series or streams, over the limit of ${rule.config.max_series} (rule ${rule.name})`, rule.name));
+          refuse(
+            subject,
+            'too_many_series',
+            new WriteTooLarge(
+              'too_many_series',
+              `the write holds ${series} series or streams, over the limit of ${rule.config.max_series} (rule ${rule.name})`,
+              rule.name,
+            ),
+          );
         }
       }
       if (!isCostedQuery(query) || !rule.hasCostGuards) continue;
       const params = await readRequestParams(request);
       try {
-        checkQueryCost(params, query, {
-          maxRangeMs: rule.config.max_range,
-          minStepMs: rule.config.min_step,
-          maxPoints: rule.config.max_points,
-          maxQueryBytes: rule.config.max_query_bytes,
-          maxLookbackMs: rule.config.max_lookback,
-        }, deps.now());
+        checkQueryCost(
+          params,
+          query,
+          {
+            maxRangeMs: rule.config.max_range,
+            minStepMs: rule.config.min_step,
+            maxPoints: rule.config.max_points,
+            maxQueryBytes: rule.config.max_query_bytes,
+            maxLookbackMs: rule.config.max_lookback,
+          },
+          deps.now(),
+        );
       } catch (error) {
         if (!(error instanceof QueryCostError)) throw error;
         if (error.code === 'invalid_time_range') throw new BadRequest('invalid_time_range', error.message);
@@ -264,9 +303,19 @@ export function createLimiter(rules: readonly LimitRule[], deps: LimiterDeps): L
 }
 
 function rateLimited(rule: LimitRule, retryAfterMs: number): TooManyRequests {
-  return new TooManyRequests('rate_limited', `rate limit of ${rule.config.rate}/s (burst ${rule.rate?.burst}) reached (rule ${rule.name})`, rule.name, retryAfterMs);
+  return new TooManyRequests(
+    'rate_limited',
+    `rate limit of ${rule.config.rate}/s (burst ${rule.rate?.burst}) reached (rule ${rule.name})`,
+    rule.name,
+    retryAfterMs,
+  );
 }
 
 function concurrencyLimited(rule: LimitRule): TooManyRequests {
-  return new TooManyRequests('concurrency_limited', `${rule.config.concurrency} requests already in flight (rule ${rule.name})`, rule.name, 1000);
+  return new TooManyRequests(
+    'concurrency_limited',
+    `${rule.config.concurrency} requests already in flight (rule ${rule.name})`,
+    rule.name,
+    1000,
+  );
 }

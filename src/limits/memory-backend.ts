@@ -29,7 +29,10 @@ export function createMemoryLimitState(): MemoryLimitState {
 }
 
 /** `ruleIds`: the rules of the new configuration; state of other rules is dropped. */
-export function createMemoryBackend(state: MemoryLimitState, ruleIds: readonly string[]): LimitBackend & { readonly state: MemoryLimitState } {
+export function createMemoryBackend(
+  state: MemoryLimitState,
+  ruleIds: readonly string[],
+): LimitBackend & { readonly state: MemoryLimitState } {
   const next: MemoryLimitState = { rules: new Map() };
   for (const id of ruleIds) next.rules.set(id, state.rules.get(id) ?? { tats: new Map(), inFlight: new Map(), budgets: new Map() });
 

@@ -20,12 +20,19 @@ export interface BudgetDeps {
  * when each query ends, so queries already in flight still complete and may spend past the budget). Windows
  * are fixed, aligned to the Unix epoch. Returns the 429 for the first spent budget, or `undefined`.
  */
-export async function findSpentBudget(budgeted: readonly LimitRule[], subject: LimitSubject, deps: BudgetDeps): Promise<TooManyRequests | undefined> {
+export async function findSpentBudget(
+  budgeted: readonly LimitRule[],
+  subject: LimitSubject,
+  deps: BudgetDeps,
+): Promise<TooManyRequests | undefined> {
   for (const rule of budgeted) {
     const budget = rule.budget as QueryBudget;
     const now = deps.now();
     const windowStartMs = Math.floor(now / budget.windowMs) * budget.windowMs;
-    const spent = await deps.guarded(deps.backend.budgetSpent(rule.id, rule.bucketKey(subject), windowStartMs, budget.windowMs), { samples: 0, seconds: 0 });
+    const spent = await deps.guarded(deps.backend.budgetSpent(rule.id, rule.bucketKey(subject), windowStartMs, budget.windowMs), {
+      samples: 0,
+      seconds: 0,
+    });
     const overSamples = budget.maxSamples !== undefined && spent.samples >= budget.maxSamples;
     const overSeconds = budget.maxSeconds !== undefined && spent.seconds >= budget.maxSeconds;
     if (overSamples || overSeconds) {
@@ -47,7 +54,14 @@ export function chargeBudgets(budgeted: readonly LimitRule[], subject: LimitSubj
   for (const rule of budgeted) {
     const budget = rule.budget as QueryBudget;
     const windowStartMs = Math.floor(now / budget.windowMs) * budget.windowMs;
-    deps.guarded(deps.backend.spendBudget(rule.id, rule.bucketKey(subject), windowStartMs, budget.windowMs, { samples: cost.samples ?? 0, seconds: cost.seconds }), undefined)
+    deps
+      .guarded(
+        deps.backend.spendBudget(rule.id, rule.bucketKey(subject), windowStartMs, budget.windowMs, {
+          samples: cost.samples ?? 0,
+          seconds: cost.seconds,
+        }),
+        undefined,
+      )
       .catch(() => {});
   }
 }

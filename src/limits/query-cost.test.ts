@@ -63,14 +63,65 @@ function codeOf(params: [string, string][], query: EndpointQuery, limits: QueryC
 test('checkQueryCost: every occurrence counts; unreadable values are refused', () => {
   const limits = { maxRangeMs: H, minStepMs: 10_000, maxPoints: 100 };
   const prom = (params: [string, string][]) => codeOf(params, PROM_RANGE, limits, 10 * H);
-  assert.equal(prom([['start', '0'], ['end', '3600'], ['step', '60']]), 'ok');
-  assert.equal(prom([['start', '0'], ['end', '3600'], ['end', '3601'], ['step', '60']]), 'query_range_too_long');
-  assert.equal(prom([['start', '0'], ['end', '3600'], ['step', '60'], ['step', '1']]), 'step_too_small');
-  assert.equal(prom([['start', '0'], ['end', '3600'], ['step', '30']]), 'too_many_points');
-  assert.equal(prom([['start', '0'], ['end', '3600']]), 'invalid_time_range');
-  assert.equal(prom([['start', '0'], ['end', '3600'], ['step', '-60']]), 'invalid_time_range');
+  assert.equal(
+    prom([
+      ['start', '0'],
+      ['end', '3600'],
+      ['step', '60'],
+    ]),
+    'ok',
+  );
+  assert.equal(
+    prom([
+      ['start', '0'],
+      ['end', '3600'],
+      ['end', '3601'],
+      ['step', '60'],
+    ]),
+    'query_range_too_long',
+  );
+  assert.equal(
+    prom([
+      ['start', '0'],
+      ['end', '3600'],
+      ['step', '60'],
+      ['step', '1'],
+    ]),
+    'step_too_small',
+  );
+  assert.equal(
+    prom([
+      ['start', '0'],
+      ['end', '3600'],
+      ['step', '30'],
+    ]),
+    'too_many_points',
+  );
+  assert.equal(
+    prom([
+      ['start', '0'],
+      ['end', '3600'],
+    ]),
+    'invalid_time_range',
+  );
+  assert.equal(
+    prom([
+      ['start', '0'],
+      ['end', '3600'],
+      ['step', '-60'],
+    ]),
+    'invalid_time_range',
+  );
   // Prometheus reads no `since`: it is not part of the span.
-  assert.equal(prom([['start', '0'], ['end', '3600'], ['step', '60'], ['since', '30d']]), 'ok');
+  assert.equal(
+    prom([
+      ['start', '0'],
+      ['end', '3600'],
+      ['step', '60'],
+      ['since', '30d'],
+    ]),
+    'ok',
+  );
   assert.equal(codeOf([], LOKI_RANGE, limits, 10 * H), 'ok');
   assert.equal(codeOf([['start', '0']], LOKI_RANGE, limits, 10 * H), 'query_range_too_long');
 });
@@ -82,10 +133,38 @@ test('checkQueryCost on Loki query_range: since counts as Loki reads it (start =
   const rows: [string, [string, string][], string][] = [
     ['since within the range', [['since', '2h']], 'ok'],
     ['since over the range', [['since', '30d']], 'query_range_too_long'],
-    ['since with a past end', [['since', '3h'], ['end', String(50 * 3600)]], 'query_range_too_long'],
-    ['since with a future end: from now, so wider', [['since', '1h'], ['end', String(101.5 * 3600)]], 'query_range_too_long'],
-    ['a second since', [['since', '1h'], ['since', '3h']], 'query_range_too_long'],
-    ['start supersedes since', [['since', '30d'], ['start', String(99 * 3600)]], 'ok'],
+    [
+      'since with a past end',
+      [
+        ['since', '3h'],
+        ['end', String(50 * 3600)],
+      ],
+      'query_range_too_long',
+    ],
+    [
+      'since with a future end: from now, so wider',
+      [
+        ['since', '1h'],
+        ['end', String(101.5 * 3600)],
+      ],
+      'query_range_too_long',
+    ],
+    [
+      'a second since',
+      [
+        ['since', '1h'],
+        ['since', '3h'],
+      ],
+      'query_range_too_long',
+    ],
+    [
+      'start supersedes since',
+      [
+        ['since', '30d'],
+        ['start', String(99 * 3600)],
+      ],
+      'ok',
+    ],
     ['unreadable since', [['since', 'a while']], 'invalid_time_range'],
     ['no times: the last hour', [], 'ok'],
   ];
@@ -97,27 +176,155 @@ test('checkQueryCost on Tempo: search reads start and end only (both or neither)
   const now = 100 * H;
   const hourNs = String(3_600_000_000_000n);
   const rows: [string, EndpointQuery, [string, string][], string][] = [
-    ['search within the range', TEMPO_SEARCH, [['q', '{}'], ['start', '0'], ['end', '7200']], 'ok'],
-    ['search over the range', TEMPO_SEARCH, [['q', '{}'], ['start', '0'], ['end', '7201']], 'query_range_too_long'],
-    ['nanoseconds', TEMPO_SEARCH, [['start', hourNs], ['end', String(4n * 3_600_000_000_000n)]], 'query_range_too_long'],
-    ['nanoseconds within', TEMPO_SEARCH, [['start', hourNs], ['end', String(3n * 3_600_000_000_000n)]], 'ok'],
-    ['a second end', TEMPO_SEARCH, [['start', '0'], ['end', '60'], ['end', '99999']], 'query_range_too_long'],
+    [
+      'search within the range',
+      TEMPO_SEARCH,
+      [
+        ['q', '{}'],
+        ['start', '0'],
+        ['end', '7200'],
+      ],
+      'ok',
+    ],
+    [
+      'search over the range',
+      TEMPO_SEARCH,
+      [
+        ['q', '{}'],
+        ['start', '0'],
+        ['end', '7201'],
+      ],
+      'query_range_too_long',
+    ],
+    [
+      'nanoseconds',
+      TEMPO_SEARCH,
+      [
+        ['start', hourNs],
+        ['end', String(4n * 3_600_000_000_000n)],
+      ],
+      'query_range_too_long',
+    ],
+    [
+      'nanoseconds within',
+      TEMPO_SEARCH,
+      [
+        ['start', hourNs],
+        ['end', String(3n * 3_600_000_000_000n)],
+      ],
+      'ok',
+    ],
+    [
+      'a second end',
+      TEMPO_SEARCH,
+      [
+        ['start', '0'],
+        ['end', '60'],
+        ['end', '99999'],
+      ],
+      'query_range_too_long',
+    ],
     ['neither time: the last hour', TEMPO_SEARCH, [['q', '{}']], 'ok'],
-    ['search reads no since', TEMPO_SEARCH, [['q', '{}'], ['since', '30d']], 'ok'],
+    [
+      'search reads no since',
+      TEMPO_SEARCH,
+      [
+        ['q', '{}'],
+        ['since', '30d'],
+      ],
+      'ok',
+    ],
     ['start without end', TEMPO_SEARCH, [['start', '0']], 'invalid_time_range'],
     ['end without start', TEMPO_SEARCH, [['end', '7200']], 'invalid_time_range'],
-    ['fractional seconds', TEMPO_SEARCH, [['start', '0.5'], ['end', '60']], 'invalid_time_range'],
-    ['RFC 3339', TEMPO_SEARCH, [['start', '1970-01-01T00:00:00Z'], ['end', '60']], 'invalid_time_range'],
+    [
+      'fractional seconds',
+      TEMPO_SEARCH,
+      [
+        ['start', '0.5'],
+        ['end', '60'],
+      ],
+      'invalid_time_range',
+    ],
+    [
+      'RFC 3339',
+      TEMPO_SEARCH,
+      [
+        ['start', '1970-01-01T00:00:00Z'],
+        ['end', '60'],
+      ],
+      'invalid_time_range',
+    ],
     ['search q too long', TEMPO_SEARCH, [['q', '{ .a = "' + 'x'.repeat(20) + '" }']], 'query_too_long'],
-    ['metrics step', TEMPO_METRICS_RANGE, [['q', '{} | rate()'], ['start', '0'], ['end', '3600'], ['step', '60s']], 'ok'],
-    ['metrics step too small', TEMPO_METRICS_RANGE, [['start', '0'], ['end', '3600'], ['step', '5s']], 'step_too_small'],
-    ['metrics too many points', TEMPO_METRICS_RANGE, [['start', '0'], ['end', '7200'], ['step', '60s']], 'too_many_points'],
-    ['metrics unreadable step', TEMPO_METRICS_RANGE, [['start', '0'], ['end', '60'], ['step', 'soon']], 'invalid_time_range'],
-    ['metrics RFC 3339, as Tempo reads it', TEMPO_METRICS_RANGE, [['start', '1970-01-01T00:00:00Z'], ['end', '60']], 'ok'],
-    ['metrics since over the range', TEMPO_METRICS_RANGE, [['q', '{} | rate()'], ['since', '30d']], 'query_range_too_long'],
+    [
+      'metrics step',
+      TEMPO_METRICS_RANGE,
+      [
+        ['q', '{} | rate()'],
+        ['start', '0'],
+        ['end', '3600'],
+        ['step', '60s'],
+      ],
+      'ok',
+    ],
+    [
+      'metrics step too small',
+      TEMPO_METRICS_RANGE,
+      [
+        ['start', '0'],
+        ['end', '3600'],
+        ['step', '5s'],
+      ],
+      'step_too_small',
+    ],
+    [
+      'metrics too many points',
+      TEMPO_METRICS_RANGE,
+      [
+        ['start', '0'],
+        ['end', '7200'],
+        ['step', '60s'],
+      ],
+      'too_many_points',
+    ],
+    [
+      'metrics unreadable step',
+      TEMPO_METRICS_RANGE,
+      [
+        ['start', '0'],
+        ['end', '60'],
+        ['step', 'soon'],
+      ],
+      'invalid_time_range',
+    ],
+    [
+      'metrics RFC 3339, as Tempo reads it',
+      TEMPO_METRICS_RANGE,
+      [
+        ['start', '1970-01-01T00:00:00Z'],
+        ['end', '60'],
+      ],
+      'ok',
+    ],
+    [
+      'metrics since over the range',
+      TEMPO_METRICS_RANGE,
+      [
+        ['q', '{} | rate()'],
+        ['since', '30d'],
+      ],
+      'query_range_too_long',
+    ],
     ['metrics start alone: end is now', TEMPO_METRICS_RANGE, [['start', '0']], 'query_range_too_long'],
     ['metrics no times: the last hour', TEMPO_METRICS_RANGE, [], 'ok'],
-    ['metrics instant since over the range', TEMPO_METRICS_INSTANT, [['q', '{} | rate()'], ['since', '30d']], 'query_range_too_long'],
+    [
+      'metrics instant since over the range',
+      TEMPO_METRICS_INSTANT,
+      [
+        ['q', '{} | rate()'],
+        ['since', '30d'],
+      ],
+      'query_range_too_long',
+    ],
     ['metrics q too long', TEMPO_METRICS_RANGE, [['q', '{ .a = "' + 'x'.repeat(20) + '" }']], 'query_too_long'],
     ['metrics query too long', TEMPO_METRICS_INSTANT, [['query', '{ .a = "' + 'x'.repeat(20) + '" }']], 'query_too_long'],
   ];
@@ -139,7 +346,14 @@ test('checkQueryCost: lookups are not costed; lookback only where the language h
 test('GCRA: burst at once, then one per interval; retry-after is the wait to the next admit', () => {
   const limit = { intervalMs: 1000, burst: 2 };
   let tat: number | undefined;
-  for (const [now, allowed, retry] of [[0, true, 0], [0, true, 0], [0, false, 1000], [999, false, 1], [1000, true, 0], [1000, false, 1000]] as const) {
+  for (const [now, allowed, retry] of [
+    [0, true, 0],
+    [0, true, 0],
+    [0, false, 1000],
+    [999, false, 1],
+    [1000, true, 0],
+    [1000, false, 1000],
+  ] as const) {
     const result = takeGcra(tat, now, limit);
     assert.equal(result.allowed, allowed, `at ${now}`);
     assert.equal(result.retryAfterMs, retry, `at ${now}`);

@@ -53,7 +53,10 @@ const PARSE_TIME: Readonly<Record<TimeFormat, (text: string) => number | undefin
 const LOOKBACK_DIALECTS: ReadonlySet<QueryDialect> = new Set(['promql', 'metricsql', 'logql']);
 
 /** The span (end − start) and step a request's first `start`, `end` and `step` name, where it names them (for accounting). */
-export function readSpanAndStep(params: readonly Param[], times: QueryTimes | undefined): { spanMs: number | undefined; stepMs: number | undefined } {
+export function readSpanAndStep(
+  params: readonly Param[],
+  times: QueryTimes | undefined,
+): { spanMs: number | undefined; stepMs: number | undefined } {
   if (times === undefined) return { spanMs: undefined, stepMs: undefined };
   const first = (role: TimeRole, parse: (text: string) => number | undefined): number | undefined => {
     const name = times.params[role];
@@ -111,13 +114,17 @@ function checkSpan(params: readonly Param[], times: QueryTimes, span: SpanDefaul
       break;
     }
     case 'both-or-neither':
-      if ((starts.length === 0) !== (ends.length === 0)) throw new QueryCostError('invalid_time_range', 'this API needs both start and end, or neither');
+      if ((starts.length === 0) !== (ends.length === 0))
+        throw new QueryCostError('invalid_time_range', 'this API needs both start and end, or neither');
       [start, end] = starts.length > 0 ? [Math.min(...starts), Math.max(...ends)] : [nowMs - span.spanMs, nowMs];
       break;
   }
   const spanMs = Math.max(0, end - start);
   if (limits.maxRangeMs !== undefined && spanMs > limits.maxRangeMs) {
-    throw new QueryCostError('query_range_too_long', `the query range is ${formatMs(spanMs)}, over the limit of ${formatMs(limits.maxRangeMs)}`);
+    throw new QueryCostError(
+      'query_range_too_long',
+      `the query range is ${formatMs(spanMs)}, over the limit of ${formatMs(limits.maxRangeMs)}`,
+    );
   }
   if (times.params.step === undefined) return;
   if (steps.length === 0) {
@@ -131,7 +138,10 @@ function checkSpan(params: readonly Param[], times: QueryTimes, span: SpanDefaul
   }
   const points = Math.floor(spanMs / step) + 1;
   if (limits.maxPoints !== undefined && points > limits.maxPoints) {
-    throw new QueryCostError('too_many_points', `the query asks for ${points} points per series, over the limit of ${limits.maxPoints}; use a larger step`);
+    throw new QueryCostError(
+      'too_many_points',
+      `the query asks for ${points} points per series, over the limit of ${limits.maxPoints}; use a larger step`,
+    );
   }
 }
 

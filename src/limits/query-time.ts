@@ -3,7 +3,15 @@
  * text the upstream would refuse too (the guard then refuses it: a value we cannot read is never waved through).
  */
 
-const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 };
+const UNIT_MS: Readonly<Record<string, number>> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+  y: 31_536_000_000,
+};
 const DURATION = /^(?:\d+(?:ms|[smhdwy]))+$/;
 const DURATION_PART = /(\d+)(ms|[smhdwy])/g;
 const FLOAT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;

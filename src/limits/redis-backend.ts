@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { Redis as RedisClient } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisLimitsConfig } from '../config/sections/limits.js';
-import { LimitBackendError, type AdmissionCheck, type AdmissionDecision, type BudgetAmounts, type LimitBackend, type RateDecision, type Slot } from './backend.js';
+import {
+  LimitBackendError,
+  type AdmissionCheck,
+  type AdmissionDecision,
+  type BudgetAmounts,
+  type LimitBackend,
+  type RateDecision,
+  type Slot,
+} from './backend.js';
 import type { RateLimit } from './gcra.js';
 import { ADMIT_SCRIPT, LEASE_SCRIPT, RATE_SCRIPT, type RedisScript } from './redis-scripts.js';
 
@@ -21,7 +29,10 @@ export interface RedisBackendOptions {
   readonly reportReadiness: boolean;
 }
 
-export async function createRedisBackend(config: RedisLimitsConfig, options: RedisBackendOptions): Promise<LimitBackend & { start(): Promise<void> }> {
+export async function createRedisBackend(
+  config: RedisLimitsConfig,
+  options: RedisBackendOptions,
+): Promise<LimitBackend & { start(): Promise<void> }> {
   const { logger } = options;
   // Loaded only when configured: most gateways never use Redis, and the client is as large as undici.
   const { Redis } = await import('ioredis');
@@ -49,9 +60,11 @@ export async function createRedisBackend(config: RedisLimitsConfig, options: Red
   let leaseCounter = 0;
   const rateKey = (ruleId: string, key: string): string => `${config.key_prefix}${ruleId}:rate:${key}`;
   const leaseSetKey = (ruleId: string, key: string): string => `${config.key_prefix}${ruleId}:inflight:${key}`;
-  const budgetKey = (ruleId: string, key: string, windowStartMs: number): string => `${config.key_prefix}${ruleId}:budget:${key}:${windowStartMs}`;
+  const budgetKey = (ruleId: string, key: string, windowStartMs: number): string =>
+    `${config.key_prefix}${ruleId}:budget:${key}:${windowStartMs}`;
 
-  const run = (script: RedisScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> => runScript(client, script, keys, args);
+  const run = (script: RedisScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> =>
+    runScript(client, script, keys, args);
 
   return {
     kind: 'redis',
@@ -78,9 +91,18 @@ export async function createRedisBackend(config: RedisLimitsConfig, options: Red
       const lease = `${processId}:${(leaseCounter += 1)}`;
       const keys = checks.flatMap((check) => [rateKey(check.ruleId, check.key), leaseSetKey(check.ruleId, check.key)]);
       const args = checks.flatMap((check) => [check.rate?.intervalMs ?? -1, check.rate?.burst ?? -1, check.maxInFlight ?? -1]);
-      const [admitted, index, retryAfterMs] = (await run(ADMIT_SCRIPT, keys, [nowMs, config.lease_ttl, lease, ...args])) as [number, number, string];
+      const [admitted, index, retryAfterMs] = (await run(ADMIT_SCRIPT, keys, [nowMs, config.lease_ttl, lease, ...args])) as [
+        number,
+        number,
+        string,
+      ];
       if (admitted !== 1) {
-        return { admitted: false, index: Math.abs(index) - 1, limit: index > 0 ? 'rate' : 'concurrency', retryAfterMs: Number(retryAfterMs) };
+        return {
+          admitted: false,
+          index: Math.abs(index) - 1,
+          limit: index > 0 ? 'rate' : 'concurrency',
+          retryAfterMs: Number(retryAfterMs),
+        };
       }
       const leased = checks.filter((check) => check.maxInFlight !== undefined).map((check) => leaseSetKey(check.ruleId, check.key));
       let released = leased.length === 0;
@@ -107,7 +129,11 @@ export async function createRedisBackend(config: RedisLimitsConfig, options: Red
     async spendBudget(ruleId: string, key: string, windowStartMs: number, windowMs: number, amounts: BudgetAmounts): Promise<void> {
       const hash = budgetKey(ruleId, key, windowStartMs);
       // One round trip; the window's key expires a minute after the window (clock skew between replicas).
-      const batch = client.multi().hincrbyfloat(hash, 'samples', amounts.samples).hincrbyfloat(hash, 'seconds', amounts.seconds).pexpire(hash, windowMs + 60_000);
+      const batch = client
+        .multi()
+        .hincrbyfloat(hash, 'samples', amounts.samples)
+        .hincrbyfloat(hash, 'seconds', amounts.seconds)
+        .pexpire(hash, windowMs + 60_000);
       try {
         await batch.exec();
       } catch (error) {
@@ -120,7 +146,10 @@ export async function createRedisBackend(config: RedisLimitsConfig, options: Red
     /** The first connection, bounded by connect_timeout; a Redis that is down does not stop the start. */
     async start() {
       await client.connect().catch((error: unknown) => {
-        logger.warn({ backend: 'redis', err: (error as Error).message }, 'limits backend not reachable at start; reconnecting in the background');
+        logger.warn(
+          { backend: 'redis', err: (error as Error).message },
+          'limits backend not reachable at start; reconnecting in the background',
+        );
       });
     },
     async close() {
@@ -131,7 +160,12 @@ export async function createRedisBackend(config: RedisLimitsConfig, options: Red
 }
 
 /** Runs a script by its digest, loading it on the first NOSCRIPT; any failure is a LimitBackendError. */
-async function runScript(client: RedisClient, script: RedisScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+async function runScript(
+  client: RedisClient,
+  script: RedisScript,
+  keys: readonly string[],
+  args: readonly (string | number)[],
+): Promise<unknown> {
   try {
     try {
       return await client.evalsha(script.sha1, keys.length, ...keys, ...args);

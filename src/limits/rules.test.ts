@@ -5,7 +5,13 @@ import { createIdentity } from '../identity/identity.js';
 import { compileLimitRule, type LimitSubject } from './rules.js';
 
 const identity = (subject: string, extra: { roles?: string[]; authenticator?: string; tenants?: string[] } = {}) =>
-  createIdentity({ subject, tenants: extra.tenants ?? ['team-a'], policy: undefined, authenticator: extra.authenticator ?? 'oidc', ...(extra.roles ? { roles: extra.roles } : {}) });
+  createIdentity({
+    subject,
+    tenants: extra.tenants ?? ['team-a'],
+    policy: undefined,
+    authenticator: extra.authenticator ?? 'oidc',
+    ...(extra.roles ? { roles: extra.roles } : {}),
+  });
 
 const subject = (overrides: Partial<LimitSubject> = {}): LimitSubject => ({
   identity: identity('alice', { roles: ['viewer'] }),

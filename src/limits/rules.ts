@@ -46,19 +46,24 @@ export function compileLimitRule(config: LimitRuleConfig): LimitRule {
   const upstreams = setOf(config.upstreams);
   const endpoints = setOf(config.endpoints);
   const { name } = config;
-  const rate = config.rate === undefined
-    ? undefined
-    : { intervalMs: 1000 / config.rate, burst: config.burst ?? Math.max(1, Math.ceil(config.rate)) };
+  const rate =
+    config.rate === undefined ? undefined : { intervalMs: 1000 / config.rate, burst: config.burst ?? Math.max(1, Math.ceil(config.rate)) };
   return Object.freeze({
     name,
     id: createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16),
     config,
     rate,
-    hasCostGuards: [config.max_range, config.min_step, config.max_points, config.max_query_bytes, config.max_lookback]
-      .some((value) => value !== undefined),
-    budget: config.max_samples === undefined && config.max_query_seconds === undefined
-      ? undefined
-      : { maxSamples: config.max_samples, maxSeconds: config.max_query_seconds, windowMs: config.budget_window ?? DEFAULT_BUDGET_WINDOW_MS },
+    hasCostGuards: [config.max_range, config.min_step, config.max_points, config.max_query_bytes, config.max_lookback].some(
+      (value) => value !== undefined,
+    ),
+    budget:
+      config.max_samples === undefined && config.max_query_seconds === undefined
+        ? undefined
+        : {
+            maxSamples: config.max_samples,
+            maxSeconds: config.max_query_seconds,
+            windowMs: config.budget_window ?? DEFAULT_BUDGET_WINDOW_MS,
+          },
     matches(subject: LimitSubject): boolean {
       return (
         (subjects === undefined || subjects.has(subject.identity.subject)) &&

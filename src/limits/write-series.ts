@@ -41,7 +41,7 @@ function countField1(message: Buffer, what: string): number {
   let count = 0;
   while (reader.hasMore()) {
     const tag = reader.tag();
-    if (tag === (1 << 3 | LENGTH_DELIMITED)) count++;
+    if (tag === ((1 << 3) | LENGTH_DELIMITED)) count++;
     reader.skip(tag & 7);
   }
   return count;

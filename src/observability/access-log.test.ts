@@ -32,7 +32,16 @@ test('the access line is byte for byte what pino writes for the same fields, bin
     [line({ status: 502, code: 'upstream_unreachable', tenant: undefined, subject: undefined }), 'warn'],
     [line({ path: '/a "quoted"\\path\n\u0001\u2028é\ud800', subject: 'x'.repeat(100), limit: 'per-tenant', websocket: true }), 'info'],
     [line({ path: undefined, upstream: undefined, endpoint: undefined, authenticator: undefined }), 'info'],
-    [line({ subject: 'grafana:user:7', authenticator: 'grafana', grafanaUser: 'user:7 (ana "a")', grafanaOrg: 1, grafanaTeams: ['alpha', 'b "\u2028'] }), 'info'],
+    [
+      line({
+        subject: 'grafana:user:7',
+        authenticator: 'grafana',
+        grafanaUser: 'user:7 (ana "a")',
+        grafanaOrg: 1,
+        grafanaTeams: ['alpha', 'b "\u2028'],
+      }),
+      'info',
+    ],
     [line({ grafanaUser: 'user:8', grafanaOrg: 2, grafanaTeams: [] }), 'info'],
   ];
   for (const bindings of [undefined, { worker: 2 }]) {

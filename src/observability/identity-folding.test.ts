@@ -5,7 +5,12 @@ import { createIdentityFolding, OTHER_IDENTITIES } from './identity-folding.js';
 function folding(topN: number) {
   let nowMs = 0;
   const evicted: string[] = [];
-  const fold = createIdentityFolding({ topN, halfLifeMs: 3_600_000, now: () => nowMs, onEvicted: (tenant, id) => evicted.push(`${tenant}/${id}`) });
+  const fold = createIdentityFolding({
+    topN,
+    halfLifeMs: 3_600_000,
+    now: () => nowMs,
+    onEvicted: (tenant, id) => evicted.push(`${tenant}/${id}`),
+  });
   return { fold, evicted, advance: (ms: number) => (nowMs += ms) };
 }
 

@@ -20,7 +20,9 @@ const lines = (n: number) => Array.from({ length: n }, (_, i) => `{"msg":"line $
 
 describe('batched log destination', () => {
   it('writes the pending batch when the process exits through process.exit, before its delay is up', async () => {
-    const out = await childOutput(`dest.write('{"msg":"last words"}\\n'); process.exit(3);`).catch((error: { stdout: string }) => error.stdout);
+    const out = await childOutput(`dest.write('{"msg":"last words"}\\n'); process.exit(3);`).catch(
+      (error: { stdout: string }) => error.stdout,
+    );
     assert.equal(out, '{"msg":"last words"}\n');
   });
 

@@ -4,7 +4,10 @@ import { createLogger } from './logger.js';
 
 function recorded() {
   const lines: Record<string, unknown>[] = [];
-  const logger = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) } });
+  const logger = createLogger({
+    level: 'info',
+    destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+  });
   return { logger, lines };
 }
 

@@ -63,7 +63,12 @@ test('requests, durations and authentications are exposed as prom-client Counter
     requests.labels(labels.tenant, labels.upstream, labels.endpoint, String(labels.code)).inc();
     duration.labels(labels.upstream, labels.endpoint).observe(seconds);
   }
-  for (const [authenticator, result] of [['static-token', 'success'], ['jwt', 'refused'], ['static-token', 'success'], ['none', 'unrecognised']] as const) {
+  for (const [authenticator, result] of [
+    ['static-token', 'success'],
+    ['jwt', 'refused'],
+    ['static-token', 'success'],
+    ['none', 'unrecognised'],
+  ] as const) {
     metrics.recordAuthentication(authenticator, result);
     authentications.labels(authenticator, result).inc();
   }

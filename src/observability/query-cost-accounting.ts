@@ -20,7 +20,12 @@ export function createQueryCostAccounting(
   now: () => number,
 ): QueryCostAccounting {
   const metrics = createQueryCostMetrics(registry, { topIdentities: config.top_identities, maxTenants: config.max_tenants, now });
-  const ledger = createQueryCostLedger({ now, topQueries: config.top_queries, topIdentities: 20, maxIdentities: LEDGER_IDENTITIES_PER_MINUTE });
+  const ledger = createQueryCostLedger({
+    now,
+    topQueries: config.top_queries,
+    topIdentities: 20,
+    maxIdentities: LEDGER_IDENTITIES_PER_MINUTE,
+  });
   return {
     askBackend: config.ask_backend,
     record(cost) {

@@ -51,7 +51,12 @@ interface MinuteBucket {
   bySeconds: LedgerQuery[];
 }
 
-export function createQueryCostLedger(options: { readonly now: () => number; readonly topQueries: number; readonly maxIdentities: number; readonly topIdentities: number }): QueryCostLedger {
+export function createQueryCostLedger(options: {
+  readonly now: () => number;
+  readonly topQueries: number;
+  readonly maxIdentities: number;
+  readonly topIdentities: number;
+}): QueryCostLedger {
   const buckets = new Map<number, MinuteBucket>();
 
   function bucketNow(): MinuteBucket {

@@ -5,22 +5,43 @@ import { createQueryCostMetrics } from './query-cost-metrics.js';
 import type { QueryCostRecord } from './query-cost-record.js';
 
 function record(tenant: string, identity: string, samples: number | undefined): QueryCostRecord {
-  return { tenant, identity, upstream: 'prom', endpoint: 'prometheus.query', query: 'up', samples, bytesProcessed: undefined, responseBytes: 10, seconds: 0.5, rangeSeconds: undefined, stepSeconds: undefined };
+  return {
+    tenant,
+    identity,
+    upstream: 'prom',
+    endpoint: 'prometheus.query',
+    query: 'up',
+    samples,
+    bytesProcessed: undefined,
+    responseBytes: 10,
+    seconds: 0.5,
+    rangeSeconds: undefined,
+    stepSeconds: undefined,
+  };
 }
 
 async function series(registry: Registry, name: string): Promise<string[]> {
   const text = await registry.metrics();
-  return text.split('\n').filter((line) => line.startsWith(`${name}{`)).map((line) => line.slice(name.length));
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(`${name}{`))
+    .map((line) => line.slice(name.length));
 }
 
-test('per tenant the top N identities have series, the rest are other; a displaced identity\'s series go', async () => {
+test("per tenant the top N identities have series, the rest are other; a displaced identity's series go", async () => {
   const registry = new Registry();
   const metrics = createQueryCostMetrics(registry, { topIdentities: 1, maxTenants: 10, now: () => 0 });
   metrics.record(record('t', 'a', 100));
   metrics.record(record('t', 'b', 50));
-  assert.deepEqual(await series(registry, 'scopegate_query_samples_total'), ['{tenant="t",identity="a"} 100', '{tenant="t",identity="other"} 50']);
+  assert.deepEqual(await series(registry, 'scopegate_query_samples_total'), [
+    '{tenant="t",identity="a"} 100',
+    '{tenant="t",identity="other"} 50',
+  ]);
   metrics.record(record('t', 'b', 200)); // 250 > 2 × 100
-  assert.deepEqual(await series(registry, 'scopegate_query_samples_total'), ['{tenant="t",identity="other"} 50', '{tenant="t",identity="b"} 200']);
+  assert.deepEqual(await series(registry, 'scopegate_query_samples_total'), [
+    '{tenant="t",identity="other"} 50',
+    '{tenant="t",identity="b"} 200',
+  ]);
   assert.deepEqual(await series(registry, 'scopegate_queries_total'), ['{tenant="t",identity="other"} 1', '{tenant="t",identity="b"} 1']);
 });
 
@@ -29,7 +50,10 @@ test('past max_tenants, new tenants are counted as tenant="other"; without repor
   const metrics = createQueryCostMetrics(registry, { topIdentities: 5, maxTenants: 1, now: () => 0 });
   metrics.record(record('t1', 'a', undefined));
   metrics.record(record('t2', 'b', undefined));
-  assert.deepEqual(await series(registry, 'scopegate_queries_total'), ['{tenant="t1",identity="a"} 1', '{tenant="other",identity="other"} 1']);
+  assert.deepEqual(await series(registry, 'scopegate_queries_total'), [
+    '{tenant="t1",identity="a"} 1',
+    '{tenant="other",identity="other"} 1',
+  ]);
   assert.deepEqual(await series(registry, 'scopegate_query_samples_total'), []);
   assert.equal((await series(registry, 'scopegate_query_duration_seconds_count')).length, 2);
 });

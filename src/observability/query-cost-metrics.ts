@@ -13,16 +13,28 @@ export interface QueryCostMetrics {
 }
 
 const COUNTERS = {
-  samples: ['scopegate_query_samples_total', 'Samples the backend loaded for queries (where it reports them), by tenant and identity (top N per tenant, the rest as other).'],
-  bytesProcessed: ['scopegate_query_processed_bytes_total', 'Bytes the backend read for queries (where it reports them: Loki, Mimir), by tenant and identity.'],
+  samples: [
+    'scopegate_query_samples_total',
+    'Samples the backend loaded for queries (where it reports them), by tenant and identity (top N per tenant, the rest as other).',
+  ],
+  bytesProcessed: [
+    'scopegate_query_processed_bytes_total',
+    'Bytes the backend read for queries (where it reports them: Loki, Mimir), by tenant and identity.',
+  ],
   responseBytes: ['scopegate_query_response_bytes_total', 'Response body bytes sent to clients for queries, by tenant and identity.'],
   seconds: ['scopegate_query_seconds_total', 'Seconds spent on queries, request to last byte, by tenant and identity.'],
   queries: ['scopegate_queries_total', 'Queries accounted, by tenant and identity.'],
 } as const;
 
-export function createQueryCostMetrics(registry: Registry, options: { readonly topIdentities: number; readonly maxTenants: number; readonly now: () => number }): QueryCostMetrics {
+export function createQueryCostMetrics(
+  registry: Registry,
+  options: { readonly topIdentities: number; readonly maxTenants: number; readonly now: () => number },
+): QueryCostMetrics {
   const counters = Object.fromEntries(
-    Object.entries(COUNTERS).map(([key, [name, help]]) => [key, new Counter({ name, help, labelNames: ['tenant', 'identity'], registers: [registry] })]),
+    Object.entries(COUNTERS).map(([key, [name, help]]) => [
+      key,
+      new Counter({ name, help, labelNames: ['tenant', 'identity'], registers: [registry] }),
+    ]),
   ) as Record<keyof typeof COUNTERS, Counter<'tenant' | 'identity'>>;
   const samples = new Histogram({
     name: 'scopegate_query_samples',
@@ -64,7 +76,10 @@ export function createQueryCostMetrics(registry: Registry, options: { readonly t
   return {
     record(cost) {
       const tenant = tenantLabel(cost.tenant);
-      const labels = { tenant, identity: tenant === OTHER_IDENTITIES ? OTHER_IDENTITIES : folding.labelFor(tenant, cost.identity, costScore(cost)) };
+      const labels = {
+        tenant,
+        identity: tenant === OTHER_IDENTITIES ? OTHER_IDENTITIES : folding.labelFor(tenant, cost.identity, costScore(cost)),
+      };
       counters.queries.inc(labels);
       counters.seconds.inc(labels, cost.seconds);
       counters.responseBytes.inc(labels, cost.responseBytes);

@@ -32,7 +32,10 @@ test('starts a new, unsampled trace when the header is absent or invalid', () =>
 });
 
 test('a future version with extra fields is read as version 00 (W3C forward compatibility)', () => {
-  assert.equal(continueTrace('01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-ever').traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+  assert.equal(
+    continueTrace('01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-ever').traceId,
+    '4bf92f3577b34da6a3ce929d0e0e4736',
+  );
 });
 
 test('each continuer cuts ids from its own pool: two of them (two gateways in one process) never repeat an id', () => {

@@ -6,7 +6,10 @@ import { createOtlpTracer, createPropagatingTracer } from './tracing.js';
 
 function recordedLogger() {
   const lines: Record<string, unknown>[] = [];
-  const logger = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) } });
+  const logger = createLogger({
+    level: 'info',
+    destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+  });
   return { logger, lines };
 }
 

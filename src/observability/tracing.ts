@@ -68,7 +68,10 @@ export async function createOtlpTracer(config: TracingConfig, logger: Logger): P
   // warning a second setLogger would write (a reload, or two gateways in one process).
   const warn = (message: string, ...args: unknown[]) => logger.warn({ otel: args.map(String) }, `tracing: ${message}`);
   const quiet = () => undefined;
-  api.diag.setLogger({ error: warn, warn, info: quiet, debug: quiet, verbose: quiet }, { logLevel: api.DiagLogLevel.WARN, suppressOverrideMessage: true });
+  api.diag.setLogger(
+    { error: warn, warn, info: quiet, debug: quiet, verbose: quiet },
+    { logLevel: api.DiagLogLevel.WARN, suppressOverrideMessage: true },
+  );
   // A collector that is down delays shutdown and reload by at most this, never a request.
   const exporter = new OTLPTraceExporter({ url: config.otlp_endpoint.href, headers: { ...config.headers }, timeoutMillis: 5_000 });
   const provider = new sdk.BasicTracerProvider({
@@ -82,7 +85,12 @@ export async function createOtlpTracer(config: TracingConfig, logger: Logger): P
     start(incoming) {
       const parent = parseTraceparent(incoming);
       const context = parent
-        ? api.trace.setSpanContext(api.ROOT_CONTEXT, { traceId: parent.traceId, spanId: parent.spanId, traceFlags: parent.flags, isRemote: true })
+        ? api.trace.setSpanContext(api.ROOT_CONTEXT, {
+            traceId: parent.traceId,
+            spanId: parent.spanId,
+            traceFlags: parent.flags,
+            isRemote: true,
+          })
         : api.ROOT_CONTEXT;
       const span: Span = tracer.startSpan('scopegate', { kind: api.SpanKind.SERVER }, context);
       const { traceId, spanId, traceFlags } = span.spanContext();
@@ -100,7 +108,8 @@ export async function createOtlpTracer(config: TracingConfig, logger: Logger): P
       };
     },
     // The last batch may fail to export (collector down): a warning, never a failed shutdown or reload.
-    shutdown: () => provider.shutdown().catch((error: unknown) => logger.warn({ err: String(error) }, 'tracing: the last spans could not be exported')),
+    shutdown: () =>
+      provider.shutdown().catch((error: unknown) => logger.warn({ err: String(error) }, 'tracing: the last spans could not be exported')),
   };
 }
 

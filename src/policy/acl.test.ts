@@ -53,9 +53,6 @@ team-a:
 ops: "ops-.*"
 `);
   assert.equal(describePolicy(resolveRolesPolicy(acl, ['team-a'])), '{namespace="a",env="prod"} or {namespace="shared"}');
-  assert.equal(
-    describePolicy(resolveRolesPolicy(acl, ['team-a', 'ops'])),
-    '{namespace="a",env="prod"} or {namespace=~"shared|ops-.*"}',
-  );
+  assert.equal(describePolicy(resolveRolesPolicy(acl, ['team-a', 'ops'])), '{namespace="a",env="prod"} or {namespace=~"shared|ops-.*"}');
   assert.throws(() => parseAcl('bad:\n  - { namespace: "" }'), /role "bad"/);
 });

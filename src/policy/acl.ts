@@ -40,7 +40,9 @@ export function parseAcl(text: string, options: { label?: string } = {}): Acl {
   const roles = new Map<string, LabelPolicy>();
   for (const [role, raw] of Object.entries(document as Record<string, unknown>)) {
     try {
-      const policy = isSelectorList(raw) ? buildSelectorsPolicy(readSelectorsInput(raw)) : buildLabelPolicy({ label, values: splitValues(role, raw) });
+      const policy = isSelectorList(raw)
+        ? buildSelectorsPolicy(readSelectorsInput(raw))
+        : buildLabelPolicy({ label, values: splitValues(role, raw) });
       if (policy === undefined) throw new AclError(`ACL role "${role}" has no values`);
       roles.set(role, policy);
     } catch (error) {
@@ -57,8 +59,7 @@ function isSelectorList(raw: unknown): boolean {
 }
 
 function splitValues(role: string, raw: unknown): string[] {
-  const items = typeof raw === 'string' ? raw.split(',')
-    : Array.isArray(raw) && raw.every((v) => typeof v === 'string') ? raw : undefined;
+  const items = typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) && raw.every((v) => typeof v === 'string') ? raw : undefined;
   if (items === undefined) throw new AclError(`ACL role "${role}" must be a string or a list of strings`);
   return items.map((v) => v.trim()).filter((v) => v !== '');
 }

@@ -14,12 +14,39 @@ import {
 const one = (input: Parameters<typeof buildLabelPolicy>[0]): LabelPolicy => buildLabelPolicy(input) as LabelPolicy;
 
 const cases: { name: string; selectors: Parameters<typeof buildSelectorsPolicy>[0]; want: string }[] = [
-  { name: 'one selector reads as the single-selector form', selectors: [{ namespace: 'a', env: 'prod' }], want: 'namespace="a",env="prod"' },
-  { name: 'two selectors on different labels stay two', selectors: [{ namespace: 'a', env: 'prod' }, { namespace: 'shared' }], want: '{namespace="a",env="prod"} or {namespace="shared"}' },
-  { name: 'selectors differing in one label are joined', selectors: [{ namespace: 'a', env: 'prod' }, { namespace: 'b', env: 'prod' }], want: 'namespace=~"a|b",env="prod"' },
-  { name: 'a narrower selector is absorbed by a wider one', selectors: [{ namespace: 'a', env: 'prod' }, { namespace: 'a' }], want: 'namespace="a"' },
-  { name: 'a literal inside a regex of the wider selector is absorbed', selectors: [{ namespace: 'team-a', env: 'prod' }, { namespace: 'team-.*' }], want: 'namespace=~"team-.*"' },
-  { name: 'identical selectors are kept once', selectors: [{ namespace: ['a', 'b'] }, { namespace: ['b', 'a'] }], want: 'namespace=~"a|b"' },
+  {
+    name: 'one selector reads as the single-selector form',
+    selectors: [{ namespace: 'a', env: 'prod' }],
+    want: 'namespace="a",env="prod"',
+  },
+  {
+    name: 'two selectors on different labels stay two',
+    selectors: [{ namespace: 'a', env: 'prod' }, { namespace: 'shared' }],
+    want: '{namespace="a",env="prod"} or {namespace="shared"}',
+  },
+  {
+    name: 'selectors differing in one label are joined',
+    selectors: [
+      { namespace: 'a', env: 'prod' },
+      { namespace: 'b', env: 'prod' },
+    ],
+    want: 'namespace=~"a|b",env="prod"',
+  },
+  {
+    name: 'a narrower selector is absorbed by a wider one',
+    selectors: [{ namespace: 'a', env: 'prod' }, { namespace: 'a' }],
+    want: 'namespace="a"',
+  },
+  {
+    name: 'a literal inside a regex of the wider selector is absorbed',
+    selectors: [{ namespace: 'team-a', env: 'prod' }, { namespace: 'team-.*' }],
+    want: 'namespace=~"team-.*"',
+  },
+  {
+    name: 'identical selectors are kept once',
+    selectors: [{ namespace: ['a', 'b'] }, { namespace: ['b', 'a'] }],
+    want: 'namespace=~"a|b"',
+  },
   { name: 'a list of values is one rule', selectors: [{ namespace: ['a', 'min.*'] }], want: 'namespace=~"a|min.*"' },
   { name: '.* alone is full access', selectors: [{ namespace: '.*' }, { namespace: 'a' }], want: 'full' },
   { name: '.* beside another label drops only its label', selectors: [{ namespace: '.*', env: 'prod' }], want: 'env="prod"' },
@@ -55,7 +82,11 @@ test('unionLabelPolicies is exact where the per-label merge widened', () => {
 });
 
 test('unionLabelPolicies of one-label sources is the former per-label merge (ACL roles)', () => {
-  const union = unionLabelPolicies([one({ values: ['default'] }), one({ values: ['kube-system', 'monitoring'] }), one({ values: ['min.*'] })]);
+  const union = unionLabelPolicies([
+    one({ values: ['default'] }),
+    one({ values: ['kube-system', 'monitoring'] }),
+    one({ values: ['min.*'] }),
+  ]);
   assert.equal(describePolicy(union), 'namespace=~"default|kube-system|monitoring|min.*"');
 });
 

@@ -21,9 +21,7 @@ export interface LabelRule {
 /** One selector: its rules AND (one rule per label, at least one rule). */
 export type LabelSelector = readonly LabelRule[];
 
-export type LabelPolicy =
-  | { readonly fullAccess: true }
-  | { readonly fullAccess: false; readonly selectors: readonly LabelSelector[] };
+export type LabelPolicy = { readonly fullAccess: true } | { readonly fullAccess: false; readonly selectors: readonly LabelSelector[] };
 
 /** A policy that limits: at least one selector, each with at least one rule. */
 export type LimitedPolicy = Extract<LabelPolicy, { fullAccess: false }>;
@@ -119,7 +117,10 @@ export function buildSelectorsPolicy(selectors: readonly SelectorInput[]): Label
     for (const [label, raw] of entries) {
       const values: readonly string[] = typeof raw === 'string' ? [raw] : raw;
       if (values.length === 0) throw new PolicyError(`selector ${index + 1}: label "${label}" has no value`);
-      const rule = makeRule(label, values.filter((v) => v !== '.*')); // validates the name and the other values
+      const rule = makeRule(
+        label,
+        values.filter((v) => v !== '.*'),
+      ); // validates the name and the other values
       if (!values.includes('.*')) rules.push(rule);
     }
     return rules.length === 0 ? FULL_ACCESS : freezePolicy([rules]);
@@ -217,8 +218,9 @@ function normaliseSelectors(input: readonly LabelSelector[]): LabelRule[][] {
 
 /** Drops every selector provably inside another one (of two equal selectors, the first is kept). */
 function dropAbsorbed(selectors: LabelRule[][]): LabelRule[][] {
-  return selectors.filter((narrow, i) =>
-    !selectors.some((wide, j) => j !== i && selectorCovers(wide, narrow) && (j < i || !selectorCovers(narrow, wide))));
+  return selectors.filter(
+    (narrow, i) => !selectors.some((wide, j) => j !== i && selectorCovers(wide, narrow) && (j < i || !selectorCovers(narrow, wide))),
+  );
 }
 
 /** Joins two selectors over the same labels that differ on one label only (exact: `(A∧x)∨(A∧y) = A∧(x∨y)`). */
@@ -254,7 +256,11 @@ function joinTwo(a: LabelRule[], b: LabelRule[]): LabelRule[] | undefined {
   if (differing === undefined) return a;
   const ruleA = a[differing] as LabelRule;
   const ruleB = b.find((r) => r.label === ruleA.label) as LabelRule;
-  const merged = { label: ruleA.label, literals: dedupe([...ruleA.literals, ...ruleB.literals]), regexes: dedupe([...ruleA.regexes, ...ruleB.regexes]) };
+  const merged = {
+    label: ruleA.label,
+    literals: dedupe([...ruleA.literals, ...ruleB.literals]),
+    regexes: dedupe([...ruleA.regexes, ...ruleB.regexes]),
+  };
   return a.map((rule, i) => (i === differing ? merged : rule));
 }
 
@@ -280,8 +286,10 @@ export function selectorCovers(wide: LabelSelector, narrow: LabelSelector): bool
   return wide.every((w) => {
     const n = narrow.find((r) => r.label === w.label);
     if (n === undefined) return false;
-    return n.regexes.every((re) => w.regexes.includes(re)) &&
-      n.literals.every((lit) => w.literals.includes(lit) || w.regexes.some((re) => fullyMatches(re, lit)));
+    return (
+      n.regexes.every((re) => w.regexes.includes(re)) &&
+      n.literals.every((lit) => w.literals.includes(lit) || w.regexes.some((re) => fullyMatches(re, lit)))
+    );
   });
 }
 
@@ -341,7 +349,10 @@ export function describePolicy(policy: LabelPolicy | undefined): string {
   if (policy === undefined) return 'none';
   if (policy.fullAccess) return 'full';
   const described = policy.selectors.map((selector) =>
-    selectorMatchers(selector).map((m) => `${m.label}${m.op}${JSON.stringify(m.value)}`).join(','));
+    selectorMatchers(selector)
+      .map((m) => `${m.label}${m.op}${JSON.stringify(m.value)}`)
+      .join(','),
+  );
   return described.length === 1 ? (described[0] as string) : described.map((d) => `{${d}}`).join(' or ');
 }
 

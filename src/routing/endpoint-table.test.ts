@@ -17,7 +17,9 @@ test('a table with two rows for the same path and method is refused when compile
 });
 
 test('the same path with other methods, or another pattern, is not a duplicate', () => {
-  const table = compileEndpointTable(preset([row('get', ['GET'], '/x'), row('post', ['POST'], '/x'), row('i', ['GET'], /^\/x$/i), row('p', ['GET'], /^\/x$/)]));
+  const table = compileEndpointTable(
+    preset([row('get', ['GET'], '/x'), row('post', ['POST'], '/x'), row('i', ['GET'], /^\/x$/i), row('p', ['GET'], /^\/x$/)]),
+  );
   assert.equal(table.match('POST', '/x').name, 'post');
   assert.equal(table.match('GET', '/x').name, 'get');
 });

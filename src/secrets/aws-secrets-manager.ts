@@ -39,18 +39,10 @@ export function createSecretsManagerSource(options: SecretsManagerSourceOptions)
   });
 }
 
-async function fetchSecretString(
-  client: SecretsManagerClient,
-  secretId: string,
-  origin: string,
-  signal?: AbortSignal,
-): Promise<string> {
+async function fetchSecretString(client: SecretsManagerClient, secretId: string, origin: string, signal?: AbortSignal): Promise<string> {
   let secretString: string | undefined;
   try {
-    const output = await client.send(
-      new GetSecretValueCommand({ SecretId: secretId }),
-      signal ? { abortSignal: signal } : {},
-    );
+    const output = await client.send(new GetSecretValueCommand({ SecretId: secretId }), signal ? { abortSignal: signal } : {});
     secretString = output.SecretString;
   } catch (error) {
     throw new SecretSourceError(`${origin}: ${describeAwsError(error)}`, { cause: error });

@@ -21,7 +21,12 @@ function createFakeSource() {
 
 function setup() {
   const fake = createFakeSource();
-  const clock = { ms: 1_700_000_000_000, now() { return this.ms; } };
+  const clock = {
+    ms: 1_700_000_000_000,
+    now() {
+      return this.ms;
+    },
+  };
   const registry = new Registry();
   const refresher = createTokenRefresher({
     source: fake.source,

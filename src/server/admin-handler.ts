@@ -51,7 +51,8 @@ export function createAdminHandler(deps: AdminDeps) {
         return;
       }
       case '/query-cost': {
-        if (deps.queryCost === undefined) return sendJson(res, 404, { status: 'error', error: 'query cost accounting is off ([query_cost] enabled)' });
+        if (deps.queryCost === undefined)
+          return sendJson(res, 404, { status: 'error', error: 'query cost accounting is off ([query_cost] enabled)' });
         const by = new URLSearchParams(search ?? '').get('by') ?? 'samples';
         if (!IDENTITY_ORDERS.has(by)) return sendJson(res, 400, { status: 'error', error: 'by must be samples, seconds or bytes' });
         return sendJson(res, 200, { status: 'success', data: deps.queryCost(by as IdentityOrder) });

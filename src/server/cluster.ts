@@ -42,7 +42,10 @@ export async function startClusterPrimary(options: ClusterOptions): Promise<Clus
   const workers = superviseWorkers(options, registry, () => void primary.shutdown().then((code) => process.exit(code)));
   const adminServer = await serveAdmin(config, log, clusterAdminHandler(workers, registry, config.proxy.workers));
   workers.fork(config.proxy.workers);
-  log.info({ workers: config.proxy.workers, proxy: config.proxy.listen, admin: adminServer.address() }, 'scopegate cluster primary started');
+  log.info(
+    { workers: config.proxy.workers, proxy: config.proxy.listen, admin: adminServer.address() },
+    'scopegate cluster primary started',
+  );
 
   const primary: ClusterPrimary = {
     reload: () => workers.signal('SIGHUP'),
@@ -61,7 +64,9 @@ export async function startClusterPrimary(options: ClusterOptions): Promise<Clus
 /** The primary serves the admin port alone, so it cannot be the port the workers share. */
 function requireOwnAdminListener(config: Config): void {
   if (formatListenAddress(config.proxy.listen) === formatListenAddress(config.admin.listen)) {
-    throw new ConfigError('config', ['admin.listen: must differ from proxy.listen when proxy.workers > 1 (the primary serves the admin port)']);
+    throw new ConfigError('config', [
+      'admin.listen: must differ from proxy.listen when proxy.workers > 1 (the primary serves the admin port)',
+    ]);
   }
 }
 

@@ -51,7 +51,11 @@ interface Current<A extends ServedApp> {
   tls: HttpsOptions | undefined;
 }
 
-async function startListeners<A extends ServedApp>(config: Config, deps: ListenerDeps<A>, withAdmin: boolean): Promise<ProxyListener<A> & { adminAddress?: AddressInfo }> {
+async function startListeners<A extends ServedApp>(
+  config: Config,
+  deps: ListenerDeps<A>,
+  withAdmin: boolean,
+): Promise<ProxyListener<A> & { adminAddress?: AddressInfo }> {
   const log = deps.logger;
   // The listener's certificate is read before anything starts: a missing file fails the start.
   const tls = listenerTlsOptions(config);
@@ -137,7 +141,13 @@ async function listenOrClose(config: Config, proxyServer: Server, adminServer: S
  * Builds the app of `next` and swaps it in if it started and is no less ready than the current one; the
  * listen addresses stay those of `started` (the config the listeners were started with).
  */
-async function reload<A extends ServedApp>(next: Config, started: Config, current: Current<A>, deps: ListenerDeps<A>, httpsServer: HttpsServer | undefined): Promise<boolean> {
+async function reload<A extends ServedApp>(
+  next: Config,
+  started: Config,
+  current: Current<A>,
+  deps: ListenerDeps<A>,
+  httpsServer: HttpsServer | undefined,
+): Promise<boolean> {
   const log = deps.logger;
   let candidate: A;
   let nextTls: HttpsOptions | undefined;
@@ -174,7 +184,12 @@ function isLessReady(candidate: ServedApp, app: ServedApp, log: Logger): boolean
 }
 
 /** New certificates apply to the running HTTPS listener; turning TLS or client certificates on or off does not. */
-function reloadListenerTls(nextTls: HttpsOptions | undefined, current: Current<ServedApp>, httpsServer: HttpsServer | undefined, log: Logger): void {
+function reloadListenerTls(
+  nextTls: HttpsOptions | undefined,
+  current: Current<ServedApp>,
+  httpsServer: HttpsServer | undefined,
+  log: Logger,
+): void {
   const listenerTls = current.tls;
   if ((nextTls === undefined) !== (listenerTls === undefined) || Boolean(nextTls?.requestCert) !== Boolean(listenerTls?.requestCert)) {
     log.warn('turning TLS or client certificates on or off takes a restart; certificates themselves are reloaded');
@@ -186,7 +201,13 @@ function reloadListenerTls(nextTls: HttpsOptions | undefined, current: Current<S
 }
 
 /** Stops accepting, lets in-flight requests finish up to `proxy.shutdown_timeout`, then closes. */
-async function drainAndClose(current: Current<ServedApp>, proxyServer: Server, adminServer: Server | undefined, connections: ProxyConnections, log: Logger): Promise<void> {
+async function drainAndClose(
+  current: Current<ServedApp>,
+  proxyServer: Server,
+  adminServer: Server | undefined,
+  connections: ProxyConnections,
+  log: Logger,
+): Promise<void> {
   current.app.setAccepting(false);
   log.info({ inFlight: connections.inFlight }, 'shutting down: no new connections, draining requests');
   const closed = Promise.all([closeServer(proxyServer), adminServer ? closeServer(adminServer) : undefined]);
@@ -237,7 +258,11 @@ function listen(server: NetServer, address: { host: string; port: number }, key:
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
       const what = (error.code !== undefined ? LISTEN_HINTS[error.code] : undefined) ?? error.message;
-      reject(new ConfigError('config', [`${key}: cannot listen on ${formatListenAddress(address)}: ${error.code ? `${error.code}: ` : ''}${what}`]));
+      reject(
+        new ConfigError('config', [
+          `${key}: cannot listen on ${formatListenAddress(address)}: ${error.code ? `${error.code}: ` : ''}${what}`,
+        ]),
+      );
     };
     server.once('error', onError);
     server.listen(address.port, address.host, () => {

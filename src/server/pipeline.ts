@@ -52,7 +52,13 @@ export interface PreparedRequest extends EnforcedRequest {
  * or after a wait. Steps wait only when they must (core/maybe-async.ts): a request with a static token, no
  * limit rule and nothing to read before forwarding goes from its headers to the upstream without a promise.
  */
-export function runPipeline(req: IncomingMessage, res: ServerResponse, ctx: PlainRequestContext, deps: PipelineDeps, fail: (error: unknown) => void): void {
+export function runPipeline(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: PlainRequestContext,
+  deps: PipelineDeps,
+  fail: (error: unknown) => void,
+): void {
   const send = (prepared: PreparedRequest) => {
     try {
       sendUpstream(req, res, ctx, prepared, deps, (error) => {
@@ -99,7 +105,8 @@ function* prepareSteps(req: IncomingMessage, ctx: RequestContext, deps: Pipeline
   if (host === undefined) throw new BadRequest('invalid_host', 'the Host header is not a host name');
   const found = deps.findRoute(host, target.path);
   // HTTP/1.0 may leave Host out (and HTTP/1.1 may send it empty): only a catch-all route serves that.
-  if (!found && host === '') throw new BadRequest('missing_host', 'the request names no host (Host header missing or empty), and no catch-all route serves it');
+  if (!found && host === '')
+    throw new BadRequest('missing_host', 'the request names no host (Host header missing or empty), and no catch-all route serves it');
   if (!found) throw new NotFound('no_upstream', 'no upstream is configured for this host');
   const upstream = found.route.target;
   ctx.upstream = upstream.name;
@@ -117,7 +124,10 @@ function* prepareSteps(req: IncomingMessage, ctx: RequestContext, deps: Pipeline
   let admission: Admission | undefined;
   try {
     const length = req.headers['content-length'];
-    admission = (yield deps.limiter.admit({ identity, tenants, upstream: upstream.name, endpoint }, length === undefined ? undefined : Number(length))) as Admission;
+    admission = (yield deps.limiter.admit(
+      { identity, tenants, upstream: upstream.name, endpoint },
+      length === undefined ? undefined : Number(length),
+    )) as Admission;
     ctx.limitRules = admission.ruleNames;
     const enforce: EnforceContext = { identity, policy: identity.policy, tenants, options: upstream.options };
     const built = yield* buildRequest(req, ctx, deps, { path: found.path, query: target.query }, upstream, endpoint, enforce);
@@ -200,6 +210,9 @@ function authorizeEndpoint(identity: Identity, endpoint: Endpoint, upstream: Ups
   }
   // The one refusal of endpoints a label policy cannot narrow (Endpoint.fullAccessOnly).
   if (endpoint.fullAccessOnly && isLimitedPolicy(identity.policy) && !upstream.allowUnenforcedPolicy) {
-    throw new Forbidden('full_access_required', `${endpoint.name} cannot be limited to a label policy: it needs an identity with full access`);
+    throw new Forbidden(
+      'full_access_required',
+      `${endpoint.name} cannot be limited to a label policy: it needs an identity with full access`,
+    );
   }
 }

@@ -15,7 +15,13 @@ export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void
  * The proxy listener's handler: one context per request, the pipeline, the one error handler, and when the
  * response closes one access-log line and the metrics. Never throws: the gateway stays up whatever a request does.
  */
-export function createProxyHandler(deps: PipelineDeps, log: Logger, metrics: GatewayMetrics, tracer: RequestTracer, decisions?: DecisionRecorder): RequestHandler {
+export function createProxyHandler(
+  deps: PipelineDeps,
+  log: Logger,
+  metrics: GatewayMetrics,
+  tracer: RequestTracer,
+  decisions?: DecisionRecorder,
+): RequestHandler {
   return (req, res) => {
     const ctx = createRequestContext(req, res, log, tracer);
     // Bytes this response writes on the socket (keep-alive: counted from where the previous one ended).

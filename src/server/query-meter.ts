@@ -51,9 +51,10 @@ export function meterQuery(
   const query = built.endpoint.query;
   if (accounting === undefined || !isCostedQuery(query)) return undefined;
   const { request } = built;
-  const params = FORM_METHODS.has(request.method.toUpperCase()) && request.body !== undefined && request.body.length > 0
-    ? readRequestParams(request)
-    : [...new URLSearchParams(request.query)];
+  const params =
+    FORM_METHODS.has(request.method.toUpperCase()) && request.body !== undefined && request.body.length > 0
+      ? readRequestParams(request)
+      : [...new URLSearchParams(request.query)];
   const make = (read: readonly Param[]) => createMeter(built, read, query, admission, identity, startMs, accounting);
   return isPromise(params) ? params.then(make) : make(params);
 }
@@ -72,7 +73,11 @@ function createMeter(
   const ask = report?.askParam;
   const strip = ask !== undefined && accounting.askBackend && !params.some(([name]) => name === ask.name);
   if (strip) addParam(request, ask.name, ask.value);
-  const text = params.filter(([name]) => query.params.includes(name)).map(([, value]) => value).join('\n').slice(0, MAX_QUERY_CHARS + 1);
+  const text = params
+    .filter(([name]) => query.params.includes(name))
+    .map(([, value]) => value)
+    .join('\n')
+    .slice(0, MAX_QUERY_CHARS + 1);
   const { spanMs, stepMs } = readSpanAndStep(params, query.times);
   const cost: ResponseCost = { bytes: 0, reported: undefined };
   return {

@@ -6,17 +6,29 @@ import { buildLabelPolicy } from '../policy/label-policy.js';
 import { buildDecisionRecord } from './record-decision.js';
 import type { RequestContext } from './request-context.js';
 
-const identity = createIdentity({ subject: 'team-a', tenants: ['team-a'], policy: buildLabelPolicy({ values: ['team-a'] }), authenticator: 'static-token' });
+const identity = createIdentity({
+  subject: 'team-a',
+  tenants: ['team-a'],
+  policy: buildLabelPolicy({ values: ['team-a'] }),
+  authenticator: 'static-token',
+});
 
 function ctx(receivedQuery: string, outgoingQuery: string, bodies?: { received: string; sent: string }): RequestContext {
   return {
-    id: 'r', startMs: performance.now(), log: undefined as never, signal: undefined as never,
+    id: 'r',
+    startMs: performance.now(),
+    log: undefined as never,
+    signal: undefined as never,
     trace: { traceId: 't' } as RequestContext['trace'],
-    identity, tenant: 'team-a', endpoint: 'prometheus.query',
+    identity,
+    tenant: 'team-a',
+    endpoint: 'prometheus.query',
     receivedQuery,
     receivedBody: bodies === undefined ? undefined : Buffer.from(bodies.received),
     outgoing: {
-      method: bodies === undefined ? 'GET' : 'POST', path: '/api/v1/query', query: outgoingQuery,
+      method: bodies === undefined ? 'GET' : 'POST',
+      path: '/api/v1/query',
+      query: outgoingQuery,
       headers: bodies === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' },
       body: bodies === undefined ? undefined : Buffer.from(bodies.sent),
     },
@@ -24,11 +36,37 @@ function ctx(receivedQuery: string, outgoingQuery: string, bodies?: { received: 
 }
 
 const QUERIES: { name: string; ctx: RequestContext; before: string; after?: string }[] = [
-  { name: 'a URL query, decoded', ctx: ctx('query=sum(rate(x%5B5m%5D))+by+(job)&time=1', 'query=sum%28rate%28x%7Bnamespace%3D%22team-a%22%7D%5B5m%5D%29%29+by+%28job%29&time=1'), before: 'query=sum(rate(x[5m])) by (job)', after: 'query=sum(rate(x{namespace="team-a"}[5m])) by (job)' },
-  { name: 'every match[] and the form body first, as Go reads them', ctx: ctx('match[]=b', 'match%5B%5D=b%7Bnamespace%3D%22team-a%22%7D', { received: 'match[]=a', sent: 'match%5B%5D=a%7Bnamespace%3D%22team-a%22%7D' }), before: 'match[]=a\nmatch[]=b', after: 'match[]=a{namespace="team-a"}\nmatch[]=b{namespace="team-a"}' },
-  { name: 'an escaped key is read as the upstream decodes it', ctx: ctx('%71uery=up', 'query=up%7Bnamespace%3D%22team-a%22%7D'), before: 'query=up', after: 'query=up{namespace="team-a"}' },
+  {
+    name: 'a URL query, decoded',
+    ctx: ctx(
+      'query=sum(rate(x%5B5m%5D))+by+(job)&time=1',
+      'query=sum%28rate%28x%7Bnamespace%3D%22team-a%22%7D%5B5m%5D%29%29+by+%28job%29&time=1',
+    ),
+    before: 'query=sum(rate(x[5m])) by (job)',
+    after: 'query=sum(rate(x{namespace="team-a"}[5m])) by (job)',
+  },
+  {
+    name: 'every match[] and the form body first, as Go reads them',
+    ctx: ctx('match[]=b', 'match%5B%5D=b%7Bnamespace%3D%22team-a%22%7D', {
+      received: 'match[]=a',
+      sent: 'match%5B%5D=a%7Bnamespace%3D%22team-a%22%7D',
+    }),
+    before: 'match[]=a\nmatch[]=b',
+    after: 'match[]=a{namespace="team-a"}\nmatch[]=b{namespace="team-a"}',
+  },
+  {
+    name: 'an escaped key is read as the upstream decodes it',
+    ctx: ctx('%71uery=up', 'query=up%7Bnamespace%3D%22team-a%22%7D'),
+    before: 'query=up',
+    after: 'query=up{namespace="team-a"}',
+  },
   { name: 'a malformed escape is kept as written', ctx: ctx('query=up%ZZ', 'query=x'), before: 'query=up%ZZ', after: 'query=x' },
-  { name: 'Tempo search', ctx: ctx('q=%7B%7D&limit=20', 'q=%7B.namespace%3D%22team-a%22%7D&limit=20'), before: 'q={}', after: 'q={.namespace="team-a"}' },
+  {
+    name: 'Tempo search',
+    ctx: ctx('q=%7B%7D&limit=20', 'q=%7B.namespace%3D%22team-a%22%7D&limit=20'),
+    before: 'q={}',
+    after: 'q={.namespace="team-a"}',
+  },
 ];
 
 for (const { name, ctx: context, before, after } of QUERIES) {
@@ -39,12 +77,18 @@ for (const { name, ctx: context, before, after } of QUERIES) {
 }
 
 test('no query parameter, no query field; other parameters are never recorded', () => {
-  const record = buildDecisionRecord(ctx('start=1&end=2&step=15', 'start=1&end=2&step=15'), 'GET', 200, undefined, { queries: 'text', now: () => 0 });
+  const record = buildDecisionRecord(ctx('start=1&end=2&step=15', 'start=1&end=2&step=15'), 'GET', 200, undefined, {
+    queries: 'text',
+    now: () => 0,
+  });
   assert.equal(record.query, undefined);
 });
 
 test('queries = "sha256": the digests of the same texts', () => {
-  const record = buildDecisionRecord(ctx('query=up', 'query=up%7Bnamespace%3D%22team-a%22%7D'), 'GET', 200, undefined, { queries: 'sha256', now: () => 0 });
+  const record = buildDecisionRecord(ctx('query=up', 'query=up%7Bnamespace%3D%22team-a%22%7D'), 'GET', 200, undefined, {
+    queries: 'sha256',
+    now: () => 0,
+  });
   const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
   assert.deepEqual(record.query, { beforeSha256: sha256('query=up'), afterSha256: sha256('query=up{namespace="team-a"}') });
 });

@@ -1,7 +1,13 @@
 import { hash } from 'node:crypto';
 import { ServiceUnavailable } from '../core/http-errors.js';
 import type { Identity } from '../identity/identity.js';
-import type { DecisionIdentity, DecisionPolicy, DecisionQuery, DecisionRecord, DecisionSink } from '../observability/decision-log/record.js';
+import type {
+  DecisionIdentity,
+  DecisionPolicy,
+  DecisionQuery,
+  DecisionRecord,
+  DecisionSink,
+} from '../observability/decision-log/record.js';
 import { describePolicy } from '../policy/label-policy.js';
 import type { RequestContext } from './request-context.js';
 
@@ -39,7 +45,11 @@ export function createDecisionRecorder(sink: DecisionSink, options: DecisionReco
     },
     check: options.failClosed
       ? () => {
-          if (!sink.accepting()) throw new ServiceUnavailable('decision_log_unavailable', 'the decision log cannot record this request, and it is configured to fail closed');
+          if (!sink.accepting())
+            throw new ServiceUnavailable(
+              'decision_log_unavailable',
+              'the decision log cannot record this request, and it is configured to fail closed',
+            );
         }
       : undefined,
   };
@@ -54,19 +64,35 @@ export function buildDecisionRecord(
   status: number,
   responseBytes: number | undefined,
   options: Pick<DecisionRecorderOptions, 'queries' | 'now'>,
-  describe: (identity: Identity) => DecisionPolicy = (identity) => ({ text: describePolicy(identity.policy), source: policySource(identity) }),
+  describe: (identity: Identity) => DecisionPolicy = (identity) => ({
+    text: describePolicy(identity.policy),
+    source: policySource(identity),
+  }),
 ): DecisionRecord {
   const code = ctx.errorCode;
   // Sent upstream with no refusal: allowed, whatever the upstream answered. No code and nothing built: the client
   // left before a decision was reached.
   const decision = code !== undefined ? (status >= 500 ? 'error' : 'deny') : ctx.outgoing !== undefined ? 'allow' : 'error';
   const durationMs = Math.round((performance.now() - ctx.startMs) * 1e3) / 1e3;
-  const record: Mutable<DecisionRecord> = { time: new Date(options.now()).toISOString(), requestId: ctx.id, traceId: ctx.trace.traceId, decision, status, method, durationMs };
+  const record: Mutable<DecisionRecord> = {
+    time: new Date(options.now()).toISOString(),
+    requestId: ctx.id,
+    traceId: ctx.trace.traceId,
+    decision,
+    status,
+    method,
+    durationMs,
+  };
   if (code !== undefined) record.code = code;
   if (ctx.path !== undefined) record.path = ctx.path;
   const identity = ctx.identity;
   if (identity !== undefined) {
-    const described: Mutable<DecisionIdentity> = { authenticator: identity.authenticator, subject: identity.subject, tenants: identity.tenants, scopes: [...identity.scopes] };
+    const described: Mutable<DecisionIdentity> = {
+      authenticator: identity.authenticator,
+      subject: identity.subject,
+      tenants: identity.tenants,
+      scopes: [...identity.scopes],
+    };
     if (identity.roles !== undefined) described.roles = identity.roles;
     record.identity = described;
   } else if (ctx.authenticator !== undefined) {
@@ -108,7 +134,8 @@ function policySource(identity: Identity): string {
 function describeQueries(ctx: RequestContext, mode: 'text' | 'sha256', sent: boolean): DecisionQuery | undefined {
   if (ctx.receivedQuery === undefined) return undefined;
   const outgoing = ctx.outgoing;
-  const isForm = outgoing !== undefined && (outgoing.headers['content-type'] ?? '').toLowerCase().includes('application/x-www-form-urlencoded');
+  const isForm =
+    outgoing !== undefined && (outgoing.headers['content-type'] ?? '').toLowerCase().includes('application/x-www-form-urlencoded');
   const before = queryText(ctx.receivedQuery, isForm ? ctx.receivedBody : undefined);
   if (before === undefined) return undefined;
   const after = outgoing === undefined || !sent ? undefined : queryText(outgoing.query, isForm ? outgoing.body : undefined);
@@ -133,7 +160,8 @@ const QUERY_PARAMS: ReadonlySet<string> = new Set(['query', 'match[]', 'q']);
 function collectQueryParams(encoded: string, text: string): string {
   let out = text;
   if (ESCAPED_KEY.test(encoded)) {
-    for (const [name, value] of new URLSearchParams(encoded)) if (QUERY_PARAMS.has(name)) out += `${out === '' ? '' : '\n'}${name}=${value}`;
+    for (const [name, value] of new URLSearchParams(encoded))
+      if (QUERY_PARAMS.has(name)) out += `${out === '' ? '' : '\n'}${name}=${value}`;
     return out;
   }
   QUERY_PARAM.lastIndex = 0;

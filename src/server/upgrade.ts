@@ -19,7 +19,13 @@ import { upstreamFault } from './upstream-fault.js';
  * (so it is signed and carries X-Forwarded-* like any request) and the two sockets are joined. Only endpoints
  * marked `websocket` may upgrade. A refusal is answered by send-error.ts, as for a plain request.
  */
-export function createUpgradeHandler(deps: PipelineDeps, log: Logger, metrics: GatewayMetrics, tracer: RequestTracer, decisions?: DecisionRecorder) {
+export function createUpgradeHandler(
+  deps: PipelineDeps,
+  log: Logger,
+  metrics: GatewayMetrics,
+  tracer: RequestTracer,
+  decisions?: DecisionRecorder,
+) {
   return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // The same context as a plain request's (a client's safe X-Request-Id kept), bound to the socket.
     const ctx = createRequestContext(req, socket, log, tracer);
@@ -47,7 +53,13 @@ async function tunnel(req: IncomingMessage, socket: Duplex, head: Buffer, ctx: R
   const path = buildOutgoingRequest(upstream, destination, request, enforce.tenants, req, ctx);
   let upgraded;
   try {
-    upgraded = await destination.dispatcher.upgrade({ path, method: 'GET', headers: request.headers, protocol: 'websocket', signal: ctx.signal });
+    upgraded = await destination.dispatcher.upgrade({
+      path,
+      method: 'GET',
+      headers: request.headers,
+      protocol: 'websocket',
+      signal: ctx.signal,
+    });
   } catch (error) {
     if (error instanceof HttpError) throw error;
     throw upstreamFault(classifyUpstreamError(error), upstream.name, error, ctx, deps);

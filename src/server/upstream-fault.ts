@@ -12,7 +12,13 @@ export interface UpstreamFaultDeps {
  * went away first: the access log records that as 499, the upstream is not at fault), then answered 502/504
  * by the one table in upstream-errors.ts.
  */
-export function upstreamFault(kind: UpstreamErrorKind, upstream: string, cause: unknown, ctx: RequestContext, deps: UpstreamFaultDeps): HttpError {
+export function upstreamFault(
+  kind: UpstreamErrorKind,
+  upstream: string,
+  cause: unknown,
+  ctx: RequestContext,
+  deps: UpstreamFaultDeps,
+): HttpError {
   if (kind !== 'aborted') {
     deps.onUpstreamError(upstream, kind);
     ctx.log.warn({ requestId: ctx.id, upstream, kind, err: cause }, 'upstream error');

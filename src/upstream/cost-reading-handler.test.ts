@@ -5,12 +5,20 @@ import { LOKI_STATS, MIMIR_SERVER_TIMING, PROMETHEUS_STATS } from '../routing/pr
 import type { CostReport } from '../routing/endpoint.js';
 import { CostReadingHandler, type ResponseCost } from './cost-reading-handler.js';
 
-const RESULT = '{"status":"success","data":{"resultType":"vector","result":[{"metric":{"stats":"{\\"stats\\":{","__name__":"up"},"value":[1,"1"]}]';
+const RESULT =
+  '{"status":"success","data":{"resultType":"vector","result":[{"metric":{"stats":"{\\"stats\\":{","__name__":"up"},"value":[1,"1"]}]';
 const STATS = ',"stats":{"timings":{"evalTotalTime":0.01},"samples":{"totalQueryableSamples":1234,"peakSamples":7}}';
 const WITH_STATS = `${RESULT}${STATS}},"warnings":["w"]}`;
 const WITHOUT_STATS = `${RESULT}},"warnings":["w"]}`;
 
-function run(report: CostReport, strip: boolean, chunks: string[], headers: Record<string, string> = {}, statusCode = 200, maxBytes = 1024) {
+function run(
+  report: CostReport,
+  strip: boolean,
+  chunks: string[],
+  headers: Record<string, string> = {},
+  statusCode = 200,
+  maxBytes = 1024,
+) {
   const next = recordingHandler();
   const controller = new FakeController();
   const cost: ResponseCost = { bytes: 0, reported: undefined };
@@ -77,7 +85,8 @@ test('an error status, or a coded body, passes untouched and unread', () => {
 });
 
 test("Loki's stats.summary is read, never removed", () => {
-  const loki = '{"status":"success","data":{"resultType":"streams","result":[{"stream":{"a":"b"},"values":[["1","line \\"summary\\":{"]]}],"stats":{"summary":{"totalBytesProcessed":2048,"totalLinesProcessed":12,"execTime":0.5},"querier":{}}}}';
+  const loki =
+    '{"status":"success","data":{"resultType":"streams","result":[{"stream":{"a":"b"},"values":[["1","line \\"summary\\":{"]]}],"stats":{"summary":{"totalBytesProcessed":2048,"totalLinesProcessed":12,"execTime":0.5},"querier":{}}}}';
   for (const chunks of splits(loki)) {
     const { body, cost } = run(LOKI_STATS, false, chunks);
     assert.equal(body, loki);
@@ -86,7 +95,9 @@ test("Loki's stats.summary is read, never removed", () => {
 });
 
 test("Mimir's Server-Timing header is read, in either entry form", () => {
-  const named = run(MIMIR_SERVER_TIMING, false, ['{}'], { 'server-timing': 'querier_wall_time;dur=1.5, samples_processed;val=420, bytes_processed=100' });
+  const named = run(MIMIR_SERVER_TIMING, false, ['{}'], {
+    'server-timing': 'querier_wall_time;dur=1.5, samples_processed;val=420, bytes_processed=100',
+  });
   assert.deepEqual(named.cost.reported, { samples: 420, bytesProcessed: 100 });
   const plain = run(MIMIR_SERVER_TIMING, false, ['{}'], { 'server-timing': 'response_time;dur=2, samples_processed=9' });
   assert.deepEqual(plain.cost.reported, { samples: 9 });

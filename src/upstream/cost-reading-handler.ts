@@ -66,7 +66,12 @@ export class CostReadingHandler extends DecoratorHandler {
     this.#pattern = member === undefined ? undefined : Buffer.from(`${this.#strip ? ',' : ''}"${member}":{`);
   }
 
-  override onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+  override onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+    statusMessage?: string,
+  ): void {
     const ok = statusCode >= 200 && statusCode < 300;
     if (ok && this.#report.header !== undefined) this.#readHeader(headers[this.#report.header.name]);
     if (ok && this.#pattern !== undefined && !hasContentCoding(headers['content-encoding'])) {

@@ -93,7 +93,12 @@ export function createUpstream(config: UpstreamConfig, signer: Signer | undefine
       })
     : undefined;
   const main: Destination = balanced
-    ? { dispatcher: balanced.dispatcher, readDispatcher: balanced.readDispatcher, url: config.upstream, basePath: config.upstream.pathname.replace(/\/+$/, '') }
+    ? {
+        dispatcher: balanced.dispatcher,
+        readDispatcher: balanced.readDispatcher,
+        url: config.upstream,
+        basePath: config.upstream.pathname.replace(/\/+$/, ''),
+      }
     : destinationFor(config.upstream);
   const components = new Map<string, Destination>();
   for (const [key, url] of Object.entries(config.components ?? {})) {

@@ -22,7 +22,12 @@ export class DecoratorHandler implements Dispatcher.DispatchHandler {
     this.next.onRequestStart?.(controller, context);
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+    statusMessage?: string,
+  ): void {
     this.next.onResponseStart?.(controller, statusCode, headers, statusMessage);
   }
 

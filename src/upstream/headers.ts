@@ -132,5 +132,10 @@ function connectionListed(value: string | string[] | undefined): ReadonlySet<str
   if (value === 'keep-alive' || value === 'Keep-Alive') return KEEP_ALIVE;
   if (value === 'close' || value === 'Close') return CLOSE;
   const text = Array.isArray(value) ? value.join(',') : value;
-  return new Set(text.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
+  return new Set(
+    text
+      .split(',')
+      .map((t) => t.trim().toLowerCase())
+      .filter(Boolean),
+  );
 }

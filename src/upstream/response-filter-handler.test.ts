@@ -6,7 +6,13 @@ import { hasContentCoding, ResponseFilterHandler } from './response-filter-handl
 
 const upper = (body: Buffer) => Buffer.from(body.toString('utf8').toUpperCase());
 
-function exchange(filter: (body: Buffer) => Buffer, statusCode: number, headers: Record<string, string>, chunks: string[], maxBytes = 1024) {
+function exchange(
+  filter: (body: Buffer) => Buffer,
+  statusCode: number,
+  headers: Record<string, string>,
+  chunks: string[],
+  maxBytes = 1024,
+) {
   const next = recordingHandler();
   const controller = new FakeController();
   const handler = new ResponseFilterHandler(next, filter, maxBytes);
@@ -47,10 +53,16 @@ test('any other status passes through untouched, chunk by chunk', () => {
 
 test('a body over maxBytes aborts the exchange with 413 before the filter runs', () => {
   let ran = false;
-  const { controller, events } = exchange(() => {
-    ran = true;
-    return Buffer.alloc(0);
-  }, 200, {}, ['12345', '67890'], 8);
+  const { controller, events } = exchange(
+    () => {
+      ran = true;
+      return Buffer.alloc(0);
+    },
+    200,
+    {},
+    ['12345', '67890'],
+    8,
+  );
   assert.ok(controller.reason instanceof PayloadTooLarge);
   assert.equal(ran, false);
   assert.deepEqual(
@@ -71,8 +83,18 @@ test("the filter's HttpError is the answer; any other failure, or a coded body, 
     assert.ok(last?.event === 'error');
     return last.error as { status?: number; code?: string };
   };
-  assert.equal(answered(() => { throw new NotFound('no_upstream', 'nothing left'); }).status, 404);
-  assert.equal(answered(() => { throw new SyntaxError('bad JSON'); }).code, 'upstream_bad_response');
+  assert.equal(
+    answered(() => {
+      throw new NotFound('no_upstream', 'nothing left');
+    }).status,
+    404,
+  );
+  assert.equal(
+    answered(() => {
+      throw new SyntaxError('bad JSON');
+    }).code,
+    'upstream_bad_response',
+  );
   const coded = answered(upper, { 'content-encoding': 'gzip' });
   assert.equal(coded.status, 502);
 });

@@ -30,7 +30,12 @@ export class ResponseFilterHandler extends DecoratorHandler {
     this.#maxBytes = maxBytes;
   }
 
-  override onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+  override onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+    statusMessage?: string,
+  ): void {
     if (statusCode < 200 || statusCode >= 300) {
       this.next.onResponseStart?.(controller, statusCode, headers, statusMessage);
       return;
@@ -66,7 +71,8 @@ export class ResponseFilterHandler extends DecoratorHandler {
     } catch (error) {
       // An HttpError is the filter's answer; anything else: the upstream's answer could not be read as the API
       // promises, its fault, not the client's.
-      const answer = error instanceof HttpError ? error : new BadGateway('upstream_bad_response', 'the upstream response could not be filtered');
+      const answer =
+        error instanceof HttpError ? error : new BadGateway('upstream_bad_response', 'the upstream response could not be filtered');
       this.next.onResponseError?.(controller, answer);
       return;
     }

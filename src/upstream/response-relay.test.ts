@@ -26,7 +26,12 @@ async function relayServer(t: TestContext, drive: (relay: ResponseRelay, control
 test("the upstream's status, headers (minus hop-by-hop) and chunks reach the client with the request id; done() once", async (t) => {
   const { url, settled } = await relayServer(t, (relay, controller) => {
     relay.onResponseStart(controller, 100, {});
-    relay.onResponseStart(controller, 201, { 'content-type': 'text/plain', connection: 'x-hop', 'x-hop': '1', 'keep-alive': 'timeout=5' }, 'Made');
+    relay.onResponseStart(
+      controller,
+      201,
+      { 'content-type': 'text/plain', connection: 'x-hop', 'x-hop': '1', 'keep-alive': 'timeout=5' },
+      'Made',
+    );
     relay.onResponseData(controller, Buffer.from('one,'));
     relay.onResponseData(controller, Buffer.from('two'));
     relay.onResponseEnd();
@@ -72,11 +77,13 @@ test('a full client socket pauses the exchange; its drain resumes it', async (t)
     relay.onResponseData(controller, Buffer.alloc(1)); // handed over while paused: paused still, one drain listener
     assert.equal(controller.paused, true);
     assert.equal(res.listenerCount('drain'), 1);
-    res.once('drain', () => setImmediate(() => {
-      seen.push({ pauses: controller.pauses, resumes: controller.resumes });
-      relay.onResponseData(controller, Buffer.from('z'));
-      relay.onResponseEnd();
-    }));
+    res.once('drain', () =>
+      setImmediate(() => {
+        seen.push({ pauses: controller.pauses, resumes: controller.resumes });
+        relay.onResponseData(controller, Buffer.from('z'));
+        relay.onResponseEnd();
+      }),
+    );
   });
   const answer = await sendRaw(url);
   assert.equal(answer.body.length, big.length + 2);

@@ -34,7 +34,12 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
     if (res.closed && !res.writableFinished) controller.abort(clientClosed());
   }
 
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+    statusMessage?: string,
+  ): void {
     if (statusCode < 200) return; // 1xx informational: wait for the final response.
     const outHeaders = buildResponseHeaders(headers);
     outHeaders['x-request-id'] = this.#requestId;

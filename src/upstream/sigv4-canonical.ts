@@ -36,17 +36,40 @@ export function canonicaliseQuery(url: URL): { url: URL; query: Record<string, s
  * report as signed is what it signs. Our own x-amz-* auth headers are replaced, never inherited.
  */
 const UNSIGNED_HEADERS: ReadonlySet<string> = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer',
-  'transfer-encoding', 'upgrade', 'host', 'content-length', 'forwarded', 'via', 'authorization', 'cache-control',
-  'expect', 'from', 'max-forwards', 'pragma', 'referer', 'user-agent', 'x-amzn-trace-id',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'content-length',
+  'forwarded',
+  'via',
+  'authorization',
+  'cache-control',
+  'expect',
+  'from',
+  'max-forwards',
+  'pragma',
+  'referer',
+  'user-agent',
+  'x-amzn-trace-id',
 ]);
-const REPLACED_HEADERS: ReadonlySet<string> = new Set([
-  'authorization', 'x-amz-date', 'x-amz-content-sha256', 'x-amz-security-token',
-]);
+const REPLACED_HEADERS: ReadonlySet<string> = new Set(['authorization', 'x-amz-date', 'x-amz-content-sha256', 'x-amz-security-token']);
 
 function isSignable(name: string, connectionTokens: ReadonlySet<string>): boolean {
-  return !UNSIGNED_HEADERS.has(name) && !connectionTokens.has(name) && !name.startsWith('x-forwarded-')
-    && !name.startsWith('proxy-') && !name.startsWith('sec-') && !REPLACED_HEADERS.has(name);
+  return (
+    !UNSIGNED_HEADERS.has(name) &&
+    !connectionTokens.has(name) &&
+    !name.startsWith('x-forwarded-') &&
+    !name.startsWith('proxy-') &&
+    !name.startsWith('sec-') &&
+    !REPLACED_HEADERS.has(name)
+  );
 }
 
 /** Splits outgoing headers into those the signature covers and those merely passed along. */
@@ -55,7 +78,10 @@ export function partitionHeaders(headers: Readonly<Record<string, string>>): {
   passed: Record<string, string>;
 } {
   const connectionTokens = new Set(
-    (headers.connection ?? '').split(',').map((token) => token.trim().toLowerCase()).filter(Boolean),
+    (headers.connection ?? '')
+      .split(',')
+      .map((token) => token.trim().toLowerCase())
+      .filter(Boolean),
   );
   const signed: Record<string, string> = {};
   const passed: Record<string, string> = {};

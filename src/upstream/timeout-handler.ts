@@ -30,7 +30,12 @@ export class TimeoutHandler extends DecoratorHandler implements Dispatcher.Dispa
     this.next.onRequestStart?.(this, context);
   }
 
-  override onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+  override onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+    statusMessage?: string,
+  ): void {
     this.#arm();
     this.next.onResponseStart?.(this, statusCode, headers, statusMessage);
   }

@@ -69,6 +69,9 @@ export function toUpstreamHttpError(kind: UpstreamErrorKind, upstream: string): 
     case 'aborted':
       return new BadGateway('upstream_aborted', `request to upstream ${upstream} was aborted`);
     case 'tls':
-      return new BadGateway('upstream_tls_error', `TLS with upstream ${upstream} failed: its certificate is not trusted (see tls.ca_file) or it refused ours`);
+      return new BadGateway(
+        'upstream_tls_error',
+        `TLS with upstream ${upstream} failed: its certificate is not trusted (see tls.ca_file) or it refused ours`,
+      );
   }
 }

@@ -11,5 +11,8 @@ test('docs/errors.md lists every code of the catalogue, with its status, and no 
   for (const [code, { status }] of Object.entries(ERROR_CATALOGUE)) {
     assert.equal(rows.get(code), status, `docs/errors.md row for ${code}`);
   }
-  assert.deepEqual([...rows.keys()].filter((code) => !(code in ERROR_CATALOGUE)), []);
+  assert.deepEqual(
+    [...rows.keys()].filter((code) => !(code in ERROR_CATALOGUE)),
+    [],
+  );
 });

@@ -25,7 +25,9 @@ test('src/ declares no module-level let, var or mutable container without a reas
 });
 
 test('the check sees a top-level let, an unannotated Map and a pooled buffer, and accepts a stated reason', async () => {
-  const { findModuleState } = (await import(SCRIPT)) as { findModuleState: (text: string) => readonly (Declaration & { reason: boolean })[] };
+  const { findModuleState } = (await import(SCRIPT)) as {
+    findModuleState: (text: string) => readonly (Declaration & { reason: boolean })[];
+  };
   const found = findModuleState(
     [
       'let count = 0;',
@@ -41,6 +43,11 @@ test('the check sees a top-level let, an unannotated Map and a pooled buffer, an
   );
   assert.deepEqual(
     found.map((d) => [d.name, d.kind, d.reason]),
-    [['count', 'let', false], ['cache', 'new Map', false], ['POOL', 'Buffer', false], ['stdout', 'let', true]],
+    [
+      ['count', 'let', false],
+      ['cache', 'new Map', false],
+      ['POOL', 'Buffer', false],
+      ['stdout', 'let', true],
+    ],
   );
 });

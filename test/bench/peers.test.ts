@@ -22,6 +22,8 @@ test('the bench nginx config is accepted by nginx -t', { skip: !hasCommand('ngin
   }
 });
 
-test('the bench Go peer passes go vet (standard library, Debian snappy and gogo/protobuf)', { skip: !hasCommand('go') && 'go is not installed' }, () => {
+test('the bench Go peer passes go vet (standard library, Debian snappy and gogo/protobuf)', {
+  skip: !hasCommand('go') && 'go is not installed',
+}, () => {
   execFileSync('go', ['vet', '.'], { cwd: join(ROOT, 'bench/go-peer'), env: goPeerEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
 });

@@ -40,13 +40,19 @@ const silence = (namespace: string) => ({
 async function alertNames(token: string | undefined): Promise<string[]> {
   const res = await api(token, 'GET', '/api/v2/alerts');
   assert.equal(res.status, 200, res.body.toString());
-  return res.json<{ labels: { alertname: string } }[]>().map((a) => a.labels.alertname).sort();
+  return res
+    .json<{ labels: { alertname: string } }[]>()
+    .map((a) => a.labels.alertname)
+    .sort();
 }
 
 async function silencedNamespaces(token: string | undefined): Promise<string[]> {
   const res = await api(token, 'GET', '/api/v2/silences');
   assert.equal(res.status, 200, res.body.toString());
-  return res.json<{ matchers: { value: string }[] }[]>().map((s) => s.matchers.map((m) => m.value).join(',')).sort();
+  return res
+    .json<{ matchers: { value: string }[] }[]>()
+    .map((s) => s.matchers.map((m) => m.value).join(','))
+    .sort();
 }
 
 test('an alert posted by team-a is visible to team-a and not to team-b', async () => {
@@ -63,10 +69,16 @@ test("posting an alert or a silence for team-b's namespace as team-a is 403 and 
   assert.equal(posted.json().code, 'policy_violation');
   const silenced = await api('tok-a', 'POST', '/api/v2/silences', silence('team-b'));
   assert.equal(silenced.status, 403);
-  const wide = await api('tok-a', 'POST', '/api/v2/silences', { ...silence('team-a'), matchers: [{ name: 'namespace', value: 'team-.*', isRegex: true, isEqual: true }] });
+  const wide = await api('tok-a', 'POST', '/api/v2/silences', {
+    ...silence('team-a'),
+    matchers: [{ name: 'namespace', value: 'team-.*', isRegex: true, isEqual: true }],
+  });
   assert.equal(wide.status, 403);
   assert.ok(!(await alertNames(undefined)).includes('Sneaky'));
-  assert.deepEqual((await silencedNamespaces(undefined)).filter((ns) => ns !== 'team-a'), []);
+  assert.deepEqual(
+    (await silencedNamespaces(undefined)).filter((ns) => ns !== 'team-a'),
+    [],
+  );
 });
 
 test('silences are filtered to the policy', async () => {

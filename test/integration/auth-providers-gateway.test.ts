@@ -76,7 +76,14 @@ function signHmac(claims: Record<string, unknown>, secret = HMAC_SECRET): Promis
 }
 
 function signJwks(claims: Record<string, unknown>, key: TestKey = jwksKey): Promise<string> {
-  return new SignJWT({ iss: JWKS_ISSUER, aud: AUDIENCE, tenant_id: 'tenant-jwks', namespaces: ['team-a', 'team-b'], exp: nowS() + 600, ...claims })
+  return new SignJWT({
+    iss: JWKS_ISSUER,
+    aud: AUDIENCE,
+    tenant_id: 'tenant-jwks',
+    namespaces: ['team-a', 'team-b'],
+    exp: nowS() + 600,
+    ...claims,
+  })
     .setProtectedHeader({ alg: key.alg, kid: key.kid })
     .sign(key.privateKey);
 }
@@ -114,19 +121,43 @@ function assertUnauthorized(res: RawResponse, code: string, secrets: readonly st
 
 // Expected sums at sampleTime (test/servers/sample-series.ts): team-a 150, team-b 200, team-c 300.
 const CALLERS: readonly { name: string; tenant: string; want: Record<string, string>; headers: () => Promise<Record<string, string>> }[] = [
-  { name: 'static token', tenant: 'tenant-static', want: { 'team-a': '150' },
-    headers: async () => ({ authorization: 'Bearer tok-static' }) },
-  { name: 'basic-auth user (bcrypt)', tenant: 'tenant-basic', want: { 'team-b': '200' },
-    headers: async () => ({ authorization: basic('alice', 'alice-password') }) },
-  { name: 'HMAC JWT (tenant_id + namespaces claims)', tenant: 'tenant-hmac', want: { 'team-c': '300' },
-    headers: async () => ({ authorization: `Bearer ${await signHmac({})}` }) },
-  { name: 'JWKS JWT', tenant: 'tenant-jwks', want: { 'team-a': '150', 'team-b': '200' },
-    headers: async () => ({ authorization: `Bearer ${await signJwks({})}` }) },
+  {
+    name: 'static token',
+    tenant: 'tenant-static',
+    want: { 'team-a': '150' },
+    headers: async () => ({ authorization: 'Bearer tok-static' }),
+  },
+  {
+    name: 'basic-auth user (bcrypt)',
+    tenant: 'tenant-basic',
+    want: { 'team-b': '200' },
+    headers: async () => ({ authorization: basic('alice', 'alice-password') }),
+  },
+  {
+    name: 'HMAC JWT (tenant_id + namespaces claims)',
+    tenant: 'tenant-hmac',
+    want: { 'team-c': '300' },
+    headers: async () => ({ authorization: `Bearer ${await signHmac({})}` }),
+  },
+  {
+    name: 'JWKS JWT',
+    tenant: 'tenant-jwks',
+    want: { 'team-a': '150', 'team-b': '200' },
+    headers: async () => ({ authorization: `Bearer ${await signJwks({})}` }),
+  },
   // The same ACL as OIDC's, opted into with roles_claim: roles (here Keycloak's path) merge with the claims.
-  { name: 'JWKS JWT with roles (roles → ACL)', tenant: 'tenant-jwks', want: { 'team-b': '200', 'team-c': '300' },
-    headers: async () => ({ authorization: `Bearer ${await signJwks({ namespaces: undefined, realm_access: { roles: ['ops'] } })}` }) },
-  { name: 'OIDC client-credentials token (roles → ACL)', tenant: 'tenant-oidc', want: { 'team-b': '200', 'team-c': '300' },
-    headers: async () => ({ authorization: `Bearer ${oidcToken}` }) },
+  {
+    name: 'JWKS JWT with roles (roles → ACL)',
+    tenant: 'tenant-jwks',
+    want: { 'team-b': '200', 'team-c': '300' },
+    headers: async () => ({ authorization: `Bearer ${await signJwks({ namespaces: undefined, realm_access: { roles: ['ops'] } })}` }),
+  },
+  {
+    name: 'OIDC client-credentials token (roles → ACL)',
+    tenant: 'tenant-oidc',
+    want: { 'team-b': '200', 'team-c': '300' },
+    headers: async () => ({ authorization: `Bearer ${oidcToken}` }),
+  },
 ];
 
 for (const caller of CALLERS) {
@@ -159,8 +190,11 @@ test('two token headers that disagree are 401, even when each token is valid', a
 test('401 bodies name the problem and never contain the credential', async () => {
   const cases: { name: string; code: string; credential: () => Promise<string>; scheme?: 'basic' }[] = [
     { name: 'expired HMAC JWT', code: 'token_expired', credential: () => signHmac({ exp: nowS() - 3600 }) },
-    { name: 'HMAC JWT signed with another secret', code: 'bad_signature',
-      credential: () => signHmac({}, 'another-secret-of-at-least-32-bytes-long') },
+    {
+      name: 'HMAC JWT signed with another secret',
+      code: 'bad_signature',
+      credential: () => signHmac({}, 'another-secret-of-at-least-32-bytes-long'),
+    },
     { name: 'JWKS JWT signed by a key the JWKS does not hold', code: 'unknown_key', credential: () => signJwks({}, strangerKey) },
     { name: 'JWKS JWT for another audience', code: 'wrong_audience', credential: () => signJwks({ aud: 'another-service' }) },
     { name: 'basic auth, wrong password', code: 'invalid_credentials', scheme: 'basic', credential: async () => 'not-alice-password' },
@@ -197,7 +231,9 @@ test('WWW-Authenticate offers Basic as well as Bearer, because basic auth is con
 test('a recognised but invalid credential never falls through to a later provider', async () => {
   // Basic comes before hmac_jwt: a wrong password is the answer, though the Token header holds a valid JWT.
   const validJwt = await signHmac({});
-  assertUnauthorized(await query({ authorization: basic('alice', 'wrong'), token: validJwt }, RECORDING_HOST), 'invalid_credentials', [validJwt]);
+  assertUnauthorized(await query({ authorization: basic('alice', 'wrong'), token: validJwt }, RECORDING_HOST), 'invalid_credentials', [
+    validJwt,
+  ]);
   // A token naming the HMAC issuer is hmac_jwt's to judge: signed with the JWKS key it is refused there,
   // never handed to the jwks provider that holds the key.
   const crossSigned = await signJwks({ iss: HMAC_ISSUER });

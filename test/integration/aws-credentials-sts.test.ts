@@ -20,7 +20,14 @@ async function refresherFor(credentials: unknown, clock: { now(): number }) {
   const sign = signSchema.parse({ service: 'aps', region: 'us-east-1', credentials, breaker: { failure_threshold: 1 } });
   const provider = await createCredentialProvider(sign.credentials, sign.region, { clock });
   return createCredentialRefresher(
-    { upstream: 'amp', provider, refreshBeforeMs: sign.refresh_before, retryAfterFailureMs: 10_000, fetchTimeoutMs: 5_000, breaker: { failureThreshold: 1, openTimeoutMs: 60_000 } },
+    {
+      upstream: 'amp',
+      provider,
+      refreshBeforeMs: sign.refresh_before,
+      retryAfterFailureMs: 10_000,
+      fetchTimeoutMs: 5_000,
+      breaker: { failureThreshold: 1, openTimeoutMs: 60_000 },
+    },
     { clock, logger: pino({ level: 'silent' }), scheduler: manualScheduler },
   );
 }
@@ -42,7 +49,12 @@ test('web_identity: the token file goes to STS AssumeRoleWithWebIdentity and is 
   t.after(() => refresher.close());
   assert.equal(await refresher.start(), 'success');
   assert.deepEqual(sts.calls[0], { action: 'AssumeRoleWithWebIdentity', roleArn: ROLE, token: 'jwt-one', sessionName: 'scopegate' });
-  assert.deepEqual(refresher.current(), { accessKeyId: 'ASIASTS1', secretAccessKey: 'sts-secret-1', sessionToken: 'sts-session-1', expiresAtMs: START_MS + 3_600_000 });
+  assert.deepEqual(refresher.current(), {
+    accessKeyId: 'ASIASTS1',
+    secretAccessKey: 'sts-secret-1',
+    sessionToken: 'sts-session-1',
+    expiresAtMs: START_MS + 3_600_000,
+  });
 
   await writeFile(file, 'jwt-two');
   clock.nowMs += 48 * 60_000;
@@ -73,7 +85,10 @@ test('web_identity: an STS refusal is a failed refresh with a stable code, no cr
   const sts = await startFakeSts(new Date(START_MS + 3_600_000));
   t.after(() => sts.close());
   sts.mode = 'denied';
-  const refresher = await refresherFor({ type: 'web_identity', role_arn: ROLE, token_file: await tokenFile(t, 'jwt'), sts_endpoint: sts.url.href }, clock);
+  const refresher = await refresherFor(
+    { type: 'web_identity', role_arn: ROLE, token_file: await tokenFile(t, 'jwt'), sts_endpoint: sts.url.href },
+    clock,
+  );
   t.after(() => refresher.close());
   assert.equal(await refresher.start(), 'failure');
   assert.equal(refresher.current(), undefined);
@@ -87,12 +102,23 @@ test('oidc: a client-credentials token (the ID token) is exchanged at STS for cr
   const idp = await startFakeTokenEndpoint({ clientId: 'scopegate', clientSecret: 's3cr3t', idToken: 'oidc-id-token' });
   t.after(() => Promise.all([sts.close(), idp.close()]).then(() => undefined));
   const refresher = await refresherFor(
-    { type: 'oidc', token_url: idp.url.href, client_id: 'scopegate', client_secret: 's3cr3t', audience: 'sts.amazonaws.com', role_arn: ROLE, sts_endpoint: sts.url.href },
+    {
+      type: 'oidc',
+      token_url: idp.url.href,
+      client_id: 'scopegate',
+      client_secret: 's3cr3t',
+      audience: 'sts.amazonaws.com',
+      role_arn: ROLE,
+      sts_endpoint: sts.url.href,
+    },
     clock,
   );
   t.after(() => refresher.close());
   assert.equal(await refresher.start(), 'success');
-  assert.deepEqual(idp.grants.map((g) => [g.grantType, g.audience]), [['client_credentials', 'sts.amazonaws.com']]);
+  assert.deepEqual(
+    idp.grants.map((g) => [g.grantType, g.audience]),
+    [['client_credentials', 'sts.amazonaws.com']],
+  );
   assert.equal(sts.calls[0]?.token, 'oidc-id-token');
   assert.equal(refresher.current()?.accessKeyId, 'ASIASTS1');
 });

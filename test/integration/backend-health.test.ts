@@ -30,7 +30,8 @@ async function gatewayFor(t: TestContext, upstream: Record<string, unknown>): Pr
   return gateway;
 }
 
-const get = (gateway: StartedGateway, path = '/q'): Promise<RawResponse> => sendRaw(gateway.url, { path, headers: { authorization: 'Bearer tok-a' } });
+const get = (gateway: StartedGateway, path = '/q'): Promise<RawResponse> =>
+  sendRaw(gateway.url, { path, headers: { authorization: 'Bearer tok-a' } });
 const answeredBy = (res: RawResponse) => (res.json() as { backend?: string }).backend;
 
 async function backendStates(gateway: StartedGateway): Promise<Record<string, string>> {
@@ -52,9 +53,15 @@ test('the active check takes a killed backend out (no request reaches it) and br
   for (const backend of [a!, b!]) {
     backend.setHandler((hit, res) => (hit.url === '/-/ready' ? res.writeHead(200).end('ok') : answerAs(backend.name)(hit, res)));
   }
-  const gateway = await gatewayFor(t, { upstream: [a!.url, b!.url], health: { check_path: '/-/ready', check_interval: '50ms', check_timeout: '2s' } });
+  const gateway = await gatewayFor(t, {
+    upstream: [a!.url, b!.url],
+    health: { check_path: '/-/ready', check_interval: '50ms', check_timeout: '2s' },
+  });
   assert.deepEqual(await backendStates(gateway), { [a!.url]: 'up', [b!.url]: 'up' });
-  assert.ok(a!.hits.some((h) => h.url === '/-/ready' && h.method === 'GET'), 'checked at start');
+  assert.ok(
+    a!.hits.some((h) => h.url === '/-/ready' && h.method === 'GET'),
+    'checked at start',
+  );
 
   await a!.kill();
   await waitForState(gateway, a!, 'down');
@@ -83,7 +90,12 @@ test('a slowed backend that times out is out for its back-off: the next requests
   t.after(() => {
     for (const release of held) release();
   });
-  const gateway = await gatewayFor(t, { upstream: [a!.url, b!.url], balance: 'first_available', timeout: '300ms', health: { backoff: '1m' } });
+  const gateway = await gatewayFor(t, {
+    upstream: [a!.url, b!.url],
+    balance: 'first_available',
+    timeout: '300ms',
+    health: { backoff: '1m' },
+  });
   const timedOut = await get(gateway);
   assert.equal(timedOut.status, 504, 'the request that met the slow backend: its deadline passed, not retried');
   for (let i = 0; i < 3; i++) assert.equal(answeredBy(await get(gateway)), 'b1');

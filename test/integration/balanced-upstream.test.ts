@@ -18,7 +18,11 @@ let nowMs = Date.UTC(2026, 11, 6, 5);
 const clock = { now: () => nowMs };
 
 before(async () => {
-  tokens = await createTempTokenFile({ 'tok-a': { tenant: 'team-a', name: 'a', namespace: '.*' }, 'tok-b': { tenant: 'team-b', name: 'b' }, 'tok-c': { tenant: 'team-c', name: 'c' } });
+  tokens = await createTempTokenFile({
+    'tok-a': { tenant: 'team-a', name: 'a', namespace: '.*' },
+    'tok-b': { tenant: 'team-b', name: 'b' },
+    'tok-c': { tenant: 'team-c', name: 'c' },
+  });
 });
 after(async () => tokens.remove());
 
@@ -30,7 +34,11 @@ async function backends(t: TestContext, count: number): Promise<KillableBackend[
 
 async function gatewayFor(t: TestContext, upstream: Record<string, unknown>): Promise<StartedGateway> {
   const gateway = await startTestGateway(
-    { backend_type: 'file', file: { path: tokens.path }, proxy: { upstreams: [{ name: 'ha', match: '.*', timeout: '2s', dial_timeout: '500ms', ...upstream }] } },
+    {
+      backend_type: 'file',
+      file: { path: tokens.path },
+      proxy: { upstreams: [{ name: 'ha', match: '.*', timeout: '2s', dial_timeout: '500ms', ...upstream }] },
+    },
     { clock },
   );
   t.after(() => gateway.stop());
@@ -45,7 +53,12 @@ const answeredBy = (res: RawResponse) => (res.json() as { backend: string }).bac
 
 test('round_robin spreads by weight (2:1), and `upstream = [...]` is the same with weight 1', async (t) => {
   const [a, b] = await backends(t, 2);
-  const gateway = await gatewayFor(t, { backends: [{ url: a!.url, weight: 2 }, { url: b!.url, weight: 1 }] });
+  const gateway = await gatewayFor(t, {
+    backends: [
+      { url: a!.url, weight: 2 },
+      { url: b!.url, weight: 1 },
+    ],
+  });
   const seen: string[] = [];
   for (let i = 0; i < 30; i++) seen.push(answeredBy(await get(gateway)));
   assert.equal(seen.filter((n) => n === 'b0').length, 20);
@@ -77,7 +90,10 @@ test('hash on tenant keeps each tenant on one backend; least_loaded avoids the b
     const res = await get(loaded);
     quick.push(`${res.status}:${answeredBy(res)}`);
   }
-  assert.ok(quick.every((n) => n === '200:b1'), `all to the idle backend: ${quick.join(',')}`);
+  assert.ok(
+    quick.every((n) => n === '200:b1'),
+    `all to the idle backend: ${quick.join(',')}`,
+  );
   for (const release of held) release();
   await Promise.all(slow);
 });
@@ -132,7 +148,10 @@ test('a configured status is retried on another backend for reads, including a b
     assert.equal(answeredBy(res), 'b1');
   }
   assert.equal(b!.hits.length, 4);
-  assert.ok(b!.hits.every((h) => h.body.toString().startsWith('query=up')), 'the same body on the retry');
+  assert.ok(
+    b!.hits.every((h) => h.body.toString().startsWith('query=up')),
+    'the same body on the retry',
+  );
 });
 
 test('a write is sent once unless retry_writes; a response that started is never retried', async (t) => {
@@ -141,7 +160,12 @@ test('a write is sent once unless retry_writes; a response that started is never
   b!.setHandler((_hit, res) => res.writeHead(503).end('overloaded'));
   const body = encodeWriteRequest([{ labels: { __name__: 'up', job: 'x' }, samples: [[1, 1_700_000_000_000]] }]);
   const write = (gateway: StartedGateway) =>
-    sendRaw(gateway.url, { method: 'POST', path: '/api/v1/write', headers: { authorization: 'Bearer tok-a', ...REMOTE_WRITE_HEADERS }, body });
+    sendRaw(gateway.url, {
+      method: 'POST',
+      path: '/api/v1/write',
+      headers: { authorization: 'Bearer tok-a', ...REMOTE_WRITE_HEADERS },
+      body,
+    });
   const upstream = { upstream: [a!.url, b!.url], type: 'prometheus', allow_write: true, retry_status_codes: [503] };
   const once = await gatewayFor(t, upstream);
   assert.equal((await write(once)).status, 503);
@@ -185,7 +209,11 @@ test('SigV4: every backend gets a request signed for its own host, and a retry i
   t.after(() => Promise.all(verifiers.map((v) => v.close())));
   const gateway = await gatewayFor(t, {
     upstream: verifiers.map((v) => v.url.href.replace(/\/$/, '')),
-    sign: { service: 'aps', region: 'eu-west-1', credentials: { type: 'static', access_key_id: key.accessKeyId, secret_access_key: key.secretAccessKey } },
+    sign: {
+      service: 'aps',
+      region: 'eu-west-1',
+      credentials: { type: 'static', access_key_id: key.accessKeyId, secret_access_key: key.secretAccessKey },
+    },
   });
   for (let i = 0; i < 4; i++) assert.equal((await get(gateway, `/api/v1/labels?i=${i}`)).status, 200);
   for (const verifier of verifiers) {
@@ -206,7 +234,9 @@ test('a WebSocket tail is balanced, and retried on the next backend when the fir
   t.after(() => Promise.all(upstreams.map((u) => u.stop())));
   const gateway = await gatewayFor(t, { upstream: upstreams.map((u) => u.url), type: 'loki', balance: 'first_available' });
   const tail = async (): Promise<string> => {
-    const ws = new WebSocket(`${gateway.url.replace('http', 'ws')}/loki/api/v1/tail?query=${encodeURIComponent('{app="x"}')}`, { headers: { authorization: 'Bearer tok-a' } });
+    const ws = new WebSocket(`${gateway.url.replace('http', 'ws')}/loki/api/v1/tail?query=${encodeURIComponent('{app="x"}')}`, {
+      headers: { authorization: 'Bearer tok-a' },
+    });
     const [message] = (await once(ws, 'message')) as [Buffer];
     ws.close();
     await once(ws, 'close');

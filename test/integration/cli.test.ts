@@ -71,16 +71,19 @@ test('the LGTM Auth Proxy TOML from issue #2 passes check-config unchanged', asy
 });
 
 test('a YAML config with ${ENV} substitution loads; an unset variable without a default is an error', async () => {
-  const path = await configFile('scopegate.yaml', [
-    'backend_type: file',
-    'file:',
-    '  path: ${TOKENS_PATH}',
-    'proxy:',
-    '  upstreams:',
-    '    - match: "prometheus\\\\.example\\\\.com"',
-    '      upstream: ${PROM_URL:-http://127.0.0.1:9090}',
-    '',
-  ].join('\n'));
+  const path = await configFile(
+    'scopegate.yaml',
+    [
+      'backend_type: file',
+      'file:',
+      '  path: ${TOKENS_PATH}',
+      'proxy:',
+      '  upstreams:',
+      '    - match: "prometheus\\\\.example\\\\.com"',
+      '      upstream: ${PROM_URL:-http://127.0.0.1:9090}',
+      '',
+    ].join('\n'),
+  );
   // check-config calls exactly this function.
   const config = await loadConfigFile(path, { TOKENS_PATH: '/etc/scopegate/tokens.json' });
   assert.equal(config.file?.path, '/etc/scopegate/tokens.json');
@@ -93,7 +96,9 @@ test('a YAML config with ${ENV} substitution loads; an unset variable without a 
 });
 
 test('check-config exits 1 and names every bad key path', async () => {
-  const path = await configFile('bad.toml', `backend_type = "secretsmanager"
+  const path = await configFile(
+    'bad.toml',
+    `backend_type = "secretsmanager"
 log_level = "loud"
 [proxy]
 listen = "8000"
@@ -105,11 +110,15 @@ timeout = "thirty seconds"
 [[proxy.upstreams]]
 match = ".*"
 upstream = "ftp://127.0.0.1:9009"
-`);
+`,
+  );
   const run = await scopegate(['check-config', '--config', path]);
   assert.equal(run.code, 1);
   assert.equal(run.stdout, '');
-  const problems = run.stderr.split('\n').filter((line) => line.startsWith('  ')).map((line) => line.trim());
+  const problems = run.stderr
+    .split('\n')
+    .filter((line) => line.startsWith('  '))
+    .map((line) => line.trim());
   const keys = problems.map((line) => line.slice(0, line.indexOf(': '))).sort();
   assert.deepEqual(keys, [
     'log_level',
@@ -121,8 +130,14 @@ upstream = "ftp://127.0.0.1:9009"
     // The backend without its section is reported in the same pass as every other problem.
     'secretsmanager',
   ]);
-  assert.ok(problems.some((p) => p.startsWith('proxy.upstreams[0].match: invalid regular expression')), problems.join('\n'));
-  assert.ok(problems.some((p) => p.startsWith('proxy: ') && p.includes('"listne"')), 'the typo is named');
+  assert.ok(
+    problems.some((p) => p.startsWith('proxy.upstreams[0].match: invalid regular expression')),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) => p.startsWith('proxy: ') && p.includes('"listne"')),
+    'the typo is named',
+  );
 });
 
 test('a token backend without its section is named', async () => {
@@ -161,35 +176,61 @@ test('check-config reads every file the config names with the parser serve uses,
     jwks: await configFile('jwks.json', '{"nokeys": true}'),
     acl: join(dir, 'missing-acl.yaml'),
   };
-  const toml = (tokens: string, users: string, secret: string, jwks: string, acl: string) => [
-    'backend_type = "file"',
-    `file = { path = ${JSON.stringify(tokens)} }`,
-    `acl = { file = ${JSON.stringify(acl)} }`,
-    '[auth.basic]',
-    `users_file = ${JSON.stringify(users)}`,
-    '[auth.hmac_jwt]',
-    `secret_file = ${JSON.stringify(secret)}`,
-    '[auth.jwks]',
-    `file = ${JSON.stringify(jwks)}`,
-    '[proxy.tls]',
-    `cert_file = ${JSON.stringify(jwks.replace(/jwks(-good)?\.json$/, 'tls-cert.pem'))}`,
-    `key_file = ${JSON.stringify(jwks.replace(/jwks(-good)?\.json$/, 'tls-key.pem'))}`,
-    '[[proxy.upstreams]]',
-    'match = ".*"',
-    'upstream = "http://127.0.0.1:9090"',
-    '',
-  ].join('\n');
-  const bad = await scopegate(['check-config', '--config', await configFile('files-bad.toml', toml(files.tokens, files.users, files.secret, files.jwks, files.acl))]);
+  const toml = (tokens: string, users: string, secret: string, jwks: string, acl: string) =>
+    [
+      'backend_type = "file"',
+      `file = { path = ${JSON.stringify(tokens)} }`,
+      `acl = { file = ${JSON.stringify(acl)} }`,
+      '[auth.basic]',
+      `users_file = ${JSON.stringify(users)}`,
+      '[auth.hmac_jwt]',
+      `secret_file = ${JSON.stringify(secret)}`,
+      '[auth.jwks]',
+      `file = ${JSON.stringify(jwks)}`,
+      '[proxy.tls]',
+      `cert_file = ${JSON.stringify(jwks.replace(/jwks(-good)?\.json$/, 'tls-cert.pem'))}`,
+      `key_file = ${JSON.stringify(jwks.replace(/jwks(-good)?\.json$/, 'tls-key.pem'))}`,
+      '[[proxy.upstreams]]',
+      'match = ".*"',
+      'upstream = "http://127.0.0.1:9090"',
+      '',
+    ].join('\n');
+  const bad = await scopegate([
+    'check-config',
+    '--config',
+    await configFile('files-bad.toml', toml(files.tokens, files.users, files.secret, files.jwks, files.acl)),
+  ]);
   assert.equal(bad.code, 1, bad.stderr);
   assert.equal(bad.stdout, '');
-  const problems = bad.stderr.split('\n').filter((line) => line.startsWith('  ')).map((line) => line.trim());
+  const problems = bad.stderr
+    .split('\n')
+    .filter((line) => line.startsWith('  '))
+    .map((line) => line.trim());
   assert.deepEqual(problems.map((p) => p.slice(0, p.indexOf(': '))).sort(), [
-    'acl.file', 'auth.basic.users_file', 'auth.hmac_jwt.secret_file', 'auth.jwks.file', 'file.path', 'proxy.tls.cert_file', 'proxy.tls.key_file',
+    'acl.file',
+    'auth.basic.users_file',
+    'auth.hmac_jwt.secret_file',
+    'auth.jwks.file',
+    'file.path',
+    'proxy.tls.cert_file',
+    'proxy.tls.key_file',
   ]);
-  assert.ok(problems.some((p) => p.startsWith(`acl.file: ${files.acl}: cannot read (ENOENT`)), problems.join('\n'));
-  assert.ok(problems.some((p) => p.startsWith('auth.basic.users_file: ') && p.includes('duplicate username "ana"')), problems.join('\n'));
-  assert.ok(problems.some((p) => p === `auth.hmac_jwt.secret_file: ${files.secret}: is empty`), problems.join('\n'));
-  assert.ok(problems.some((p) => p === `auth.jwks.file: ${files.jwks}: not a JSON Web Key Set`), problems.join('\n'));
+  assert.ok(
+    problems.some((p) => p.startsWith(`acl.file: ${files.acl}: cannot read (ENOENT`)),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) => p.startsWith('auth.basic.users_file: ') && p.includes('duplicate username "ana"')),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) => p === `auth.hmac_jwt.secret_file: ${files.secret}: is empty`),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) => p === `auth.jwks.file: ${files.jwks}: not a JSON Web Key Set`),
+    problems.join('\n'),
+  );
   assert.ok(!bad.stderr.includes('sk-live-7f3a9c'), 'the token is never printed');
 
   // The same config with good files passes (PEM files are parsed by Node's TLS: they must be real).
@@ -218,32 +259,43 @@ test('check-config lists every problem at once: schema errors, every bad token e
   const pki = await createTestPki();
   const [one, other] = [await pki.issue('one.test'), await pki.issue('other.test')];
   const files = {
-    tokens: await configFile('two-bad-tokens.json', JSON.stringify({ 'tok-good': 'team-a', 'tok bad': 'team-b', 'tok-x': { tenant: 'team-c', scopes: ['root'] } })),
+    tokens: await configFile(
+      'two-bad-tokens.json',
+      JSON.stringify({ 'tok-good': 'team-a', 'tok bad': 'team-b', 'tok-x': { tenant: 'team-c', scopes: ['root'] } }),
+    ),
     notPem: await configFile('not-a-cert.pem', 'hello\n'),
   };
-  const toml = (secret: string, keyFile: string) => [
-    'backend_type = "file"',
-    'log_level = "loud"',
-    `file = { path = ${JSON.stringify(files.tokens)} }`,
-    '[auth.basic]',
-    `users_file = ${JSON.stringify(join(dir, 'no-such-users.yaml'))}`,
-    '[auth.hmac_jwt]',
-    `secret = ${JSON.stringify(secret)}`,
-    '[proxy.tls]',
-    `cert_file = ${JSON.stringify(one.certFile)}`,
-    `key_file = ${JSON.stringify(keyFile)}`,
-    '[[proxy.upstreams]]',
-    'match = "(unclosed"',
-    'upstream = "http://127.0.0.1:9090"',
-    `tls = { ca_file = ${JSON.stringify(files.notPem)} }`,
-    '',
-  ].join('\n');
+  const toml = (secret: string, keyFile: string) =>
+    [
+      'backend_type = "file"',
+      'log_level = "loud"',
+      `file = { path = ${JSON.stringify(files.tokens)} }`,
+      '[auth.basic]',
+      `users_file = ${JSON.stringify(join(dir, 'no-such-users.yaml'))}`,
+      '[auth.hmac_jwt]',
+      `secret = ${JSON.stringify(secret)}`,
+      '[proxy.tls]',
+      `cert_file = ${JSON.stringify(one.certFile)}`,
+      `key_file = ${JSON.stringify(keyFile)}`,
+      '[[proxy.upstreams]]',
+      'match = "(unclosed"',
+      'upstream = "http://127.0.0.1:9090"',
+      `tls = { ca_file = ${JSON.stringify(files.notPem)} }`,
+      '',
+    ].join('\n');
   const path = await configFile('every-problem.toml', toml('short-secret', other.keyFile));
   const run = await scopegate(['check-config', '--config', path]);
   await pki.remove();
   assert.equal(run.code, 1, run.stderr);
-  const problems = run.stderr.split('\n').filter((line) => line.startsWith('  ')).map((line) => line.trim());
-  const has = (pattern: RegExp) => assert.ok(problems.some((p) => pattern.test(p)), `${pattern} in:\n${problems.join('\n')}`);
+  const problems = run.stderr
+    .split('\n')
+    .filter((line) => line.startsWith('  '))
+    .map((line) => line.trim());
+  const has = (pattern: RegExp) =>
+    assert.ok(
+      problems.some((p) => pattern.test(p)),
+      `${pattern} in:\n${problems.join('\n')}`,
+    );
   has(/^log_level: /);
   has(/^proxy\.upstreams\[0\]\.match: invalid regular expression/);
   has(/^file\.path: .*two-bad-tokens\.json: token #2: token contains whitespace/);
@@ -275,5 +327,5 @@ test('--version prints the package version; --help prints usage', async () => {
   assert.equal(help.code, 0);
   assert.match(help.stdout, /scopegate serve --config FILE/);
   assert.match(help.stdout, /scopegate check-config --config FILE/);
-  assert.match(help.stdout, /exit 0 when printed,\s+1 when the gateway would refuse it[^]*2 on a usage error/, 'explain\'s exit codes');
+  assert.match(help.stdout, /exit 0 when printed,\s+1 when the gateway would refuse it[^]*2 on a usage error/, "explain's exit codes");
 });

@@ -136,7 +136,9 @@ function environmentOf(pid: number): Map<string, string> {
   return new Map(entries.map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]));
 }
 
-test('glibc heap settings reach every worker, and the primary where Node can re-exec (process.execve)', { skip: process.platform !== 'linux' }, async () => {
+test('glibc heap settings reach every worker, and the primary where Node can re-exec (process.execve)', {
+  skip: process.platform !== 'linux',
+}, async () => {
   const upstream = await startRecordingUpstream();
   const cluster = await startCluster(upstream);
   try {

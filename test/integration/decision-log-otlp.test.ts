@@ -38,7 +38,10 @@ function gatewayConfig(decisionLog: Record<string, unknown>): Record<string, unk
 }
 
 function query(gateway: StartedGateway, token: string, extra: Record<string, string> = {}) {
-  return sendRaw(gateway.url, { path: `/api/v1/query?query=${encodeURIComponent('rate(http_requests_total[5m])')}`, headers: { authorization: `Bearer ${token}`, ...extra } });
+  return sendRaw(gateway.url, {
+    path: `/api/v1/query?query=${encodeURIComponent('rate(http_requests_total[5m])')}`,
+    headers: { authorization: `Bearer ${token}`, ...extra },
+  });
 }
 
 async function metricValue(gateway: StartedGateway, name: string): Promise<number> {
@@ -66,9 +69,14 @@ async function withCollector(run: (collector: OtlpCollector) => Promise<void>): 
 
 test('each decision is an OTLP log record: service.name, attributes Loki keeps as structured metadata, the record as the body, never a credential', () =>
   withCollector(async (collector) => {
-    const gateway = await startTestGateway(gatewayConfig({
-      otlp_endpoint: collector.url, service_name: 'scopegate-test', batch_interval: '20ms', headers: { authorization: 'Bearer collector-key', 'x-scope-orgid': 'audit' },
-    }));
+    const gateway = await startTestGateway(
+      gatewayConfig({
+        otlp_endpoint: collector.url,
+        service_name: 'scopegate-test',
+        batch_interval: '20ms',
+        headers: { authorization: 'Bearer collector-key', 'x-scope-orgid': 'audit' },
+      }),
+    );
     try {
       assert.equal((await query(gateway, 'secret-token-a')).status, 200);
       assert.equal((await query(gateway, 'secret-token-a', { 'x-scope-orgid': 'team-b' })).status, 403);
@@ -80,23 +88,44 @@ test('each decision is an OTLP log record: service.name, attributes Loki keeps a
       const body = JSON.parse(allowed?.body ?? '') as Record<string, unknown>;
       assert.equal(allowed?.timeUnixNano, `${Date.parse(body.time as string)}000000`, 'the decision time, in ns, as a string');
       assert.equal(body.requestId, upstream.requests[0]?.headers['x-request-id']);
-      assert.deepEqual(body.query, { before: 'query=rate(http_requests_total[5m])', after: 'query=rate(http_requests_total{namespace="team-a"}[5m])' });
+      assert.deepEqual(body.query, {
+        before: 'query=rate(http_requests_total[5m])',
+        after: 'query=rate(http_requests_total{namespace="team-a"}[5m])',
+      });
       assert.deepEqual(body.policy, { text: 'namespace="team-a"', source: 'token_entry' });
-      assert.equal(body.seq, undefined, 'no chain: that is the file sink\'s');
+      assert.equal(body.seq, undefined, "no chain: that is the file sink's");
       assert.deepEqual(allowed?.attributes, {
-        decision: 'allow', status: '200', tenant: 'team-a', endpoint: 'prometheus.query', upstream: 'prom',
-        authenticator: 'static-token', subject: 'team-a', request_id: body.requestId,
+        decision: 'allow',
+        status: '200',
+        tenant: 'team-a',
+        endpoint: 'prometheus.query',
+        upstream: 'prom',
+        authenticator: 'static-token',
+        subject: 'team-a',
+        request_id: body.requestId,
       });
       assert.deepEqual([allowed?.severityText, allowed?.severityNumber], ['INFO', 9]);
       assert.match(body.traceId as string, /^[0-9a-f]{32}$/);
       assert.equal(allowed?.traceId, body.traceId, 'the trace id, in hex: Loki keeps it as trace_id');
-      assert.deepEqual({ ...otherTenant?.attributes, request_id: 'R' }, {
-        decision: 'deny', status: '403', code: 'tenant_not_allowed', endpoint: 'prometheus.query', upstream: 'prom',
-        authenticator: 'static-token', subject: 'team-a', request_id: 'R',
-      });
+      assert.deepEqual(
+        { ...otherTenant?.attributes, request_id: 'R' },
+        {
+          decision: 'deny',
+          status: '403',
+          code: 'tenant_not_allowed',
+          endpoint: 'prometheus.query',
+          upstream: 'prom',
+          authenticator: 'static-token',
+          subject: 'team-a',
+          request_id: 'R',
+        },
+      );
       assert.deepEqual([otherTenant?.severityText, otherTenant?.severityNumber], ['WARN', 13]);
       assert.equal(noPolicy?.attributes.code, 'no_label_policy');
-      assert.deepEqual({ ...unknown?.attributes, request_id: 'R' }, { decision: 'deny', status: '401', code: 'invalid_token', authenticator: 'static-token', request_id: 'R' });
+      assert.deepEqual(
+        { ...unknown?.attributes, request_id: 'R' },
+        { decision: 'deny', status: '401', code: 'invalid_token', authenticator: 'static-token', request_id: 'R' },
+      );
       for (const request of collector.requests) {
         assert.equal(request.invalid, undefined);
         assert.equal(request.headers.authorization, 'Bearer collector-key', 'the configured headers');
@@ -115,11 +144,19 @@ test('records are batched: a full batch goes at once, the rest at the interval o
     try {
       for (let i = 0; i < 7; i++) assert.equal((await query(gateway, 'secret-token-a')).status, 200);
       await collector.untilAccepted(6);
-      assert.deepEqual(collector.requests.map((r) => r.logs.length), [3, 3], 'the seventh waits for its batch');
+      assert.deepEqual(
+        collector.requests.map((r) => r.logs.length),
+        [3, 3],
+        'the seventh waits for its batch',
+      );
     } finally {
       await gateway.stop();
     }
-    assert.deepEqual(collector.requests.map((r) => r.logs.length), [3, 3, 1], 'flushed at stop');
+    assert.deepEqual(
+      collector.requests.map((r) => r.logs.length),
+      [3, 3, 1],
+      'flushed at stop',
+    );
     const ids = collector.accepted().map((log) => log.attributes.request_id);
     assert.equal(new Set(ids).size, 7);
   }));
@@ -127,7 +164,9 @@ test('records are batched: a full batch goes at once, the rest at the interval o
 test('the collector answers 503, then 200: the batch is sent again and delivered once', () =>
   withCollector(async (collector) => {
     collector.answerNext({ status: 503 });
-    const gateway = await startTestGateway(gatewayConfig({ otlp_endpoint: collector.url, batch_size: 2, batch_interval: '1h', retry_backoff: '20ms' }));
+    const gateway = await startTestGateway(
+      gatewayConfig({ otlp_endpoint: collector.url, batch_size: 2, batch_interval: '1h', retry_backoff: '20ms' }),
+    );
     try {
       for (let i = 0; i < 2; i++) assert.equal((await query(gateway, 'secret-token-a')).status, 200);
       await collector.untilAccepted(2);
@@ -137,7 +176,10 @@ test('the collector answers 503, then 200: the batch is sent again and delivered
     } finally {
       await gateway.stop();
     }
-    assert.deepEqual(collector.requests.map((r) => r.status), [503, 200]);
+    assert.deepEqual(
+      collector.requests.map((r) => r.status),
+      [503, 200],
+    );
     assert.deepEqual(collector.requests[1]?.raw, collector.requests[0]?.raw, 'the same batch');
     const ids = collector.accepted().map((log) => log.attributes.request_id);
     assert.equal(ids.length, 2);
@@ -163,7 +205,9 @@ test('a 429 with Retry-After is honoured over the shorter back-off', () =>
 
 test('collector down, on_overflow = "drop": requests go on, the records that do not fit are counted', async () => {
   const port = await findFreePort(); // nothing listens there
-  const gateway = await startTestGateway(gatewayConfig({ otlp_endpoint: `http://127.0.0.1:${port}/v1/logs`, batch_size: 1, max_queue: 1, retry_backoff: '10s' }));
+  const gateway = await startTestGateway(
+    gatewayConfig({ otlp_endpoint: `http://127.0.0.1:${port}/v1/logs`, batch_size: 1, max_queue: 1, retry_backoff: '10s' }),
+  );
   try {
     assert.equal(await metricValue(gateway, 'scopegate_decision_log_dropped_total'), 0);
     for (let i = 0; i < 3; i++) assert.equal((await query(gateway, 'secret-token-a')).status, 200);
@@ -176,7 +220,9 @@ test('collector down, on_overflow = "drop": requests go on, the records that do 
 
 test('collector down, on_overflow = "fail_closed": requests are refused with 503 decision_log_unavailable, and not sent', async () => {
   const port = await findFreePort();
-  const gateway = await startTestGateway(gatewayConfig({ otlp_endpoint: `http://127.0.0.1:${port}/v1/logs`, batch_size: 1, on_overflow: 'fail_closed', retry_backoff: '10s' }));
+  const gateway = await startTestGateway(
+    gatewayConfig({ otlp_endpoint: `http://127.0.0.1:${port}/v1/logs`, batch_size: 1, on_overflow: 'fail_closed', retry_backoff: '10s' }),
+  );
   try {
     assert.equal((await query(gateway, 'secret-token-a')).status, 200, 'accepted before anything failed');
     await untilMetric(gateway, 'scopegate_decision_log_write_errors_total', 1);
@@ -197,12 +243,17 @@ test('a reload keeps the running sink: records before and after it are exported 
     try {
       assert.equal((await query(gateway, 'secret-token-a')).status, 200);
       const current = gateway.server.current() as App;
-      const reloaded = await gateway.server.reload(parseConfig({ ...raw, admin: { listen: '127.0.0.1:0' }, proxy: { ...(raw.proxy as object), listen: '127.0.0.1:0' } }));
+      const reloaded = await gateway.server.reload(
+        parseConfig({ ...raw, admin: { listen: '127.0.0.1:0' }, proxy: { ...(raw.proxy as object), listen: '127.0.0.1:0' } }),
+      );
       assert.equal(reloaded, true);
       assert.equal((gateway.server.current() as App).decisionLog, current.decisionLog, 'the same sink, handed over');
       assert.equal((await query(gateway, 'secret-token-none')).status, 403);
       const logs = await collector.untilAccepted(2);
-      assert.deepEqual(logs.map((log) => log.attributes.decision), ['allow', 'deny']);
+      assert.deepEqual(
+        logs.map((log) => log.attributes.decision),
+        ['allow', 'deny'],
+      );
     } finally {
       await gateway.stop();
     }
@@ -211,12 +262,19 @@ test('a reload keeps the running sink: records before and after it are exported 
 
 test('a 400 (an export the collector will never take) drops that batch, counted, and the next one goes on; a partial success counts its rejects', () =>
   withCollector(async (collector) => {
-    collector.answerNext({ status: 400, body: '{"message":"no"}' }, { status: 200, body: '{"partialSuccess":{"rejectedLogRecords":"1","errorMessage":"too old"}}' });
+    collector.answerNext(
+      { status: 400, body: '{"message":"no"}' },
+      { status: 200, body: '{"partialSuccess":{"rejectedLogRecords":"1","errorMessage":"too old"}}' },
+    );
     const gateway = await startTestGateway(gatewayConfig({ otlp_endpoint: collector.url, batch_size: 1, retry_backoff: '10ms' }));
     try {
       for (let i = 0; i < 3; i++) assert.equal((await query(gateway, 'secret-token-a')).status, 200);
       await untilMetric(gateway, 'scopegate_decision_log_lines_total', 2);
-      assert.deepEqual(collector.requests.map((r) => r.status), [400, 200, 200], 'the refused batch is not sent again');
+      assert.deepEqual(
+        collector.requests.map((r) => r.status),
+        [400, 200, 200],
+        'the refused batch is not sent again',
+      );
       assert.equal(await metricValue(gateway, 'scopegate_decision_log_dropped_total'), 2, 'the refused record and the rejected one');
     } finally {
       await gateway.stop();

@@ -56,7 +56,10 @@ async function linesOf(path: string, count: number): Promise<Record<string, unkn
 }
 
 function query(gateway: StartedGateway, token: string, extra: Record<string, string> = {}) {
-  return sendRaw(gateway.url, { path: `/api/v1/query?query=${encodeURIComponent('rate(http_requests_total[5m])')}`, headers: { authorization: `Bearer ${token}`, ...extra } });
+  return sendRaw(gateway.url, {
+    path: `/api/v1/query?query=${encodeURIComponent('rate(http_requests_total[5m])')}`,
+    headers: { authorization: `Bearer ${token}`, ...extra },
+  });
 }
 
 function runCli(args: readonly string[]): Promise<{ code: number; stdout: string }> {
@@ -79,14 +82,25 @@ test('file sink: one record per decision, with identity, policy and its source, 
     assert.deepEqual(
       { ...allowed, time: 'T', requestId: 'R', traceId: 'X', durationMs: 0, responseBytes: 0 },
       {
-        seq: 0, prev: '0'.repeat(64), time: 'T', requestId: 'R', traceId: 'X', decision: 'allow', status: 200, method: 'GET',
+        seq: 0,
+        prev: '0'.repeat(64),
+        time: 'T',
+        requestId: 'R',
+        traceId: 'X',
+        decision: 'allow',
+        status: 200,
+        method: 'GET',
         path: '/api/v1/query',
         identity: { authenticator: 'static-token', subject: 'team-a', tenants: ['team-a'], scopes: ['read', 'write'] },
-        tenants: ['team-a'], upstream: 'prom', endpoint: 'prometheus.query',
+        tenants: ['team-a'],
+        upstream: 'prom',
+        endpoint: 'prometheus.query',
         policy: { text: 'namespace="team-a"', source: 'token_entry' },
         limits: { rules: ['everyone'] },
         query: { before: 'query=rate(http_requests_total[5m])', after: 'query=rate(http_requests_total{namespace="team-a"}[5m])' },
-        upstreamStatus: 200, responseBytes: 0, durationMs: 0,
+        upstreamStatus: 200,
+        responseBytes: 0,
+        durationMs: 0,
       },
     );
     assert.ok((allowed?.responseBytes as number) > 30, 'the bytes written to the client, headers included');
@@ -179,7 +193,9 @@ test('a reload keeps the running log: one writer, one unbroken chain', async () 
     assert.equal((await query(gateway, 'secret-token-a')).status, 200);
     const { parseConfig } = await import('../../src/config/load.js');
     const current = gateway.server.current();
-    const reloaded = await gateway.server.reload(parseConfig({ ...raw, admin: { listen: '127.0.0.1:0' }, proxy: { ...(raw.proxy as object), listen: '127.0.0.1:0' } }));
+    const reloaded = await gateway.server.reload(
+      parseConfig({ ...raw, admin: { listen: '127.0.0.1:0' }, proxy: { ...(raw.proxy as object), listen: '127.0.0.1:0' } }),
+    );
     assert.equal(reloaded, true);
     assert.notEqual(gateway.server.current(), current, 'a new app serves');
     assert.equal((gateway.server.current() as App).decisionLog, (current as App).decisionLog, 'the same log, handed over');

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 // Issue #10: the demo printed "scopegate demo is running" while the gateway had crashed on a busy port, and
 // kept running. Now the banner waits for /ready, and a process of the demo that exits stops it with exit 1.
 
-test('demo: with its port busy, the demo says the gateway exited, prints no banner, stops everything and exits 1', { timeout: 300_000 }, async (t) => {
+test('demo: with its port busy, the demo says the gateway exited, prints no banner, stops everything and exits 1', {
+  timeout: 300_000,
+}, async (t) => {
   const busy = createServer();
   await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
   const busyPort = (busy.address() as AddressInfo).port;

@@ -95,12 +95,16 @@ const { expr } = fc.letrec<{ expr: string }>((tie) => ({
     vectorSelector.map((s) => `max_over_time(${s}[45s])`),
     vectorSelector.map((s) => `changes(${s}[1m] offset 15s)`),
     vectorSelector.map((s) => `timestamp(${s})`),
-    fc.tuple(fc.constantFrom('sum', 'count', 'max'), fc.constantFrom('', ' by (namespace)', ' by (env, job)'), tie('expr')).map(
-      ([op, by, e]) => `${op}${by} (${e})`,
-    ),
-    fc.tuple(tie('expr'), fc.constantFrom('or', 'and', 'unless', '+ on(namespace, job, env)', '* on(namespace, job, env) group_left()', '> bool'), tie('expr')).map(
-      ([a, op, b]) => `(${a}) ${op} (${b})`,
-    ),
+    fc
+      .tuple(fc.constantFrom('sum', 'count', 'max'), fc.constantFrom('', ' by (namespace)', ' by (env, job)'), tie('expr'))
+      .map(([op, by, e]) => `${op}${by} (${e})`),
+    fc
+      .tuple(
+        tie('expr'),
+        fc.constantFrom('or', 'and', 'unless', '+ on(namespace, job, env)', '* on(namespace, job, env) group_left()', '> bool'),
+        tie('expr'),
+      )
+      .map(([a, op, b]) => `(${a}) ${op} (${b})`),
     tie('expr').map((e) => `max_over_time((${e})[1m:15s])`),
     tie('expr').map((e) => `label_replace(${e}, "namespace", "x", "", "")`),
   ),
@@ -137,14 +141,17 @@ const queries = fc.sample(expr, { seed: SEED + 1, numRuns: POLICY_COUNT * QUERIE
 
 before(async () => {
   const series: SampleSeries[] = [];
-  const add = (u: string, s: Series) => series.push({ name: s.name, type: s.name.endsWith('_total') ? 'counter' : 'gauge', labels: { ...s.labels, u }, values: s.values });
+  const add = (u: string, s: Series) =>
+    series.push({ name: s.name, type: s.name.endsWith('_total') ? 'counter' : 'gauge', labels: { ...s.labels, u }, values: s.values });
   for (const s of BASE) add('all', s);
   for (const [i, selectors] of policies.entries()) {
     for (const s of BASE.filter((b) => allows(selectors, b.labels))) add(`p${i}`, s);
   }
   prometheus = await startPrometheus({ series, rulesYaml: 'groups: []\n' });
   tokens = await createTempTokenFile(
-    Object.fromEntries(policies.map((selectors, i) => [`tok-${i}`, { tenant: 't', selectors: selectors.map((s) => ({ ...s, u: 'all' })) }])),
+    Object.fromEntries(
+      policies.map((selectors, i) => [`tok-${i}`, { tenant: 't', selectors: selectors.map((s) => ({ ...s, u: 'all' })) }]),
+    ),
   );
   gateway = await startTestGateway({
     backend_type: 'file',
@@ -163,9 +170,16 @@ after(async () => {
 async function ask(base: string, query: string, headers: Record<string, string> = {}, range = false): Promise<Answer & { code?: string }> {
   const at = prometheus.sampleTime;
   const params = new URLSearchParams(range ? { query, start: String(at - 60), end: String(at), step: '15' } : { query, time: String(at) });
-  const res = await fetch(`${base}/api/v1/${range ? 'query_range' : 'query'}`, { method: 'POST', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, body: params });
+  const res = await fetch(`${base}/api/v1/${range ? 'query_range' : 'query'}`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+    body: params,
+  });
   type Sample = [number, string];
-  const body = (await res.json()) as { data?: { result?: { metric: Record<string, string>; value?: Sample; values?: Sample[] }[] }; code?: string };
+  const body = (await res.json()) as {
+    data?: { result?: { metric: Record<string, string>; value?: Sample; values?: Sample[] }[] };
+    code?: string;
+  };
   // Summation order differs between the two (the union's series come in another order): compare values to
   // 12 significant digits, not to the last bit.
   const format = (samples: Sample[]) => samples.map(([t, v]) => `${t}:${Number(v).toPrecision(12)}`).join(',');
@@ -204,12 +218,18 @@ describe('DNF policies: the gateway answers exactly what a Prometheus holding on
 
   it('series and label values: several match[] (one per selector) list exactly the allowed series', async () => {
     for (const [i, selectors] of policies.entries()) {
-      const params = new URLSearchParams([['match[]', 'req_total'], ['start', String(prometheus.sampleTime - 60)], ['end', String(prometheus.sampleTime)]]);
+      const params = new URLSearchParams([
+        ['match[]', 'req_total'],
+        ['start', String(prometheus.sampleTime - 60)],
+        ['end', String(prometheus.sampleTime)],
+      ]);
       const res = await fetch(`${gateway.url}/api/v1/series?${params}`, { headers: { authorization: `Bearer tok-${i}` } });
       assert.equal(res.status, 200);
       const body = (await res.json()) as { data: Record<string, string>[] };
       const got = body.data.map(({ u: _u, __name__: _n, ...rest }) => JSON.stringify(Object.entries(rest).sort())).sort();
-      const want = BASE.filter((s) => s.name === 'req_total' && allows(selectors, s.labels)).map((s) => JSON.stringify(Object.entries(s.labels).sort())).sort();
+      const want = BASE.filter((s) => s.name === 'req_total' && allows(selectors, s.labels))
+        .map((s) => JSON.stringify(Object.entries(s.labels).sort()))
+        .sort();
       assert.deepEqual(got, want, JSON.stringify(selectors));
     }
   });

@@ -40,7 +40,8 @@ async function gatewayFor(t: TestContext, resolver: HostResolver, upstream: Reco
   return gateway;
 }
 
-const get = (gateway: StartedGateway): Promise<RawResponse> => sendRaw(gateway.url, { path: '/q', headers: { authorization: 'Bearer tok-a' } });
+const get = (gateway: StartedGateway): Promise<RawResponse> =>
+  sendRaw(gateway.url, { path: '/q', headers: { authorization: 'Bearer tok-a' } });
 const answeredBy = (res: RawResponse) => (res.json() as { backend?: string }).backend;
 
 async function backendKeys(gateway: StartedGateway): Promise<string[]> {
@@ -63,11 +64,17 @@ test('SRV: backends added are used, removed ones drained without dropping their 
   const port = (b: KillableBackend) => Number(new URL(b.url).port);
   const dns = fakeResolver();
   dns.set('srv', '_http._tcp.prom.test', [{ address: '127.0.0.1', port: port(b0) }]);
-  const gateway = await gatewayFor(t, dns.resolve, { upstream: 'http://_http._tcp.prom.test', dns: { refresh_interval: '50ms', srv: true } });
+  const gateway = await gatewayFor(t, dns.resolve, {
+    upstream: 'http://_http._tcp.prom.test',
+    dns: { refresh_interval: '50ms', srv: true },
+  });
   assert.deepEqual(await backendKeys(gateway), [b0.url], 'resolved before the gateway serves');
   assert.equal(answeredBy(await get(gateway)), 'b0');
 
-  dns.set('srv', '_http._tcp.prom.test', [{ address: '127.0.0.1', port: port(b0) }, { address: '127.0.0.1', port: port(b1) }]);
+  dns.set('srv', '_http._tcp.prom.test', [
+    { address: '127.0.0.1', port: port(b0) },
+    { address: '127.0.0.1', port: port(b1) },
+  ]);
   await until('b1 added', async () => (await backendKeys(gateway)).length === 2);
   const seen = new Set<string | undefined>();
   for (let i = 0; i < 4; i++) seen.add(answeredBy(await get(gateway)));
@@ -102,7 +109,7 @@ test('SRV: backends added are used, removed ones drained without dropping their 
   assert.equal(answeredBy(await get(gateway)), 'b1');
 });
 
-test('A/AAAA: a name resolving to two addresses is two backends on the URL\'s port', async (t) => {
+test("A/AAAA: a name resolving to two addresses is two backends on the URL's port", async (t) => {
   const first = await startKillableBackend('b0');
   t.after(() => first.stop());
   const port = Number(new URL(first.url).port);

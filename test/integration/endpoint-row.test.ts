@@ -42,7 +42,14 @@ const ACME: Preset = {
       scope: 'read',
       query: { params: ['expr'], dialect: 'promql', kind: 'instant', times: { format: 'unix-or-rfc3339', params: { time: 'at' } } },
     },
-    { name: 'acme.ingest', methods: ['POST'], path: '/acme/ingest', scope: 'write', bufferBody: true, writeFormat: 'prometheus-remote-write' },
+    {
+      name: 'acme.ingest',
+      methods: ['POST'],
+      path: '/acme/ingest',
+      scope: 'write',
+      bufferBody: true,
+      writeFormat: 'prometheus-remote-write',
+    },
   ],
 };
 
@@ -87,33 +94,62 @@ function assertRefused(res: RawResponse, status: number, code: string): void {
   assert.equal(res.json().code, code);
 }
 
-test('the cost guards read the test preset\'s own parameter names (expr, from, to, resolution, at) from its rows', async () => {
+test("the cost guards read the test preset's own parameter names (expr, from, to, resolution, at) from its rows", async () => {
   upstream.reset();
   const evalPath = (params: Record<string, string>) => `/acme/eval?${new URLSearchParams(params)}`;
   assert.equal((await send(evalPath({ expr: 'up', from: '0', to: '3600', resolution: '60' }))).status, 200);
   assertRefused(await send(evalPath({ expr: 'up', from: '0', to: '3601', resolution: '60' })), 422, 'query_range_too_long');
   assertRefused(await send(evalPath({ expr: 'up', from: '0', to: '600', resolution: '1' })), 422, 'step_too_small');
   assertRefused(await send(evalPath({ expr: 'up', from: '0', resolution: '60' })), 400, 'invalid_time_range');
-  assertRefused(await send(evalPath({ expr: `up{job="${'x'.repeat(100)}"}`, from: '0', to: '60', resolution: '60' })), 422, 'query_too_long');
+  assertRefused(
+    await send(evalPath({ expr: `up{job="${'x'.repeat(100)}"}`, from: '0', to: '60', resolution: '60' })),
+    422,
+    'query_too_long',
+  );
   assertRefused(await send(`/acme/at?${new URLSearchParams({ expr: 'rate(up[2h])', at: '0' })}`), 422, 'lookback_too_long');
   assert.equal((await send(`/acme/at?${new URLSearchParams({ expr: 'rate(up[5m])' })}`)).status, 200);
-  assert.deepEqual(upstream.requests.map((r) => r.url.split('?')[0]), ['/acme/eval', '/acme/at'], 'only the requests within every guard arrived');
+  assert.deepEqual(
+    upstream.requests.map((r) => r.url.split('?')[0]),
+    ['/acme/eval', '/acme/at'],
+    'only the requests within every guard arrived',
+  );
 });
 
-test('the write size guard reads the test preset\'s write format from its row', async () => {
+test("the write size guard reads the test preset's write format from its row", async () => {
   upstream.reset();
-  const series = (n: number) => Array.from({ length: n }, (_, i) => ({ labels: { __name__: 'm', i: String(i) }, samples: [[1, 1000] as const] }));
-  const ingest = (n: number) => send('/acme/ingest', { method: 'POST', body: encodeWriteRequest(series(n)), headers: { ...REMOTE_WRITE_HEADERS } });
+  const series = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({ labels: { __name__: 'm', i: String(i) }, samples: [[1, 1000] as const] }));
+  const ingest = (n: number) =>
+    send('/acme/ingest', { method: 'POST', body: encodeWriteRequest(series(n)), headers: { ...REMOTE_WRITE_HEADERS } });
   assert.equal((await ingest(2)).status, 200);
   assertRefused(await ingest(3), 422, 'too_many_series');
   assert.equal(upstream.requests.length, 1);
 });
 
-test('explain --type acme rewrites with the language of the test preset\'s query rows', async () => {
+test("explain --type acme rewrites with the language of the test preset's query rows", async () => {
   const config = join(dir, 'scopegate.json');
-  await writeFile(config, JSON.stringify({ backend_type: 'file', file: { path: tokens.path }, proxy: { upstreams: [{ match: '.*', upstream: upstream.url }] } }));
-  const args = parseArgs(['explain', '--config', config, '--type', 'acme', '--policy', '{"namespaces":["team-a"]}', '--query', 'rate(up[5m])']);
+  await writeFile(
+    config,
+    JSON.stringify({ backend_type: 'file', file: { path: tokens.path }, proxy: { upstreams: [{ match: '.*', upstream: upstream.url }] } }),
+  );
+  const args = parseArgs([
+    'explain',
+    '--config',
+    config,
+    '--type',
+    'acme',
+    '--policy',
+    '{"namespaces":["team-a"]}',
+    '--query',
+    'rate(up[5m])',
+  ]);
   const presets = [...builtInPresets(), ACME];
-  assert.deepEqual(await explain(config, args, { presets }), { text: '# policy: namespace="team-a"\nrate(up{namespace="team-a"}[5m])', refused: false });
-  await assert.rejects(explain(config, parseArgs(['explain', '--type', 'acme', '--policy', '{}', '--query', 'up']), { presets: builtInPresets() }), /--type must be one of/);
+  assert.deepEqual(await explain(config, args, { presets }), {
+    text: '# policy: namespace="team-a"\nrate(up{namespace="team-a"}[5m])',
+    refused: false,
+  });
+  await assert.rejects(
+    explain(config, parseArgs(['explain', '--type', 'acme', '--policy', '{}', '--query', 'up']), { presets: builtInPresets() }),
+    /--type must be one of/,
+  );
 });

@@ -32,7 +32,7 @@ function head(path: string, token: string): Promise<{ status: number; headers: R
   });
 }
 
-test('HEAD on a Prometheus API path is the gateway\'s JSON 405 with Allow, and never reaches the upstream', async () => {
+test("HEAD on a Prometheus API path is the gateway's JSON 405 with Allow, and never reaches the upstream", async () => {
   fixture.upstream.reset();
   for (const path of ['/api/v1/query?query=up', '/api/v1/labels', '/api/v1/status/buildinfo']) {
     const res = await head(path, 'tok-reader');
@@ -45,8 +45,11 @@ test('HEAD on a Prometheus API path is the gateway\'s JSON 405 with Allow, and n
   assert.equal((await head('/-/healthy', 'tok-reader')).status, 200);
 });
 
-test('a method the endpoint does not accept is 405 in Prometheus\' shape with a client errorType', async () => {
-  const res = await fetch(`${fixture.gateway.url}/api/v1/status/buildinfo`, { method: 'DELETE', headers: { authorization: 'Bearer tok-reader' } });
+test("a method the endpoint does not accept is 405 in Prometheus' shape with a client errorType", async () => {
+  const res = await fetch(`${fixture.gateway.url}/api/v1/status/buildinfo`, {
+    method: 'DELETE',
+    headers: { authorization: 'Bearer tok-reader' },
+  });
   assert.equal(res.status, 405);
   assert.equal(res.headers.get('allow'), 'GET');
   assert.deepEqual(await res.json(), {
@@ -68,10 +71,14 @@ test('a full-access-only endpoint refuses a limited identity with full_access_re
   assert.equal(fixture.upstream.requests.length, 1);
 });
 
-test('a denial before the tenant is resolved counts under the identity\'s one tenant; several tenants count as none', async () => {
+test("a denial before the tenant is resolved counts under the identity's one tenant; several tenants count as none", async () => {
   // No write scope: refused while authorising the endpoint, before the tenant header is decided.
   const write = (token: string) =>
-    fetch(`${fixture.gateway.url}/api/v1/write`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-protobuf' }, body: 'x' });
+    fetch(`${fixture.gateway.url}/api/v1/write`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-protobuf' },
+      body: 'x',
+    });
   assert.equal((await write('tok-reader')).status, 403);
   assert.equal((await write('tok-two')).status, 403);
   const metrics = await (await fetch(`${fixture.gateway.adminUrl}/metrics`)).text();

@@ -22,7 +22,10 @@ const EXAMPLE_ENV = {
   OIDC_CLIENT_ID: 'grafana',
 };
 
-const configs = readdirSync(EXAMPLES, { withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name).sort();
+const configs = readdirSync(EXAMPLES, { withFileTypes: true })
+  .filter((e) => e.isFile())
+  .map((e) => e.name)
+  .sort();
 
 function checkConfig(file: string, env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -33,8 +36,18 @@ function checkConfig(file: string, env: NodeJS.ProcessEnv): Promise<{ code: numb
 }
 
 test('there is an example per migration', () => {
-  for (const name of ['lgtm-auth-proxy', 'prometheus-multi-tenant-proxy', 'cortex-gateway', 'lfgw', 'prom-label-proxy', 'aws-signing-proxy']) {
-    assert.ok(configs.some((file) => file.startsWith(`${name}.`)), `examples/${name}.* is missing`);
+  for (const name of [
+    'lgtm-auth-proxy',
+    'prometheus-multi-tenant-proxy',
+    'cortex-gateway',
+    'lfgw',
+    'prom-label-proxy',
+    'aws-signing-proxy',
+  ]) {
+    assert.ok(
+      configs.some((file) => file.startsWith(`${name}.`)),
+      `examples/${name}.* is missing`,
+    );
   }
 });
 
@@ -68,7 +81,8 @@ function stemOf(file: string): string {
 }
 
 test('every example ships its policy tests', () => {
-  for (const file of configs) assert.ok(existsSync(join(EXAMPLES, stemOf(file), 'policy-tests.yaml')), `examples/${stemOf(file)}/policy-tests.yaml is missing`);
+  for (const file of configs)
+    assert.ok(existsSync(join(EXAMPLES, stemOf(file), 'policy-tests.yaml')), `examples/${stemOf(file)}/policy-tests.yaml is missing`);
 });
 
 for (const file of configs) {

@@ -28,17 +28,75 @@ function runCli(args: readonly string[]): Promise<CliRun> {
 }
 
 const RUNS = {
-  token: (config: string) => ['explain', '--config', config, '--token', 'tok-a', '--query', 'sum(rate(http_requests_total{namespace="team-b"}[5m])) by (code)'],
-  policy: (config: string) => ['explain', '--config', config, '--policy', '{"namespaces":["team-a"]}', '--query', 'http_requests_total or node_boot_time_seconds # \r or secret'],
-  twoNamespaces: (config: string) => ['explain', '--config', config, '--policy', '{"namespaces":["team-a","team-b"]}', '--query', '{__name__=~".+", namespace!=""}'],
+  token: (config: string) => [
+    'explain',
+    '--config',
+    config,
+    '--token',
+    'tok-a',
+    '--query',
+    'sum(rate(http_requests_total{namespace="team-b"}[5m])) by (code)',
+  ],
+  policy: (config: string) => [
+    'explain',
+    '--config',
+    config,
+    '--policy',
+    '{"namespaces":["team-a"]}',
+    '--query',
+    'http_requests_total or node_boot_time_seconds # \r or secret',
+  ],
+  twoNamespaces: (config: string) => [
+    'explain',
+    '--config',
+    config,
+    '--policy',
+    '{"namespaces":["team-a","team-b"]}',
+    '--query',
+    '{__name__=~".+", namespace!=""}',
+  ],
   invalid: (config: string) => ['explain', '--config', config, '--token', 'tok-a', '--query', 'sum(http_requests_total'],
   noPolicy: (config: string) => ['explain', '--config', config, '--token', 'tok-none', '--query', 'up'],
   unknownToken: (config: string) => ['explain', '--config', config, '--token', 'tok-unknown', '--query', 'up'],
-  victoriametrics: (config: string) => ['explain', '--config', config, '--policy', '{"namespaces":["team-a"]}', '--type', 'victoriametrics', '--query', 'WITH (x = up) x'],
-  selectors: (config: string) => ['explain', '--config', config, '--policy', '{"selectors":[{"namespace":"a","env":"prod"},{"namespace":"shared"}]}', '--query', 'rate(up[5m])'],
-  selectorsRefused: (config: string) => ['explain', '--config', config, '--policy', '{"selectors":[{"namespace":"a","env":"prod"},{"namespace":"shared"}]}', '--query', 'up[5m]'],
+  victoriametrics: (config: string) => [
+    'explain',
+    '--config',
+    config,
+    '--policy',
+    '{"namespaces":["team-a"]}',
+    '--type',
+    'victoriametrics',
+    '--query',
+    'WITH (x = up) x',
+  ],
+  selectors: (config: string) => [
+    'explain',
+    '--config',
+    config,
+    '--policy',
+    '{"selectors":[{"namespace":"a","env":"prod"},{"namespace":"shared"}]}',
+    '--query',
+    'rate(up[5m])',
+  ],
+  selectorsRefused: (config: string) => [
+    'explain',
+    '--config',
+    config,
+    '--policy',
+    '{"selectors":[{"namespace":"a","env":"prod"},{"namespace":"shared"}]}',
+    '--query',
+    'up[5m]',
+  ],
   // The same config with `[static_tokens] policy_label = "team"`: an inline entry reads as a token entry does.
-  policyLabel: (config: string) => ['explain', '--config', config.replace(/\.toml$/, '-team.toml'), '--policy', '{"namespaces":["a"]}', '--query', 'up{namespace="b"}'],
+  policyLabel: (config: string) => [
+    'explain',
+    '--config',
+    config.replace(/\.toml$/, '-team.toml'),
+    '--policy',
+    '{"namespaces":["a"]}',
+    '--query',
+    'up{namespace="b"}',
+  ],
 } as const;
 
 let dir: string;
@@ -155,7 +213,10 @@ test('usage errors exit 2 with the reason and the usage, never 1', async () => {
   const config = join(dir, 'scopegate.toml');
   const cases: [string[], RegExp][] = [
     [['explain', '--config', config, '--token', 'tok-a'], /^explain: --query is required\n/],
-    [['explain', '--config', config, '--token', 'tok-a', '--type', 'graphite', '--query', 'up'], /^explain: --type must be one of loki, mimir, prometheus, tempo, victoriametrics\n/],
+    [
+      ['explain', '--config', config, '--token', 'tok-a', '--type', 'graphite', '--query', 'up'],
+      /^explain: --type must be one of loki, mimir, prometheus, tempo, victoriametrics\n/,
+    ],
     [['explain', '--config', config, '--policy', '{namespaces', '--query', 'up'], /^explain: --policy: /],
     [['explain', '--config', config, '--query', 'up'], /^explain: --token or --policy is required\n/],
   ];

@@ -50,7 +50,10 @@ test('shutdown closes idle keep-alive connections at once; a busy one answers wi
   assert.equal(answer.headers.connection, 'close');
   assert.deepEqual(await busy.ended, { clean: true });
   await shutdown;
-  assert.deepEqual(upstream.requests.map((r) => r.url), ['/warm', '/slow']);
+  assert.deepEqual(
+    upstream.requests.map((r) => r.url),
+    ['/warm', '/slow'],
+  );
 });
 
 test('keep-alive clients sending through a shutdown: at most one more request per connection, and every forwarded request is answered', async (t) => {

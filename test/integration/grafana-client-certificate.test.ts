@@ -7,19 +7,35 @@ import { createTestPki, type CertFiles } from '../servers/tls-certs.js';
 // Issue #20, item 2: the data source's channel may be a client certificate (Grafana's data source "TLS Client
 // Auth"): the listener verifies it against client_ca_file, and its subject CN must be a presenter.
 
-function httpsGet(port: number, ca: string, cert: CertFiles | undefined, headers: Record<string, string>): Promise<{ status: number; code: unknown }> {
+function httpsGet(
+  port: number,
+  ca: string,
+  cert: CertFiles | undefined,
+  headers: Record<string, string>,
+): Promise<{ status: number; code: unknown }> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest({
-      host: '127.0.0.1', port, path: '/api/v1/query?query=up', ca, agent: false, headers,
-      ...(cert !== undefined ? { cert: cert.cert, key: cert.key } : {}),
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.once('end', () => {
-        const body = Buffer.concat(chunks).toString();
-        resolve({ status: res.statusCode ?? 0, code: res.statusCode === 200 ? undefined : (JSON.parse(body) as { code?: unknown }).code });
-      });
-    });
+    const req = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/api/v1/query?query=up',
+        ca,
+        agent: false,
+        headers,
+        ...(cert !== undefined ? { cert: cert.cert, key: cert.key } : {}),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.once('end', () => {
+          const body = Buffer.concat(chunks).toString();
+          resolve({
+            status: res.statusCode ?? 0,
+            code: res.statusCode === 200 ? undefined : (JSON.parse(body) as { code?: unknown }).code,
+          });
+        });
+      },
+    );
     req.once('error', reject);
     req.end();
   });
@@ -28,7 +44,11 @@ function httpsGet(port: number, ca: string, cert: CertFiles | undefined, headers
 test('a client certificate can be the channel: its CN presents Grafana users; another CN, or none, cannot', async (t) => {
   const pki = await createTestPki();
   t.after(() => pki.remove());
-  const [server, grafanaCert, otherCert] = await Promise.all([pki.issue('gateway'), pki.issue('grafana-datasource'), pki.issue('someone-else')]);
+  const [server, grafanaCert, otherCert] = await Promise.all([
+    pki.issue('gateway'),
+    pki.issue('grafana-datasource'),
+    pki.issue('someone-else'),
+  ]);
   const g = await startGrafanaGateway(t, {
     tls: { cert_file: server.certFile, key_file: server.keyFile, client_ca_file: pki.caFile },
     grafana: { presenters: [{ client_certificate: 'grafana-datasource' }] },

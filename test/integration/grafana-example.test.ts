@@ -12,9 +12,15 @@ import { loadConfigFile } from '../../src/config/load.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-interface Datasource { name: string; type: string; url: string; jsonData?: Record<string, string>; secureJsonData?: Record<string, string> }
+interface Datasource {
+  name: string;
+  type: string;
+  url: string;
+  jsonData?: Record<string, string>;
+  secureJsonData?: Record<string, string>;
+}
 
-test('examples/grafana: the config checks, and the provisioned data sources reach scopegate with the presenter\'s credential', async () => {
+test("examples/grafana: the config checks, and the provisioned data sources reach scopegate with the presenter's credential", async () => {
   const cwd = process.cwd();
   process.chdir(ROOT);
   try {
@@ -24,7 +30,10 @@ test('examples/grafana: the config checks, and the provisioned data sources reac
     assert.ok(grafana);
     assert.deepEqual(grafana.presenters, [{ authenticator: 'static-token', subject: 'grafana-ds' }]);
     const tokens = JSON.parse(await readFile('examples/grafana/tokens.json', 'utf8')) as Record<string, { name?: string }>;
-    assert.deepEqual(Object.values(tokens).map((entry) => entry.name), ['grafana-ds']);
+    assert.deepEqual(
+      Object.values(tokens).map((entry) => entry.name),
+      ['grafana-ds'],
+    );
     const provisioning = parseYaml(await readFile('examples/grafana/grafana-datasources.yaml', 'utf8')) as { datasources: Datasource[] };
     assert.deepEqual(provisioning.datasources.map((d) => d.type).sort(), ['loki', 'prometheus', 'tempo']);
     for (const datasource of provisioning.datasources) {

@@ -11,7 +11,12 @@ import { startRecordingUpstream, type RecordingUpstream } from '../servers/recor
 // bound to one tenant and policy, set on the data source), and Grafana's forwarded `X-Id-Token`, which the
 // OIDC provider accepts only when `accept_id_token_header = true`. Two gateways, identical but for that key.
 const SERVICE_TOKEN = 'grafana-ruler-service-token';
-const USER_CLIENT = { clientId: 'grafana-user', clientSecret: 'user-secret-user-secret-user-secret', roles: ['team-b-viewer'], tenant: 'tenant-b' };
+const USER_CLIENT = {
+  clientId: 'grafana-user',
+  clientSecret: 'user-secret-user-secret-user-secret',
+  roles: ['team-b-viewer'],
+  tenant: 'tenant-b',
+};
 
 let upstream: RecordingUpstream;
 let idp: OidcTestProvider;
@@ -34,10 +39,7 @@ function gatewayConfig(acceptIdTokenHeader: boolean): Record<string, unknown> {
 }
 
 before(async () => {
-  [upstream, idp] = await Promise.all([
-    startRecordingUpstream(),
-    startOidcProvider({ clients: [USER_CLIENT], audience: 'scopegate' }),
-  ]);
+  [upstream, idp] = await Promise.all([startRecordingUpstream(), startOidcProvider({ clients: [USER_CLIENT], audience: 'scopegate' })]);
   files = await createAuthFiles({
     tokens: { [SERVICE_TOKEN]: { name: 'grafana-ruler', tenant: 'tenant-a', namespaces: ['team-a'], scopes: ['read'] } },
     acl: { 'team-b-viewer': 'team-b' },
@@ -65,7 +67,7 @@ function received(): { tenant: unknown; query: string | null; idToken: unknown }
   return { tenant: request?.headers['x-scope-orgid'], query: url.searchParams.get('query'), idToken: request?.headers['x-id-token'] };
 }
 
-test('the ruler\'s service token works without any user token, bound to its tenant and policy', async () => {
+test("the ruler's service token works without any user token, bound to its tenant and policy", async () => {
   const res = await query(ignoring, { authorization: `Bearer ${SERVICE_TOKEN}` });
   assert.equal(res.status, 200, res.body.toString());
   assert.deepEqual(received(), { tenant: 'tenant-a', query: 'up{namespace="team-a"}', idToken: undefined });
@@ -78,7 +80,7 @@ test('the service identity cannot pick another tenant', async () => {
   assert.equal(upstream.requests.length, 0);
 });
 
-test('Grafana\'s X-Id-Token is accepted with accept_id_token_header = true, and not forwarded', async () => {
+test("Grafana's X-Id-Token is accepted with accept_id_token_header = true, and not forwarded", async () => {
   const res = await query(accepting, { 'x-id-token': idToken });
   assert.equal(res.status, 200, res.body.toString());
   assert.deepEqual(received(), { tenant: 'tenant-b', query: 'up{namespace="team-b"}', idToken: undefined });
@@ -92,7 +94,7 @@ test('X-Id-Token is ignored without accept_id_token_header: 401, nothing sent up
   assert.equal(upstream.requests.length, 0);
 });
 
-test('the service token with a user\'s X-Id-Token: 401 conflicting_credentials where X-Id-Token is accepted, the service where not', async () => {
+test("the service token with a user's X-Id-Token: 401 conflicting_credentials where X-Id-Token is accepted, the service where not", async () => {
   // Accepted, X-Id-Token is a credential (user of tenant-b) disagreeing with the service token (tenant-a).
   const conflicting = await query(accepting, { authorization: `Bearer ${SERVICE_TOKEN}`, 'x-id-token': idToken });
   assert.equal(conflicting.status, 401, conflicting.body.toString());

@@ -50,7 +50,10 @@ interface GrafanaRequest {
   readonly dropsLabel?: true;
 }
 
-const range = (start: number, end: number): [string, string][] => [['start', String(start)], ['end', String(end)]];
+const range = (start: number, end: number): [string, string][] => [
+  ['start', String(start)],
+  ['end', String(end)],
+];
 
 const TRAFFIC: readonly GrafanaRequest[] = [
   {
@@ -73,8 +76,14 @@ const TRAFFIC: readonly GrafanaRequest[] = [
     method: 'POST',
     dropsLabel: true,
     path: '/api/v1/query',
-    params: (_s, e) => [['query', 'sum(deployment_replicas) by (cluster)'], ['time', String(e)]],
-    asTeamA: (_s, e) => [['query', 'sum(deployment_replicas{namespace="team-a"}) by (cluster)'], ['time', String(e)]],
+    params: (_s, e) => [
+      ['query', 'sum(deployment_replicas) by (cluster)'],
+      ['time', String(e)],
+    ],
+    asTeamA: (_s, e) => [
+      ['query', 'sum(deployment_replicas{namespace="team-a"}) by (cluster)'],
+      ['time', String(e)],
+    ],
   },
   {
     name: 'labels (query editor)',
@@ -118,7 +127,13 @@ const TRAFFIC: readonly GrafanaRequest[] = [
   { name: 'buildinfo', method: 'GET', path: '/api/v1/status/buildinfo', params: () => [], asTeamA: () => [] },
 ];
 
-function sendGrafana(base: string, token: string | undefined, method: string, path: string, params: [string, string][]): Promise<RawResponse> {
+function sendGrafana(
+  base: string,
+  token: string | undefined,
+  method: string,
+  path: string,
+  params: [string, string][],
+): Promise<RawResponse> {
   const encoded = new URLSearchParams(params).toString();
   const headers: Record<string, string> = { ...GRAFANA_HEADERS };
   if (token !== undefined) headers.authorization = `Bearer ${token}`;
@@ -190,7 +205,7 @@ describe('a limited identity gets the answer for its namespace only', () => {
     assert.equal(result.length, 2);
   });
 
-  test('metadata (used for metric help texts) lists every tenant\'s metrics: full access only', async () => {
+  test("metadata (used for metric help texts) lists every tenant's metrics: full access only", async () => {
     const limited = await sendGrafana(gateway.url, 'grafana-a', 'GET', '/api/v1/metadata', []);
     assert.equal(limited.status, 403);
     assert.equal(limited.json().code, 'full_access_required');

@@ -19,7 +19,7 @@ function assertRefused(g: GrafanaGateway, res: RawResponse, status: number, code
   assert.equal(g.upstream.requests.length, 0, 'a refused request must not reach the upstream');
 }
 
-test('a user in one team reads with its team\'s tenant and policy; the token is not forwarded', async (t) => {
+test("a user in one team reads with its team's tenant and policy; the token is not forwarded", async (t) => {
   const g = await startGrafanaGateway(t);
   const res = await g.asUser(await g.sign({ claims: { sub: 'user:8' } }));
   assert.equal(res.status, 200, res.body.toString());
@@ -59,9 +59,14 @@ test('deny by default: no mapped team, a team without a policy, another org', as
   assert.equal(denial?.subject, 'grafana:user:10');
 });
 
-test('the data source\'s credential alone (alerting: no X-Grafana-Id) gets its own policy only', async (t) => {
+test("the data source's credential alone (alerting: no X-Grafana-Id) gets its own policy only", async (t) => {
   const g = await startGrafanaGateway(t);
-  const res = await g.query({ authorization: `Bearer ${GRAFANA_DS_TOKEN}`, 'x-rule-uid': 'abc', 'x-grafana-org-id': '1', fromalert: 'true' });
+  const res = await g.query({
+    authorization: `Bearer ${GRAFANA_DS_TOKEN}`,
+    'x-rule-uid': 'abc',
+    'x-grafana-org-id': '1',
+    fromalert: 'true',
+  });
   assert.equal(res.status, 200);
   assert.equal(sentQuery(g), 'up{namespace="alerting"}');
 });
@@ -77,7 +82,9 @@ test('teams are found through every page of the search, and by uid where search 
   g.grafana.teams[8]?.members.push(7);
   await g.eventually(async () => {
     g.upstream.reset();
-    return (await g.asUser(await g.sign({ claims: { sub: 'user:7' } }))).status === 200 && sentQuery(g) === 'up{namespace=~"team-a|team-b"}';
+    return (
+      (await g.asUser(await g.sign({ claims: { sub: 'user:7' } }))).status === 200 && sentQuery(g) === 'up{namespace=~"team-a|team-b"}'
+    );
   });
   assert.ok((g.grafana.requests.get('/api/teams/uid-beta/members') ?? 0) > 0, 'members were read by uid');
 });
@@ -156,10 +163,15 @@ test('a service account is served only where configured', async (t) => {
   assert.equal(res.status, 200, res.body.toString());
   assert.equal(sentQuery(g), 'up{namespace="robots"}');
   g.upstream.reset();
-  assertRefused(g, await g.asUser(await g.sign({ claims: { sub: 'service-account:4', type: 'service-account' } })), 403, 'grafana_identity_refused');
+  assertRefused(
+    g,
+    await g.asUser(await g.sign({ claims: { sub: 'service-account:4', type: 'service-account' } })),
+    403,
+    'grafana_identity_refused',
+  );
 });
 
-test('JWKS: a new month\'s key is fetched on its unknown kid; a key regenerated under its kid on the failed signature', async (t) => {
+test("JWKS: a new month's key is fetched on its unknown kid; a key regenerated under its kid on the failed signature", async (t) => {
   const g = await startGrafanaGateway(t);
   const fetches = () => g.grafana.requests.get('/api/signing-keys/keys') ?? 0;
   assert.equal(fetches(), 1);
@@ -195,13 +207,19 @@ test('JWKS: many tokens with an unknown kid at once cause one fetch (single-flig
   g.clock.advance(10_000);
   const token = await g.sign({ key: next, claims: { sub: 'user:8' } });
   const results = await Promise.all(Array.from({ length: 10 }, () => g.asUser(token)));
-  assert.deepEqual(results.map((r) => r.status), Array(10).fill(200));
+  assert.deepEqual(
+    results.map((r) => r.status),
+    Array(10).fill(200),
+  );
   assert.equal(g.grafana.requests.get('/api/signing-keys/keys'), 2);
 });
 
-test('an empty X-Grafana-Id is no X-Grafana-Id: the data source\'s own policy', async (t) => {
+test("an empty X-Grafana-Id is no X-Grafana-Id: the data source's own policy", async (t) => {
   const g = await startGrafanaGateway(t);
-  const res = await sendRaw(g.gateway.url, { path: '/api/v1/query?query=up', headers: { authorization: `Bearer ${GRAFANA_DS_TOKEN}`, 'x-grafana-id': '' } });
+  const res = await sendRaw(g.gateway.url, {
+    path: '/api/v1/query?query=up',
+    headers: { authorization: `Bearer ${GRAFANA_DS_TOKEN}`, 'x-grafana-id': '' },
+  });
   assert.equal(res.status, 200);
   assert.equal(sentQuery(g), 'up{namespace="alerting"}');
 });
@@ -231,16 +249,24 @@ test('several selectors over several labels: the exact union, or a refusal, neve
 
 test('JWKS cache time: no-store refetches at keys_default_age; a long max-age is bounded by keys_max_age', async (t) => {
   const fetchesOf = (g: GrafanaGateway) => g.grafana.requests.get('/api/signing-keys/keys') ?? 0;
-  const noStore = await startGrafanaGateway(t, { cacheControl: 'no-store', grafana: { keys_default_age: '150ms', keys_min_refetch_interval: '50ms' } });
-  const capped = await startGrafanaGateway(t, { cacheControl: 'public, max-age=3600', grafana: { keys_max_age: '150ms', keys_min_refetch_interval: '50ms' } });
+  const noStore = await startGrafanaGateway(t, {
+    cacheControl: 'no-store',
+    grafana: { keys_default_age: '150ms', keys_min_refetch_interval: '50ms' },
+  });
+  const capped = await startGrafanaGateway(t, {
+    cacheControl: 'public, max-age=3600',
+    grafana: { keys_max_age: '150ms', keys_min_refetch_interval: '50ms' },
+  });
   await noStore.eventually(async () => fetchesOf(noStore) >= 3 && fetchesOf(capped) >= 3);
 });
 
 test('a basic-auth user can be the presenter: the data source authenticates with basic authentication', async (t) => {
-  const files = await createAuthFiles({ users: [
-    { username: 'grafana', password: 'ds-password', tenant: 'tenant-a', namespaces: ['alerting'] },
-    { username: 'someone', password: 'other-password', tenant: 'tenant-a', namespaces: ['team-a'] },
-  ] });
+  const files = await createAuthFiles({
+    users: [
+      { username: 'grafana', password: 'ds-password', tenant: 'tenant-a', namespaces: ['alerting'] },
+      { username: 'someone', password: 'other-password', tenant: 'tenant-a', namespaces: ['team-a'] },
+    ],
+  });
   t.after(() => files.remove());
   const g = await startGrafanaGateway(t, {
     auth: { basic: { users_file: files.usersPath, watch: false } },
@@ -252,21 +278,35 @@ test('a basic-auth user can be the presenter: the data source authenticates with
   assert.equal(res.status, 200, res.body.toString());
   assert.equal(sentQuery(g), 'up{namespace="team-b"}');
   g.upstream.reset();
-  assertRefused(g, await g.query({ authorization: basic('someone', 'other-password'), 'x-grafana-id': token }), 403, 'grafana_channel_not_allowed');
+  assertRefused(
+    g,
+    await g.query({ authorization: basic('someone', 'other-password'), 'x-grafana-id': token }),
+    403,
+    'grafana_channel_not_allowed',
+  );
   assertRefused(g, await g.query({ authorization: basic('grafana', 'wrong'), 'x-grafana-id': token }), 401, 'invalid_credentials');
   // The static token named like the presenter is not it: the authenticator is part of the presenter's name.
   assertRefused(g, await g.asUser(token), 403, 'grafana_channel_not_allowed');
 });
 
-test('logs and traces: the same user\'s policy on a Loki and a Tempo upstream', async (t) => {
+test("logs and traces: the same user's policy on a Loki and a Tempo upstream", async (t) => {
   const loki = await startGrafanaGateway(t, { upstreamType: 'loki' });
   const headers = { authorization: `Bearer ${GRAFANA_DS_TOKEN}`, 'x-grafana-id': await loki.sign({ claims: { sub: 'user:8' } }) };
-  const logs = await sendRaw(loki.gateway.url, { path: `/loki/api/v1/query_range?query=${encodeURIComponent('{job="api"} |= "error"')}`, headers });
+  const logs = await sendRaw(loki.gateway.url, {
+    path: `/loki/api/v1/query_range?query=${encodeURIComponent('{job="api"} |= "error"')}`,
+    headers,
+  });
   assert.equal(logs.status, 200, logs.body.toString());
-  assert.equal(new URL(loki.upstream.requests[0]?.url ?? '', 'http://x').searchParams.get('query'), '{job="api", namespace="team-b"} |= "error"');
+  assert.equal(
+    new URL(loki.upstream.requests[0]?.url ?? '', 'http://x').searchParams.get('query'),
+    '{job="api", namespace="team-b"} |= "error"',
+  );
   const tempo = await startGrafanaGateway(t, { upstreamType: 'tempo' });
   const traceHeaders = { authorization: `Bearer ${GRAFANA_DS_TOKEN}`, 'x-grafana-id': await tempo.sign({ claims: { sub: 'user:8' } }) };
-  const traces = await sendRaw(tempo.gateway.url, { path: `/api/search?q=${encodeURIComponent('{ span.http.status_code = 500 }')}`, headers: traceHeaders });
+  const traces = await sendRaw(tempo.gateway.url, {
+    path: `/api/search?q=${encodeURIComponent('{ span.http.status_code = 500 }')}`,
+    headers: traceHeaders,
+  });
   assert.equal(traces.status, 200, traces.body.toString());
   const q = new URL(tempo.upstream.requests[0]?.url ?? '', 'http://x').searchParams.get('q') ?? '';
   assert.match(q, /team-b/);

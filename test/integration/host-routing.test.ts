@@ -30,7 +30,10 @@ function send(host: string, path = '/ready') {
 
 /** Which upstream received the one request, and with what path and tenant. */
 function receiver(): { name: 'loki' | 'other'; url: string; tenant: unknown } {
-  const all = [...fixture.upstreams.loki.requests.map((r) => ({ name: 'loki' as const, r })), ...fixture.upstreams.other.requests.map((r) => ({ name: 'other' as const, r }))];
+  const all = [
+    ...fixture.upstreams.loki.requests.map((r) => ({ name: 'loki' as const, r })),
+    ...fixture.upstreams.other.requests.map((r) => ({ name: 'other' as const, r })),
+  ];
   assert.equal(all.length, 1, 'exactly one upstream request');
   const { name, r } = all[0]!;
   return { name, url: r.url, tenant: r.headers['x-scope-orgid'] };
@@ -70,7 +73,13 @@ test('a fully qualified name (trailing dot) takes the same route as the name', a
 
 test('a Host that is not a host name is a 400, never matched against a wider route', async () => {
   // `.*\.example\.com` would match each of these whole, and send them past the loki route to the wildcard.
-  for (const host of ['anyone@fixture.upstreams.loki.example.com', 'loki.example.com:80@x.example.com', 'loki%2eexample.com', 'loki..example.com', 'loki.example.com:http']) {
+  for (const host of [
+    'anyone@fixture.upstreams.loki.example.com',
+    'loki.example.com:80@x.example.com',
+    'loki%2eexample.com',
+    'loki..example.com',
+    'loki.example.com:http',
+  ]) {
     const res = await send(host);
     assert.equal(res.status, 400, host);
     assert.equal(res.json().code, 'invalid_host', host);
@@ -109,12 +118,18 @@ test('routing is on the Host, never on an X-Forwarded-Host the client sends', as
 });
 
 test('a raw route refuses an identity limited by a label policy (it could read its whole tenant there) unless opted in', async () => {
-  const refused = await sendRaw(fixture.gateway.url, { path: '/api/v1/query?query=up', headers: { host: 'loki.example.com', authorization: 'Bearer tok-limited' } });
+  const refused = await sendRaw(fixture.gateway.url, {
+    path: '/api/v1/query?query=up',
+    headers: { host: 'loki.example.com', authorization: 'Bearer tok-limited' },
+  });
   assert.equal(refused.status, 403, refused.body.toString());
   assert.equal(refused.json().code, 'full_access_required');
   assert.equal(fixture.upstreams.loki.requests.length + fixture.upstreams.other.requests.length, 0, 'nothing was forwarded');
 
-  const optedIn = await sendRaw(fixture.gateway.url, { path: '/api/v1/query?query=up', headers: { host: 'opted-in.example.org', authorization: 'Bearer tok-limited' } });
+  const optedIn = await sendRaw(fixture.gateway.url, {
+    path: '/api/v1/query?query=up',
+    headers: { host: 'opted-in.example.org', authorization: 'Bearer tok-limited' },
+  });
   assert.equal(optedIn.status, 200, optedIn.body.toString());
   assert.deepEqual(receiver(), { name: 'other', url: '/api/v1/query?query=up', tenant: 'tenant-a' });
 });

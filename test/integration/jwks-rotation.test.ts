@@ -15,7 +15,12 @@ const CLAIMS = { tenantClaim: 'tenant_id', namespacesClaim: 'namespaces', labels
 
 function manualClock() {
   let nowMs = NOW_S * 1000;
-  return { now: () => nowMs, advance: (ms: number) => { nowMs += ms; } };
+  return {
+    now: () => nowMs,
+    advance: (ms: number) => {
+      nowMs += ms;
+    },
+  };
 }
 
 async function signWith(key: TestKey, claims: Record<string, unknown> = {}): Promise<string> {
@@ -29,14 +34,31 @@ async function setup(keys: TestKey[]) {
   const clock = manualClock();
   const registry = new Registry();
   const source = new JwksKeySource({
-    name: 'test', url: server.url, refreshIntervalMs: 300_000, minRefetchIntervalMs: 30_000,
-    staleAfterMs: 600_000, fetchTimeoutMs: 5_000, clock, logger: pino({ level: 'silent' }),
+    name: 'test',
+    url: server.url,
+    refreshIntervalMs: 300_000,
+    minRefetchIntervalMs: 30_000,
+    staleAfterMs: 600_000,
+    fetchTimeoutMs: 5_000,
+    clock,
+    logger: pino({ level: 'silent' }),
     metrics: createJwksMetrics(registry, clock.now),
   });
   await source.start();
   const auth = createJwksAuthenticator({ source, claims: CLAIMS, clock });
   const bearer = (token: string) => ({ bearer: { header: 'authorization', token } });
-  return { server, clock, source, auth, bearer, registry, [Symbol.asyncDispose]: async () => { await auth.close?.(); await server.close(); } };
+  return {
+    server,
+    clock,
+    source,
+    auth,
+    bearer,
+    registry,
+    [Symbol.asyncDispose]: async () => {
+      await auth.close?.();
+      await server.close();
+    },
+  };
 }
 
 test('a token signed by a key published in the JWKS becomes an identity', async () => {
@@ -46,7 +68,9 @@ test('a token signed by a key published in the JWKS becomes an identity', async 
     const identity = await s.auth.authenticate(s.bearer(await signWith(k1)));
     assert.deepEqual(identity?.tenants, ['team-a']);
     assert.equal(s.source.readiness.notReadyReason(), undefined);
-  } finally { await s[Symbol.asyncDispose](); }
+  } finally {
+    await s[Symbol.asyncDispose]();
+  }
 });
 
 test('rotation: a new kid is picked up by refetching on the unknown kid', async () => {
@@ -59,7 +83,9 @@ test('rotation: a new kid is picked up by refetching on the unknown kid', async 
     const identity = await s.auth.authenticate(s.bearer(await signWith(k2, { tenant_id: 'team-b' })));
     assert.deepEqual(identity?.tenants, ['team-b']);
     assert.equal(s.server.requestCount, 2);
-  } finally { await s[Symbol.asyncDispose](); }
+  } finally {
+    await s[Symbol.asyncDispose]();
+  }
 });
 
 test('rotation: a token verified before its key was retired is re-checked, not served from cache', async () => {
@@ -72,7 +98,9 @@ test('rotation: a token verified before its key was retired is re-checked, not s
     s.server.setKeys([k2]);
     assert.equal(await s.source.refresh(), true);
     await assert.rejects(Promise.resolve(s.auth.authenticate(s.bearer(old))), { code: 'unknown_key' });
-  } finally { await s[Symbol.asyncDispose](); }
+  } finally {
+    await s[Symbol.asyncDispose]();
+  }
 });
 
 test('outage: the last good keys keep working, and /ready reports them stale after staleAfter', async () => {
@@ -94,7 +122,9 @@ test('outage: the last good keys keep working, and /ready reports them stale aft
     assert.equal(await s.source.refresh(), true);
     assert.equal(s.source.readiness.notReadyReason(), undefined);
     assert.match(await s.registry.metrics(), /scopegate_signing_keys_age_seconds\{source="test"\} 0\n/);
-  } finally { await s[Symbol.asyncDispose](); }
+  } finally {
+    await s[Symbol.asyncDispose]();
+  }
 });
 
 test('an IdP that was never reachable: not ready, and its tokens get 503 rather than a false 401', async () => {
@@ -103,15 +133,23 @@ test('an IdP that was never reachable: not ready, and its tokens get 503 rather 
   server.setFailing(true);
   const clock = manualClock();
   const source = new JwksKeySource({
-    name: 'down', url: server.url, refreshIntervalMs: 300_000, minRefetchIntervalMs: 30_000,
-    staleAfterMs: 600_000, fetchTimeoutMs: 5_000, clock, logger: pino({ level: 'silent' }),
+    name: 'down',
+    url: server.url,
+    refreshIntervalMs: 300_000,
+    minRefetchIntervalMs: 30_000,
+    staleAfterMs: 600_000,
+    fetchTimeoutMs: 5_000,
+    clock,
+    logger: pino({ level: 'silent' }),
   });
   try {
     await source.start();
     assert.equal(source.readiness.notReadyReason(), 'signing keys never loaded');
     const auth = createJwksAuthenticator({ source, claims: CLAIMS, clock });
-    await assert.rejects(Promise.resolve(auth.authenticate({ bearer: { header: 'authorization', token: await signWith(k1) } })),
-      (error: unknown) => error instanceof HttpError && error.status === 503 && error.code === 'jwks_unavailable');
+    await assert.rejects(
+      Promise.resolve(auth.authenticate({ bearer: { header: 'authorization', token: await signWith(k1) } })),
+      (error: unknown) => error instanceof HttpError && error.status === 503 && error.code === 'jwks_unavailable',
+    );
   } finally {
     source.close();
     await server.close();

@@ -29,10 +29,26 @@ const form = `query=up&${'x'.repeat(1000)}`;
 
 test('a POST refused before its body was read keeps the connection usable: the next request on it is answered', async () => {
   const refused: [string, string, number][] = [
-    ['401, Content-Length', `POST /api/v1/query HTTP/1.1\r\nHost: prom.example\r\nAuthorization: Bearer nope\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${form.length}\r\n\r\n${form}`, 401],
-    ['401, chunked', `POST /api/v1/query HTTP/1.1\r\nHost: prom.example\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n${form.length.toString(16)}\r\n${form}\r\n0\r\n\r\n`, 401],
-    ['403 tenant', `POST /x HTTP/1.1\r\nHost: raw.example\r\nAuthorization: Bearer tok-a\r\nX-Scope-OrgID: tenant-b\r\nContent-Length: ${form.length}\r\n\r\n${form}`, 403],
-    ['404 path', `POST /nope HTTP/1.1\r\nHost: prom.example\r\nAuthorization: Bearer tok-a\r\nContent-Length: ${form.length}\r\n\r\n${form}`, 404],
+    [
+      '401, Content-Length',
+      `POST /api/v1/query HTTP/1.1\r\nHost: prom.example\r\nAuthorization: Bearer nope\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${form.length}\r\n\r\n${form}`,
+      401,
+    ],
+    [
+      '401, chunked',
+      `POST /api/v1/query HTTP/1.1\r\nHost: prom.example\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n${form.length.toString(16)}\r\n${form}\r\n0\r\n\r\n`,
+      401,
+    ],
+    [
+      '403 tenant',
+      `POST /x HTTP/1.1\r\nHost: raw.example\r\nAuthorization: Bearer tok-a\r\nX-Scope-OrgID: tenant-b\r\nContent-Length: ${form.length}\r\n\r\n${form}`,
+      403,
+    ],
+    [
+      '404 path',
+      `POST /nope HTTP/1.1\r\nHost: prom.example\r\nAuthorization: Bearer tok-a\r\nContent-Length: ${form.length}\r\n\r\n${form}`,
+      404,
+    ],
   ];
   for (const [name, bytes, status] of refused) {
     const connection = await RawConnection.open(fixture.port);
@@ -48,15 +64,30 @@ test('a POST refused before its body was read keeps the connection usable: the n
     assert.equal(second.status, 200, `${name}: ${second.body}`);
     connection.close();
   }
-  assert.deepEqual(fixture.upstream.requests.map((r) => r.url), ['/next', '/next', '/next', '/next']);
+  assert.deepEqual(
+    fixture.upstream.requests.map((r) => r.url),
+    ['/next', '/next', '/next', '/next'],
+  );
 });
 
 test('a refused body too large to drain (declared, or over max_body_bytes) is answered Connection: close and closed without a reset', async () => {
   const big = 'x'.repeat(300 * 1024);
   const cases: [string, string, number][] = [
-    ['401, 300 KiB declared', `POST /x HTTP/1.1\r\nHost: raw.example\r\nAuthorization: Bearer nope\r\nContent-Length: ${big.length}\r\n\r\n`, 401],
-    ['413, Content-Length', `POST /api/v1/query HTTP/1.1\r\nHost: prom.example\r\nAuthorization: Bearer tok-a\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${big.length}\r\n\r\n`, 413],
-    ['413, chunked', `POST /api/v1/query HTTP/1.1\r\nHost: prom.example\r\nAuthorization: Bearer tok-a\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n${big.length.toString(16)}\r\n`, 413],
+    [
+      '401, 300 KiB declared',
+      `POST /x HTTP/1.1\r\nHost: raw.example\r\nAuthorization: Bearer nope\r\nContent-Length: ${big.length}\r\n\r\n`,
+      401,
+    ],
+    [
+      '413, Content-Length',
+      `POST /api/v1/query HTTP/1.1\r\nHost: prom.example\r\nAuthorization: Bearer tok-a\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${big.length}\r\n\r\n`,
+      413,
+    ],
+    [
+      '413, chunked',
+      `POST /api/v1/query HTTP/1.1\r\nHost: prom.example\r\nAuthorization: Bearer tok-a\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n${big.length.toString(16)}\r\n`,
+      413,
+    ],
   ];
   for (const [name, head, status] of cases) {
     const connection = await RawConnection.open(fixture.port);
@@ -76,20 +107,28 @@ test('a keep-alive client (node:http Agent, one socket) sees no error after refu
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const send = (method: string, path: string, headers: Record<string, string>, body?: string) =>
     new Promise<{ status: number; reused: boolean }>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: fixture.port, method, path, headers: { host: 'raw.example', ...headers }, agent }, (res) => {
-        res.resume();
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket }));
-      });
+      const req = request(
+        { host: '127.0.0.1', port: fixture.port, method, path, headers: { host: 'raw.example', ...headers }, agent },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket }));
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
   try {
     const results = [];
     for (let i = 0; i < 5; i++) {
-      results.push(await send('POST', '/api/v1/query', { authorization: 'Bearer nope', 'content-type': 'application/x-www-form-urlencoded' }, form));
+      results.push(
+        await send('POST', '/api/v1/query', { authorization: 'Bearer nope', 'content-type': 'application/x-www-form-urlencoded' }, form),
+      );
       results.push(await send('GET', '/ok', { authorization: 'Bearer tok-a' }));
     }
-    assert.deepEqual(results.map((r) => r.status), [401, 200, 401, 200, 401, 200, 401, 200, 401, 200]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      [401, 200, 401, 200, 401, 200, 401, 200, 401, 200],
+    );
     // Drained bodies: the one connection carried every request.
     assert.ok(results.slice(1).every((r) => r.reused));
   } finally {

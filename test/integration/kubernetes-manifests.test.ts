@@ -86,10 +86,16 @@ for (const kustomization of KUSTOMIZATIONS) {
     });
 
     test('renders the objects of the issue, each valid against its schema', () => {
-      assert.deepEqual(
-        objects.map((o) => o.kind).sort(),
-        ['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'PrometheusRule', 'Secret', 'Service', 'ServiceMonitor'],
-      );
+      assert.deepEqual(objects.map((o) => o.kind).sort(), [
+        'ConfigMap',
+        'Deployment',
+        'HorizontalPodAutoscaler',
+        'PodDisruptionBudget',
+        'PrometheusRule',
+        'Secret',
+        'Service',
+        'ServiceMonitor',
+      ]);
       for (const object of objects) assert.doesNotThrow(() => validate(object), `${object.kind} ${object.metadata.name}`);
     });
 
@@ -159,17 +165,26 @@ for (const kustomization of KUSTOMIZATIONS) {
       const selects = (selector: Record<string, string>) => Object.entries(selector).every(([k, v]) => podLabels[k] === v);
       const service = find(objects, 'Service');
       assert.ok(selects(service.spec.selector));
-      assert.deepEqual(service.spec.ports.map((p: any) => [p.name, p.port]), [['proxy', 8000], ['admin', 8081]]);
+      assert.deepEqual(
+        service.spec.ports.map((p: any) => [p.name, p.port]),
+        [
+          ['proxy', 8000],
+          ['admin', 8081],
+        ],
+      );
       assert.ok(selects(find(objects, 'PodDisruptionBudget').spec.selector.matchLabels));
       const hpa = find(objects, 'HorizontalPodAutoscaler');
       assert.deepEqual(hpa.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: 'scopegate' });
       assert.equal(hpa.spec.metrics[0].resource.name, 'cpu');
       const monitor = find(objects, 'ServiceMonitor');
       assert.ok(Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => service.metadata.labels?.[k] === v));
-      assert.deepEqual(monitor.spec.endpoints.map((e: any) => [e.port, e.path]), [['admin', '/metrics']]);
+      assert.deepEqual(
+        monitor.spec.endpoints.map((e: any) => [e.port, e.path]),
+        [['admin', '/metrics']],
+      );
     });
 
-    test('the rendered config, with the Secret\'s token file, passes scopegate check-config', async () => {
+    test("the rendered config, with the Secret's token file, passes scopegate check-config", async () => {
       const pod = find(objects, 'Deployment').spec.template.spec;
       const [container] = pod.containers;
       const secret = find(objects, 'Secret');
@@ -181,7 +196,10 @@ for (const kustomization of KUSTOMIZATIONS) {
       const mountedTokensPath = `${tokensMount.mountPath}/${key}`;
 
       const configText: string = find(objects, 'ConfigMap').data['config.toml'];
-      assert.ok(configText.includes(`path = "${mountedTokensPath}"`), `the config reads the token file where the Secret is mounted (${mountedTokensPath})`);
+      assert.ok(
+        configText.includes(`path = "${mountedTokensPath}"`),
+        `the config reads the token file where the Secret is mounted (${mountedTokensPath})`,
+      );
       const out = join(dir, kustomization.replaceAll('/', '-'));
       const tokensPath = join(out, key);
       const configPath = join(out, 'config.toml');
@@ -195,7 +213,10 @@ for (const kustomization of KUSTOMIZATIONS) {
       // in-process, as one spawn of the CLI per kustomization is slow enough on a loaded machine.
       await writeFile(tokensPath, '{ not json');
       const problems = await checkConfigFile(configPath);
-      assert.ok(problems.some((problem) => problem.includes(tokensPath)), problems.join('\n'));
+      assert.ok(
+        problems.some((problem) => problem.includes(tokensPath)),
+        problems.join('\n'),
+      );
     });
   });
 }

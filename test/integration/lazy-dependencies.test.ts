@@ -8,7 +8,13 @@ import module from 'node:module';
 // Each case starts a gateway in a fresh process, as `serve` builds it, and lists the packages it resolved.
 
 /** Packages only some configurations need; none of them may load for a gateway that does not use them. */
-const OPTIONAL = ['jose', '@smithy/signature-v4', '@aws-sdk/credential-providers', '@aws-sdk/client-sts', '@aws-sdk/client-secrets-manager'];
+const OPTIONAL = [
+  'jose',
+  '@smithy/signature-v4',
+  '@aws-sdk/credential-providers',
+  '@aws-sdk/client-sts',
+  '@aws-sdk/client-secrets-manager',
+];
 
 // The child records every resolution (module.registerHooks: synchronous, in-thread) before it imports the app.
 const CHILD = `
@@ -49,7 +55,10 @@ const PLAIN_UPSTREAMS = [
 test('a gateway of static tokens and raw/prometheus upstreams loads neither the AWS SDK, smithy nor jose', { skip }, async () => {
   const loaded = await packagesLoadedBy({ backend_type: 'env', proxy: { upstreams: PLAIN_UPSTREAMS } });
   assert.ok(loaded.includes('undici'), `the hook saw the packages the gateway loads: ${loaded.join(' ')}`);
-  assert.deepEqual(OPTIONAL.filter((name) => loaded.includes(name)), []);
+  assert.deepEqual(
+    OPTIONAL.filter((name) => loaded.includes(name)),
+    [],
+  );
 });
 
 test('a JWT authenticator loads jose; an upstream signed with static keys loads smithy, not the AWS SDK clients', { skip }, async () => {
@@ -64,10 +73,17 @@ test('a JWT authenticator loads jose; an upstream signed with static keys loads 
           upstream: 'http://127.0.0.1:9',
           type: 'prometheus',
           priority: 20,
-          sign: { service: 'aps', region: 'eu-west-1', credentials: { type: 'static', access_key_id: 'AKIDEXAMPLE', secret_access_key: 'secret' } },
+          sign: {
+            service: 'aps',
+            region: 'eu-west-1',
+            credentials: { type: 'static', access_key_id: 'AKIDEXAMPLE', secret_access_key: 'secret' },
+          },
         },
       ],
     },
   });
-  assert.deepEqual(OPTIONAL.filter((name) => loaded.includes(name)), ['jose', '@smithy/signature-v4']);
+  assert.deepEqual(
+    OPTIONAL.filter((name) => loaded.includes(name)),
+    ['jose', '@smithy/signature-v4'],
+  );
 });

@@ -23,7 +23,11 @@ before(async () => {
         });
       }),
   });
-  tokens = await createTempTokenFile({ 'tok-x': { tenant: 'team-a', name: 'x' }, 'tok-y': { tenant: 'team-a', name: 'y' }, 'tok-z': { tenant: 'team-z', name: 'z' } });
+  tokens = await createTempTokenFile({
+    'tok-x': { tenant: 'team-a', name: 'x' },
+    'tok-y': { tenant: 'team-a', name: 'y' },
+    'tok-z': { tenant: 'team-z', name: 'z' },
+  });
   gateway = await startTestGateway({
     backend_type: 'file',
     file: { path: tokens.path },
@@ -44,7 +48,8 @@ after(async () => {
   await tokens.remove();
 });
 
-const get = (token: string, tag: string): Promise<RawResponse> => sendRaw(gateway.url, { path: `/q?tag=${tag}`, headers: { authorization: `Bearer ${token}` } });
+const get = (token: string, tag: string): Promise<RawResponse> =>
+  sendRaw(gateway.url, { path: `/q?tag=${tag}`, headers: { authorization: `Bearer ${token}` } });
 const arrived = () => upstream.requests.map((r) => new URL(r.url, 'http://x').searchParams.get('tag'));
 
 /** Polls (bounded) until the condition holds. */
@@ -66,7 +71,12 @@ test('queued requests are admitted in order as slots free, fairly between identi
   const responses: Promise<RawResponse>[] = [get('tok-x', 'x0')];
   await until('x0 arrived', () => arrived().length === 1);
   // x1, x2, x3 from one identity, then y1 from another: y1 must not wait behind all of x's.
-  for (const [token, tag, waiting] of [['tok-x', 'x1', 1], ['tok-x', 'x2', 2], ['tok-x', 'x3', 3], ['tok-y', 'y1', 4]] as const) {
+  for (const [token, tag, waiting] of [
+    ['tok-x', 'x1', 1],
+    ['tok-x', 'x2', 2],
+    ['tok-x', 'x3', 3],
+    ['tok-y', 'y1', 4],
+  ] as const) {
     responses.push(get(token, tag));
     await until(`${tag} queued`, async () => (await queueLength('team-queue')) === waiting);
   }

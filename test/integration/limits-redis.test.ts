@@ -27,20 +27,27 @@ const RULES = [
 ];
 
 async function gateway(onBackendError: 'allow' | 'deny', keyPrefix = 'sg-test:'): Promise<StartedGateway> {
-  const started_ = await startTestGateway({
-    backend_type: 'file',
-    file: { path: tokens.path },
-    // A generous per-call timeout: the machine running the tests may be loaded; the slow-Redis test below
-    // makes Redis slower than this.
-    limits: { backend: 'redis', redis: { url: redis.url, timeout: '1s', connect_timeout: '1s', on_backend_error: onBackendError, key_prefix: keyPrefix }, rules: RULES },
-    proxy: {
-      upstreams: [
-        { name: 'slow', match: 'slow\\.example', upstream: upstream.url, priority: 10 },
-        { name: 'both', match: 'both\\.example', upstream: upstream.url, priority: 10 },
-        { name: 'raw', match: '.*', upstream: upstream.url },
-      ],
+  const started_ = await startTestGateway(
+    {
+      backend_type: 'file',
+      file: { path: tokens.path },
+      // A generous per-call timeout: the machine running the tests may be loaded; the slow-Redis test below
+      // makes Redis slower than this.
+      limits: {
+        backend: 'redis',
+        redis: { url: redis.url, timeout: '1s', connect_timeout: '1s', on_backend_error: onBackendError, key_prefix: keyPrefix },
+        rules: RULES,
+      },
+      proxy: {
+        upstreams: [
+          { name: 'slow', match: 'slow\\.example', upstream: upstream.url, priority: 10 },
+          { name: 'both', match: 'both\\.example', upstream: upstream.url, priority: 10 },
+          { name: 'raw', match: '.*', upstream: upstream.url },
+        ],
+      },
     },
-  }, { clock });
+    { clock },
+  );
   started.push(started_);
   return started_;
 }
@@ -219,7 +226,10 @@ test('Redis down: allow lets through, deny refuses and /ready says so; the limit
   // uncounted), so it is asked until it answers 429 from the same, now empty, bucket.
   const replies = [];
   for (let i = 0; i < 11; i++) replies.push(await get(deny, 'tok-b'));
-  assert.deepEqual(replies.map((r) => r.status), [...Array(10).fill(200), 429]);
+  assert.deepEqual(
+    replies.map((r) => r.status),
+    [...Array(10).fill(200), 429],
+  );
   let fromAllow = 0;
   for (let attempt = 0; attempt < 200 && (fromAllow = (await get(allow, 'tok-b')).status) !== 429; attempt++) {
     await new Promise((resolve) => setTimeout(resolve, 50));

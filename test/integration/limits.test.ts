@@ -23,7 +23,16 @@ const RULES = [
   { name: 'raw-rate', per: 'identity', upstreams: ['raw'], subjects: ['dash', 'other'], rate: 0.5, burst: 2 },
   // Per tenant, on the slow route: 2 in flight.
   { name: 'slow-concurrency', per: 'tenant', upstreams: ['slow'], concurrency: 2 },
-  { name: 'prom-cost', upstreams: ['prom'], endpoints: ['read'], max_range: '1d', min_step: '15s', max_points: 1000, max_query_bytes: 200, max_lookback: '1h' },
+  {
+    name: 'prom-cost',
+    upstreams: ['prom'],
+    endpoints: ['read'],
+    max_range: '1d',
+    min_step: '15s',
+    max_points: 1000,
+    max_query_bytes: 200,
+    max_lookback: '1h',
+  },
   { name: 'loki-cost', upstreams: ['loki'], max_range: '6h', max_points: 500 },
   { name: 'tempo-cost', upstreams: ['tempo'], max_range: '6h', min_step: '15s', max_points: 500, max_query_bytes: 100 },
   { name: 'write-size', endpoints: ['prometheus.remote_write', 'loki.push'], max_body_bytes: 2000, max_series: 2 },
@@ -165,7 +174,11 @@ test('PromQL query_range: span, step and points per series are guarded on what i
   assertRefused(points, 422, 'too_many_points');
   assert.equal(points.json().errorType, 'bad_data');
   // A second, unchecked copy of `end` cannot slip through: every occurrence counts.
-  assertRefused(await promRange({ query: 'up', start: '0', end: '60', step: '60' }, `/api/v1/query_range?end=${day * 30}`), 422, 'query_range_too_long');
+  assertRefused(
+    await promRange({ query: 'up', start: '0', end: '60', step: '60' }, `/api/v1/query_range?end=${day * 30}`),
+    422,
+    'query_range_too_long',
+  );
   assertRefused(await promRange({ query: 'up', start: 'yesterday', end: '60', step: '60' }), 400, 'invalid_time_range');
   assert.equal(upstream.requests.length, 1, 'only the request within every guard reached the upstream');
 });
@@ -193,22 +206,39 @@ test('LogQL query_range: span (with Loki defaults and nanosecond times) and poin
 });
 
 test('Tempo search and TraceQL metrics query_range: span, step, points and query bytes, before the upstream', async () => {
-  const tempo = (path: string, params: Record<string, string>) => get('tok-dash', `${path}?${new URLSearchParams(params)}`, 'tempo.example');
+  const tempo = (path: string, params: Record<string, string>) =>
+    get('tok-dash', `${path}?${new URLSearchParams(params)}`, 'tempo.example');
   const search = await tempo('/api/search', { q: '{ .service.name = "a" }', start: '3600', end: String(7 * 3600) });
   assert.equal(search.status, 200, search.body.toString());
   assertRefused(await tempo('/api/search', { q: '{}', start: '3600', end: String(7 * 3600 + 1) }), 422, 'query_range_too_long');
   assertRefused(await tempo('/api/search', { q: `{ .service.name = "${'x'.repeat(100)}" }` }), 422, 'query_too_long');
   assertRefused(await tempo('/api/search', { q: '{}', start: '3600' }), 400, 'invalid_time_range');
   const hourNs = 3_600_000_000_000n;
-  assertRefused(await tempo('/api/metrics/query_range', { q: '{} | rate()', start: String(hourNs), end: String(8n * hourNs), step: '60s' }), 422, 'query_range_too_long');
+  assertRefused(
+    await tempo('/api/metrics/query_range', { q: '{} | rate()', start: String(hourNs), end: String(8n * hourNs), step: '60s' }),
+    422,
+    'query_range_too_long',
+  );
   assertRefused(await tempo('/api/metrics/query_range', { q: '{} | rate()', start: '0', end: '3600', step: '5s' }), 422, 'step_too_small');
-  assertRefused(await tempo('/api/metrics/query_range', { q: '{} | rate()', start: '0', end: String(6 * 3600), step: '15s' }), 422, 'too_many_points');
-  assertRefused(await tempo('/api/metrics/query_range', { q: '{} | rate()', start: 'now-1h', end: '3600', step: '60s' }), 400, 'invalid_time_range');
+  assertRefused(
+    await tempo('/api/metrics/query_range', { q: '{} | rate()', start: '0', end: String(6 * 3600), step: '15s' }),
+    422,
+    'too_many_points',
+  );
+  assertRefused(
+    await tempo('/api/metrics/query_range', { q: '{} | rate()', start: 'now-1h', end: '3600', step: '60s' }),
+    400,
+    'invalid_time_range',
+  );
   assert.equal((await tempo('/api/metrics/query_range', { q: '{} | rate()', start: '0', end: '3600', step: '60s' })).status, 200);
-  assert.deepEqual(upstream.requests.map((r) => r.url.split('?')[0]), ['/api/search', '/api/metrics/query_range'], 'only the two allowed requests arrived');
+  assert.deepEqual(
+    upstream.requests.map((r) => r.url.split('?')[0]),
+    ['/api/search', '/api/metrics/query_range'],
+    'only the two allowed requests arrived',
+  );
 });
 
-test('Loki\'s since cannot get round max_range: refused as the same range given as start is, and never forwarded', async () => {
+test("Loki's since cannot get round max_range: refused as the same range given as start is, and never forwarded", async () => {
   const lokiRange = (params: Record<string, string>) =>
     get('tok-ns', `/loki/api/v1/query_range?${new URLSearchParams({ query: '{app="x"}', ...params })}`, 'loki.example');
   const thirtyDaysAgo = String(Math.floor(nowMs / 1000) - 30 * 86_400);
@@ -221,45 +251,64 @@ test('Loki\'s since cannot get round max_range: refused as the same range given 
   assert.match(upstream.requests[0]?.url ?? '', /since=5h/);
 });
 
-test('Tempo: the metrics API\'s since is guarded as Loki\'s; search reads no since, so it counts as the last hour', async () => {
-  const tempo = (path: string, params: Record<string, string>) => get('tok-dash', `${path}?${new URLSearchParams(params)}`, 'tempo.example');
+test("Tempo: the metrics API's since is guarded as Loki's; search reads no since, so it counts as the last hour", async () => {
+  const tempo = (path: string, params: Record<string, string>) =>
+    get('tok-dash', `${path}?${new URLSearchParams(params)}`, 'tempo.example');
   assertRefused(await tempo('/api/metrics/query_range', { q: '{} | rate()', since: '30d', step: '1h' }), 422, 'query_range_too_long');
   assertRefused(await tempo('/api/metrics/query', { q: '{} | rate()', since: '30d' }), 422, 'query_range_too_long');
   assert.equal((await tempo('/api/metrics/query', { q: '{} | rate()', since: '5h' })).status, 200);
   assert.equal((await tempo('/api/search', { q: '{}', since: '30d' })).status, 200);
-  assert.deepEqual(upstream.requests.map((r) => r.url.split('?')[0]), ['/api/metrics/query', '/api/search']);
+  assert.deepEqual(
+    upstream.requests.map((r) => r.url.split('?')[0]),
+    ['/api/metrics/query', '/api/search'],
+  );
 });
 
 test('per = "tenant" counts a federated tenant set as a set: fed-a|fed-b and fed-b|fed-a share one budget', async () => {
-  const asTenants = (orgId: string) => sendRaw(gateway.url, {
-    path: '/prometheus/api/v1/labels',
-    headers: { authorization: 'Bearer tok-fed', host: 'fed.example', 'x-scope-orgid': orgId },
-  });
+  const asTenants = (orgId: string) =>
+    sendRaw(gateway.url, {
+      path: '/prometheus/api/v1/labels',
+      headers: { authorization: 'Bearer tok-fed', host: 'fed.example', 'x-scope-orgid': orgId },
+    });
   assert.equal((await asTenants('fed-a|fed-b')).status, 200);
   assertRefused(await asTenants('fed-b|fed-a'), 429, 'rate_limited');
   assertRefused(await asTenants('fed-b|fed-a|fed-b'), 429, 'rate_limited');
   // Another set is another budget.
   assert.equal((await asTenants('fed-a|fed-c')).status, 200);
-  assert.deepEqual(upstream.requests.map((r) => r.headers['x-scope-orgid']), ['fed-a|fed-b', 'fed-a|fed-c'], 'sent as the client ordered them');
+  assert.deepEqual(
+    upstream.requests.map((r) => r.headers['x-scope-orgid']),
+    ['fed-a|fed-b', 'fed-a|fed-c'],
+    'sent as the client ordered them',
+  );
   assert.match(await metricsText(), /scopegate_limited_total\{tenant="fed-a\|fed-b",limit="rate"\} 2/);
 });
 
 test('write size: remote write body bytes and series, Loki push streams', async () => {
-  const series = (n: number) => Array.from({ length: n }, (_, i) => ({ labels: { __name__: 'm', namespace: 'team-a', i: String(i) }, samples: [[1, 1000] as const] }));
-  const write = (body: Buffer) => sendRaw(gateway.url, {
-    method: 'POST', path: '/api/v1/write', body, headers: { authorization: 'Bearer tok-ns', host: 'prom.example', ...REMOTE_WRITE_HEADERS },
-  });
+  const series = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({ labels: { __name__: 'm', namespace: 'team-a', i: String(i) }, samples: [[1, 1000] as const] }));
+  const write = (body: Buffer) =>
+    sendRaw(gateway.url, {
+      method: 'POST',
+      path: '/api/v1/write',
+      body,
+      headers: { authorization: 'Bearer tok-ns', host: 'prom.example', ...REMOTE_WRITE_HEADERS },
+    });
   assert.equal((await write(encodeWriteRequest(series(2)))).status, 200);
   assertRefused(await write(encodeWriteRequest(series(3))), 422, 'too_many_series');
-  const big = encodeWriteRequest([{ labels: { __name__: 'm', namespace: 'team-a', pad: randomBytes(1500).toString('hex') }, samples: [[1, 1000]] }]);
+  const big = encodeWriteRequest([
+    { labels: { __name__: 'm', namespace: 'team-a', pad: randomBytes(1500).toString('hex') }, samples: [[1, 1000]] },
+  ]);
   assertRefused(await write(big), 413, 'body_too_large');
 
-  const push = (streams: number) => sendRaw(gateway.url, {
-    method: 'POST',
-    path: '/loki/api/v1/push',
-    body: JSON.stringify({ streams: Array.from({ length: streams }, (_, i) => ({ stream: { app: `a${i}`, namespace: 'team-a' }, values: [['1', 'line']] })) }),
-    headers: { authorization: 'Bearer tok-ns', host: 'loki.example', 'content-type': 'application/json' },
-  });
+  const push = (streams: number) =>
+    sendRaw(gateway.url, {
+      method: 'POST',
+      path: '/loki/api/v1/push',
+      body: JSON.stringify({
+        streams: Array.from({ length: streams }, (_, i) => ({ stream: { app: `a${i}`, namespace: 'team-a' }, values: [['1', 'line']] })),
+      }),
+      headers: { authorization: 'Bearer tok-ns', host: 'loki.example', 'content-type': 'application/json' },
+    });
   assert.equal((await push(2)).status, 200);
   assertRefused(await push(3), 422, 'too_many_series');
   assert.equal(upstream.requests.length, 2);

@@ -73,7 +73,12 @@ function assertNothingForwarded(): void {
 describe('LogQL reads', () => {
   const cases: { path: string; param: string; sent?: string; want: string }[] = [
     { path: '/loki/api/v1/query', param: 'query', sent: '{app="x"} |= "err"', want: '{app="x", namespace="team-a"} |= "err"' },
-    { path: '/loki/api/v1/query_range', param: 'query', sent: 'sum(rate({app="x"}[1m]))', want: 'sum(rate({app="x", namespace="team-a"}[1m]))' },
+    {
+      path: '/loki/api/v1/query_range',
+      param: 'query',
+      sent: 'sum(rate({app="x"}[1m]))',
+      want: 'sum(rate({app="x", namespace="team-a"}[1m]))',
+    },
     { path: '/loki/api/v1/series', param: 'match[]', sent: '{app="x"}', want: '{app="x", namespace="team-a"}' },
     { path: '/loki/api/v1/labels', param: 'query', want: '{namespace="team-a"}' },
     { path: '/loki/api/v1/label/app/values', param: 'query', sent: '{app=~".+"}', want: '{app=~".+", namespace="team-a"}' },
@@ -114,7 +119,8 @@ describe('LogQL reads', () => {
 
 describe('push', () => {
   const NS = '1700000000000000000';
-  const json = (...streams: Record<string, string>[]) => JSON.stringify({ streams: streams.map((stream) => ({ stream, values: [[NS, 'line']] })) });
+  const json = (...streams: Record<string, string>[]) =>
+    JSON.stringify({ streams: streams.map((stream) => ({ stream, values: [[NS, 'line']] })) });
   const entry = { timestamp: { seconds: '1700000000', nanos: 1 }, line: Buffer.from('hello') };
   const proto = (...labels: string[]) => encodeProtoPush({ streams: labels.map((l) => ({ labels: l, entries: [entry] })), format: '' });
   const push = (body: string | Buffer, contentType: string, host = 'loki.example'): Promise<RawResponse> =>

@@ -68,7 +68,13 @@ function call({ token, method = 'GET', path, host = 'mimir.example', headers = {
 
 function received(): { component: Component; method: string; url: string; tenant: unknown; body: Buffer }[] {
   return COMPONENTS.flatMap((component) =>
-    upstreams[component].requests.map((r) => ({ component, method: r.method, url: r.url, tenant: r.headers['x-scope-orgid'], body: r.body })),
+    upstreams[component].requests.map((r) => ({
+      component,
+      method: r.method,
+      url: r.url,
+      tenant: r.headers['x-scope-orgid'],
+      body: r.body,
+    })),
   );
 }
 
@@ -92,13 +98,33 @@ const now = Date.now();
 
 describe('routing to components', () => {
   const reads: { path: string; component: Component; param?: string; want?: string }[] = [
-    { path: '/prometheus/api/v1/query?query=sum(rate(up[5m]))', component: 'query-frontend', param: 'query', want: 'sum(rate(up{namespace="team-a"}[5m]))' },
-    { path: '/prometheus/api/v1/query_range?query=up&start=1&end=2&step=1', component: 'query-frontend', param: 'query', want: 'up{namespace="team-a"}' },
-    { path: '/prometheus/api/v1/series?match[]={job="x"}', component: 'query-frontend', param: 'match[]', want: '{job="x", namespace="team-a"}' },
+    {
+      path: '/prometheus/api/v1/query?query=sum(rate(up[5m]))',
+      component: 'query-frontend',
+      param: 'query',
+      want: 'sum(rate(up{namespace="team-a"}[5m]))',
+    },
+    {
+      path: '/prometheus/api/v1/query_range?query=up&start=1&end=2&step=1',
+      component: 'query-frontend',
+      param: 'query',
+      want: 'up{namespace="team-a"}',
+    },
+    {
+      path: '/prometheus/api/v1/series?match[]={job="x"}',
+      component: 'query-frontend',
+      param: 'match[]',
+      want: '{job="x", namespace="team-a"}',
+    },
     { path: '/prometheus/api/v1/labels', component: 'query-frontend', param: 'match[]', want: '{namespace="team-a"}' },
     { path: '/prometheus/api/v1/label/job/values', component: 'query-frontend', param: 'match[]', want: '{namespace="team-a"}' },
     { path: '/prometheus/api/v1/cardinality/label_names', component: 'query-frontend', param: 'selector', want: '{namespace="team-a"}' },
-    { path: '/prometheus/api/v1/cardinality/active_series?selector={job="x"}', component: 'query-frontend', param: 'selector', want: '{job="x", namespace="team-a"}' },
+    {
+      path: '/prometheus/api/v1/cardinality/active_series?selector={job="x"}',
+      component: 'query-frontend',
+      param: 'selector',
+      want: '{job="x", namespace="team-a"}',
+    },
     { path: '/prometheus/api/v1/rules', component: 'ruler' },
     { path: '/prometheus/api/v1/alerts', component: 'ruler' },
     { path: '/prometheus/config/v1/rules', component: 'ruler' },
@@ -151,7 +177,14 @@ describe('routing to components', () => {
     assert.equal(got.tenant, 'team-a');
   });
 
-  const unknown = ['/api/v1/query?query=up', '/prometheus/api/v1/read', '/config', '/distributor/all_user_stats', '/prometheus/api/v1/status/config', '/alertmanager'];
+  const unknown = [
+    '/api/v1/query?query=up',
+    '/prometheus/api/v1/read',
+    '/config',
+    '/distributor/all_user_stats',
+    '/prometheus/api/v1/status/config',
+    '/alertmanager',
+  ];
   for (const path of unknown) {
     test(`${path} is 404 and reaches no upstream`, async () => {
       assertRefused(await call({ token: 'tok-tenant', path }), 404, 'unknown_endpoint');
@@ -173,18 +206,35 @@ describe('writes', () => {
 
   test('remote write carrying another namespace is 403 and nothing is forwarded', async () => {
     const body = encodeWriteRequest([sample({ __name__: 'up', namespace: 'team-a' }), sample({ __name__: 'up', namespace: 'team-b' })]);
-    assertRefused(await call({ token: 'tok-a', method: 'POST', path: '/api/v1/push', headers: REMOTE_WRITE_HEADERS, body }), 403, 'policy_violation');
+    assertRefused(
+      await call({ token: 'tok-a', method: 'POST', path: '/api/v1/push', headers: REMOTE_WRITE_HEADERS, body }),
+      403,
+      'policy_violation',
+    );
   });
 
   test('inject mode adds the missing label', async () => {
     const body = encodeWriteRequest([sample({ __name__: 'up', job: 'x' })]);
-    const res = await call({ token: 'tok-a', host: 'inject.example', method: 'POST', path: '/api/v1/push', headers: REMOTE_WRITE_HEADERS, body });
+    const res = await call({
+      token: 'tok-a',
+      host: 'inject.example',
+      method: 'POST',
+      path: '/api/v1/push',
+      headers: REMOTE_WRITE_HEADERS,
+      body,
+    });
     assert.equal(res.status, 200);
     assert.deepEqual(decodeWriteRequestLabels(receivedOnce('distributor').body), [{ __name__: 'up', job: 'x', namespace: 'team-a' }]);
   });
 
   test('OTLP metrics cannot be checked: refused with a policy, forwarded without one', async () => {
-    const otlp = { token: 'tok-a', method: 'POST', path: '/otlp/v1/metrics', headers: { 'content-type': 'application/x-protobuf' }, body: Buffer.from([0x0a, 0x00]) };
+    const otlp = {
+      token: 'tok-a',
+      method: 'POST',
+      path: '/otlp/v1/metrics',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: Buffer.from([0x0a, 0x00]),
+    };
     assertRefused(await call(otlp), 403, 'full_access_required');
     const res = await call({ ...otlp, token: 'tok-tenant' });
     assert.equal(res.status, 200);
@@ -192,7 +242,12 @@ describe('writes', () => {
   });
 
   test('rule configuration changes are refused for a limited identity, allowed tenant-wide', async () => {
-    const change = { method: 'POST', path: '/prometheus/config/v1/rules/ns1', headers: { 'content-type': 'application/yaml' }, body: 'name: g\nrules: []\n' };
+    const change = {
+      method: 'POST',
+      path: '/prometheus/config/v1/rules/ns1',
+      headers: { 'content-type': 'application/yaml' },
+      body: 'name: g\nrules: []\n',
+    };
     assertRefused(await call({ ...change, token: 'tok-a' }), 403, 'full_access_required');
     assert.equal((await call({ ...change, token: 'tok-tenant' })).status, 200);
     assert.equal(receivedOnce('ruler').method, 'POST');
@@ -209,7 +264,11 @@ describe('writes', () => {
 describe('tenant federation', () => {
   test('a|b is sent for reads only where allow_federation is set', async () => {
     const path = '/prometheus/api/v1/query?query=up';
-    assertRefused(await call({ token: 'tok-ab', path, headers: { 'x-scope-orgid': 'team-a|team-b' } }), 403, 'tenant_federation_not_allowed');
+    assertRefused(
+      await call({ token: 'tok-ab', path, headers: { 'x-scope-orgid': 'team-a|team-b' } }),
+      403,
+      'tenant_federation_not_allowed',
+    );
     const res = await call({ token: 'tok-ab', host: 'fed.example', path, headers: { 'x-scope-orgid': 'team-a|team-b' } });
     assert.equal(res.status, 200);
     assert.equal(receivedOnce('query-frontend').tenant, 'team-a|team-b');
@@ -218,7 +277,11 @@ describe('tenant federation', () => {
   test('a write must name exactly one tenant, even where reads federate', async () => {
     const body = encodeWriteRequest([sample({ __name__: 'up' })]);
     const push = { token: 'tok-ab', host: 'fed.example', method: 'POST', path: '/api/v1/push', body };
-    assertRefused(await call({ ...push, headers: { ...REMOTE_WRITE_HEADERS, 'x-scope-orgid': 'team-a|team-b' } }), 400, 'write_needs_one_tenant');
+    assertRefused(
+      await call({ ...push, headers: { ...REMOTE_WRITE_HEADERS, 'x-scope-orgid': 'team-a|team-b' } }),
+      400,
+      'write_needs_one_tenant',
+    );
     assertRefused(await call({ ...push, headers: REMOTE_WRITE_HEADERS }), 400, 'tenant_required');
     const res = await call({ ...push, headers: { ...REMOTE_WRITE_HEADERS, 'x-scope-orgid': 'team-b' } });
     assert.equal(res.status, 200);

@@ -16,7 +16,19 @@ import { startRecordingUpstream } from '../servers/recording-upstream.js';
 // (tsx, typescript) is installed, so a bin that needed them, or a tarball without dist/, fails here.
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** What the project copy needs to pack: the build inputs and the files the package lists. */
-const PROJECT_FILES = ['package.json', 'package-lock.json', 'tsconfig.json', 'README.md', 'docs', 'LICENSE', 'CHANGELOG.md', 'bin', 'src', 'examples', 'test'];
+const PROJECT_FILES = [
+  'package.json',
+  'package-lock.json',
+  'tsconfig.json',
+  'README.md',
+  'docs',
+  'LICENSE',
+  'CHANGELOG.md',
+  'bin',
+  'src',
+  'examples',
+  'test',
+];
 const SLOW_MS = 15 * 60_000; // packing and installing from the registry, on a loaded machine
 
 interface Run {
@@ -33,7 +45,9 @@ function run(command: string, args: readonly string[], cwd: string, env: NodeJS.
   });
 }
 
-test('npm pack ships dist/, bin/, docs and examples only; installed with --omit=dev it runs without any dev dependency', { timeout: SLOW_MS }, async (t) => {
+test('npm pack ships dist/, bin/, docs and examples only; installed with --omit=dev it runs without any dev dependency', {
+  timeout: SLOW_MS,
+}, async (t) => {
   const dir = await makeTempDir('npm-package');
   t.after(() => rm(dir, { recursive: true, force: true }));
   const project = join(dir, 'project');
@@ -48,8 +62,22 @@ test('npm pack ships dist/, bin/, docs and examples only; installed with --omit=
   const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
   const tarball = join(dir, `scopegate-${version}.tgz`);
   const listing = await run('tar', ['-tzf', tarball], dir);
-  const files = listing.stdout.split('\n').filter((line) => line !== '').map((line) => line.replace(/^package\//, ''));
-  for (const expected of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'docs/configuration.md', 'docs/errors.md', 'bin/scopegate.js', 'dist/cli/main.js', 'dist/app.js', 'examples/container.toml']) {
+  const files = listing.stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => line.replace(/^package\//, ''));
+  for (const expected of [
+    'package.json',
+    'README.md',
+    'LICENSE',
+    'CHANGELOG.md',
+    'docs/configuration.md',
+    'docs/errors.md',
+    'bin/scopegate.js',
+    'dist/cli/main.js',
+    'dist/app.js',
+    'examples/container.toml',
+  ]) {
     assert.ok(files.includes(expected), `${expected} is not in the tarball`);
   }
   const unwanted = files.filter((file) => /^(test|src|bench|scripts|deploy)\/|\.test\.|\.ts$|\.map$|tsconfig/.test(file));
@@ -78,7 +106,9 @@ test('npm pack ships dist/, bin/, docs and examples only; installed with --omit=
   const [proxyPort, adminPort] = [await findFreePort(), await findFreePort()];
   const serveDir = await makeTempDir('npm-package-serve');
   await writeFile(join(serveDir, 'tokens.json'), JSON.stringify({ 'tok-a': { tenant: 'team-a', namespaces: ['team-a'] } }));
-  await writeFile(join(serveDir, 'config.toml'), `backend_type = "file"
+  await writeFile(
+    join(serveDir, 'config.toml'),
+    `backend_type = "file"
 [file]
 path = "${join(serveDir, 'tokens.json')}"
 [proxy]
@@ -90,7 +120,8 @@ upstream = "${upstream.url}"
 type = "prometheus"
 [admin]
 listen = "127.0.0.1:${adminPort}"
-`);
+`,
+  );
   const gateway = startManagedProcess(process.execPath, [bin, 'serve', '--config', join(serveDir, 'config.toml')], serveDir);
   t.after(() => gateway.stop());
   await gateway.waitUntilOk(`http://127.0.0.1:${adminPort}/ready`, SLOW_MS);

@@ -51,9 +51,7 @@ interface Dashboard {
  * others (here all inside regex matchers, `=~"$tenant"`) by values. Substitute the same way, then parse.
  */
 function substituteGrafanaVariables(expr: string): string {
-  return expr
-    .replace(/\$__(rate_interval|interval|range)\b/g, '5m')
-    .replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, '.*');
+  return expr.replace(/\$__(rate_interval|interval|range)\b/g, '5m').replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, '.*');
 }
 
 /** Parses with the PromQL grammar; throws on a syntax error, returns the metric names the selectors read. */
@@ -134,13 +132,24 @@ const fixture = gatewayFixture({
     proxy: {
       upstreams: [
         { name: 'mimir', match: 'mimir\\.example', upstream, type: 'mimir', priority: 10 },
-        { name: 'gone', match: 'gone\\.example', upstream: `http://127.0.0.1:${deadPort}`, type: 'mimir', priority: 10, dial_timeout: '1s' },
+        {
+          name: 'gone',
+          match: 'gone\\.example',
+          upstream: `http://127.0.0.1:${deadPort}`,
+          type: 'mimir',
+          priority: 10,
+          dial_timeout: '1s',
+        },
         {
           name: 'aps',
           match: 'aps\\.example',
           upstream,
           type: 'mimir',
-          sign: { service: 'aps', region: 'eu-west-1', credentials: { type: 'static', access_key_id: 'AKIDEXAMPLE', secret_access_key: 'secret' } },
+          sign: {
+            service: 'aps',
+            region: 'eu-west-1',
+            credentials: { type: 'static', access_key_id: 'AKIDEXAMPLE', secret_access_key: 'secret' },
+          },
         },
       ],
     },
@@ -173,7 +182,11 @@ test('every dashboard and alert expression parses with the PromQL grammar (and a
   assert.ok(alertExprs.length >= 8, `${alertExprs.length} alert rules`);
   for (const expr of [...dashboardExprs, ...alertExprs]) assert.doesNotThrow(() => metricNamesOf(expr), expr);
   assert.throws(() => metricNamesOf('sum by (code (rate(scopegate_requests_total[5m]))'), /syntax error/);
-  assert.throws(() => metricNamesOf('rate(scopegate_requests_total[$__rate_interval])'), /syntax error/, 'an unsubstituted variable is not PromQL');
+  assert.throws(
+    () => metricNamesOf('rate(scopegate_requests_total[$__rate_interval])'),
+    /syntax error/,
+    'an unsubstituted variable is not PromQL',
+  );
 });
 
 test('the traffic produced the samples the panels read', async () => {
@@ -196,10 +209,10 @@ test('every metric the dashboard and the alerts read is one the gateway exports'
   assert.deepEqual(unknownMetrics(dashboardExprs, exported), []);
   assert.deepEqual(unknownMetrics(alertExprs, exported), []);
   // The check bites: a misspelt name, and a histogram read without its suffix, are reported.
-  assert.deepEqual(
-    unknownMetrics(['rate(scopegate_request_total[5m])', 'scopegate_request_duration_seconds'], exported),
-    ['scopegate_request_duration_seconds', 'scopegate_request_total'],
-  );
+  assert.deepEqual(unknownMetrics(['rate(scopegate_request_total[5m])', 'scopegate_request_duration_seconds'], exported), [
+    'scopegate_request_duration_seconds',
+    'scopegate_request_total',
+  ]);
 });
 
 test('the dashboard has datasource, tenant and upstream variables, and every query uses the datasource variable', () => {
@@ -214,12 +227,25 @@ test('the dashboard has datasource, tenant and upstream variables, and every que
     for (const target of panel.targets ?? []) assert.equal(target.datasource?.uid, '${datasource}', panel.title);
   }
   const all = dashboardExprs.join('\n');
-  for (const family of ['scopegate_requests_total', 'scopegate_denials_total', 'scopegate_request_duration_seconds_bucket',
-    'scopegate_upstream_errors_total', 'scopegate_secret_age_seconds', 'scopegate_signing_keys_age_seconds',
-    'scopegate_aws_credential_expiry_seconds', 'scopegate_aws_credential_breaker_state', 'scopegate_limited_total',
-    'scopegate_query_samples_total', 'scopegate_query_seconds_total', 'scopegate_query_response_bytes_total',
-    'scopegate_query_processed_bytes_total', 'scopegate_query_samples_bucket', 'scopegate_query_duration_seconds_bucket',
-    'scopegate_query_response_size_bytes_bucket', 'query_budget_exceeded']) {
+  for (const family of [
+    'scopegate_requests_total',
+    'scopegate_denials_total',
+    'scopegate_request_duration_seconds_bucket',
+    'scopegate_upstream_errors_total',
+    'scopegate_secret_age_seconds',
+    'scopegate_signing_keys_age_seconds',
+    'scopegate_aws_credential_expiry_seconds',
+    'scopegate_aws_credential_breaker_state',
+    'scopegate_limited_total',
+    'scopegate_query_samples_total',
+    'scopegate_query_seconds_total',
+    'scopegate_query_response_bytes_total',
+    'scopegate_query_processed_bytes_total',
+    'scopegate_query_samples_bucket',
+    'scopegate_query_duration_seconds_bucket',
+    'scopegate_query_response_size_bytes_bucket',
+    'query_budget_exceeded',
+  ]) {
     assert.ok(all.includes(family), `the dashboard shows ${family}`);
   }
 });
@@ -228,9 +254,17 @@ test('promtool accepts the alerting rules, and the PrometheusRule carries the sa
   const { stdout } = await run('promtool', ['check', 'rules', ALERTS]);
   assert.match(stdout, /SUCCESS: \d+ rules found/);
   const names = alerts.groups.flatMap((g) => g.rules.map((r) => r.alert));
-  for (const alert of ['ScopegateDown', 'ScopegateNotReady', 'ScopegateTokenSetStale', 'ScopegateDenialsRising',
-    'ScopegateUpstreamErrors', 'ScopegateAwsCredentialBreakerOpen', 'ScopegateLimitsBackendErrors',
-    'ScopegateQueryBudgetSpent', 'ScopegateExpensiveQueries']) {
+  for (const alert of [
+    'ScopegateDown',
+    'ScopegateNotReady',
+    'ScopegateTokenSetStale',
+    'ScopegateDenialsRising',
+    'ScopegateUpstreamErrors',
+    'ScopegateAwsCredentialBreakerOpen',
+    'ScopegateLimitsBackendErrors',
+    'ScopegateQueryBudgetSpent',
+    'ScopegateExpensiveQueries',
+  ]) {
     assert.ok(names.includes(alert), alert);
   }
   const prometheusRule = parseYaml(await readFile(PROMETHEUS_RULE, 'utf8')) as { kind: string; spec: RuleFile };

@@ -22,13 +22,23 @@ const CLAIMS = { tenantClaim: 'tenant_id', namespacesClaim: 'namespaces', labels
 const JWKS = { refreshIntervalMs: 300_000, minRefetchIntervalMs: 30_000, staleAfterMs: 600_000, fetchTimeoutMs: 5_000 };
 
 let idp: OidcTestProvider;
-before(async () => { idp = await startOidcProvider({ clients: CLIENTS, audience: 'scopegate' }); });
-after(async () => { await idp.close(); });
+before(async () => {
+  idp = await startOidcProvider({ clients: CLIENTS, audience: 'scopegate' });
+});
+after(async () => {
+  await idp.close();
+});
 
 function makeOidc(overrides: Partial<OidcOptions> = {}) {
   return createOidcAuthenticator({
-    issuer: idp.issuer, clientId: 'scopegate', acl: ACL, claims: { ...CLAIMS, defaultTenant: 'default-tenant' },
-    jwks: JWKS, clock: systemClock, logger: pino({ level: 'silent' }), ...overrides,
+    issuer: idp.issuer,
+    clientId: 'scopegate',
+    acl: ACL,
+    claims: { ...CLAIMS, defaultTenant: 'default-tenant' },
+    jwks: JWKS,
+    clock: systemClock,
+    logger: pino({ level: 'silent' }),
+    ...overrides,
   });
 }
 
@@ -49,7 +59,9 @@ test('discovery finds the JWKS, and a client-credentials token with roles become
     assert.equal(describePolicy(admin?.policy), 'full');
     const nobody = await oidc.authenticate(bearer(await idp.getClientToken('nobody-svc', 'secret-c-secret-c-secret-c')));
     assert.equal(nobody?.policy, undefined, 'no known role is no policy (implicit deny), never full access');
-  } finally { oidc.close(); }
+  } finally {
+    oidc.close();
+  }
 });
 
 test('assumed roles: an unknown role is itself a namespace value, merged with the ACL', async () => {
@@ -57,7 +69,9 @@ test('assumed roles: an unknown role is itself a namespace value, merged with th
   try {
     const identity = await oidc.authenticate(bearer(await idp.getClientToken('team-a-svc', 'secret-a-secret-a-secret-a')));
     assert.equal(describePolicy(identity?.policy), 'namespace=~"team-a|unknown-role|shared-.*"');
-  } finally { oidc.close(); }
+  } finally {
+    oidc.close();
+  }
 });
 
 test('aud must contain the client id', async () => {
@@ -65,7 +79,9 @@ test('aud must contain the client id', async () => {
   try {
     const token = await idp.getClientToken('team-a-svc', 'secret-a-secret-a-secret-a');
     await assert.rejects(Promise.resolve(oidc.authenticate(bearer(token))), { code: 'wrong_audience' });
-  } finally { oidc.close(); }
+  } finally {
+    oidc.close();
+  }
 });
 
 test('a token of another issuer is not mine', async () => {
@@ -74,7 +90,10 @@ test('a token of another issuer is not mine', async () => {
   try {
     const token = await other.getClientToken('team-a-svc', 'secret-a-secret-a-secret-a');
     assert.equal(await oidc.authenticate(bearer(token)), undefined);
-  } finally { oidc.close(); await other.close(); }
+  } finally {
+    oidc.close();
+    await other.close();
+  }
 });
 
 test('Grafana X-Id-Token is accepted only when accept_id_token_header is on', async () => {
@@ -84,8 +103,13 @@ test('Grafana X-Id-Token is accepted only when accept_id_token_header is on', as
   try {
     assert.equal(await off.authenticate({ idToken: token }), undefined);
     assert.deepEqual((await on.authenticate({ idToken: token }))?.tenants, ['acme']);
-    assert.deepEqual((await on.authenticate({ bearer: { header: 'authorization', token: 'static-x' }, idToken: token }))?.tenants, ['acme']);
-  } finally { off.close(); on.close(); }
+    assert.deepEqual((await on.authenticate({ bearer: { header: 'authorization', token: 'static-x' }, idToken: token }))?.tenants, [
+      'acme',
+    ]);
+  } finally {
+    off.close();
+    on.close();
+  }
 });
 
 test('an unreachable issuer: not ready with the reason, and its tokens get 503, not a false 401', async () => {
@@ -98,7 +122,11 @@ test('an unreachable issuer: not ready with the reason, and its tokens get 503, 
     const [h, p, s] = token.split('.') as [string, string, string];
     const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
     const relabelled = `${h}.${Buffer.from(JSON.stringify({ ...claims, iss: deadIssuer })).toString('base64url')}.${s}`;
-    await assert.rejects(Promise.resolve(oidc.authenticate(bearer(relabelled))),
-      (error: unknown) => error instanceof HttpError && error.status === 503);
-  } finally { oidc.close(); }
+    await assert.rejects(
+      Promise.resolve(oidc.authenticate(bearer(relabelled))),
+      (error: unknown) => error instanceof HttpError && error.status === 503,
+    );
+  } finally {
+    oidc.close();
+  }
 });

@@ -99,7 +99,13 @@ function cases(wrong = false) {
         name: 'a range over max_range is refused by its rule',
         identity: { token: 'team-a' },
         request: { host: PROM, path: '/api/v1/query_range', form: { query: 'up', start: '0', end: '7200', step: '60' } },
-        expect: { allowed: false, status: 422, code: wrong ? 'rate_limited' : 'query_range_too_long', limit: 'short-ranges', endpoint: 'prometheus.query_range' },
+        expect: {
+          allowed: false,
+          status: 422,
+          code: wrong ? 'rate_limited' : 'query_range_too_long',
+          limit: 'short-ranges',
+          endpoint: 'prometheus.query_range',
+        },
       },
       {
         name: 'no policy, implicit deny',
@@ -166,11 +172,23 @@ before(async () => {
     runCli(['test', '--config', config, join(dir, 'unknown-key.yaml')]),
     runCli(['test', '--config', join(dir, 'broken-config.toml'), good]),
     runCli(['test', '--config', config]),
-    runCli(['test', '--config', config, '--init', init]).then(async (run) => ({ run, again: await runCli(['test', '--config', config, init]) })),
+    runCli(['test', '--config', config, '--init', init]).then(async (run) => ({
+      run,
+      again: await runCli(['test', '--config', config, init]),
+    })),
   ]);
   const [pass, fail, junit, unknownKey, brokenConfig, noFiles, initRuns] = all;
-  runs.set('pass', pass).set('fail', fail).set('junit', junit).set('unknownKey', unknownKey).set('brokenConfig', brokenConfig).set('noFiles', noFiles);
-  runs.set('init', initRuns.run).set('initAgain', initRuns.again).set('initFile', { code: 0, stdout: await readFile(init, 'utf8').catch(() => ''), stderr: '' });
+  runs
+    .set('pass', pass)
+    .set('fail', fail)
+    .set('junit', junit)
+    .set('unknownKey', unknownKey)
+    .set('brokenConfig', brokenConfig)
+    .set('noFiles', noFiles);
+  runs
+    .set('init', initRuns.run)
+    .set('initAgain', initRuns.again)
+    .set('initFile', { code: 0, stdout: await readFile(init, 'utf8').catch(() => ''), stderr: '' });
 });
 
 after(async () => {
@@ -194,8 +212,14 @@ test('cases that do not hold: exit 1, one line per failing case with expected an
   assert.equal(code, 1);
   const lines = stdout.trimEnd().split('\n');
   assert.equal(lines.length, 4, stdout);
-  assert.match(lines[0] as string, /^FAIL .*bad\.yaml: team-a query is enforced: query: expected "up", got "up\{namespace=\\"team-a\\"\}"$/);
-  assert.match(lines[1] as string, /a range over max_range is refused by its rule: code: expected "rate_limited", got "query_range_too_long"$/);
+  assert.match(
+    lines[0] as string,
+    /^FAIL .*bad\.yaml: team-a query is enforced: query: expected "up", got "up\{namespace=\\"team-a\\"\}"$/,
+  );
+  assert.match(
+    lines[1] as string,
+    /a range over max_range is refused by its rule: code: expected "rate_limited", got "query_range_too_long"$/,
+  );
   assert.match(lines[2] as string, /no policy, implicit deny: allowed: expected true, got false \(status 403, code no_label_policy\)$/);
   assert.equal(lines[3], 'FAILED: 5 passed, 3 failed, in 1 file');
 });
@@ -220,7 +244,9 @@ test('a test file off the schema, a config that does not load, no test file: exi
 
 test('--init writes an allow and a deny case per identity, which then pass', () => {
   assert.equal(run('init').code, 0, run('init').stderr);
-  const written = parseYaml(run('initFile').stdout) as { cases: { name: string; identity: { token: string }; expect: { allowed: boolean; code?: string } }[] };
+  const written = parseYaml(run('initFile').stdout) as {
+    cases: { name: string; identity: { token: string }; expect: { allowed: boolean; code?: string } }[];
+  };
   assert.equal(written.cases.length, 6);
   for (const name of ['team-a', 'team-b', 'no-policy']) {
     const own = written.cases.filter((c) => c.identity.token === name);

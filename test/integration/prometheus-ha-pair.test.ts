@@ -75,8 +75,12 @@ test('an HA pair with one Prometheus killed mid-load loses no read', async () =>
   await killed;
   const lost = answers.filter((a) => a !== expected);
   const metrics = await (await fetch(`${gateway.adminUrl}/metrics`)).text();
-  const retries = [...metrics.matchAll(/scopegate_upstream_retries_total\{upstream="prom-ha",reason="(\w+)"\} (\d+)/g)].map((m) => `${m[1]}=${m[2]}`);
-  console.log(`# HA pair: ${total} reads, ${concurrency} at a time, one Prometheus SIGKILLed after ${total / 4}: lost ${lost.length}; retries ${retries.join(', ') || 'none'}`);
+  const retries = [...metrics.matchAll(/scopegate_upstream_retries_total\{upstream="prom-ha",reason="(\w+)"\} (\d+)/g)].map(
+    (m) => `${m[1]}=${m[2]}`,
+  );
+  console.log(
+    `# HA pair: ${total} reads, ${concurrency} at a time, one Prometheus SIGKILLed after ${total / 4}: lost ${lost.length}; retries ${retries.join(', ') || 'none'}`,
+  );
   assert.deepEqual(lost, [], 'no read lost');
   assert.equal(answers.length, total);
   assert.match(metrics, new RegExp(`scopegate_upstream_backend_up\\{upstream="prom-ha",backend="${pair[0]!.url}",state="down"\\} 0`));

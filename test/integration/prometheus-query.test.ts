@@ -49,7 +49,10 @@ test('a form-encoded POST query streams its body to Prometheus', async () => {
   });
   assert.equal(res.status, 200);
   const body = (await res.json()) as VectorResponse;
-  assert.deepEqual(body.data.result.map((r) => r.metric.namespace), ['team-b']);
+  assert.deepEqual(
+    body.data.result.map((r) => r.metric.namespace),
+    ['team-b'],
+  );
 });
 
 test('without a valid token Prometheus is not reached and the error is in its own API format', async () => {

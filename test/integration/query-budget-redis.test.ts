@@ -14,27 +14,36 @@ const gateways: StartedGateway[] = [];
 let nowMs = Date.UTC(2026, 11, 6, 12);
 const clock = { now: () => nowMs };
 
-const ANSWER = '{"status":"success","data":{"resultType":"vector","result":[],"stats":{"timings":{"evalTotalTime":0.001},"samples":{"totalQueryableSamples":600,"peakSamples":3}}}}';
+const ANSWER =
+  '{"status":"success","data":{"resultType":"vector","result":[],"stats":{"timings":{"evalTotalTime":0.001},"samples":{"totalQueryableSamples":600,"peakSamples":3}}}}';
 
 before(async () => {
   upstream = await startRecordingUpstream();
   upstream.setHandler((_request, res) => {
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(ANSWER) }).end(ANSWER);
   });
-  tokens = await createTempTokenFile({ 'tok-a': { tenant: 'team-a', name: 'a', namespaces: ['team-a'] }, 'tok-a2': { tenant: 'team-a', name: 'a2', namespaces: ['team-a'] } });
+  tokens = await createTempTokenFile({
+    'tok-a': { tenant: 'team-a', name: 'a', namespaces: ['team-a'] },
+    'tok-a2': { tenant: 'team-a', name: 'a2', namespaces: ['team-a'] },
+  });
   redis = await startRedis();
   for (let i = 0; i < 2; i += 1) {
-    gateways.push(await startTestGateway({
-      backend_type: 'file',
-      file: { path: tokens.path },
-      query_cost: { enabled: true },
-      limits: {
-        backend: 'redis',
-        redis: { url: redis.url, timeout: '1s', connect_timeout: '1s', key_prefix: 'sg-budget:' },
-        rules: [{ name: 'tenant-samples', per: 'tenant', max_samples: 1000, budget_window: '10m' }],
-      },
-      proxy: { upstreams: [{ name: 'prom', match: '.*', upstream: upstream.url, type: 'prometheus' }] },
-    }, { clock }));
+    gateways.push(
+      await startTestGateway(
+        {
+          backend_type: 'file',
+          file: { path: tokens.path },
+          query_cost: { enabled: true },
+          limits: {
+            backend: 'redis',
+            redis: { url: redis.url, timeout: '1s', connect_timeout: '1s', key_prefix: 'sg-budget:' },
+            rules: [{ name: 'tenant-samples', per: 'tenant', max_samples: 1000, budget_window: '10m' }],
+          },
+          proxy: { upstreams: [{ name: 'prom', match: '.*', upstream: upstream.url, type: 'prometheus' }] },
+        },
+        { clock },
+      ),
+    );
   }
 });
 
@@ -53,7 +62,11 @@ test('two gateways spend one tenant budget in Redis; past it both refuse 429 que
   const [one, two] = gateways as [StartedGateway, StartedGateway];
   const first = await query(one, 'tok-a');
   assert.equal(first.status, 200);
-  assert.deepEqual(await first.json(), { status: 'success', data: { resultType: 'vector', result: [] } }, 'the stats the gateway asked for are gone');
+  assert.deepEqual(
+    await first.json(),
+    { status: 'success', data: { resultType: 'vector', result: [] } },
+    'the stats the gateway asked for are gone',
+  );
   assert.match(upstream.requests[0]?.url ?? '', /[?&]stats=1(?:&|$)/);
   // 600 spent: still under 1000, so the second query (another identity of the tenant, the other gateway) runs.
   // The charge is written when the response ends, without holding it: wait until Redis has it.

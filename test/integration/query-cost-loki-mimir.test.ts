@@ -17,7 +17,17 @@ const LOKI_ANSWER = JSON.stringify({
   data: {
     resultType: 'streams',
     result: [{ stream: { app: 'api' }, values: [['1700000000000000000', 'a line with "summary":{ in it']] }],
-    stats: { summary: { bytesProcessedPerSecond: 10, linesProcessedPerSecond: 1, totalBytesProcessed: 4096, totalLinesProcessed: 32, execTime: 0.25, queueTime: 0 }, querier: { store: {} } },
+    stats: {
+      summary: {
+        bytesProcessedPerSecond: 10,
+        linesProcessedPerSecond: 1,
+        totalBytesProcessed: 4096,
+        totalLinesProcessed: 32,
+        execTime: 0.25,
+        queueTime: 0,
+      },
+      querier: { store: {} },
+    },
   },
 });
 const MIMIR_ANSWER = '{"status":"success","data":{"resultType":"vector","result":[]}}';
@@ -29,7 +39,12 @@ before(async () => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(LOKI_ANSWER) }).end(LOKI_ANSWER);
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/json', 'server-timing': 'querier_wall_time;dur=12.5, samples_processed;val=777, bytes_processed;val=2048' }).end(MIMIR_ANSWER);
+    res
+      .writeHead(200, {
+        'content-type': 'application/json',
+        'server-timing': 'querier_wall_time;dur=12.5, samples_processed;val=777, bytes_processed;val=2048',
+      })
+      .end(MIMIR_ANSWER);
   });
   tokens = await createTempTokenFile({ 'tok-l': { tenant: 'logs', name: 'lena' }, 'tok-m': { tenant: 'metrics', name: 'mo' } });
   gateway = await startTestGateway({
@@ -56,19 +71,28 @@ async function metricsText(): Promise<string> {
 }
 
 test("Loki's stats.summary is read, and the answer reaches the client byte for byte", async () => {
-  const res = await sendRaw(gateway.url, { path: '/loki/api/v1/query_range?query=%7Bapp%3D%22api%22%7D&limit=10', headers: { host: 'loki.example', authorization: 'Bearer tok-l' } });
+  const res = await sendRaw(gateway.url, {
+    path: '/loki/api/v1/query_range?query=%7Bapp%3D%22api%22%7D&limit=10',
+    headers: { host: 'loki.example', authorization: 'Bearer tok-l' },
+  });
   assert.equal(res.status, 200);
   assert.equal(res.body.toString('utf8'), LOKI_ANSWER);
   assert.doesNotMatch(upstream.requests[0]?.url ?? '', /stats=/);
   const text = await metricsText();
   assert.match(text, /^scopegate_query_processed_bytes_total\{tenant="logs",identity="lena"\} 4096$/m);
-  assert.match(text, new RegExp(`^scopegate_query_response_bytes_total\\{tenant="logs",identity="lena"\\} ${Buffer.byteLength(LOKI_ANSWER)}$`, 'm'));
+  assert.match(
+    text,
+    new RegExp(`^scopegate_query_response_bytes_total\\{tenant="logs",identity="lena"\\} ${Buffer.byteLength(LOKI_ANSWER)}$`, 'm'),
+  );
   assert.doesNotMatch(text, /^scopegate_query_samples_total\{tenant="logs"/m, 'Loki reports no samples');
 });
 
 test("Mimir's Server-Timing samples are read, and no stats are asked for", async () => {
   upstream.reset();
-  const res = await sendRaw(gateway.url, { path: '/prometheus/api/v1/query?query=up', headers: { host: 'mimir.example', authorization: 'Bearer tok-m' } });
+  const res = await sendRaw(gateway.url, {
+    path: '/prometheus/api/v1/query?query=up',
+    headers: { host: 'mimir.example', authorization: 'Bearer tok-m' },
+  });
   assert.equal(res.status, 200);
   assert.equal(res.body.toString('utf8'), MIMIR_ANSWER);
   assert.doesNotMatch(upstream.requests[0]?.url ?? '', /stats=/);

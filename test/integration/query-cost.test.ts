@@ -25,13 +25,16 @@ before(async () => {
     'tok-fold-2': { tenant: 'team-f', name: 'fold-2', namespaces },
     'tok-bud': { tenant: 'team-b', name: 'bud', namespaces },
   });
-  gateway = await startTestGateway({
-    backend_type: 'file',
-    file: { path: tokens.path },
-    query_cost: { enabled: true, top_identities: 1 },
-    limits: { rules: [{ name: 'sample-budget', subjects: ['bud'], max_samples: 1, budget_window: '1h' }] },
-    proxy: { upstreams: [{ name: 'prom', match: '.*', upstream: prometheus.url, type: 'prometheus' }] },
-  }, { clock });
+  gateway = await startTestGateway(
+    {
+      backend_type: 'file',
+      file: { path: tokens.path },
+      query_cost: { enabled: true, top_identities: 1 },
+      limits: { rules: [{ name: 'sample-budget', subjects: ['bud'], max_samples: 1, budget_window: '1h' }] },
+      proxy: { upstreams: [{ name: 'prom', match: '.*', upstream: prometheus.url, type: 'prometheus' }] },
+    },
+    { clock },
+  );
 });
 
 after(async () => {
@@ -76,7 +79,9 @@ test('the gateway asks for stats, reads the samples, and the client gets the bod
     const body = (await res.json()) as { data: Record<string, unknown> };
     assert.equal('stats' in body.data, false, 'the statistics the gateway asked for are removed');
     assert.deepEqual(body, await direct(path, params));
-    const withStats = (await direct(path, new URLSearchParams([...params, ['stats', '1']]))) as { data: { stats: { samples: { totalQueryableSamples: number } } } };
+    const withStats = (await direct(path, new URLSearchParams([...params, ['stats', '1']]))) as {
+      data: { stats: { samples: { totalQueryableSamples: number } } };
+    };
     const samples = withStats.data.stats.samples.totalQueryableSamples;
     assert.ok(samples > 0);
     assert.equal(await metric('scopegate_query_samples_total', 'tenant="team-a",identity="alice"'), before + samples);
@@ -102,7 +107,10 @@ test('a caller that asks for stats gets them as Prometheus sends them, and they 
   const body = (await res.json()) as { data: { stats: { timings?: unknown; samples: { totalQueryableSamples: number } } } };
   assert.ok(body.data.stats.samples.totalQueryableSamples > 0);
   assert.deepEqual(withoutTimings(body), withoutTimings((await direct('/api/v1/query_range', params)) as typeof body));
-  assert.equal(await metric('scopegate_query_samples_total', 'tenant="team-a",identity="alice"'), before + body.data.stats.samples.totalQueryableSamples);
+  assert.equal(
+    await metric('scopegate_query_samples_total', 'tenant="team-a",identity="alice"'),
+    before + body.data.stats.samples.totalQueryableSamples,
+  );
   assert.ok(((await metric('scopegate_query_response_bytes_total', 'tenant="team-a",identity="alice"')) ?? 0) > 0);
   assert.ok(((await metric('scopegate_query_seconds_total', 'tenant="team-a",identity="alice"')) ?? 0) > 0);
 });
@@ -120,22 +128,35 @@ test('past the top N of a tenant, identities are counted as other, until one out
   assert.equal(await metric('scopegate_query_samples_total', 'tenant="team-f",identity="fold-1"'), undefined);
 });
 
-test('/query-cost on the admin listener lists the last hour\'s most expensive identities and queries, without credentials', async () => {
+test("/query-cost on the admin listener lists the last hour's most expensive identities and queries, without credentials", async () => {
   const res = await fetch(`${gateway.adminUrl}/query-cost?by=samples`);
   assert.equal(res.status, 200);
   const text = await res.text();
   assert.doesNotMatch(text, /tok-/);
-  const { data } = JSON.parse(text) as { data: { windowSeconds: number; identities: { tenant: string; identity: string; samples: number }[]; queries: { identity: string; query: string; samples: number | null; rangeSeconds: number | null }[] } };
+  const { data } = JSON.parse(text) as {
+    data: {
+      windowSeconds: number;
+      identities: { tenant: string; identity: string; samples: number }[];
+      queries: { identity: string; query: string; samples: number | null; rangeSeconds: number | null }[];
+    };
+  };
   assert.equal(data.windowSeconds, 3600);
   const alice = data.identities.find((i) => i.identity === 'alice');
   assert.ok(alice && alice.samples > 0 && alice.tenant === 'team-a');
   const samples = data.identities.map((i) => i.samples);
-  assert.deepEqual(samples, [...samples].sort((a, b) => b - a));
+  assert.deepEqual(
+    samples,
+    [...samples].sort((a, b) => b - a),
+  );
   const ranged = data.queries.find((q) => q.identity === 'alice' && q.rangeSeconds === 60);
   assert.ok(ranged, 'a range query is listed with its span');
   assert.match(ranged.query, /http_requests_total/);
   assert.equal((await fetch(`${gateway.adminUrl}/query-cost?by=nothing`)).status, 400);
-  assert.equal((await fetch(`${gateway.url}/query-cost`, { headers: { authorization: 'Bearer tok-alice' } })).status, 404, 'not on the proxy listener');
+  assert.equal(
+    (await fetch(`${gateway.url}/query-cost`, { headers: { authorization: 'Bearer tok-alice' } })).status,
+    404,
+    'not on the proxy listener',
+  );
 });
 
 test('a sample budget: the query that spends it completes, the next is refused 429 until the window ends', async () => {

@@ -76,11 +76,18 @@ test('hot reload under traffic: no request fails, and requests after the swap go
   reloaded = true;
   const probe = await fetch(`${gateway.url}/api/v1/query?query=probe`, { headers: { authorization: 'Bearer tok-a' } });
   assert.equal(probe.status, 200);
-  assert.ok(b.requests.some((r) => r.url.includes('probe')), 'a request sent after reload() resolved went to the new upstream');
+  assert.ok(
+    b.requests.some((r) => r.url.includes('probe')),
+    'a request sent after reload() resolved went to the new upstream',
+  );
   assert.ok(!a.requests.some((r) => r.url.includes('probe')));
   await traffic;
 
-  assert.deepEqual(statuses.filter((s) => s !== 200), [], 'every request during the reload succeeded');
+  assert.deepEqual(
+    statuses.filter((s) => s !== 200),
+    [],
+    'every request during the reload succeeded',
+  );
   assert.equal(afterReload, 40, 'traffic continued after the swap');
   assert.equal(a.requests.length + b.requests.length, statuses.length + 1);
   assert.ok(b.requests.length >= afterReload + 1, 'requests sent after the swap all went to the new upstream');
@@ -92,7 +99,10 @@ test('a broken config file is rejected with every bad key, and the running one k
   await writeFile(path, '[proxy]\nlisten = ":8000"\n[[proxy.upstreams]]\nmatch = "(unclosed"\nupstream = "ftp://x"\n');
   await assert.rejects(loadConfigFile(path), (error: ConfigError) => {
     assert.ok(error instanceof ConfigError);
-    assert.deepEqual(error.problems.map((p) => p.split(':')[0]), ['proxy.upstreams[0].match', 'proxy.upstreams[0].upstream']);
+    assert.deepEqual(
+      error.problems.map((p) => p.split(':')[0]),
+      ['proxy.upstreams[0].match', 'proxy.upstreams[0].upstream'],
+    );
     return true;
   });
   assert.equal((await query(gateway)).status, 200);
@@ -133,7 +143,9 @@ test('graceful shutdown: the in-flight request completes, new connections are re
 });
 
 // The real CLI, as an operator runs it: README-style TOML (LGTM Auth Proxy keys), SIGHUP, SIGTERM.
-test('scopegate serve: SIGHUP reloads an edited file, a broken edit is rejected, SIGTERM drains and exits 0', { timeout: 60_000 }, async (t) => {
+test('scopegate serve: SIGHUP reloads an edited file, a broken edit is rejected, SIGTERM drains and exits 0', {
+  timeout: 60_000,
+}, async (t) => {
   const a = await startRecordingUpstream();
   const b = await startRecordingUpstream();
   const tokens = await createTempTokenFile({ 'tok-a': 'tenant-a' });
@@ -176,9 +188,19 @@ listen = "127.0.0.1:${adminPort}"
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   };
-  const get = () => fetch(`${proxyUrl}/api/v1/query`, { headers: { authorization: 'Bearer tok-a' } }).then((r) => r.status, () => 0);
+  const get = () =>
+    fetch(`${proxyUrl}/api/v1/query`, { headers: { authorization: 'Bearer tok-a' } }).then(
+      (r) => r.status,
+      () => 0,
+    );
 
-  await until(async () => (await fetch(`http://127.0.0.1:${adminPort}/ready`).then((r) => r.status, () => 0)) === 200);
+  await until(
+    async () =>
+      (await fetch(`http://127.0.0.1:${adminPort}/ready`).then(
+        (r) => r.status,
+        () => 0,
+      )) === 200,
+  );
   assert.equal(await get(), 200);
   assert.equal(a.requests.length, 1);
 

@@ -17,7 +17,11 @@ import { createTempTokenFile } from '../servers/temp-token-file.js';
 const OLD_KEY = { accessKeyId: 'AKIDOLDKEY', secretAccessKey: 'old/secret/key' };
 const NEW_KEY = { accessKeyId: 'AKIDNEWKEY', secretAccessKey: 'new/secret/key' };
 // The fake STS hands out ASIASTS<n>/sts-secret-<n>/sts-session-<n>, n counting its calls.
-const STS_KEYS = Array.from({ length: 20 }, (_, i) => ({ accessKeyId: `ASIASTS${i + 1}`, secretAccessKey: `sts-secret-${i + 1}`, sessionToken: `sts-session-${i + 1}` }));
+const STS_KEYS = Array.from({ length: 20 }, (_, i) => ({
+  accessKeyId: `ASIASTS${i + 1}`,
+  secretAccessKey: `sts-secret-${i + 1}`,
+  sessionToken: `sts-session-${i + 1}`,
+}));
 
 test('SIGHUP with an STS-signed upstream: a rotated static key signs the next request', { timeout: 90_000 }, async (t) => {
   const staticUpstream = await startSigv4Verifier({ keys: [OLD_KEY, NEW_KEY], service: 'aps', region: 'eu-west-1' });
@@ -68,7 +72,13 @@ listen = "127.0.0.1:${adminPort}"
   const query = (host: string) =>
     sendRaw(`http://127.0.0.1:${proxyPort}`, { path: '/api/v1/query?query=up', headers: { host, authorization: 'Bearer tok-a' } });
 
-  await until(async () => (await fetch(`http://127.0.0.1:${adminPort}/ready`).then((r) => r.status, () => 0)) === 200);
+  await until(
+    async () =>
+      (await fetch(`http://127.0.0.1:${adminPort}/ready`).then(
+        (r) => r.status,
+        () => 0,
+      )) === 200,
+  );
   assert.equal((await query('static.example')).status, 200);
   assert.equal((await query('sts.example')).status, 200);
   assert.equal(staticUpstream.received.at(-1)?.accessKeyId, OLD_KEY.accessKeyId);

@@ -54,7 +54,10 @@ interface VectorResult {
 /** The instant vector of `query` at now, through the gateway as `token` (or straight from Prometheus). */
 async function query(query: string, token?: string): Promise<VectorResult['data']['result']> {
   const path = `/api/v1/query?query=${encodeURIComponent(query)}&time=${Date.now() / 1000}`;
-  const res = token === undefined ? await sendRaw(prometheus.url, { path }) : await sendRaw(gateway.url, { path, headers: { authorization: `Bearer ${token}` } });
+  const res =
+    token === undefined
+      ? await sendRaw(prometheus.url, { path })
+      : await sendRaw(gateway.url, { path, headers: { authorization: `Bearer ${token}` } });
   assert.equal(res.status, 200, res.body.toString());
   return res.json<VectorResult>().data.result;
 }
@@ -65,7 +68,10 @@ test('team-a writes samples that team-a reads back and team-b does not see', asy
   const res = await write('tok-a', [{ labels: { __name__: 'scopegate_rw_written', namespace: 'team-a', job: 'rw' }, samples: [at(42)] }]);
   assert.ok(res.status >= 200 && res.status < 300, `${res.status} ${res.body.toString()}`);
   const seen = await query('scopegate_rw_written', 'tok-a');
-  assert.deepEqual(seen.map((s) => [s.metric, s.value[1]]), [[{ __name__: 'scopegate_rw_written', namespace: 'team-a', job: 'rw' }, '42']]);
+  assert.deepEqual(
+    seen.map((s) => [s.metric, s.value[1]]),
+    [[{ __name__: 'scopegate_rw_written', namespace: 'team-a', job: 'rw' }, '42']],
+  );
   assert.deepEqual(await query('scopegate_rw_written', 'tok-b'), []);
 });
 
@@ -89,7 +95,10 @@ test('a series without the policy label is refused unless the upstream injects i
   const res = await write('tok-a', series, 'inject.example');
   assert.ok(res.status >= 200 && res.status < 300, `${res.status} ${res.body.toString()}`);
   const stored = await query('scopegate_rw_injected');
-  assert.deepEqual(stored.map((s) => s.metric), [{ __name__: 'scopegate_rw_injected', job: 'rw', namespace: 'team-a' }]);
+  assert.deepEqual(
+    stored.map((s) => s.metric),
+    [{ __name__: 'scopegate_rw_injected', job: 'rw', namespace: 'team-a' }],
+  );
   assert.equal((await query('scopegate_rw_injected', 'tok-a')).length, 1);
   assert.deepEqual(await query('scopegate_rw_injected', 'tok-b'), []);
 });

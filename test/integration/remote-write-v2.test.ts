@@ -4,7 +4,13 @@ import snappy from 'snappyjs';
 import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
 import { sendRaw, type RawResponse } from '../servers/http-client.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../servers/recording-upstream.js';
-import { decodeRequestV2Labels, encodeRequestV2, REMOTE_WRITE_V2_HEADERS, RequestV2, type V2Series } from '../servers/remote-write-v2-body.js';
+import {
+  decodeRequestV2Labels,
+  encodeRequestV2,
+  REMOTE_WRITE_V2_HEADERS,
+  RequestV2,
+  type V2Series,
+} from '../servers/remote-write-v2-body.js';
 import { createTempTokenFile, type TempTokenFile } from '../servers/temp-token-file.js';
 
 // Issue #19, Remote Write 2.0 (`proto=io.prometheus.write.v2.Request`) on the remote-write rows whose upstream
@@ -40,7 +46,15 @@ before(async () => {
     proxy: {
       upstreams: [
         { type: 'prometheus', name: 'prometheus', upstream: upstream.url, match: 'prom\\.example', allow_write: true, priority: 10 },
-        { type: 'prometheus', name: 'inject', upstream: upstream.url, match: 'inject\\.example', allow_write: true, inject_labels_on_write: true, priority: 10 },
+        {
+          type: 'prometheus',
+          name: 'inject',
+          upstream: upstream.url,
+          match: 'inject\\.example',
+          allow_write: true,
+          inject_labels_on_write: true,
+          priority: 10,
+        },
         { type: 'victoriametrics', name: 'vm', upstream: upstream.url, match: 'vm\\.example', allow_write: true, priority: 10 },
         { type: 'mimir', name: 'mimir', upstream: upstream.url, components, match: '.*' },
       ],
@@ -56,13 +70,26 @@ after(async () => {
 
 beforeEach(() => upstream.reset());
 
-const PATHS: Record<string, string> = { 'prom.example': '/api/v1/write', 'inject.example': '/api/v1/write', 'vm.example': '/api/v1/write', 'mimir.example': '/api/v1/push' };
+const PATHS: Record<string, string> = {
+  'prom.example': '/api/v1/write',
+  'inject.example': '/api/v1/write',
+  'vm.example': '/api/v1/write',
+  'mimir.example': '/api/v1/push',
+};
 
 function write(host: string, body: Buffer, token = 'tok-a'): Promise<RawResponse> {
-  return sendRaw(gateway.url, { method: 'POST', path: PATHS[host] as string, headers: { ...REMOTE_WRITE_V2_HEADERS, authorization: `Bearer ${token}`, host }, body });
+  return sendRaw(gateway.url, {
+    method: 'POST',
+    path: PATHS[host] as string,
+    headers: { ...REMOTE_WRITE_V2_HEADERS, authorization: `Bearer ${token}`, host },
+    body,
+  });
 }
 
-const series = (namespace: string, extra: Partial<V2Series> = {}): V2Series => ({ labels: { __name__: 'scopegate_v2', namespace, pod: 'p-1' }, ...extra });
+const series = (namespace: string, extra: Partial<V2Series> = {}): V2Series => ({
+  labels: { __name__: 'scopegate_v2', namespace, pod: 'p-1' },
+  ...extra,
+});
 
 for (const host of ['prom.example', 'mimir.example']) {
   test(`${host}: a v2 write inside the policy arrives byte for byte, and the v2 response headers come back`, async () => {
@@ -87,9 +114,24 @@ for (const host of ['prom.example', 'mimir.example']) {
 
 test('malformed symbol references are 400 and never sent', async () => {
   const bodies = {
-    'label ref past the table': RequestV2.encode(RequestV2.fromObject({ symbols: ['', 'namespace', 'team-a'], timeseries: [{ labelsRefs: [1, 7], samples: [{ value: 1, timestamp: 1 }] }] })).finish(),
-    'odd labels_refs': RequestV2.encode(RequestV2.fromObject({ symbols: ['', 'namespace', 'team-a'], timeseries: [{ labelsRefs: [1, 2, 1], samples: [{ value: 1, timestamp: 1 }] }] })).finish(),
-    'help ref past the table': RequestV2.encode(RequestV2.fromObject({ symbols: ['', 'namespace', 'team-a'], timeseries: [{ labelsRefs: [1, 2], metadata: { type: 1, helpRef: 9 } }] })).finish(),
+    'label ref past the table': RequestV2.encode(
+      RequestV2.fromObject({
+        symbols: ['', 'namespace', 'team-a'],
+        timeseries: [{ labelsRefs: [1, 7], samples: [{ value: 1, timestamp: 1 }] }],
+      }),
+    ).finish(),
+    'odd labels_refs': RequestV2.encode(
+      RequestV2.fromObject({
+        symbols: ['', 'namespace', 'team-a'],
+        timeseries: [{ labelsRefs: [1, 2, 1], samples: [{ value: 1, timestamp: 1 }] }],
+      }),
+    ).finish(),
+    'help ref past the table': RequestV2.encode(
+      RequestV2.fromObject({
+        symbols: ['', 'namespace', 'team-a'],
+        timeseries: [{ labelsRefs: [1, 2], metadata: { type: 1, helpRef: 9 } }],
+      }),
+    ).finish(),
   };
   for (const [name, message] of Object.entries(bodies)) {
     for (const host of ['prom.example', 'mimir.example']) {

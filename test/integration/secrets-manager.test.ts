@@ -36,7 +36,12 @@ after(async () => {
 });
 
 async function setup(secretId: string, sectionExtra: Record<string, unknown> = { endpoint: sm.url }) {
-  const clock = { ms: 1_700_000_000_000, now() { return this.ms; } };
+  const clock = {
+    ms: 1_700_000_000_000,
+    now() {
+      return this.ms;
+    },
+  };
   const registry = new Registry();
   const config = secretsConfigSchema.parse({
     backend_type: 'secretsmanager',

@@ -16,14 +16,25 @@ const AWS_ENV: Record<string, string> = {
   AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/scopegate-test-aws-credentials',
 };
 const saved = new Map<string, string | undefined>();
-const clock = { ms: 1_700_000_000_000, now() { return this.ms; } };
+const clock = {
+  ms: 1_700_000_000_000,
+  now() {
+    return this.ms;
+  },
+};
 let sm: FakeSecretsManager;
 
 const fixture = gatewayFixture({
   before: async (cleanup) => {
     sm = await startFakeSecretsManager();
     cleanup.after(() => sm.stop());
-    for (const key of [...Object.keys(AWS_ENV), 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_SECRETS_MANAGER', 'AWS_PROFILE', 'AWS_SESSION_TOKEN']) {
+    for (const key of [
+      ...Object.keys(AWS_ENV),
+      'AWS_ENDPOINT_URL',
+      'AWS_ENDPOINT_URL_SECRETS_MANAGER',
+      'AWS_PROFILE',
+      'AWS_SESSION_TOKEN',
+    ]) {
       saved.set(key, process.env[key]);
       delete process.env[key];
     }
@@ -88,7 +99,10 @@ test('an outage keeps the last good set, counts failures, turns /ready 503 once 
   assert.equal(stale.status, 503);
   const body = (await stale.json()) as { status: string; reasons: Record<string, string> };
   assert.equal(body.status, 'not_ready');
-  assert.match(body.reasons['secrets:secretsmanager'] ?? '', /^token set from secretsmanager is stale: last successful refresh \d+s ago \(threshold 900s\)$/);
+  assert.match(
+    body.reasons['secrets:secretsmanager'] ?? '',
+    /^token set from secretsmanager is stale: last successful refresh \d+s ago \(threshold 900s\)$/,
+  );
   assert.equal((await query('new-token')).status, 200, 'stale tokens still serve: /ready tells the load balancer');
   assert.match(await metrics(), /scopegate_secret_age_seconds\{source="secretsmanager"\} (9[6-9]\d|\d{4,})/);
 

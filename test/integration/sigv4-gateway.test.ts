@@ -13,7 +13,9 @@ const auth = { authorization: 'Bearer tok-a' };
 
 test('a GET with a PromQL query arrives signed, and the caller token is not forwarded', async (t) => {
   const { verifier, gateway } = await setup(t);
-  const res = await fetch(`${gateway.url}/api/v1/query?query=${encodeURIComponent('sum by (job) (rate(x{a="b c"}[5m]))')}&time=1`, { headers: auth });
+  const res = await fetch(`${gateway.url}/api/v1/query?query=${encodeURIComponent('sum by (job) (rate(x{a="b c"}[5m]))')}&time=1`, {
+    headers: auth,
+  });
   assert.equal(res.status, 200, await res.text());
   const [received] = verifier.received;
   assert.equal(received?.rejection, undefined);
@@ -38,7 +40,10 @@ test('a POST form body and a snappy remote-write body are signed over their exac
     body: payload,
   });
   assert.equal(r2.status, 200, await r2.text());
-  assert.deepEqual(verifier.received.map((r) => r.rejection), [undefined, undefined]);
+  assert.deepEqual(
+    verifier.received.map((r) => r.rejection),
+    [undefined, undefined],
+  );
   assert.equal(verifier.received[0]?.body.toString(), form);
   assert.deepEqual(verifier.received[1]?.body, payload);
 });

@@ -15,7 +15,12 @@ async function signerFor(overrides: Record<string, unknown> = {}) {
   const sign = signSchema.parse({
     service: 'aps',
     region: 'us-east-1',
-    credentials: { type: 'static', access_key_id: KEY.accessKeyId, secret_access_key: KEY.secretAccessKey, session_token: KEY.sessionToken },
+    credentials: {
+      type: 'static',
+      access_key_id: KEY.accessKeyId,
+      secret_access_key: KEY.secretAccessKey,
+      session_token: KEY.sessionToken,
+    },
     ...overrides,
   });
   return createSigner({ upstream: 'amp', sign }, { clock, logger: pino({ level: 'silent' }) });
@@ -54,7 +59,10 @@ test('GET with a PromQL query (braces, quotes, spaces, plus) passes an independe
   assert.equal(sent.searchParams.get('query'), 'sum by (job) (up{namespace="a"})', 'the query means what the caller asked');
   assert.ok(!sent.search.includes('+'), 'spaces go as %20, the form SigV4 canonicalises');
   assert.equal(got?.headers['x-amz-security-token'], KEY.sessionToken);
-  assert.match(got?.headers.authorization ?? '', /SignedHeaders=accept;host;x-amz-content-sha256;x-amz-date;x-amz-security-token;x-scope-orgid,/);
+  assert.match(
+    got?.headers.authorization ?? '',
+    /SignedHeaders=accept;host;x-amz-content-sha256;x-amz-date;x-amz-security-token;x-scope-orgid,/,
+  );
 });
 
 test('a path that needs escaping is double-encoded as SigV4 requires for non-S3 services', async (t) => {
@@ -88,13 +96,21 @@ test('tampering after signing is rejected: body, query, a signed header', async 
   const verifier = await withVerifier(t);
   const body = Buffer.from('query=up%7Bnamespace%3D%22a%22%7D');
   const url = new URL('/api/v1/query?time=1', verifier.url);
-  const out = await signed({ method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-scope-orgid': 'team-a' }, body });
+  const out = await signed({
+    method: 'POST',
+    url,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-scope-orgid': 'team-a' },
+    body,
+  });
   assert.equal(await send(out, 'POST', Buffer.from('query=up%7Bnamespace%3D%22b%22%7D')), 403);
   const otherQuery = new URL(out.url.href);
   otherQuery.searchParams.set('time', '2');
   assert.equal(await send({ url: otherQuery, headers: out.headers }, 'POST', body), 403);
   assert.equal(await send({ url: out.url, headers: { ...out.headers, 'x-scope-orgid': 'team-b' } }, 'POST', body), 403);
-  assert.deepEqual(verifier.received.map((r) => r.rejection), ['payload hash does not match the body', 'signature mismatch', 'signature mismatch']);
+  assert.deepEqual(
+    verifier.received.map((r) => r.rejection),
+    ['payload hash does not match the body', 'signature mismatch', 'signature mismatch'],
+  );
   assert.equal(await send(out, 'POST', body), 200, 'the untouched request still passes');
 });
 
@@ -111,14 +127,20 @@ test('hop-by-hop and proxy-appended headers are not signed, and a client-sent x-
 test('streamed bodies: UNSIGNED-PAYLOAD only with unsigned_payload = true; otherwise the caller must buffer', async (t) => {
   const verifier = await withVerifier(t);
   const body = Buffer.from('streamed bytes');
-  const out = await signed({ method: 'POST', url: new URL('/loki/api/v1/push', verifier.url), headers: {}, body: 'streamed' }, { unsigned_payload: true });
+  const out = await signed(
+    { method: 'POST', url: new URL('/loki/api/v1/push', verifier.url), headers: {}, body: 'streamed' },
+    { unsigned_payload: true },
+  );
   assert.equal(out.headers['x-amz-content-sha256'], 'UNSIGNED-PAYLOAD');
   assert.equal(await send(out, 'POST', body), 200);
   const strict = await signerFor();
   t.after(() => strict.close());
   assert.equal(strict.requiresBufferedBody, true);
   await strict.refresher.refreshNow();
-  await assert.rejects(strict.sign({ method: 'POST', url: new URL('/x', verifier.url), headers: {}, body: 'streamed' }), /unsigned_payload/);
+  await assert.rejects(
+    strict.sign({ method: 'POST', url: new URL('/x', verifier.url), headers: {}, body: 'streamed' }),
+    /unsigned_payload/,
+  );
 });
 
 test('no credentials yet: sign refuses with 503 aws_credentials_unavailable and /ready says why', async (t) => {
@@ -127,10 +149,13 @@ test('no credentials yet: sign refuses with 503 aws_credentials_unavailable and 
   const signer = await createSigner({ upstream: 'amp', sign }, { clock, logger: pino({ level: 'silent' }), provider: failing });
   t.after(() => signer.close());
   await signer.refresher.refreshNow();
-  await assert.rejects(signer.sign({ method: 'GET', url: new URL('http://127.0.0.1/'), headers: {}, body: undefined }), (error: unknown) => {
-    assert.ok(error instanceof ServiceUnavailable);
-    assert.equal(error.code, 'aws_credentials_unavailable');
-    return true;
-  });
+  await assert.rejects(
+    signer.sign({ method: 'GET', url: new URL('http://127.0.0.1/'), headers: {}, body: undefined }),
+    (error: unknown) => {
+      assert.ok(error instanceof ServiceUnavailable);
+      assert.equal(error.code, 'aws_credentials_unavailable');
+      return true;
+    },
+  );
   assert.match(signer.readiness.notReadyReason() ?? '', /no AWS credentials loaded yet/);
 });

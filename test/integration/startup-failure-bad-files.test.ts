@@ -13,12 +13,21 @@ test('serve: an unreadable TLS file and a bad ACL are one line each, exit 1, no 
   await assertEachFailsToStart([
     {
       name: 'unreadable TLS certificate',
-      configPath: await scratch.file('tls.toml', minimalToml({ tokens, extra: `[proxy.tls]\ncert_file = ${JSON.stringify(join(scratch.dir, 'absent.pem'))}\nkey_file = ${JSON.stringify(notPem)}` })),
+      configPath: await scratch.file(
+        'tls.toml',
+        minimalToml({
+          tokens,
+          extra: `[proxy.tls]\ncert_file = ${JSON.stringify(join(scratch.dir, 'absent.pem'))}\nkey_file = ${JSON.stringify(notPem)}`,
+        }),
+      ),
       want: /proxy\.tls\.cert_file: .*absent\.pem: cannot read \(ENOENT/,
     },
     {
       name: 'bad ACL',
-      configPath: await scratch.file('acl.toml', minimalToml({ tokens, extra: `[acl]\nfile = ${JSON.stringify(await scratch.file('acl.yaml', '- not\n- a map\n'))}` })),
+      configPath: await scratch.file(
+        'acl.toml',
+        minimalToml({ tokens, extra: `[acl]\nfile = ${JSON.stringify(await scratch.file('acl.yaml', '- not\n- a map\n'))}` }),
+      ),
       want: /acl\.file: .*acl\.yaml: ACL must be a map of role: values/,
     },
   ]);

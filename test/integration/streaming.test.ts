@@ -27,9 +27,7 @@ before(async () => {
     backend_type: 'file',
     file: { path: tokens.path },
     proxy: {
-      upstreams: [
-        { match: '.*', upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, flush_interval: '1s' },
-      ],
+      upstreams: [{ match: '.*', upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, flush_interval: '1s' }],
     },
   });
 });
@@ -90,7 +88,10 @@ test('a request body streams to the upstream while the client is still sending i
       });
     };
   });
-  const req = request(`${gateway.url}/push`, { method: 'POST', headers: { authorization: 'Bearer tok-a', 'content-type': 'application/octet-stream' } });
+  const req = request(`${gateway.url}/push`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer tok-a', 'content-type': 'application/octet-stream' },
+  });
   req.write('first half\n');
   // The upstream has the request (and its first half) before the client sends the rest.
   const deadline = Date.now() + DEADLINE_MS;

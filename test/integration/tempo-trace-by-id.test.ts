@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import { gatewayFixture } from '../servers/gateway-fixture.js';
 import { sendRaw } from '../servers/http-client.js';
-import type { RecordedRequest, } from '../servers/recording-upstream.js';
+import type { RecordedRequest } from '../servers/recording-upstream.js';
 
 // Trace by id for identities with a label policy: one trace holds spans of several namespaces of the same
 // tenant; each limited identity sees only its own resource spans, and a trace with none of them is 404.
@@ -12,7 +12,12 @@ const TRACE_ID = '0123456789abcdef0123456789abcdef';
 
 function resourceSpans(namespace: string, spanName: string) {
   return {
-    resource: { attributes: [{ key: 'k8s.namespace.name', value: { stringValue: namespace } }, { key: 'service.name', value: { stringValue: spanName } }] },
+    resource: {
+      attributes: [
+        { key: 'k8s.namespace.name', value: { stringValue: namespace } },
+        { key: 'service.name', value: { stringValue: spanName } },
+      ],
+    },
     scopeSpans: [{ scope: { name: 'test' }, spans: [{ traceId: 'ASNFZ4mrze8BI0VniavN7w==', spanId: 'AAAAAAAAAAE=', name: spanName }] }],
   };
 }
@@ -69,7 +74,10 @@ const PATHS = [
 ];
 
 for (const { path, list } of PATHS) {
-  for (const [token, want] of [['tok-a', TEAM_A], ['tok-b', TEAM_B]] as const) {
+  for (const [token, want] of [
+    ['tok-a', TEAM_A],
+    ['tok-b', TEAM_B],
+  ] as const) {
     test(`GET ${path} as ${token} returns only its own resource spans`, async () => {
       const res = await get(path, token);
       assert.equal(res.status, 200, res.body.toString());
@@ -106,9 +114,7 @@ for (const { path, list } of PATHS) {
       const res = await get(path, token);
       assert.equal(res.status, 200);
       assert.deepEqual(list(res.json()), [TEAM_A, TEAM_B, TEAM_C]);
-      const upstreamBody = path.includes('/v2/')
-        ? { trace: { resourceSpans: spans }, status: 'COMPLETE' }
-        : { batches: spans };
+      const upstreamBody = path.includes('/v2/') ? { trace: { resourceSpans: spans }, status: 'COMPLETE' } : { batches: spans };
       assert.equal(res.body.toString(), JSON.stringify(upstreamBody));
     });
 

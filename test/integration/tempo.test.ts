@@ -77,7 +77,7 @@ for (const { path, param, sent, want } of reads) {
   });
 }
 
-test('a trace by id reaches the query-frontend with the tenant header; an answer without the policy\'s spans is 404', async () => {
+test("a trace by id reaches the query-frontend with the tenant header; an answer without the policy's spans is 404", async () => {
   const res = await sendRaw(gateway.url, { path: '/api/traces/0123456789abcdef0123456789abcdef', headers: AUTH });
   assert.equal(res.status, 404);
   const got = receivedOnce(queryFrontend, distributor);
@@ -109,10 +109,15 @@ function otlpJson(...namespaces: string[]): Buffer {
 const PROTO = 'application/x-protobuf';
 
 async function postTraces(token: string, type: string, body: Buffer, extra: Record<string, string> = {}) {
-  return sendRaw(gateway.url, { method: 'POST', path: '/v1/traces', headers: { authorization: `Bearer ${token}`, 'content-type': type, ...extra }, body });
+  return sendRaw(gateway.url, {
+    method: 'POST',
+    path: '/v1/traces',
+    headers: { authorization: `Bearer ${token}`, 'content-type': type, ...extra },
+    body,
+  });
 }
 
-test('OTLP protobuf ingest of the policy\'s namespace reaches the distributor byte for byte with the tenant header', async () => {
+test("OTLP protobuf ingest of the policy's namespace reaches the distributor byte for byte with the tenant header", async () => {
   const body = otlpProto('team-a', 'team-a');
   const res = await postTraces('tok-a', PROTO, body);
   assert.equal(res.status, 200, res.body.toString());
@@ -132,7 +137,7 @@ test('OTLP protobuf ingest sent gzipped reaches the distributor as the decompres
   assert.deepEqual(got.body, body);
 });
 
-test('OTLP JSON ingest of the policy\'s namespace reaches the distributor with the same content', async () => {
+test("OTLP JSON ingest of the policy's namespace reaches the distributor with the same content", async () => {
   const body = otlpJson('team-a');
   const res = await postTraces('tok-a', 'application/json', body);
   assert.equal(res.status, 200, res.body.toString());

@@ -61,7 +61,12 @@ describe('TLS to upstreams', () => {
           { name: 'default-trust', match: 'default\\.example', upstream: origin(plainTls) },
           { name: 'wrong-ca', match: 'wrong\\.example', upstream: origin(plainTls), tls: { ca_file: otherPki.caFile } },
           { name: 'skip-verify', match: 'skip\\.example', upstream: origin(plainTls), tls: { insecure_skip_verify: true } },
-          { name: 'mtls', match: 'mtls\\.example', upstream: origin(mutualTls), tls: { ca_file: pki.caFile, cert_file: gatewayClient.certFile, key_file: gatewayClient.keyFile } },
+          {
+            name: 'mtls',
+            match: 'mtls\\.example',
+            upstream: origin(mutualTls),
+            tls: { ca_file: pki.caFile, cert_file: gatewayClient.certFile, key_file: gatewayClient.keyFile },
+          },
           { name: 'mtls-no-cert', match: 'nocert\\.example', upstream: origin(mutualTls), tls: { ca_file: pki.caFile } },
         ],
       },
@@ -105,7 +110,9 @@ function httpsGet(port: number, options: { ca: string; cert?: CertFiles }): Prom
       },
       (res) => {
         res.resume();
-        res.once('end', () => resolve({ status: res.statusCode ?? 0, serverSerial: (res.socket as TLSSocket).getPeerCertificate().serialNumber }));
+        res.once('end', () =>
+          resolve({ status: res.statusCode ?? 0, serverSerial: (res.socket as TLSSocket).getPeerCertificate().serialNumber }),
+        );
       },
     );
     req.once('error', reject);
@@ -133,7 +140,11 @@ test('HTTPS listener: served with proxy.tls; a reload rotates the certificate on
     assert.equal(before.status, 200);
     await assert.rejects(fetch(`http://127.0.0.1:${port}/x`), 'plain HTTP is not served on the TLS listener');
 
-    const next = parseConfig({ admin: { listen: '127.0.0.1:0' }, ...raw(second), proxy: { ...raw(second).proxy, listen: `127.0.0.1:${port}` } });
+    const next = parseConfig({
+      admin: { listen: '127.0.0.1:0' },
+      ...raw(second),
+      proxy: { ...raw(second).proxy, listen: `127.0.0.1:${port}` },
+    });
     assert.equal(await gateway.server.reload(next), true);
     const after = await httpsGet(port, { ca: pki.ca });
     assert.equal(after.status, 200);
@@ -171,7 +182,10 @@ test('a missing certificate file is a config error naming the key, before anythi
     startTestGateway({
       backend_type: 'file',
       file: { path: tokens.path },
-      proxy: { tls: { cert_file: '/nonexistent/cert.pem', key_file: '/nonexistent/key.pem' }, upstreams: [{ match: '.*', upstream: origin(plainTls) }] },
+      proxy: {
+        tls: { cert_file: '/nonexistent/cert.pem', key_file: '/nonexistent/key.pem' },
+        upstreams: [{ match: '.*', upstream: origin(plainTls) }],
+      },
     }),
     (error: Error & { problems?: string[] }) => {
       assert.deepEqual(error.problems, ['proxy.tls.cert_file: /nonexistent/cert.pem: cannot read (ENOENT: no such file: check the path)']);

@@ -13,7 +13,11 @@ let gateway: StartedGateway;
 before(async () => {
   upstream = await startRecordingUpstream();
   tokens = await createTempTokenFile({ 'tok-a': 'team-a' });
-  gateway = await startTestGateway({ backend_type: 'file', file: { path: tokens.path }, proxy: { upstreams: [{ match: '.*', upstream: upstream.url }] } });
+  gateway = await startTestGateway({
+    backend_type: 'file',
+    file: { path: tokens.path },
+    proxy: { upstreams: [{ match: '.*', upstream: upstream.url }] },
+  });
 });
 
 after(async () => {
@@ -33,7 +37,9 @@ async function accessLine(requestId: string): Promise<Record<string, unknown>> {
 test("the caller's trace continues upstream with the gateway as parent, and is logged", async () => {
   upstream.reset();
   const caller = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-  const res = await fetch(`${gateway.url}/x`, { headers: { authorization: 'Bearer tok-a', traceparent: caller, 'x-request-id': 'trace-test-1' } });
+  const res = await fetch(`${gateway.url}/x`, {
+    headers: { authorization: 'Bearer tok-a', traceparent: caller, 'x-request-id': 'trace-test-1' },
+  });
   assert.equal(res.status, 200);
   const sent = String(upstream.requests[0]?.headers.traceparent);
   assert.match(sent, /^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
@@ -45,7 +51,11 @@ test('a request without a trace gets one, and a forged all-zero trace id is repl
   upstream.reset();
   await fetch(`${gateway.url}/x`, { headers: { authorization: 'Bearer tok-a', 'x-request-id': 'trace-test-2' } });
   await fetch(`${gateway.url}/x`, {
-    headers: { authorization: 'Bearer tok-a', traceparent: '00-00000000000000000000000000000000-00f067aa0ba902b7-01', 'x-request-id': 'trace-test-3' },
+    headers: {
+      authorization: 'Bearer tok-a',
+      traceparent: '00-00000000000000000000000000000000-00f067aa0ba902b7-01',
+      'x-request-id': 'trace-test-3',
+    },
   });
   for (const [i, id] of ['trace-test-2', 'trace-test-3'].entries()) {
     const traceId = String((await accessLine(id)).traceId);

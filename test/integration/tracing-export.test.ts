@@ -62,7 +62,7 @@ async function setup(t: Cleanup, tracing: Record<string, unknown>) {
   return { collector: upstreams.collector, upstream, gateway };
 }
 
-test('each request is one exported SERVER span: the caller\'s trace continued, parent of the upstream\'s', async (t) => {
+test("each request is one exported SERVER span: the caller's trace continued, parent of the upstream's", async (t) => {
   const { collector, upstream, gateway } = await setup(t, {});
   const traced = await sendRaw(gateway.url, {
     path: '/loki/api/v1/labels?query=secret-query-text',
@@ -81,8 +81,8 @@ test('each request is one exported SERVER span: the caller\'s trace continued, p
   const spans = exportedSpans(collector);
   assert.equal(spans.length, 2, JSON.stringify(spans));
   const ok = spans.find((s) => s.traceId === CALLER_TRACE);
-  assert.ok(ok, 'the span continues the caller\'s trace');
-  assert.equal(ok.spanId, gatewaySpan, 'the upstream\'s parent is the gateway\'s span');
+  assert.ok(ok, "the span continues the caller's trace");
+  assert.equal(ok.spanId, gatewaySpan, "the upstream's parent is the gateway's span");
   assert.equal(ok.parentSpanId, CALLER_SPAN);
   assert.equal(ok.kind, 2, 'SERVER');
   assert.equal(ok.service, 'gateway-eu1');
@@ -102,7 +102,7 @@ test('each request is one exported SERVER span: the caller\'s trace continued, p
   for (const secret of [TOKEN, 'wrong-token-zzz', 'secret-query-text']) assert.ok(!exported.includes(secret), `${secret} was exported`);
 });
 
-test('sample_ratio 0: traces the gateway starts are not recorded, a caller\'s sampled trace still is', async (t) => {
+test("sample_ratio 0: traces the gateway starts are not recorded, a caller's sampled trace still is", async (t) => {
   const { collector, upstream, gateway } = await setup(t, { sample_ratio: 0 });
   assert.equal((await sendRaw(gateway.url, { path: '/ready', headers: { authorization: `Bearer ${TOKEN}` } })).status, 200);
   const sampled = { authorization: `Bearer ${TOKEN}`, traceparent: `00-${CALLER_TRACE}-${CALLER_SPAN}-01` };
@@ -110,7 +110,10 @@ test('sample_ratio 0: traces the gateway starts are not recorded, a caller\'s sa
   await gateway.stop();
   assert.match(String(upstream.requests[0]?.headers.traceparent), /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/, 'not sampled');
   const spans = exportedSpans(collector);
-  assert.deepEqual(spans.map((s) => s.traceId), [CALLER_TRACE]);
+  assert.deepEqual(
+    spans.map((s) => s.traceId),
+    [CALLER_TRACE],
+  );
 });
 
 test('a collector that is down costs no request; the failed export is a warning in the log', async (t) => {

@@ -111,19 +111,22 @@ test('an upstream silent for `timeout` between body chunks: the client connectio
 test('a client that stops reading for longer than `timeout` is not a silent upstream: the response completes intact', async () => {
   const url = new URL(gateway.url);
   const body = await new Promise<Buffer>((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, path: '/large', headers: { host: 'slow.test', authorization: 'Bearer tok-a' }, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      let paused = false;
-      res.on('data', (chunk: Buffer) => {
-        chunks.push(chunk);
-        if (paused) return;
-        paused = true;
-        res.pause();
-        setTimeout(() => res.resume(), 1_000); // the 'slow' upstream's timeout is 300ms
-      });
-      res.on('end', () => resolve(Buffer.concat(chunks)));
-      res.on('error', reject);
-    });
+    const req = httpRequest(
+      { host: url.hostname, port: url.port, path: '/large', headers: { host: 'slow.test', authorization: 'Bearer tok-a' }, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let paused = false;
+        res.on('data', (chunk: Buffer) => {
+          chunks.push(chunk);
+          if (paused) return;
+          paused = true;
+          res.pause();
+          setTimeout(() => res.resume(), 1_000); // the 'slow' upstream's timeout is 300ms
+        });
+        res.on('end', () => resolve(Buffer.concat(chunks)));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -184,14 +187,18 @@ test('a chunked request body (no Content-Length) streams to the upstream intact'
   upstream.reset();
   const parts = [randomBytes(300_000), randomBytes(1), randomBytes(700_000)];
   const status = await new Promise<number>((resolve, reject) => {
-    const req = httpRequest(`${gateway.url}/upload`, {
-      method: 'POST',
-      headers: { host: 'main.test', authorization: 'Bearer tok-a', 'transfer-encoding': 'chunked' },
-      agent: false,
-    }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = httpRequest(
+      `${gateway.url}/upload`,
+      {
+        method: 'POST',
+        headers: { host: 'main.test', authorization: 'Bearer tok-a', 'transfer-encoding': 'chunked' },
+        agent: false,
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     for (const part of parts) req.write(part);
     req.end();

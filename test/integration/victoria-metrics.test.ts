@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gatewayFixture } from '../servers/gateway-fixture.js';
 import { sendRaw, type RawResponse } from '../servers/http-client.js';
-import type { RecordedRequest, } from '../servers/recording-upstream.js';
+import type { RecordedRequest } from '../servers/recording-upstream.js';
 import { assertLabelSetWithin, assertQueryResultWithin, sumVisible } from '../servers/tenant-view.js';
 import { startVictoriaMetrics, type VictoriaMetricsServer } from '../servers/victoria-metrics.js';
 
@@ -67,8 +67,16 @@ const COMPATIBLE: readonly { readonly expr: string; readonly sent: string; reado
   { expr: 'http_requests_total', sent: 'http_requests_total{namespace="team-a"}', series: 2 },
   { expr: 'http_requests_total{namespace="team-b"}', sent: 'http_requests_total{namespace="team-a"}', series: 2 },
   { expr: '{__name__=~".+"}', sent: '{__name__=~".+", namespace="team-a"}', series: 5 },
-  { expr: 'node_boot_time_seconds or service_up', sent: 'node_boot_time_seconds{namespace="team-a"} or service_up{namespace="team-a"}', series: 1 },
-  { expr: 'sum(http_requests_total)', sent: 'sum(http_requests_total{namespace="team-a"})', value: sumVisible('http_requests_total', ['team-a']) },
+  {
+    expr: 'node_boot_time_seconds or service_up',
+    sent: 'node_boot_time_seconds{namespace="team-a"} or service_up{namespace="team-a"}',
+    series: 1,
+  },
+  {
+    expr: 'sum(http_requests_total)',
+    sent: 'sum(http_requests_total{namespace="team-a"})',
+    value: sumVisible('http_requests_total', ['team-a']),
+  },
   {
     expr: 'sum(label_replace(http_requests_total{namespace="team-c"}, "namespace", "team-a", "", ""))',
     sent: 'sum(label_replace(http_requests_total{namespace="team-a"}, "namespace", "team-a", "", ""))',
@@ -133,7 +141,7 @@ describe('MetricsQL-only queries are refused with 400 and never reach VictoriaMe
     });
   }
 
-  test('VictoriaMetrics itself would answer them (so the refusal is the gateway\'s)', async () => {
+  test("VictoriaMetrics itself would answer them (so the refusal is the gateway's)", async () => {
     const params = new URLSearchParams({ query: 'WITH (x = node_boot_time_seconds) x', time: String(vm.sampleTime) });
     const direct = await fetch(`${vm.url}/api/v1/query?${params}`);
     assert.equal(direct.status, 200);
@@ -215,11 +223,14 @@ describe('type = "victoriametrics": MetricsQL is answered, enforced by VictoriaM
     const res = await vmQuery('count by (namespace) (union(http_requests_total, service_up))', 'tok-ab');
     assert.equal(res.status, 200, res.body.toString());
     assert.deepEqual(paramsSeenUpstream().getAll('extra_filters[]'), ['{namespace=~"team-a|team-b"}']);
-    const namespaces = res.json<{ data: { result: { metric: { namespace: string } }[] } }>().data.result.map((r) => r.metric.namespace).sort();
+    const namespaces = res
+      .json<{ data: { result: { metric: { namespace: string } }[] } }>()
+      .data.result.map((r) => r.metric.namespace)
+      .sort();
     assert.deepEqual(namespaces, ['team-a', 'team-b']);
   });
 
-  test('the client\'s own extra_filters / extra_label, in the URL, encoded, or in the body, never reach VictoriaMetrics', async () => {
+  test("the client's own extra_filters / extra_label, in the URL, encoded, or in the body, never reach VictoriaMetrics", async () => {
     const expr = 'count by (namespace) ({__name__!=""})';
     const forged = `extra_filters%5B%5D=${encodeURIComponent('{namespace="team-b"}')}&extra_filters=${encodeURIComponent('{namespace="team-c"}')}&extra_label=namespace%3Dteam-b`;
     const res = await vmRequest(`/api/v1/query?${forged}&time=${vm.sampleTime}`, 'tok-a', {
@@ -242,7 +253,10 @@ describe('type = "victoriametrics": MetricsQL is answered, enforced by VictoriaM
     fixture.upstream.reset();
     assert.deepEqual((await vmRequest('/api/v1/label/namespace/values')).json<{ data: string[] }>().data, ['team-a']);
     fixture.upstream.reset();
-    assert.ok(!(await vmRequest('/api/v1/labels')).json<{ data: string[] }>().data.includes('instance'), 'the unlabelled series\' labels stay hidden');
+    assert.ok(
+      !(await vmRequest('/api/v1/labels')).json<{ data: string[] }>().data.includes('instance'),
+      "the unlabelled series' labels stay hidden",
+    );
     fixture.upstream.reset();
     const exported = (await vmRequest(`/api/v1/export?match[]=${match}`)).body.toString().trim().split('\n');
     assert.ok(exported.length > 0);
@@ -276,7 +290,10 @@ describe('type = "victoriametrics": MetricsQL is answered, enforced by VictoriaM
 describe('type = "victoriametrics" and a policy of several selectors: one extra_filters[] per selector, ORed by VictoriaMetrics', () => {
   const FILTERS = ['{namespace="team-a", job="api"}', '{namespace="team-c"}'];
   const seriesOf = (res: RawResponse) =>
-    res.json<{ data: { result: { metric: Record<string, string> }[] } }>().data.result.map((r) => `${r.metric.namespace}/${r.metric.job}/${r.metric.code}`).sort();
+    res
+      .json<{ data: { result: { metric: Record<string, string> }[] } }>()
+      .data.result.map((r) => `${r.metric.namespace}/${r.metric.job}/${r.metric.code}`)
+      .sort();
 
   for (const expr of ['WITH (x = http_requests_total) x', 'http_requests_total[5m]']) {
     test(`${expr}: sent as written (MetricsQL, or PromQL that cannot say the union), answered with exactly the union`, async () => {
@@ -293,9 +310,11 @@ describe('type = "victoriametrics" and a policy of several selectors: one extra_
     const res = await vmQuery('http_requests_total{code="200"}', 'tok-dnf');
     assert.equal(res.status, 200, res.body.toString());
     const seen = paramsSeenUpstream();
-    assert.equal(seen.get('query'), '(http_requests_total{code="200", namespace="team-a", job="api"} or http_requests_total{code="200", namespace="team-c"})');
+    assert.equal(
+      seen.get('query'),
+      '(http_requests_total{code="200", namespace="team-a", job="api"} or http_requests_total{code="200", namespace="team-c"})',
+    );
     assert.deepEqual(seen.getAll('extra_filters[]'), FILTERS);
     assert.deepEqual(seriesOf(res), ['team-a/api/200', 'team-c/web/200']);
   });
 });
-

@@ -107,8 +107,12 @@ test('the span of an upgrade names the method the client sent, not always GET', 
   assert.match(answer, /^HTTP\/1\.1 405 /);
   await stopGateway(); // flushes the spans
   const methods = collector.requests.flatMap((request) => {
-    const body = JSON.parse(request.body.toString()) as { resourceSpans: { scopeSpans: { spans: { attributes: { key: string; value: { stringValue?: string } }[] }[] }[] }[] };
-    return body.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans.map((s) => s.attributes.find((a) => a.key === 'http.request.method')?.value.stringValue)));
+    const body = JSON.parse(request.body.toString()) as {
+      resourceSpans: { scopeSpans: { spans: { attributes: { key: string; value: { stringValue?: string } }[] }[] }[] }[];
+    };
+    return body.resourceSpans.flatMap((rs) =>
+      rs.scopeSpans.flatMap((ss) => ss.spans.map((s) => s.attributes.find((a) => a.key === 'http.request.method')?.value.stringValue)),
+    );
   });
   assert.deepEqual(methods, ['POST']);
 });

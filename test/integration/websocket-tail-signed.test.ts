@@ -18,7 +18,11 @@ const setup = (t: { after(fn: () => Promise<void>): void }, sign: Record<string,
 function openTail(gatewayUrl: string, query: string): WebSocket {
   const url = `${gatewayUrl.replace('http', 'ws')}/loki/api/v1/tail?query=${encodeURIComponent(query)}`;
   return new WebSocket(url, {
-    headers: { authorization: 'Bearer tok-a', 'x-forwarded-for': '203.0.113.7', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+    headers: {
+      authorization: 'Bearer tok-a',
+      'x-forwarded-for': '203.0.113.7',
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    },
   });
 }
 

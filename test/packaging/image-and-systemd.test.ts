@@ -19,11 +19,14 @@ const MALLOC_SETTINGS = { MALLOC_TRIM_THRESHOLD_: '268435456', MALLOC_TOP_PAD_: 
 async function dockerfileInstructions(): Promise<{ keyword: string; args: string; stage: number }[]> {
   const text = (await readFile(join(ROOT, 'Dockerfile'), 'utf8')).replace(/\\\n/g, ' ');
   let stage = -1;
-  return text.split('\n').filter((line) => line.trim() !== '' && !line.trim().startsWith('#')).map((line) => {
-    const [keyword = '', ...rest] = line.trim().split(/\s+/);
-    if (keyword.toUpperCase() === 'FROM') stage += 1;
-    return { keyword: keyword.toUpperCase(), args: rest.join(' '), stage };
-  });
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !line.trim().startsWith('#'))
+    .map((line) => {
+      const [keyword = '', ...rest] = line.trim().split(/\s+/);
+      if (keyword.toUpperCase() === 'FROM') stage += 1;
+      return { keyword: keyword.toUpperCase(), args: rest.join(' '), stage };
+    });
 }
 
 /** `Key=value` lines of the unit; Environment= entries split into their variables. */
@@ -49,24 +52,40 @@ test('Dockerfile: node:24-slim build and runtime stages, the CA secret only in t
   assert.equal(froms.length, 2, 'a build stage and a runtime stage');
   const argDefault = instructions.find((i) => i.keyword === 'ARG' && i.args.startsWith('NODE_IMAGE='))?.args;
   assert.equal(argDefault, 'NODE_IMAGE=docker.io/library/node:24-slim');
-  assert.ok(froms.every((from) => from.startsWith('${NODE_IMAGE}')), froms.join(', '));
+  assert.ok(
+    froms.every((from) => from.startsWith('${NODE_IMAGE}')),
+    froms.join(', '),
+  );
   const runtime = instructions.filter((i) => i.stage === 1);
   const secretUses = instructions.filter((i) => i.args.includes('type=secret'));
   assert.ok(secretUses.length > 0 && secretUses.every((i) => i.stage === 0), 'the npm CA secret is used in the build stage only');
   assert.ok(runtime.some((i) => i.keyword === 'COPY' && i.args.startsWith('--from=build') && i.args.includes('node_modules')));
   assert.equal(runtime.find((i) => i.keyword === 'USER')?.args, 'node');
-  assert.match(runtime.find((i) => i.keyword === 'ENTRYPOINT')?.args ?? '', /^\["\/usr\/bin\/tini", "--", "node", "\/app\/bin\/scopegate\.js"\]$/);
+  assert.match(
+    runtime.find((i) => i.keyword === 'ENTRYPOINT')?.args ?? '',
+    /^\["\/usr\/bin\/tini", "--", "node", "\/app\/bin\/scopegate\.js"\]$/,
+  );
   assert.equal(runtime.find((i) => i.keyword === 'CMD')?.args, '["serve"]', 'starts with no arguments: serve, default config path');
   assert.ok(runtime.some((i) => i.keyword === 'COPY' && i.args.endsWith(`examples/container.toml ${DEFAULT_CONFIG_PATH}`)));
-  const labels = runtime.filter((i) => i.keyword === 'LABEL').map((i) => i.args).join(' ');
-  for (const label of ['title', 'description', 'licenses', 'version', 'revision']) assert.match(labels, new RegExp(`org\\.opencontainers\\.image\\.${label}=`));
+  const labels = runtime
+    .filter((i) => i.keyword === 'LABEL')
+    .map((i) => i.args)
+    .join(' ');
+  for (const label of ['title', 'description', 'licenses', 'version', 'revision'])
+    assert.match(labels, new RegExp(`org\\.opencontainers\\.image\\.${label}=`));
   assert.match(labels, /licenses="Apache-2\.0"/);
-  const env = runtime.filter((i) => i.keyword === 'ENV').map((i) => i.args).join(' ');
+  const env = runtime
+    .filter((i) => i.keyword === 'ENV')
+    .map((i) => i.args)
+    .join(' ');
   for (const [name, value] of Object.entries(MALLOC_SETTINGS)) assert.match(env, new RegExp(`${name}=${value}\\b`));
 
   // The ports the image exposes and probes are the ones its config listens on.
   const config = await loadConfigFile(join(ROOT, 'examples/container.toml'), {});
-  const exposed = runtime.find((i) => i.keyword === 'EXPOSE')?.args.split(' ').map(Number);
+  const exposed = runtime
+    .find((i) => i.keyword === 'EXPOSE')
+    ?.args.split(' ')
+    .map(Number);
   assert.deepEqual(exposed, [config.proxy.listen.port, config.admin.listen.port]);
   const healthcheck = runtime.find((i) => i.keyword === 'HEALTHCHECK')?.args ?? '';
   assert.ok(healthcheck.includes(`http://127.0.0.1:${config.admin.listen.port}/healthz`), healthcheck);
@@ -87,7 +106,9 @@ test('the systemd unit has the image settings: malloc, config path, unprivileged
   assert.equal(keys.get('MemoryDenyWriteExecute'), undefined, "V8's JIT needs writable executable memory");
 });
 
-test('systemd-analyze verify accepts the unit (no unknown key or bad value)', { skip: !existsSync('/usr/bin/systemd-analyze') && 'no systemd-analyze' }, async (t) => {
+test('systemd-analyze verify accepts the unit (no unknown key or bad value)', {
+  skip: !existsSync('/usr/bin/systemd-analyze') && 'no systemd-analyze',
+}, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'scopegate-unit-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   // The installed bin is not on this machine: point ExecStart at a binary that is, so only the unit is judged.

@@ -25,7 +25,10 @@ test('unknown user and wrong password get identical refusals that leak neither n
     const file = join(dir, 'users.yaml');
     await writeFile(file, `users:\n  - username: alice\n    password: "${await bcrypt.hash('right', 4)}"\n    namespace: a\n`);
     const auth = await createBasicAuthenticator({
-      usersFile: file, watch: false, clock: { now: () => 0 }, logger: pino({ level: 'silent' }),
+      usersFile: file,
+      watch: false,
+      clock: { now: () => 0 },
+      logger: pino({ level: 'silent' }),
     });
     const wrongPassword = await refusal(auth.authenticate({ basic: { username: 'alice', password: 'guess-1' } }));
     const unknownUser = await refusal(auth.authenticate({ basic: { username: 'mallory', password: 'guess-1' } }));

@@ -82,7 +82,10 @@ test('a bad credential next to a good one is refused, whichever the order reache
     const wrongPassword = await send(fixture, { authorization: basic('alice', 'wrong'), 'x-forwarded-access-token': 'tok-alice' });
     assert.equal(wrongPassword.status, 401);
     assert.equal(wrongPassword.json().code, 'invalid_credentials');
-    const unknownToken = await send(fixture, { authorization: basic('alice', 'alice-password'), 'x-forwarded-access-token': 'tok-unknown' });
+    const unknownToken = await send(fixture, {
+      authorization: basic('alice', 'alice-password'),
+      'x-forwarded-access-token': 'tok-unknown',
+    });
     assert.equal(unknownToken.status, 401);
     assert.equal(unknownToken.json().code, 'invalid_token');
   }
@@ -93,7 +96,10 @@ test('the same identity twice, by one token in two headers or by credentials of 
   const aliceJwt = await jwt({ sub: 'alice', tenant_id: 'tenant-a', namespaces: ['team-a'] });
   const cases: [string, Record<string, string>][] = [
     ['one token, two headers', { authorization: 'Bearer tok-alice', 'x-forwarded-access-token': 'tok-alice' }],
-    ['Basic + static token of the same identity', { authorization: basic('alice', 'alice-password'), 'x-forwarded-access-token': 'tok-alice' }],
+    [
+      'Basic + static token of the same identity',
+      { authorization: basic('alice', 'alice-password'), 'x-forwarded-access-token': 'tok-alice' },
+    ],
     ['Basic + JWT of the same identity', { authorization: basic('alice', 'alice-password'), token: aliceJwt }],
   ];
   for (const fixture of chains) {

@@ -12,8 +12,22 @@ const fixture = gatewayFixture({
       strip_headers: ['X-Internal-Role'],
       token_headers: ['authorization', 'x-forwarded-access-token', 'x-custom-token'],
       upstreams: [
-        { name: 'custom-tenant-header', match: 'custom\\.example', upstream, priority: 1, tenant_header: 'X-Tenant-Id', allow_unenforced_policy: true },
-        { name: 'with-credentials', match: 'creds\\.example', upstream, priority: 1, forward_credentials: true, allow_unenforced_policy: true },
+        {
+          name: 'custom-tenant-header',
+          match: 'custom\\.example',
+          upstream,
+          priority: 1,
+          tenant_header: 'X-Tenant-Id',
+          allow_unenforced_policy: true,
+        },
+        {
+          name: 'with-credentials',
+          match: 'creds\\.example',
+          upstream,
+          priority: 1,
+          forward_credentials: true,
+          allow_unenforced_policy: true,
+        },
         // The identity is limited; these raw routes let it through so the headers it forges can be inspected.
         { name: 'default', match: '.*', upstream, allow_unenforced_policy: true },
       ],
@@ -22,7 +36,10 @@ const fixture = gatewayFixture({
 });
 
 async function forwardedHeaders(headers: Record<string, string>) {
-  const res = await sendRaw(fixture.gateway.url, { path: '/api/v1/query?query=up', headers: { authorization: 'Bearer tok-a', ...headers } });
+  const res = await sendRaw(fixture.gateway.url, {
+    path: '/api/v1/query?query=up',
+    headers: { authorization: 'Bearer tok-a', ...headers },
+  });
   assert.equal(res.status, 200, res.body.toString());
   assert.equal(fixture.upstream.requests.length, 1);
   return { seen: fixture.upstream.requests[0]!.headers, res };
@@ -143,7 +160,10 @@ test('headers the gateway owns or strips, spelled with "_" (any case), never rea
   };
   for (const host of ['default.example', 'custom.example', 'creds.example']) {
     fixture.upstream.reset();
-    const res = await sendRaw(fixture.gateway.url, { path: '/api/v1/query?query=up', headers: { host, authorization: 'Bearer tok-a', ...forged, x_harmless: 'kept' } });
+    const res = await sendRaw(fixture.gateway.url, {
+      path: '/api/v1/query?query=up',
+      headers: { host, authorization: 'Bearer tok-a', ...forged, x_harmless: 'kept' },
+    });
     assert.equal(res.status, 200, res.body.toString());
     const seen = fixture.upstream.requests[0]!.headers;
     const underscored = Object.keys(seen).filter((name) => name.includes('_'));

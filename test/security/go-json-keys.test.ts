@@ -64,7 +64,8 @@ describe('Alertmanager silences (real Alertmanager)', () => {
 
   async function activeSilences(): Promise<{ id: string; matchers: { name: string; value: string; isEqual: boolean }[] }[]> {
     const res = await sendRaw(alertmanager.url, { path: '/api/v2/silences' });
-    return res.json<{ id: string; status: { state: string }; matchers: { name: string; value: string; isEqual: boolean }[] }[]>()
+    return res
+      .json<{ id: string; status: { state: string }; matchers: { name: string; value: string; isEqual: boolean }[] }[]>()
       .filter((s) => s.status.state === 'active');
   }
 
@@ -104,10 +105,21 @@ describe('Alertmanager silences (real Alertmanager)', () => {
 
   const ambiguous: { name: string; body: (theirs: string) => string }[] = [
     { name: 'id and ID', body: (theirs) => JSON.stringify({ ...silenceFor('team-a'), id: '', ID: theirs }) },
-    { name: 'ID then id', body: (theirs) => `{"ID":"${theirs}","id":"","matchers":[{"name":"namespace","value":"team-a","isRegex":false}],"startsAt":"${new Date().toISOString()}","endsAt":"${new Date(Date.now() + 60_000).toISOString()}","createdBy":"t","comment":"c"}` },
+    {
+      name: 'ID then id',
+      body: (theirs) =>
+        `{"ID":"${theirs}","id":"","matchers":[{"name":"namespace","value":"team-a","isRegex":false}],"startsAt":"${new Date().toISOString()}","endsAt":"${new Date(Date.now() + 60_000).toISOString()}","createdBy":"t","comment":"c"}`,
+    },
     { name: 'matchers and Matchers', body: () => JSON.stringify({ ...silenceFor('team-a'), Matchers: silenceFor('team-b').matchers }) },
-    { name: 'matchers and matcher\u017f (long s)', body: () => JSON.stringify({ ...silenceFor('team-a'), 'matcher\u017f': silenceFor('team-b').matchers }) },
-    { name: 'isRegex and ISREGEX', body: () => JSON.stringify({ ...silenceFor('team-a'), matchers: [{ name: 'namespace', value: 'team-a', isRegex: false, ISREGEX: true }] }) },
+    {
+      name: 'matchers and matcher\u017f (long s)',
+      body: () => JSON.stringify({ ...silenceFor('team-a'), 'matcher\u017f': silenceFor('team-b').matchers }),
+    },
+    {
+      name: 'isRegex and ISREGEX',
+      body: () =>
+        JSON.stringify({ ...silenceFor('team-a'), matchers: [{ name: 'namespace', value: 'team-a', isRegex: false, ISREGEX: true }] }),
+    },
   ];
   for (const { name, body } of ambiguous) {
     test(`a silence with ${name} is 400 ambiguous_json and nothing changes`, async () => {
@@ -130,8 +142,13 @@ describe('Alertmanager silences (real Alertmanager)', () => {
     assert.equal(other.status, 403, other.body.toString());
     const own = await post('tok-a', '/api/v2/alerts', JSON.stringify([{ Labels: { alertname: 'GoJsonKeys', namespace: 'team-a' } }]));
     assert.equal(own.status, 200, own.body.toString());
-    const alerts = (await sendRaw(alertmanager.url, { path: '/api/v2/alerts?filter=alertname%3D%22GoJsonKeys%22' })).json<{ labels: Record<string, string> }[]>();
-    assert.deepEqual(alerts.map((a) => a.labels['namespace']), ['team-a']);
+    const alerts = (await sendRaw(alertmanager.url, { path: '/api/v2/alerts?filter=alertname%3D%22GoJsonKeys%22' })).json<
+      { labels: Record<string, string> }[]
+    >();
+    assert.deepEqual(
+      alerts.map((a) => a.labels['namespace']),
+      ['team-a'],
+    );
   });
 });
 
@@ -140,10 +157,29 @@ describe('Loki push JSON', () => {
   const cases: { name: string; body: unknown; want: number; code?: string }[] = [
     { name: 'Streams (capital) with another namespace', body: { Streams: [{ stream: { namespace: 'team-b' }, values }] }, want: 403 },
     { name: 'STREAM (capitals) with another namespace', body: { streams: [{ STREAM: { namespace: 'team-b' }, values }] }, want: 403 },
-    { name: 'stream\u017f (long s) with another namespace', body: { 'stream\u017f': [{ stream: { namespace: 'team-b' }, values }] }, want: 403 },
-    { name: 'streams and Streams', body: { streams: [{ stream: { namespace: 'team-a' }, values }], Streams: [{ stream: { namespace: 'team-b' }, values }] }, want: 400, code: 'ambiguous_json' },
-    { name: 'stream and Stream', body: { streams: [{ stream: { namespace: 'team-a' }, Stream: { namespace: 'team-b' }, values }] }, want: 400, code: 'ambiguous_json' },
-    { name: 'values and Values', body: { streams: [{ stream: { namespace: 'team-a' }, values, Values: values }] }, want: 400, code: 'ambiguous_json' },
+    {
+      name: 'stream\u017f (long s) with another namespace',
+      body: { 'stream\u017f': [{ stream: { namespace: 'team-b' }, values }] },
+      want: 403,
+    },
+    {
+      name: 'streams and Streams',
+      body: { streams: [{ stream: { namespace: 'team-a' }, values }], Streams: [{ stream: { namespace: 'team-b' }, values }] },
+      want: 400,
+      code: 'ambiguous_json',
+    },
+    {
+      name: 'stream and Stream',
+      body: { streams: [{ stream: { namespace: 'team-a' }, Stream: { namespace: 'team-b' }, values }] },
+      want: 400,
+      code: 'ambiguous_json',
+    },
+    {
+      name: 'values and Values',
+      body: { streams: [{ stream: { namespace: 'team-a' }, values, Values: values }] },
+      want: 400,
+      code: 'ambiguous_json',
+    },
   ];
   for (const { name, body, want, code } of cases) {
     test(`${name}: ${want}${code ? ` ${code}` : ''}, nothing forwarded`, async () => {
@@ -159,7 +195,9 @@ describe('Loki push JSON', () => {
     const res = await post('tok-a', '/loki/api/v1/push', JSON.stringify(body), 'loki.example');
     assert.equal(res.status, 200, res.body.toString());
     assert.equal(fixture.upstreams.loki.requests.length, 1);
-    assert.deepEqual(JSON.parse(fixture.upstreams.loki.requests[0]!.body.toString()), { streams: [{ stream: { namespace: 'team-a' }, values }] });
+    assert.deepEqual(JSON.parse(fixture.upstreams.loki.requests[0]!.body.toString()), {
+      streams: [{ stream: { namespace: 'team-a' }, values }],
+    });
   });
 });
 
@@ -167,7 +205,10 @@ describe('OTLP traces JSON (protojson: lowerCamel and proto names, case-sensitiv
   const spans = (ns: string) => [{ resource: { attributes: [{ key: 'namespace', value: { stringValue: ns } }] }, scopeSpans: [] }];
   const refused: { name: string; body: unknown }[] = [
     { name: 'resource_spans (proto name, read by Tempo)', body: { resource_spans: spans('team-b') } },
-    { name: 'resourceSpans and resource_spans (Tempo appends both)', body: { resourceSpans: spans('team-a'), resource_spans: spans('team-b') } },
+    {
+      name: 'resourceSpans and resource_spans (Tempo appends both)',
+      body: { resourceSpans: spans('team-a'), resource_spans: spans('team-b') },
+    },
     { name: 'ResourceSpans', body: { ResourceSpans: spans('team-b') } },
     { name: 'RESOURCE_SPANS', body: { RESOURCE_SPANS: spans('team-b') } },
   ];

@@ -45,11 +45,19 @@ test('time: a token verified once is refused after its exp (the cache never outl
   assertRefused(g, await g.asUser(token), 401, 'token_expired');
 });
 
-test('issuer: exactly Grafana\'s root_url, with or without its trailing slash; no prefix, suffix or case tricks', async (t) => {
+test("issuer: exactly Grafana's root_url, with or without its trailing slash; no prefix, suffix or case tricks", async (t) => {
   const g = await startGrafanaGateway(t);
   const root = g.grafana.url; // http://127.0.0.1:<port>/
-  for (const iss of [`${root}evil/`, `${root}/`, root.replace('http://', 'HTTP://'), root.replace('127.0.0.1', '127.0.0.1.evil.example'),
-    `${root.slice(0, -1)}0/`, 'https://grafana.example.com/', `${root.replace(/\/$/, '')}?`, ` ${root}`]) {
+  for (const iss of [
+    `${root}evil/`,
+    `${root}/`,
+    root.replace('http://', 'HTTP://'),
+    root.replace('127.0.0.1', '127.0.0.1.evil.example'),
+    `${root.slice(0, -1)}0/`,
+    'https://grafana.example.com/',
+    `${root.replace(/\/$/, '')}?`,
+    ` ${root}`,
+  ]) {
     assertRefused(g, await g.asUser(await g.sign({ claims: { sub: 'user:8', iss } })), 401, 'wrong_issuer');
   }
   assertRefused(g, await g.asUser(await g.sign({ claims: { sub: 'user:8', iss: undefined } })), 401, 'malformed_token');
@@ -66,7 +74,7 @@ test('audience: one org as a string or a one-element array; another org, several
   assert.equal((await g.asUser(await g.sign({ claims: { sub: 'user:8', aud: ['org:1'] } }))).status, 200);
 });
 
-test('algorithm confusion: none, HS256 keyed with the public key (PEM and JWK), RS256 and ES384 under Grafana\'s kid', async (t) => {
+test("algorithm confusion: none, HS256 keyed with the public key (PEM and JWK), RS256 and ES384 under Grafana's kid", async (t) => {
   const g = await startGrafanaGateway(t);
   const key = g.grafana.keys[0];
   assert.ok(key);
@@ -77,12 +85,22 @@ test('algorithm confusion: none, HS256 keyed with the public key (PEM and JWK), 
     assertRefused(g, await g.asUser(forgeToken({ alg: 'HS256', kid: key.kid, typ: 'jwt' }, claims, secret)), 401, 'algorithm_not_allowed');
   }
   const rsa = await generateKeyPair('RS256');
-  assertRefused(g, await g.asUser(await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: key.kid }).sign(rsa.privateKey)), 401, 'algorithm_not_allowed');
+  assertRefused(
+    g,
+    await g.asUser(await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: key.kid }).sign(rsa.privateKey)),
+    401,
+    'algorithm_not_allowed',
+  );
   const p384 = await generateKeyPair('ES384');
-  assertRefused(g, await g.asUser(await new SignJWT(claims).setProtectedHeader({ alg: 'ES384', kid: key.kid }).sign(p384.privateKey)), 401, 'algorithm_not_allowed');
+  assertRefused(
+    g,
+    await g.asUser(await new SignJWT(claims).setProtectedHeader({ alg: 'ES384', kid: key.kid }).sign(p384.privateKey)),
+    401,
+    'algorithm_not_allowed',
+  );
 });
 
-test('keys: an unknown kid, a key not Grafana\'s under its kid, a tampered payload, no kid, a wrong typ', async (t) => {
+test("keys: an unknown kid, a key not Grafana's under its kid, a tampered payload, no kid, a wrong typ", async (t) => {
   const g = await startGrafanaGateway(t);
   const stranger = await newKey('id-2099-01-es256');
   assertRefused(g, await g.asUser(await g.sign({ key: stranger, claims: { sub: 'user:8' } })), 401, 'unknown_key');
@@ -95,7 +113,11 @@ test('keys: an unknown kid, a key not Grafana\'s under its kid, a tampered paylo
   assertRefused(g, await g.asUser(await g.sign({ header: { typ: 'at+jwt' }, claims: { sub: 'user:8' } })), 401, 'malformed_token');
   assertRefused(g, await g.asUser('not.a.jwt!'), 401, 'malformed_token');
   assertRefused(g, await g.asUser(`Bearer ${await g.sign({ claims: { sub: 'user:8' } })}`), 401, 'malformed_token');
-  assert.equal((await g.asUser(await g.sign({ header: { typ: undefined }, claims: { sub: 'user:8' } }))).status, 200, 'typ absent: Grafana before 11.1');
+  assert.equal(
+    (await g.asUser(await g.sign({ header: { typ: undefined }, claims: { sub: 'user:8' } }))).status,
+    200,
+    'typ absent: Grafana before 11.1',
+  );
   assert.equal((await g.asUser(await g.sign({ header: { typ: 'JWT' }, claims: { sub: 'user:8' } }))).status, 200);
 });
 
@@ -110,7 +132,7 @@ test('keys: a flood of made-up kids and bad signatures costs Grafana at most one
   assert.equal((g.grafana.requests.get('/api/signing-keys/keys') ?? 0) - before, 1);
 });
 
-test('channel: a token without the data source\'s credential, with another data source\'s, with a wrong one', async (t) => {
+test("channel: a token without the data source's credential, with another data source's, with a wrong one", async (t) => {
   const g = await startGrafanaGateway(t);
   const token = await g.sign({ claims: { sub: 'user:8' } });
   assertRefused(g, await g.query({ 'x-grafana-id': token }), 401, 'grafana_channel_missing');
@@ -122,11 +144,16 @@ test('channel: a token without the data source\'s credential, with another data 
   assert.equal(sentQuery(g), 'up{namespace="team-a"}');
 });
 
-test('channel: a refused X-Grafana-Id never falls back to the data source\'s own identity', async (t) => {
+test("channel: a refused X-Grafana-Id never falls back to the data source's own identity", async (t) => {
   const g = await startGrafanaGateway(t);
   assertRefused(g, await g.asUser(await g.sign({ claims: { sub: 'user:11' } })), 403, 'grafana_no_team');
   assertRefused(g, await g.asUser('garbage'), 401, 'malformed_token');
-  assertRefused(g, await g.asUser([await g.sign({ claims: { sub: 'user:8' } }), await g.sign({ claims: { sub: 'user:7' } })]), 401, 'conflicting_credentials');
+  assertRefused(
+    g,
+    await g.asUser([await g.sign({ claims: { sub: 'user:8' } }), await g.sign({ claims: { sub: 'user:7' } })]),
+    401,
+    'conflicting_credentials',
+  );
 });
 
 test('identity types: anonymous, render, api keys and unlisted service accounts are refused; type and sub must agree', async (t) => {
@@ -144,9 +171,18 @@ test('identity types: anonymous, render, api keys and unlisted service accounts 
 test('smuggling: unsigned Grafana headers and a client X-Prom-Label-Policy grant nothing, with or without a user', async (t) => {
   const g = await startGrafanaGateway(t);
   const smuggled = {
-    'x-grafana-user': 'admin', 'x-grafana-org-id': '1', 'x-rule-uid': 'rule', 'x-rule-name': 'r', 'x-rule-folder': 'f',
-    'x-rule-source': 'grafana', 'x-rule-type': 'alerting', 'x-rule-version': '1', fromalert: 'true',
-    'x-prom-label-policy': 'tenant-a:%7Bnamespace%3D~%22.%2A%22%7D', 'x-scope-orgid': 'tenant-b', 'x-id-token': 'x',
+    'x-grafana-user': 'admin',
+    'x-grafana-org-id': '1',
+    'x-rule-uid': 'rule',
+    'x-rule-name': 'r',
+    'x-rule-folder': 'f',
+    'x-rule-source': 'grafana',
+    'x-rule-type': 'alerting',
+    'x-rule-version': '1',
+    fromalert: 'true',
+    'x-prom-label-policy': 'tenant-a:%7Bnamespace%3D~%22.%2A%22%7D',
+    'x-scope-orgid': 'tenant-b',
+    'x-id-token': 'x',
   };
   // X-Id-Token alone is a credential nobody here accepts.
   assertRefused(g, await g.query({ ...smuggled, 'x-scope-orgid': 'tenant-a' }), 401, 'invalid_credentials');

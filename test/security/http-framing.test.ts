@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { gatewayFixture } from '../servers/gateway-fixture.js';
-import { startTestGateway, } from '../servers/gateway.js';
+import { startTestGateway } from '../servers/gateway.js';
 import { sendRaw } from '../servers/http-client.js';
 import { RawConnection } from '../servers/raw-connection.js';
 
@@ -74,11 +74,16 @@ test('Content-Length with Transfer-Encoding, two Content-Lengths, obs-fold and s
 
 test('absolute-form, asterisk-form and CONNECT targets are refused and reach nothing', async () => {
   const auth = 'Authorization: Bearer tok-a\r\nConnection: close\r\n';
-  assert.deepEqual(statuses(await exchange(`GET http://prom.example/api/v1/query?query=up HTTP/1.1\r\nHost: raw.example\r\n${auth}\r\n`)), [400]);
+  assert.deepEqual(
+    statuses(await exchange(`GET http://prom.example/api/v1/query?query=up HTTP/1.1\r\nHost: raw.example\r\n${auth}\r\n`)),
+    [400],
+  );
   // Refused even when it names the Host's own authority: one rule, nothing to compare.
   assert.deepEqual(statuses(await exchange(`GET http://raw.example/x HTTP/1.1\r\nHost: raw.example\r\n${auth}\r\n`)), [400]);
   assert.deepEqual(statuses(await exchange(`OPTIONS * HTTP/1.1\r\nHost: raw.example\r\n${auth}\r\n`)), [400]);
-  const connectAnswer = await exchange(`CONNECT ${new URL(fixture.upstream.url).host} HTTP/1.1\r\nHost: ${new URL(fixture.upstream.url).host}\r\n${auth}\r\n`);
+  const connectAnswer = await exchange(
+    `CONNECT ${new URL(fixture.upstream.url).host} HTTP/1.1\r\nHost: ${new URL(fixture.upstream.url).host}\r\n${auth}\r\n`,
+  );
   assert.ok(!statuses(connectAnswer).some((s) => s < 300), connectAnswer);
   assert.equal(fixture.upstream.requests.length, 0);
 });
@@ -95,7 +100,10 @@ test('the unread body of a refused request is never read as a second request (40
     const answer = await exchange(attack);
     assert.equal(statuses(answer).length, 1, answer);
   }
-  assert.deepEqual(fixture.upstream.requests.map((r) => r.url), []);
+  assert.deepEqual(
+    fixture.upstream.requests.map((r) => r.url),
+    [],
+  );
 });
 
 test('a chunked body over max_body_bytes is refused without taking the gateway down', async () => {
@@ -120,11 +128,13 @@ test('a chunked body over max_body_bytes is refused without taking the gateway d
   assert.deepEqual(uncaught, []);
 });
 
-test('a body on GET to an enforced endpoint is dropped; the next request on the connection is the client\'s own', async () => {
+test("a body on GET to an enforced endpoint is dropped; the next request on the connection is the client's own", async () => {
   const attack =
     `GET /api/v1/query?query=up HTTP/1.1\r\nHost: prom.example\r\nAuthorization: Bearer tok-a\r\n` +
     `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 11\r\n\r\nquery=other`;
-  const answer = await exchange(`${attack}GET /next HTTP/1.1\r\nHost: raw.example\r\nAuthorization: Bearer tok-a\r\nConnection: close\r\n\r\n`);
+  const answer = await exchange(
+    `${attack}GET /next HTTP/1.1\r\nHost: raw.example\r\nAuthorization: Bearer tok-a\r\nConnection: close\r\n\r\n`,
+  );
   assert.deepEqual(statuses(answer), [200, 200]);
   // Node hands pipelined requests to the gateway at once (answers stay in order): find each by its path.
   const query = fixture.upstream.requests.find((r) => r.url.startsWith('/api/v1/query'));
@@ -161,12 +171,19 @@ test('Transfer-Encoding other than exactly "chunked" is 501, on HTTP/1.0 400; th
   const http10 = await exchange(`POST /x HTTP/1.0\r\nHost: raw.example\r\n${auth}Transfer-Encoding: chunked\r\n\r\n${body}${SMUGGLED}`);
   assert.deepEqual(statuses(http10), [400], http10);
   assert.match(http10, /"code":"ambiguous_framing"/);
-  assert.deepEqual(fixture.upstream.requests.map((r) => r.url), []);
+  assert.deepEqual(
+    fixture.upstream.requests.map((r) => r.url),
+    [],
+  );
   await assertGatewayStillServes();
 });
 
 test('two Host header lines are 400 duplicate_host, whichever order; the connection closes', async () => {
-  for (const hosts of [['raw.example', 'prom.example'], ['prom.example', 'raw.example'], ['raw.example', 'raw.example']]) {
+  for (const hosts of [
+    ['raw.example', 'prom.example'],
+    ['prom.example', 'raw.example'],
+    ['raw.example', 'raw.example'],
+  ]) {
     const lines = hosts.map((h) => `Host: ${h}\r\n`).join('');
     const answer = await exchange(`GET /api/v1/query?query=up HTTP/1.1\r\n${lines}Authorization: Bearer tok-a\r\n\r\n${SMUGGLED}`);
     assert.deepEqual(statuses(answer), [400], answer);
@@ -178,7 +195,11 @@ test('two Host header lines are 400 duplicate_host, whichever order; the connect
 
 test('HTTP versions other than 1.0 and 1.1 are 505; HTTP/1.0 without Host reaches only a catch-all route, else 400 missing_host', async () => {
   // Node's parser refuses HTTP/1.2 itself (400); it hands over 2.0 and 0.9, which the gateway refuses.
-  for (const [line, status] of [['GET /x HTTP/2.0', 505], ['GET /x HTTP/0.9', 505], ['GET /x HTTP/1.2', 400]] as const) {
+  for (const [line, status] of [
+    ['GET /x HTTP/2.0', 505],
+    ['GET /x HTTP/0.9', 505],
+    ['GET /x HTTP/1.2', 400],
+  ] as const) {
     const answer = await exchange(`${line}\r\nHost: raw.example\r\nAuthorization: Bearer tok-a\r\n\r\n`);
     assert.deepEqual(statuses(answer), [status], `${line}: ${answer}`);
   }
@@ -187,7 +208,10 @@ test('HTTP versions other than 1.0 and 1.1 are 505; HTTP/1.0 without Host reache
   // The routes here are `prom\.example` and the catch-all `.*`: an empty host matches only the catch-all.
   const noHost = await exchange('GET /no-host HTTP/1.0\r\nAuthorization: Bearer tok-a\r\n\r\n');
   assert.deepEqual(statuses(noHost), [200], noHost);
-  assert.deepEqual(fixture.upstream.requests.map((r) => r.url), ['/no-host']);
+  assert.deepEqual(
+    fixture.upstream.requests.map((r) => r.url),
+    ['/no-host'],
+  );
   // Without a catch-all, routing needs the host: 400 missing_host (not 404: the client's request is short).
   const named = await startTestGateway({
     log_level: 'warn',
@@ -204,7 +228,10 @@ test('HTTP versions other than 1.0 and 1.1 are 505; HTTP/1.0 without Host reache
   } finally {
     await named.stop();
   }
-  assert.deepEqual(fixture.upstream.requests.map((r) => r.url), ['/no-host']);
+  assert.deepEqual(
+    fixture.upstream.requests.map((r) => r.url),
+    ['/no-host'],
+  );
 });
 
 test('trailers and chunk extensions are read and dropped: never forwarded, never a header the gateway checks', async () => {
@@ -222,7 +249,7 @@ test('trailers and chunk extensions are read and dropped: never forwarded, never
   assert.deepEqual(arrived?.trailers, {});
 });
 
-test('a client that never closes after a refusal by Node\'s parser is let go by the gateway (bounded linger)', async () => {
+test("a client that never closes after a refusal by Node's parser is let go by the gateway (bounded linger)", async () => {
   const socket = connect({ port: fixture.port, host: '127.0.0.1', allowHalfOpen: true });
   const chunks: Buffer[] = [];
   socket.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -17,7 +17,12 @@ const GOOD = { iss: ISSUER, aud: 'scopegate', tenant_id: 'team-a', exp: NOW_S + 
 
 function manualClock() {
   let nowMs = NOW_S * 1000;
-  return { now: () => nowMs, advance: (ms: number) => { nowMs += ms; } };
+  return {
+    now: () => nowMs,
+    advance: (ms: number) => {
+      nowMs += ms;
+    },
+  };
 }
 
 async function sign(key: TestKey, claims: Record<string, unknown>, header: Record<string, unknown> = {}): Promise<string> {
@@ -28,22 +33,34 @@ function unsigned(header: Record<string, unknown>, claims: Record<string, unknow
   return `${base64url.encode(JSON.stringify(header))}.${base64url.encode(JSON.stringify(claims))}.${signature}`;
 }
 
-async function withGateway(run: (ctx: {
-  key: TestKey; clock: ReturnType<typeof manualClock>; requests: () => number;
-  verify: (token: string) => Promise<unknown>;
-}) => Promise<void>): Promise<void> {
+async function withGateway(
+  run: (ctx: {
+    key: TestKey;
+    clock: ReturnType<typeof manualClock>;
+    requests: () => number;
+    verify: (token: string) => Promise<unknown>;
+  }) => Promise<void>,
+): Promise<void> {
   const key = await createTestKey('good');
   const server = await startJwksServer([key]);
   const clock = manualClock();
   const source = new JwksKeySource({
-    name: 'attacks', url: server.url, refreshIntervalMs: 300_000, minRefetchIntervalMs: 30_000,
-    staleAfterMs: 600_000, fetchTimeoutMs: 5_000, clock, logger: pino({ level: 'silent' }),
+    name: 'attacks',
+    url: server.url,
+    refreshIntervalMs: 300_000,
+    minRefetchIntervalMs: 30_000,
+    staleAfterMs: 600_000,
+    fetchTimeoutMs: 5_000,
+    clock,
+    logger: pino({ level: 'silent' }),
   });
   await source.start();
   const auth = createJwksAuthenticator({ source, issuer: ISSUER, audience: ['scopegate'], claims: CLAIMS, clock });
   try {
     await run({
-      key, clock, requests: () => server.requestCount,
+      key,
+      clock,
+      requests: () => server.requestCount,
       verify: async (token) => auth.authenticate({ bearer: { header: 'authorization', token } }),
     });
   } finally {
@@ -74,9 +91,8 @@ test('alg none is refused', async () => {
 
 test('HS256 signed with the RSA public key (key confusion) is refused', async () => {
   await withGateway(async ({ key, verify }) => {
-    const publicPem = await exportSPKI(await importJWK(key.publicJwk, 'RS256') as CryptoKey);
-    const forged = await new SignJWT(GOOD).setProtectedHeader({ alg: 'HS256', kid: 'good' })
-      .sign(new TextEncoder().encode(publicPem));
+    const publicPem = await exportSPKI((await importJWK(key.publicJwk, 'RS256')) as CryptoKey);
+    const forged = await new SignJWT(GOOD).setProtectedHeader({ alg: 'HS256', kid: 'good' }).sign(new TextEncoder().encode(publicPem));
     await assertRefused(verify(forged), 'algorithm_not_allowed');
   });
 });
@@ -89,7 +105,7 @@ test('expired, not yet valid and issued-in-the-future tokens are refused', async
   });
 });
 
-test('wrong audience is refused; a wrong issuer is not this provider\'s token', async () => {
+test("wrong audience is refused; a wrong issuer is not this provider's token", async () => {
   await withGateway(async ({ key, verify }) => {
     await assertRefused(verify(await sign(key, { ...GOOD, aud: 'other-service' })), 'wrong_audience');
     assert.equal(await verify(await sign(key, { ...GOOD, iss: 'https://evil.example' })), undefined);

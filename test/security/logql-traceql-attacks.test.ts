@@ -40,7 +40,10 @@ function assertEverySelectorEnforced(query: string): void {
   assert.ok(selectors.length > 0);
   for (const selector of selectors) {
     const matchers = readSelectorMatchers(parsed, selector);
-    assert.ok(matchers.some((m) => m.label === 'namespace' && m.op === '=' && m.value === 'team-a'), `unenforced selector in ${query}`);
+    assert.ok(
+      matchers.some((m) => m.label === 'namespace' && m.op === '=' && m.value === 'team-a'),
+      `unenforced selector in ${query}`,
+    );
   }
 }
 
@@ -60,8 +63,16 @@ describe('LogQL attacks', () => {
       query: 'rate({namespace="team-b"}[1m]) / on() rate({app="y"}[1m])',
       want: 'rate({namespace="team-a"}[1m]) / on() rate({app="y", namespace="team-a"}[1m])',
     },
-    { name: 'selector hidden in a comment', query: '{app="x"} # {namespace="team-b"}', want: '{app="x", namespace="team-a"} # {namespace="team-b"}' },
-    { name: 'label filter after a parser', query: '{app="x"} | json | namespace="team-b"', want: '{app="x", namespace="team-a"} | json | namespace="team-b"' },
+    {
+      name: 'selector hidden in a comment',
+      query: '{app="x"} # {namespace="team-b"}',
+      want: '{app="x", namespace="team-a"} # {namespace="team-b"}',
+    },
+    {
+      name: 'label filter after a parser',
+      query: '{app="x"} | json | namespace="team-b"',
+      want: '{app="x", namespace="team-a"} | json | namespace="team-b"',
+    },
   ];
   for (const { name, query, want } of rewritten) {
     test(`${name}: the upstream receives only the enforced query`, async () => {
@@ -73,7 +84,10 @@ describe('LogQL attacks', () => {
   }
 
   test('a repeated query parameter: every occurrence is enforced', async () => {
-    const res = await get('loki.example', '/loki/api/v1/query', [['query', '{app="x"}'], ['query', '{namespace="team-b"}']]);
+    const res = await get('loki.example', '/loki/api/v1/query', [
+      ['query', '{app="x"}'],
+      ['query', '{namespace="team-b"}'],
+    ]);
     assert.equal(res.status, 200);
     assert.deepEqual(receivedValues(fixture.upstreams.loki, 'query'), ['{app="x", namespace="team-a"}', '{namespace="team-a"}']);
   });
@@ -111,8 +125,16 @@ describe('TraceQL attacks', () => {
     { name: 'conflicting condition', q: '{ resource.namespace = "team-b" }', want: `{ (resource.namespace = "team-b") && ${POLICY} }` },
     { name: 'regex widening', q: '{ resource.namespace =~ ".*" }', want: `{ (resource.namespace =~ ".*") && ${POLICY} }` },
     { name: 'unscoped attribute', q: '{ .namespace = "team-b" }', want: `{ (.namespace = "team-b") && ${POLICY} }` },
-    { name: '`||` of spansets', q: '{ } || { resource.namespace = "team-b" }', want: `{ ${POLICY} } || { (resource.namespace = "team-b") && ${POLICY} }` },
-    { name: 'structural operator', q: '{ } >> { resource.namespace="team-b" }', want: `{ ${POLICY} } >> { (resource.namespace="team-b") && ${POLICY} }` },
+    {
+      name: '`||` of spansets',
+      q: '{ } || { resource.namespace = "team-b" }',
+      want: `{ ${POLICY} } || { (resource.namespace = "team-b") && ${POLICY} }`,
+    },
+    {
+      name: 'structural operator',
+      q: '{ } >> { resource.namespace="team-b" }',
+      want: `{ ${POLICY} } >> { (resource.namespace="team-b") && ${POLICY} }`,
+    },
     { name: 'always-true filter', q: '{ true }', want: `{ (true) && ${POLICY} }` },
   ];
   for (const { name, q, want } of rewritten) {

@@ -47,7 +47,6 @@ const fixture = gatewayFixture({
   }),
 });
 
-
 interface Request {
   readonly method?: string;
   readonly path: string;
@@ -100,11 +99,19 @@ const FOREIGN_LABEL_VALUES = ['team-b', 'team-c', 'node', 'node-1', 'web', 'node
 const ROWS: readonly Row[] = [
   // Ordinary dashboard queries.
   { name: 'plain selector', req: q('http_requests_total'), want: { status: 200, series: 2 } },
-  { name: 'sum without the label', req: q('sum(http_requests_total)'), want: { status: 200, value: sumVisible('http_requests_total', ['team-a']) } },
+  {
+    name: 'sum without the label',
+    req: q('sum(http_requests_total)'),
+    want: { status: 200, value: sumVisible('http_requests_total', ['team-a']) },
+  },
   { name: 'count of a shared metric name', req: q('count(service_up)'), want: { status: 200, value: 1 } },
   // Matchers on the enforced label.
   { name: 'conflicting equality', req: q('http_requests_total{namespace="team-b"}'), want: { status: 200, series: 2 } },
-  { name: 'two equalities, one foreign', req: q('http_requests_total{namespace="team-a",namespace="team-b"}'), want: { status: 200, series: 2 } },
+  {
+    name: 'two equalities, one foreign',
+    req: q('http_requests_total{namespace="team-a",namespace="team-b"}'),
+    want: { status: 200, series: 2 },
+  },
   { name: 'negative equality', req: q('http_requests_total{namespace!="team-a"}'), want: { status: 200, series: 0 } },
   { name: 'negative regex', req: q('http_requests_total{namespace!~"team-a"}'), want: { status: 200, series: 0 } },
   { name: 'match-all regex', req: q('http_requests_total{namespace=~".*"}'), want: { status: 200, series: 2 } },
@@ -115,25 +122,85 @@ const ROWS: readonly Row[] = [
   { name: 'count of every series', req: q('count({__name__=~".+"})'), want: { status: 200, value: TEAM_A_SERIES } },
   { name: 'backtick string', req: q('http_requests_total{namespace=`team-b`}'), want: { status: 200, series: 2 } },
   { name: 'quoted label name', req: q('http_requests_total{"namespace"="team-b"}'), want: { status: 200, series: 2 } },
-  { name: 'escaped quote keeps one string', req: q('http_requests_total{job="x\\"} or node_boot_time_seconds{job=\\"y"}'), want: { status: 200, series: 0 } },
+  {
+    name: 'escaped quote keeps one string',
+    req: q('http_requests_total{job="x\\"} or node_boot_time_seconds{job=\\"y"}'),
+    want: { status: 200, series: 0 },
+  },
   // Set operations and joins with vectors the tenant does not own.
   { name: 'or with an unlabelled metric', req: q('http_requests_total or node_boot_time_seconds'), want: { status: 200, series: 2 } },
-  { name: 'or with vector()', req: q('sum(http_requests_total{namespace="team-c"}) or vector(0)'), want: { status: 200, value: sumVisible('http_requests_total', ['team-a']) } },
-  { name: 'unless with a foreign vector', req: q('service_up unless http_requests_total{namespace="team-b"}'), want: { status: 200, series: 1 } },
-  { name: 'on() join to an unlabelled metric', req: q('http_requests_total * on() group_left node_boot_time_seconds'), want: { status: 200, series: 0 } },
-  { name: 'and with a foreign vector', req: q('service_up and on() http_requests_total{namespace="team-c"}'), want: { status: 200, series: 1 } },
+  {
+    name: 'or with vector()',
+    req: q('sum(http_requests_total{namespace="team-c"}) or vector(0)'),
+    want: { status: 200, value: sumVisible('http_requests_total', ['team-a']) },
+  },
+  {
+    name: 'unless with a foreign vector',
+    req: q('service_up unless http_requests_total{namespace="team-b"}'),
+    want: { status: 200, series: 1 },
+  },
+  {
+    name: 'on() join to an unlabelled metric',
+    req: q('http_requests_total * on() group_left node_boot_time_seconds'),
+    want: { status: 200, series: 0 },
+  },
+  {
+    name: 'and with a foreign vector',
+    req: q('service_up and on() http_requests_total{namespace="team-c"}'),
+    want: { status: 200, series: 1 },
+  },
   // Forging the label after selection.
-  { name: 'label_replace renames a foreign series', req: q('sum(label_replace(http_requests_total{namespace="team-b"}, "namespace", "team-a", "", ""))'), want: { status: 200, value: sumVisible('http_requests_total', ['team-a']) } },
-  { name: 'label_replace onto an unlabelled series', req: q('label_replace(node_boot_time_seconds, "namespace", "team-a", "", "")'), want: { status: 200, series: 0 } },
-  { name: 'label_join onto an unlabelled series', req: q('label_join(node_boot_time_seconds, "namespace", "", "job")'), want: { status: 200, series: 0 } },
-  { name: 'absent() reports the policy label only', req: q('absent(no_such_metric{namespace="team-b"})'), want: { status: 200, series: 1 } },
+  {
+    name: 'label_replace renames a foreign series',
+    req: q('sum(label_replace(http_requests_total{namespace="team-b"}, "namespace", "team-a", "", ""))'),
+    want: { status: 200, value: sumVisible('http_requests_total', ['team-a']) },
+  },
+  {
+    name: 'label_replace onto an unlabelled series',
+    req: q('label_replace(node_boot_time_seconds, "namespace", "team-a", "", "")'),
+    want: { status: 200, series: 0 },
+  },
+  {
+    name: 'label_join onto an unlabelled series',
+    req: q('label_join(node_boot_time_seconds, "namespace", "", "job")'),
+    want: { status: 200, series: 0 },
+  },
+  {
+    name: 'absent() reports the policy label only',
+    req: q('absent(no_such_metric{namespace="team-b"})'),
+    want: { status: 200, series: 1 },
+  },
   // Subqueries, @ and offset.
-  { name: 'subquery', req: q('max_over_time(sum(http_requests_total)[1m:1s])'), want: { status: 200, value: sumVisible('http_requests_total', ['team-a']) } },
-  { name: 'subquery with offset', req: q('sum(max_over_time(http_requests_total{namespace="team-c"}[1m:1s] offset 15s))'), want: { status: 200, value: sumVisible('http_requests_total', ['team-a'], 1) } },
-  { name: '@ timestamp', req: q(`sum(http_requests_total @ ${T})`), want: { status: 200, value: sumVisible('http_requests_total', ['team-a']) } },
-  { name: '@ end()', req: q('sum(http_requests_total @ end())'), want: { status: 200, value: sumVisible('http_requests_total', ['team-a']) } },
-  { name: 'offset', req: q('sum(http_requests_total offset 15s)'), want: { status: 200, value: sumVisible('http_requests_total', ['team-a'], 1) } },
-  { name: 'range selector with offset', req: q('sum(last_over_time({__name__="http_requests_total"}[1m] offset 30s))'), want: { status: 200, value: sumVisible('http_requests_total', ['team-a'], 2) } },
+  {
+    name: 'subquery',
+    req: q('max_over_time(sum(http_requests_total)[1m:1s])'),
+    want: { status: 200, value: sumVisible('http_requests_total', ['team-a']) },
+  },
+  {
+    name: 'subquery with offset',
+    req: q('sum(max_over_time(http_requests_total{namespace="team-c"}[1m:1s] offset 15s))'),
+    want: { status: 200, value: sumVisible('http_requests_total', ['team-a'], 1) },
+  },
+  {
+    name: '@ timestamp',
+    req: q(`sum(http_requests_total @ ${T})`),
+    want: { status: 200, value: sumVisible('http_requests_total', ['team-a']) },
+  },
+  {
+    name: '@ end()',
+    req: q('sum(http_requests_total @ end())'),
+    want: { status: 200, value: sumVisible('http_requests_total', ['team-a']) },
+  },
+  {
+    name: 'offset',
+    req: q('sum(http_requests_total offset 15s)'),
+    want: { status: 200, value: sumVisible('http_requests_total', ['team-a'], 1) },
+  },
+  {
+    name: 'range selector with offset',
+    req: q('sum(last_over_time({__name__="http_requests_total"}[1m] offset 30s))'),
+    want: { status: 200, value: sumVisible('http_requests_total', ['team-a'], 2) },
+  },
   { name: 'topk over everything', req: q('topk(100, {__name__=~".+"})'), want: { status: 200, series: TEAM_A_SERIES } },
   // Comments: Go ends a comment at \r, lezer only at \n.
   { name: 'comment before an or', req: q('http_requests_total # hidden\n or node_boot_time_seconds'), want: { status: 200, series: 2 } },
@@ -146,46 +213,166 @@ const ROWS: readonly Row[] = [
   { name: 'empty query', req: q(''), want: { status: 400, code: 'query_parse_error' } },
   { name: 'undecodable escape', req: q('http_requests_total{namespace="\\q"}'), want: { status: 400, code: 'query_parse_error' } },
   // Parameters: every occurrence, both places, Go's decoding.
-  { name: 'duplicated query, first one foreign', req: { path: `/api/v1/query?query=node_boot_time_seconds&query=http_requests_total&time=${T}` }, want: { status: 200, series: 0 } },
-  { name: 'duplicated query, second one foreign', req: { path: `/api/v1/query?query=http_requests_total&query=node_boot_time_seconds&time=${T}` }, want: { status: 200, series: 2 } },
+  {
+    name: 'duplicated query, first one foreign',
+    req: { path: `/api/v1/query?query=node_boot_time_seconds&query=http_requests_total&time=${T}` },
+    want: { status: 200, series: 0 },
+  },
+  {
+    name: 'duplicated query, second one foreign',
+    req: { path: `/api/v1/query?query=http_requests_total&query=node_boot_time_seconds&time=${T}` },
+    want: { status: 200, series: 2 },
+  },
   { name: '%71uery in the URL', req: { path: `/api/v1/query?%71uery=node_boot_time_seconds&time=${T}` }, want: { status: 200, series: 0 } },
-  { name: '%71uery in the body', req: { method: 'POST', path: '/api/v1/query', contentType: FORM, body: `%71uery=node_boot_time_seconds&time=${T}` }, want: { status: 200, series: 0 } },
-  { name: 'POST body and URL, body read first', req: { method: 'POST', path: `/api/v1/query?query=node_boot_time_seconds&time=${T}`, contentType: FORM, body: form({ query: 'http_requests_total{namespace="team-b"}', time: T }) }, want: { status: 200, series: 2 } },
-  { name: 'POST body and URL, URL foreign', req: { method: 'POST', path: `/api/v1/query?query=${encodeURIComponent('{__name__=~".+"}')}`, contentType: FORM, body: form({ query: '{__name__=~".+"}', time: T }) }, want: { status: 200, series: TEAM_A_SERIES } },
-  { name: 'GET with a form body (never read upstream)', req: { path: `/api/v1/query?query=http_requests_total&time=${T}`, contentType: FORM, body: 'query=node_boot_time_seconds' }, want: { status: 200, series: 2 } },
-  { name: 'Content-Type in mixed case', req: { method: 'POST', path: '/api/v1/query', contentType: 'Application/X-WWW-Form-URLEncoded; Charset=UTF-8', body: form({ query: 'http_requests_total or node_boot_time_seconds', time: T }) }, want: { status: 200, series: 2 } },
+  {
+    name: '%71uery in the body',
+    req: { method: 'POST', path: '/api/v1/query', contentType: FORM, body: `%71uery=node_boot_time_seconds&time=${T}` },
+    want: { status: 200, series: 0 },
+  },
+  {
+    name: 'POST body and URL, body read first',
+    req: {
+      method: 'POST',
+      path: `/api/v1/query?query=node_boot_time_seconds&time=${T}`,
+      contentType: FORM,
+      body: form({ query: 'http_requests_total{namespace="team-b"}', time: T }),
+    },
+    want: { status: 200, series: 2 },
+  },
+  {
+    name: 'POST body and URL, URL foreign',
+    req: {
+      method: 'POST',
+      path: `/api/v1/query?query=${encodeURIComponent('{__name__=~".+"}')}`,
+      contentType: FORM,
+      body: form({ query: '{__name__=~".+"}', time: T }),
+    },
+    want: { status: 200, series: TEAM_A_SERIES },
+  },
+  {
+    name: 'GET with a form body (never read upstream)',
+    req: { path: `/api/v1/query?query=http_requests_total&time=${T}`, contentType: FORM, body: 'query=node_boot_time_seconds' },
+    want: { status: 200, series: 2 },
+  },
+  {
+    name: 'Content-Type in mixed case',
+    req: {
+      method: 'POST',
+      path: '/api/v1/query',
+      contentType: 'Application/X-WWW-Form-URLEncoded; Charset=UTF-8',
+      body: form({ query: 'http_requests_total or node_boot_time_seconds', time: T }),
+    },
+    want: { status: 200, series: 2 },
+  },
   { name: 'multipart form', req: multipart({ query: '{__name__=~".+"}', time: T }), want: { status: 200, series: TEAM_A_SERIES } },
-  { name: 'text/plain body', req: { method: 'POST', path: '/api/v1/query', contentType: 'text/plain', body: 'query=node_boot_time_seconds' }, want: { status: 415, code: 'unsupported_media_type' } },
-  { name: 'gzip-encoded form', req: { method: 'POST', path: '/api/v1/query', contentType: FORM, headers: { 'content-encoding': 'gzip' }, body: 'query=up' }, want: { status: 415, code: 'unsupported_media_type' } },
+  {
+    name: 'text/plain body',
+    req: { method: 'POST', path: '/api/v1/query', contentType: 'text/plain', body: 'query=node_boot_time_seconds' },
+    want: { status: 415, code: 'unsupported_media_type' },
+  },
+  {
+    name: 'gzip-encoded form',
+    req: { method: 'POST', path: '/api/v1/query', contentType: FORM, headers: { 'content-encoding': 'gzip' }, body: 'query=up' },
+    want: { status: 415, code: 'unsupported_media_type' },
+  },
   // Series, federate, labels.
   {
     name: 'series with several match[]',
-    req: { path: `/api/v1/series?${form([['match[]', 'http_requests_total{namespace="team-b"}'], ['match[]', 'node_boot_time_seconds'], ['match[]', '{namespace=~".+"}']])}` },
+    req: {
+      path: `/api/v1/series?${form([
+        ['match[]', 'http_requests_total{namespace="team-b"}'],
+        ['match[]', 'node_boot_time_seconds'],
+        ['match[]', '{namespace=~".+"}'],
+      ])}`,
+    },
     want: { status: 200 },
   },
   { name: 'series with match%5B%5D', req: { path: '/api/v1/series?match%5B%5D=node_boot_time_seconds' }, want: { status: 200, series: 0 } },
-  { name: 'series by POST form', req: { method: 'POST', path: '/api/v1/series?match[]=node_boot_time_seconds', contentType: FORM, body: form([['match[]', '{__name__=~".+"}']]) }, want: { status: 200 } },
+  {
+    name: 'series by POST form',
+    req: {
+      method: 'POST',
+      path: '/api/v1/series?match[]=node_boot_time_seconds',
+      contentType: FORM,
+      body: form([['match[]', '{__name__=~".+"}']]),
+    },
+    want: { status: 200 },
+  },
   { name: 'series without match[]', req: { path: '/api/v1/series' }, want: { status: 200 } },
-  { name: 'series with an expression in match[]', req: { path: `/api/v1/series?${form({ 'match[]': 'http_requests_total or node_boot_time_seconds' })}` }, want: { status: 400, code: 'query_parse_error' } },
+  {
+    name: 'series with an expression in match[]',
+    req: { path: `/api/v1/series?${form({ 'match[]': 'http_requests_total or node_boot_time_seconds' })}` },
+    want: { status: 400, code: 'query_parse_error' },
+  },
   {
     name: 'federate with several match[]',
-    req: { path: `/federate?${form([['match[]', '{namespace="team-b"}'], ['match[]', 'node_boot_time_seconds'], ['match[]', '{__name__=~".+"}']])}` },
+    req: {
+      path: `/federate?${form([
+        ['match[]', '{namespace="team-b"}'],
+        ['match[]', 'node_boot_time_seconds'],
+        ['match[]', '{__name__=~".+"}'],
+      ])}`,
+    },
     want: { status: 200 },
   },
   { name: 'federate without match[]', req: { path: '/federate' }, want: { status: 400, code: 'missing_match' } },
   { name: 'labels without match[]', req: { path: '/api/v1/labels' }, want: { status: 200, forbid: FOREIGN_LABEL_VALUES } },
-  { name: 'labels with a foreign match[]', req: { path: '/api/v1/labels?match[]=node_boot_time_seconds' }, want: { status: 200, forbid: FOREIGN_LABEL_VALUES, isEmpty: true } },
-  { name: 'labels by POST form', req: { method: 'POST', path: '/api/v1/labels', contentType: FORM, body: form({ 'match[]': '{__name__=~".+"}' }) }, want: { status: 200, forbid: FOREIGN_LABEL_VALUES } },
-  { name: 'namespace values without match[]', req: { path: '/api/v1/label/namespace/values' }, want: { status: 200, forbid: FOREIGN_LABEL_VALUES } },
-  { name: 'namespace values with a foreign match[]', req: { path: `/api/v1/label/namespace/values?${form({ 'match[]': '{namespace="team-c"}' })}` }, want: { status: 200, forbid: FOREIGN_LABEL_VALUES } },
+  {
+    name: 'labels with a foreign match[]',
+    req: { path: '/api/v1/labels?match[]=node_boot_time_seconds' },
+    want: { status: 200, forbid: FOREIGN_LABEL_VALUES, isEmpty: true },
+  },
+  {
+    name: 'labels by POST form',
+    req: { method: 'POST', path: '/api/v1/labels', contentType: FORM, body: form({ 'match[]': '{__name__=~".+"}' }) },
+    want: { status: 200, forbid: FOREIGN_LABEL_VALUES },
+  },
+  {
+    name: 'namespace values without match[]',
+    req: { path: '/api/v1/label/namespace/values' },
+    want: { status: 200, forbid: FOREIGN_LABEL_VALUES },
+  },
+  {
+    name: 'namespace values with a foreign match[]',
+    req: { path: `/api/v1/label/namespace/values?${form({ 'match[]': '{namespace="team-c"}' })}` },
+    want: { status: 200, forbid: FOREIGN_LABEL_VALUES },
+  },
   { name: 'job values without match[]', req: { path: '/api/v1/label/job/values' }, want: { status: 200, forbid: FOREIGN_LABEL_VALUES } },
-  { name: 'metric names without match[]', req: { path: '/api/v1/label/__name__/values' }, want: { status: 200, forbid: FOREIGN_LABEL_VALUES } },
-  { name: 'instance values', req: { path: '/api/v1/label/instance/values' }, want: { status: 200, forbid: FOREIGN_LABEL_VALUES, isEmpty: true } },
+  {
+    name: 'metric names without match[]',
+    req: { path: '/api/v1/label/__name__/values' },
+    want: { status: 200, forbid: FOREIGN_LABEL_VALUES },
+  },
+  {
+    name: 'instance values',
+    req: { path: '/api/v1/label/instance/values' },
+    want: { status: 200, forbid: FOREIGN_LABEL_VALUES, isEmpty: true },
+  },
   // Two namespaces.
-  { name: 'two namespaces: third one asked', token: 'tok-ab', req: q('http_requests_total{namespace="team-c"}'), want: { status: 200, series: 3 } },
-  { name: 'two namespaces: narrower equality kept', token: 'tok-ab', req: q('http_requests_total{namespace="team-b"}'), want: { status: 200, series: 1 } },
-  { name: 'two namespaces: sum', token: 'tok-ab', req: q('sum(http_requests_total)'), want: { status: 200, value: sumVisible('http_requests_total', ['team-a', 'team-b']) } },
-  { name: 'two namespaces: namespace values', token: 'tok-ab', req: { path: '/api/v1/label/namespace/values' }, want: { status: 200, forbid: ['team-c', ''] } },
+  {
+    name: 'two namespaces: third one asked',
+    token: 'tok-ab',
+    req: q('http_requests_total{namespace="team-c"}'),
+    want: { status: 200, series: 3 },
+  },
+  {
+    name: 'two namespaces: narrower equality kept',
+    token: 'tok-ab',
+    req: q('http_requests_total{namespace="team-b"}'),
+    want: { status: 200, series: 1 },
+  },
+  {
+    name: 'two namespaces: sum',
+    token: 'tok-ab',
+    req: q('sum(http_requests_total)'),
+    want: { status: 200, value: sumVisible('http_requests_total', ['team-a', 'team-b']) },
+  },
+  {
+    name: 'two namespaces: namespace values',
+    token: 'tok-ab',
+    req: { path: '/api/v1/label/namespace/values' },
+    want: { status: 200, forbid: ['team-c', ''] },
+  },
 ];
 
 function multipart(fields: Record<string, string>): Request {
@@ -193,7 +380,12 @@ function multipart(fields: Record<string, string>): Request {
   const parts = Object.entries(fields).map(
     ([name, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`,
   );
-  return { method: 'POST', path: '/api/v1/query', contentType: `multipart/form-data; boundary=${boundary}`, body: `${parts.join('')}--${boundary}--\r\n` };
+  return {
+    method: 'POST',
+    path: '/api/v1/query',
+    contentType: `multipart/form-data; boundary=${boundary}`,
+    body: `${parts.join('')}--${boundary}--\r\n`,
+  };
 }
 
 /** The refusal in Prometheus' error JSON, with the gateway's code. */
@@ -239,7 +431,7 @@ function assertWithinPolicy(row: Row, res: RawResponse, allowed: readonly string
   if ('series' in want && want.series !== undefined) assert.equal(result.length, want.series, JSON.stringify(result));
 }
 
-describe('hostile and ordinary requests never return another tenant\'s data', () => {
+describe("hostile and ordinary requests never return another tenant's data", () => {
   for (const row of ROWS) {
     test(row.name, async () => {
       const token = row.token ?? 'tok-a';
@@ -261,7 +453,11 @@ const BLOCKED: readonly { readonly name: string; readonly req: Request; readonly
   { name: 'clean tombstones', req: { method: 'PUT', path: '/api/v1/admin/tsdb/clean_tombstones' }, code: 'admin_endpoint_blocked' },
   { name: 'quit', req: { method: 'POST', path: '/-/quit' }, code: 'admin_endpoint_blocked' },
   { name: 'reload', req: { method: 'POST', path: '/-/reload' }, code: 'admin_endpoint_blocked' },
-  { name: 'remote write', req: { method: 'POST', path: '/api/v1/write', contentType: 'application/x-protobuf', body: Buffer.alloc(0) }, code: 'write_endpoint_blocked' },
+  {
+    name: 'remote write',
+    req: { method: 'POST', path: '/api/v1/write', contentType: 'application/x-protobuf', body: Buffer.alloc(0) },
+    code: 'write_endpoint_blocked',
+  },
 ];
 
 describe('safe mode refuses admin and write endpoints', () => {
@@ -287,7 +483,10 @@ test('a token without a label policy is denied (implicit deny)', async () => {
 });
 
 interface RulesData {
-  groups: { name: string; rules: { name: string; type: string; labels?: Record<string, string>; alerts?: { labels: Record<string, string> }[] }[] }[];
+  groups: {
+    name: string;
+    rules: { name: string; type: string; labels?: Record<string, string>; alerts?: { labels: Record<string, string> }[] }[];
+  }[];
 }
 
 describe('/api/v1/rules and /api/v1/alerts are filtered to the tenant', () => {
@@ -296,7 +495,11 @@ describe('/api/v1/rules and /api/v1/alerts are filtered to the tenant', () => {
       const res = await send('tok-a', { path });
       assert.equal(res.status, 200, res.body.toString());
       const { groups } = res.json<{ data: RulesData }>().data;
-      assert.deepEqual(groups.map((g) => g.name), ['team-a'], path);
+      assert.deepEqual(
+        groups.map((g) => g.name),
+        ['team-a'],
+        path,
+      );
       for (const rule of groups.flatMap((g) => g.rules)) {
         assertLabelSetWithin(rule.labels ?? {}, ['team-a'], `${path}: rule ${rule.name}`);
         for (const alert of rule.alerts ?? []) assertLabelSetWithin(alert.labels, ['team-a'], `${path}: alert of ${rule.name}`);
@@ -304,14 +507,17 @@ describe('/api/v1/rules and /api/v1/alerts are filtered to the tenant', () => {
     }
   });
 
-  test('alerts: team-a\'s firing alert only, no team-b alert, no cluster-wide alert', async () => {
+  test("alerts: team-a's firing alert only, no team-b alert, no cluster-wide alert", async () => {
     const res = await send('tok-a', { path: '/api/v1/alerts' });
     assert.equal(res.status, 200, res.body.toString());
     const alerts = res.json<{ data: { alerts: { labels: Record<string, string> }[] } }>().data.alerts;
-    assert.deepEqual(alerts.map((a) => a.labels.alertname), ['TeamAAlwaysFiring']);
+    assert.deepEqual(
+      alerts.map((a) => a.labels.alertname),
+      ['TeamAAlwaysFiring'],
+    );
   });
 
-  test('two namespaces see both groups and team-b\'s pending alert; full access sees everything', async () => {
+  test("two namespaces see both groups and team-b's pending alert; full access sees everything", async () => {
     const ab = (await send('tok-ab', { path: '/api/v1/alerts' })).json<{ data: { alerts: { labels: Record<string, string> }[] } }>();
     assert.deepEqual(ab.data.alerts.map((a) => a.labels.alertname).sort(), ['TeamAAlwaysFiring', 'TeamBPending']);
     const full = (await send('tok-full', { path: '/api/v1/rules' })).json<{ data: RulesData }>();

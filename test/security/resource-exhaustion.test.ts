@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import { gatewayFixture } from '../servers/gateway-fixture.js';
 import { sendRaw } from '../servers/http-client.js';
-import type { RecordedRequest, } from '../servers/recording-upstream.js';
+import type { RecordedRequest } from '../servers/recording-upstream.js';
 
 // One request must not be able to stop the gateway for everyone: it runs on one event loop, so a query that
 // makes a parser recurse, or a value that makes a backtracking regex explode, is a denial of service to every
@@ -41,7 +41,10 @@ const fixture = gatewayFixture({
 });
 
 function query(token: string, expr: string) {
-  return sendRaw(fixture.gateway.url, { path: `/api/v1/query?${new URLSearchParams({ query: expr })}`, headers: { authorization: `Bearer ${token}` } });
+  return sendRaw(fixture.gateway.url, {
+    path: `/api/v1/query?${new URLSearchParams({ query: expr })}`,
+    headers: { authorization: `Bearer ${token}` },
+  });
 }
 
 function postQuery(token: string, expr: string) {
@@ -49,7 +52,11 @@ function postQuery(token: string, expr: string) {
   return sendRaw(fixture.gateway.url, {
     method: 'POST',
     path: '/api/v1/query',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/x-www-form-urlencoded',
+      'content-length': String(body.length),
+    },
     body,
   });
 }
@@ -59,7 +66,7 @@ function sentQuery(): string | null {
   return new URLSearchParams(url.split('?')[1] ?? '').get('query');
 }
 
-test('a policy regex with a nested quantifier is never run by the backtracking engine on a caller\'s value', async () => {
+test("a policy regex with a nested quantifier is never run by the backtracking engine on a caller's value", async () => {
   // The caller's equality cannot be proven inside the policy without running the regex: it is replaced by the
   // policy's own matcher, which Prometheus evaluates with RE2.
   const res = await query('tok-nested', 'x{namespace="abc"}');

@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import type { ServerResponse } from 'node:http';
 import { gatewayFixture } from '../servers/gateway-fixture.js';
 import { sendRaw } from '../servers/http-client.js';
-import type { RecordedRequest, } from '../servers/recording-upstream.js';
+import type { RecordedRequest } from '../servers/recording-upstream.js';
 
 // What comes back: a response the gateway must filter has to be filtered whatever the upstream does
 // (compressed anyway, not JSON, a redirect), and every upstream that serves alert instances must cut them to
@@ -26,12 +26,28 @@ const RULES = {
       {
         name: 'team-a',
         file: 'a.yaml',
-        rules: [{ type: 'alerting', name: 'DiskFull', query: 'count_over_time({namespace="team-a"}[5m]) > 0', labels: { namespace: 'team-a' }, alerts: [{ labels: { namespace: 'team-a' } }] }],
+        rules: [
+          {
+            type: 'alerting',
+            name: 'DiskFull',
+            query: 'count_over_time({namespace="team-a"}[5m]) > 0',
+            labels: { namespace: 'team-a' },
+            alerts: [{ labels: { namespace: 'team-a' } }],
+          },
+        ],
       },
       {
         name: 'team-b',
         file: 'b.yaml',
-        rules: [{ type: 'alerting', name: 'DbDown', query: 'count_over_time({namespace="team-b"}[5m]) > 0', labels: { namespace: 'team-b' }, alerts: [{ labels: { namespace: 'team-b', db: 'team-b-payments' } }] }],
+        rules: [
+          {
+            type: 'alerting',
+            name: 'DbDown',
+            query: 'count_over_time({namespace="team-b"}[5m]) > 0',
+            labels: { namespace: 'team-b' },
+            alerts: [{ labels: { namespace: 'team-b', db: 'team-b-payments' } }],
+          },
+        ],
       },
     ],
   },

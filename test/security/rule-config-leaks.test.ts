@@ -112,8 +112,30 @@ function get(host: string, path: string, token = 'tok-a') {
 }
 
 const CASES = [
-  { ruler: 'loki', host: 'loki.example', base: '/loki/api/v1/rules', text: LOKI_RULES, own: ['team-a-rules', 'errors'], hidden: [['team-a-rules', 'mixed'], ['team-b-rules', 'secrets'], ['all-namespaces', 'global']] },
-  { ruler: 'mimir', host: 'mimir.example', base: '/prometheus/config/v1/rules', text: MIMIR_RULES, own: ['team-a-rules', 'availability'], hidden: [['team-a-rules', 'claims-team-b'], ['team-b-rules', 'payments'], ['team-b-rules', 'federated']] },
+  {
+    ruler: 'loki',
+    host: 'loki.example',
+    base: '/loki/api/v1/rules',
+    text: LOKI_RULES,
+    own: ['team-a-rules', 'errors'],
+    hidden: [
+      ['team-a-rules', 'mixed'],
+      ['team-b-rules', 'secrets'],
+      ['all-namespaces', 'global'],
+    ],
+  },
+  {
+    ruler: 'mimir',
+    host: 'mimir.example',
+    base: '/prometheus/config/v1/rules',
+    text: MIMIR_RULES,
+    own: ['team-a-rules', 'availability'],
+    hidden: [
+      ['team-a-rules', 'claims-team-b'],
+      ['team-b-rules', 'payments'],
+      ['team-b-rules', 'federated'],
+    ],
+  },
 ] as const;
 
 for (const c of CASES) {
@@ -122,7 +144,7 @@ for (const c of CASES) {
       answer = yamlAnswers(c.text);
     });
 
-    test('the listing holds only the groups inside the policy, and no other namespace\'s expressions', async () => {
+    test("the listing holds only the groups inside the policy, and no other namespace's expressions", async () => {
       const res = await get(c.host, c.base);
       assert.equal(res.status, 200, res.body.toString());
       const [ns, name] = c.own;
@@ -158,17 +180,33 @@ for (const c of CASES) {
       assert.equal(missing.status, 404);
     });
 
-    test('a tenant-wide identity (no label policy) gets the ruler\'s answer as it is', async () => {
+    test("a tenant-wide identity (no label policy) gets the ruler's answer as it is", async () => {
       const res = await get(c.host, c.base, 'tok-tenant');
       assert.equal(res.status, 200);
       assert.equal(res.body.toString(), c.text);
     });
 
     const unreadable: { name: string; reply: Answer }[] = [
-      { name: 'gzip (content-encoding)', reply: { status: 200, body: gzipSync(c.text), headers: { 'content-type': 'application/yaml', 'content-encoding': 'gzip' } } },
-      { name: 'gzip bytes without a content-encoding', reply: { status: 200, body: gzipSync(c.text), headers: { 'content-type': 'application/yaml' } } },
-      { name: 'an HTML page', reply: { status: 200, body: Buffer.from('<html><body>team-b secrets</body></html>'), headers: { 'content-type': 'text/html' } } },
-      { name: 'a JSON envelope', reply: { status: 200, body: Buffer.from('{"status":"success","data":{"groups":[{"name":"x"}]}}'), headers: { 'content-type': 'application/json' } } },
+      {
+        name: 'gzip (content-encoding)',
+        reply: { status: 200, body: gzipSync(c.text), headers: { 'content-type': 'application/yaml', 'content-encoding': 'gzip' } },
+      },
+      {
+        name: 'gzip bytes without a content-encoding',
+        reply: { status: 200, body: gzipSync(c.text), headers: { 'content-type': 'application/yaml' } },
+      },
+      {
+        name: 'an HTML page',
+        reply: { status: 200, body: Buffer.from('<html><body>team-b secrets</body></html>'), headers: { 'content-type': 'text/html' } },
+      },
+      {
+        name: 'a JSON envelope',
+        reply: {
+          status: 200,
+          body: Buffer.from('{"status":"success","data":{"groups":[{"name":"x"}]}}'),
+          headers: { 'content-type': 'application/json' },
+        },
+      },
     ];
     for (const { name, reply } of unreadable) {
       test(`an answer that is ${name} is 502 upstream_bad_response, never relayed`, async () => {
@@ -203,8 +241,16 @@ describe('Prometheus-style rules API (JSON): a rule labelled inside the policy w
     status: 'success',
     data: {
       groups: [
-        { name: 'own', file: 'team-a-rules', rules: [{ type: 'recording', name: 'ok', query: query('team-a'), labels: { namespace: 'team-a' }, health: 'ok' }] },
-        { name: 'peek', file: 'team-a-rules', rules: [{ type: 'recording', name: 'peek', query: query('team-b'), labels: { namespace: 'team-a' }, health: 'ok' }] },
+        {
+          name: 'own',
+          file: 'team-a-rules',
+          rules: [{ type: 'recording', name: 'ok', query: query('team-a'), labels: { namespace: 'team-a' }, health: 'ok' }],
+        },
+        {
+          name: 'peek',
+          file: 'team-a-rules',
+          rules: [{ type: 'recording', name: 'peek', query: query('team-b'), labels: { namespace: 'team-a' }, health: 'ok' }],
+        },
       ],
     },
   });
@@ -214,11 +260,18 @@ describe('Prometheus-style rules API (JSON): a rule labelled inside the policy w
   ];
   for (const { host, path, query } of cases) {
     test(`${host}${path}: the rule whose query reads team-b is not shown`, async () => {
-      answer = () => ({ status: 200, body: Buffer.from(JSON.stringify(rulesJson(query))), headers: { 'content-type': 'application/json' } });
+      answer = () => ({
+        status: 200,
+        body: Buffer.from(JSON.stringify(rulesJson(query))),
+        headers: { 'content-type': 'application/json' },
+      });
       const res = await get(host, path);
       assert.equal(res.status, 200, res.body.toString());
       const groups = res.json<{ data: { groups: { name: string }[] } }>().data.groups;
-      assert.deepEqual(groups.map((g) => g.name), ['own']);
+      assert.deepEqual(
+        groups.map((g) => g.name),
+        ['own'],
+      );
       assert.doesNotMatch(res.body.toString(), /team-b/);
     });
   }

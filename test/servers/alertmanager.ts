@@ -28,14 +28,18 @@ export async function startAlertmanager(options: AlertmanagerOptions = {}): Prom
     await writeFile(join(dir, 'alertmanager.yml'), options.configYaml ?? DEFAULT_CONFIG);
     const port = await findFreePort();
     const url = `http://127.0.0.1:${port}`;
-    const proc = startManagedProcess('/usr/bin/prometheus-alertmanager', [
-      `--config.file=${join(dir, 'alertmanager.yml')}`,
-      `--storage.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      // An empty address disables the gossip listener (no second port, no peers).
-      '--cluster.listen-address=',
-      '--log.level=warn',
-    ], dir);
+    const proc = startManagedProcess(
+      '/usr/bin/prometheus-alertmanager',
+      [
+        `--config.file=${join(dir, 'alertmanager.yml')}`,
+        `--storage.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        // An empty address disables the gossip listener (no second port, no peers).
+        '--cluster.listen-address=',
+        '--log.level=warn',
+      ],
+      dir,
+    );
     await proc.waitUntilOk(`${url}/-/ready`);
     return { url, stop: proc.stop };
   });

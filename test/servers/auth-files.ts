@@ -40,12 +40,14 @@ export async function createAuthFiles(input: {
   const usersPath = join(dir, 'users.yaml');
   const writeUsersText = (text: string) => writeFile(usersPath, text);
   const writeUsers = async (users: readonly TestUser[]) => {
-    const entries = await Promise.all(users.map(async (u) => ({
-      username: u.username,
-      password: await bcrypt.hash(u.password, TEST_BCRYPT_COST),
-      ...(u.tenant !== undefined ? { tenant: u.tenant } : {}),
-      ...(u.namespaces !== undefined ? { namespaces: [...u.namespaces] } : {}),
-    })));
+    const entries = await Promise.all(
+      users.map(async (u) => ({
+        username: u.username,
+        password: await bcrypt.hash(u.password, TEST_BCRYPT_COST),
+        ...(u.tenant !== undefined ? { tenant: u.tenant } : {}),
+        ...(u.namespaces !== undefined ? { namespaces: [...u.namespaces] } : {}),
+      })),
+    );
     await writeUsersText(toYaml({ users: entries }));
   };
   const files: AuthFiles = {

@@ -54,7 +54,9 @@ async function start<Name extends string>(cleanup: Cleanup, options: GatewayFixt
   const upstream = await startRecordingUpstream(options.upstream);
   stops.push(() => upstream.stop());
   const upstreams = {} as Record<Name, RecordingUpstream>;
-  for (const [name, upstreamOptions] of Object.entries<RecordingUpstreamOptions>(options.upstreams ?? ({} as Record<Name, RecordingUpstreamOptions>))) {
+  for (const [name, upstreamOptions] of Object.entries<RecordingUpstreamOptions>(
+    options.upstreams ?? ({} as Record<Name, RecordingUpstreamOptions>),
+  )) {
     const named = await startRecordingUpstream(upstreamOptions);
     stops.push(() => named.stop());
     upstreams[name as Name] = named;
@@ -63,7 +65,8 @@ async function start<Name extends string>(cleanup: Cleanup, options: GatewayFixt
   if (tokens !== undefined) stops.push(() => tokens.remove());
   const urls = Object.fromEntries(Object.entries<RecordingUpstream>(upstreams).map(([name, u]) => [name, u.url])) as Record<Name, string>;
   const config = options.config(upstream.url, urls);
-  const tokenConfig = tokens === undefined ? {} : { backend_type: 'file', file: { ...(config.file as object | undefined), path: tokens.path } };
+  const tokenConfig =
+    tokens === undefined ? {} : { backend_type: 'file', file: { ...(config.file as object | undefined), path: tokens.path } };
   const started = await startTestGateway(
     { ...config, ...tokenConfig },
     {
@@ -82,7 +85,10 @@ async function start<Name extends string>(cleanup: Cleanup, options: GatewayFixt
  * A gateway in front of a recording upstream, with its token file, for one test: started now; stopped, and the
  * upstream and the file removed, when the test ends (as `signed-gateway.ts`).
  */
-export function startGatewayFixture<Name extends string = never>(t: Cleanup, options: GatewayFixtureOptions<Name>): Promise<GatewayFixture<Name>> {
+export function startGatewayFixture<Name extends string = never>(
+  t: Cleanup,
+  options: GatewayFixtureOptions<Name>,
+): Promise<GatewayFixture<Name>> {
   return start(t, options);
 }
 

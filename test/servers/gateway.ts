@@ -41,7 +41,10 @@ export async function startTestGateway(
     ...(options.presetFor ? { presetFor: options.presetFor } : {}),
     ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
   };
-  const server = await startGateway(config, { logger, createApp: (c, previous: App | undefined) => createApp(c, { ...appDeps, previous }) });
+  const server = await startGateway(config, {
+    logger,
+    createApp: (c, previous: App | undefined) => createApp(c, { ...appDeps, previous }),
+  });
   return {
     url: `http://127.0.0.1:${server.proxyAddress.port}`,
     adminUrl: `http://127.0.0.1:${server.adminAddress.port}`,

@@ -34,7 +34,12 @@ export interface ManualClock {
 
 export function manualClock(): ManualClock {
   let nowMs = Date.now();
-  return { now: () => nowMs, advance: (ms) => { nowMs += ms; } };
+  return {
+    now: () => nowMs,
+    advance: (ms) => {
+      nowMs += ms;
+    },
+  };
 }
 
 export interface GrafanaGatewayOptions {
@@ -76,10 +81,14 @@ export interface GrafanaGateway {
  * and a token file with the data source's credential (`grafana-ds`: presenter, with its own alerting policy)
  * and another data source's (`other-ds`). Everything is stopped when the test ends.
  */
-export async function startGrafanaGateway(t: { after(fn: () => Promise<void>): void }, options: GrafanaGatewayOptions = {}): Promise<GrafanaGateway> {
+export async function startGrafanaGateway(
+  t: { after(fn: () => Promise<void>): void },
+  options: GrafanaGatewayOptions = {},
+): Promise<GrafanaGateway> {
   const clock = manualClock();
   const grafana = await startGrafana({
-    nowSeconds: () => Math.floor(clock.now() / 1000), teams: options.teams ?? defaultTeams(),
+    nowSeconds: () => Math.floor(clock.now() / 1000),
+    teams: options.teams ?? defaultTeams(),
     ...(options.subPath !== undefined ? { subPath: options.subPath } : {}),
   });
   t.after(() => grafana.stop());
@@ -91,30 +100,47 @@ export async function startGrafanaGateway(t: { after(fn: () => Promise<void>): v
     [OTHER_DS_TOKEN]: { name: 'other-ds', tenants: ['tenant-a'], namespaces: ['team-a'] },
   });
   t.after(() => tokens.remove());
-  const gateway = await startTestGateway({
-    backend_type: 'file',
-    file: { path: tokens.path },
-    auth: {
-      ...options.auth,
-      grafana: {
-        url: grafana.url,
-        api_token: grafana.apiToken,
-        presenters: [{ authenticator: 'static-token', subject: 'grafana-ds' }],
-        teams: DEFAULT_TEAM_MAP,
-        teams_refresh_interval: '200ms',
-        teams_grace_period: '60s',
-        keys_min_refetch_interval: '10s',
-        fetch_timeout: '2s',
-        ...options.grafana,
+  const gateway = await startTestGateway(
+    {
+      backend_type: 'file',
+      file: { path: tokens.path },
+      auth: {
+        ...options.auth,
+        grafana: {
+          url: grafana.url,
+          api_token: grafana.apiToken,
+          presenters: [{ authenticator: 'static-token', subject: 'grafana-ds' }],
+          teams: DEFAULT_TEAM_MAP,
+          teams_refresh_interval: '200ms',
+          teams_grace_period: '60s',
+          keys_min_refetch_interval: '10s',
+          fetch_timeout: '2s',
+          ...options.grafana,
+        },
+      },
+      proxy: {
+        ...(options.tls !== undefined ? { tls: options.tls } : {}),
+        upstreams: [
+          {
+            name: 'prom',
+            match: '.*',
+            type: options.upstreamType ?? 'prometheus',
+            upstream: options.upstreamUrl ?? upstream.url,
+            ...options.upstream,
+          },
+        ],
       },
     },
-    proxy: { ...(options.tls !== undefined ? { tls: options.tls } : {}), upstreams: [{ name: 'prom', match: '.*', type: options.upstreamType ?? 'prometheus', upstream: options.upstreamUrl ?? upstream.url, ...options.upstream }] },
-  }, { clock });
+    { clock },
+  );
   t.after(() => gateway.stop());
   const query = (headers: Record<string, string | string[]>, q = 'up') =>
     sendRaw(gateway.url, { path: `/api/v1/query?query=${encodeURIComponent(q)}`, headers });
   return {
-    grafana, upstream, gateway, clock,
+    grafana,
+    upstream,
+    gateway,
+    clock,
     sign: (signOptions) => grafana.sign(signOptions),
     query,
     asUser: (token, extra = {}, q) => query({ authorization: `Bearer ${GRAFANA_DS_TOKEN}`, 'x-grafana-id': token, ...extra }, q),

@@ -73,10 +73,24 @@ export async function newKey(kid: string): Promise<GrafanaKey> {
 /** Claims of a token Grafana would sign for `sub`, at `nowSeconds`. */
 export function grafanaClaims(url: string, nowSeconds: number, sub = 'user:7', org = 1): Record<string, unknown> {
   const [type] = sub.split(':');
-  return { iss: url, aud: `org:${org}`, sub, iat: nowSeconds, exp: nowSeconds + 600, type, namespace: 'default', authenticatedBy: 'password', username: `login-${sub}` };
+  return {
+    iss: url,
+    aud: `org:${org}`,
+    sub,
+    iat: nowSeconds,
+    exp: nowSeconds + 600,
+    type,
+    namespace: 'default',
+    authenticatedBy: 'password',
+    username: `login-${sub}`,
+  };
 }
 
-export async function startGrafana(options: { nowSeconds: () => number; teams?: GrafanaTeamFixture[]; subPath?: string }): Promise<GrafanaStandIn> {
+export async function startGrafana(options: {
+  nowSeconds: () => number;
+  teams?: GrafanaTeamFixture[];
+  subPath?: string;
+}): Promise<GrafanaStandIn> {
   const apiToken = 'glsa_teams_reader_token';
   const keys: GrafanaKey[] = [await newKey('id-2026-12-es256')];
   const teams = options.teams ?? [];
@@ -101,7 +115,12 @@ export async function startGrafana(options: { nowSeconds: () => number; teams?: 
     requests.set(url.pathname, (requests.get(url.pathname) ?? 0) + 1);
     const path = url.pathname.startsWith(prefix) ? url.pathname.slice(prefix.length - 1) : '';
     if (path === '/api/signing-keys/keys') {
-      return json(res, 200, { keys: keys.map((k) => k.publicJwk) }, state.cacheControl !== undefined ? { 'cache-control': state.cacheControl } : {});
+      return json(
+        res,
+        200,
+        { keys: keys.map((k) => k.publicJwk) },
+        state.cacheControl !== undefined ? { 'cache-control': state.cacheControl } : {},
+      );
     }
     if (!authorised(req)) return json(res, 401, { message: 'Unauthorized' });
     if (path === '/api/teams/search') {
@@ -109,8 +128,19 @@ export async function startGrafana(options: { nowSeconds: () => number; teams?: 
       const page = Number(url.searchParams.get('page') ?? '1');
       const slice = teams.slice((page - 1) * perPage, page * perPage);
       return json(res, 200, {
-        totalCount: teams.length, page, perPage,
-        teams: slice.map((t) => ({ id: state.uidOnly ? 0 : t.id, uid: t.uid, orgId: 1, name: t.name, email: '', avatarUrl: '', memberCount: t.members.length, permission: 0 })),
+        totalCount: teams.length,
+        page,
+        perPage,
+        teams: slice.map((t) => ({
+          id: state.uidOnly ? 0 : t.id,
+          uid: t.uid,
+          orgId: 1,
+          name: t.name,
+          email: '',
+          avatarUrl: '',
+          memberCount: t.members.length,
+          permission: 0,
+        })),
       });
     }
     const members = /^\/api\/teams\/([^/]+)\/members$/.exec(path);
@@ -118,7 +148,18 @@ export async function startGrafana(options: { nowSeconds: () => number; teams?: 
       const ref = decodeURIComponent(members[1] as string);
       const team = teams.find((t) => String(t.id) === ref || t.uid === ref);
       if (team === undefined) return json(res, 404, { message: 'Team not found' });
-      const list = state.usersRead ? team.members.map((userId) => ({ orgId: 1, teamId: team.id, teamUID: team.uid, userId, login: `u${userId}`, email: '', name: '', permission: 0 })) : [];
+      const list = state.usersRead
+        ? team.members.map((userId) => ({
+            orgId: 1,
+            teamId: team.id,
+            teamUID: team.uid,
+            userId,
+            login: `u${userId}`,
+            email: '',
+            name: '',
+            permission: 0,
+          }))
+        : [];
       return json(res, 200, list);
     }
     json(res, 404, { message: 'Not found' });
@@ -132,13 +173,29 @@ export async function startGrafana(options: { nowSeconds: () => number; teams?: 
   const url = `http://127.0.0.1:${port}${prefix}`;
 
   return {
-    url, apiToken, keys, teams, requests,
-    get cacheControl() { return state.cacheControl; },
-    set cacheControl(value) { state.cacheControl = value; },
-    get usersRead() { return state.usersRead; },
-    set usersRead(value) { state.usersRead = value; },
-    get uidOnly() { return state.uidOnly; },
-    set uidOnly(value) { state.uidOnly = value; },
+    url,
+    apiToken,
+    keys,
+    teams,
+    requests,
+    get cacheControl() {
+      return state.cacheControl;
+    },
+    set cacheControl(value) {
+      state.cacheControl = value;
+    },
+    get usersRead() {
+      return state.usersRead;
+    },
+    set usersRead(value) {
+      state.usersRead = value;
+    },
+    get uidOnly() {
+      return state.uidOnly;
+    },
+    set uidOnly(value) {
+      state.uidOnly = value;
+    },
     async sign(signOptions = {}) {
       const key = signOptions.key ?? (keys.at(-1) as GrafanaKey);
       const claims = withOverrides(grafanaClaims(url, options.nowSeconds()), signOptions.claims);

@@ -48,12 +48,19 @@ export async function startJwksServer(initialKeys: readonly TestKey[]): Promise<
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/jwks.json`,
-    get requestCount() { return count; },
-    setKeys: (next) => { keys = next; },
-    setFailing: (next) => { failing = next; },
-    close: () => new Promise<void>((resolve, reject) => {
-      server.closeAllConnections();
-      server.close((error) => (error ? reject(error) : resolve()));
-    }),
+    get requestCount() {
+      return count;
+    },
+    setKeys: (next) => {
+      keys = next;
+    },
+    setFailing: (next) => {
+      failing = next;
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
   };
 }

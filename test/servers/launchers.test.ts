@@ -67,7 +67,10 @@ test('alertmanager: answers its v2 API with clustering disabled', async () => {
     });
     assert.equal(post.status, 200);
     const alerts = await getJson<{ labels: Record<string, string> }[]>(`${am.url}/api/v2/alerts`);
-    assert.deepEqual(alerts.map((a) => a.labels.namespace), ['team-a']);
+    assert.deepEqual(
+      alerts.map((a) => a.labels.namespace),
+      ['team-a'],
+    );
   } finally {
     await am.stop();
   }

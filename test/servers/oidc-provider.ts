@@ -89,9 +89,10 @@ export async function startOidcProvider(options: { clients: readonly OidcClientS
       if (body.access_token === undefined) throw new Error(`token request failed: ${response.status} ${body.error ?? ''}`);
       return body.access_token;
     },
-    close: () => new Promise<void>((resolve, reject) => {
-      server.closeAllConnections();
-      server.close((error) => (error ? reject(error) : resolve()));
-    }),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
   };
 }

@@ -8,7 +8,11 @@ export interface FakeTokenEndpoint {
   close(): Promise<void>;
 }
 
-export async function startFakeTokenEndpoint(options: { clientId: string; clientSecret: string; idToken: string }): Promise<FakeTokenEndpoint> {
+export async function startFakeTokenEndpoint(options: {
+  clientId: string;
+  clientSecret: string;
+  idToken: string;
+}): Promise<FakeTokenEndpoint> {
   const grants: FakeTokenEndpoint['grants'] = [];
   const expected = `Basic ${Buffer.from(`${options.clientId}:${options.clientSecret}`).toString('base64')}`;
   const server = createServer((req, res) => {
@@ -17,7 +21,8 @@ export async function startFakeTokenEndpoint(options: { clientId: string; client
     req.on('end', () => {
       const form = new URLSearchParams(Buffer.concat(chunks).toString());
       grants.push({ grantType: form.get('grant_type'), audience: form.get('audience'), authorization: req.headers.authorization });
-      if (req.headers.authorization !== expected) return void res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"invalid_client"}');
+      if (req.headers.authorization !== expected)
+        return void res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"invalid_client"}');
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ access_token: 'opaque-access-token', id_token: options.idToken, token_type: 'Bearer', expires_in: 300 }));
     });

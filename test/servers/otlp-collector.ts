@@ -59,22 +59,35 @@ export async function startOtlpCollector(): Promise<OtlpCollector> {
   const accepted = () => requests.filter((r) => r.status >= 200 && r.status < 300).flatMap((r) => r.logs);
 
   const server = createServer((req, res) => {
-    readBody(req).then((raw) => {
-      let logs: CollectedLog[] = [];
-      let invalid: string | undefined;
-      try {
-        if (req.method !== 'POST' || req.url !== '/v1/logs') throw new Error(`${req.method} ${req.url}: not the logs receiver`);
-        if (req.headers['content-type'] !== 'application/json') throw new Error(`content-type ${req.headers['content-type']}`);
-        logs = parseExportLogsServiceRequest(JSON.parse(raw.toString('utf8')));
-      } catch (error) {
-        invalid = (error as Error).message;
-      }
-      const answer: CollectorAnswer = invalid !== undefined ? { status: 400, body: JSON.stringify({ message: invalid }) } : script.shift() ?? { status: 200, body: '{}' };
-      requests.push({ headers: req.headers, raw, ...(invalid !== undefined ? { invalid } : {}), status: answer.status, logs, at: performance.now() });
-      res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
-      res.end(answer.body ?? '{}');
-      onRequest();
-    }, () => res.destroy());
+    readBody(req).then(
+      (raw) => {
+        let logs: CollectedLog[] = [];
+        let invalid: string | undefined;
+        try {
+          if (req.method !== 'POST' || req.url !== '/v1/logs') throw new Error(`${req.method} ${req.url}: not the logs receiver`);
+          if (req.headers['content-type'] !== 'application/json') throw new Error(`content-type ${req.headers['content-type']}`);
+          logs = parseExportLogsServiceRequest(JSON.parse(raw.toString('utf8')));
+        } catch (error) {
+          invalid = (error as Error).message;
+        }
+        const answer: CollectorAnswer =
+          invalid !== undefined
+            ? { status: 400, body: JSON.stringify({ message: invalid }) }
+            : (script.shift() ?? { status: 200, body: '{}' });
+        requests.push({
+          headers: req.headers,
+          raw,
+          ...(invalid !== undefined ? { invalid } : {}),
+          status: answer.status,
+          logs,
+          at: performance.now(),
+        });
+        res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+        res.end(answer.body ?? '{}');
+        onRequest();
+      },
+      () => res.destroy(),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -88,7 +101,15 @@ export async function startOtlpCollector(): Promise<OtlpCollector> {
     },
     untilAccepted(count, timeoutMs = 5000) {
       return new Promise((resolve, reject) => {
-        const timeout = setTimeout(() => reject(new Error(`the collector accepted ${accepted().length} records, not ${count}; requests: ${JSON.stringify(requests.map((r) => [r.status, r.invalid, r.logs.length]))}`)), timeoutMs);
+        const timeout = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `the collector accepted ${accepted().length} records, not ${count}; requests: ${JSON.stringify(requests.map((r) => [r.status, r.invalid, r.logs.length]))}`,
+              ),
+            ),
+          timeoutMs,
+        );
         onRequest = () => {
           if (accepted().length < count) return;
           clearTimeout(timeout);
@@ -98,10 +119,11 @@ export async function startOtlpCollector(): Promise<OtlpCollector> {
         onRequest();
       });
     },
-    stop: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -133,7 +155,8 @@ function string(value: unknown, at: string): string {
 
 /** fixed64/int64 in the JSON mapping: a decimal string. */
 function int64(value: unknown, at: string): string {
-  if (typeof value !== 'string' || !/^\d+$/.test(value)) throw new Error(`${at}: an int64 must be a decimal string, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || !/^\d+$/.test(value))
+    throw new Error(`${at}: an int64 must be a decimal string, got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -164,18 +187,35 @@ export function parseExportLogsServiceRequest(body: unknown): CollectedLog[] {
   const request = object(body, 'ExportLogsServiceRequest', ['resourceLogs']);
   for (const [r, rl] of array(request.resourceLogs, 'resourceLogs').entries()) {
     const resourceLogs = object(rl, `resourceLogs[${r}]`, ['resource', 'scopeLogs', 'schemaUrl']);
-    const resource = attributes(object(resourceLogs.resource, `resourceLogs[${r}].resource`, ['attributes', 'droppedAttributesCount']).attributes, `resourceLogs[${r}].resource.attributes`);
+    const resource = attributes(
+      object(resourceLogs.resource, `resourceLogs[${r}].resource`, ['attributes', 'droppedAttributesCount']).attributes,
+      `resourceLogs[${r}].resource.attributes`,
+    );
     for (const [s, sl] of array(resourceLogs.scopeLogs, `resourceLogs[${r}].scopeLogs`).entries()) {
       const at = `resourceLogs[${r}].scopeLogs[${s}]`;
       const scopeLogs = object(sl, at, ['scope', 'logRecords', 'schemaUrl']);
       const scope = string(object(scopeLogs.scope, `${at}.scope`, ['name', 'version', 'attributes']).name, `${at}.scope.name`);
       for (const [l, lr] of array(scopeLogs.logRecords, `${at}.logRecords`).entries()) {
         const where = `${at}.logRecords[${l}]`;
-        const record = object(lr, where, ['timeUnixNano', 'observedTimeUnixNano', 'severityNumber', 'severityText', 'body', 'attributes', 'droppedAttributesCount', 'flags', 'traceId', 'spanId', 'eventName']);
+        const record = object(lr, where, [
+          'timeUnixNano',
+          'observedTimeUnixNano',
+          'severityNumber',
+          'severityText',
+          'body',
+          'attributes',
+          'droppedAttributesCount',
+          'flags',
+          'traceId',
+          'spanId',
+          'eventName',
+        ]);
         const severityNumber = record.severityNumber;
-        if (typeof severityNumber !== 'number' || !Number.isInteger(severityNumber) || severityNumber < 1 || severityNumber > 24) throw new Error(`${where}.severityNumber: not a SeverityNumber`);
+        if (typeof severityNumber !== 'number' || !Number.isInteger(severityNumber) || severityNumber < 1 || severityNumber > 24)
+          throw new Error(`${where}.severityNumber: not a SeverityNumber`);
         int64(record.observedTimeUnixNano, `${where}.observedTimeUnixNano`);
-        if (record.traceId !== undefined && !/^[0-9a-f]{32}$/.test(string(record.traceId, `${where}.traceId`))) throw new Error(`${where}.traceId: not 16 bytes of hex`);
+        if (record.traceId !== undefined && !/^[0-9a-f]{32}$/.test(string(record.traceId, `${where}.traceId`)))
+          throw new Error(`${where}.traceId: not 16 bytes of hex`);
         logs.push({
           resource,
           scope,

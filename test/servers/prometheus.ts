@@ -92,14 +92,18 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
     await run('/usr/bin/promtool', ['tsdb', 'create-blocks-from', 'openmetrics', '--quiet', join(dir, 'series.om'), dataDir]);
     const port = await findFreePort();
     const url = `http://127.0.0.1:${port}`;
-    const proc = startManagedProcess('/usr/bin/prometheus', [
-      `--config.file=${join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${dataDir}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--web.enable-remote-write-receiver',
-      '--storage.tsdb.retention.time=100y',
-      '--log.level=warn',
-    ], dir);
+    const proc = startManagedProcess(
+      '/usr/bin/prometheus',
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${dataDir}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--web.enable-remote-write-receiver',
+        '--storage.tsdb.retention.time=100y',
+        '--log.level=warn',
+      ],
+      dir,
+    );
     await proc.waitUntilOk(`${url}/-/ready`);
     await waitForRuleEvaluation(url, proc.stop);
     return {

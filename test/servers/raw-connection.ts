@@ -52,7 +52,8 @@ export class RawConnection {
     for (;;) {
       const answer = this.#parse();
       if (answer !== undefined) return answer;
-      if (this.#finished) throw new Error(`connection ended before a complete response: ${JSON.stringify(this.#buffer.toString('latin1'))}`);
+      if (this.#finished)
+        throw new Error(`connection ended before a complete response: ${JSON.stringify(this.#buffer.toString('latin1'))}`);
       await new Promise<void>((resolve) => (this.#waiting = resolve));
     }
   }

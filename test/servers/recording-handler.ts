@@ -4,7 +4,12 @@ import type { Dispatcher } from 'undici';
 /** What a handler passed on: each event by name, with its status, headers, chunk or error. */
 export type HandlerEvent =
   | { readonly event: 'start'; readonly controller: Dispatcher.DispatchController }
-  | { readonly event: 'head'; readonly statusCode: number; readonly headers: IncomingHttpHeaders; readonly controller: Dispatcher.DispatchController }
+  | {
+      readonly event: 'head';
+      readonly statusCode: number;
+      readonly headers: IncomingHttpHeaders;
+      readonly controller: Dispatcher.DispatchController;
+    }
   | { readonly event: 'data'; readonly chunk: string; readonly controller: Dispatcher.DispatchController }
   | { readonly event: 'end' }
   | { readonly event: 'error'; readonly error: Error };

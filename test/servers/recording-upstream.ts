@@ -51,7 +51,15 @@ export async function startRecordingUpstream(options: RecordingUpstreamOptions =
   const requests: RecordedRequest[] = [];
   let handler = options.handler ?? defaultHandler;
   const record = (req: IncomingMessage, body: Buffer, websocket: boolean): RecordedRequest => {
-    const entry = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, trailers: req.trailers, websocket, messages: [] };
+    const entry = {
+      method: req.method ?? '',
+      url: req.url ?? '',
+      headers: req.headers,
+      body,
+      trailers: req.trailers,
+      websocket,
+      messages: [],
+    };
     requests.push(entry);
     return entry;
   };

@@ -34,9 +34,26 @@ export async function startRedis(): Promise<RedisServer> {
 
 async function launch(port: number): Promise<ManagedProcess> {
   const dir = await makeTempDir('redis');
-  const proc = startManagedProcess('/usr/bin/redis-server', [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning', '--enable-debug-command', 'local',
-  ], dir);
+  const proc = startManagedProcess(
+    '/usr/bin/redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--loglevel',
+      'warning',
+      '--enable-debug-command',
+      'local',
+    ],
+    dir,
+  );
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (proc.child.exitCode !== null) break;

@@ -51,7 +51,9 @@ export function encodeRequestV2Message(series: readonly V2Series[]): Buffer {
     return symbols.length - 1;
   };
   const refs = (labels: Readonly<Record<string, string>>): number[] =>
-    Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).flatMap(([n, v]) => [ref(n), ref(v)]);
+    Object.entries(labels)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .flatMap(([n, v]) => [ref(n), ref(v)]);
   const timeseries = series.map((s) => ({
     labelsRefs: refs(s.labels),
     samples: (s.samples ?? [[1, 1700000000000]]).map(([value, timestamp]) => ({ value, timestamp })),

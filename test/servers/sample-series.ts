@@ -22,8 +22,18 @@ export const DEFAULT_SERIES: readonly SampleSeries[] = Object.freeze([
   counter({ namespace: 'team-a', job: 'api', code: '500' }, 50),
   counter({ namespace: 'team-b', job: 'api', code: '200' }, 200),
   counter({ namespace: 'team-c', job: 'web', code: '200' }, 300),
-  ...NAMESPACES.map((namespace) => ({ name: 'service_up', type: 'gauge' as const, labels: { namespace, job: 'api' }, values: [1, 1, 1, 1, 1] })),
-  { name: 'node_boot_time_seconds', type: 'gauge', labels: { job: 'node', instance: 'node-1' }, values: [1_600_000_000, 1_600_000_000, 1_600_000_000, 1_600_000_000, 1_600_000_000] },
+  ...NAMESPACES.map((namespace) => ({
+    name: 'service_up',
+    type: 'gauge' as const,
+    labels: { namespace, job: 'api' },
+    values: [1, 1, 1, 1, 1],
+  })),
+  {
+    name: 'node_boot_time_seconds',
+    type: 'gauge',
+    labels: { job: 'node', instance: 'node-1' },
+    values: [1_600_000_000, 1_600_000_000, 1_600_000_000, 1_600_000_000, 1_600_000_000],
+  },
   { name: 'deployment_replicas', type: 'gauge', labels: { namespace: 'team-a', cluster: 'eu-1' }, values: [3, 3, 3, 3, 3] },
   { name: 'deployment_replicas', type: 'gauge', labels: { namespace: 'team-a', cluster: 'us-1' }, values: [5, 5, 5, 5, 5] },
 ]);

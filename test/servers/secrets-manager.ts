@@ -30,7 +30,11 @@ const FAILURES: Record<SecretsManagerFailure, { status: number; type: string; me
  */
 export async function startFakeSecretsManager(): Promise<FakeSecretsManager> {
   const secrets = new Map<string, { value: string; version: number }>();
-  const state = { calls: 0, failure: undefined as SecretsManagerFailure | undefined, lastHeaders: undefined as IncomingMessage['headers'] | undefined };
+  const state = {
+    calls: 0,
+    failure: undefined as SecretsManagerFailure | undefined,
+    lastHeaders: undefined as IncomingMessage['headers'] | undefined,
+  };
 
   function answer(res: ServerResponse, status: number, body: unknown): void {
     res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });

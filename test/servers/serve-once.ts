@@ -5,7 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** A scratch folder for configs and files of a start-up failure test; `remove()` deletes it. */
-export async function createScratchDir(): Promise<{ dir: string; file(name: string, text: string): Promise<string>; remove(): Promise<void> }> {
+export async function createScratchDir(): Promise<{
+  dir: string;
+  file(name: string, text: string): Promise<string>;
+  remove(): Promise<void>;
+}> {
   const dir = await mkdtemp(join(tmpdir(), 'scopegate-start-'));
   return {
     dir,

@@ -32,7 +32,8 @@ export interface Sigv4Verifier {
   close(): Promise<void>;
 }
 
-const AUTH_PATTERN = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/;
+const AUTH_PATTERN =
+  /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/;
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -51,7 +52,14 @@ function flattenHeaders(req: IncomingMessage): Record<string, string> {
   return headers;
 }
 
-function verify(method: string, rawUrl: string, headers: Record<string, string>, body: Buffer, keys: readonly VerifierKey[], scope: { service: string; region: string }): { accessKeyId?: string; rejection?: string } {
+function verify(
+  method: string,
+  rawUrl: string,
+  headers: Record<string, string>,
+  body: Buffer,
+  keys: readonly VerifierKey[],
+  scope: { service: string; region: string },
+): { accessKeyId?: string; rejection?: string } {
   const match = AUTH_PATTERN.exec(headers.authorization ?? '');
   if (!match) return { rejection: 'missing or malformed authorization header' };
   const [, accessKeyId, date, region, service, signedHeaderList, signature] = match as unknown as string[];
@@ -59,13 +67,15 @@ function verify(method: string, rawUrl: string, headers: Record<string, string>,
   if (!key) return { accessKeyId, rejection: 'unknown access key' };
   if (region !== scope.region || service !== scope.service) return { accessKeyId, rejection: 'wrong credential scope' };
   if (!headers['x-amz-date']?.startsWith(date ?? '')) return { accessKeyId, rejection: 'x-amz-date outside the credential scope' };
-  if (key.sessionToken !== undefined && headers['x-amz-security-token'] !== key.sessionToken) return { accessKeyId, rejection: 'wrong session token' };
+  if (key.sessionToken !== undefined && headers['x-amz-security-token'] !== key.sessionToken)
+    return { accessKeyId, rejection: 'wrong session token' };
   const payloadHash = headers['x-amz-content-sha256'];
   if (payloadHash !== 'UNSIGNED-PAYLOAD' && payloadHash !== createHash('sha256').update(body).digest('hex')) {
     return { accessKeyId, rejection: 'payload hash does not match the body' };
   }
   const signedNames = (signedHeaderList ?? '').split(';');
-  if (!signedNames.includes('host') || !signedNames.includes('x-amz-date')) return { accessKeyId, rejection: 'host and x-amz-date must be signed' };
+  if (!signedNames.includes('host') || !signedNames.includes('x-amz-date'))
+    return { accessKeyId, rejection: 'host and x-amz-date must be signed' };
   const signedHeaders = Object.fromEntries(signedNames.map((name) => [name, headers[name] ?? '']));
   // No body and no session token go to aws4, so it adds no header of its own and takes x-amz-date and the
   // payload hash from what was received (the hash was checked against the body above).
@@ -79,7 +89,11 @@ function verify(method: string, rawUrl: string, headers: Record<string, string>,
 }
 
 /** Starts the verifier on 127.0.0.1:0. It answers 200 when the signature holds, else 403 with the reason. */
-export async function startSigv4Verifier(options: { keys: readonly VerifierKey[]; service: string; region: string }): Promise<Sigv4Verifier> {
+export async function startSigv4Verifier(options: {
+  keys: readonly VerifierKey[];
+  service: string;
+  region: string;
+}): Promise<Sigv4Verifier> {
   const received: VerifiedRequest[] = [];
   const server = createServer((req, res) => {
     void readBody(req).then((body) => {

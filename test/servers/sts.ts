@@ -55,7 +55,12 @@ export async function startFakeSts(expiresAt: Date): Promise<FakeSts> {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const form = new URLSearchParams(Buffer.concat(chunks).toString());
-      calls.push({ action: form.get('Action'), roleArn: form.get('RoleArn'), token: form.get('WebIdentityToken'), sessionName: form.get('RoleSessionName') });
+      calls.push({
+        action: form.get('Action'),
+        roleArn: form.get('RoleArn'),
+        token: form.get('WebIdentityToken'),
+        sessionName: form.get('RoleSessionName'),
+      });
       if (sts.mode === 'down') {
         res.writeHead(503).end();
       } else if (sts.mode === 'denied') {

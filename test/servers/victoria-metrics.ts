@@ -26,13 +26,17 @@ export async function startVictoriaMetrics(options: VictoriaMetricsOptions = {})
     const dir = await makeTempDir('victoria-metrics');
     const port = await findFreePort();
     const url = `http://127.0.0.1:${port}`;
-    const proc = startManagedProcess('/usr/bin/victoria-metrics', [
-      `-httpListenAddr=127.0.0.1:${port}`,
-      `-storageDataPath=${dir}`,
-      '-retentionPeriod=100y',
-      '-search.disableCache',
-      '-loggerLevel=ERROR',
-    ], dir);
+    const proc = startManagedProcess(
+      '/usr/bin/victoria-metrics',
+      [
+        `-httpListenAddr=127.0.0.1:${port}`,
+        `-storageDataPath=${dir}`,
+        '-retentionPeriod=100y',
+        '-search.disableCache',
+        '-loggerLevel=ERROR',
+      ],
+      dir,
+    );
     await proc.waitUntilOk(`${url}/health`);
     try {
       await importSeries(url, toPrometheusText(series, sampleTime));

@@ -35,7 +35,12 @@ export async function startCaptureUpstream(): Promise<CaptureUpstream> {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const captured: CapturedRequest = { method: req.method ?? '', url: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks) };
+      const captured: CapturedRequest = {
+        method: req.method ?? '',
+        url: req.url ?? '/',
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+      };
       const id = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : '';
       const list = byRequestId.get(id) ?? [];
       list.push(captured);

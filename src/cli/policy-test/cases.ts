@@ -36,18 +36,23 @@ export const cannedAnswerSchema = z.strictObject({
   body: z.unknown().optional(),
 });
 
-export const requestSchema = z.strictObject({
-  method: z.string().regex(/^[A-Z]+$/).optional(),
-  host: z.string().min(1).default('localhost'),
-  path: z.string().startsWith('/'),
-  /** Query parameters; a list value repeats the parameter (`match[]`). */
-  params: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(),
-  /** A form body (`application/x-www-form-urlencoded`); the method defaults to POST. */
-  form: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(),
-  /** A raw body (the content type in `headers`). */
-  body: z.string().optional(),
-  headers: stringMap.default({}),
-}).refine((r) => r.form === undefined || r.body === undefined, { message: 'give form or body, not both' });
+export const requestSchema = z
+  .strictObject({
+    method: z
+      .string()
+      .regex(/^[A-Z]+$/)
+      .optional(),
+    host: z.string().min(1).default('localhost'),
+    path: z.string().startsWith('/'),
+    /** Query parameters; a list value repeats the parameter (`match[]`). */
+    params: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(),
+    /** A form body (`application/x-www-form-urlencoded`); the method defaults to POST. */
+    form: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(),
+    /** A raw body (the content type in `headers`). */
+    body: z.string().optional(),
+    headers: stringMap.default({}),
+  })
+  .refine((r) => r.form === undefined || r.body === undefined, { message: 'give form or body, not both' });
 
 const textList = z.union([z.string(), z.array(z.string())]).transform((v) => (typeof v === 'string' ? [v] : v));
 

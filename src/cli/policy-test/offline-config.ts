@@ -52,7 +52,12 @@ export class UnknownIdentity extends Error {
   }
 }
 
-export async function buildOfflineHarness(raw: unknown, source: string, upstreamUrl: string, options: { tokensFile?: string } = {}): Promise<OfflineHarness> {
+export async function buildOfflineHarness(
+  raw: unknown,
+  source: string,
+  upstreamUrl: string,
+  options: { tokensFile?: string } = {},
+): Promise<OfflineHarness> {
   const original = parseConfig(raw, source);
   const doc = structuredClone(raw) as Raw;
   const dir = await mkdtemp(join(tmpdir(), 'scopegate-test-'));
@@ -71,7 +76,9 @@ export async function buildOfflineHarness(raw: unknown, source: string, upstream
     const passwords = await rewriteUsers(original, auth, dir);
     const keys = await rewriteKeys(original, auth, dir, closers);
     const config = parseConfig(doc, source);
-    const jwtProviders = config.auth.order.filter((n): n is JwtProvider => (n === 'hmac_jwt' || n === 'jwks' || n === 'oidc') && config.auth[n] !== undefined);
+    const jwtProviders = config.auth.order.filter(
+      (n): n is JwtProvider => (n === 'hmac_jwt' || n === 'jwks' || n === 'oidc') && config.auth[n] !== undefined,
+    );
     return {
       config,
       tokenNames: [...tokens.keys()],
@@ -123,7 +130,9 @@ async function readTokens(config: Config, doc: Raw, tokensFile: string | undefin
   if (config.backend_type === undefined) return names;
   if (tokensFile !== undefined || config.backend_type === 'secretsmanager') {
     if (tokensFile === undefined) {
-      throw new ConfigError('config', ['backend_type = "secretsmanager" cannot be read offline: give the token set as a file with --tokens FILE']);
+      throw new ConfigError('config', [
+        'backend_type = "secretsmanager" cannot be read offline: give the token set as a file with --tokens FILE',
+      ]);
     }
     doc.backend_type = 'file';
     doc.file = { path: tokensFile, watch: false };
@@ -136,9 +145,10 @@ async function readTokens(config: Config, doc: Raw, tokensFile: string | undefin
   const set = await plan.source.load();
   plan.source.close?.();
   for (const [token, entry] of Object.entries((set ?? {}) as Raw)) {
-    const name = typeof entry === 'object' && entry !== null && typeof (entry as Raw).name === 'string'
-      ? ((entry as Raw).name as string)
-      : `sha256:${hash('sha256', token, 'hex').slice(0, 12)}`;
+    const name =
+      typeof entry === 'object' && entry !== null && typeof (entry as Raw).name === 'string'
+        ? ((entry as Raw).name as string)
+        : `sha256:${hash('sha256', token, 'hex').slice(0, 12)}`;
     names.set(name, token);
   }
   return names;

@@ -20,7 +20,9 @@ export function formatText(results: readonly FileResults[]): string {
       lines.push(`FAIL ${file}: ${result.name}: ${result.failures.join('; ')}`);
     }
   }
-  lines.push(`${failed === 0 ? 'ok' : 'FAILED'}: ${passed} passed, ${failed} failed, in ${results.length} file${results.length === 1 ? '' : 's'}`);
+  lines.push(
+    `${failed === 0 ? 'ok' : 'FAILED'}: ${passed} passed, ${failed} failed, in ${results.length} file${results.length === 1 ? '' : 's'}`,
+  );
   return `${lines.join('\n')}\n`;
 }
 

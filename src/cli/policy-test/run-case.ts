@@ -66,7 +66,12 @@ export async function runCase(runner: CaseRunner, testCase: PolicyTestCase, requ
   return result(compare(testCase.expect, outcome), outcome);
 }
 
-function send(port: number, testCase: PolicyTestCase, credentials: Record<string, string>, requestId: string): Promise<{ status: number; body: string }> {
+function send(
+  port: number,
+  testCase: PolicyTestCase,
+  credentials: Record<string, string>,
+  requestId: string,
+): Promise<{ status: number; body: string }> {
   const { request } = testCase;
   const search = encodeParams(request.params);
   const form = request.form === undefined ? undefined : encodeParams(request.form);
@@ -76,12 +81,15 @@ function send(port: number, testCase: PolicyTestCase, credentials: Record<string
   if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
   const method = request.method ?? (form !== undefined ? 'POST' : 'GET');
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, method, path: `${request.path}${search === '' ? '' : `?${search}`}`, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = httpRequest(
+      { host: '127.0.0.1', port, method, path: `${request.path}${search === '' ? '' : `?${search}`}`, headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -95,7 +103,12 @@ function encodeParams(params: Readonly<Record<string, string | readonly string[]
   return search.toString();
 }
 
-function describeOutcome(record: DecisionRecord, response: { status: number; body: string }, received: readonly CapturedRequest[], tenantHeaders: readonly string[]): CaseOutcome {
+function describeOutcome(
+  record: DecisionRecord,
+  response: { status: number; body: string },
+  received: readonly CapturedRequest[],
+  tenantHeaders: readonly string[],
+): CaseOutcome {
   const allowed = record.decision === 'allow';
   // Look-ups (series, silences) come first; the forwarded request is the last one the upstream received.
   const sent = allowed ? received.at(-1) : undefined;
@@ -125,7 +138,8 @@ function readParams(sent: CapturedRequest): Map<string, string[]> {
   const add = (search: URLSearchParams) => {
     for (const [name, value] of search) params.set(name, [...(params.get(name) ?? []), value]);
   };
-  if (String(sent.headers['content-type'] ?? '').includes('application/x-www-form-urlencoded')) add(new URLSearchParams(sent.body.toString('utf8')));
+  if (String(sent.headers['content-type'] ?? '').includes('application/x-www-form-urlencoded'))
+    add(new URLSearchParams(sent.body.toString('utf8')));
   add(new URLSearchParams(sent.url.split('?')[1] ?? ''));
   return params;
 }
@@ -140,7 +154,8 @@ export function compare(expect: CaseExpectation, actual: CaseOutcome): string[] 
   };
   check('allowed', expect.allowed, actual.allowed);
   // A refusal nobody expected: say what it was.
-  if (expect.allowed === true && !actual.allowed) failures[failures.length - 1] += ` (status ${actual.status}${actual.code !== undefined ? `, code ${actual.code}` : ''})`;
+  if (expect.allowed === true && !actual.allowed)
+    failures[failures.length - 1] += ` (status ${actual.status}${actual.code !== undefined ? `, code ${actual.code}` : ''})`;
   check('status', expect.status, actual.status);
   check('code', expect.code, actual.code);
   check('tenant', expect.tenant, actual.tenant);
@@ -151,13 +166,16 @@ export function compare(expect: CaseExpectation, actual: CaseOutcome): string[] 
   check('limit', expect.limit, actual.limit);
   check('policy_source', expect.policy_source, actual.policy_source);
   for (const text of expect.query_contains ?? []) {
-    if (!(actual.query ?? '').includes(text)) failures.push(`query: expected to contain ${JSON.stringify(text)}, got ${JSON.stringify(actual.query ?? null)}`);
+    if (!(actual.query ?? '').includes(text))
+      failures.push(`query: expected to contain ${JSON.stringify(text)}, got ${JSON.stringify(actual.query ?? null)}`);
   }
   for (const text of expect.query_not_contains ?? []) {
-    if ((actual.query ?? '').includes(text)) failures.push(`query: expected not to contain ${JSON.stringify(text)}, got ${JSON.stringify(actual.query)}`);
+    if ((actual.query ?? '').includes(text))
+      failures.push(`query: expected not to contain ${JSON.stringify(text)}, got ${JSON.stringify(actual.query)}`);
   }
   for (const text of expect.response_contains ?? []) {
-    if (!actual.response.includes(text)) failures.push(`response: expected to contain ${JSON.stringify(text)}, got ${JSON.stringify(actual.response.slice(0, 200))}`);
+    if (!actual.response.includes(text))
+      failures.push(`response: expected to contain ${JSON.stringify(text)}, got ${JSON.stringify(actual.response.slice(0, 200))}`);
   }
   for (const text of expect.response_not_contains ?? []) {
     if (actual.response.includes(text)) failures.push(`response: expected not to contain ${JSON.stringify(text)}`);
@@ -167,7 +185,9 @@ export function compare(expect: CaseExpectation, actual: CaseOutcome): string[] 
     const got = actual.upstream_headers[name.toLowerCase()];
     const value = Array.isArray(got) ? got.join(', ') : got;
     if (value === undefined || !value.includes(text)) {
-      failures.push(`upstream_headers.${name}: expected to contain ${JSON.stringify(text)}, got ${value === undefined ? 'nothing' : JSON.stringify(value)}`);
+      failures.push(
+        `upstream_headers.${name}: expected to contain ${JSON.stringify(text)}, got ${value === undefined ? 'nothing' : JSON.stringify(value)}`,
+      );
     }
   }
   return failures;

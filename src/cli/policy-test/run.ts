@@ -67,7 +67,8 @@ async function withHarness(configPath: string, args: ParsedArgs, body: (gateway:
               tenantHeaders: [...new Set(harness.config.proxy.upstreams.map((u) => u.tenant_header.toLowerCase()))],
             };
             const out: CaseResult[] = [];
-            for (const [index, testCase] of cases.entries()) out.push(await runCase(runner, testCase, `scopegate-test-${fileIndex}-${index + 1}`));
+            for (const [index, testCase] of cases.entries())
+              out.push(await runCase(runner, testCase, `scopegate-test-${fileIndex}-${index + 1}`));
             return out;
           } finally {
             await started.close();
@@ -107,7 +108,13 @@ async function startGateway(harness: OfflineHarness, decisions: MemorySink): Pro
 
 /** `--init FILE`: the starter cases, with what the gateway does today as their expectations (review them). */
 async function writeStarterFile(configPath: string, args: ParsedArgs, path: string): Promise<number> {
-  if (!args.flags.has('force') && (await access(path).then(() => true, () => false))) {
+  if (
+    !args.flags.has('force') &&
+    (await access(path).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     throw new UsageError(`test --init: ${path} exists (add --force to overwrite it)`);
   }
   let text = '';

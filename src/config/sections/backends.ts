@@ -21,7 +21,10 @@ export const healthSchema = z
     backoff: durationMs.default(5_000),
     max_backoff: durationMs.default(60_000),
     /** Active check: GET this path on every backend each `check_interval`; a 2xx is healthy. */
-    check_path: z.string().regex(/^\/[^#]*$/, 'check_path must start with "/"').optional(),
+    check_path: z
+      .string()
+      .regex(/^\/[^#]*$/, 'check_path must start with "/"')
+      .optional(),
     check_interval: durationMs.default(10_000),
     check_timeout: durationMs.default(2_000),
   })
@@ -62,9 +65,16 @@ export interface BackendConfig {
  * `upstream = "…"`, `upstream = ["…", "…"]` or `[[backends]]` → one list of backends, each with its weight.
  * Returns an error message when they do not share a scheme and path, or when both forms are given.
  */
-export function normaliseBackends(upstream: URL | readonly URL[] | undefined, rows: readonly BackendConfig[] | undefined): BackendConfig[] | string {
+export function normaliseBackends(
+  upstream: URL | readonly URL[] | undefined,
+  rows: readonly BackendConfig[] | undefined,
+): BackendConfig[] | string {
   if (upstream !== undefined && rows !== undefined) return 'set upstream or backends, not both';
-  const list: BackendConfig[] = rows ? [...rows] : upstream === undefined ? [] : (Array.isArray(upstream) ? upstream : [upstream as URL]).map((url) => ({ url, weight: 1 }));
+  const list: BackendConfig[] = rows
+    ? [...rows]
+    : upstream === undefined
+      ? []
+      : (Array.isArray(upstream) ? upstream : [upstream as URL]).map((url) => ({ url, weight: 1 }));
   if (list.length === 0) return 'set upstream (one URL or a list) or backends';
   const first = (list[0] as BackendConfig).url;
   for (const { url } of list) {

@@ -102,7 +102,10 @@ export const listenerTlsSchema = z
 
 export const upstreamSchema = z
   .object({
-    name: z.string().regex(/^[a-zA-Z0-9_.-]+$/).optional(),
+    name: z
+      .string()
+      .regex(/^[a-zA-Z0-9_.-]+$/)
+      .optional(),
     match: regex,
     /** One URL, or several (backends with weight 1). */
     upstream: urlOrUrls.optional(),
@@ -140,7 +143,10 @@ export const upstreamSchema = z
     allow_unenforced_policy: z.boolean().default(false),
     /** Write endpoints (push, remote write); default: allowed for mimir/loki/tempo, refused for prometheus and victoriametrics. */
     allow_write: z.boolean().optional(),
-    policy_label: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/).default('namespace'),
+    policy_label: z
+      .string()
+      .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/)
+      .default('namespace'),
     inject_labels_on_write: z.boolean().default(false),
     native_label_policy_header: z.boolean().default(false),
     /**
@@ -183,22 +189,28 @@ export const upstreamSchema = z
     return { ...config, upstream: (backends[0] as { url: URL }).url, backends };
   });
 
-export const DEFAULT_TOKEN_HEADERS = [
-  'authorization',
-  'x-forwarded-access-token',
-  'x-auth-request-access-token',
-  'token',
-] as const;
+export const DEFAULT_TOKEN_HEADERS = ['authorization', 'x-forwarded-access-token', 'x-auth-request-access-token', 'token'] as const;
 
 export const proxySchema = z
   .object({
     listen: listen.default({ host: '0.0.0.0', port: 8000 }),
     upstreams: z.array(upstreamSchema).min(1, 'at least one upstream is required'),
-    token_headers: z.array(z.string().toLowerCase()).min(1).default([...DEFAULT_TOKEN_HEADERS]),
+    token_headers: z
+      .array(z.string().toLowerCase())
+      .min(1)
+      .default([...DEFAULT_TOKEN_HEADERS]),
     /** Extra client headers to drop before anything else (on top of the built-in authority headers). */
     strip_headers: z.array(z.string().toLowerCase()).default([]),
-    max_body_bytes: z.number().int().positive().default(10 * 1024 * 1024),
-    max_response_filter_bytes: z.number().int().positive().default(64 * 1024 * 1024),
+    max_body_bytes: z
+      .number()
+      .int()
+      .positive()
+      .default(10 * 1024 * 1024),
+    max_response_filter_bytes: z
+      .number()
+      .int()
+      .positive()
+      .default(64 * 1024 * 1024),
     shutdown_timeout: durationMs.default(30_000),
     /** Worker processes (node:cluster) sharing the listen port; 1 = single process. */
     workers: z.number().int().min(1).max(64).default(1),

@@ -30,37 +30,49 @@ import { durationMs } from '../duration.js';
  */
 const OTLP_KEYS = ['otlp_endpoint', 'headers', 'service_name', 'batch_size', 'batch_interval', 'timeout', 'retry_backoff'] as const;
 
-export const decisionLogSchema = z.strictObject({
-  sink: z.enum(['file', 'stdout', 'otlp']).default('file'),
-  path: z.string().min(1).optional(),
-  max_bytes: z.int().min(4096).default(100 * 1024 * 1024),
-  max_files: z.int().min(1).max(1000).default(10),
-  fsync: z.enum(['always', 'interval', 'never']).default('interval'),
-  fsync_interval: durationMs.prefault('1s'),
-  queries: z.enum(['text', 'sha256', 'none']).default('text'),
-  on_overflow: z.enum(['drop', 'fail_closed']).default('drop'),
-  max_queue: z.int().min(1).default(10_000),
-  checkpoint_key_file: z.string().min(1).optional(),
-  otlp_endpoint: z.url({ protocol: /^https?$/, error: 'must be an http or https URL (the collector\'s logs URL, http://otel-collector:4318/v1/logs)' }).optional(),
-  headers: z.record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'not an HTTP header name'), z.string()).optional(),
-  service_name: z.string().min(1).optional(),
-  batch_size: z.int().min(1).max(10_000).optional(),
-  batch_interval: durationMs.optional(),
-  timeout: durationMs.optional(),
-  retry_backoff: durationMs.optional(),
-}).superRefine((section, ctx) => {
-  if (section.sink === 'otlp') {
-    if (section.otlp_endpoint === undefined) ctx.addIssue({ code: 'custom', path: ['otlp_endpoint'], message: 'sink = "otlp" needs otlp_endpoint (the collector\'s logs URL)' });
-    if (section.path !== undefined) ctx.addIssue({ code: 'custom', path: ['path'], message: 'sink = "otlp" takes no path' });
-    if (section.checkpoint_key_file !== undefined) ctx.addIssue({ code: 'custom', path: ['checkpoint_key_file'], message: 'sink = "otlp" has no chain to checkpoint' });
-    return;
-  }
-  for (const key of OTLP_KEYS) {
-    if (section[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `only for sink = "otlp" (sink is "${section.sink}")` });
-  }
-  if (section.sink === 'file' && section.path === undefined) ctx.addIssue({ code: 'custom', path: ['path'], message: 'sink = "file" needs a path' });
-  if (section.sink === 'stdout' && section.path !== undefined) ctx.addIssue({ code: 'custom', path: ['path'], message: 'sink = "stdout" takes no path' });
-});
+export const decisionLogSchema = z
+  .strictObject({
+    sink: z.enum(['file', 'stdout', 'otlp']).default('file'),
+    path: z.string().min(1).optional(),
+    max_bytes: z
+      .int()
+      .min(4096)
+      .default(100 * 1024 * 1024),
+    max_files: z.int().min(1).max(1000).default(10),
+    fsync: z.enum(['always', 'interval', 'never']).default('interval'),
+    fsync_interval: durationMs.prefault('1s'),
+    queries: z.enum(['text', 'sha256', 'none']).default('text'),
+    on_overflow: z.enum(['drop', 'fail_closed']).default('drop'),
+    max_queue: z.int().min(1).default(10_000),
+    checkpoint_key_file: z.string().min(1).optional(),
+    otlp_endpoint: z
+      .url({ protocol: /^https?$/, error: "must be an http or https URL (the collector's logs URL, http://otel-collector:4318/v1/logs)" })
+      .optional(),
+    headers: z.record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'not an HTTP header name'), z.string()).optional(),
+    service_name: z.string().min(1).optional(),
+    batch_size: z.int().min(1).max(10_000).optional(),
+    batch_interval: durationMs.optional(),
+    timeout: durationMs.optional(),
+    retry_backoff: durationMs.optional(),
+  })
+  .superRefine((section, ctx) => {
+    if (section.sink === 'otlp') {
+      if (section.otlp_endpoint === undefined)
+        ctx.addIssue({ code: 'custom', path: ['otlp_endpoint'], message: 'sink = "otlp" needs otlp_endpoint (the collector\'s logs URL)' });
+      if (section.path !== undefined) ctx.addIssue({ code: 'custom', path: ['path'], message: 'sink = "otlp" takes no path' });
+      if (section.checkpoint_key_file !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['checkpoint_key_file'], message: 'sink = "otlp" has no chain to checkpoint' });
+      return;
+    }
+    for (const key of OTLP_KEYS) {
+      if (section[key] !== undefined)
+        ctx.addIssue({ code: 'custom', path: [key], message: `only for sink = "otlp" (sink is "${section.sink}")` });
+    }
+    if (section.sink === 'file' && section.path === undefined)
+      ctx.addIssue({ code: 'custom', path: ['path'], message: 'sink = "file" needs a path' });
+    if (section.sink === 'stdout' && section.path !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['path'], message: 'sink = "stdout" takes no path' });
+  });
 
 export type DecisionLogSection = z.infer<typeof decisionLogSchema>;
 

@@ -21,7 +21,10 @@ test('[limits] defaults to the memory backend and no rules', () => {
 });
 
 test('[limits] durations are normalised and redis defaults filled', () => {
-  const config = parseConfig({ ...base, limits: { backend: 'redis', redis: { url: 'redis://r:6379', timeout: '5ms' }, rules: [{ name: 'a', max_range: '32d', rate: 2 }] } });
+  const config = parseConfig({
+    ...base,
+    limits: { backend: 'redis', redis: { url: 'redis://r:6379', timeout: '5ms' }, rules: [{ name: 'a', max_range: '32d', rate: 2 }] },
+  });
   assert.equal(config.limits.redis?.timeout, 5);
   assert.equal(config.limits.redis?.on_backend_error, 'allow');
   assert.equal(config.limits.rules[0]?.max_range, 32 * 86_400_000);
@@ -49,9 +52,17 @@ test('the [limits] examples of docs/configuration.md are valid configuration', a
 });
 
 test('[limits] query budgets need [query_cost] on, and budget_window needs a budget', () => {
-  assert.deepEqual(problemsOf({ rules: [{ name: 'b', max_samples: 1e9 }] }), ['limits.rules[0].max_samples: max_samples needs [query_cost] enabled = true']);
-  assert.deepEqual(problemsOf({ rules: [{ name: 'b', budget_window: '1h' }] }), ['limits.rules[0].budget_window: budget_window needs max_samples or max_query_seconds']);
-  const config = parseConfig({ ...base, query_cost: { enabled: true }, limits: { rules: [{ name: 'b', max_query_seconds: 600, budget_window: '1d' }] } });
+  assert.deepEqual(problemsOf({ rules: [{ name: 'b', max_samples: 1e9 }] }), [
+    'limits.rules[0].max_samples: max_samples needs [query_cost] enabled = true',
+  ]);
+  assert.deepEqual(problemsOf({ rules: [{ name: 'b', budget_window: '1h' }] }), [
+    'limits.rules[0].budget_window: budget_window needs max_samples or max_query_seconds',
+  ]);
+  const config = parseConfig({
+    ...base,
+    query_cost: { enabled: true },
+    limits: { rules: [{ name: 'b', max_query_seconds: 600, budget_window: '1d' }] },
+  });
   assert.equal(config.limits.rules[0]?.budget_window, 86_400_000);
   assert.equal(config.query_cost.top_identities, 10);
 });

@@ -15,7 +15,11 @@ test('LGTM-Auth-Proxy keys parse with durations in ms and defaults filled', () =
 const invalid: { name: string; input: unknown; path: string }[] = [
   { name: 'backend without its section', input: { backend_type: 'secretsmanager' }, path: 'secretsmanager' },
   { name: 'file backend without [file]', input: { backend_type: 'file' }, path: 'file' },
-  { name: 'bad duration', input: { backend_type: 'file', file: { path: '/t', stale_threshold: '15 minutes' } }, path: 'file.stale_threshold' },
+  {
+    name: 'bad duration',
+    input: { backend_type: 'file', file: { path: '/t', stale_threshold: '15 minutes' } },
+    path: 'file.stale_threshold',
+  },
   { name: 'unknown backend', input: { backend_type: 'vault' }, path: 'backend_type' },
   { name: 'unknown key', input: { secretsmanager: { secret_id: 'x', secretid: 'y' } }, path: 'secretsmanager' },
   { name: 'non-http endpoint', input: { secretsmanager: { secret_id: 'x', endpoint: 'ftp://x' } }, path: 'secretsmanager.endpoint' },

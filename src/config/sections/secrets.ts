@@ -34,12 +34,18 @@ export const fileSectionSchema = z.strictObject({
 });
 
 export const envSectionSchema = z.strictObject({
-  variable: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
+  variable: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+    .optional(),
 });
 
 export const staticTokensSectionSchema = z.strictObject({
   /** Label that entries' `namespace`/`namespaces` constrain. */
-  policy_label: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a label name').default('namespace'),
+  policy_label: z
+    .string()
+    .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a label name')
+    .default('namespace'),
   /**
    * Let unknown JWT-shaped bearers fall through to the JWT authenticators (see static-token.ts).
    * Unset: on exactly when a JWT provider is configured (config.ts fills it in).

@@ -30,7 +30,14 @@ test('sign: errors name the key that is wrong', () => {
     { input: { service: 'aps', region: 'r', credentials: { type: 'nope' } }, path: 'credentials.type' },
     { input: { service: 'aps', region: 'r', refresh_before: 'soon' }, path: 'refresh_before' },
     { input: { service: 'aps', region: 'r', credentials: { type: 'vault', address: 'http://v', role: 'r' } }, path: 'credentials' },
-    { input: { service: 'aps', region: 'r', credentials: { type: 'web_identity', role_arn: 'a', token_file: 'f', sts_endpoint: 'ftp://x' } }, path: 'credentials.sts_endpoint' },
+    {
+      input: {
+        service: 'aps',
+        region: 'r',
+        credentials: { type: 'web_identity', role_arn: 'a', token_file: 'f', sts_endpoint: 'ftp://x' },
+      },
+      path: 'credentials.sts_endpoint',
+    },
     { input: { service: 'aps', region: 'r', secret: 'typo' }, path: '' },
   ];
   for (const { input, path } of cases) {

@@ -17,7 +17,10 @@ const nonEmpty = z.string().min(1);
 /** STS settings shared by the web-identity flows. The STS endpoint falls back to the SDK's AWS_ENDPOINT_URL_STS. */
 const stsFields = {
   role_arn: nonEmpty,
-  session_name: z.string().regex(/^[\w+=,.@-]{2,64}$/, 'must be 2-64 characters of [A-Za-z0-9_+=,.@-]').default('scopegate'),
+  session_name: z
+    .string()
+    .regex(/^[\w+=,.@-]{2,64}$/, 'must be 2-64 characters of [A-Za-z0-9_+=,.@-]')
+    .default('scopegate'),
   /** Requested session length (STS allows 15m to the role's maximum). */
   duration: durationMs.optional(),
   sts_endpoint: url.optional(),

@@ -18,9 +18,9 @@ const stage = fc.constantFrom('', ' |= "x"', ' | json', ' | logfmt | level="e"',
 const logExpr = fc.tuple(selector, stage).map(([s, p]) => s + p);
 const rangeOp = fc.constantFrom('rate', 'count_over_time', 'bytes_over_time');
 const metric = fc.tuple(rangeOp, logExpr).map(([f, e]) => `${f}(${e} [5m])`);
-const aggregated = fc.tuple(fc.constantFrom('sum', 'max by (app)', 'topk(2,'), metric).map(([agg, m]) =>
-  agg.endsWith(',') ? `${agg} ${m})` : `${agg} (${m})`,
-);
+const aggregated = fc
+  .tuple(fc.constantFrom('sum', 'max by (app)', 'topk(2,'), metric)
+  .map(([agg, m]) => (agg.endsWith(',') ? `${agg} ${m})` : `${agg} (${m})`));
 const metricQuery = fc.oneof(
   metric,
   aggregated,
@@ -32,15 +32,17 @@ const query = fc.oneof(logExpr, metricQuery);
 /** True when the selector's matchers confine it to the policy: per rule, the policy matcher or a literal. */
 function isConfined(matchers: readonly { label: string; op: string; value: string }[]): boolean {
   if (POLICY.fullAccess) return true;
-  return POLICY.selectors.every((rules) => rules.every((rule) => {
-    const positives = matchers.filter((m) => m.label === rule.label && (m.op === '=' || m.op === '=~'));
-    const wanted = ruleToMatcher(rule);
-    const hasPolicy = positives.some((m) => m.op === wanted.op && m.value === wanted.value);
-    const onlyAllowed = positives.every(
-      (m) => (m.op === wanted.op && m.value === wanted.value) || (m.op === '=' && rule.literals.includes(m.value)),
-    );
-    return positives.length > 0 && onlyAllowed && (hasPolicy || positives.some((m) => m.op === '='));
-  }));
+  return POLICY.selectors.every((rules) =>
+    rules.every((rule) => {
+      const positives = matchers.filter((m) => m.label === rule.label && (m.op === '=' || m.op === '=~'));
+      const wanted = ruleToMatcher(rule);
+      const hasPolicy = positives.some((m) => m.op === wanted.op && m.value === wanted.value);
+      const onlyAllowed = positives.every(
+        (m) => (m.op === wanted.op && m.value === wanted.value) || (m.op === '=' && rule.literals.includes(m.value)),
+      );
+      return positives.length > 0 && onlyAllowed && (hasPolicy || positives.some((m) => m.op === '='));
+    }),
+  );
 }
 
 describe('enforceLogQuery properties', () => {
@@ -85,14 +87,17 @@ describe('enforceLogQuery properties under a policy of several selectors', () =>
     .record({ namespace: fc.option(policyValue, { nil: undefined }), cluster: fc.option(fc.constantFrom('eu', 'us'), { nil: undefined }) })
     .map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as Record<string, string | string[]>)
     .filter((r) => Object.keys(r).length > 0);
-  const policyArb = fc.array(policySelector, { minLength: 2, maxLength: 3 }).map((s) => buildSelectorsPolicy(s)).filter(
-    (p): p is LabelPolicy & { fullAccess: false } => p !== undefined && !p.fullAccess && p.selectors.length > 1,
-  );
-  const userMatcher = fc.tuple(fc.constantFrom('namespace', 'cluster', 'app'), op, fc.constantFrom('team-a', 'eu', 'x', '.+', '.*', '', 'team-.*'))
+  const policyArb = fc
+    .array(policySelector, { minLength: 2, maxLength: 3 })
+    .map((s) => buildSelectorsPolicy(s))
+    .filter((p): p is LabelPolicy & { fullAccess: false } => p !== undefined && !p.fullAccess && p.selectors.length > 1);
+  const userMatcher = fc
+    .tuple(fc.constantFrom('namespace', 'cluster', 'app'), op, fc.constantFrom('team-a', 'eu', 'x', '.+', '.*', '', 'team-.*'))
     .map(([l, o, v]) => `${l}${o}${quoteGoString(v)}`);
   const userSelector = fc.array(userMatcher, { minLength: 1, maxLength: 3 }).map((ms) => `{${ms.join(', ')}}`);
   const safeStage = fc.constantFrom('', ' |= "x"', ' | json', ' | logfmt | level="e"');
-  const unionQuery = fc.tuple(fc.constantFrom('rate', 'count_over_time'), userSelector, safeStage, fc.constantFrom('', 'sum by (app) ', 'max '))
+  const unionQuery = fc
+    .tuple(fc.constantFrom('rate', 'count_over_time'), userSelector, safeStage, fc.constantFrom('', 'sum by (app) ', 'max '))
     .map(([f, s, p, agg]) => (agg === '' ? `${f}(${s}${p} [5m])` : `${agg}(${f}(${s}${p} [5m]))`));
 
   const selects = (matchers: readonly { label: string; op: string; value: string }[], stream: Record<string, string>) =>
@@ -102,10 +107,12 @@ describe('enforceLogQuery properties under a policy of several selectors', () =>
       return o === '=' ? actual === v : o === '!=' ? actual !== v : o === '=~' ? re.test(actual) : !re.test(actual);
     });
   const allows = (policy: LabelPolicy & { fullAccess: false }, stream: Record<string, string>) =>
-    policy.selectors.some((s) => s.every((rule) => {
-      const v = stream[rule.label];
-      return v !== undefined && (rule.literals.includes(v) || rule.regexes.some((re) => new RegExp(`^(?:${re})$`).test(v)));
-    }));
+    policy.selectors.some((s) =>
+      s.every((rule) => {
+        const v = stream[rule.label];
+        return v !== undefined && (rule.literals.includes(v) || rule.regexes.some((re) => new RegExp(`^(?:${re})$`).test(v)));
+      }),
+    );
 
   it('the copies of a selector select exactly its streams inside the union', () => {
     fc.assert(

@@ -57,7 +57,9 @@ export function enforceLogSelectors(selector: string, policy: LabelPolicy): stri
   const [node, ...others] = findSelectors(parsed);
   if (node === undefined || others.length > 0) throw new QueryParseError('expected one log stream selector');
   const matchers = readSelectorMatchers(parsed, node);
-  return policy.selectors.map((s) => parsed.text.slice(0, node.from) + formatSelector(intersectStreamMatchers(matchers, s)) + parsed.text.slice(node.to));
+  return policy.selectors.map(
+    (s) => parsed.text.slice(0, node.from) + formatSelector(intersectStreamMatchers(matchers, s)) + parsed.text.slice(node.to),
+  );
 }
 
 function rewriteSelectors(parsed: ParsedLogQuery, policy: LabelPolicy): string {

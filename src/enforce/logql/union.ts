@@ -31,8 +31,12 @@ export function rewriteUnionLogQuery(parsed: ParsedLogQuery, selectors: readonly
   let last = 0;
   for (const { selector, unit } of units) {
     const matchers = readSelectorMatchers(parsed, selector);
-    const copies = selectors.map((policySelector) =>
-      parsed.text.slice(unit.from, selector.from) + formatSelector(intersectStreamMatchers(matchers, policySelector)) + parsed.text.slice(selector.to, unit.to));
+    const copies = selectors.map(
+      (policySelector) =>
+        parsed.text.slice(unit.from, selector.from) +
+        formatSelector(intersectStreamMatchers(matchers, policySelector)) +
+        parsed.text.slice(selector.to, unit.to),
+    );
     out += `${parsed.text.slice(last, unit.from)}(${copies.join(' or ')})`;
     last = unit.to;
   }
@@ -47,12 +51,20 @@ function findUnit(selector: SyntaxNode): SyntaxNode {
   }
   const op = node.getChild('RangeOp')?.firstChild?.name;
   if (node.getChild('Grouping') !== null || op === 'AbsentOverTime') {
-    throw new InexpressiblePolicy(`a LogQL ${op === 'AbsentOverTime' ? 'absent_over_time' : 'range aggregation with by/without'} cannot be limited exactly to several policy selectors`);
+    throw new InexpressiblePolicy(
+      `a LogQL ${op === 'AbsentOverTime' ? 'absent_over_time' : 'range aggregation with by/without'} cannot be limited exactly to several policy selectors`,
+    );
   }
   let relabels = false;
-  node.toTree().iterate({ enter: (n) => { if (RELABELLING_STAGES.has(n.name)) relabels = true; } });
+  node.toTree().iterate({
+    enter: (n) => {
+      if (RELABELLING_STAGES.has(n.name)) relabels = true;
+    },
+  });
   if (relabels) {
-    throw new InexpressiblePolicy('a LogQL metric query whose pipeline drops, keeps, formats or unpacks labels cannot be limited exactly to several policy selectors');
+    throw new InexpressiblePolicy(
+      'a LogQL metric query whose pipeline drops, keeps, formats or unpacks labels cannot be limited exactly to several policy selectors',
+    );
   }
   return node;
 }

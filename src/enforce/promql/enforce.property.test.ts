@@ -36,9 +36,7 @@ const { expr } = fc.letrec<{ expr: string }>((tie) => ({
     selector.map((s) => `rate(${s}[5m])`),
     selector.map((s) => `${s} offset 1h`),
     fc.tuple(fc.constantFrom('sum', 'max', 'count'), tie('expr')).map(([op, e]) => `${op} by (job) (${e})`),
-    fc.tuple(tie('expr'), fc.constantFrom('+', 'or', 'unless', 'and', '/', '> bool'), tie('expr')).map(
-      ([a, op, b]) => `${a} ${op} ${b}`,
-    ),
+    fc.tuple(tie('expr'), fc.constantFrom('+', 'or', 'unless', 'and', '/', '> bool'), tie('expr')).map(([a, op, b]) => `${a} ${op} ${b}`),
     tie('expr').map((e) => `max_over_time((${e})[30m:1m])`),
     tie('expr').map((e) => `label_replace(${e}, "namespace", "team-a", "", "")`),
     tie('expr').map((e) => `-(${e}) # note\n`),

@@ -11,10 +11,7 @@ describe('explainQuery', () => {
     assert.equal(explainQuery('sum(rate(x[5m]))', POLICY), 'sum(rate(x{namespace="team-a"}[5m]))');
   });
   it('reports policy, received and upstream query', () => {
-    assert.equal(
-      describeQueryEnforcement('up', POLICY),
-      'policy:   namespace="team-a"\nreceived: up\nupstream: up{namespace="team-a"}',
-    );
+    assert.equal(describeQueryEnforcement('up', POLICY), 'policy:   namespace="team-a"\nreceived: up\nupstream: up{namespace="team-a"}');
   });
   it('throws QueryParseError for an unparsable query', () => {
     assert.throws(() => explainQuery('up{', POLICY), QueryParseError);

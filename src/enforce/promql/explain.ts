@@ -11,7 +11,5 @@ export function explainQuery(query: string, policy: LabelPolicy): string {
 
 /** A short human report: the policy, the query received and the query sent. */
 export function describeQueryEnforcement(query: string, policy: LabelPolicy): string {
-  return [`policy:   ${describePolicy(policy)}`, `received: ${query}`, `upstream: ${explainQuery(query, policy)}`].join(
-    '\n',
-  );
+  return [`policy:   ${describePolicy(policy)}`, `received: ${query}`, `upstream: ${explainQuery(query, policy)}`].join('\n');
 }

@@ -88,10 +88,7 @@ export function intersectPolicy(selector: DecodedSelector, policy: CompiledPolic
   return { metric: selector.metric, parts: [...selector.parts, ...added] };
 }
 
-function isOnLabel(
-  part: SelectorPart,
-  label: string,
-): part is Extract<SelectorPart, { kind: 'matcher' }> {
+function isOnLabel(part: SelectorPart, label: string): part is Extract<SelectorPart, { kind: 'matcher' }> {
   return part.kind === 'matcher' && part.label === label;
 }
 

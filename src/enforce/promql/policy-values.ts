@@ -145,9 +145,7 @@ export type ValueCheck = (value: string) => boolean;
 /** Compiles a rule once: its literals exactly, its regexes through the conservative subset. */
 export function compileRuleCheck(rule: LabelRule): ValueCheck {
   const literals = new Set(rule.literals);
-  const regexes = rule.regexes
-    .map(compileConservativeRegex)
-    .filter((re): re is RegExp => re !== undefined);
+  const regexes = rule.regexes.map(compileConservativeRegex).filter((re): re is RegExp => re !== undefined);
   return (value) => literals.has(value) || (value.length <= MAX_CHECKED_VALUE_LENGTH && regexes.some((re) => re.test(value)));
 }
 

@@ -18,29 +18,46 @@ describe('decodePromString', () => {
   ];
   for (const [raw, want] of rows) it(`decodes ${raw}`, () => assert.equal(decodePromString(raw), want));
 
-  const bad = ['"abc', '"a\\q"', '"\\\'"', "'\\\"'", '"\\xff"', '"\\400"', '"\\ud800"', '"\\x4"', '`a\rb`', '"a\nb"', '"a\ud800b"', "'\udc00'"];
+  const bad = [
+    '"abc',
+    '"a\\q"',
+    '"\\\'"',
+    "'\\\"'",
+    '"\\xff"',
+    '"\\400"',
+    '"\\ud800"',
+    '"\\x4"',
+    '`a\rb`',
+    '"a\nb"',
+    '"a\ud800b"',
+    "'\udc00'",
+  ];
   for (const raw of bad) {
     it(`refuses ${JSON.stringify(raw)}`, () => assert.throws(() => decodePromString(raw), QueryParseError));
   }
 
   it('decodes a body without escapes to itself, or refuses its quote, newlines and lone surrogates (../go-string.ts)', () => {
     const unit = fc.constantFrom('a', 'é', '😀', '\ud800', '\udc00', '"', "'", '\n', '\r', '\t', '\u0000', '\ufeff');
-    fc.assert(fc.property(fc.constantFrom('"', "'"), fc.array(unit, { maxLength: 8 }), (quote, units) => {
-      const body = units.join('');
-      if (body.includes(quote) || body.includes('\n') || /\p{Cs}/u.test(body)) {
-        assert.throws(() => decodePromString(`${quote}${body}${quote}`), QueryParseError);
-      } else {
-        assert.equal(decodePromString(`${quote}${body}${quote}`), body);
-      }
-    }));
+    fc.assert(
+      fc.property(fc.constantFrom('"', "'"), fc.array(unit, { maxLength: 8 }), (quote, units) => {
+        const body = units.join('');
+        if (body.includes(quote) || body.includes('\n') || /\p{Cs}/u.test(body)) {
+          assert.throws(() => decodePromString(`${quote}${body}${quote}`), QueryParseError);
+        } else {
+          assert.equal(decodePromString(`${quote}${body}${quote}`), body);
+        }
+      }),
+    );
   });
 });
 
 describe('quotePromString', () => {
   it('round-trips any string through decodePromString', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary' }), (s) => {
-      const wellFormed = Buffer.from(s, 'utf8').toString('utf8');
-      assert.equal(decodePromString(quotePromString(wellFormed)), wellFormed);
-    }));
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (s) => {
+        const wellFormed = Buffer.from(s, 'utf8').toString('utf8');
+        assert.equal(decodePromString(quotePromString(wellFormed)), wellFormed);
+      }),
+    );
   });
 });

@@ -34,10 +34,32 @@ import { decodeSelector, printSelector } from './selector.js';
  */
 
 const PER_SERIES_RANGE_FUNCTIONS: ReadonlySet<string> = new Set([
-  'Rate', 'Irate', 'Increase', 'Delta', 'Idelta', 'Deriv', 'Changes', 'Resets', 'PredictLinear',
-  'DoubleExponentialSmoothing', 'AvgOverTime', 'MinOverTime', 'MaxOverTime', 'SumOverTime', 'CountOverTime',
-  'QuantileOverTime', 'StddevOverTime', 'StdvarOverTime', 'LastOverTime', 'FirstOverTime', 'PresentOverTime',
-  'MadOverTime', 'TsOfFirstOverTime', 'TsOfMaxOverTime', 'TsOfMinOverTime', 'TsOfLastOverTime',
+  'Rate',
+  'Irate',
+  'Increase',
+  'Delta',
+  'Idelta',
+  'Deriv',
+  'Changes',
+  'Resets',
+  'PredictLinear',
+  'DoubleExponentialSmoothing',
+  'AvgOverTime',
+  'MinOverTime',
+  'MaxOverTime',
+  'SumOverTime',
+  'CountOverTime',
+  'QuantileOverTime',
+  'StddevOverTime',
+  'StdvarOverTime',
+  'LastOverTime',
+  'FirstOverTime',
+  'PresentOverTime',
+  'MadOverTime',
+  'TsOfFirstOverTime',
+  'TsOfMaxOverTime',
+  'TsOfMinOverTime',
+  'TsOfLastOverTime',
 ]);
 
 /** Nodes that modify the expression they wrap (their first child) without being an expression of their own. */
@@ -103,7 +125,9 @@ export function rewriteUnionQuery(parsed: ParsedQuery, selectors: readonly Compi
 
   const renderUnit = (unit: Unit): string => {
     const decoded = decodeSelector(unit.selector, text);
-    const copies = selectors.map((s) => renderSpan(unit.node.from, unit.node.to, { unit, text: printSelector(intersectPolicy(decoded, s)) }));
+    const copies = selectors.map((s) =>
+      renderSpan(unit.node.from, unit.node.to, { unit, text: printSelector(intersectPolicy(decoded, s)) }),
+    );
     return `(${copies.join(unit.join)})`;
   };
 
@@ -135,6 +159,7 @@ function findUnit(selector: SyntaxNode): Unit {
       throw new InexpressiblePolicy('the data-label selector of info() cannot be limited exactly to several policy selectors');
     }
   }
-  if (isRange) throw new InexpressiblePolicy('a range vector outside a per-series function cannot be limited exactly to several policy selectors');
+  if (isRange)
+    throw new InexpressiblePolicy('a range vector outside a per-series function cannot be limited exactly to several policy selectors');
   return { node, selector, join: ' or ' };
 }

@@ -36,8 +36,7 @@ function missingRules(selector: DecodedSelector, compiled: CompiledPolicy, isUni
       (p) => p.kind === 'matcher' && p.label === rule.matcher.label && (p.op === '=' || p.op === '=~'),
     );
     const confines = (p: (typeof positives)[number]): boolean =>
-      p.kind === 'matcher' &&
-      ((p.op === rule.matcher.op && p.value === rule.matcher.value) || (p.op === '=' && rule.isAllowed(p.value)));
+      p.kind === 'matcher' && ((p.op === rule.matcher.op && p.value === rule.matcher.value) || (p.op === '=' && rule.isAllowed(p.value)));
     const isCarried = isUnion ? positives.some(confines) : positives.length > 0 && positives.every(confines);
     if (!isCarried) missing.push(`${rule.matcher.label}${rule.matcher.op}`);
   }

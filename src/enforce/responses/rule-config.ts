@@ -37,11 +37,14 @@ export function filterRuleConfig(body: Buffer, policy: LabelPolicy, language: Ru
   if (policy.fullAccess) return body;
   const document = parseDocument(body);
   const isVisible = compileRuleVisibility(policy, language);
-  const isRuleVisible: RuleCheck = (rule) => isMap(rule) && isVisible({ expr: rule['expr'], labels: rule['labels'], annotations: rule['annotations'] });
+  const isRuleVisible: RuleCheck = (rule) =>
+    isMap(rule) && isVisible({ expr: rule['expr'], labels: rule['labels'], annotations: rule['annotations'] });
   if (shape === 'group') return isGroupVisible(expectMap(document, 'rule group'), isRuleVisible) ? toYaml(document) : undefined;
   const out: YamlMap = {};
   for (const [namespace, groups] of Object.entries(expectMap(document, 'rule namespaces'))) {
-    const visible = expectList(groups, `namespace ${namespace}`).filter((group) => isGroupVisible(expectMap(group, 'rule group'), isRuleVisible));
+    const visible = expectList(groups, `namespace ${namespace}`).filter((group) =>
+      isGroupVisible(expectMap(group, 'rule group'), isRuleVisible),
+    );
     if (visible.length > 0) out[namespace] = visible;
   }
   return Object.keys(out).length === 0 ? undefined : toYaml(out);

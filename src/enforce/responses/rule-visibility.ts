@@ -52,7 +52,8 @@ export function compileRuleVisibility(policy: LimitedPolicy, language: RuleLangu
     if (labelValues === undefined || annotationValues === undefined) return false;
     if ([...labelValues.values(), ...annotationValues.values()].some(callsQuery)) return false;
     const consistent = claimSets.filter((claims) =>
-      claims.every(({ label, isAllowed }) => !labelValues.has(label) || isAllowed(labelValues.get(label) as string)));
+      claims.every(({ label, isAllowed }) => !labelValues.has(label) || isAllowed(labelValues.get(label) as string)),
+    );
     if (consistent.length === 0) return false;
     const reads = readsInside(expr);
     return reads === 'inside' || (reads === 'nothing' && consistent.some((claims) => claims.every(({ label }) => labelValues.has(label))));
@@ -75,7 +76,9 @@ function promqlReadsInside(policy: LimitedPolicy): (expr: string) => Reads {
 
 /** The LogQL twin of `findUnenforcedSelectors`: every stream selector carries every rule of one policy selector. */
 function logqlReadsInside(policySelectors: readonly LabelSelector[]): (expr: string) => Reads {
-  const compiled = policySelectors.map((selector) => selector.map((rule) => ({ rule, matcher: ruleToMatcher(rule), isAllowed: compileRuleCheck(rule) })));
+  const compiled = policySelectors.map((selector) =>
+    selector.map((rule) => ({ rule, matcher: ruleToMatcher(rule), isAllowed: compileRuleCheck(rule) })),
+  );
   return (expr) => {
     try {
       const parsed = parseLogQuery(expr);

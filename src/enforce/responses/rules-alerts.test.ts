@@ -35,8 +35,16 @@ const RULES = {
           { type: 'recording', name: 'job:up', query: 'sum(up)' },
         ],
       },
-      { name: 'foreign', file: 'b.yml', rules: [{ type: 'recording', name: 'x', query: 'x{namespace="kube"}', labels: { namespace: 'kube' } }] },
-      { name: 'stolon', file: 'c.yml', rules: [{ type: 'recording', name: 'y', query: 'y{namespace="stolon"}', labels: { namespace: 'stolon' } }] },
+      {
+        name: 'foreign',
+        file: 'b.yml',
+        rules: [{ type: 'recording', name: 'x', query: 'x{namespace="kube"}', labels: { namespace: 'kube' } }],
+      },
+      {
+        name: 'stolon',
+        file: 'c.yml',
+        rules: [{ type: 'recording', name: 'y', query: 'y{namespace="stolon"}', labels: { namespace: 'stolon' } }],
+      },
       { name: 'unlabelled', file: 'd.yml', rules: [{ type: 'recording', name: 'z', query: 'sum(z{namespace="stolon"})' }] },
     ],
   },
@@ -63,7 +71,11 @@ describe('filterRulesResponse', () => {
               },
             ],
           },
-          { name: 'stolon', file: 'c.yml', rules: [{ type: 'recording', name: 'y', query: 'y{namespace="stolon"}', labels: { namespace: 'stolon' } }] },
+          {
+            name: 'stolon',
+            file: 'c.yml',
+            rules: [{ type: 'recording', name: 'y', query: 'y{namespace="stolon"}', labels: { namespace: 'stolon' } }],
+          },
           { name: 'unlabelled', file: 'd.yml', rules: [{ type: 'recording', name: 'z', query: 'sum(z{namespace="stolon"})' }] },
         ],
       },
@@ -71,7 +83,8 @@ describe('filterRulesResponse', () => {
   });
 
   it('reads Loki rules as LogQL: a LogQL selector inside the policy is shown, PromQL-only syntax is not', () => {
-    const rules = (query: string) => json({ status: 'success', data: { groups: [{ name: 'g', rules: [{ type: 'recording', name: 'r', query }] }] } });
+    const rules = (query: string) =>
+      json({ status: 'success', data: { groups: [{ name: 'g', rules: [{ type: 'recording', name: 'r', query }] }] } });
     const kept = (body: Buffer) => JSON.parse(filterRulesResponse(body, POLICY, 'logql').toString()).data.groups.length;
     assert.equal(kept(rules('sum(rate({namespace="stolon"} |= "x" [5m]))')), 1);
     assert.equal(kept(rules('sum(rate({namespace="other"}[5m]))')), 0);
@@ -108,16 +121,25 @@ describe('filterAlertsResponse', () => {
       },
     });
     const out = JSON.parse(filterAlertsResponse(body, POLICY).toString());
-    assert.deepEqual(out.data.alerts.map((a: { labels: { alertname: string } }) => a.labels.alertname), ['A', 'D']);
+    assert.deepEqual(
+      out.data.alerts.map((a: { labels: { alertname: string } }) => a.labels.alertname),
+      ['A', 'D'],
+    );
   });
 });
 
 describe('rules and alerts under a policy of several selectors (DNF)', () => {
   const DNF = buildSelectorsPolicy([{ namespace: 'a', env: 'prod' }, { namespace: 'shared' }]) as LabelPolicy;
-  const rule = (name: string, query: string, labels?: Record<string, string>) => ({ type: 'recording', name, query, ...(labels ? { labels } : {}) });
+  const rule = (name: string, query: string, labels?: Record<string, string>) => ({
+    type: 'recording',
+    name,
+    query,
+    ...(labels ? { labels } : {}),
+  });
   const shown = (rules: unknown[], language: 'promql' | 'logql' = 'promql') =>
-    JSON.parse(filterRulesResponse(json({ status: 'success', data: { groups: [{ name: 'g', rules }] } }), DNF, language).toString())
-      .data.groups.flatMap((g: { rules: { name: string }[] }) => g.rules.map((r) => r.name));
+    JSON.parse(
+      filterRulesResponse(json({ status: 'success', data: { groups: [{ name: 'g', rules }] } }), DNF, language).toString(),
+    ).data.groups.flatMap((g: { rules: { name: string }[] }) => g.rules.map((r) => r.name));
 
   it('a rule is shown when each of its selectors reads inside one policy selector', () => {
     assert.deepEqual(
@@ -133,15 +155,25 @@ describe('rules and alerts under a policy of several selectors (DNF)', () => {
       ]),
       ['one', 'both', 'claims-own', 'nothing-labelled'],
     );
-    assert.deepEqual(shown([rule('l', 'sum(rate({namespace="shared"}[5m]))'), rule('m', 'sum(rate({namespace="a"}[5m]))')], 'logql'), ['l']);
+    assert.deepEqual(shown([rule('l', 'sum(rate({namespace="shared"}[5m]))'), rule('m', 'sum(rate({namespace="a"}[5m]))')], 'logql'), [
+      'l',
+    ]);
   });
 
   it('an alert is kept when its labels satisfy one selector', () => {
-    const body = json({ status: 'success', data: { alerts: [
-      { labels: { alertname: 'A', namespace: 'a', env: 'prod' } },
-      { labels: { alertname: 'B', namespace: 'a', env: 'dev' } },
-      { labels: { alertname: 'C', namespace: 'shared' } },
-    ] } });
-    assert.deepEqual(JSON.parse(filterAlertsResponse(body, DNF).toString()).data.alerts.map((a: { labels: { alertname: string } }) => a.labels.alertname), ['A', 'C']);
+    const body = json({
+      status: 'success',
+      data: {
+        alerts: [
+          { labels: { alertname: 'A', namespace: 'a', env: 'prod' } },
+          { labels: { alertname: 'B', namespace: 'a', env: 'dev' } },
+          { labels: { alertname: 'C', namespace: 'shared' } },
+        ],
+      },
+    });
+    assert.deepEqual(
+      JSON.parse(filterAlertsResponse(body, DNF).toString()).data.alerts.map((a: { labels: { alertname: string } }) => a.labels.alertname),
+      ['A', 'C'],
+    );
   });
 });

@@ -25,7 +25,11 @@ const condition: fc.Arbitrary<string> = fc.letrec<{ cond: string }>((tie) => ({
     tie('cond').map((c) => `!(${c})`),
   ),
 })).cond;
-const filter = fc.oneof(fc.constant('{}'), fc.constant('{ /* c */ }'), condition.map((c) => `{ ${c} }`));
+const filter = fc.oneof(
+  fc.constant('{}'),
+  fc.constant('{ /* c */ }'),
+  condition.map((c) => `{ ${c} }`),
+);
 const spanset: fc.Arbitrary<string> = fc.letrec<{ set: string }>((tie) => ({
   set: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },

@@ -31,13 +31,21 @@ const cases: Case[] = [
   { name: 'sibling', query: '{} ~ {}', want: `{ ${A} } ~ { ${A} }` },
   { name: 'negated descendant', query: '{ .a = 1 } !>> {}', want: `{ (.a = 1) && ${A} } !>> { ${A} }` },
   { name: 'union structural', query: '{} &>> {}', want: `{ ${A} } &>> { ${A} }` },
-  { name: 'parenthesised spanset operators', query: '{} >> ({ .a=1 } || { .b = 1 })', want: `{ ${A} } >> ({ (.a=1) && ${A} } || { (.b = 1) && ${A} })` },
+  {
+    name: 'parenthesised spanset operators',
+    query: '{} >> ({ .a=1 } || { .b = 1 })',
+    want: `{ ${A} } >> ({ (.a=1) && ${A} } || { (.b = 1) && ${A} })`,
+  },
   { name: 'scalar filter pipeline', query: '{ .a = 1 } | count() > 2', want: `{ (.a = 1) && ${A} } | count() > 2` },
   { name: 'select and by', query: '{} | select(span.foo) | by(resource.x)', want: `{ ${A} } | select(span.foo) | by(resource.x)` },
   { name: 'filter after a pipe', query: '{ .a = 1 } | { .b = 2 }', want: `{ (.a = 1) && ${A} } | { (.b = 2) && ${A} }` },
   { name: 'metrics', query: '{ } | rate() by (resource.service.name)', want: `{ ${A} } | rate() by (resource.service.name)` },
   { name: 'compare selection', query: '{ } | compare({ .a = 1 }, 10)', want: `{ ${A} } | compare({ (.a = 1) && ${A} }, 10)` },
-  { name: 'same attribute with another value stays ANDed', query: '{ resource.namespace = "b" }', want: `{ (resource.namespace = "b") && ${A} }` },
+  {
+    name: 'same attribute with another value stays ANDed',
+    query: '{ resource.namespace = "b" }',
+    want: `{ (resource.namespace = "b") && ${A} }`,
+  },
   { name: 'span.namespace is another attribute', query: '{ span.namespace = "a" }', want: `{ (span.namespace = "a") && ${A} }` },
   { name: 'negation', query: '{ !(.a = 1) }', want: `{ (!(.a = 1)) && ${A} }` },
   { name: 'block comment removed', query: '/* c */ { .a = 1 }', want: `  { (.a = 1) && ${A} }` },
@@ -89,7 +97,11 @@ describe('enforceTraceQuery under a policy of several selectors (DNF)', () => {
     ['an empty query is the disjunction', '', `{ ${P} }`],
     ['a filter is ANDed with the whole disjunction', '{ .a = 1 || .b = 2 }', `{ (.a = 1 || .b = 2) && ${P} }`],
     ['both sides of a structural operator', '{ .x = 1 } >> { }', `{ (.x = 1) && ${P} } >> { ${P} }`],
-    ['a condition trying to widen with || stays inside its parentheses', '{ true || resource.namespace = "b" }', `{ (true || resource.namespace = "b") && ${P} }`],
+    [
+      'a condition trying to widen with || stays inside its parentheses',
+      '{ true || resource.namespace = "b" }',
+      `{ (true || resource.namespace = "b") && ${P} }`,
+    ],
   ];
   for (const [name, query, want] of rows) it(name, () => assert.equal(enforceTraceQuery(query, dnf), want));
 

@@ -40,9 +40,7 @@ export function enforceTraceQuery(query: string, policy: LabelPolicy, options: T
   for (const filter of parsed.filters) {
     const condition = filter.condition;
     const text =
-      condition === undefined
-        ? `{ ${policyText} }`
-        : `{ (${sliceWithoutComments(query, condition, parsed.comments)}) && ${policyText} }`;
+      condition === undefined ? `{ ${policyText} }` : `{ (${sliceWithoutComments(query, condition, parsed.comments)}) && ${policyText} }`;
     edits.push({ from: filter.from, to: filter.to, text });
   }
   for (const comment of parsed.comments) {

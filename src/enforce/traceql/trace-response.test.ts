@@ -18,7 +18,10 @@ function batch(name: string, attributes: Attributes | undefined): Record<string,
   const out: Record<string, unknown> = { scopeSpans: [{ spans: [{ name }] }] };
   if (attributes !== undefined) {
     out.resource = {
-      attributes: Object.entries(attributes).map(([key, value]) => ({ key, value: typeof value === 'string' ? { stringValue: value } : value })),
+      attributes: Object.entries(attributes).map(([key, value]) => ({
+        key,
+        value: typeof value === 'string' ? { stringValue: value } : value,
+      })),
     };
   }
   return out;
@@ -52,29 +55,80 @@ const rows: Row[] = [
   { name: 'v2 with none of the namespace is none', body: v2(B), format: 'v2', want: 'none' },
   { name: 'an empty v1 trace is none', body: Buffer.from('{}'), format: 'v1', want: 'none' },
   { name: 'a v2 answer without a trace is none', body: Buffer.from('{"status":"PARTIAL"}'), format: 'v2', want: 'none' },
-  { name: 'a resource without the attribute is not the tenant\'s', body: v1(batch('x', { 'service.name': 'api' }), A), format: 'v1', want: ['a'] },
-  { name: 'a batch without a resource is not the tenant\'s', body: v1(batch('x', undefined)), format: 'v1', want: 'none' },
-  { name: 'a span attribute does not count, only the resource', body: v1({ scopeSpans: [{ spans: [{ name: 's', attributes: [{ key: 'namespace', value: { stringValue: 'team-a' } }] }] }] }), format: 'v1', want: 'none' },
-  { name: 'a non-string value is not the tenant\'s', body: v1(batch('x', { namespace: { intValue: '1' } })), format: 'v1', want: 'none' },
-  { name: 'an array value holding the name is not the tenant\'s', body: v1(batch('x', { namespace: { arrayValue: { values: [{ stringValue: 'team-a' }] } } })), format: 'v1', want: 'none' },
   {
-    name: 'a key repeated with another value is not the tenant\'s',
-    body: v1({ resource: { attributes: [{ key: 'namespace', value: { stringValue: 'team-a' } }, { key: 'namespace', value: { stringValue: 'team-b' } }] }, scopeSpans: [{ spans: [{ name: 'dup' }] }] }),
+    name: "a resource without the attribute is not the tenant's",
+    body: v1(batch('x', { 'service.name': 'api' }), A),
+    format: 'v1',
+    want: ['a'],
+  },
+  { name: "a batch without a resource is not the tenant's", body: v1(batch('x', undefined)), format: 'v1', want: 'none' },
+  {
+    name: 'a span attribute does not count, only the resource',
+    body: v1({ scopeSpans: [{ spans: [{ name: 's', attributes: [{ key: 'namespace', value: { stringValue: 'team-a' } }] }] }] }),
+    format: 'v1',
+    want: 'none',
+  },
+  { name: "a non-string value is not the tenant's", body: v1(batch('x', { namespace: { intValue: '1' } })), format: 'v1', want: 'none' },
+  {
+    name: "an array value holding the name is not the tenant's",
+    body: v1(batch('x', { namespace: { arrayValue: { values: [{ stringValue: 'team-a' }] } } })),
+    format: 'v1',
+    want: 'none',
+  },
+  {
+    name: "a key repeated with another value is not the tenant's",
+    body: v1({
+      resource: {
+        attributes: [
+          { key: 'namespace', value: { stringValue: 'team-a' } },
+          { key: 'namespace', value: { stringValue: 'team-b' } },
+        ],
+      },
+      scopeSpans: [{ spans: [{ name: 'dup' }] }],
+    }),
     format: 'v1',
     want: 'none',
   },
   {
     name: 'a key repeated with the same value is kept',
-    body: v1({ resource: { attributes: [{ key: 'namespace', value: { stringValue: 'team-a' } }, { key: 'namespace', value: { stringValue: 'team-a' } }] }, scopeSpans: [{ spans: [{ name: 'dup' }] }] }),
+    body: v1({
+      resource: {
+        attributes: [
+          { key: 'namespace', value: { stringValue: 'team-a' } },
+          { key: 'namespace', value: { stringValue: 'team-a' } },
+        ],
+      },
+      scopeSpans: [{ spans: [{ name: 'dup' }] }],
+    }),
     format: 'v1',
     want: ['dup'],
   },
   { name: 'the traceql attribute mapping is used', body: v1(A, A_K8S), format: 'v1', options: K8S, want: ['a-k8s'] },
   { name: 'with a mapping, the bare label name does not count', body: v2(A), format: 'v2', options: K8S, want: 'none' },
-  { name: 'a regex in the safe subset matches', body: v1(A, B, batch('c', { namespace: 'other' })), format: 'v1', policy: nsRegex, want: ['a', 'b'] },
+  {
+    name: 'a regex in the safe subset matches',
+    body: v1(A, B, batch('c', { namespace: 'other' })),
+    format: 'v1',
+    policy: nsRegex,
+    want: ['a', 'b'],
+  },
   { name: 'a regex outside the safe subset allows nothing', body: v1(A, B), format: 'v1', policy: nsOutsideSubset, want: 'none' },
-  { name: 'every rule must hold', body: v1(A, batch('eu', { namespace: 'team-a', cluster: 'eu' }), batch('us', { namespace: 'team-a', cluster: 'us' })), format: 'v1', policy: nsAndCluster, want: ['eu'] },
-  { name: 'older instrumentationLibrarySpans batches are kept whole', body: v1({ resource: { attributes: [{ key: 'namespace', value: { stringValue: 'team-a' } }] }, instrumentationLibrarySpans: [{ spans: [{ name: 'old' }] }] }), format: 'v1', want: ['old'] },
+  {
+    name: 'every rule must hold',
+    body: v1(A, batch('eu', { namespace: 'team-a', cluster: 'eu' }), batch('us', { namespace: 'team-a', cluster: 'us' })),
+    format: 'v1',
+    policy: nsAndCluster,
+    want: ['eu'],
+  },
+  {
+    name: 'older instrumentationLibrarySpans batches are kept whole',
+    body: v1({
+      resource: { attributes: [{ key: 'namespace', value: { stringValue: 'team-a' } }] },
+      instrumentationLibrarySpans: [{ spans: [{ name: 'old' }] }],
+    }),
+    format: 'v1',
+    want: ['old'],
+  },
 ];
 
 function spanNames(out: Buffer, format: TraceResponseFormat): string[] {
@@ -100,7 +154,11 @@ describe('filterTraceResponse', () => {
   }
 
   it('keeps a kept batch exactly as received and the v2 fields beside the trace', () => {
-    const out = filterTraceResponse(Buffer.from(JSON.stringify({ trace: { resourceSpans: [A, B] }, status: 'PARTIAL', message: 'm' })), nsA, 'v2');
+    const out = filterTraceResponse(
+      Buffer.from(JSON.stringify({ trace: { resourceSpans: [A, B] }, status: 'PARTIAL', message: 'm' })),
+      nsA,
+      'v2',
+    );
     assert.deepEqual(JSON.parse(out?.toString() ?? ''), { trace: { resourceSpans: [A] }, status: 'PARTIAL', message: 'm' });
   });
 

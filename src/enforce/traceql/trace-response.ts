@@ -1,7 +1,14 @@
 import type { LabelPolicy } from '../../policy/label-policy.js';
 import { UnsupportedInput } from '../errors.js';
 import type { TraceQueryOptions } from './conditions.js';
-import { compileResourceCheck, expectJsonObject, jsonListOf, readJsonResourceAttributes, refuseAliases, type JsonObject } from './resource-attributes.js';
+import {
+  compileResourceCheck,
+  expectJsonObject,
+  jsonListOf,
+  readJsonResourceAttributes,
+  refuseAliases,
+  type JsonObject,
+} from './resource-attributes.js';
 
 /** Which trace-by-id API answered: v1 `/api/traces/<id>` or v2 `/api/v2/traces/<id>`. */
 export type TraceResponseFormat = 'v1' | 'v2';

@@ -44,10 +44,7 @@ function decodeStream(stream: unknown, index: number): JsonPushStream {
 /** `[ "<ns timestamp>", "<line>" ]` or with a flat string→string structured-metadata object third. */
 function assertEntry(entry: unknown, where: string): void {
   const isShape =
-    Array.isArray(entry) &&
-    (entry.length === 2 || entry.length === 3) &&
-    typeof entry[0] === 'string' &&
-    typeof entry[1] === 'string';
+    Array.isArray(entry) && (entry.length === 2 || entry.length === 3) && typeof entry[0] === 'string' && typeof entry[1] === 'string';
   if (!isShape) throw new UnsupportedInput(`${where}: each value must be ["<timestamp>", "<line>", {metadata}?]`);
   if (entry.length === 3) {
     const metadata = asObject(entry[2], `${where} structured metadata`);

@@ -48,11 +48,13 @@ export function compileStreamLabelCheck(policy: LabelPolicy, mode: PushLabelMode
 function compileUnionCheck(selectors: readonly LabelSelector[]): StreamLabelCheck {
   const compiled = selectors.map((selector) => selector.map((rule) => ({ label: rule.label, isAllowed: compileRule(rule) })));
   return (labels, describeStream) => {
-    const satisfies = (rules: (typeof compiled)[number]) => rules.every(({ label, isAllowed }) => {
-      const value = labels.get(label);
-      return value !== undefined && value !== '' && isAllowed(value);
-    });
-    if (!compiled.some(satisfies)) throw new PolicyViolation(`stream ${describeStream()}: labels not allowed by any selector of the label policy`);
+    const satisfies = (rules: (typeof compiled)[number]) =>
+      rules.every(({ label, isAllowed }) => {
+        const value = labels.get(label);
+        return value !== undefined && value !== '' && isAllowed(value);
+      });
+    if (!compiled.some(satisfies))
+      throw new PolicyViolation(`stream ${describeStream()}: labels not allowed by any selector of the label policy`);
     return new Map(labels);
   };
 }

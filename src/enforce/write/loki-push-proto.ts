@@ -67,7 +67,6 @@ export interface ProtoPushRequest {
   readonly format: string;
 }
 
-
 /** Snappy-decodes and parses a push body. Labels must be valid UTF-8 (Loki's lexer refuses anything else). */
 export function decodeProtoPush(body: Uint8Array, maxDecodedBytes: number): ProtoPushRequest {
   let raw: Uint8Array;

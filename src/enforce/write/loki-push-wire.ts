@@ -48,7 +48,6 @@ export interface WirePushRequest {
   readonly hasDroppedFields: boolean;
 }
 
-
 /** Reads a decompressed PushRequest. Malformed bytes → UnsupportedInput. */
 export function readPushRequest(message: Buffer): WirePushRequest {
   const streams: WirePushStream[] = [];
@@ -74,7 +73,12 @@ export function readPushRequest(message: Buffer): WirePushRequest {
     }
     const from = reader.payloadStart;
     const stream = readStream(message, inner.reset(from, end), entry, streams.length);
-    streams.push({ labels: stream.labels, payload: message.subarray(from, end), raw: message.subarray(start, end), hasDroppedFields: stream.hasDroppedFields });
+    streams.push({
+      labels: stream.labels,
+      payload: message.subarray(from, end),
+      raw: message.subarray(start, end),
+      hasDroppedFields: stream.hasDroppedFields,
+    });
     hasDroppedFields ||= stream.hasDroppedFields;
   }
   return { streams, format, hasDroppedFields };

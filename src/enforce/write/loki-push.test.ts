@@ -39,7 +39,10 @@ describe('enforceLokiPush: JSON', () => {
 
   it('rejects a stream of another namespace, naming it', () => {
     const body = jsonBody({ namespace: 'team-a' }, { namespace: 'team-b' });
-    assert.throws(() => pushJson(body, ONE, REJECT), (e: unknown) => e instanceof PolicyViolation && /#1/.test(e.message));
+    assert.throws(
+      () => pushJson(body, ONE, REJECT),
+      (e: unknown) => e instanceof PolicyViolation && /#1/.test(e.message),
+    );
   });
 
   it('rejects a stream lacking the label in reject mode', () => {
@@ -86,7 +89,10 @@ describe('enforceLokiPush: JSON', () => {
   });
 
   it('refuses an unknown content encoding as a media-type problem', () => {
-    assert.throws(() => pushJson(jsonBody({ namespace: 'team-a' }), ONE, REJECT, 'br'), (e: unknown) => e instanceof UnsupportedInput && e.mediaType);
+    assert.throws(
+      () => pushJson(jsonBody({ namespace: 'team-a' }), ONE, REJECT, 'br'),
+      (e: unknown) => e instanceof UnsupportedInput && e.mediaType,
+    );
   });
 
   it('refuses a gzip bomb beyond the bound', () => {
@@ -96,7 +102,10 @@ describe('enforceLokiPush: JSON', () => {
 
   it('refuses malformed values and non-string labels', () => {
     assert.throws(() => pushJson(Buffer.from('{"streams":[{"stream":{"namespace":1},"values":[]}]}'), ONE, REJECT), UnsupportedInput);
-    assert.throws(() => pushJson(Buffer.from('{"streams":[{"stream":{"namespace":"team-a"},"values":[[1,"x"]]}]}'), ONE, REJECT), UnsupportedInput);
+    assert.throws(
+      () => pushJson(Buffer.from('{"streams":[{"stream":{"namespace":"team-a"},"values":[[1,"x"]]}]}'), ONE, REJECT),
+      UnsupportedInput,
+    );
   });
 
   it('full access forwards any labels', () => {
@@ -126,7 +135,13 @@ describe('enforceLokiPush: protobuf', () => {
 
   it('refuses labels that are not a plain label set', () => {
     // A leading byte-order mark is text to Go's parser (TextDecoder would drop it): not a label set.
-    for (const labels of ['{namespace=~"team-a"}', '{namespace="team-a"} |= "x"', '{namespace="team-a", namespace="team-b"}', 'junk', '\uFEFF{namespace="team-a"}']) {
+    for (const labels of [
+      '{namespace=~"team-a"}',
+      '{namespace="team-a"} |= "x"',
+      '{namespace="team-a", namespace="team-b"}',
+      'junk',
+      '\uFEFF{namespace="team-a"}',
+    ]) {
       assert.throws(() => pushProto(protoBody(labels), ONE, REJECT), UnsupportedInput, labels);
     }
   });
@@ -191,7 +206,10 @@ describe('enforceLokiPush: protobuf forwarding', () => {
     const message = Buffer.from(snappy.uncompress(out.body));
     assert.ok(message.subarray(0, kept.length).equals(kept));
     const decoded = decodeProtoPush(out.body, 1 << 20);
-    assert.deepEqual(decoded.streams.map((s) => s.labels), ['{namespace="team-a", z="1"}', '{app="x", namespace="team-a"}']);
+    assert.deepEqual(
+      decoded.streams.map((s) => s.labels),
+      ['{namespace="team-a", z="1"}', '{app="x", namespace="team-a"}'],
+    );
     assert.equal(decoded.streams[1]?.entries.length, 1);
   });
 
@@ -230,7 +248,10 @@ describe('enforceLokiPush: protobuf forwarding', () => {
   const malformed: [string, Buffer][] = [
     ['labels with a varint wire type', field(1, varintField(1, 5))],
     ['streams with a varint wire type', varintField(1, 5)],
-    ['an entry with a fixed32 line', field(1, Buffer.concat([field(1, '{namespace="team-a"}'), field(2, Buffer.from([0x15, 1, 2, 3, 4]))]))],
+    [
+      'an entry with a fixed32 line',
+      field(1, Buffer.concat([field(1, '{namespace="team-a"}'), field(2, Buffer.from([0x15, 1, 2, 3, 4]))])),
+    ],
     ['a group wire type', Buffer.from([0x0b, 0x0c])],
     ['wire type 7', Buffer.from([0x0f])],
     ['field number 0', Buffer.from([0x02, 0x00])],
@@ -259,7 +280,12 @@ describe('enforceLokiPush under a policy of several selectors (DNF)', () => {
   it('a stream satisfying one selector is accepted; one mixing them, or missing a label, is refused even in inject mode', () => {
     const ok = pushJson(jsonBody({ namespace: 'a', env: 'prod', app: 'x' }, { namespace: 'shared' }), dnf, INJECT);
     assert.equal(JSON.parse(ok.body.toString()).streams.length, 2);
-    const streams: Record<string, string>[] = [{ namespace: 'a', env: 'dev' }, { namespace: 'a' }, { app: 'x' }, { namespace: 'shared', env: '', x: '1' }];
+    const streams: Record<string, string>[] = [
+      { namespace: 'a', env: 'dev' },
+      { namespace: 'a' },
+      { app: 'x' },
+      { namespace: 'shared', env: '', x: '1' },
+    ];
     for (const stream of streams) {
       const push = () => pushJson(jsonBody(stream), dnf, INJECT);
       if (stream.namespace === 'shared') assert.doesNotThrow(push);

@@ -5,7 +5,11 @@ import { parseStreamLabels } from './loki-stream-labels.js';
 
 const accepted: { name: string; text: string; want: Record<string, string> }[] = [
   { name: 'one label', text: '{namespace="team-a"}', want: { namespace: 'team-a' } },
-  { name: 'several, order kept', text: '{pod="p-1", app="api", namespace="team-a"}', want: { pod: 'p-1', app: 'api', namespace: 'team-a' } },
+  {
+    name: 'several, order kept',
+    text: '{pod="p-1", app="api", namespace="team-a"}',
+    want: { pod: 'p-1', app: 'api', namespace: 'team-a' },
+  },
   { name: 'no spaces', text: '{a="1",b="2"}', want: { a: '1', b: '2' } },
   { name: 'PromQL whitespace everywhere', text: ' \t{\n a \r= "1" ,\tb="2" }\n', want: { a: '1', b: '2' } },
   { name: 'a trailing comma (PromQL label_set allows it)', text: '{a="1",}', want: { a: '1' } },
@@ -16,7 +20,11 @@ const accepted: { name: string; text: string; want: Record<string, string> }[] =
   { name: 'keywords are plain names inside braces', text: '{by="1", on="2"}', want: { by: '1', on: '2' } },
   { name: 'escaped quote and backslash', text: '{a="say \\"hi\\" \\\\ bye"}', want: { a: 'say "hi" \\ bye' } },
   { name: 'a comma and brace inside a value', text: '{a="x,}{y"}', want: { a: 'x,}{y' } },
-  { name: 'Go escapes: \\n \\t \\x41 \\101 \\u00e9 \\U0001F600', text: '{a="\\n\\t\\x41\\101\\u00e9\\U0001F600"}', want: { a: '\n\tAAé😀' } },
+  {
+    name: 'Go escapes: \\n \\t \\x41 \\101 \\u00e9 \\U0001F600',
+    text: '{a="\\n\\t\\x41\\101\\u00e9\\U0001F600"}',
+    want: { a: '\n\tAAé😀' },
+  },
   { name: 'UTF-8 as is', text: '{team="équipe-α"}', want: { team: 'équipe-α' } },
   { name: 'an escaped value that spells another label', text: '{a="1\\", namespace=\\"team-b"}', want: { a: '1", namespace="team-b' } },
 ];
@@ -46,7 +54,7 @@ const refused: { name: string; text: string }[] = [
   { name: 'unterminated value', text: '{a="1}' },
   { name: 'a raw newline inside a value', text: '{a="x\ny"}' },
   { name: 'an unknown escape', text: '{a="\\q"}' },
-  { name: 'an escaped single quote (Go refuses it in "…")', text: "{a=\"\\'\"}" },
+  { name: 'an escaped single quote (Go refuses it in "…")', text: '{a="\\\'"}' },
   { name: 'a non-ASCII byte escape', text: '{a="\\xff"}' },
   { name: 'a short hex escape', text: '{a="\\x4"}' },
   { name: 'a surrogate escape', text: '{a="\\ud800"}' },
@@ -64,7 +72,10 @@ describe('parseStreamLabels', () => {
   }
   for (const { name, text } of refused) {
     it(`refuses ${name}`, () => {
-      assert.throws(() => parseStreamLabels(text, 'stream #3'), (e: unknown) => e instanceof UnsupportedInput && e.message.startsWith('stream #3: '));
+      assert.throws(
+        () => parseStreamLabels(text, 'stream #3'),
+        (e: unknown) => e instanceof UnsupportedInput && e.message.startsWith('stream #3: '),
+      );
     });
   }
 });

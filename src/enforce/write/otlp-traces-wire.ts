@@ -32,9 +32,19 @@ const KEY_VALUE_VALUE = 2;
 const ANY_VALUE_STRING = 1;
 
 /** Wire types of known fields that are not read, by message (field number → wire type). */
-const RESOURCE_SPANS_FIELDS: ReadonlyMap<number, number> = new Map([[1, LENGTH_DELIMITED], [2, LENGTH_DELIMITED], [3, LENGTH_DELIMITED]]);
-const RESOURCE_FIELDS: ReadonlyMap<number, number> = new Map([[1, LENGTH_DELIMITED], [2, VARINT]]);
-const KEY_VALUE_FIELDS: ReadonlyMap<number, number> = new Map([[1, LENGTH_DELIMITED], [2, LENGTH_DELIMITED]]);
+const RESOURCE_SPANS_FIELDS: ReadonlyMap<number, number> = new Map([
+  [1, LENGTH_DELIMITED],
+  [2, LENGTH_DELIMITED],
+  [3, LENGTH_DELIMITED],
+]);
+const RESOURCE_FIELDS: ReadonlyMap<number, number> = new Map([
+  [1, LENGTH_DELIMITED],
+  [2, VARINT],
+]);
+const KEY_VALUE_FIELDS: ReadonlyMap<number, number> = new Map([
+  [1, LENGTH_DELIMITED],
+  [2, LENGTH_DELIMITED],
+]);
 const ANY_VALUE_FIELDS: ReadonlyMap<number, number> = new Map([
   [1, LENGTH_DELIMITED],
   [2, VARINT],
@@ -44,7 +54,6 @@ const ANY_VALUE_FIELDS: ReadonlyMap<number, number> = new Map([
   [6, LENGTH_DELIMITED],
   [7, LENGTH_DELIMITED],
 ]);
-
 
 /** The cursors of one read, one per message depth (each is re-targeted at the message being read). */
 interface Readers {

@@ -40,7 +40,9 @@ function anyValue(value: Attribute[1]): Record<string, unknown> {
 function resourceSpans(attributes: Attributes) {
   return {
     resource: { attributes: attributes.map(([key, value]) => ({ key, value: anyValue(value) })) },
-    scopeSpans: [{ spans: [{ traceId: Buffer.alloc(16, 1), spanId: Buffer.alloc(8, 2), name: 'GET /', startTimeUnixNano: '1700000000000000000' }] }],
+    scopeSpans: [
+      { spans: [{ traceId: Buffer.alloc(16, 1), spanId: Buffer.alloc(8, 2), name: 'GET /', startTimeUnixNano: '1700000000000000000' }] },
+    ],
   };
 }
 
@@ -52,8 +54,15 @@ function protoBody(...resources: Attributes[]): Buffer {
 /** OTLP JSON as exporters write it: ids hex, 64-bit integers as strings. */
 function jsonBody(...resources: Attributes[]): Buffer {
   const toJson = (attributes: Attributes) => ({
-    resource: { attributes: attributes.map(([key, value]) => ({ key, value: typeof value === 'number' ? { intValue: String(value) } : anyValue(value) })) },
-    scopeSpans: [{ spans: [{ traceId: '01'.repeat(16), spanId: '02'.repeat(8), name: 'GET /', startTimeUnixNano: '1700000000000000000' }] }],
+    resource: {
+      attributes: attributes.map(([key, value]) => ({
+        key,
+        value: typeof value === 'number' ? { intValue: String(value) } : anyValue(value),
+      })),
+    },
+    scopeSpans: [
+      { spans: [{ traceId: '01'.repeat(16), spanId: '02'.repeat(8), name: 'GET /', startTimeUnixNano: '1700000000000000000' }] },
+    ],
   });
   return Buffer.from(JSON.stringify({ resourceSpans: resources.map(toJson) }));
 }
@@ -73,8 +82,14 @@ function enforce(body: Buffer, contentType: string | undefined, policy = TEAM_A,
   return enforceOtlpTraces({ body, contentType, contentEncoding }, policy, options);
 }
 
-const NS_A: Attributes = [['service.name', 'api'], ['namespace', 'team-a']];
-const NS_B: Attributes = [['service.name', 'api'], ['namespace', 'team-b']];
+const NS_A: Attributes = [
+  ['service.name', 'api'],
+  ['namespace', 'team-a'],
+];
+const NS_B: Attributes = [
+  ['service.name', 'api'],
+  ['namespace', 'team-b'],
+];
 
 describe('enforceOtlpTraces: allowed bodies', () => {
   const cases: { name: string; resources: Attributes[]; policy?: LabelPolicy; options?: OtlpTracesOptions }[] = [
@@ -82,8 +97,25 @@ describe('enforceOtlpTraces: allowed bodies', () => {
     { name: 'several resources of the namespace', resources: [NS_A, [['namespace', 'team-a']]] },
     { name: 'no resource spans', resources: [] },
     { name: 'a regex rule', resources: [NS_A, [['namespace', 'team-z']]], policy: TEAMS },
-    { name: 'the key repeated with the same value', resources: [[['namespace', 'team-a'], ['namespace', 'team-a']]] },
-    { name: 'traceql_attributes: the mapped attribute', resources: [[['k8s.namespace.name', 'team-a'], ['namespace', 'team-b']]], options: MAPPED },
+    {
+      name: 'the key repeated with the same value',
+      resources: [
+        [
+          ['namespace', 'team-a'],
+          ['namespace', 'team-a'],
+        ],
+      ],
+    },
+    {
+      name: 'traceql_attributes: the mapped attribute',
+      resources: [
+        [
+          ['k8s.namespace.name', 'team-a'],
+          ['namespace', 'team-b'],
+        ],
+      ],
+      options: MAPPED,
+    },
   ];
   for (const { name, resources, policy, options } of cases) {
     it(`protobuf, ${name}: the same bytes are forwarded`, () => {
@@ -108,13 +140,44 @@ describe('enforceOtlpTraces: refused resources', () => {
     { name: 'the attribute missing', resources: [NS_A, [['service.name', 'api']]], index: 1 },
     { name: 'a non-string value', resources: [[['namespace', 7]]], index: 0 },
     { name: 'a boolean value', resources: [[['namespace', true]]], index: 0 },
-    { name: 'the key repeated with different values', resources: [[['namespace', 'team-a'], ['namespace', 'team-b']]], index: 0 },
-    { name: 'the key repeated, allowed value last', resources: [[['namespace', 'team-b'], ['namespace', 'team-a']]], index: 0 },
+    {
+      name: 'the key repeated with different values',
+      resources: [
+        [
+          ['namespace', 'team-a'],
+          ['namespace', 'team-b'],
+        ],
+      ],
+      index: 0,
+    },
+    {
+      name: 'the key repeated, allowed value last',
+      resources: [
+        [
+          ['namespace', 'team-b'],
+          ['namespace', 'team-a'],
+        ],
+      ],
+      index: 0,
+    },
     { name: 'traceql_attributes: the label name is not the attribute', resources: [[['namespace', 'team-a']]], index: 0, options: MAPPED },
-    { name: 'traceql_attributes: mapped attribute of another namespace', resources: [[['k8s.namespace.name', 'team-b'], ['namespace', 'team-a']]], index: 0, options: MAPPED },
+    {
+      name: 'traceql_attributes: mapped attribute of another namespace',
+      resources: [
+        [
+          ['k8s.namespace.name', 'team-b'],
+          ['namespace', 'team-a'],
+        ],
+      ],
+      index: 0,
+      options: MAPPED,
+    },
   ];
   for (const { name, resources, index, options } of cases) {
-    for (const [kind, body, type] of [['protobuf', protoBody(...resources), PROTO], ['JSON', jsonBody(...resources), JSON_TYPE]] as const) {
+    for (const [kind, body, type] of [
+      ['protobuf', protoBody(...resources), PROTO],
+      ['JSON', jsonBody(...resources), JSON_TYPE],
+    ] as const) {
       it(`${kind}, ${name}: PolicyViolation naming resource spans #${index}`, () => {
         assert.throws(
           () => enforce(body, type, TEAM_A, options),
@@ -130,15 +193,23 @@ describe('enforceOtlpTraces: refused resources', () => {
   });
 
   it('protobuf: a repeated resource field counts as one resource (Go merges): team-a then team-b', () => {
-    const first = Buffer.from(Resource.encode(Resource.fromObject({ attributes: [{ key: 'namespace', value: { stringValue: 'team-a' } }] })).finish());
-    const second = Buffer.from(Resource.encode(Resource.fromObject({ attributes: [{ key: 'namespace', value: { stringValue: 'team-b' } }] })).finish());
+    const first = Buffer.from(
+      Resource.encode(Resource.fromObject({ attributes: [{ key: 'namespace', value: { stringValue: 'team-a' } }] })).finish(),
+    );
+    const second = Buffer.from(
+      Resource.encode(Resource.fromObject({ attributes: [{ key: 'namespace', value: { stringValue: 'team-b' } }] })).finish(),
+    );
     const spans = Buffer.concat([field(1, first), field(1, second)]);
     assert.throws(() => enforce(field(1, spans), PROTO), PolicyViolation);
   });
 
   it('protobuf: a repeated resource with the attribute only in the second occurrence is allowed', () => {
     const empty = Buffer.from(ResourceSpans.encode(ResourceSpans.fromObject({ resource: {} })).finish());
-    const withNs = Buffer.from(ResourceSpans.encode(ResourceSpans.fromObject({ resource: { attributes: [{ key: 'namespace', value: { stringValue: 'team-a' } }] } })).finish());
+    const withNs = Buffer.from(
+      ResourceSpans.encode(
+        ResourceSpans.fromObject({ resource: { attributes: [{ key: 'namespace', value: { stringValue: 'team-a' } }] } }),
+      ).finish(),
+    );
     const body = field(1, Buffer.concat([empty, withNs]));
     assert.equal(enforce(body, PROTO).body, body);
   });
@@ -169,7 +240,10 @@ describe('enforceOtlpTraces: JSON field names', () => {
     { name: 'ResourceSpans in another case', body: { ResourceSpans: [resourceSpans(NS_B)] } },
     { name: 'a second resource member', body: { resourceSpans: [{ ...resourceSpans(NS_A), Resource: resourceSpans(NS_B).resource }] } },
     { name: 'a second attributes member', body: { resourceSpans: [{ resource: { attributes: [], Attributes: [] } }] } },
-    { name: 'a second key member', body: { resourceSpans: [{ resource: { attributes: [{ key: 'namespace', Key: 'x', value: { stringValue: 'team-a' } }] } }] } },
+    {
+      name: 'a second key member',
+      body: { resourceSpans: [{ resource: { attributes: [{ key: 'namespace', Key: 'x', value: { stringValue: 'team-a' } }] } }] },
+    },
   ];
   for (const { name, body } of refused) {
     it(`${name} → UnsupportedInput (400)`, () => {
@@ -191,7 +265,8 @@ describe('enforceOtlpTraces: JSON field names', () => {
   });
 
   it('duplicate members: what was checked (the last) is what is forwarded', () => {
-    const text = '{"resourceSpans":[{"resource":{"attributes":[{"key":"namespace","value":{"stringValue":"team-b"}}]}}],' +
+    const text =
+      '{"resourceSpans":[{"resource":{"attributes":[{"key":"namespace","value":{"stringValue":"team-b"}}]}}],' +
       '"resourceSpans":[{"resource":{"attributes":[{"key":"namespace","value":{"stringValue":"team-a"}}]}}]}';
     const out = enforce(Buffer.from(text), JSON_TYPE);
     assert.ok(!out.body.toString().includes('team-b'));
@@ -199,7 +274,8 @@ describe('enforceOtlpTraces: JSON field names', () => {
   });
 
   it('an integer beyond 2^53 as a JSON number → UnsupportedInput, not rounded', () => {
-    const text = '{"resourceSpans":[{"resource":{"attributes":[{"key":"namespace","value":{"stringValue":"team-a"}}]},"scopeSpans":[{"spans":[{"startTimeUnixNano":1700000000000000001}]}]}]}';
+    const text =
+      '{"resourceSpans":[{"resource":{"attributes":[{"key":"namespace","value":{"stringValue":"team-a"}}]},"scopeSpans":[{"spans":[{"startTimeUnixNano":1700000000000000001}]}]}]}';
     assert.throws(() => enforce(Buffer.from(text), JSON_TYPE), UnsupportedInput);
   });
 });
@@ -209,7 +285,11 @@ describe('enforceOtlpTraces: malformed and unsupported bodies', () => {
     { name: 'JSON syntax', body: Buffer.from('{"resourceSpans":['), type: JSON_TYPE },
     { name: 'JSON not an object', body: Buffer.from('[]'), type: JSON_TYPE },
     { name: 'JSON resourceSpans not a list', body: Buffer.from('{"resourceSpans":{}}'), type: JSON_TYPE },
-    { name: 'JSON attribute key not a string', body: Buffer.from('{"resourceSpans":[{"resource":{"attributes":[{"key":1}]}}]}'), type: JSON_TYPE },
+    {
+      name: 'JSON attribute key not a string',
+      body: Buffer.from('{"resourceSpans":[{"resource":{"attributes":[{"key":1}]}}]}'),
+      type: JSON_TYPE,
+    },
     { name: 'empty JSON body', body: Buffer.alloc(0), type: JSON_TYPE },
     { name: 'protobuf length past the end', body: Buffer.from([0x0a, 0x05, 0x0a]), type: PROTO },
     { name: 'protobuf truncated varint', body: Buffer.from([0x0a, 0x80]), type: PROTO },
@@ -218,16 +298,31 @@ describe('enforceOtlpTraces: malformed and unsupported bodies', () => {
     { name: 'protobuf attributes as fixed32', body: field(1, field(1, Buffer.from([0x0d, 1, 2, 3, 4]))), type: PROTO },
     { name: 'protobuf dropped_attributes_count length-delimited', body: field(1, field(1, field(2, 'x'))), type: PROTO },
     { name: 'protobuf attribute key as a varint', body: field(1, field(1, field(1, Buffer.from([0x08, 0x01])))), type: PROTO },
-    { name: 'protobuf string_value as a varint', body: field(1, field(1, field(1, Buffer.concat([field(1, 'namespace'), field(2, Buffer.from([0x08, 0x01]))])))), type: PROTO },
-    { name: 'protobuf attribute key repeated', body: field(1, field(1, field(1, Buffer.concat([field(1, 'namespace'), field(1, 'ns'), field(2, field(1, 'team-a'))])))), type: PROTO },
-    { name: 'protobuf key not UTF-8', body: field(1, field(1, field(1, Buffer.concat([field(1, Buffer.from([0xff])), field(2, field(1, 'team-a'))])))), type: PROTO },
+    {
+      name: 'protobuf string_value as a varint',
+      body: field(1, field(1, field(1, Buffer.concat([field(1, 'namespace'), field(2, Buffer.from([0x08, 0x01]))])))),
+      type: PROTO,
+    },
+    {
+      name: 'protobuf attribute key repeated',
+      body: field(1, field(1, field(1, Buffer.concat([field(1, 'namespace'), field(1, 'ns'), field(2, field(1, 'team-a'))])))),
+      type: PROTO,
+    },
+    {
+      name: 'protobuf key not UTF-8',
+      body: field(1, field(1, field(1, Buffer.concat([field(1, Buffer.from([0xff])), field(2, field(1, 'team-a'))])))),
+      type: PROTO,
+    },
     { name: 'protobuf group wire type', body: Buffer.from([0x0b, 0x0c]), type: PROTO },
     { name: 'gzip header on a plain body', body: protoBody(NS_A), type: PROTO },
   ];
   for (const { name, body, type } of malformed) {
     it(`${name} → UnsupportedInput (400)`, () => {
       const encoding = name.startsWith('gzip') ? 'gzip' : undefined;
-      assert.throws(() => enforce(body, type, TEAM_A, OPTIONS, encoding), (e: unknown) => e instanceof UnsupportedInput && !e.mediaType);
+      assert.throws(
+        () => enforce(body, type, TEAM_A, OPTIONS, encoding),
+        (e: unknown) => e instanceof UnsupportedInput && !e.mediaType,
+      );
     });
   }
 
@@ -241,7 +336,10 @@ describe('enforceOtlpTraces: malformed and unsupported bodies', () => {
   ];
   for (const { name, type, encoding } of unsupported) {
     it(`${name} → UnsupportedInput (415)`, () => {
-      assert.throws(() => enforce(protoBody(NS_A), type, TEAM_A, OPTIONS, encoding), (e: unknown) => e instanceof UnsupportedInput && e.mediaType);
+      assert.throws(
+        () => enforce(protoBody(NS_A), type, TEAM_A, OPTIONS, encoding),
+        (e: unknown) => e instanceof UnsupportedInput && e.mediaType,
+      );
     });
   }
 });

@@ -40,7 +40,14 @@ export function createRemoteWriteSchema(): { writeRequest: protobuf.Type } {
     .add(new Field('exemplars', 3, 'Exemplar', 'repeated'))
     .add(new Field('histograms', 4, 'Histogram', 'repeated'));
   const metricType = new Enum('MetricType', {
-    UNKNOWN: 0, COUNTER: 1, GAUGE: 2, HISTOGRAM: 3, GAUGEHISTOGRAM: 4, SUMMARY: 5, INFO: 6, STATESET: 7,
+    UNKNOWN: 0,
+    COUNTER: 1,
+    GAUGE: 2,
+    HISTOGRAM: 3,
+    GAUGEHISTOGRAM: 4,
+    SUMMARY: 5,
+    INFO: 6,
+    STATESET: 7,
   });
   const metadata = new Type('MetricMetadata')
     .add(metricType)
@@ -52,8 +59,16 @@ export function createRemoteWriteSchema(): { writeRequest: protobuf.Type } {
     .add(new Field('timeseries', 1, 'TimeSeries', 'repeated'))
     .add(new Field('metadata', 3, 'MetricMetadata', 'repeated'));
   const root = new Root();
-  root.define('prometheus').add(label).add(sample).add(exemplar).add(bucketSpan).add(histogram)
-    .add(timeSeries).add(metadata).add(writeRequest);
+  root
+    .define('prometheus')
+    .add(label)
+    .add(sample)
+    .add(exemplar)
+    .add(bucketSpan)
+    .add(histogram)
+    .add(timeSeries)
+    .add(metadata)
+    .add(writeRequest);
   root.resolveAll();
   return { writeRequest };
 }

@@ -112,8 +112,11 @@ function scanSeriesLabels(message: Buffer, series: WireReader, label: WireReader
     // both strings: the tags and lengths between them are ASCII, so no sequence can span them.
     const plainNameEnd = start + 2 + (message[start + 1] as number);
     if (
-      message[start] === TAG_LABEL_NAME && (message[start + 1] as number) < 0x80 && plainNameEnd + 2 <= end &&
-      message[plainNameEnd] === TAG_LABEL_VALUE && plainNameEnd + 2 + (message[plainNameEnd + 1] as number) === end
+      message[start] === TAG_LABEL_NAME &&
+      (message[start + 1] as number) < 0x80 &&
+      plainNameEnd + 2 <= end &&
+      message[plainNameEnd] === TAG_LABEL_VALUE &&
+      plainNameEnd + 2 + (message[plainNameEnd + 1] as number) === end
     ) {
       if (!isWellFormedUtf8(message, start, end)) throw new UnsupportedInput('label is not valid UTF-8');
       recordLabel(message, policy, hits, start + 2, plainNameEnd, plainNameEnd + 2, end);
@@ -147,7 +150,15 @@ function scanSeriesLabels(message: Buffer, series: WireReader, label: WireReader
   }
 }
 
-function recordLabel(message: Buffer, policy: WritePolicy, hits: LabelHits, nameStart: number, nameEnd: number, valueStart: number, valueEnd: number): void {
+function recordLabel(
+  message: Buffer,
+  policy: WritePolicy,
+  hits: LabelHits,
+  nameStart: number,
+  nameEnd: number,
+  valueStart: number,
+  valueEnd: number,
+): void {
   const slot = findSlot(policy, message, nameStart, nameEnd);
   if (slot < 0) return;
   hits.count[slot] = (hits.count[slot] as number) + 1;
@@ -171,7 +182,8 @@ function checkSeries(message: Buffer, start: number, end: number, policy: WriteP
     const valueEnd = hits.valueEnd[slot] as number;
     // An empty value counts as missing: Prometheus drops empty labels.
     if (count === 1 && valueEnd > valueStart) {
-      if (!isValueAllowed(rule, message, valueStart, valueEnd)) throw violation(message, start, end, `label "${rule.label}" value not allowed`);
+      if (!isValueAllowed(rule, message, valueStart, valueEnd))
+        throw violation(message, start, end, `label "${rule.label}" value not allowed`);
       continue;
     }
     if (!inject || policy.injectables[slot] === undefined) throw violation(message, start, end, `label "${rule.label}" is missing`);
@@ -225,7 +237,9 @@ class InjectedSeriesWriter {
     private readonly policy: WritePolicy,
   ) {
     this.nameStarts = new Int32Array(policy.names.length);
-    this.fields = policy.injectables.map((value, slot) => (value === undefined ? undefined : this.encodeLabelField(policy.names[slot] as Buffer, value, slot)));
+    this.fields = policy.injectables.map((value, slot) =>
+      value === undefined ? undefined : this.encodeLabelField(policy.names[slot] as Buffer, value, slot),
+    );
     this.series = new WireReader(message, 'time series');
     this.label = new WireReader(message, 'label');
   }
@@ -328,8 +342,12 @@ class InjectedSeriesWriter {
     const ra = labels[5 * a + 4] as number;
     const rb = labels[5 * b + 4] as number;
     return compareBytes(
-      ra < 0 ? this.message : (this.fields[ra] as Buffer), labels[5 * a + 2] as number, labels[5 * a + 3] as number,
-      rb < 0 ? this.message : (this.fields[rb] as Buffer), labels[5 * b + 2] as number, labels[5 * b + 3] as number,
+      ra < 0 ? this.message : (this.fields[ra] as Buffer),
+      labels[5 * a + 2] as number,
+      labels[5 * a + 3] as number,
+      rb < 0 ? this.message : (this.fields[rb] as Buffer),
+      labels[5 * b + 2] as number,
+      labels[5 * b + 3] as number,
     );
   }
 

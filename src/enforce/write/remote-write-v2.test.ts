@@ -4,7 +4,12 @@ import fc from 'fast-check';
 import protobuf from 'protobufjs';
 import snappy from 'snappyjs';
 import {
-  decodeRequestV2LabelNames, decodeRequestV2Labels, encodeRequestV2, encodeRequestV2Message, RequestV2, type V2Series,
+  decodeRequestV2LabelNames,
+  decodeRequestV2Labels,
+  encodeRequestV2,
+  encodeRequestV2Message,
+  RequestV2,
+  type V2Series,
 } from '../../../test/servers/remote-write-v2-body.js';
 import { buildLabelPolicy, buildSelectorsPolicy, type LabelPolicy } from '../../policy/label-policy.js';
 import { PolicyViolation, UnsupportedInput } from '../errors.js';
@@ -13,18 +18,26 @@ import { countRemoteWriteSeries, enforceRemoteWrite, type RemoteWriteOptions } f
 const V2 = 'application/x-protobuf;proto=io.prometheus.write.v2.Request';
 const nsA = buildLabelPolicy({ values: ['a'] }) as LabelPolicy;
 const nsRegex = buildLabelPolicy({ values: ['a', 'team-.*'], labels: { cluster: 'eu' } }) as LabelPolicy;
-const strict: RemoteWriteOptions = { contentType: V2, contentEncoding: 'snappy', injectLabels: false, maxDecompressedBytes: 1 << 20, acceptsRemoteWrite2: true };
+const strict: RemoteWriteOptions = {
+  contentType: V2,
+  contentEncoding: 'snappy',
+  injectLabels: false,
+  maxDecompressedBytes: 1 << 20,
+  acceptsRemoteWrite2: true,
+};
 const inject: RemoteWriteOptions = { ...strict, injectLabels: true };
 
 // What the enforcer promises to read: symbols, label, exemplar and metadata references; samples and histograms
 // are carried as their bytes, so the independent decode reads them as opaque bytes too.
-const OpaqueRequest = protobuf.parse(`
+const OpaqueRequest = protobuf
+  .parse(`
 syntax = "proto3";
 message Request { repeated string symbols = 4; repeated TimeSeries timeseries = 5; }
 message TimeSeries { repeated uint32 labels_refs = 1; repeated bytes samples = 2; repeated bytes histograms = 3; repeated Exemplar exemplars = 4; Metadata metadata = 5; }
 message Exemplar { repeated uint32 labels_refs = 1; }
 message Metadata { uint32 help_ref = 3; uint32 unit_ref = 4; }
-`).root.lookupType('Request');
+`)
+  .root.lookupType('Request');
 
 /** A Request built field by field (symbols and series as protobufjs objects), for the malformed cases. */
 function raw(request: { symbols: string[]; timeseries: Record<string, unknown>[] }): Buffer {
@@ -44,7 +57,10 @@ function refusal(body: Buffer, policy: LabelPolicy, options: RemoteWriteOptions)
 
 describe('enforceRemoteWrite, remote write 2.0 (bodies from protobufjs and the published .proto)', () => {
   it('forwards allowed series byte for byte and counts them', () => {
-    const body = encodeRequestV2([{ labels: { __name__: 'up', namespace: 'a', pod: 'p1' } }, { labels: { __name__: 'up', namespace: 'a', pod: 'p2' }, exemplar: { trace_id: 'abc' }, help: 'h' }]);
+    const body = encodeRequestV2([
+      { labels: { __name__: 'up', namespace: 'a', pod: 'p1' } },
+      { labels: { __name__: 'up', namespace: 'a', pod: 'p2' }, exemplar: { trace_id: 'abc' }, help: 'h' },
+    ]);
     const got = enforceRemoteWrite(body, nsA, strict);
     assert.equal(got.body, body);
     assert.equal(got.seriesCount, 2);
@@ -52,12 +68,30 @@ describe('enforceRemoteWrite, remote write 2.0 (bodies from protobufjs and the p
   });
 
   const refused: { name: string; series: V2Series[]; policy?: LabelPolicy; want: RegExp }[] = [
-    { name: 'another namespace', series: [{ labels: { __name__: 'up', namespace: 'b' } }], want: /series up: label "namespace" value not allowed/ },
+    {
+      name: 'another namespace',
+      series: [{ labels: { __name__: 'up', namespace: 'b' } }],
+      want: /series up: label "namespace" value not allowed/,
+    },
     { name: 'missing label', series: [{ labels: { __name__: 'up' } }], want: /series up: label "namespace" is missing/ },
     { name: 'empty value', series: [{ labels: { __name__: 'up', namespace: '' } }], want: /is missing/ },
-    { name: 'regex anchored', series: [{ labels: { __name__: 'up', namespace: 'xteam-1', cluster: 'eu' } }], policy: nsRegex, want: /"namespace" value not allowed/ },
-    { name: 'second rule', series: [{ labels: { __name__: 'up', namespace: 'team-1', cluster: 'us' } }], policy: nsRegex, want: /"cluster" value not allowed/ },
-    { name: 'the allowed value only as an exemplar label', series: [{ labels: { __name__: 'up', namespace: 'b' }, exemplar: { namespace: 'a' } }], want: /not allowed/ },
+    {
+      name: 'regex anchored',
+      series: [{ labels: { __name__: 'up', namespace: 'xteam-1', cluster: 'eu' } }],
+      policy: nsRegex,
+      want: /"namespace" value not allowed/,
+    },
+    {
+      name: 'second rule',
+      series: [{ labels: { __name__: 'up', namespace: 'team-1', cluster: 'us' } }],
+      policy: nsRegex,
+      want: /"cluster" value not allowed/,
+    },
+    {
+      name: 'the allowed value only as an exemplar label',
+      series: [{ labels: { __name__: 'up', namespace: 'b' }, exemplar: { namespace: 'a' } }],
+      want: /not allowed/,
+    },
   ];
   for (const c of refused) {
     it(`refuses a series: ${c.name}`, () => {
@@ -67,12 +101,17 @@ describe('enforceRemoteWrite, remote write 2.0 (bodies from protobufjs and the p
   }
 
   it('accepts a value matching a regex rule, judged once per symbol', () => {
-    const body = encodeRequestV2(Array.from({ length: 5 }, (_, i) => ({ labels: { __name__: 'up', namespace: 'team-1', cluster: 'eu', pod: `p${i}` } })));
+    const body = encodeRequestV2(
+      Array.from({ length: 5 }, (_, i) => ({ labels: { __name__: 'up', namespace: 'team-1', cluster: 'eu', pod: `p${i}` } })),
+    );
     assert.equal(enforceRemoteWrite(body, nsRegex, strict).body, body);
   });
 
   it('refuses a constrained label sent twice', () => {
-    const body = raw({ symbols: ['', 'namespace', 'a', 'b'], timeseries: [{ labelsRefs: [1, 2, 1, 3], samples: [{ value: 1, timestamp: 1 }] }] });
+    const body = raw({
+      symbols: ['', 'namespace', 'a', 'b'],
+      timeseries: [{ labelsRefs: [1, 2, 1, 3], samples: [{ value: 1, timestamp: 1 }] }],
+    });
     assert.match(refusal(body, nsA, inject), /^policy: .*more than once/);
   });
 
@@ -80,10 +119,26 @@ describe('enforceRemoteWrite, remote write 2.0 (bodies from protobufjs and the p
     { name: 'a label reference past the table', symbols: ['', 'namespace', 'a'], series: { labelsRefs: [1, 3] } },
     { name: 'a huge label reference', symbols: ['', 'namespace', 'a'], series: { labelsRefs: [1, 0x7fffffff] } },
     { name: 'labels_refs of odd length', symbols: ['', 'namespace', 'a'], series: { labelsRefs: [1, 2, 1] } },
-    { name: 'an exemplar reference past the table', symbols: ['', 'namespace', 'a'], series: { labelsRefs: [1, 2], exemplars: [{ labelsRefs: [1, 9], value: 1 }] } },
-    { name: 'an exemplar labels_refs of odd length', symbols: ['', 'namespace', 'a'], series: { labelsRefs: [1, 2], exemplars: [{ labelsRefs: [1], value: 1 }] } },
-    { name: 'a help reference past the table', symbols: ['', 'namespace', 'a'], series: { labelsRefs: [1, 2], metadata: { type: 1, helpRef: 3 } } },
-    { name: 'a unit reference past the table', symbols: ['', 'namespace', 'a'], series: { labelsRefs: [1, 2], metadata: { type: 1, unitRef: 40 } } },
+    {
+      name: 'an exemplar reference past the table',
+      symbols: ['', 'namespace', 'a'],
+      series: { labelsRefs: [1, 2], exemplars: [{ labelsRefs: [1, 9], value: 1 }] },
+    },
+    {
+      name: 'an exemplar labels_refs of odd length',
+      symbols: ['', 'namespace', 'a'],
+      series: { labelsRefs: [1, 2], exemplars: [{ labelsRefs: [1], value: 1 }] },
+    },
+    {
+      name: 'a help reference past the table',
+      symbols: ['', 'namespace', 'a'],
+      series: { labelsRefs: [1, 2], metadata: { type: 1, helpRef: 3 } },
+    },
+    {
+      name: 'a unit reference past the table',
+      symbols: ['', 'namespace', 'a'],
+      series: { labelsRefs: [1, 2], metadata: { type: 1, unitRef: 40 } },
+    },
     { name: 'no symbols at all', symbols: [], series: { labelsRefs: [0, 0] } },
   ];
   for (const c of malformed) {
@@ -112,7 +167,12 @@ describe('enforceRemoteWrite, remote write 2.0 (bodies from protobufjs and the p
   it('reads unpacked label references as Go does', () => {
     // labels_refs written one varint field per element (wire type 0), as a proto2-style sender may.
     const series = Buffer.from([0x08, 0x01, 0x08, 0x02, 0x12, 0x09, 0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f]);
-    const symbols = Buffer.concat([Buffer.from([0x22, 0x00]), Buffer.from([0x22, 0x09]), Buffer.from('namespace'), Buffer.from([0x22, 0x01, 0x61])]);
+    const symbols = Buffer.concat([
+      Buffer.from([0x22, 0x00]),
+      Buffer.from([0x22, 0x09]),
+      Buffer.from('namespace'),
+      Buffer.from([0x22, 0x01, 0x61]),
+    ]);
     const body = Buffer.from(snappy.compress(Buffer.concat([symbols, Buffer.from([0x2a, series.length]), series])));
     assert.equal(enforceRemoteWrite(body, nsA, strict).seriesCount, 1);
     assert.deepEqual(decodeRequestV2Labels(body), [{ namespace: 'a' }]);
@@ -120,7 +180,12 @@ describe('enforceRemoteWrite, remote write 2.0 (bodies from protobufjs and the p
 
   it('injects into a series whose labels_refs come as an empty packed field and unpacked varints', () => {
     // symbols "", "__name__", "up"; the series: an empty packed labels_refs, then 1 and 2 unpacked, then a sample.
-    const symbols = Buffer.concat([Buffer.from([0x22, 0x00, 0x22, 0x08]), Buffer.from('__name__'), Buffer.from([0x22, 0x02]), Buffer.from('up')]);
+    const symbols = Buffer.concat([
+      Buffer.from([0x22, 0x00, 0x22, 0x08]),
+      Buffer.from('__name__'),
+      Buffer.from([0x22, 0x02]),
+      Buffer.from('up'),
+    ]);
     const series = Buffer.from([0x0a, 0x00, 0x08, 0x01, 0x08, 0x02, 0x12, 0x09, 0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f]);
     const body = Buffer.from(snappy.compress(Buffer.concat([symbols, Buffer.from([0x2a, series.length]), series])));
     const got = enforceRemoteWrite(body, nsA, inject);
@@ -142,11 +207,15 @@ describe('enforceRemoteWrite, remote write 2.0 (bodies from protobufjs and the p
       { __name__: 'empty', namespace: 'a' },
     ]);
     assert.deepEqual(decodeRequestV2LabelNames(got.body)[0], ['__name__', 'job', 'namespace', 'zone']);
-    const before = RequestV2.toObject(RequestV2.decode(snappy.uncompress(body)), { longs: String }) as { symbols: string[]; timeseries: Record<string, unknown>[] };
+    const before = RequestV2.toObject(RequestV2.decode(snappy.uncompress(body)), { longs: String }) as {
+      symbols: string[];
+      timeseries: Record<string, unknown>[];
+    };
     const after = RequestV2.toObject(RequestV2.decode(snappy.uncompress(got.body)), { longs: String }) as typeof before;
     // "a" was already a symbol (series 2): reused, nothing appended.
     assert.deepEqual(after.symbols, before.symbols);
-    const strip = (s: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(s).filter(([k]) => k !== 'labelsRefs'));
+    const strip = (s: Record<string, unknown>): Record<string, unknown> =>
+      Object.fromEntries(Object.entries(s).filter(([k]) => k !== 'labelsRefs'));
     assert.deepEqual(after.timeseries.map(strip), before.timeseries.map(strip));
   });
 
@@ -156,7 +225,10 @@ describe('enforceRemoteWrite, remote write 2.0 (bodies from protobufjs and the p
     const decoded = RequestV2.decode(message) as unknown as { symbols: string[]; timeseries: unknown[] };
     const series = RequestV2.encode(RequestV2.fromObject({ timeseries: decoded.timeseries })).finish();
     const symbols = RequestV2.encode(RequestV2.fromObject({ symbols: decoded.symbols })).finish();
-    for (const order of [[series, symbols], [symbols, series]]) {
+    for (const order of [
+      [series, symbols],
+      [symbols, series],
+    ]) {
       const body = Buffer.from(snappy.compress(Buffer.concat(order.map((b) => Buffer.from(b)))));
       const got = enforceRemoteWrite(body, nsA, inject);
       assert.deepEqual(decodeRequestV2Labels(got.body), [{ __name__: 'up', job: 'x', namespace: 'a' }]);
@@ -202,20 +274,27 @@ describe('enforceRemoteWrite, remote write 2.0, properties (against the protobuf
 
   it('refuses mutated bodies, or accepts only what the independent decode resolves and allows', () => {
     const labels = fc.dictionary(fc.constantFrom('__name__', 'namespace', 'pod'), fc.constantFrom('a', 'b', 'up', 'p'), { maxKeys: 3 });
-    const mutated = fc.tuple(
-      fc.array(labels, { minLength: 1, maxLength: 3 }).map((sets) => encodeRequestV2Message(sets.map((l) => ({ labels: l, exemplar: { trace_id: 'a' } })))),
-      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set', 'truncate', 'insert')), { minLength: 1, maxLength: 3 }),
-    ).map(([message, mutations]) => {
-      let bytes = Buffer.from(message);
-      for (const [at, byte, kind] of mutations) {
-        if (bytes.length === 0) break;
-        const i = at % bytes.length;
-        if (kind === 'set') bytes[i] = byte;
-        else if (kind === 'truncate') bytes = bytes.subarray(0, i);
-        else bytes = Buffer.concat([bytes.subarray(0, i), Buffer.from([byte]), bytes.subarray(i)]);
-      }
-      return bytes;
-    });
+    const mutated = fc
+      .tuple(
+        fc
+          .array(labels, { minLength: 1, maxLength: 3 })
+          .map((sets) => encodeRequestV2Message(sets.map((l) => ({ labels: l, exemplar: { trace_id: 'a' } })))),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set', 'truncate', 'insert')), {
+          minLength: 1,
+          maxLength: 3,
+        }),
+      )
+      .map(([message, mutations]) => {
+        let bytes = Buffer.from(message);
+        for (const [at, byte, kind] of mutations) {
+          if (bytes.length === 0) break;
+          const i = at % bytes.length;
+          if (kind === 'set') bytes[i] = byte;
+          else if (kind === 'truncate') bytes = bytes.subarray(0, i);
+          else bytes = Buffer.concat([bytes.subarray(0, i), Buffer.from([byte]), bytes.subarray(i)]);
+        }
+        return bytes;
+      });
     fc.assert(
       fc.property(mutated, fc.boolean(), (message, injecting) => {
         let out: Buffer;
@@ -231,8 +310,16 @@ describe('enforceRemoteWrite, remote write 2.0, properties (against the protobuf
         };
         for (const s of decoded.timeseries) {
           assert.equal(s.labelsRefs.length % 2, 0);
-          for (const ref of [...s.labelsRefs, ...s.exemplars.flatMap((e) => e.labelsRefs), s.metadata?.helpRef ?? 0, s.metadata?.unitRef ?? 0]) assert.ok(ref < decoded.symbols.length, `ref ${ref}`);
-          const values = s.labelsRefs.filter((_, i) => i % 2 === 1 && decoded.symbols[s.labelsRefs[i - 1] as number] === 'namespace').map((r) => decoded.symbols[r]);
+          for (const ref of [
+            ...s.labelsRefs,
+            ...s.exemplars.flatMap((e) => e.labelsRefs),
+            s.metadata?.helpRef ?? 0,
+            s.metadata?.unitRef ?? 0,
+          ])
+            assert.ok(ref < decoded.symbols.length, `ref ${ref}`);
+          const values = s.labelsRefs
+            .filter((_, i) => i % 2 === 1 && decoded.symbols[s.labelsRefs[i - 1] as number] === 'namespace')
+            .map((r) => decoded.symbols[r]);
           assert.deepEqual(values, ['a']);
         }
       }),
@@ -257,15 +344,29 @@ describe('enforceRemoteWrite, remote write 2.0, under a policy of several select
   });
 
   it('a series mixing the selectors, or missing a label, is refused even in inject mode (nothing is injected)', () => {
-    const mixed: Record<string, string>[] = [{ namespace: 'a', env: 'dev' }, { namespace: 'a' }, { env: 'prod' }, { namespace: 'b', env: 'prod' }, { namespace: 'a', env: '' }, { namespace: 'xops-1' }];
+    const mixed: Record<string, string>[] = [
+      { namespace: 'a', env: 'dev' },
+      { namespace: 'a' },
+      { env: 'prod' },
+      { namespace: 'b', env: 'prod' },
+      { namespace: 'a', env: '' },
+      { namespace: 'xops-1' },
+    ];
     for (const labels of mixed) {
       const body = encodeRequestV2([{ labels: { __name__: 'ok', namespace: 'shared' } }, { labels: { __name__: 'up', ...labels } }]);
-      assert.match(refusal(body, dnf, inject), /^policy: series up: labels not allowed by any selector of the label policy/, JSON.stringify(labels));
+      assert.match(
+        refusal(body, dnf, inject),
+        /^policy: series up: labels not allowed by any selector of the label policy/,
+        JSON.stringify(labels),
+      );
     }
   });
 
   it('a policy label given twice is refused, even when one of its values would satisfy a selector', () => {
-    const body = raw({ symbols: ['', 'namespace', 'shared', 'b'], timeseries: [{ labelsRefs: [1, 2, 1, 3], samples: [{ value: 1, timestamp: 1 }] }] });
+    const body = raw({
+      symbols: ['', 'namespace', 'shared', 'b'],
+      timeseries: [{ labelsRefs: [1, 2, 1, 3], samples: [{ value: 1, timestamp: 1 }] }],
+    });
     assert.match(refusal(body, dnf, strict), /^policy: .*label "namespace" appears more than once/);
   });
 });
@@ -275,7 +376,10 @@ describe('enforceRemoteWrite, remote write 2.0, one selector with two rules on o
   const twoRules = buildLabelPolicy({ values: ['a', 'b'], labels: { namespace: 'a' } }) as LabelPolicy;
   it('checks both rules and injects the label once', () => {
     assert.equal(refusal(encodeRequestV2([{ labels: { __name__: 'up', namespace: 'a' } }]), twoRules, strict), 'accepted');
-    assert.match(refusal(encodeRequestV2([{ labels: { __name__: 'up', namespace: 'b' } }]), twoRules, strict), /^policy: .*"namespace" value not allowed/);
+    assert.match(
+      refusal(encodeRequestV2([{ labels: { __name__: 'up', namespace: 'b' } }]), twoRules, strict),
+      /^policy: .*"namespace" value not allowed/,
+    );
     assert.match(refusal(encodeRequestV2([{ labels: { __name__: 'up' } }]), twoRules, inject), /^policy: .*"namespace" is missing/);
     const single = buildLabelPolicy({ values: ['a'], labels: { namespace: 'a' } }) as LabelPolicy;
     const out = enforceRemoteWrite(encodeRequestV2([{ labels: { __name__: 'up' } }]), single, inject);

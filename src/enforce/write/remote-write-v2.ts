@@ -151,7 +151,8 @@ class SeriesCheck {
     readonly policy: WritePolicy,
   ) {
     this.slotOf = new Int16Array(symbols.count);
-    for (let i = 0; i < symbols.count; i++) this.slotOf[i] = findSlot(policy, message, symbols.starts[i] as number, symbols.ends[i] as number);
+    for (let i = 0; i < symbols.count; i++)
+      this.slotOf[i] = findSlot(policy, message, symbols.starts[i] as number, symbols.ends[i] as number);
     this.verdicts = new Array<Uint8Array | undefined>(policy.ruleCount).fill(undefined);
     const slots = policy.names.length;
     this.count = new Int32Array(slots);
@@ -262,7 +263,8 @@ class SeriesCheck {
       const count = this.count[slot] as number;
       if (count > 1) throw this.violation(start, end, `label "${rule.label}" appears more than once`);
       if (this.isPresent(slot)) {
-        if (!this.isAllowed(rule, this.valueRef[slot] as number)) throw this.violation(start, end, `label "${rule.label}" value not allowed`);
+        if (!this.isAllowed(rule, this.valueRef[slot] as number))
+          throw this.violation(start, end, `label "${rule.label}" value not allowed`);
         continue;
       }
       if (!inject || policy.injectables[slot] === undefined) throw this.violation(start, end, `label "${rule.label}" is missing`);
@@ -362,7 +364,8 @@ interface AddedSymbols {
 function addInjectedSymbols(symbols: SymbolTable, policy: WritePolicy, message: Buffer): AddedSymbols {
   const appended: Buffer[] = [];
   const refOf = (bytes: Buffer): number => {
-    for (let i = 0; i < symbols.count; i++) if (bytesEqual(bytes, message, symbols.starts[i] as number, symbols.ends[i] as number)) return i;
+    for (let i = 0; i < symbols.count; i++)
+      if (bytesEqual(bytes, message, symbols.starts[i] as number, symbols.ends[i] as number)) return i;
     const known = appended.findIndex((b) => b.equals(bytes));
     if (known >= 0) return symbols.count + known;
     appended.push(bytes);
@@ -443,7 +446,8 @@ class InjectedSeriesWriter {
       const packed = this.packed.reset(series.payloadStart, packedEnd);
       while (packed.hasMore()) pairCount = this.takeRef(refIndex++, packed.smallVarint(), pairCount);
     }
-    for (let slot = 0; slot < check.inject.length; slot++) if (check.inject[slot] === 1) pairCount = this.addPair(pairCount, added.nameRef[slot] as number, added.valueRef[slot] as number);
+    for (let slot = 0; slot < check.inject.length; slot++)
+      if (check.inject[slot] === 1) pairCount = this.addPair(pairCount, added.nameRef[slot] as number, added.valueRef[slot] as number);
     this.sortPairs(pairCount);
     let packedLength = 0;
     for (let i = 0; i < 2 * pairCount; i++) packedLength += varintSize(this.pairs[i] as number);
@@ -502,8 +506,12 @@ class InjectedSeriesWriter {
     const ab = a < count ? message : (this.added.appended[a - count] as Buffer);
     const bb = b < count ? message : (this.added.appended[b - count] as Buffer);
     return compareBytes(
-      ab, a < count ? (symbols.starts[a] as number) : 0, a < count ? (symbols.ends[a] as number) : ab.length,
-      bb, b < count ? (symbols.starts[b] as number) : 0, b < count ? (symbols.ends[b] as number) : bb.length,
+      ab,
+      a < count ? (symbols.starts[a] as number) : 0,
+      a < count ? (symbols.ends[a] as number) : ab.length,
+      bb,
+      b < count ? (symbols.starts[b] as number) : 0,
+      b < count ? (symbols.ends[b] as number) : bb.length,
     );
   }
 }

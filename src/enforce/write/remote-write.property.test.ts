@@ -39,12 +39,27 @@ const OpaqueWriteRequest = protobuf.parse(OPAQUE_PROTO).root.lookupType('opaque.
 
 const POLICY = buildLabelPolicy({ values: ['team-a', 'team-b-.*'], labels: { cluster: 'eu' } }) as LabelPolicy;
 /** Several selectors (ORed), sharing labels: a series must satisfy one of them; nothing is injected. */
-const DNF = buildSelectorsPolicy([{ namespace: ['team-a', 'team-b-.*'], cluster: 'eu' }, { namespace: 'shared' }, { cluster: 'us', job: 'a' }]) as LabelPolicy;
-const STRICT: RemoteWriteOptions = { contentType: 'application/x-protobuf', contentEncoding: 'snappy', injectLabels: false, maxDecompressedBytes: 1 << 20, acceptsRemoteWrite2: true };
+const DNF = buildSelectorsPolicy([
+  { namespace: ['team-a', 'team-b-.*'], cluster: 'eu' },
+  { namespace: 'shared' },
+  { cluster: 'us', job: 'a' },
+]) as LabelPolicy;
+const STRICT: RemoteWriteOptions = {
+  contentType: 'application/x-protobuf',
+  contentEncoding: 'snappy',
+  injectLabels: false,
+  maxDecompressedBytes: 1 << 20,
+  acceptsRemoteWrite2: true,
+};
 const INJECT: RemoteWriteOptions = { ...STRICT, injectLabels: true };
 
-interface RefLabel { readonly name: Uint8Array; readonly value: Uint8Array }
-interface RefSeries { readonly labels: RefLabel[] }
+interface RefLabel {
+  readonly name: Uint8Array;
+  readonly value: Uint8Array;
+}
+interface RefSeries {
+  readonly labels: RefLabel[];
+}
 
 function utf8(bytes: Uint8Array): string | undefined {
   try {
@@ -57,7 +72,9 @@ function utf8(bytes: Uint8Array): string | undefined {
 /** The independent decode: undefined when protobufjs cannot read the message. */
 function referenceDecode(message: Uint8Array): RefSeries[] | undefined {
   try {
-    const decoded = OpaqueWriteRequest.toObject(OpaqueWriteRequest.decode(message), { defaults: true, arrays: true }) as { timeseries: { labels: { name: Uint8Array; value: Uint8Array }[] }[] };
+    const decoded = OpaqueWriteRequest.toObject(OpaqueWriteRequest.decode(message), { defaults: true, arrays: true }) as {
+      timeseries: { labels: { name: Uint8Array; value: Uint8Array }[] }[];
+    };
     return decoded.timeseries.map((s) => ({ labels: s.labels.map((l) => ({ name: l.name, value: l.value })) }));
   } catch {
     return undefined;
@@ -79,10 +96,12 @@ function judgeSeries(series: RefSeries, inject: boolean, policy: LabelPolicy): V
   if (policy.selectors.length > 1) {
     const values = (rule: LabelRule) => labels.filter((l) => l.name === rule.label).map((l) => l.value);
     if (policy.selectors.flat().some((rule) => values(rule).length > 1)) return 'refused';
-    const satisfied = policy.selectors.some((selector) => selector.every((rule) => {
-      const value = values(rule)[0] ?? '';
-      return value !== '' && (rule.literals.includes(value) || rule.regexes.some((re) => new RegExp(`^(?:${re})$`, 'u').test(value)));
-    }));
+    const satisfied = policy.selectors.some((selector) =>
+      selector.every((rule) => {
+        const value = values(rule)[0] ?? '';
+        return value !== '' && (rule.literals.includes(value) || rule.regexes.some((re) => new RegExp(`^(?:${re})$`, 'u').test(value)));
+      }),
+    );
     return satisfied ? 'allowed' : 'refused';
   }
   let verdict: Verdict = 'allowed';
@@ -112,7 +131,11 @@ function judge(series: readonly RefSeries[], inject: boolean, policy: LabelPolic
   return verdict;
 }
 
-function outcome(body: Buffer, options: RemoteWriteOptions, policy: LabelPolicy = POLICY): { kind: 'ok'; body: Buffer; isModified: boolean; seriesCount: number } | { kind: 'policy' | 'malformed' } {
+function outcome(
+  body: Buffer,
+  options: RemoteWriteOptions,
+  policy: LabelPolicy = POLICY,
+): { kind: 'ok'; body: Buffer; isModified: boolean; seriesCount: number } | { kind: 'policy' | 'malformed' } {
   try {
     const got = enforceRemoteWrite(body, policy, options);
     return { kind: 'ok', ...got };
@@ -129,19 +152,29 @@ const labelValue = fc.oneof(
   fc.constantFrom('team-a', 'team-b-1', 'team-b-', 'eu', 'us', '', 'team-a\u0000', '\uFEFFteam-a', 'téam-a', 'shared', 'a'),
   fc.string({ maxLength: 6, unit: 'grapheme' }),
 );
-const badUtf8 = fc.constantFrom([0xc0, 0x80], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82], [0xff]).map((b) => Uint8Array.from(b));
+const badUtf8 = fc
+  .constantFrom([0xc0, 0x80], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82], [0xff])
+  .map((b) => Uint8Array.from(b));
 const label = fc.oneof(
   { weight: 10, arbitrary: fc.record({ name: labelName.map(enc), value: labelValue.map(enc) }) },
   { weight: 1, arbitrary: fc.record({ name: labelName.map(enc), value: badUtf8 }) },
   { weight: 1, arbitrary: fc.record({ name: badUtf8, value: labelValue.map(enc) }) },
   // Past the one-byte length of the usual label: the general reader.
-  { weight: 1, arbitrary: fc.record({ name: labelName.map(enc), value: fc.constantFrom('team-a', 'x'.repeat(130), 'é'.repeat(70)).map(enc) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ name: labelName.map(enc), value: fc.constantFrom('team-a', 'x'.repeat(130), 'é'.repeat(70)).map(enc) }),
+  },
 );
 const series = fc.array(label, { maxLength: 5 }).map((labels) => ({ labels, samples: [{ value: 1, timestamp: 1 }] }));
 const request = fc.array(series, { maxLength: 4 });
 /** Policy-friendly series, so that accepted requests are common too. */
 const goodSeries = fc.tuple(fc.constantFrom('team-a', 'team-b-x'), fc.boolean(), fc.string({ maxLength: 4 })).map(([ns, withNs, pod]) => ({
-  labels: [{ name: enc('__name__'), value: enc('up') }, { name: enc('cluster'), value: enc('eu') }, ...(withNs ? [{ name: enc('namespace'), value: enc(ns) }] : []), { name: enc('pod'), value: enc(pod) }],
+  labels: [
+    { name: enc('__name__'), value: enc('up') },
+    { name: enc('cluster'), value: enc('eu') },
+    ...(withNs ? [{ name: enc('namespace'), value: enc(ns) }] : []),
+    { name: enc('pod'), value: enc(pod) },
+  ],
   samples: [{ value: 1, timestamp: 1 }],
 }));
 const anyRequest = fc.oneof(request, fc.array(goodSeries, { minLength: 1, maxLength: 4 }));
@@ -170,8 +203,14 @@ describe('enforceRemoteWrite properties (against protobufjs from the .proto)', (
           const names = s.labels.map((l) => Buffer.from(l.name));
           assert.deepEqual(names, [...names].sort(Buffer.compare), 'labels sorted by name');
           const before = (referenceDecode(message) as RefSeries[])[i] as RefSeries;
-          const kept = before.labels.filter((l) => l.value.length > 0 || !['namespace', 'cluster'].includes(Buffer.from(l.name).toString()));
-          for (const l of kept) assert.ok(s.labels.some((o) => Buffer.from(o.name).equals(l.name) && Buffer.from(o.value).equals(l.value)), 'every label kept');
+          const kept = before.labels.filter(
+            (l) => l.value.length > 0 || !['namespace', 'cluster'].includes(Buffer.from(l.name).toString()),
+          );
+          for (const l of kept)
+            assert.ok(
+              s.labels.some((o) => Buffer.from(o.name).equals(l.name) && Buffer.from(o.value).equals(l.value)),
+              'every label kept',
+            );
         });
       }),
       { numRuns: 400 },
@@ -201,17 +240,22 @@ describe('enforceRemoteWrite properties (against protobufjs from the .proto)', (
       fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), byte: fc.constantFrom(0x80, 0xff, 0x0a, 0x12, 0x00, 0x0b, 0x0f) }),
     );
     const source = fc.oneof(
-      fc.tuple(anyRequest.map((ts) => encodeMessage(ts)), fc.array(mutation, { minLength: 1, maxLength: 3 })).map(([message, mutations]) => {
-        let bytes = Buffer.from(message);
-        for (const m of mutations) {
-          if (bytes.length === 0) break;
-          const at = m.at % bytes.length;
-          if (m.kind === 'set') bytes[at] = m.byte;
-          else if (m.kind === 'truncate') bytes = bytes.subarray(0, at);
-          else bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from([m.byte]), bytes.subarray(at)]);
-        }
-        return bytes;
-      }),
+      fc
+        .tuple(
+          anyRequest.map((ts) => encodeMessage(ts)),
+          fc.array(mutation, { minLength: 1, maxLength: 3 }),
+        )
+        .map(([message, mutations]) => {
+          let bytes = Buffer.from(message);
+          for (const m of mutations) {
+            if (bytes.length === 0) break;
+            const at = m.at % bytes.length;
+            if (m.kind === 'set') bytes[at] = m.byte;
+            else if (m.kind === 'truncate') bytes = bytes.subarray(0, at);
+            else bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from([m.byte]), bytes.subarray(at)]);
+          }
+          return bytes;
+        }),
       fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)),
     );
     fc.assert(
@@ -222,14 +266,22 @@ describe('enforceRemoteWrite properties (against protobufjs from the .proto)', (
         assert.equal(got.seriesCount, reference.length);
         const want = judge(reference, inject);
         assert.ok(want === 'allowed' || want === 'inject', `accepted a body the reference judges ${want}`);
-        if (got.isModified) assert.equal(judge(referenceDecode(snappy.uncompress(got.body)) ?? assert.fail('output does not decode'), false), 'allowed');
+        if (got.isModified)
+          assert.equal(judge(referenceDecode(snappy.uncompress(got.body)) ?? assert.fail('output does not decode'), false), 'allowed');
       }),
       { numRuns: 1500 },
     );
   });
 
   it('refuses overlong varints, a wrong wire type and a length past the end', () => {
-    const one = encodeMessage([{ labels: [{ name: enc('namespace'), value: enc('team-a') }, { name: enc('cluster'), value: enc('eu') }] }]);
+    const one = encodeMessage([
+      {
+        labels: [
+          { name: enc('namespace'), value: enc('team-a') },
+          { name: enc('cluster'), value: enc('eu') },
+        ],
+      },
+    ]);
     const cases: Record<string, number[]> = {
       'overlong tag varint': [0x8a, 0x80, 0x80, 0x80, 0x80, 0x00],
       'overlong length varint': [0x0a, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00],

@@ -53,16 +53,25 @@ describe('enforceRemoteWrite', () => {
     // Go keeps a leading byte-order mark: the value Prometheus stores is not "a".
     { name: 'a leading byte-order mark is part of the value', labels: { __name__: 'up', namespace: '\uFEFFa' }, want: /not allowed/ },
     { name: 'regex rule is anchored', labels: { __name__: 'up', namespace: 'xteam-1' }, policy: nsRegex, want: /not allowed/ },
-    { name: 'missing label with a regex rule cannot be injected', labels: { __name__: 'up' }, policy: nsRegex, options: inject, want: /is missing/ },
+    {
+      name: 'missing label with a regex rule cannot be injected',
+      labels: { __name__: 'up' },
+      policy: nsRegex,
+      options: inject,
+      want: /is missing/,
+    },
   ];
   for (const c of refused) {
     it(`refuses a series: ${c.name}`, () => {
       const body = encode({ timeseries: [series({ __name__: 'ok', namespace: 'a' }), series(c.labels)] });
-      assert.throws(() => enforceRemoteWrite(body, c.policy ?? nsA, c.options ?? strict), (err: unknown) => {
-        assert.ok(err instanceof PolicyViolation);
-        assert.match(err.message, c.want);
-        return true;
-      });
+      assert.throws(
+        () => enforceRemoteWrite(body, c.policy ?? nsA, c.options ?? strict),
+        (err: unknown) => {
+          assert.ok(err instanceof PolicyViolation);
+          assert.match(err.message, c.want);
+          return true;
+        },
+      );
     });
   }
 
@@ -72,7 +81,16 @@ describe('enforceRemoteWrite', () => {
   });
 
   it('refuses a constrained label sent twice, even if one value is allowed', () => {
-    const body = encode({ timeseries: [{ labels: [{ name: 'namespace', value: 'a' }, { name: 'namespace', value: 'b' }] }] });
+    const body = encode({
+      timeseries: [
+        {
+          labels: [
+            { name: 'namespace', value: 'a' },
+            { name: 'namespace', value: 'b' },
+          ],
+        },
+      ],
+    });
     assert.throws(() => enforceRemoteWrite(body, nsA, inject), /more than once/);
   });
 
@@ -89,8 +107,14 @@ describe('enforceRemoteWrite', () => {
     const got = enforceRemoteWrite(body, nsA, inject);
     assert.equal(got.isModified, true);
     const out = decode(got.body);
-    assert.deepEqual(out.timeseries[0]?.labels.map((l) => `${l.name}=${l.value}`), ['__name__=up', 'job=x', 'namespace=a', 'zone=z']);
-    assert.deepEqual(out.timeseries[1]?.labels.map((l) => l.name), ['__name__', 'namespace']);
+    assert.deepEqual(
+      out.timeseries[0]?.labels.map((l) => `${l.name}=${l.value}`),
+      ['__name__=up', 'job=x', 'namespace=a', 'zone=z'],
+    );
+    assert.deepEqual(
+      out.timeseries[1]?.labels.map((l) => l.name),
+      ['__name__', 'namespace'],
+    );
     const original = decode(body);
     const { labels: _a, ...restOut } = out.timeseries[0] as Record<string, unknown>;
     const { labels: _b, ...restIn } = original.timeseries[0] as Record<string, unknown>;
@@ -101,7 +125,10 @@ describe('enforceRemoteWrite', () => {
   it('replaces an empty-valued label when injecting instead of duplicating it', () => {
     const body = encode({ timeseries: [series({ __name__: 'up', namespace: '' })] });
     const out = decode(enforceRemoteWrite(body, nsA, inject).body);
-    assert.deepEqual(out.timeseries[0]?.labels, [{ name: '__name__', value: 'up' }, { name: 'namespace', value: 'a' }]);
+    assert.deepEqual(out.timeseries[0]?.labels, [
+      { name: '__name__', value: 'up' },
+      { name: 'namespace', value: 'a' },
+    ]);
   });
 
   it('passes a fully-allowed request unchanged even in inject mode', () => {
@@ -125,11 +152,14 @@ describe('enforceRemoteWrite', () => {
   for (const c of unsupported) {
     it(`refuses ${c.name}`, () => {
       const body = c.body ?? encode({ timeseries: [series({ __name__: 'up', namespace: 'a' })] });
-      assert.throws(() => enforceRemoteWrite(body, nsA, { ...strict, ...c.options }), (err: unknown) => {
-        assert.ok(err instanceof UnsupportedInput);
-        assert.equal(err.mediaType, c.mediaType);
-        return true;
-      });
+      assert.throws(
+        () => enforceRemoteWrite(body, nsA, { ...strict, ...c.options }),
+        (err: unknown) => {
+          assert.ok(err instanceof UnsupportedInput);
+          assert.equal(err.mediaType, c.mediaType);
+          return true;
+        },
+      );
     });
   }
 
@@ -144,7 +174,9 @@ describe('enforceRemoteWrite', () => {
 describe('enforceRemoteWrite under a policy of several selectors (DNF)', () => {
   const dnf = buildSelectorsPolicy([{ namespace: 'a', env: 'prod' }, { namespace: 'shared' }]) as LabelPolicy;
   it('a series satisfying one selector is forwarded byte for byte', () => {
-    const body = encode({ timeseries: [series({ __name__: 'up', namespace: 'a', env: 'prod' }), series({ __name__: 'up', namespace: 'shared', env: 'dev' })] });
+    const body = encode({
+      timeseries: [series({ __name__: 'up', namespace: 'a', env: 'prod' }), series({ __name__: 'up', namespace: 'shared', env: 'dev' })],
+    });
     const out = enforceRemoteWrite(body, dnf, strict);
     assert.equal(out.body, body);
     assert.equal(out.seriesCount, 2);
@@ -152,11 +184,25 @@ describe('enforceRemoteWrite under a policy of several selectors (DNF)', () => {
   it('a series mixing the selectors (a selector cannot widen another) is refused, and nothing is injected', () => {
     const mixed: Labels[] = [{ namespace: 'a', env: 'dev' }, { namespace: 'a' }, { env: 'prod' }, { namespace: 'b', env: 'prod' }];
     for (const labels of mixed) {
-      assert.throws(() => enforceRemoteWrite(encode({ timeseries: [series({ __name__: 'up', ...labels })] }), dnf, inject), PolicyViolation, JSON.stringify(labels));
+      assert.throws(
+        () => enforceRemoteWrite(encode({ timeseries: [series({ __name__: 'up', ...labels })] }), dnf, inject),
+        PolicyViolation,
+        JSON.stringify(labels),
+      );
     }
   });
   it('a policy label given twice is refused', () => {
-    const body = encode({ timeseries: [{ labels: [{ name: 'namespace', value: 'shared' }, { name: 'namespace', value: 'b' }], samples: [{ value: 1, timestamp: 1 }] }] });
+    const body = encode({
+      timeseries: [
+        {
+          labels: [
+            { name: 'namespace', value: 'shared' },
+            { name: 'namespace', value: 'b' },
+          ],
+          samples: [{ value: 1, timestamp: 1 }],
+        },
+      ],
+    });
     assert.throws(() => enforceRemoteWrite(body, dnf, strict), /more than once/);
   });
 });
@@ -171,6 +217,9 @@ describe('enforceRemoteWrite, one selector with two rules on one label', () => {
     assert.throws(() => enforceRemoteWrite(one({}), twoRules, inject), /"namespace" is missing/);
     const same = buildLabelPolicy({ values: ['a'], labels: { namespace: 'a' } }) as LabelPolicy;
     const out = enforceRemoteWrite(one({}), same, inject);
-    assert.deepEqual(decode(out.body).timeseries[0]?.labels, [{ name: '__name__', value: 'up' }, { name: 'namespace', value: 'a' }]);
+    assert.deepEqual(decode(out.body).timeseries[0]?.labels, [
+      { name: '__name__', value: 'up' },
+      { name: 'namespace', value: 'a' },
+    ]);
   });
 });

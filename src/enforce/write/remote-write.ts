@@ -51,7 +51,10 @@ export function enforceRemoteWrite(body: Buffer, policy: LabelPolicy, options: R
   const version = readRemoteWriteVersion(options.contentType, options.contentEncoding, options.acceptsRemoteWrite2);
   const message = uncompressSnappy(body, options.maxDecompressedBytes, 'remote write body');
   const compiled = compileWritePolicy(policy.selectors);
-  const result = version === 2 ? enforceWriteRequestV2(message, compiled, options.injectLabels) : enforceWriteRequestV1(message, compiled, options.injectLabels);
+  const result =
+    version === 2
+      ? enforceWriteRequestV2(message, compiled, options.injectLabels)
+      : enforceWriteRequestV1(message, compiled, options.injectLabels);
   if (result.message === undefined) return { body, isModified: false, seriesCount: result.seriesCount };
   return { body: compressSnappy(result.message), isModified: true, seriesCount: result.seriesCount };
 }

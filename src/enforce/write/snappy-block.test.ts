@@ -26,8 +26,13 @@ function ours(body: Buffer, max = 1 << 20): Buffer | undefined {
 // Data with repeats (copies of every offset size, overlapping ones) and runs of literals.
 const chunk = fc.oneof(
   fc.uint8Array({ maxLength: 80 }),
-  fc.tuple(fc.uint8Array({ minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 400 })).map(([pattern, times]) => Uint8Array.from({ length: pattern.length * times }, (_, i) => pattern[i % pattern.length] as number)),
-  fc.constantFrom(new Uint8Array(70000), Uint8Array.from({ length: 3000 }, (_, i) => i % 251)),
+  fc
+    .tuple(fc.uint8Array({ minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 400 }))
+    .map(([pattern, times]) => Uint8Array.from({ length: pattern.length * times }, (_, i) => pattern[i % pattern.length] as number)),
+  fc.constantFrom(
+    new Uint8Array(70000),
+    Uint8Array.from({ length: 3000 }, (_, i) => i % 251),
+  ),
 );
 const data = fc.array(chunk, { maxLength: 8 }).map((chunks) => Buffer.concat(chunks));
 
@@ -44,16 +49,20 @@ describe('uncompressSnappyBlock (against snappyjs)', () => {
 
   it('on mutated bodies, refuses or decodes exactly what snappyjs decodes', () => {
     fc.assert(
-      fc.property(data, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.boolean()), { minLength: 1, maxLength: 3 }), (input, mutations) => {
-        let body = Buffer.from(snappy.compress(input));
-        for (const [at, byte, truncate] of mutations) {
-          if (body.length === 0) break;
-          if (truncate) body = body.subarray(0, at % body.length);
-          else body[at % body.length] = byte;
-        }
-        const got = ours(body);
-        if (got !== undefined) assert.deepEqual(got, reference(body));
-      }),
+      fc.property(
+        data,
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.boolean()), { minLength: 1, maxLength: 3 }),
+        (input, mutations) => {
+          let body = Buffer.from(snappy.compress(input));
+          for (const [at, byte, truncate] of mutations) {
+            if (body.length === 0) break;
+            if (truncate) body = body.subarray(0, at % body.length);
+            else body[at % body.length] = byte;
+          }
+          const got = ours(body);
+          if (got !== undefined) assert.deepEqual(got, reference(body));
+        },
+      ),
       { numRuns: 1000 },
     );
   });

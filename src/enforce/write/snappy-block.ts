@@ -61,7 +61,9 @@ export function uncompressSnappyBlock(body: Buffer, maxBytes: number, what: stri
     } else {
       if (pos + 4 > end) fail('truncated copy');
       count = 1 + (tag >>> 2);
-      offset = ((body[pos] as number) | ((body[pos + 1] as number) << 8) | ((body[pos + 2] as number) << 16)) + (body[pos + 3] as number) * 0x1000000;
+      offset =
+        ((body[pos] as number) | ((body[pos + 1] as number) << 8) | ((body[pos + 2] as number) << 16)) +
+        (body[pos + 3] as number) * 0x1000000;
       pos += 4;
     }
     if (offset === 0 || offset > op) fail('copy offset out of range');

@@ -24,8 +24,13 @@ function decode(codec: SnappyCodec, body: Buffer, max = 1 << 20): Buffer | undef
 // Data with repeats (copies of every offset size, overlapping ones) and runs of literals.
 const chunk = fc.oneof(
   fc.uint8Array({ maxLength: 80 }),
-  fc.tuple(fc.uint8Array({ minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 400 })).map(([pattern, times]) => Uint8Array.from({ length: pattern.length * times }, (_, i) => pattern[i % pattern.length] as number)),
-  fc.constantFrom(new Uint8Array(70000), Uint8Array.from({ length: 3000 }, (_, i) => i % 251)),
+  fc
+    .tuple(fc.uint8Array({ minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 400 }))
+    .map(([pattern, times]) => Uint8Array.from({ length: pattern.length * times }, (_, i) => pattern[i % pattern.length] as number)),
+  fc.constantFrom(
+    new Uint8Array(70000),
+    Uint8Array.from({ length: 3000 }, (_, i) => i % 251),
+  ),
 );
 const data = fc.array(chunk, { maxLength: 8 }).map((chunks) => Buffer.concat(chunks));
 const mutations = fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.boolean()), { minLength: 1, maxLength: 3 });
@@ -133,7 +138,10 @@ describe('snappy codec: the pure-JS fallback', () => {
       }),
       JS_SNAPPY,
     );
-    assert.equal(loadSnappyCodec(() => ({}) as NativeSnappyBinding), JS_SNAPPY);
+    assert.equal(
+      loadSnappyCodec(() => ({}) as NativeSnappyBinding),
+      JS_SNAPPY,
+    );
   });
 
   it('serves the enforcers when `snappy` cannot be resolved (a process whose resolver refuses it)', () => {
@@ -152,12 +160,21 @@ let refused = '';
 try { enforceRemoteWrite(Buffer.from([10, 0x04, 0x61, 0x62]), policy, options); } catch (error) { refused = error.constructor.name; }
 console.log(JSON.stringify({ codec: SNAPPY.name, modified: out.isModified, decoded: SNAPPY.uncompress(out.body, 1 << 20, 'out').toString('latin1').includes('namespace'), refused }));
 `;
-    const result = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(hook)}`, '--import', 'tsx', '--input-type=module', '-e', script], {
-      cwd: fileURLToPath(new URL('../../..', import.meta.url)),
-      encoding: 'utf8',
-      timeout: 20_000,
-    });
+    const result = spawnSync(
+      process.execPath,
+      ['--import', `data:text/javascript,${encodeURIComponent(hook)}`, '--import', 'tsx', '--input-type=module', '-e', script],
+      {
+        cwd: fileURLToPath(new URL('../../..', import.meta.url)),
+        encoding: 'utf8',
+        timeout: 20_000,
+      },
+    );
     assert.equal(result.status, 0, result.stderr);
-    assert.deepEqual(JSON.parse(result.stdout.trim().split('\n').at(-1) ?? ''), { codec: 'js', modified: true, decoded: true, refused: 'UnsupportedInput' });
+    assert.deepEqual(JSON.parse(result.stdout.trim().split('\n').at(-1) ?? ''), {
+      codec: 'js',
+      modified: true,
+      decoded: true,
+      refused: 'UnsupportedInput',
+    });
   });
 });

@@ -43,7 +43,8 @@ export function nativeSnappyCodec(binding: NativeSnappyBinding): SnappyCodec {
       } catch (error) {
         throw new UnsupportedInput(`${what} is not valid snappy (block format): ${(error as Error).message}`);
       }
-      if (typeof out === 'string' || out.length !== length) throw new UnsupportedInput(`${what} is not valid snappy (block format): output ${out.length} bytes, stated ${length}`);
+      if (typeof out === 'string' || out.length !== length)
+        throw new UnsupportedInput(`${what} is not valid snappy (block format): output ${out.length} bytes, stated ${length}`);
       return out;
     },
     compress: (message) => binding.compressSync(message, { copyOutputData: true }),
@@ -51,7 +52,9 @@ export function nativeSnappyCodec(binding: NativeSnappyBinding): SnappyCodec {
 }
 
 /** The native codec when `load` returns the `snappy` package, else (no binary for this platform, a load error) the pure-JS one. */
-export function loadSnappyCodec(load: () => NativeSnappyBinding = () => createRequire(import.meta.url)('snappy') as NativeSnappyBinding): SnappyCodec {
+export function loadSnappyCodec(
+  load: () => NativeSnappyBinding = () => createRequire(import.meta.url)('snappy') as NativeSnappyBinding,
+): SnappyCodec {
   try {
     const binding = load();
     if (typeof binding.uncompressSync !== 'function' || typeof binding.compressSync !== 'function') return JS_SNAPPY;

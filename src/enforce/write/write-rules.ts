@@ -48,8 +48,11 @@ export function compileWritePolicy(selectors: readonly LabelSelector[]): WritePo
         literals: rule.literals.map((literal) => Buffer.from(literal, 'utf8')),
         regexes: rule.regexes.map((re) => new RegExp(`^(?:${re})$`, 'u')),
       };
-    }));
-  const injectables = labels.map((_, slot) => (compiled.length === 1 ? injectableOf((compiled[0] as WriteRule[]).filter((rule) => rule.slot === slot)) : undefined));
+    }),
+  );
+  const injectables = labels.map((_, slot) =>
+    compiled.length === 1 ? injectableOf((compiled[0] as WriteRule[]).filter((rule) => rule.slot === slot)) : undefined,
+  );
   return { names: labels.map((label) => Buffer.from(label, 'utf8')), labels, selectors: compiled, injectables, ruleCount };
 }
 
@@ -58,7 +61,9 @@ function injectableOf(rules: readonly WriteRule[]): Buffer | undefined {
   const first = rules[0];
   if (first === undefined || first.regexes.length > 0 || first.literals.length !== 1) return undefined;
   const literal = first.literals[0] as Buffer;
-  const isSame = rules.every((rule) => rule.regexes.length === 0 && rule.literals.length === 1 && literal.equals(rule.literals[0] as Buffer));
+  const isSame = rules.every(
+    (rule) => rule.regexes.length === 0 && rule.literals.length === 1 && literal.equals(rule.literals[0] as Buffer),
+  );
   return isSame ? literal : undefined;
 }
 

@@ -8,7 +8,16 @@ import type { DecisionRecord } from './record.js';
 import type { LineWriter } from './writer.js';
 
 function record(n: number): DecisionRecord {
-  return { time: '2026-01-01T00:00:00.000Z', requestId: `req-${n}`, traceId: 't', decision: 'deny', code: 'no_label_policy', status: 403, method: 'GET', durationMs: 1 };
+  return {
+    time: '2026-01-01T00:00:00.000Z',
+    requestId: `req-${n}`,
+    traceId: 't',
+    decision: 'deny',
+    code: 'no_label_policy',
+    status: 403,
+    method: 'GET',
+    durationMs: 1,
+  };
 }
 
 /** A writer whose appends complete only when the test says (a disk that cannot keep up), or fail. */
@@ -44,8 +53,16 @@ function heldWriter() {
 
 function makeLog(writer: LineWriter, maxQueue: number, registry = new Registry()) {
   const log = createDecisionLog({
-    sink: 'file', writer, state: { seq: 0, prev: GENESIS }, maxBytes: Number.POSITIVE_INFINITY, bytesInFile: 0, firstSeqInFile: 0,
-    maxQueue, logger: createLogger({ level: 'silent' }), now: () => 0, retryMs: 1,
+    sink: 'file',
+    writer,
+    state: { seq: 0, prev: GENESIS },
+    maxBytes: Number.POSITIVE_INFINITY,
+    bytesInFile: 0,
+    firstSeqInFile: 0,
+    maxQueue,
+    logger: createLogger({ level: 'silent' }),
+    now: () => 0,
+    retryMs: 1,
   });
   log.useRegistry(registry);
   return { log, registry };
@@ -67,7 +84,10 @@ test('records are chained in the order they are written, and batched while the w
   await log.flushed();
   assert.equal(held.written.length, 3);
   const lines = held.written.map((l) => JSON.parse(l) as { seq: number; prev: string; requestId: string });
-  assert.deepEqual(lines.map((l) => l.seq), [0, 1, 2]);
+  assert.deepEqual(
+    lines.map((l) => l.seq),
+    [0, 1, 2],
+  );
   assert.equal(lines[0]?.prev, GENESIS);
   assert.equal(lines[1]?.prev, hashLine(held.written[0] as string));
   assert.equal(lines[2]?.requestId, 'req-3');
@@ -91,7 +111,10 @@ test('a full queue drops records, counts them, says so in the chain, and is not 
   held.release();
   await log.flushed();
   const lines = held.written.map((l) => JSON.parse(l) as { dropped?: number; requestId?: string });
-  assert.deepEqual(lines.map((l) => l.requestId ?? `dropped ${l.dropped}`), ['req-1', 'req-2', 'dropped 2', 'req-5']);
+  assert.deepEqual(
+    lines.map((l) => l.requestId ?? `dropped ${l.dropped}`),
+    ['req-1', 'req-2', 'dropped 2', 'req-5'],
+  );
 });
 
 test('failing writes are retried with their lines kept, and the log is not accepting while they fail', async () => {
@@ -121,6 +144,16 @@ test('the stream writer (sink = "stdout") writes the same chained lines to its s
   log.write(record(1));
   log.write(record(2));
   await log.flushed();
-  const lines = Buffer.concat(chunks).toString('utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { seq: number; requestId: string });
-  assert.deepEqual(lines.map((l) => [l.seq, l.requestId]), [[0, 'req-1'], [1, 'req-2']]);
+  const lines = Buffer.concat(chunks)
+    .toString('utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { seq: number; requestId: string });
+  assert.deepEqual(
+    lines.map((l) => [l.seq, l.requestId]),
+    [
+      [0, 'req-1'],
+      [1, 'req-2'],
+    ],
+  );
 });

@@ -35,13 +35,14 @@ export async function openFileWriter(options: FileWriterOptions): Promise<Opened
   const firstSeq = existing.bytes > 0 ? (firstSeqOf(existing.firstLine) ?? state.seq) : state.seq;
   let fd = await openFd(path);
   let dirty = false;
-  const timer = options.fsync === 'interval'
-    ? setInterval(() => {
-        if (!dirty) return;
-        dirty = false;
-        fdatasync(fd, () => {});
-      }, options.fsyncIntervalMs)
-    : undefined;
+  const timer =
+    options.fsync === 'interval'
+      ? setInterval(() => {
+          if (!dirty) return;
+          dirty = false;
+          fdatasync(fd, () => {});
+        }, options.fsyncIntervalMs)
+      : undefined;
   timer?.unref();
 
   const writeAll = (data: Buffer, offset: number, done: (error: Error | null) => void): void => {
@@ -71,11 +72,14 @@ export async function openFileWriter(options: FileWriterOptions): Promise<Opened
         close(old, () => {
           shiftRotated(path, options.maxFiles)
             .then(() => openFd(path))
-            .then((next) => {
-              fd = next;
-              dirty = false;
-              done(null);
-            }, (error: Error) => done(error));
+            .then(
+              (next) => {
+                fd = next;
+                dirty = false;
+                done(null);
+              },
+              (error: Error) => done(error),
+            );
         });
       });
     },
@@ -120,8 +124,15 @@ async function readEnds(path: string): Promise<{ bytes: number; firstLine?: stri
     const tail = Buffer.alloc(tailLength);
     await handle.read(tail, 0, tailLength, size - tailLength);
     const firstLine = head.toString('utf8').split('\n')[0];
-    const lines = tail.toString('utf8').split('\n').filter((line) => line !== '');
-    return { bytes: size, ...(firstLine !== undefined ? { firstLine } : {}), ...(lines.length > 0 ? { lastLine: lines[lines.length - 1] } : {}) };
+    const lines = tail
+      .toString('utf8')
+      .split('\n')
+      .filter((line) => line !== '');
+    return {
+      bytes: size,
+      ...(firstLine !== undefined ? { firstLine } : {}),
+      ...(lines.length > 0 ? { lastLine: lines[lines.length - 1] } : {}),
+    };
   } finally {
     await handle.close();
   }

@@ -26,7 +26,8 @@ export async function openDecisionLog(
   section: DecisionLogSection,
   deps: { readonly logger: Logger; readonly now: () => number; readonly previous?: SharedDecisionLog | undefined },
 ): Promise<SharedDecisionLog> {
-  const target = section.sink === 'file' ? `file:${section.path ?? ''}` : section.sink === 'otlp' ? `otlp:${section.otlp_endpoint ?? ''}` : 'stdout';
+  const target =
+    section.sink === 'file' ? `file:${section.path ?? ''}` : section.sink === 'otlp' ? `otlp:${section.otlp_endpoint ?? ''}` : 'stdout';
   if (deps.previous?.target === target) {
     deps.previous.retain();
     return deps.previous;
@@ -47,11 +48,21 @@ export async function openDecisionLog(
 }
 
 /** `file` and `stdout`: chained JSON lines (decision-log.ts). */
-async function openLineLog(section: DecisionLogSection, deps: { readonly logger: Logger; readonly now: () => number }): Promise<DecisionLog> {
-  const checkpointKey = section.checkpoint_key_file === undefined ? undefined : Buffer.from((await readFile(section.checkpoint_key_file, 'utf8')).trim());
-  const opened = section.sink === 'file'
-    ? await openFileWriter({ path: section.path as string, maxFiles: section.max_files, fsync: section.fsync, fsyncIntervalMs: section.fsync_interval })
-    : { writer: createStreamWriter(process.stdout), state: { seq: 0, prev: GENESIS }, bytes: 0, firstSeq: 0 };
+async function openLineLog(
+  section: DecisionLogSection,
+  deps: { readonly logger: Logger; readonly now: () => number },
+): Promise<DecisionLog> {
+  const checkpointKey =
+    section.checkpoint_key_file === undefined ? undefined : Buffer.from((await readFile(section.checkpoint_key_file, 'utf8')).trim());
+  const opened =
+    section.sink === 'file'
+      ? await openFileWriter({
+          path: section.path as string,
+          maxFiles: section.max_files,
+          fsync: section.fsync,
+          fsyncIntervalMs: section.fsync_interval,
+        })
+      : { writer: createStreamWriter(process.stdout), state: { seq: 0, prev: GENESIS }, bytes: 0, firstSeq: 0 };
   return createDecisionLog({
     sink: section.sink,
     writer: opened.writer,

@@ -5,17 +5,29 @@ import { retryAfterMs } from './otlp-export.js';
 import type { DecisionRecord } from './record.js';
 
 const record: DecisionRecord = {
-  time: '2026-12-06T05:31:02.114Z', requestId: 'r-1', traceId: '0'.repeat(32), decision: 'error', code: 'upstream_unavailable', status: 502,
-  method: 'GET', durationMs: 1, decidedBy: 'static-token', tenants: ['a', 'b'], query: { before: 'query="quoted"\nq=\\' },
+  time: '2026-12-06T05:31:02.114Z',
+  requestId: 'r-1',
+  traceId: '0'.repeat(32),
+  decision: 'error',
+  code: 'upstream_unavailable',
+  status: 502,
+  method: 'GET',
+  durationMs: 1,
+  decidedBy: 'static-token',
+  tenants: ['a', 'b'],
+  query: { before: 'query="quoted"\nq=\\' },
 };
 
 test('a log record in the OTLP JSON mapping: int64 as strings, an all-zero trace id left out, the record as the body', () => {
   const request = JSON.parse(encodeExportRequest(encodeResource('gw', '1.2.3'), [encodeLogRecord(record), encodeLogRecord(record)])) as {
     resourceLogs: { resource: unknown; scopeLogs: { logRecords: Record<string, unknown>[] }[] }[];
   };
-  assert.deepEqual(request.resourceLogs[0]?.resource, { attributes: [
-    { key: 'service.name', value: { stringValue: 'gw' } }, { key: 'service.version', value: { stringValue: '1.2.3' } },
-  ] });
+  assert.deepEqual(request.resourceLogs[0]?.resource, {
+    attributes: [
+      { key: 'service.name', value: { stringValue: 'gw' } },
+      { key: 'service.version', value: { stringValue: '1.2.3' } },
+    ],
+  });
   const logRecords = request.resourceLogs[0]?.scopeLogs[0]?.logRecords ?? [];
   assert.equal(logRecords.length, 2);
   const [first] = logRecords;
@@ -24,9 +36,12 @@ test('a log record in the OTLP JSON mapping: int64 as strings, an all-zero trace
   assert.equal(first?.traceId, undefined);
   assert.deepEqual(JSON.parse((first?.body as { stringValue: string } | undefined)?.stringValue ?? ''), record);
   assert.deepEqual(first?.attributes, [
-    { key: 'decision', value: { stringValue: 'error' } }, { key: 'status', value: { intValue: '502' } },
-    { key: 'code', value: { stringValue: 'upstream_unavailable' } }, { key: 'tenant', value: { stringValue: 'a|b' } },
-    { key: 'authenticator', value: { stringValue: 'static-token' } }, { key: 'request_id', value: { stringValue: 'r-1' } },
+    { key: 'decision', value: { stringValue: 'error' } },
+    { key: 'status', value: { intValue: '502' } },
+    { key: 'code', value: { stringValue: 'upstream_unavailable' } },
+    { key: 'tenant', value: { stringValue: 'a|b' } },
+    { key: 'authenticator', value: { stringValue: 'static-token' } },
+    { key: 'request_id', value: { stringValue: 'r-1' } },
   ]);
 });
 

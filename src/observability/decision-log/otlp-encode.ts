@@ -28,8 +28,10 @@ export function encodeLogRecord(record: DecisionRecord): string {
   if (record.identity !== undefined) attributes += `,${stringAttr('subject', record.identity.subject)}`;
   attributes += `,${stringAttr('request_id', record.requestId)}`;
   const trace = TRACE_ID.test(record.traceId) && record.traceId !== ZERO_TRACE ? `,"traceId":"${record.traceId}"` : '';
-  return `{"timeUnixNano":"${nanos}","observedTimeUnixNano":"${nanos}","severityNumber":${severityNumber},"severityText":"${severityText}",`
-    + `"body":{"stringValue":${JSON.stringify(JSON.stringify(record))}},"attributes":[${attributes}]${trace}}`;
+  return (
+    `{"timeUnixNano":"${nanos}","observedTimeUnixNano":"${nanos}","severityNumber":${severityNumber},"severityText":"${severityText}",` +
+    `"body":{"stringValue":${JSON.stringify(JSON.stringify(record))}},"attributes":[${attributes}]${trace}}`
+  );
 }
 
 /** The resource and scope every batch carries, encoded once per sink. */
@@ -45,7 +47,11 @@ export function encodeExportRequest(resource: string, logRecords: readonly strin
 }
 
 // SeverityNumber (logs.proto): INFO = 9, WARN = 13, ERROR = 17.
-const SEVERITY: Readonly<Record<DecisionRecord['decision'], readonly [number, string]>> = { allow: [9, 'INFO'], deny: [13, 'WARN'], error: [17, 'ERROR'] };
+const SEVERITY: Readonly<Record<DecisionRecord['decision'], readonly [number, string]>> = {
+  allow: [9, 'INFO'],
+  deny: [13, 'WARN'],
+  error: [17, 'ERROR'],
+};
 const TRACE_ID = /^[0-9a-f]{32}$/;
 const ZERO_TRACE = '0'.repeat(32);
 

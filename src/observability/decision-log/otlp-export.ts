@@ -30,12 +30,14 @@ export function postExport(target: ExportTarget, body: string, done: (outcome: E
     headersTimeout: target.timeoutMs,
     bodyTimeout: target.timeoutMs,
     signal: AbortSignal.timeout(target.timeoutMs),
-  }).then(
-    async (response) => {
+  })
+    .then(async (response) => {
       const text = await response.body.text();
       done(outcomeOf(response.statusCode, response.headers['retry-after'], text));
-    },
-  ).catch((error: unknown) => done({ kind: 'retry', retryAfter: undefined, error: error instanceof Error ? error : new Error(String(error)) }));
+    })
+    .catch((error: unknown) =>
+      done({ kind: 'retry', retryAfter: undefined, error: error instanceof Error ? error : new Error(String(error)) }),
+    );
 }
 
 function outcomeOf(status: number, retryAfter: string | string[] | undefined, text: string): ExportOutcome {

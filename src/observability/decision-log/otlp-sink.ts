@@ -31,7 +31,12 @@ export function createOtlpSink(settings: OtlpSinkSettings, deps: OtlpSinkDeps): 
   const resource = encodeResource(settings.serviceName, undefined);
   const ownDispatcher = deps.dispatcher === undefined ? new Agent({ connections: 2 }) : undefined;
   const headers = { ...settings.headers, 'content-type': 'application/json' };
-  const exportTarget: ExportTarget = { endpoint: settings.endpoint, headers, dispatcher: deps.dispatcher ?? (ownDispatcher as Dispatcher), timeoutMs: settings.timeoutMs };
+  const exportTarget: ExportTarget = {
+    endpoint: settings.endpoint,
+    headers,
+    dispatcher: deps.dispatcher ?? (ownDispatcher as Dispatcher),
+    timeoutMs: settings.timeoutMs,
+  };
   const queue: string[] = [];
   let inFlight: string[] | undefined;
   let metrics: LogMetrics = UNCOUNTED;
@@ -81,7 +86,8 @@ export function createOtlpSink(settings: OtlpSinkSettings, deps: OtlpSinkDeps): 
 
   function retry(batch: string[], retryAfter: string | string[] | undefined, error: Error): void {
     metrics.writeErrors.inc();
-    if (!failing) deps.logger.error({ err: error, sink: 'otlp' }, 'decision log: export to the collector failed; retrying (records queue meanwhile)');
+    if (!failing)
+      deps.logger.error({ err: error, sink: 'otlp' }, 'decision log: export to the collector failed; retrying (records queue meanwhile)');
     failing = true;
     attempt++;
     settleWaiters();
@@ -141,13 +147,19 @@ function countOutcome(outcome: Exclude<ExportOutcome, { kind: 'retry' }>, record
     metrics.written.inc(records);
     if (outcome.rejected === 0) return;
     metrics.dropped.inc(outcome.rejected);
-    logger.warn({ sink: 'otlp', rejected: outcome.rejected }, 'decision log: the collector rejected records of an export (partial success)');
+    logger.warn(
+      { sink: 'otlp', rejected: outcome.rejected },
+      'decision log: the collector rejected records of an export (partial success)',
+    );
     return;
   }
   // Not retryable (OTLP/HTTP: a 400 will never be accepted): dropped, and said so.
   metrics.writeErrors.inc();
   metrics.dropped.inc(records);
-  logger.error({ sink: 'otlp', status: outcome.status, records, answer: outcome.answer }, 'decision log: the collector refused an export; its records are dropped');
+  logger.error(
+    { sink: 'otlp', status: outcome.status, records, answer: outcome.answer },
+    'decision log: the collector refused an export; its records are dropped',
+  );
 }
 
 /** At close: what could not be sent is dropped (counted); a failing collector is not waited for (its timeout). */

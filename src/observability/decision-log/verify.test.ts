@@ -12,7 +12,15 @@ import { verifyChain } from './verify.js';
 const KEY = Buffer.from('checkpoint-key-of-the-test');
 
 function record(n: number): DecisionRecord {
-  return { time: new Date(1_700_000_000_000 + n).toISOString(), requestId: `req-${n}`, traceId: 't', decision: 'allow', status: 200, method: 'GET', durationMs: 1 };
+  return {
+    time: new Date(1_700_000_000_000 + n).toISOString(),
+    requestId: `req-${n}`,
+    traceId: 't',
+    decision: 'allow',
+    status: 200,
+    method: 'GET',
+    durationMs: 1,
+  };
 }
 
 /** Writes `count` records to `dir/decisions.jsonl`, rotating every ~`maxBytes`; returns the files, oldest first. */
@@ -20,14 +28,28 @@ async function writeLog(dir: string, count: number, maxBytes = 1 << 20, key: Buf
   const path = join(dir, 'decisions.jsonl');
   const opened = await openFileWriter({ path, maxFiles: 10, fsync: 'never', fsyncIntervalMs: 1000 });
   const log = createDecisionLog({
-    sink: 'file', writer: opened.writer, state: opened.state, maxBytes, bytesInFile: opened.bytes, firstSeqInFile: opened.firstSeq,
-    maxQueue: 100_000, ...(key ? { checkpointKey: key } : {}), logger: createLogger({ level: 'silent' }), now: () => 1_700_000_000_000,
+    sink: 'file',
+    writer: opened.writer,
+    state: opened.state,
+    maxBytes,
+    bytesInFile: opened.bytes,
+    firstSeqInFile: opened.firstSeq,
+    maxQueue: 100_000,
+    ...(key ? { checkpointKey: key } : {}),
+    logger: createLogger({ level: 'silent' }),
+    now: () => 1_700_000_000_000,
   });
   for (let n = 0; n < count; n++) log.write(record(n));
   await log.close();
   const files = [path];
   for (let n = 1; n <= 10; n++) {
-    if (await readFile(`${path}.${n}`).then(() => true, () => false)) files.unshift(`${path}.${n}`);
+    if (
+      await readFile(`${path}.${n}`).then(
+        () => true,
+        () => false,
+      )
+    )
+      files.unshift(`${path}.${n}`);
   }
   return files;
 }
@@ -67,12 +89,36 @@ test('a restart appends to the file and the chain goes on', () =>
   }));
 
 const TAMPERING: { name: string; edit: (lines: string[]) => string[]; want: RegExp }[] = [
-  { name: 'a deleted record', edit: (l) => l.filter((_, i) => i !== 4), want: /decisions\.jsonl:5: seq 5 follows seq 3 .*: seq 4 is missing/ },
-  { name: 'several deleted records', edit: (l) => l.filter((_, i) => i < 2 || i > 5), want: /:3: seq 6 follows seq 1 .*: seq 2\.\.5 are missing/ },
-  { name: 'an altered record', edit: (l) => l.map((line, i) => (i === 3 ? line.replace('"allow"', '"deny"') : line)), want: /:5: seq 4 does not chain to the line before it \(.*decisions\.jsonl:4, seq 3\): that line was altered/ },
-  { name: 'an altered record whose seq and prev were kept', edit: (l) => l.map((line, i) => (i === 7 ? line.replace('req-7', 'req-x') : line)), want: /:9: seq 8 does not chain to the line before it \(.*:8, seq 7\)/ },
-  { name: 'two records swapped', edit: (l) => [...l.slice(0, 2), l[3] as string, l[2] as string, ...l.slice(4)], want: /:3: seq 3 follows seq 1 .*: seq 2 is missing/ },
-  { name: 'a record moved back', edit: (l) => [...l.slice(0, 6), l[2] as string, ...l.slice(6)], want: /:7: seq 2 after seq 5 .*: lines out of order or repeated/ },
+  {
+    name: 'a deleted record',
+    edit: (l) => l.filter((_, i) => i !== 4),
+    want: /decisions\.jsonl:5: seq 5 follows seq 3 .*: seq 4 is missing/,
+  },
+  {
+    name: 'several deleted records',
+    edit: (l) => l.filter((_, i) => i < 2 || i > 5),
+    want: /:3: seq 6 follows seq 1 .*: seq 2\.\.5 are missing/,
+  },
+  {
+    name: 'an altered record',
+    edit: (l) => l.map((line, i) => (i === 3 ? line.replace('"allow"', '"deny"') : line)),
+    want: /:5: seq 4 does not chain to the line before it \(.*decisions\.jsonl:4, seq 3\): that line was altered/,
+  },
+  {
+    name: 'an altered record whose seq and prev were kept',
+    edit: (l) => l.map((line, i) => (i === 7 ? line.replace('req-7', 'req-x') : line)),
+    want: /:9: seq 8 does not chain to the line before it \(.*:8, seq 7\)/,
+  },
+  {
+    name: 'two records swapped',
+    edit: (l) => [...l.slice(0, 2), l[3] as string, l[2] as string, ...l.slice(4)],
+    want: /:3: seq 3 follows seq 1 .*: seq 2 is missing/,
+  },
+  {
+    name: 'a record moved back',
+    edit: (l) => [...l.slice(0, 6), l[2] as string, ...l.slice(6)],
+    want: /:7: seq 2 after seq 5 .*: lines out of order or repeated/,
+  },
   { name: 'a line cut short', edit: (l) => l.map((line, i) => (i === 5 ? line.slice(0, 40) : line)), want: /:6: not a chained JSON line/ },
 ];
 
@@ -102,7 +148,10 @@ test('caught: the head of a rotated file removed (its checkpoint says where it s
     await editLines(files[0] as string, (l) => l.slice(3));
     // Given alone, the file's checkpoint still tells.
     const report = await verifyChain([files[0] as string, files[1] as string], KEY);
-    assert.match(report.broken ?? 'not caught', /the checkpoint says its file starts at seq 0, it starts at seq 3: the file's first lines were removed/);
+    assert.match(
+      report.broken ?? 'not caught',
+      /the checkpoint says its file starts at seq 0, it starts at seq 3: the file's first lines were removed/,
+    );
   }));
 
 test('caught: the tail of a rotated file removed (with its checkpoint)', () =>

@@ -59,9 +59,13 @@ export async function verifyChain(files: readonly string[], key?: Buffer): Promi
           if (seq === 0 && prev !== GENESIS) return report(`${at}: seq 0 does not start from the genesis hash`);
           if (seq !== 0) notes.push(`the chain starts at seq ${seq} in ${file}: the files before it were not given`);
         } else {
-          if (seq > last.seq + 1) return report(`${at}: seq ${seq} follows seq ${last.seq} (${last.at}): ${describeGap(last.seq + 1, seq - 1)} missing`);
+          if (seq > last.seq + 1)
+            return report(`${at}: seq ${seq} follows seq ${last.seq} (${last.at}): ${describeGap(last.seq + 1, seq - 1)} missing`);
           if (seq <= last.seq) return report(`${at}: seq ${seq} after seq ${last.seq} (${last.at}): lines out of order or repeated`);
-          if (prev !== last.hash) return report(`${at}: seq ${seq} does not chain to the line before it (${last.at}, seq ${last.seq}): that line was altered, or this one was`);
+          if (prev !== last.hash)
+            return report(
+              `${at}: seq ${seq} does not chain to the line before it (${last.at}, seq ${last.seq}): that line was altered, or this one was`,
+            );
         }
         fileFirstSeq ??= seq;
         if (parsed.checkpoint !== undefined) {
@@ -109,7 +113,14 @@ function parseLine(line: string): ParsedLine | undefined {
   return { seq, prev, ...(checkpoint !== undefined ? { checkpoint: checkpoint as ParsedLine['checkpoint'] & object } : {}) };
 }
 
-function checkCheckpoint(checkpoint: NonNullable<ParsedLine['checkpoint']>, seq: number, prev: string, fileFirstSeq: number, key: Buffer | undefined, notes: string[]): string | undefined {
+function checkCheckpoint(
+  checkpoint: NonNullable<ParsedLine['checkpoint']>,
+  seq: number,
+  prev: string,
+  fileFirstSeq: number,
+  key: Buffer | undefined,
+  notes: string[],
+): string | undefined {
   if (checkpoint.firstSeq !== fileFirstSeq) {
     return `the checkpoint says its file starts at seq ${String(checkpoint.firstSeq)}, it starts at seq ${fileFirstSeq}: the file's first lines were removed`;
   }
@@ -121,6 +132,6 @@ function checkCheckpoint(checkpoint: NonNullable<ParsedLine['checkpoint']>, seq:
   if (typeof mac !== 'string') return 'the checkpoint carries no HMAC, and a key was given';
   const want = Buffer.from(checkpointMac(key, seq, prev, fileFirstSeq), 'hex');
   const got = Buffer.from(mac, 'hex');
-  if (got.length !== want.length || !timingSafeEqual(got, want)) return 'the checkpoint\'s HMAC does not match (forged, or another key)';
+  if (got.length !== want.length || !timingSafeEqual(got, want)) return "the checkpoint's HMAC does not match (forged, or another key)";
   return undefined;
 }

@@ -67,7 +67,9 @@ export function isSilenceWithinPolicy(matchers: readonly SilenceMatcher[], polic
  */
 export function formatFilterMatchers(policy: LimitedPolicy): string[] {
   if (policy.selectors.length !== 1) return [];
-  return selectorMatchers(policy.selectors[0] as LabelSelector).map((m: PolicyMatcher) => `${m.label}${m.op}"${escapeMatcherValue(m.value)}"`);
+  return selectorMatchers(policy.selectors[0] as LabelSelector).map(
+    (m: PolicyMatcher) => `${m.label}${m.op}"${escapeMatcherValue(m.value)}"`,
+  );
 }
 
 function escapeMatcherValue(value: string): string {

@@ -80,10 +80,14 @@ describe('alertmanager preset', () => {
   it('filters alerts and alert groups in the response to the policy', () => {
     const alerts = filter('/api/v2/alerts', [alert('a', 'mine'), alert('b'), alert(undefined)], context(nsA));
     assert.deepEqual(alerts, [alert('a', 'mine')]);
-    const groups = filter('/api/v2/alerts/groups', [
-      { labels: {}, receiver: { name: 'r' }, alerts: [alert('a'), alert('b')] },
-      { labels: {}, receiver: { name: 'r' }, alerts: [alert('c')] },
-    ], context(nsA));
+    const groups = filter(
+      '/api/v2/alerts/groups',
+      [
+        { labels: {}, receiver: { name: 'r' }, alerts: [alert('a'), alert('b')] },
+        { labels: {}, receiver: { name: 'r' }, alerts: [alert('c')] },
+      ],
+      context(nsA),
+    );
     assert.deepEqual(groups, [{ labels: {}, receiver: { name: 'r' }, alerts: [alert('a')] }]);
   });
 
@@ -105,7 +109,10 @@ describe('alertmanager preset', () => {
   it('answers a single silence outside the policy with 404', () => {
     const endpoint = table.match('GET', '/api/v2/silence/0a1b2c3d-0000-4000-8000-000000000000');
     const other = Buffer.from(JSON.stringify(silence([eq('b')])));
-    assert.throws(() => endpoint.filterResponse?.(other, context(nsA)), (e: unknown) => e instanceof HttpError && e.status === 404);
+    assert.throws(
+      () => endpoint.filterResponse?.(other, context(nsA)),
+      (e: unknown) => e instanceof HttpError && e.status === 404,
+    );
     const mine = Buffer.from(JSON.stringify(silence([eq('a')])));
     assert.equal(endpoint.filterResponse?.(mine, context(nsA)), mine);
   });
@@ -118,14 +125,20 @@ describe('alertmanager preset', () => {
 
   it('accepts a new silence confined to the policy and refuses wider ones', async () => {
     await transform(request('POST', '/api/v2/silences', { matchers: [eq('a')], startsAt: 's', endsAt: 'e' }), context(nsA));
-    const wide = await refusal(request('POST', '/api/v2/silences', { matchers: [{ name: 'alertname', value: 'X', isRegex: false }] }), context(nsA));
+    const wide = await refusal(
+      request('POST', '/api/v2/silences', { matchers: [{ name: 'alertname', value: 'X', isRegex: false }] }),
+      context(nsA),
+    );
     assert.equal(wide.code, 'policy_violation');
-    const regex = await refusal(request('POST', '/api/v2/silences', { matchers: [{ name: 'namespace', value: '.+', isRegex: true }] }), context(nsA));
+    const regex = await refusal(
+      request('POST', '/api/v2/silences', { matchers: [{ name: 'namespace', value: '.+', isRegex: true }] }),
+      context(nsA),
+    );
     assert.equal(regex.status, 403);
   });
 
   it('updates a silence by id only when the existing one is within the policy too', async () => {
-    const upstream = lookupOf({ 'a0': silence([eq('a')], 'a0'), 'b0': silence([eq('b')], 'b0') });
+    const upstream = lookupOf({ a0: silence([eq('a')], 'a0'), b0: silence([eq('b')], 'b0') });
     await transform(request('POST', '/api/v2/silences', { id: 'a0', matchers: [eq('a')] }), context(nsA), upstream);
     // Another tenant's silence (or one that does not exist) is answered alike: it cannot be expired or rewritten.
     const theirs = await refusal(request('POST', '/api/v2/silences', { id: 'b0', matchers: [eq('a')] }), context(nsA), upstream);
@@ -140,7 +153,7 @@ describe('alertmanager preset', () => {
   });
 
   it('reads a silence id in any spelling Go reads as `id`, and looks the silence up', async () => {
-    const upstream = lookupOf({ 'a0': silence([eq('a')], 'a0'), 'b0': silence([eq('b')], 'b0') });
+    const upstream = lookupOf({ a0: silence([eq('a')], 'a0'), b0: silence([eq('b')], 'b0') });
     for (const key of ['ID', 'Id', 'iD']) {
       const theirs = await refusal(request('POST', '/api/v2/silences', { [key]: 'b0', matchers: [eq('a')] }), context(nsA), upstream);
       assert.equal(theirs.code, 'silence_not_found', key);
@@ -165,7 +178,11 @@ describe('alertmanager preset', () => {
     { name: 'matcher isRegex and IsRegex', body: { matchers: [{ ...eq('a'), IsRegex: true }] } },
     { name: 'matcher name and NAME', body: { matchers: [{ ...eq('a'), NAME: 'alertname' }] } },
     { name: 'alert labels and Labels', body: [{ labels: { namespace: 'a' }, Labels: { namespace: 'b' } }], path: '/api/v2/alerts' },
-    { name: 'alert startsAt and the long s', body: [{ labels: { namespace: 'a' }, startsAt: 'x', '\u017ftartsAt': 'y' }], path: '/api/v2/alerts' },
+    {
+      name: 'alert startsAt and the long s',
+      body: [{ labels: { namespace: 'a' }, startsAt: 'x', '\u017ftartsAt': 'y' }],
+      path: '/api/v2/alerts',
+    },
   ];
   for (const { name, body, path } of ambiguous) {
     it(`refuses a field given twice (${name}) with ambiguous_json`, async () => {
@@ -206,7 +223,11 @@ describe('alertmanager preset: a policy of several selectors (DNF)', () => {
   it('reads get no filter (Alertmanager ANDs filters) and the response filter keeps what one selector allows', async () => {
     const req = await transform(request('GET', '/api/v2/alerts', undefined, 'active=true'), context(dnf));
     assert.deepEqual(new URLSearchParams(req.query).getAll('filter'), []);
-    const kept = filter('/api/v2/alerts', [labelled({ namespace: 'a', env: 'prod' }), labelled({ namespace: 'a', env: 'dev' }), labelled({ namespace: 'shared' })], context(dnf));
+    const kept = filter(
+      '/api/v2/alerts',
+      [labelled({ namespace: 'a', env: 'prod' }), labelled({ namespace: 'a', env: 'dev' }), labelled({ namespace: 'shared' })],
+      context(dnf),
+    );
     assert.deepEqual(kept, [labelled({ namespace: 'a', env: 'prod' }), labelled({ namespace: 'shared' })]);
   });
 
@@ -221,6 +242,9 @@ describe('alertmanager preset: a policy of several selectors (DNF)', () => {
 
   it('posted alerts must satisfy one selector; nothing is injected', async () => {
     await transform(request('POST', '/api/v2/alerts', [labelled({ namespace: 'shared' })]), context(dnf, true));
-    assert.equal((await refusal(request('POST', '/api/v2/alerts', [labelled({ namespace: 'a' })]), context(dnf, true))).code, 'policy_violation');
+    assert.equal(
+      (await refusal(request('POST', '/api/v2/alerts', [labelled({ namespace: 'a' })]), context(dnf, true))).code,
+      'policy_violation',
+    );
   });
 });

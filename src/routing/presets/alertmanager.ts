@@ -119,7 +119,9 @@ function readPostedSilence(value: unknown): Record<string, unknown> {
   if (!isRecord(value)) throw new BadRequest('invalid_silence', 'expected a silence object');
   const silence: Record<string, unknown> = runEnforcer(() => readGoStruct(value, SILENCE_FIELDS, 'silence'));
   if (Array.isArray(silence['matchers'])) {
-    silence['matchers'] = silence['matchers'].map((m: unknown) => (isRecord(m) ? runEnforcer(() => readGoStruct(m, MATCHER_FIELDS, 'silence matcher')) : m));
+    silence['matchers'] = silence['matchers'].map((m: unknown) =>
+      isRecord(m) ? runEnforcer(() => readGoStruct(m, MATCHER_FIELDS, 'silence matcher')) : m,
+    );
   }
   return silence;
 }
@@ -145,7 +147,10 @@ function checkPostedAlerts(req: ProxyRequest, ctx: EnforceContext): void {
     }
     const violated = findViolatedRule(labels, policy);
     if (violated !== undefined) {
-      throw new Forbidden('policy_violation', `alert ${String(labels['alertname'] ?? '')}: label "${violated.label}" missing or not allowed`);
+      throw new Forbidden(
+        'policy_violation',
+        `alert ${String(labels['alertname'] ?? '')}: label "${violated.label}" missing or not allowed`,
+      );
     }
     alert['labels'] = labels;
   }
@@ -193,7 +198,6 @@ function row(name: string, methods: string[], path: string | RegExp, extra: Part
   return { name: `alertmanager.${name}`, methods, path, scope, requiresPolicy: true, ...extra };
 }
 
-
 export const alertmanagerPreset: Preset = {
   type: 'alertmanager',
   components: [],
@@ -202,8 +206,14 @@ export const alertmanagerPreset: Preset = {
   endpoints: [
     row('alerts', ['GET'], '/api/v2/alerts', { transformRequest: addPolicyFilters, filterResponse: filterArray('alerts', keepAlert) }),
     row('alerts_post', ['POST'], '/api/v2/alerts', { bufferBody: true, transformRequest: checkPostedAlerts }),
-    row('alert_groups', ['GET'], '/api/v2/alerts/groups', { transformRequest: addPolicyFilters, filterResponse: filterArray('alert groups', keepGroup) }),
-    row('silences', ['GET'], '/api/v2/silences', { transformRequest: addPolicyFilters, filterResponse: filterArray('silences', keepSilence) }),
+    row('alert_groups', ['GET'], '/api/v2/alerts/groups', {
+      transformRequest: addPolicyFilters,
+      filterResponse: filterArray('alert groups', keepGroup),
+    }),
+    row('silences', ['GET'], '/api/v2/silences', {
+      transformRequest: addPolicyFilters,
+      filterResponse: filterArray('silences', keepSilence),
+    }),
     row('silences_post', ['POST'], '/api/v2/silences', {
       bufferBody: true,
       transformRequest: checkPostedSilence,

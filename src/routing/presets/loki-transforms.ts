@@ -50,22 +50,25 @@ export function createLokiReadTransform(spec: LokiReadSpec): RequestTransform {
       try {
         return rewrite();
       } catch (error) {
-        if (error instanceof InexpressiblePolicy && ctx.options.nativeLabelPolicyEnforced === true && ctx.options.nativeLabelPolicyHeader) return value;
+        if (error instanceof InexpressiblePolicy && ctx.options.nativeLabelPolicyEnforced === true && ctx.options.nativeLabelPolicyHeader)
+          return value;
         throw error;
       }
     };
     await runEnforcer(() =>
       rewriteRequestParams(req, {
         names: spec.params,
-        rewrite: (value) => byHeader<string | readonly string[]>(value, () => {
-          // An empty selector (``, `{}`) asks for the whole tenant: it becomes the policy's selector.
-          if (!spec.defaultToPolicy || !/^\s*(?:\{\s*\})?\s*$/.test(value)) return enforce(value, policy);
-          return policy.fullAccess ? value : policySelectors(policy, spec.ored === true);
-        }),
+        rewrite: (value) =>
+          byHeader<string | readonly string[]>(value, () => {
+            // An empty selector (``, `{}`) asks for the whole tenant: it becomes the policy's selector.
+            if (!spec.defaultToPolicy || !/^\s*(?:\{\s*\})?\s*$/.test(value)) return enforce(value, policy);
+            return policy.fullAccess ? value : policySelectors(policy, spec.ored === true);
+          }),
         whenMissing: () =>
           spec.defaultToPolicy && !policy.fullAccess
             ? byHeader<readonly (readonly [string, string])[] | undefined>(undefined, () =>
-              policySelectors(policy, spec.ored === true).map((s) => [spec.params[0] ?? 'query', s] as const))
+                policySelectors(policy, spec.ored === true).map((s) => [spec.params[0] ?? 'query', s] as const),
+              )
             : undefined,
       }),
     );

@@ -42,13 +42,28 @@ const ENFORCED = '{app="x", namespace="team-a"}';
 
 describe('loki preset: query parameters', () => {
   it('enforces the query of a GET and keeps other parameters', async () => {
-    const req = await transform(request('GET', '/loki/api/v1/query_range', `query=${encodeURIComponent('{app="x"}')}&limit=5`), context(TEAM_A));
-    assert.deepEqual([...new URLSearchParams(req.query)], [['query', ENFORCED], ['limit', '5']]);
+    const req = await transform(
+      request('GET', '/loki/api/v1/query_range', `query=${encodeURIComponent('{app="x"}')}&limit=5`),
+      context(TEAM_A),
+    );
+    assert.deepEqual(
+      [...new URLSearchParams(req.query)],
+      [
+        ['query', ENFORCED],
+        ['limit', '5'],
+      ],
+    );
   });
 
   it('enforces every occurrence in the URL and in a POST form body, sent as one canonical form body', async () => {
     const q = encodeURIComponent('{namespace="team-z"}');
-    const req = request('POST', '/loki/api/v1/query', `query=${q}&query=${q}`, `query=${q}&x=1&query=${encodeURIComponent('{app="x"}')}`, 'application/x-www-form-urlencoded');
+    const req = request(
+      'POST',
+      '/loki/api/v1/query',
+      `query=${q}&query=${q}`,
+      `query=${q}&x=1&query=${encodeURIComponent('{app="x"}')}`,
+      'application/x-www-form-urlencoded',
+    );
     await transform(req, context(TEAM_A));
     assert.equal(req.query, '', 'the URL carries nothing the upstream could read instead');
     const body = new URLSearchParams(req.body?.toString());
@@ -78,7 +93,10 @@ describe('loki preset: query parameters', () => {
   });
 
   it('series: every match[] is enforced, and one is added when none is given', async () => {
-    const both = await transform(request('GET', '/loki/api/v1/series', `match[]=${encodeURIComponent('{app="x"}')}&match=${encodeURIComponent('{a="1"}')}`), context(TEAM_A));
+    const both = await transform(
+      request('GET', '/loki/api/v1/series', `match[]=${encodeURIComponent('{app="x"}')}&match=${encodeURIComponent('{a="1"}')}`),
+      context(TEAM_A),
+    );
     const params = new URLSearchParams(both.query);
     assert.deepEqual([params.get('match[]'), params.get('match')], [ENFORCED, '{a="1", namespace="team-a"}']);
     const none = await transform(request('GET', '/loki/api/v1/series', ''), context(TEAM_A));
@@ -86,7 +104,10 @@ describe('loki preset: query parameters', () => {
   });
 
   it('series refuses a metric query as match[]', async () => {
-    const err = await rejection(request('GET', '/loki/api/v1/series', `match[]=${encodeURIComponent('rate({a="1"}[1m])')}`), context(TEAM_A));
+    const err = await rejection(
+      request('GET', '/loki/api/v1/series', `match[]=${encodeURIComponent('rate({a="1"}[1m])')}`),
+      context(TEAM_A),
+    );
     assert.equal(err.code, 'query_parse_error');
   });
 
@@ -101,7 +122,10 @@ describe('loki preset: query parameters', () => {
   it('sets X-Prom-Label-Policy only when configured, always dropping the client one', async () => {
     const off = await transform(request('GET', '/loki/api/v1/query', 'query=%7Ba%3D%221%22%7D'), context(TEAM_A));
     assert.equal(off.headers['x-prom-label-policy'], undefined);
-    const on = await transform(request('GET', '/loki/api/v1/query', 'query=%7Ba%3D%221%22%7D'), context(TEAM_A, { nativeLabelPolicyHeader: true }));
+    const on = await transform(
+      request('GET', '/loki/api/v1/query', 'query=%7Ba%3D%221%22%7D'),
+      context(TEAM_A, { nativeLabelPolicyHeader: true }),
+    );
     assert.equal(on.headers['x-prom-label-policy'], `t1:${encodeURIComponent('{namespace="team-a"}')}`);
   });
 
@@ -112,7 +136,10 @@ describe('loki preset: query parameters', () => {
   });
 
   it('full access leaves a valid query alone but still refuses an invalid one', async () => {
-    const ok = await transform(request('GET', '/loki/api/v1/query', `query=${encodeURIComponent('{namespace=~".+"}')}`), context(FULL_ACCESS));
+    const ok = await transform(
+      request('GET', '/loki/api/v1/query', `query=${encodeURIComponent('{namespace=~".+"}')}`),
+      context(FULL_ACCESS),
+    );
     assert.equal(new URLSearchParams(ok.query).get('query'), '{namespace=~".+"}');
     const err = await rejection(request('GET', '/loki/api/v1/query', 'query=%7B'), context(FULL_ACCESS));
     assert.equal(err.status, 400);
@@ -126,9 +153,21 @@ describe('loki preset: a policy of several selectors (DNF)', () => {
 
   it('series: one match[] per selector (Loki ORs them), also when none was sent', async () => {
     const sent = await transform(request('GET', '/loki/api/v1/series', `match[]=${encodeURIComponent('{app="x"}')}`), context(DNF));
-    assert.deepEqual([...new URLSearchParams(sent.query)], [['match[]', '{app="x", namespace="a", env="prod"}'], ['match[]', '{app="x", namespace="shared"}']]);
+    assert.deepEqual(
+      [...new URLSearchParams(sent.query)],
+      [
+        ['match[]', '{app="x", namespace="a", env="prod"}'],
+        ['match[]', '{app="x", namespace="shared"}'],
+      ],
+    );
     const none = await transform(request('GET', '/loki/api/v1/series', ''), context(DNF));
-    assert.deepEqual([...new URLSearchParams(none.query)], [['match[]', S1], ['match[]', S2]]);
+    assert.deepEqual(
+      [...new URLSearchParams(none.query)],
+      [
+        ['match[]', S1],
+        ['match[]', S2],
+      ],
+    );
   });
 
   it('a log query is refused with policy_not_expressible; a metric query is the union', async () => {
@@ -137,7 +176,10 @@ describe('loki preset: a policy of several selectors (DNF)', () => {
     assert.equal(refused.code, 'policy_not_expressible');
     const labels = await rejection(request('GET', '/loki/api/v1/labels', ''), context(DNF));
     assert.equal(labels.code, 'policy_not_expressible');
-    const metric = await transform(request('GET', '/loki/api/v1/query', `query=${encodeURIComponent('count_over_time({app="x"}[1m])')}`), context(DNF));
+    const metric = await transform(
+      request('GET', '/loki/api/v1/query', `query=${encodeURIComponent('count_over_time({app="x"}[1m])')}`),
+      context(DNF),
+    );
     assert.equal(
       new URLSearchParams(metric.query).get('query'),
       '(count_over_time({app="x", namespace="a", env="prod"}[1m]) or count_over_time({app="x", namespace="shared"}[1m]))',
@@ -156,20 +198,29 @@ describe('loki preset: a Loki that enforces X-Prom-Label-Policy itself (native_l
   const header = `t1:${encodeURIComponent('{namespace="a", env="prod"}')},t1:${encodeURIComponent('{namespace="shared"}')}`;
 
   it('a log query the rewrite cannot express goes as written, limited by the header; the client header never passes', async () => {
-    const req = await transform(request('GET', '/loki/api/v1/query_range', `query=${encodeURIComponent('{app="x"}')}`), context(DNF, trusted));
+    const req = await transform(
+      request('GET', '/loki/api/v1/query_range', `query=${encodeURIComponent('{app="x"}')}`),
+      context(DNF, trusted),
+    );
     assert.equal(new URLSearchParams(req.query).get('query'), '{app="x"}');
     assert.equal(req.headers['x-prom-label-policy'], header);
   });
 
   it('what the rewrite can express is still rewritten (and the header sent)', async () => {
-    const req = await transform(request('GET', '/loki/api/v1/query', `query=${encodeURIComponent('count_over_time({app="x"}[1m])')}`), context(DNF, trusted));
+    const req = await transform(
+      request('GET', '/loki/api/v1/query', `query=${encodeURIComponent('count_over_time({app="x"}[1m])')}`),
+      context(DNF, trusted),
+    );
     assert.match(new URLSearchParams(req.query).get('query') ?? '', /^\(count_over_time\(\{app="x", namespace="a", env="prod"\}/);
     assert.equal(req.headers['x-prom-label-policy'], header);
   });
 
   it('without the header, or not said to be enforced, the same query is refused', async () => {
     for (const options of [{ nativeLabelPolicyHeader: true }, { nativeLabelPolicyEnforced: true }]) {
-      const refused = await rejection(request('GET', '/loki/api/v1/query_range', `query=${encodeURIComponent('{app="x"}')}`), context(DNF, options));
+      const refused = await rejection(
+        request('GET', '/loki/api/v1/query_range', `query=${encodeURIComponent('{app="x"}')}`),
+        context(DNF, options),
+      );
       assert.equal(refused.code, 'policy_not_expressible');
     }
   });
@@ -215,20 +266,31 @@ describe('loki preset: push', () => {
 
 describe('loki preset: table', () => {
   it('admin endpoints need the admin scope', () => {
-    for (const [method, path] of [['POST', '/loki/api/v1/delete'], ['POST', '/flush'], ['POST', '/ingester/shutdown'], ['GET', '/config']]) {
+    for (const [method, path] of [
+      ['POST', '/loki/api/v1/delete'],
+      ['POST', '/flush'],
+      ['POST', '/ingester/shutdown'],
+      ['GET', '/config'],
+    ]) {
       assert.equal(table.match(method as string, path as string).scope, 'admin', path);
     }
   });
 
   it('unknown and legacy paths are 404', () => {
     for (const path of ['/api/prom/push', '/otlp/v1/logs', '/loki/api/v1/nope']) {
-      assert.throws(() => table.match('POST', path), (e: unknown) => e instanceof HttpError && e.status === 404, path);
+      assert.throws(
+        () => table.match('POST', path),
+        (e: unknown) => e instanceof HttpError && e.status === 404,
+        path,
+      );
     }
   });
 
   it('rule changes are full access only (the pipeline refuses a restricted identity); one without a policy can', async () => {
     assert.equal(table.match('POST', '/loki/api/v1/rules/ns').fullAccessOnly, true);
     assert.equal(table.match('DELETE', '/loki/api/v1/rules/ns/group').fullAccessOnly, true);
-    await assert.doesNotReject(transform(request('POST', '/loki/api/v1/rules/ns', '', 'groups: []', 'application/yaml'), context(undefined)));
+    await assert.doesNotReject(
+      transform(request('POST', '/loki/api/v1/rules/ns', '', 'groups: []', 'application/yaml'), context(undefined)),
+    );
   });
 });

@@ -5,11 +5,7 @@
  * Paths not listed (OTLP ingest, legacy /api/prom/*, ring pages, /metrics) are 404: OTLP labels come from
  * resource attributes the gateway cannot check, and legacy paths would be a second door to the same data.
  */
-import {
-  createLokiPushTransform,
-  createLokiReadTransform,
-  type LokiReadSpec,
-} from './loki-transforms.js';
+import { createLokiPushTransform, createLokiReadTransform, type LokiReadSpec } from './loki-transforms.js';
 import { filterAlertsResponse, filterRulesResponse } from '../../enforce/responses/rules-alerts.js';
 import type { Endpoint, EndpointQuery, Preset, QueryTimes } from '../endpoint.js';
 import { LOKI_STATS } from './cost-reports.js';
@@ -39,7 +35,13 @@ const LOKI_RANGE: QueryTimes = {
  * A read row. Its query is a lookup (`series`) unless `query` says what else it evaluates, or `null` when it
  * evaluates nothing stored (format_query formats it, tail streams new lines).
  */
-function read(name: string, path: string | RegExp, spec: LokiReadSpec, component = 'query-frontend', query: Partial<EndpointQuery> | null = {}): Endpoint {
+function read(
+  name: string,
+  path: string | RegExp,
+  spec: LokiReadSpec,
+  component = 'query-frontend',
+  query: Partial<EndpointQuery> | null = {},
+): Endpoint {
   return {
     name: `loki.${name}`,
     methods: READ,
@@ -103,8 +105,14 @@ export const lokiPreset: Preset = {
     // alert instances hold series labels, so they are filtered to the policy.
     ...rulerConfigReadRows('loki.rules', '/loki/api/v1/rules', 'ruler', 'logql'),
     { ...plain('rules_change', ['POST', 'DELETE'], RULES_PATH, 'write', 'ruler'), fullAccessOnly: true },
-    { ...plain('prometheus_rules', ['GET'], '/prometheus/api/v1/rules', 'read', 'ruler'), filterResponse: filterForPolicy((body, policy) => filterRulesResponse(body, policy, 'logql')) },
-    { ...plain('prometheus_alerts', ['GET'], '/prometheus/api/v1/alerts', 'read', 'ruler'), filterResponse: filterForPolicy(filterAlertsResponse) },
+    {
+      ...plain('prometheus_rules', ['GET'], '/prometheus/api/v1/rules', 'read', 'ruler'),
+      filterResponse: filterForPolicy((body, policy) => filterRulesResponse(body, policy, 'logql')),
+    },
+    {
+      ...plain('prometheus_alerts', ['GET'], '/prometheus/api/v1/alerts', 'read', 'ruler'),
+      filterResponse: filterForPolicy(filterAlertsResponse),
+    },
     // Status.
     plain('ready', ['GET'], '/ready', 'read'),
     plain('buildinfo', ['GET'], '/loki/api/v1/status/buildinfo', 'read', 'query-frontend'),

@@ -78,7 +78,14 @@ function fromAlertmanager(row: Endpoint): Endpoint {
   };
 }
 
-function row(name: string, methods: string[], path: string | RegExp, scope: Endpoint['scope'], component?: string, extra: Partial<Endpoint> = {}): Endpoint {
+function row(
+  name: string,
+  methods: string[],
+  path: string | RegExp,
+  scope: Endpoint['scope'],
+  component?: string,
+  extra: Partial<Endpoint> = {},
+): Endpoint {
   return { name: `mimir.${name}`, methods, path, scope, ...(component ? { component } : {}), ...extra };
 }
 

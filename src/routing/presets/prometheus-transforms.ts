@@ -54,7 +54,8 @@ export function createParamTransform(spec: PrometheusParamSpec) {
         .flatMap(([name, value]): Param[] => {
           if (queries.has(name)) return [[name, orMetricsql(fallsBack, value, () => promql.enforceQuery(value, policy))]];
           // One match[] per policy selector: Prometheus ORs them, so they select exactly the union.
-          if (selectors.has(name)) return orMetricsqlAll(fallsBack, value, () => promql.enforceSelectors(value, policy)).map((v): Param => [name, v]);
+          if (selectors.has(name))
+            return orMetricsqlAll(fallsBack, value, () => promql.enforceSelectors(value, policy)).map((v): Param => [name, v]);
           return [[name, value]];
         });
     } catch (error) {
@@ -143,7 +144,9 @@ export function buildPolicySelectors(policy: LabelPolicy): string[] {
 }
 
 function formatSeriesSelector(selector: LabelSelector): string {
-  return `{${selectorMatchers(selector).map((m) => `${m.label}${m.op}${quotePromString(m.value)}`).join(', ')}}`;
+  return `{${selectorMatchers(selector)
+    .map((m) => `${m.label}${m.op}${quotePromString(m.value)}`)
+    .join(', ')}}`;
 }
 
 /**

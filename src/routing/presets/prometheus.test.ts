@@ -45,7 +45,11 @@ async function run(req: ProxyRequest, ctx = context(POLICY)): Promise<[string, s
 describe('prometheus preset transforms', () => {
   it('GET query: every URL occurrence enforced', async () => {
     const req = request('GET', '/api/v1/query', 'query=up&query=secret&time=5');
-    assert.deepEqual(await run(req), [['query', 'up{namespace="team-a"}'], ['query', 'secret{namespace="team-a"}'], ['time', '5']]);
+    assert.deepEqual(await run(req), [
+      ['query', 'up{namespace="team-a"}'],
+      ['query', 'secret{namespace="team-a"}'],
+      ['time', '5'],
+    ]);
     assert.equal(req.body, undefined);
   });
 
@@ -62,7 +66,10 @@ describe('prometheus preset transforms', () => {
 
   it('percent-encoded key %71uery is enforced too', async () => {
     const req = request('POST', '/api/v1/query', '%71uery=secret', 'query=up');
-    assert.deepEqual(await run(req), [['query', 'up{namespace="team-a"}'], ['query', 'secret{namespace="team-a"}']]);
+    assert.deepEqual(await run(req), [
+      ['query', 'up{namespace="team-a"}'],
+      ['query', 'secret{namespace="team-a"}'],
+    ]);
   });
 
   it('multipart body with odd content-type case is read and re-sent urlencoded', async () => {
@@ -83,7 +90,10 @@ describe('prometheus preset transforms', () => {
   });
 
   it('labels without match[] gets the policy selector', async () => {
-    assert.deepEqual(await run(request('GET', '/api/v1/labels', 'start=1')), [['start', '1'], ['match[]', '{namespace="team-a"}']]);
+    assert.deepEqual(await run(request('GET', '/api/v1/labels', 'start=1')), [
+      ['start', '1'],
+      ['match[]', '{namespace="team-a"}'],
+    ]);
   });
 
   it('label values without match[] gets the policy selector', async () => {
@@ -92,11 +102,17 @@ describe('prometheus preset transforms', () => {
 
   it('several match[] are each enforced', async () => {
     const req = request('GET', '/api/v1/series', 'match[]=up&match[]=%7Bjob%3D%22x%22%7D');
-    assert.deepEqual(await run(req), [['match[]', 'up{namespace="team-a"}'], ['match[]', '{job="x", namespace="team-a"}']]);
+    assert.deepEqual(await run(req), [
+      ['match[]', 'up{namespace="team-a"}'],
+      ['match[]', '{job="x", namespace="team-a"}'],
+    ]);
   });
 
   it('match[] that is not a selector is 400', async () => {
-    await assert.rejects(run(request('GET', '/api/v1/series', 'match[]=up+or+secret')), (e: unknown) => e instanceof HttpError && e.status === 400);
+    await assert.rejects(
+      run(request('GET', '/api/v1/series', 'match[]=up+or+secret')),
+      (e: unknown) => e instanceof HttpError && e.status === 400,
+    );
   });
 
   it('federate without match[] is 400', async () => {
@@ -126,12 +142,28 @@ describe('prometheus preset transforms', () => {
   });
 
   it('rules response is filtered to the policy', () => {
-    const body = Buffer.from(JSON.stringify({
-      status: 'success',
-      data: { groups: [{ name: 'g', rules: [{ name: 'a', query: 'up{namespace="team-a"}', labels: { namespace: 'team-a' } }, { name: 'b', query: 'up{namespace="team-a"}', labels: { namespace: 'x' } }, { name: 'c', query: 'up', labels: { namespace: 'team-a' } }] }] },
-    }));
+    const body = Buffer.from(
+      JSON.stringify({
+        status: 'success',
+        data: {
+          groups: [
+            {
+              name: 'g',
+              rules: [
+                { name: 'a', query: 'up{namespace="team-a"}', labels: { namespace: 'team-a' } },
+                { name: 'b', query: 'up{namespace="team-a"}', labels: { namespace: 'x' } },
+                { name: 'c', query: 'up', labels: { namespace: 'team-a' } },
+              ],
+            },
+          ],
+        },
+      }),
+    );
     const out = JSON.parse(endpoint('/api/v1/rules').filterResponse?.(body, context(POLICY)).toString() ?? '{}');
-    assert.deepEqual(out.data.groups[0].rules.map((r: { name: string }) => r.name), ['a']);
+    assert.deepEqual(
+      out.data.groups[0].rules.map((r: { name: string }) => r.name),
+      ['a'],
+    );
   });
 });
 
@@ -145,7 +177,10 @@ describe('prometheus preset: a policy of several selectors (DNF)', () => {
       ['match[]', 'up{namespace="a", env="prod"}'],
       ['match[]', 'up{namespace="shared"}'],
     ]);
-    assert.deepEqual(await run(request('GET', '/api/v1/labels', ''), context(DNF)), [['match[]', S1], ['match[]', S2]]);
+    assert.deepEqual(await run(request('GET', '/api/v1/labels', ''), context(DNF)), [
+      ['match[]', S1],
+      ['match[]', S2],
+    ]);
   });
 
   it('a query PromQL cannot limit exactly is refused (403 policy_not_expressible), or sent as written with the header to an upstream that enforces it', async () => {

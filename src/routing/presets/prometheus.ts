@@ -51,8 +51,23 @@ export function filterForPolicy(filter: (body: Buffer, policy: LabelPolicy) => B
   return (body: Buffer, ctx: EnforceContext): Buffer => (ctx.policy === undefined ? body : filter(body, ctx.policy));
 }
 
-function queryRow(name: string, path: string, methods: readonly string[], transform: Endpoint['transformRequest'], query: EndpointQuery): Endpoint {
-  return { name: `prometheus.${name}`, methods, path, scope: 'read', requiresPolicy: true, bufferBody: true, transformRequest: transform, query };
+function queryRow(
+  name: string,
+  path: string,
+  methods: readonly string[],
+  transform: Endpoint['transformRequest'],
+  query: EndpointQuery,
+): Endpoint {
+  return {
+    name: `prometheus.${name}`,
+    methods,
+    path,
+    scope: 'read',
+    requiresPolicy: true,
+    bufferBody: true,
+    transformRequest: transform,
+    query,
+  };
 }
 
 function fullAccessRow(name: string, path: string | RegExp, scope: Endpoint['scope'], methods = GET_POST): Endpoint {
@@ -65,9 +80,15 @@ export const prometheusEndpoints: readonly Endpoint[] = [
   queryRow('query_exemplars', '/api/v1/query_exemplars', GET_POST, enforceQueryParam, EXEMPLARS),
   queryRow('series', '/api/v1/series', GET_POST, enforceMatchOrPolicy, MATCH),
   queryRow('labels', '/api/v1/labels', GET_POST, enforceMatchOrPolicy, MATCH),
-  { ...queryRow('label_values', '/api/v1/label/_/values', ['GET'], enforceMatchOrPolicy, MATCH), path: /^\/api\/v1\/label\/[^/]+\/values$/ },
+  {
+    ...queryRow('label_values', '/api/v1/label/_/values', ['GET'], enforceMatchOrPolicy, MATCH),
+    path: /^\/api\/v1\/label\/[^/]+\/values$/,
+  },
   queryRow('federate', '/federate', ['GET'], enforceMatchRequired, MATCH),
-  { ...queryRow('rules', '/api/v1/rules', ['GET'], enforceMatchIfSent, MATCH), filterResponse: filterForPolicy((body, policy) => filterRulesResponse(body, policy, 'promql')) },
+  {
+    ...queryRow('rules', '/api/v1/rules', ['GET'], enforceMatchIfSent, MATCH),
+    filterResponse: filterForPolicy((body, policy) => filterRulesResponse(body, policy, 'promql')),
+  },
   { ...queryRow('alerts', '/api/v1/alerts', ['GET'], enforceMatchIfSent, MATCH), filterResponse: filterForPolicy(filterAlertsResponse) },
   { name: 'prometheus.buildinfo', methods: ['GET'], path: '/api/v1/status/buildinfo', scope: 'read' },
   { name: 'prometheus.healthy', methods: ['GET', 'HEAD'], path: '/-/healthy', scope: 'read' },

@@ -26,8 +26,5 @@ export function rulerConfigReadRows(name: string, base: string, component: strin
       return filtered;
     },
   });
-  return [
-    row(new RegExp(`^${escaped}(?:\\/[^/]+)?$`), 'namespaces'),
-    row(new RegExp(`^${escaped}\\/[^/]+\\/[^/]+$`), 'group'),
-  ];
+  return [row(new RegExp(`^${escaped}(?:\\/[^/]+)?$`), 'namespaces'), row(new RegExp(`^${escaped}\\/[^/]+\\/[^/]+$`), 'group')];
 }

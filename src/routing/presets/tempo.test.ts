@@ -113,8 +113,14 @@ describe('tempo preset', () => {
   });
 
   it('does not route unknown paths (admin endpoints stay unreachable)', () => {
-    assert.throws(() => table.match('GET', '/flush'), (e: unknown) => e instanceof HttpError && e.status === 404);
-    assert.throws(() => table.match('GET', '/api/traces/not-hex'), (e: unknown) => e instanceof HttpError && e.status === 404);
+    assert.throws(
+      () => table.match('GET', '/flush'),
+      (e: unknown) => e instanceof HttpError && e.status === 404,
+    );
+    assert.throws(
+      () => table.match('GET', '/api/traces/not-hex'),
+      (e: unknown) => e instanceof HttpError && e.status === 404,
+    );
   });
 });
 
@@ -132,4 +138,3 @@ describe('tempo preset: a policy of several selectors (DNF)', () => {
     }
   });
 });
-

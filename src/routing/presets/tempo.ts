@@ -35,7 +35,10 @@ function enforceParams(rewrite: QueryRewrite): (req: ProxyRequest, ctx: EnforceC
     const policy = limitingPolicy(ctx);
     if (policy === undefined) return;
     const params = await readRequestParams(req);
-    writeRequestParams(req, runEnforcer(() => rewrite(params, policy, req)));
+    writeRequestParams(
+      req,
+      runEnforcer(() => rewrite(params, policy, req)),
+    );
   };
 }
 
@@ -45,7 +48,10 @@ function enforceTraceParams(names: readonly string[], options: TraceQueryOptions
     const present = params.some(([name, value]) => names.includes(name) && value !== '');
     const enforced = params
       .filter(([name, value]) => !(names.includes(name) && value === ''))
-      .map(([name, value]): Param => (names.includes(name) ? [name, runEnforcer(() => enforceTraceQuery(value, policy, options))] : [name, value]));
+      .map(
+        ([name, value]): Param =>
+          names.includes(name) ? [name, runEnforcer(() => enforceTraceQuery(value, policy, options))] : [name, value],
+      );
     if (present) return enforced;
     if (!addWhenMissing) throw new BadRequest('query_missing', `a TraceQL query (${names.join(' or ')}) is required`);
     return [...enforced, ['q', runEnforcer(() => enforceTraceQuery('', policy, options))]];
@@ -63,7 +69,11 @@ function enforceSearch(options: TraceQueryOptions): QueryRewrite {
     if (params.some(([name, value]) => name === 'tags' && value !== '')) {
       throw new BadRequest('tags_not_supported', 'the tags search parameter is not available with a label policy; use q (TraceQL)');
     }
-    return rewriteQ(params.filter(([name]) => name !== 'tags'), policy, req);
+    return rewriteQ(
+      params.filter(([name]) => name !== 'tags'),
+      policy,
+      req,
+    );
   };
 }
 
@@ -119,7 +129,11 @@ function enforceTraceIngest(options: TraceQueryOptions): NonNullable<Endpoint['t
   return (req, ctx) => {
     const policy = limitingPolicy(ctx);
     if (policy === undefined) return;
-    const input = { body: req.body ?? Buffer.alloc(0), contentType: req.headers['content-type'], contentEncoding: req.headers['content-encoding'] };
+    const input = {
+      body: req.body ?? Buffer.alloc(0),
+      contentType: req.headers['content-type'],
+      contentEncoding: req.headers['content-encoding'],
+    };
     const out = runEnforcer(() => enforceOtlpTraces(input, policy, { ...options, maxDecodedBytes: MAX_DECODED_TRACE_BYTES }));
     if (out.contentType === undefined) return; // the request as received
     req.body = out.body;

@@ -32,7 +32,11 @@ async function createAssumeRole(config: StsConfig, signRegion: string): Promise<
  * by the variants that call it (the default chain, STS for web identity and OIDC): static keys and Vault never
  * pay its memory and load time.
  */
-export async function createCredentialProvider(config: CredentialsConfig, signRegion: string, deps: ProviderDeps): Promise<CredentialProvider> {
+export async function createCredentialProvider(
+  config: CredentialsConfig,
+  signRegion: string,
+  deps: ProviderDeps,
+): Promise<CredentialProvider> {
   switch (config.type) {
     case 'default': {
       const { createDefaultChainCredentialProvider } = await import('./default-chain.js');

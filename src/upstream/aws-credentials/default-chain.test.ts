@@ -8,7 +8,11 @@ test('default chain: resolves credentials from the environment, the first link o
   process.env.AWS_SECRET_ACCESS_KEY = 'env-secret';
   process.env.AWS_SESSION_TOKEN = 'env-token';
   t.after(() => {
-    for (const [name, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret], ['AWS_SESSION_TOKEN', saved.token]] as const) {
+    for (const [name, value] of [
+      ['AWS_ACCESS_KEY_ID', saved.id],
+      ['AWS_SECRET_ACCESS_KEY', saved.secret],
+      ['AWS_SESSION_TOKEN', saved.token],
+    ] as const) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }

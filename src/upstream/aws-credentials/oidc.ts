@@ -29,7 +29,9 @@ async function readClientSecret(options: OidcClientCredentialsOptions, signal: A
   try {
     return (await readFile(options.clientSecretFile ?? '', { encoding: 'utf8', signal })).trim();
   } catch (error) {
-    throw new CredentialSourceError('oidc_secret_unreadable', `cannot read the OIDC client secret file ${options.clientSecretFile}`, { cause: error });
+    throw new CredentialSourceError('oidc_secret_unreadable', `cannot read the OIDC client secret file ${options.clientSecretFile}`, {
+      cause: error,
+    });
   }
 }
 
@@ -55,7 +57,11 @@ export function createOidcCredentialProvider(
         accept: 'application/json',
         authorization: encodeBasicAuth(options.clientId, await readClientSecret(options, signal)),
       };
-      const answer = await requestJson(tokenUrl, { method: 'POST', headers, body: form.toString(), signal, ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}) }, 'oidc');
+      const answer = await requestJson(
+        tokenUrl,
+        { method: 'POST', headers, body: form.toString(), signal, ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}) },
+        'oidc',
+      );
       const parsed = tokenAnswer.safeParse(answer);
       if (!parsed.success) throw new CredentialSourceError('oidc_bad_response', 'the token endpoint answered without an access_token');
       return assumeRole(parsed.data.id_token ?? parsed.data.access_token, signal);

@@ -27,10 +27,13 @@ function scriptedProvider(answers: Array<AwsCredentials | Error>): CredentialPro
 /** Records what would be scheduled; never runs it (the test calls refreshNow itself). */
 function recordingScheduler(): Scheduler & { delays: number[] } {
   const delays: number[] = [];
-  return { delays, schedule: (_run, delayMs) => {
-    delays.push(delayMs);
-    return { cancel() {} };
-  } };
+  return {
+    delays,
+    schedule: (_run, delayMs) => {
+      delays.push(delayMs);
+      return { cancel() {} };
+    },
+  };
 }
 
 function setup(answers: Array<AwsCredentials | Error>) {

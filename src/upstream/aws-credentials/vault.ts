@@ -46,16 +46,24 @@ export function createVaultCredentialProvider(
   options: VaultCredentialsOptions,
   deps: { clock: Clock; dispatcher?: Dispatcher },
 ): CredentialProvider {
-  const url = new URL(`v1/${options.mount}/${options.endpoint}/${encodeURIComponent(options.role)}`, `${options.address.replace(/\/+$/, '')}/`);
+  const url = new URL(
+    `v1/${options.mount}/${options.endpoint}/${encodeURIComponent(options.role)}`,
+    `${options.address.replace(/\/+$/, '')}/`,
+  );
   if (options.ttlMs !== undefined) url.searchParams.set('ttl', `${Math.round(options.ttlMs / 1000)}s`);
   return {
     kind: 'vault',
     async fetchCredentials(signal) {
       const headers: Record<string, string> = { 'x-vault-token': await readVaultToken(options, signal) };
       if (options.namespace !== undefined) headers['x-vault-namespace'] = options.namespace;
-      const body = await requestJson(url, { method: 'GET', headers, signal, ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}) }, 'vault');
+      const body = await requestJson(
+        url,
+        { method: 'GET', headers, signal, ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}) },
+        'vault',
+      );
       const parsed = vaultAnswer.safeParse(body);
-      if (!parsed.success) throw new CredentialSourceError('vault_bad_response', 'Vault answered without access_key/secret_key/lease_duration');
+      if (!parsed.success)
+        throw new CredentialSourceError('vault_bad_response', 'Vault answered without access_key/secret_key/lease_duration');
       const { data, lease_duration: leaseSeconds } = parsed.data;
       return {
         accessKeyId: data.access_key,

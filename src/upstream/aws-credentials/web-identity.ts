@@ -11,7 +11,10 @@ export interface WebIdentityOptions {
  * Token file + role ARN → sts:AssumeRoleWithWebIdentity. The file is read on every refresh because the
  * kubelet rotates projected service-account tokens in place.
  */
-export function createWebIdentityCredentialProvider(options: WebIdentityOptions, assumeRole: AssumeRoleWithWebIdentity): CredentialProvider {
+export function createWebIdentityCredentialProvider(
+  options: WebIdentityOptions,
+  assumeRole: AssumeRoleWithWebIdentity,
+): CredentialProvider {
   return {
     kind: 'web_identity',
     async fetchCredentials(signal) {
@@ -19,9 +22,12 @@ export function createWebIdentityCredentialProvider(options: WebIdentityOptions,
       try {
         token = (await readFile(options.tokenFile, { encoding: 'utf8', signal })).trim();
       } catch (error) {
-        throw new CredentialSourceError('web_identity_token_unreadable', `cannot read the web identity token file ${options.tokenFile}`, { cause: error });
+        throw new CredentialSourceError('web_identity_token_unreadable', `cannot read the web identity token file ${options.tokenFile}`, {
+          cause: error,
+        });
       }
-      if (token === '') throw new CredentialSourceError('web_identity_token_empty', `the web identity token file ${options.tokenFile} is empty`);
+      if (token === '')
+        throw new CredentialSourceError('web_identity_token_empty', `the web identity token file ${options.tokenFile} is empty`);
       return assumeRole(token, signal);
     },
   };

@@ -15,7 +15,10 @@ export interface ActiveCheckOptions {
  * backend that is down comes back only by passing it (no client request is its trial). One check per backend
  * at a time; the first round runs at once. Returns the stop function; the timer does not hold the process.
  */
-export function startActiveChecks(backends: () => readonly Backend[], options: ActiveCheckOptions): { stop(): void; firstRound: Promise<void> } {
+export function startActiveChecks(
+  backends: () => readonly Backend[],
+  options: ActiveCheckOptions,
+): { stop(): void; firstRound: Promise<void> } {
   const pending = new Set<Backend>();
   const check = async (backend: Backend): Promise<void> => {
     if (pending.has(backend) || backend.draining) return;

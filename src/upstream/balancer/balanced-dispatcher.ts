@@ -126,9 +126,10 @@ export class BalancedDispatcher extends Dispatcher {
   #choose(tried: readonly Backend[], key: () => string, now: number): Backend | undefined {
     const policy = this.#options.policy;
     // The usual case (a first attempt, every backend up) picks from the list itself: nothing allocated.
-    const available = tried.length === 0 && this.#backends.every(isUp)
-      ? this.#backends
-      : this.#backends.filter((b) => !b.draining && !tried.includes(b) && b.health.canTake(now));
+    const available =
+      tried.length === 0 && this.#backends.every(isUp)
+        ? this.#backends
+        : this.#backends.filter((b) => !b.draining && !tried.includes(b) && b.health.canTake(now));
     const picked = pickBackend(policy, available, policy === 'hash' ? key() : '');
     picked?.health.taken(now);
     return picked;
@@ -156,4 +157,5 @@ export class BalancedDispatcher extends Dispatcher {
  * The interceptor of the read dispatcher: marks the request `idempotent` (undici's own option), so a POST that
  * only reads (a Prometheus query sent as a form) is retried like a GET when its body is buffered.
  */
-export const markRead: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => dispatch({ ...opts, idempotent: true }, handler);
+export const markRead: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) =>
+  dispatch({ ...opts, idempotent: true }, handler);

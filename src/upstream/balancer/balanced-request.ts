@@ -51,7 +51,14 @@ export class BalancedRequest implements Dispatcher.DispatchController {
   #abortReason: Error | null = null;
   #paused = false;
 
-  constructor(ctx: BalancerContext, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, repeatable: boolean, key: () => string, nowMs: number) {
+  constructor(
+    ctx: BalancerContext,
+    opts: Dispatcher.DispatchOptions,
+    handler: Dispatcher.DispatchHandler,
+    repeatable: boolean,
+    key: () => string,
+    nowMs: number,
+  ) {
     this.#ctx = ctx;
     this.#opts = opts;
     this.#handler = handler;

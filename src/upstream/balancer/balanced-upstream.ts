@@ -48,7 +48,11 @@ export function createBalancedUpstream(config: UpstreamConfig, name: string, dep
       key: url.origin,
       weight,
       dispatcher: connection.dispatcher,
-      health: new BackendHealth({ backoffMs: health.backoff, maxBackoffMs: health.max_backoff, probeWithRequests: health.check_path === undefined }),
+      health: new BackendHealth({
+        backoffMs: health.backoff,
+        maxBackoffMs: health.max_backoff,
+        probeWithRequests: health.check_path === undefined,
+      }),
       inFlight: 0,
       currentWeight: 0,
       draining: false,

@@ -33,7 +33,12 @@ export function createBalancerMetrics(registry: Registry): BalancerMetrics {
     registers: [registry],
     collect() {
       this.reset();
-      eachBackend((upstream, b) => this.set({ upstream, backend: b.key, state: b.draining ? 'draining' : b.health.state }, b.health.state === 'up' && !b.draining ? 1 : 0));
+      eachBackend((upstream, b) =>
+        this.set(
+          { upstream, backend: b.key, state: b.draining ? 'draining' : b.health.state },
+          b.health.state === 'up' && !b.draining ? 1 : 0,
+        ),
+      );
     },
   });
   new Gauge({

@@ -18,7 +18,9 @@ export type HostResolver = (name: string, kind: 'address' | 'srv') => Promise<re
 export const systemResolver: HostResolver = async (name, kind) => {
   if (kind === 'srv') {
     const records = await dns.resolveSrv(name);
-    const addresses = await Promise.all(records.map(async (r) => (await dns.lookup(r.name, { all: true })).map((a) => ({ address: a.address, port: r.port }))));
+    const addresses = await Promise.all(
+      records.map(async (r) => (await dns.lookup(r.name, { all: true })).map((a) => ({ address: a.address, port: r.port }))),
+    );
     return addresses.flat();
   }
   return (await dns.lookup(name, { all: true })).map((a) => ({ address: a.address }));

@@ -11,13 +11,78 @@ function picks(policy: BalancePolicy, candidates: Candidate[], count: number, ke
 }
 
 const CASES: { name: string; policy: BalancePolicy; backends: Parameters<typeof make>[0]; count: number; want: string }[] = [
-  { name: 'round robin, equal weights', policy: 'round_robin', backends: [['a', 1], ['b', 1], ['c', 1]], count: 6, want: 'abcabc' },
-  { name: 'round robin 3:1 is smooth', policy: 'round_robin', backends: [['a', 3], ['b', 1]], count: 8, want: 'aabaaaba' },
-  { name: 'weight 0 is a standby', policy: 'round_robin', backends: [['a', 0], ['b', 1]], count: 3, want: 'bbb' },
-  { name: 'only standbys left: they serve', policy: 'round_robin', backends: [['a', 0], ['b', 0]], count: 2, want: 'ab' },
-  { name: 'first available: always the first', policy: 'first_available', backends: [['a', 1], ['b', 1]], count: 3, want: 'aaa' },
-  { name: 'least loaded: the idle one', policy: 'least_loaded', backends: [['a', 1, 5], ['b', 1, 0], ['c', 1, 2]], count: 2, want: 'bb' },
-  { name: 'least loaded per weight', policy: 'least_loaded', backends: [['a', 4, 3], ['b', 1, 1]], count: 1, want: 'a' },
+  {
+    name: 'round robin, equal weights',
+    policy: 'round_robin',
+    backends: [
+      ['a', 1],
+      ['b', 1],
+      ['c', 1],
+    ],
+    count: 6,
+    want: 'abcabc',
+  },
+  {
+    name: 'round robin 3:1 is smooth',
+    policy: 'round_robin',
+    backends: [
+      ['a', 3],
+      ['b', 1],
+    ],
+    count: 8,
+    want: 'aabaaaba',
+  },
+  {
+    name: 'weight 0 is a standby',
+    policy: 'round_robin',
+    backends: [
+      ['a', 0],
+      ['b', 1],
+    ],
+    count: 3,
+    want: 'bbb',
+  },
+  {
+    name: 'only standbys left: they serve',
+    policy: 'round_robin',
+    backends: [
+      ['a', 0],
+      ['b', 0],
+    ],
+    count: 2,
+    want: 'ab',
+  },
+  {
+    name: 'first available: always the first',
+    policy: 'first_available',
+    backends: [
+      ['a', 1],
+      ['b', 1],
+    ],
+    count: 3,
+    want: 'aaa',
+  },
+  {
+    name: 'least loaded: the idle one',
+    policy: 'least_loaded',
+    backends: [
+      ['a', 1, 5],
+      ['b', 1, 0],
+      ['c', 1, 2],
+    ],
+    count: 2,
+    want: 'bb',
+  },
+  {
+    name: 'least loaded per weight',
+    policy: 'least_loaded',
+    backends: [
+      ['a', 4, 3],
+      ['b', 1, 1],
+    ],
+    count: 1,
+    want: 'a',
+  },
   { name: 'nothing available', policy: 'hash', backends: [], count: 1, want: '-' },
 ];
 
@@ -28,7 +93,11 @@ for (const c of CASES) {
 }
 
 test('hash: a key stays on its backend, keys spread, and only the keys of a backend that leaves move', () => {
-  const all = make([['a', 1], ['b', 1], ['c', 1]]);
+  const all = make([
+    ['a', 1],
+    ['b', 1],
+    ['c', 1],
+  ]);
   const keys = Array.from({ length: 300 }, (_, i) => `tenant-${i}`);
   const before = new Map(keys.map((k) => [k, pickBackend('hash', all, k)?.key]));
   for (const k of keys.slice(0, 20)) assert.equal(pickBackend('hash', all, k)?.key, before.get(k));
