@@ -27,7 +27,6 @@ import type { Preset } from './routing/endpoint.js';
 import type { DecisionSink } from './observability/decision-log/record.js';
 import { openDecisionLog, type SharedDecisionLog } from './observability/decision-log/open.js';
 import { createDecisionRecorder } from './server/record-decision.js';
-import { fanOutSinks } from './observability/decision-log/fan-out.js';
 
 export interface AppDeps {
   readonly logger: Logger;
@@ -106,11 +105,11 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     : undefined;
   decisionLog?.useRegistry(metrics.registry);
   // Decision records go to `scopegate test`'s sink or the log; query cost is metered on the response path instead.
-  const sinks = [deps.decisionSink ?? decisionLog].filter((sink) => sink !== undefined);
+  const decisionSink = deps.decisionSink ?? decisionLog;
   const decisions =
-    sinks.length === 0
+    decisionSink === undefined
       ? undefined
-      : createDecisionRecorder(fanOutSinks(sinks), {
+      : createDecisionRecorder(decisionSink, {
           queries: deps.decisionSink ? 'text' : (config.decision_log?.queries ?? 'none'),
           failClosed: deps.decisionSink === undefined && config.decision_log?.on_overflow === 'fail_closed',
           now: () => clock.now(),

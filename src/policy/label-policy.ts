@@ -197,16 +197,6 @@ export function unionLabelPolicies(policies: readonly (LabelPolicy | undefined)[
   return freezePolicy(normaliseSelectors(selectors));
 }
 
-/**
- * The former per-label merge (values of the same label unioned, labels ANDed) was exact only for sources that
- * each constrain the same single label, and wider than their union otherwise. It is now the exact union: for
- * the single-label case `unionLabelPolicies` gives the same one selector, for the others several selectors.
- * @deprecated use `unionLabelPolicies`.
- */
-export function mergeLabelPolicies(policies: readonly (LabelPolicy | undefined)[]): LabelPolicy | undefined {
-  return unionLabelPolicies(policies);
-}
-
 function normaliseSelectors(input: readonly LabelSelector[]): LabelRule[][] {
   let selectors = input.map((s) => [...s]);
   for (;;) {
