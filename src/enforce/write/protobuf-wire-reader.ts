@@ -109,6 +109,21 @@ export class WireReader {
   }
 }
 
+/**
+ * How many top-level length-delimited fields `number` a message holds (remote write's series, 1.0 and 2.0),
+ * as strictly as the enforcers read the top level: a field `number` of another wire type is `wrongType()`.
+ */
+export function countLengthDelimitedFields(reader: WireReader, number: number, wrongType: () => Error): number {
+  let count = 0;
+  while (reader.hasMore()) {
+    const tag = reader.tag();
+    if (tag === ((number << 3) | LENGTH_DELIMITED)) count++;
+    else if (tag >>> 3 === number) throw wrongType();
+    reader.skip(tag & 7);
+  }
+  return count;
+}
+
 /** A length-delimited field (wire type 2): tag, varint length, `payload`. */
 export function encodeLengthDelimited(number: number, payload: Buffer): Buffer {
   return Buffer.concat([encodeVarint((number << 3) | LENGTH_DELIMITED), encodeVarint(payload.length), payload]);

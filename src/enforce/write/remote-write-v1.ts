@@ -15,7 +15,7 @@
 import { PolicyViolation, UnsupportedInput } from '../errors.js';
 import { isWellFormedUtf8 } from '../utf8.js';
 import { ByteSink, varintSize } from './byte-sink.js';
-import { LENGTH_DELIMITED, WireReader } from './protobuf-wire-reader.js';
+import { countLengthDelimitedFields, LENGTH_DELIMITED, WireReader } from './protobuf-wire-reader.js';
 import { compareBytes, findSlot, isValueAllowed, type WritePolicy, type WriteRule } from './write-rules.js';
 
 const TIMESERIES = 1;
@@ -71,15 +71,7 @@ export function enforceWriteRequestV1(message: Buffer, policy: WritePolicy, inje
 
 /** Counts the series of a decompressed WriteRequest, as strictly as the enforcer reads the top level. */
 export function countWriteRequestSeries(message: Buffer): number {
-  const request = new WireReader(message, 'write request');
-  let count = 0;
-  while (request.hasMore()) {
-    const tag = request.tag();
-    if (tag === ((TIMESERIES << 3) | LENGTH_DELIMITED)) count++;
-    else if (tag >>> 3 === TIMESERIES) throw wrongWireType('time series');
-    request.skip(tag & 7);
-  }
-  return count;
+  return countLengthDelimitedFields(new WireReader(message, 'write request'), TIMESERIES, () => wrongWireType('time series'));
 }
 
 /** Per request, reused per series: what the series holds of each policy label (by slot). */

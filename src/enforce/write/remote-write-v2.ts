@@ -19,7 +19,7 @@
 import { PolicyViolation, UnsupportedInput } from '../errors.js';
 import { isWellFormedUtf8 } from '../utf8.js';
 import { ByteSink, varintSize } from './byte-sink.js';
-import { LENGTH_DELIMITED, VARINT, WireReader } from './protobuf-wire-reader.js';
+import { countLengthDelimitedFields, LENGTH_DELIMITED, VARINT, WireReader } from './protobuf-wire-reader.js';
 import type { WriteEnforcement } from './remote-write-v1.js';
 import { bytesEqual, compareBytes, findSlot, isValueAllowed, type WritePolicy, type WriteRule } from './write-rules.js';
 
@@ -74,15 +74,7 @@ export function enforceWriteRequestV2(message: Buffer, policy: WritePolicy, inje
 
 /** Counts the series (field 5) of a decompressed v2 Request. */
 export function countRequestV2Series(message: Buffer): number {
-  const request = new WireReader(message, 'request');
-  let count = 0;
-  while (request.hasMore()) {
-    const tag = request.tag();
-    if (tag === ((TIMESERIES << 3) | LENGTH_DELIMITED)) count++;
-    else if (tag >>> 3 === TIMESERIES) throw malformed('time series field of wrong type');
-    request.skip(tag & 7);
-  }
-  return count;
+  return countLengthDelimitedFields(new WireReader(message, 'request'), TIMESERIES, () => malformed('time series field of wrong type'));
 }
 
 /** The symbol table: the span of each symbol, in order. */
