@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import snappy from 'snappyjs';
 import { UnsupportedInput } from '../errors.js';
 import { uncompressSnappyBlock } from './snappy-block.js';
+import { compressibleData } from '../../../test/servers/snappy-test-data.js';
 
 /** snappyjs decodes, or undefined when it refuses. */
 function reference(body: Buffer): Buffer | undefined {
@@ -23,18 +24,7 @@ function ours(body: Buffer, max = 1 << 20): Buffer | undefined {
   }
 }
 
-// Data with repeats (copies of every offset size, overlapping ones) and runs of literals.
-const chunk = fc.oneof(
-  fc.uint8Array({ maxLength: 80 }),
-  fc
-    .tuple(fc.uint8Array({ minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 400 }))
-    .map(([pattern, times]) => Uint8Array.from({ length: pattern.length * times }, (_, i) => pattern[i % pattern.length] as number)),
-  fc.constantFrom(
-    new Uint8Array(70000),
-    Uint8Array.from({ length: 3000 }, (_, i) => i % 251),
-  ),
-);
-const data = fc.array(chunk, { maxLength: 8 }).map((chunks) => Buffer.concat(chunks));
+const data = compressibleData;
 
 describe('uncompressSnappyBlock (against snappyjs)', () => {
   it('decodes what snappyjs compresses, byte for byte', () => {

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import snappyjs from 'snappyjs';
 import { UnsupportedInput } from '../errors.js';
 import { JS_SNAPPY, loadSnappyCodec, type NativeSnappyBinding, nativeSnappyCodec, SNAPPY, type SnappyCodec } from './snappy-codec.js';
+import { compressibleData } from '../../../test/servers/snappy-test-data.js';
 
 /** The codec loaded from the installed `snappy` package: the lock carries the linux-x64-gnu binary. */
 const NATIVE = loadSnappyCodec();
@@ -21,18 +22,7 @@ function decode(codec: SnappyCodec, body: Buffer, max = 1 << 20): Buffer | undef
   }
 }
 
-// Data with repeats (copies of every offset size, overlapping ones) and runs of literals.
-const chunk = fc.oneof(
-  fc.uint8Array({ maxLength: 80 }),
-  fc
-    .tuple(fc.uint8Array({ minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 400 }))
-    .map(([pattern, times]) => Uint8Array.from({ length: pattern.length * times }, (_, i) => pattern[i % pattern.length] as number)),
-  fc.constantFrom(
-    new Uint8Array(70000),
-    Uint8Array.from({ length: 3000 }, (_, i) => i % 251),
-  ),
-);
-const data = fc.array(chunk, { maxLength: 8 }).map((chunks) => Buffer.concat(chunks));
+const data = compressibleData;
 const mutations = fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.boolean()), { minLength: 1, maxLength: 3 });
 
 function mutate(body: Buffer, changes: readonly (readonly [number, number, boolean])[]): Buffer {
