@@ -8,6 +8,7 @@ import { sendRaw } from '../servers/http-client.js';
 import { startOtlpCollector, type OtlpCollector } from '../servers/otlp-collector.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../servers/recording-upstream.js';
 import { createTempTokenFile, type TempTokenFile } from '../servers/temp-token-file.js';
+import { metricValue as metricOnAdmin, untilMetric as untilMetricOnAdmin } from '../servers/admin-metrics.js';
 
 // Issue #21 part 2, the OTLP sink: decision records as OTLP/HTTP JSON logs to a collector (and through it to
 // Loki). A gateway on a real socket, a collector stand-in that parses each export strictly and records it.
@@ -44,19 +45,9 @@ function query(gateway: StartedGateway, token: string, extra: Record<string, str
   });
 }
 
-async function metricValue(gateway: StartedGateway, name: string): Promise<number> {
-  const text = (await sendRaw(gateway.adminUrl, { path: '/metrics' })).body.toString();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes('sink="otlp"'));
-  return line === undefined ? Number.NaN : Number(line.slice(line.lastIndexOf(' ') + 1));
-}
-
-async function untilMetric(gateway: StartedGateway, name: string, atLeast: number): Promise<void> {
-  for (let attempt = 0; attempt < 300; attempt++) {
-    if ((await metricValue(gateway, name)) >= atLeast) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`${name} never reached ${atLeast}`);
-}
+const metricValue = (gateway: StartedGateway, name: string) => metricOnAdmin(gateway.adminUrl, name, 'sink="otlp"');
+const untilMetric = (gateway: StartedGateway, name: string, atLeast: number) =>
+  untilMetricOnAdmin(gateway.adminUrl, name, atLeast, { labels: 'sink="otlp"', attempts: 300 });
 
 async function withCollector(run: (collector: OtlpCollector) => Promise<void>): Promise<void> {
   const collector = await startOtlpCollector();

@@ -10,6 +10,7 @@ import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
 import { sendRaw } from '../servers/http-client.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../servers/recording-upstream.js';
 import { createTempTokenFile, type TempTokenFile } from '../servers/temp-token-file.js';
+import { metricValue as metricOnAdmin, untilMetric as untilMetricOnAdmin } from '../servers/admin-metrics.js';
 
 // Issue #21 part 2: one decision record per request, to its own sink, chained so that an auditor can prove
 // nothing was removed or changed (`scopegate audit verify`). Gateways on real sockets, files read back.
@@ -144,19 +145,9 @@ test('queries = "sha256": the digests only', async () => {
   }
 });
 
-async function metricValue(gateway: StartedGateway, name: string): Promise<number> {
-  const text = (await sendRaw(gateway.adminUrl, { path: '/metrics' })).body.toString();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`));
-  return line === undefined ? Number.NaN : Number(line.split(' ').at(-1));
-}
-
-async function untilMetric(gateway: StartedGateway, name: string, atLeast: number): Promise<void> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    if ((await metricValue(gateway, name)) >= atLeast) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`${name} never reached ${atLeast}`);
-}
+const metricValue = (gateway: StartedGateway, name: string) => metricOnAdmin(gateway.adminUrl, name);
+const untilMetric = (gateway: StartedGateway, name: string, atLeast: number) =>
+  untilMetricOnAdmin(gateway.adminUrl, name, atLeast, { attempts: 200 });
 
 // /dev/full: every write fails with ENOSPC, a disk that is full.
 test('on_overflow = "fail_closed": while the log cannot write, requests are refused with 503 decision_log_unavailable', async () => {
