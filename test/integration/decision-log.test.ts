@@ -1,21 +1,19 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { App } from '../../src/app.js';
 import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
 import { sendRaw } from '../servers/http-client.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../servers/recording-upstream.js';
 import { createTempTokenFile, type TempTokenFile } from '../servers/temp-token-file.js';
 import { metricValue as metricOnAdmin, untilMetric as untilMetricOnAdmin } from '../servers/admin-metrics.js';
+import { runCli } from '../servers/run-cli.js';
 
 // Issue #21 part 2: one decision record per request, to its own sink, chained so that an auditor can prove
 // nothing was removed or changed (`scopegate audit verify`). Gateways on real sockets, files read back.
 
-const BIN = fileURLToPath(new URL('../../bin/scopegate.js', import.meta.url));
 let upstream: RecordingUpstream;
 let tokens: TempTokenFile;
 let dir: string;
@@ -60,14 +58,6 @@ function query(gateway: StartedGateway, token: string, extra: Record<string, str
   return sendRaw(gateway.url, {
     path: `/api/v1/query?query=${encodeURIComponent('rate(http_requests_total[5m])')}`,
     headers: { authorization: `Bearer ${token}`, ...extra },
-  });
-}
-
-function runCli(args: readonly string[]): Promise<{ code: number; stdout: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 110_000 }, (error, stdout) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout });
-    });
   });
 }
 

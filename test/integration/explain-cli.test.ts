@@ -1,31 +1,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { type CliRun, runCli } from '../servers/run-cli.js';
 
 // Issue #3: `scopegate explain` prints the query as the gateway would send it upstream, for a configured token
 // (authenticated by the configured backend, as `serve` would) or for a policy given inline. The CLI is
 // spawned as users run it; every run starts at once in `before`, so the file costs one CLI start-up.
-
-const BIN = fileURLToPath(new URL('../../bin/scopegate.js', import.meta.url));
-
-interface CliRun {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function runCli(args: readonly string[]): Promise<CliRun> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 110_000 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 const RUNS = {
   token: (config: string) => [

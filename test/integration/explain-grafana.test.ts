@@ -1,25 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startGrafana } from '../servers/grafana.js';
 import { defaultTeams } from '../servers/grafana-gateway.js';
+import { runCli } from '../servers/run-cli.js';
 
 // Issue #20, item 6: `scopegate explain --grafana-user <id>` prints the user's teams, tenants, policy and the
 // query as it would be sent, reading the teams once from the configured Grafana (the stand-in here).
-
-const BIN = fileURLToPath(new URL('../../bin/scopegate.js', import.meta.url));
-
-function runCli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 110_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
-    });
-  });
-}
 
 test('explain --grafana-user: teams, tenants and the query as sent; refusals named by their code', async (t) => {
   const grafana = await startGrafana({ nowSeconds: () => Math.floor(Date.now() / 1000), teams: defaultTeams() });

@@ -1,31 +1,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
+import { type CliRun, runCli } from '../servers/run-cli.js';
 
 // Issue #21 part 1: `scopegate test` runs table-driven policy cases offline through the gateway `serve` builds
 // (createApp, the proxy handler on a real socket, an upstream that captures what it is sent). The CLI is
 // spawned as users run it; every run starts at once in `before`, so the file costs about one CLI start-up.
-
-const BIN = fileURLToPath(new URL('../../bin/scopegate.js', import.meta.url));
-
-interface CliRun {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function runCli(args: readonly string[]): Promise<CliRun> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 110_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
-    });
-  });
-}
 
 const TOKENS = {
   'tok-a': { name: 'team-a', tenant: 'team-a', namespaces: ['team-a'] },
