@@ -2,7 +2,7 @@ import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
 import { sendRaw, type RawResponse } from '../servers/http-client.js';
-import { answerAs, startKillableBackend, type KillableBackend } from '../servers/killable-backend.js';
+import { answerAs, startKillableBackends, type KillableBackend } from '../servers/killable-backend.js';
 import { createTempTokenFile, type TempTokenFile } from '../servers/temp-token-file.js';
 
 // Issue #22: health of the backends of a balanced upstream. Active checks (a GET of check_path every 50 ms)
@@ -13,12 +13,6 @@ before(async () => {
   tokens = await createTempTokenFile({ 'tok-a': { tenant: 'team-a', name: 'a' } });
 });
 after(async () => tokens.remove());
-
-async function backends(t: TestContext, count: number): Promise<KillableBackend[]> {
-  const list = await Promise.all(Array.from({ length: count }, (_, i) => startKillableBackend(`b${i}`)));
-  t.after(() => Promise.all(list.map((b) => b.stop())));
-  return list;
-}
 
 async function gatewayFor(t: TestContext, upstream: Record<string, unknown>): Promise<StartedGateway> {
   const gateway = await startTestGateway({
@@ -49,7 +43,7 @@ async function waitForState(gateway: StartedGateway, backend: KillableBackend, s
 }
 
 test('the active check takes a killed backend out (no request reaches it) and brings it back once it answers', async (t) => {
-  const [a, b] = await backends(t, 2);
+  const [a, b] = await startKillableBackends(t, 2);
   for (const backend of [a!, b!]) {
     backend.setHandler((hit, res) => (hit.url === '/-/ready' ? res.writeHead(200).end('ok') : answerAs(backend.name)(hit, res)));
   }
@@ -84,7 +78,7 @@ test('the active check takes a killed backend out (no request reaches it) and br
 });
 
 test('a slowed backend that times out is out for its back-off: the next requests do not wait on it', async (t) => {
-  const [a, b] = await backends(t, 2);
+  const [a, b] = await startKillableBackends(t, 2);
   const held: (() => void)[] = [];
   a!.setHandler((hit, res) => held.push(() => answerAs('b0')(hit, res)));
   t.after(() => {
@@ -104,7 +98,7 @@ test('a slowed backend that times out is out for its back-off: the next requests
 });
 
 test('configured statuses take a backend out (passive); others do not', async (t) => {
-  const [a, b] = await backends(t, 2);
+  const [a, b] = await startKillableBackends(t, 2);
   a!.setHandler((_hit, res) => res.writeHead(502).end('bad'));
   b!.setHandler((_hit, res) => res.writeHead(404).end('nope'));
   const gateway = await gatewayFor(t, { upstream: [a!.url, b!.url], health: { unhealthy_status_codes: [502], backoff: '1m' } });

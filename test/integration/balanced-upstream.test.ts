@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import WebSocket from 'ws';
 import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
 import { sendRaw, type RawResponse } from '../servers/http-client.js';
-import { answerAs, startKillableBackend, type KillableBackend } from '../servers/killable-backend.js';
+import { answerAs, startKillableBackends } from '../servers/killable-backend.js';
 import { encodeWriteRequest, REMOTE_WRITE_HEADERS } from '../servers/remote-write-body.js';
 import { startRecordingUpstream } from '../servers/recording-upstream.js';
 import { startSigv4Verifier } from '../servers/sigv4-verifier.js';
@@ -26,12 +26,6 @@ before(async () => {
 });
 after(async () => tokens.remove());
 
-async function backends(t: TestContext, count: number): Promise<KillableBackend[]> {
-  const list = await Promise.all(Array.from({ length: count }, (_, i) => startKillableBackend(`b${i}`)));
-  t.after(() => Promise.all(list.map((b) => b.stop())));
-  return list;
-}
-
 async function gatewayFor(t: TestContext, upstream: Record<string, unknown>): Promise<StartedGateway> {
   const gateway = await startTestGateway(
     {
@@ -52,7 +46,7 @@ function get(gateway: StartedGateway, path = '/api/v1/labels', token = 'tok-a'):
 const answeredBy = (res: RawResponse) => (res.json() as { backend: string }).backend;
 
 test('round_robin spreads by weight (2:1), and `upstream = [...]` is the same with weight 1', async (t) => {
-  const [a, b] = await backends(t, 2);
+  const [a, b] = await startKillableBackends(t, 2);
   const gateway = await gatewayFor(t, {
     backends: [
       { url: a!.url, weight: 2 },
@@ -72,7 +66,7 @@ test('round_robin spreads by weight (2:1), and `upstream = [...]` is the same wi
 });
 
 test('hash on tenant keeps each tenant on one backend; least_loaded avoids the busy one', async (t) => {
-  const [a, b, c] = await backends(t, 3);
+  const [a, b, c] = await startKillableBackends(t, 3);
   const gateway = await gatewayFor(t, { upstream: [a!.url, b!.url, c!.url], balance: 'hash', hash_on: 'tenant' });
   for (const token of ['tok-a', 'tok-b', 'tok-c']) {
     const first = answeredBy(await get(gateway, '/x', token));
@@ -99,7 +93,7 @@ test('hash on tenant keeps each tenant on one backend; least_loaded avoids the b
 });
 
 test('first_available: a killed primary is out after one failed request, whose read is answered once by the next; it is back after its trial', async (t) => {
-  const [primary, secondary] = await backends(t, 2);
+  const [primary, secondary] = await startKillableBackends(t, 2);
   const gateway = await gatewayFor(t, { upstream: [primary!.url, secondary!.url], balance: 'first_available', health: { backoff: '1s' } });
   assert.equal(answeredBy(await get(gateway)), 'b0');
   await primary!.kill();
@@ -122,7 +116,7 @@ test('first_available: a killed primary is out after one failed request, whose r
 });
 
 test('every backend down: 503 no_backend_available at once, without a connection attempt', async (t) => {
-  const [a, b] = await backends(t, 2);
+  const [a, b] = await startKillableBackends(t, 2);
   const gateway = await gatewayFor(t, { upstream: [a!.url, b!.url], health: { backoff: '10s' } });
   await a!.kill();
   await b!.kill();
@@ -134,7 +128,7 @@ test('every backend down: 503 no_backend_available at once, without a connection
 });
 
 test('a configured status is retried on another backend for reads, including a buffered POST query', async (t) => {
-  const [a, b] = await backends(t, 2);
+  const [a, b] = await startKillableBackends(t, 2);
   a!.setHandler((_hit, res) => res.writeHead(503).end('overloaded'));
   const gateway = await gatewayFor(t, { upstream: [a!.url, b!.url], type: 'prometheus', retry_status_codes: [503], max_retries: 1 });
   for (let i = 0; i < 4; i++) {
@@ -155,7 +149,7 @@ test('a configured status is retried on another backend for reads, including a b
 });
 
 test('a write is sent once unless retry_writes; a response that started is never retried', async (t) => {
-  const [a, b] = await backends(t, 2);
+  const [a, b] = await startKillableBackends(t, 2);
   a!.setHandler((_hit, res) => res.writeHead(503).end('overloaded'));
   b!.setHandler((_hit, res) => res.writeHead(503).end('overloaded'));
   const body = encodeWriteRequest([{ labels: { __name__: 'up', job: 'x' }, samples: [[1, 1_700_000_000_000]] }]);
@@ -192,7 +186,7 @@ test('a write is sent once unless retry_writes; a response that started is never
 });
 
 test('the retry budget caps retries under a full outage', async (t) => {
-  const [a, b] = await backends(t, 2);
+  const [a, b] = await startKillableBackends(t, 2);
   for (const backend of [a!, b!]) backend.setHandler((_hit, res) => res.writeHead(503).end('down'));
   const gateway = await gatewayFor(t, { upstream: [a!.url, b!.url], retry_status_codes: [503], max_retries: 1, retry_budget: 0.1 });
   const requests = 100;

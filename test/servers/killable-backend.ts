@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { TestContext } from 'node:test';
 
 /** One request as a backend received it. */
 export interface BackendHit {
@@ -75,4 +76,11 @@ export async function startKillableBackend(name: string, port = 0, host = '127.0
     },
     stop: kill,
   };
+}
+
+/** `count` backends named b0, b1, …, stopped when the test `t` ends. */
+export async function startKillableBackends(t: TestContext, count: number): Promise<KillableBackend[]> {
+  const list = await Promise.all(Array.from({ length: count }, (_, i) => startKillableBackend(`b${i}`)));
+  t.after(() => Promise.all(list.map((b) => b.stop())));
+  return list;
 }
