@@ -1,11 +1,22 @@
 /**
  * Loki's JSON push body (`{"streams":[{"stream":{labels},"values":[[ts, line, {metadata}?]]}]}`, Loki HTTP
- * API "Ingest logs"). Parsed into a strict shape and re-serialised with canonical keys only, so duplicate
- * keys, differently-cased keys (Go's JSON decoders match field names case-insensitively) and unknown fields
- * cannot make Loki read a stream other than the one that was checked.
+ * API "Ingest logs"), read in full: for a body outside the plain form loki-push-json-scan.ts reads from its
+ * bytes. Parsed into a strict shape and re-serialised with canonical keys only, so duplicate keys,
+ * differently-cased keys (Go's JSON decoders match field names case-insensitively) and unknown fields cannot
+ * make Loki read a stream other than the one that was checked. Label names must be identifiers and label
+ * values well-formed: Loki reads any other name or a lone surrogate differently from `JSON.parse`.
  */
 import { UnsupportedInput } from '../errors.js';
 import { readGoField } from '../go-json.js';
+
+/**
+ * A label name Loki can read back: it unescapes a JSON label name twice (jsonparser's `ObjectEach`, then
+ * `ParseString` in `LabelSet.UnmarshalJSON`: `"\\u006eamespace"` becomes `namespace`) and writes names unquoted
+ * into the label-set text its distributor parses again, so only the PromQL identifier is read the same.
+ */
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** A UTF-16 surrogate not part of a pair (with the `u` flag, paired ones are one code point). */
+const LONE_SURROGATE = /[\ud800-\udfff]/u;
 
 export interface JsonPushStream {
   labels: Map<string, string>;
@@ -32,7 +43,10 @@ function decodeStream(stream: unknown, index: number): JsonPushStream {
   const labelsField = readField(object, 'stream', where) ?? {};
   const labels = new Map<string, string>();
   for (const [name, value] of Object.entries(asObject(labelsField, `${where} labels`))) {
+    if (!LABEL_NAME.test(name))
+      throw new UnsupportedInput(`${where}: label name ${JSON.stringify(name)} must match [a-zA-Z_][a-zA-Z0-9_]*`);
     if (typeof value !== 'string') throw new UnsupportedInput(`${where}: label "${name}" must be a string`);
+    if (LONE_SURROGATE.test(value)) throw new UnsupportedInput(`${where}: label "${name}" holds a lone UTF-16 surrogate`);
     labels.set(name, value);
   }
   const values = readField(object, 'values', where) ?? [];
@@ -64,6 +78,11 @@ function asObject(value: unknown, where: string): Record<string, unknown> {
 /** The field as Go reads it (go-json.ts: case-insensitive, Unicode folding); two spellings are refused. */
 function readField(object: Record<string, unknown>, name: string, where: string): unknown {
   return readGoField(object, name, where);
+}
+
+/** One stream's labels as a JSON object (`{"name":"value",…}`, in the map's order). */
+export function encodeJsonLabels(labels: ReadonlyMap<string, string>): Buffer {
+  return Buffer.from(JSON.stringify(Object.fromEntries(labels)), 'utf8');
 }
 
 /** Serialises streams with canonical keys only. */

@@ -5,8 +5,12 @@
  * "", "snappy" (a no-op marker), "gzip" or "deflate" (raw DEFLATE, as Go's compress/flate); then
  * `application/json` is JSON and every other media type is snappy-compressed protobuf.
  *
- * - JSON is always re-serialised from what was checked (Go's JSON decoding has too many readings of one
- *   text: duplicate and differently-cased keys).
+ * - JSON written in one plain form (loki-push-json-scan.ts: canonical member names, each once, label names
+ *   that are identifiers, nothing Loki's two JSON decoders could read another way) is checked from its bytes
+ *   and forwarded as it is when nothing changes; in inject mode only the `stream` objects that change are
+ *   rewritten, the other bytes copied. Any other JSON is parsed, checked and re-serialised with canonical keys
+ *   only (loki-push-json.ts), as Go's JSON decoding has too many readings of one text (duplicate and
+ *   differently-cased keys).
  * - Protobuf is read at the wire level (loki-push-wire.ts) and each stream's labels with a strict subset of
  *   Loki's own label-set grammar (loki-stream-labels.ts), so Loki reads the labels that were checked from the
  *   very bytes that were checked. When nothing changes (every stream allowed as sent, no field to drop) the
@@ -18,7 +22,8 @@ import type { LabelPolicy } from '../../policy/label-policy.js';
 import { UnsupportedInput } from '../errors.js';
 import { formatSelector } from '../logql/selector.js';
 import { decompressBody } from './decompress-body.js';
-import { decodeJsonPush, encodeJsonPush } from './loki-push-json.js';
+import { decodeJsonPush, encodeJsonLabels, encodeJsonPush } from './loki-push-json.js';
+import { scanJsonPush } from './loki-push-json-scan.js';
 import { compileStreamLabelCheck, type PushLabelMode, type StreamLabelCheck } from './loki-push-labels.js';
 import { encodePushRequest, readPushRequest, type WirePushStream } from './loki-push-wire.js';
 import { compressSnappy, uncompressSnappy } from './snappy-codec.js';
@@ -53,8 +58,9 @@ export interface LokiPushOutput {
 }
 
 /**
- * Validates (or completes) the labels of every stream of a Loki push and returns the body to forward: for
- * protobuf, the received (content-decoded) bytes themselves when nothing changed (`isModified: false`).
+ * Validates (or completes) the labels of every stream of a Loki push and returns the body to forward: the
+ * received (content-decoded) bytes themselves when nothing changed (`isModified: false`; for JSON, when the
+ * body is in the plain form loki-push-json-scan.ts reads).
  * Full access returns the body untouched without decoding it.
  * @throws PolicyViolation naming the first offending stream (nothing may be forwarded).
  * @throws UnsupportedInput for a missing content type, an unknown content encoding (`mediaType: true`), a
@@ -64,12 +70,32 @@ export function enforceLokiPush(input: LokiPushInput, policy: LabelPolicy, optio
   if (policy.fullAccess) return { body: input.body, contentType: undefined, isModified: false };
   const body = decodeContentEncoding(input, options.maxDecodedBytes);
   const check = compileStreamLabelCheck(policy, options.mode);
-  if (readMediaType(input.contentType) === 'application/json') {
+  if (readMediaType(input.contentType) === 'application/json') return enforceJsonPush(body, check);
+  return enforceProtoPush(body, check, options.maxDecodedBytes);
+}
+
+/**
+ * Checks every stream of a JSON push. A body in the plain form is forwarded itself unless a stream changed
+ * (then only those `stream` objects are rewritten); any other body is read in full and re-serialised.
+ */
+function enforceJsonPush(body: Buffer, check: StreamLabelCheck): LokiPushOutput {
+  const scanned = scanJsonPush(body);
+  if (scanned === undefined) {
     const streams = decodeJsonPush(body);
     for (const [i, stream] of streams.entries()) stream.labels = check(stream.labels, () => describeStream(i, stream.labels));
     return { body: encodeJsonPush(streams), contentType: 'application/json', isModified: true };
   }
-  return enforceProtoPush(body, check, options.maxDecodedBytes);
+  const pieces: Buffer[] = [];
+  let copiedTo = 0;
+  for (const [i, stream] of scanned.entries()) {
+    const checked = check(stream.labels, () => describeStream(i, stream.labels));
+    if (isSameLabelSet(stream.labels, checked)) continue;
+    pieces.push(body.subarray(copiedTo, stream.labelsStart), encodeJsonLabels(checked));
+    copiedTo = stream.labelsEnd;
+  }
+  if (pieces.length === 0) return { body, contentType: 'application/json', isModified: false };
+  pieces.push(body.subarray(copiedTo));
+  return { body: Buffer.concat(pieces), contentType: 'application/json', isModified: true };
 }
 
 /** Checks every stream of a snappy protobuf push; forwards `body` itself unless a stream changed or a field is dropped. */
