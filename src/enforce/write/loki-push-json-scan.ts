@@ -225,7 +225,8 @@ class PushReader {
   }
 
   private startsWith(bytes: Buffer): boolean {
-    return this.b.compare(bytes, 0, bytes.length, this.i, this.i + bytes.length) === 0;
+    const end = this.i + bytes.length;
+    return end <= this.b.length && this.b.compare(bytes, 0, bytes.length, this.i, end) === 0;
   }
 
   /** Skips space, then requires `byte`. */

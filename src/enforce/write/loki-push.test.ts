@@ -37,6 +37,46 @@ describe('enforceLokiPush: JSON', () => {
     assert.deepEqual(JSON.parse(out.body.toString()), { streams: [{ stream: { namespace: 'team-a', app: 'x' }, values: [LINE] }] });
   });
 
+  it('forwards the received bytes themselves when every stream is allowed as sent', () => {
+    const body = Buffer.from(' { "streams" : [ {"stream":{"namespace":"team-a"},"values":[["1","x",{"k":"v"}]]} ] } ');
+    const out = pushJson(body, ONE, REJECT);
+    assert.equal(out.body, body);
+    assert.equal(out.isModified, false);
+    assert.equal(out.contentType, 'application/json');
+  });
+
+  it('in inject mode rewrites only the stream objects that change, copying the rest byte for byte', () => {
+    const body = Buffer.from(
+      '{"streams":[{"stream": {"app":"x"} ,"values":[["1","é\\n"]]},{"values":[],"stream":{"namespace":"team-a"}}]}',
+    );
+    const out = pushJson(body, ONE, INJECT);
+    assert.equal(out.isModified, true);
+    assert.equal(
+      out.body.toString(),
+      '{"streams":[{"stream": {"app":"x","namespace":"team-a"} ,"values":[["1","é\\n"]]},{"values":[],"stream":{"namespace":"team-a"}}]}',
+    );
+  });
+
+  it('re-serialises a body outside the plain form (here a label named twice: the last one, as checked)', () => {
+    const out = pushJson(Buffer.from('{"streams":[{"stream":{"namespace":"x","namespace":"team-a"}}]}'), ONE, REJECT);
+    assert.equal(out.isModified, true);
+    assert.equal(out.body.toString(), '{"streams":[{"stream":{"namespace":"team-a"},"values":[]}]}');
+  });
+
+  it('refuses label names Loki reads another way (it unescapes names twice and writes them unquoted)', () => {
+    for (const name of ['\\\\u006eamespace', 'a.b', '1a', 'a=\\"b\\",namespace', '']) {
+      const body = Buffer.from(`{"streams":[{"stream":{"namespace":"team-a","${name}":"team-b"},"values":[]}]}`);
+      assert.throws(() => pushJson(body, ONE, REJECT), UnsupportedInput, name);
+    }
+    const escaped = Buffer.from('{"streams":[{"stream":{"n\\u0061mespace":"team-a"},"values":[]}]}');
+    assert.equal(pushJson(escaped, ONE, REJECT).body.toString(), '{"streams":[{"stream":{"namespace":"team-a"},"values":[]}]}');
+  });
+
+  it('refuses a label value holding a lone surrogate', () => {
+    const body = Buffer.from('{"streams":[{"stream":{"namespace":"team-a","app":"\\udc00"},"values":[]}]}');
+    assert.throws(() => pushJson(body, ONE, REJECT), UnsupportedInput);
+  });
+
   it('rejects a stream of another namespace, naming it', () => {
     const body = jsonBody({ namespace: 'team-a' }, { namespace: 'team-b' });
     assert.throws(
