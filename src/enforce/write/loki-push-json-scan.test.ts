@@ -164,6 +164,25 @@ describe('scanJsonPush against the full reader (property)', () => {
     );
   });
 
+  it('finds a quote, a backslash or a control byte at any offset of a line, whatever the buffer alignment', () => {
+    const special = fc.constantFrom('"', '\\', '\\u00e9', '\\"', '\u0001', '\u001f', '\t', '\u0000', 'é', '\u007f', ' ');
+    const line = fc.array(fc.oneof({ arbitrary: fc.constant('a'), weight: 8 }, { arbitrary: special, weight: 1 }), { maxLength: 40 });
+    fc.assert(
+      fc.property(line, fc.integer({ min: 0, max: 7 }), (parts, offset) => {
+        const text = push(stream('{"a":"1"}', `[["1","${parts.join('')}"]]`));
+        const padded = Buffer.concat([Buffer.alloc(offset, 0x20), Buffer.from(text)]).subarray(offset);
+        let isJson = true;
+        try {
+          JSON.parse(text);
+        } catch {
+          isJson = false;
+        }
+        assert.equal(scanJsonPush(padded) !== undefined, isJson, JSON.stringify(text));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it('reads what JSON.stringify writes of a plain push', () => {
     const name = fc.stringMatching(/^[a-zA-Z_][a-zA-Z0-9_]{0,8}$/);
     const value = fc.string({ unit: 'grapheme', maxLength: 8 });
