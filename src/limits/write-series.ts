@@ -1,4 +1,5 @@
 import { decodeJsonPush } from '../enforce/write/loki-push-json.js';
+import { scanJsonPush } from '../enforce/write/loki-push-json-scan.js';
 import { decompressBody } from '../enforce/write/decompress-body.js';
 import { countRemoteWriteSeries } from '../enforce/write/remote-write.js';
 import { LENGTH_DELIMITED, WireReader } from '../enforce/write/protobuf-wire-reader.js';
@@ -27,7 +28,7 @@ export function countWriteSeries(format: WriteFormat, request: ProxyRequest): nu
       const encoding = (request.headers['content-encoding'] ?? '').trim().toLowerCase();
       const decoded = encoding === 'gzip' || encoding === 'deflate' ? decompressBody(body, encoding, MAX_DECODED_BYTES, 'push body') : body;
       const type = (request.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase();
-      if (type === 'application/json') return decodeJsonPush(decoded).length;
+      if (type === 'application/json') return (scanJsonPush(decoded) ?? decodeJsonPush(decoded)).length;
       return countField1(uncompressSnappy(decoded, MAX_DECODED_BYTES, 'push body'), 'push');
     }
     case 'otlp-metrics':

@@ -12,7 +12,7 @@
  *     labels  = "{" ws [ name ws ":" ws string *( ws "," ws name ws ":" ws string ) ws ] "}"
  *     name    = "\"" [A-Za-z_][A-Za-z0-9_]* "\""   (no escapes; each name once)
  *     values  = "[" ws [ entry *( ws "," ws entry ) ws ] "]"
- *     entry   = "[" ws string ws "," ws string [ ws "," ws metadata ] ws "]"
+ *     entry   = "[" ws string ws "," ws string [ ws "," ws metadata ] ws "]"   (the timestamp without escapes)
  *     metadata = "{" ws [ string ws ":" ws string *( … ) ws ] "}"   (no escapes, each key once)
  *     string  = a JSON string: no byte below 0x20, only JSON's escapes
  *     ws      = *( " " / "\t" / "\n" / "\r" )
@@ -162,7 +162,8 @@ class PushReader {
     if (this.closes(CLOSE_BRACKET)) return;
     do {
       this.expect(OPEN_BRACKET);
-      this.expectString();
+      // Loki reads the timestamp's raw bytes as digits (jsonparser.ParseInt), escapes and all.
+      if (this.expectString()) throw new NotPlain();
       this.expect(COMMA);
       this.expectString();
       if (this.next(COMMA, CLOSE_BRACKET)) {
@@ -191,14 +192,16 @@ class PushReader {
   }
 
   /**
-   * A string of an entry (timestamp, line): the bulk of a push, so its bytes are classified through one table
-   * read each and nothing is collected; a control byte, an unknown escape or no closing quote is outside.
+   * A string of an entry (timestamp, line): the bulk of a push, so its bytes are only classified (see
+   * `skipOrdinary`); a control byte, an unknown escape or no closing quote is outside. True when it holds an
+   * escape.
    */
-  private expectString(): void {
+  private expectString(): boolean {
     this.skipSpace();
     const b = this.b;
     const length = b.length;
     let i = this.i;
+    let hasEscape = false;
     if (b[i] !== QUOTE) throw new NotPlain();
     i++;
     for (;;) {
@@ -207,9 +210,11 @@ class PushReader {
       const kind = STRING_BYTE[b[i] as number];
       if (kind === CLOSING) break;
       if (kind === CONTROL) throw new NotPlain();
+      hasEscape = true;
       i = escapeEnd(b, i);
     }
     this.i = i + 1;
+    return hasEscape;
   }
 
   /**

@@ -3,8 +3,8 @@
  * API "Ingest logs"), read in full: for a body outside the plain form loki-push-json-scan.ts reads from its
  * bytes. Parsed into a strict shape and re-serialised with canonical keys only, so duplicate keys,
  * differently-cased keys (Go's JSON decoders match field names case-insensitively) and unknown fields cannot
- * make Loki read a stream other than the one that was checked. Label names must be identifiers and label
- * values well-formed: Loki reads any other name or a lone surrogate differently from `JSON.parse`.
+ * make Loki read a stream other than the one that was checked. `assertReadableLabels` then refuses what Loki
+ * would read differently from `JSON.parse` inside a label set: names that are not identifiers, lone surrogates.
  */
 import { UnsupportedInput } from '../errors.js';
 import { readGoField } from '../go-json.js';
@@ -43,10 +43,7 @@ function decodeStream(stream: unknown, index: number): JsonPushStream {
   const labelsField = readField(object, 'stream', where) ?? {};
   const labels = new Map<string, string>();
   for (const [name, value] of Object.entries(asObject(labelsField, `${where} labels`))) {
-    if (!LABEL_NAME.test(name))
-      throw new UnsupportedInput(`${where}: label name ${JSON.stringify(name)} must match [a-zA-Z_][a-zA-Z0-9_]*`);
     if (typeof value !== 'string') throw new UnsupportedInput(`${where}: label "${name}" must be a string`);
-    if (LONE_SURROGATE.test(value)) throw new UnsupportedInput(`${where}: label "${name}" holds a lone UTF-16 surrogate`);
     labels.set(name, value);
   }
   const values = readField(object, 'values', where) ?? [];
@@ -83,6 +80,22 @@ function readField(object: Record<string, unknown>, name: string, where: string)
 /** One stream's labels as a JSON object (`{"name":"value",…}`, in the map's order). */
 export function encodeJsonLabels(labels: ReadonlyMap<string, string>): Buffer {
   return Buffer.from(JSON.stringify(Object.fromEntries(labels)), 'utf8');
+}
+
+/**
+ * Refuses labels Loki would not read back as they are: a name that is not an identifier, a value holding a lone
+ * surrogate (which Go's decoders turn into U+FFFD). Run by the enforcer on what it is about to check.
+ * @throws UnsupportedInput naming the stream.
+ */
+export function assertReadableLabels(streams: readonly JsonPushStream[]): void {
+  for (const [index, stream] of streams.entries()) {
+    for (const [name, value] of stream.labels) {
+      if (!LABEL_NAME.test(name)) {
+        throw new UnsupportedInput(`stream #${index}: label name ${JSON.stringify(name)} must match [a-zA-Z_][a-zA-Z0-9_]*`);
+      }
+      if (LONE_SURROGATE.test(value)) throw new UnsupportedInput(`stream #${index}: label "${name}" holds a lone UTF-16 surrogate`);
+    }
+  }
 }
 
 /** Serialises streams with canonical keys only. */

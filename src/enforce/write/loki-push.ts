@@ -22,7 +22,7 @@ import type { LabelPolicy } from '../../policy/label-policy.js';
 import { UnsupportedInput } from '../errors.js';
 import { formatSelector } from '../logql/selector.js';
 import { decompressBody } from './decompress-body.js';
-import { decodeJsonPush, encodeJsonLabels, encodeJsonPush } from './loki-push-json.js';
+import { assertReadableLabels, decodeJsonPush, encodeJsonLabels, encodeJsonPush } from './loki-push-json.js';
 import { scanJsonPush } from './loki-push-json-scan.js';
 import { compileStreamLabelCheck, type PushLabelMode, type StreamLabelCheck } from './loki-push-labels.js';
 import { encodePushRequest, readPushRequest, type WirePushStream } from './loki-push-wire.js';
@@ -82,6 +82,7 @@ function enforceJsonPush(body: Buffer, check: StreamLabelCheck): LokiPushOutput 
   const scanned = scanJsonPush(body);
   if (scanned === undefined) {
     const streams = decodeJsonPush(body);
+    assertReadableLabels(streams);
     for (const [i, stream] of streams.entries()) stream.labels = check(stream.labels, () => describeStream(i, stream.labels));
     return { body: encodeJsonPush(streams), contentType: 'application/json', isModified: true };
   }
