@@ -109,6 +109,11 @@ describe('Loki JSON push: what is forwarded is what was checked', () => {
       status: 400,
     },
     {
+      name: 'an unquoted label value',
+      body: `{"streams":[{"stream":{"namespace":"team-a","app":x"},"values":${VALUES}}]}`,
+      status: 400,
+    },
+    {
       name: 'structured metadata of numbers',
       body: `{"streams":[{"stream":{"namespace":"team-a"},"values":[["1","l",{"k":1}]]}]}`,
       status: 400,

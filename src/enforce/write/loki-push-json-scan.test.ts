@@ -78,6 +78,8 @@ describe('scanJsonPush: the plain form, read from the bytes', () => {
     { name: 'a label name with a dot', text: push(stream('{"a.b":"1"}')) },
     { name: 'a label name starting with a digit', text: push(stream('{"1a":"1"}')) },
     { name: 'a number label value', text: push(stream('{"a":1}')) },
+    { name: 'an unquoted label value before a quote', text: push(stream('{"a":x"}')) },
+    { name: 'a label value of null', text: push(stream('{"a":null}')) },
     { name: 'a lone surrogate in a label value', text: push(stream('{"a":"\\ud800"}')) },
     { name: 'a null entry', text: push(stream('{"a":"1"}', '[null]')) },
     { name: 'an entry of one string', text: push(stream('{"a":"1"}', '[["1"]]')) },
@@ -100,6 +102,15 @@ describe('scanJsonPush: the plain form, read from the bytes', () => {
     { name: 'an empty body', text: '' },
     { name: 'an array root', text: '[]' },
   ];
+  it('leaves short bodies at any buffer alignment to the full reader, never throwing', () => {
+    for (const text of ['', '{', '{"', '{"s', '{"st', ' ', '{}', '[]', '{"streams":[]']) {
+      for (let offset = 0; offset < 8; offset++) {
+        const body = Buffer.concat([Buffer.alloc(offset), Buffer.from(text)]).subarray(offset);
+        assert.equal(scanJsonPush(body), undefined, `${JSON.stringify(text)} at ${offset}`);
+      }
+    }
+  });
+
   for (const { name, text } of notPlain) {
     it(`leaves ${name} to the full reader`, () => {
       assert.equal(scanJsonPush(Buffer.isBuffer(text) ? text : Buffer.from(text)), undefined);
@@ -126,8 +137,12 @@ describe('scanJsonPush against the full reader (property)', () => {
     { arbitrary: fc.constantFrom('\\ud800', 'a\tb', '\\x'), weight: 1 },
   );
   const space = fc.constantFrom(...Array<string>(12).fill(''), ' ', '\n', '\ufeff');
+  const value = fc.oneof(
+    { arbitrary: text.map((v) => `"${v}"`), weight: 30 },
+    { arbitrary: fc.constantFrom('x"', '1', 'null', '{}'), weight: 1 },
+  );
   const object = (keys: fc.Arbitrary<string>) =>
-    fc.array(fc.tuple(keys, text), { maxLength: 3 }).map((pairs) => `{${pairs.map(([k, v]) => `"${k}":"${v}"`).join(',')}}`);
+    fc.array(fc.tuple(keys, value), { maxLength: 3 }).map((pairs) => `{${pairs.map(([k, v]) => `"${k}":${v}`).join(',')}}`);
   const labels = object(mostly('namespace', 'app', 'a'));
   const entry = fc.oneof(
     { arbitrary: fc.tuple(text, text).map(([t, l]) => `["${t}","${l}"]`), weight: 20 },
@@ -155,6 +170,7 @@ describe('scanJsonPush against the full reader (property)', () => {
       fc.property(body, (t) => {
         const scanned = scanJsonPush(Buffer.from(t));
         if (scanned === undefined) return;
+        JSON.parse(t); // what it reads is JSON
         const full = decodeJsonPush(Buffer.from(t));
         assert.deepEqual(
           scanned.map((s) => [...s.labels]),

@@ -72,8 +72,8 @@ class PushReader {
   constructor(body: Buffer) {
     this.b = body;
     this.head = (4 - (body.byteOffset & 3)) & 3;
-    const wordCount = Math.max(0, (body.length - this.head) >> 2);
-    this.words = new Int32Array(body.buffer, body.byteOffset + Math.min(this.head, body.length), wordCount);
+    const wordCount = body.length > this.head ? (body.length - this.head) >> 2 : 0;
+    this.words = wordCount === 0 ? new Int32Array(0) : new Int32Array(body.buffer, body.byteOffset + this.head, wordCount);
   }
 
   read(): ScannedJsonStream[] {
@@ -147,13 +147,20 @@ class PushReader {
     return b.toString('latin1', start, i);
   }
 
+  /** A JSON string, decoded as `JSON.parse` decodes it; one holding a lone surrogate is outside. */
   private readLabelValue(): string {
     const start = this.i;
+    if (this.b[start] !== QUOTE) throw new NotPlain();
     const flags = this.skipString();
     if (flags === 0) return this.b.toString('latin1', start + 1, this.i - 1);
     if ((flags & HAS_ESCAPE) === 0) return this.b.toString('utf8', start + 1, this.i - 1);
-    const value = JSON.parse(this.b.toString('utf8', start, this.i)) as string;
-    if (LONE_SURROGATE.test(value)) throw new NotPlain();
+    let value: unknown;
+    try {
+      value = JSON.parse(this.b.toString('utf8', start, this.i));
+    } catch {
+      throw new NotPlain();
+    }
+    if (typeof value !== 'string' || LONE_SURROGATE.test(value)) throw new NotPlain();
     return value;
   }
 
@@ -218,7 +225,8 @@ class PushReader {
   }
 
   /**
-   * Moves past the JSON string whose opening quote is at `i`; returns `HAS_ESCAPE | NON_ASCII` flags.
+   * Moves past the JSON string whose opening quote is at `i` (checked by the caller); returns `HAS_ESCAPE |
+   * NON_ASCII` flags.
    * A control byte, an unknown escape or a missing closing quote is outside the form.
    */
   private skipString(): number {
