@@ -181,6 +181,35 @@ describe('scanJsonPush against the full reader (property)', () => {
     );
   });
 
+  it('a plain push with bytes changed, inserted or removed: read only when it is JSON the full reader reads alike', () => {
+    const base = push(
+      stream('{"namespace":"team-a","app":"x\\u00e9"}', '[["1700000000000000000","a \\"b\\"",{"k":"v"}],["2","c"]]'),
+      stream('{"a":"1"}'),
+    );
+    const significant = fc.constantFrom(...'{}[]":,\\ \t\nuaS0\u0000\u00e9'.split(''));
+    const edit = fc.tuple(fc.constantFrom('replace', 'insert', 'remove'), fc.nat(base.length - 1), significant);
+    fc.assert(
+      fc.property(fc.array(edit, { minLength: 1, maxLength: 3 }), (edits) => {
+        let text = base;
+        for (const [kind, at, ch] of edits) {
+          const i = at % (text.length + 1);
+          text =
+            kind === 'insert'
+              ? text.slice(0, i) + ch + text.slice(i)
+              : text.slice(0, i) + (kind === 'replace' ? ch : '') + text.slice(i + 1);
+        }
+        const scanned = scanJsonPush(Buffer.from(text));
+        if (scanned === undefined) return;
+        JSON.parse(text);
+        assert.deepEqual(
+          scanned.map((s) => [...s.labels]),
+          decodeJsonPush(Buffer.from(text)).map((s) => [...s.labels]),
+        );
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
   it('finds a quote, a backslash or a control byte at any offset of a line, whatever the buffer alignment', () => {
     const special = fc.constantFrom('"', '\\', '\\u00e9', '\\"', '\u0001', '\u001f', '\t', '\u0000', 'é', '\u007f', ' ');
     const line = fc.array(fc.oneof({ arbitrary: fc.constant('a'), weight: 8 }, { arbitrary: special, weight: 1 }), { maxLength: 40 });
