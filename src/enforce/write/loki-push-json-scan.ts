@@ -4,8 +4,9 @@
  *
  * Loki (pkg/util/unmarshal, pkg/loghttp/query.go `LogProtoStream`, labels.go `LabelSet`) reads a push with two
  * decoders: json-iterator for the root (member names matched case-insensitively by a 64-bit hash, trailing data
- * after the value ignored) and buger/jsonparser for each stream (member names exact, a repeated member read
- * again, label names unescaped twice). This reader accepts only bodies where none of that can matter:
+ * after the value ignored) and grafana/jsonparser for each stream (member names exact, a repeated member read
+ * again, label names unescaped twice, a timestamp's and a metadata value's raw bytes taken without unescaping).
+ * This reader accepts only bodies where none of that can matter:
  *
  *     body    = ws "{" ws "\"streams\"" ws ":" ws "[" ws [ stream *( ws "," ws stream ) ws ] "]" ws "}" ws  (end)
  *     stream  = "{" ws member *( ws "," ws member ) ws "}"   members "stream" (required) and "values", once each
