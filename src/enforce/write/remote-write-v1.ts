@@ -12,6 +12,7 @@
  *   every WireReader refusal (truncated fields, overlong varints, groups, field number 0), and a label name or
  *   value that is not well-formed UTF-8 (proto3 strings; Prometheus refuses them too).
  */
+import { AsciiWords } from '../ascii-words.js';
 import { PolicyViolation, UnsupportedInput } from '../errors.js';
 import { isWellFormedUtf8 } from '../utf8.js';
 import { ByteSink, varintSize } from './byte-sink.js';
@@ -41,6 +42,7 @@ export function enforceWriteRequestV1(message: Buffer, policy: WritePolicy, inje
   const series = new WireReader(message, 'time series');
   const label = new WireReader(message, 'label');
   const hits = new LabelHits(policy.names.length);
+  const ascii = new AsciiWords(message);
   let sink: ByteSink | undefined;
   let writer: InjectedSeriesWriter | undefined;
   let copied = 0;
@@ -56,7 +58,7 @@ export function enforceWriteRequestV1(message: Buffer, policy: WritePolicy, inje
     const end = request.lengthDelimited();
     const start = request.payloadStart;
     seriesCount++;
-    scanSeriesLabels(message, series.reset(start, end), label, policy, hits);
+    scanSeriesLabels(message, series.reset(start, end), label, policy, hits, ascii);
     if (!checkSeries(message, start, end, policy, hits, inject)) continue;
     sink ??= new ByteSink(message.length + (message.length >>> 3));
     writer ??= new InjectedSeriesWriter(message, policy);
@@ -88,10 +90,24 @@ class LabelHits {
   }
 }
 
-/** Reads the series' labels and records, per policy label, how often it appears and its value's span. */
-function scanSeriesLabels(message: Buffer, series: WireReader, label: WireReader, policy: WritePolicy, hits: LabelHits): void {
+/**
+ * Reads the series' labels and records, per policy label, how often it appears and its value's span. The usual
+ * labels (name then value, one-byte lengths) are checked for UTF-8 a run of consecutive label fields at a time
+ * (checkLabelRun); any other label string by string.
+ */
+function scanSeriesLabels(
+  message: Buffer,
+  series: WireReader,
+  label: WireReader,
+  policy: WritePolicy,
+  hits: LabelHits,
+  ascii: AsciiWords,
+): void {
   hits.count.fill(0);
+  let runStart = -1;
+  let runEnd = -1;
   while (series.hasMore()) {
+    const fieldStart = series.pos;
     const tag = series.tag();
     if (tag >>> 3 !== LABELS) {
       series.skip(tag & 7);
@@ -100,8 +116,8 @@ function scanSeriesLabels(message: Buffer, series: WireReader, label: WireReader
     if (tag !== TAG_LABELS) throw wrongWireType('label');
     const end = series.lengthDelimited();
     const start = series.payloadStart;
-    // The usual label: name then value, each with a one-byte length, filling the field. One UTF-8 pass covers
-    // both strings: the tags and lengths between them are ASCII, so no sequence can span them.
+    // The usual label: name then value, each with a one-byte length, filling the field. Its UTF-8 is checked
+    // with the run of usual labels it belongs to, when the run ends.
     const plainNameEnd = start + 2 + (message[start + 1] as number);
     if (
       message[start] === TAG_LABEL_NAME &&
@@ -110,7 +126,11 @@ function scanSeriesLabels(message: Buffer, series: WireReader, label: WireReader
       message[plainNameEnd] === TAG_LABEL_VALUE &&
       plainNameEnd + 2 + (message[plainNameEnd + 1] as number) === end
     ) {
-      if (!isWellFormedUtf8(message, start, end)) throw new UnsupportedInput('label is not valid UTF-8');
+      if (fieldStart !== runEnd) {
+        checkLabelRun(message, ascii, runStart, runEnd);
+        runStart = fieldStart;
+      }
+      runEnd = end;
       recordLabel(message, policy, hits, start + 2, plainNameEnd, plainNameEnd + 2, end);
       continue;
     }
@@ -139,6 +159,23 @@ function scanSeriesLabels(message: Buffer, series: WireReader, label: WireReader
       }
     }
     recordLabel(message, policy, hits, nameStart, nameEnd, valueStart, valueEnd);
+  }
+  checkLabelRun(message, ascii, runStart, runEnd);
+}
+
+/**
+ * The UTF-8 of a run of consecutive usual label fields `[start, end)` (none when `start` is -1). All ASCII (tags
+ * and lengths are ASCII too) is the usual case and settles it; else each label is checked alone, name and value
+ * in one pass (the value's tag and length byte between them are ASCII, so no sequence can span them, and a length
+ * byte of 0x80 or more is refused there as it was when the label was read on its own).
+ */
+function checkLabelRun(message: Buffer, ascii: AsciiWords, start: number, end: number): void {
+  if (start < 0 || ascii.isAscii(start, end)) return;
+  const run = new WireReader(message, 'label', start, end);
+  while (run.hasMore()) {
+    run.tag();
+    const labelEnd = run.lengthDelimited();
+    if (!isWellFormedUtf8(message, run.payloadStart, labelEnd)) throw new UnsupportedInput('label is not valid UTF-8');
   }
 }
 
