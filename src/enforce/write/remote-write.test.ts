@@ -104,6 +104,11 @@ describe('enforceRemoteWrite', () => {
       const labels = [label('long', 'x'.repeat(200)), ...usual.slice(0, at), label('pod', bad), ...usual.slice(at)];
       assert.throws(() => enforceRemoteWrite(body(...labels), nsA, strict), /not valid UTF-8/, `after a long label, at ${at}`);
     }
+    // A value length byte of 0x80 or more starts a longer varint (0xc3 0xa9 = 5,315 bytes, past the label's end),
+    // even when it would fit the field as one byte (195) and forms valid UTF-8 ("é") with the next one.
+    const value = Buffer.concat([Buffer.from([0xa9]), Buffer.alloc(194, 0x61)]);
+    const misread = field(0x0a, Buffer.concat([field(0x0a, Buffer.from('pod')), Buffer.from([0x12, 0xc3]), value]));
+    assert.throws(() => enforceRemoteWrite(body(...usual, misread), nsA, strict), /malformed protobuf/);
   });
 
   it('refuses a constrained label sent twice, even if one value is allowed', () => {
