@@ -176,9 +176,14 @@ function targets(goBinary: string | undefined, writes: Readonly<Record<WriteScen
   });
   if (flags['heap-ab'])
     all.push(gateway('scopegate heap=default', { workers: 1, placement: PROXY, env: { SCOPEGATE_MALLOC_TUNING: 'off' } }));
-  // The baseline gets the heap setting in its environment, so the two differ by their code only.
+  // The baseline gets the heap setting in its environment, so the two differ by their code only. It runs the
+  // reads with the raw token (as `scopegate`) and the writes with the limited one (as `scopegate limited`).
   if (flags.baseline)
-    all.push(gateway('scopegate baseline', { workers: 1, placement: PROXY, checkout: flags.baseline, env: { ...GLIBC_HEAP_ENV } }));
+    all.push({
+      ...gateway('scopegate baseline', { workers: 1, placement: PROXY, checkout: flags.baseline, env: { ...GLIBC_HEAP_ENV } }),
+      scenarios: SCENARIOS,
+      request: either(TOKEN, LIMITED_TOKEN),
+    });
   const nodeOptions = flags['node-options'];
   if (nodeOptions) all.push(gateway(`scopegate +${nodeOptions}`, { workers: 1, placement: PROXY, env: { NODE_OPTIONS: nodeOptions } }));
   if (workers > 1) all.push(gateway(`scopegate ×${workers}`, { workers, placement: {} }));

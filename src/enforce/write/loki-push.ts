@@ -21,11 +21,12 @@
 import type { LabelPolicy } from '../../policy/label-policy.js';
 import { UnsupportedInput } from '../errors.js';
 import { formatSelector } from '../logql/selector.js';
+import { releaseBuffer } from '../../core/release-buffer.js';
 import { decompressBody } from './decompress-body.js';
 import { assertReadableLabels, decodeJsonPush, encodeJsonLabels, encodeJsonPush } from './loki-push-json.js';
 import { scanJsonPush } from './loki-push-json-scan.js';
 import { compileStreamLabelCheck, type PushLabelMode, type StreamLabelCheck } from './loki-push-labels.js';
-import { encodePushRequest, readPushRequest, type WirePushStream } from './loki-push-wire.js';
+import { encodePushRequest, readPushRequest, type WirePushRequest, type WirePushStream } from './loki-push-wire.js';
 import { compressSnappy, uncompressSnappy } from './snappy-codec.js';
 import { parseStreamLabels } from './loki-stream-labels.js';
 
@@ -101,7 +102,16 @@ function enforceJsonPush(body: Buffer, check: StreamLabelCheck): LokiPushOutput 
 
 /** Checks every stream of a snappy protobuf push; forwards `body` itself unless a stream changed or a field is dropped. */
 function enforceProtoPush(body: Buffer, check: StreamLabelCheck, maxDecodedBytes: number): LokiPushOutput {
-  const request = readPushRequest(uncompressSnappy(body, maxDecodedBytes, 'push body'));
+  const message = uncompressSnappy(body, maxDecodedBytes, 'push body');
+  try {
+    return checkProtoPush(body, readPushRequest(message), check);
+  } finally {
+    // The streams' payloads are views of the message: it is given back once the push is re-encoded or refused.
+    releaseBuffer(message, body);
+  }
+}
+
+function checkProtoPush(body: Buffer, request: WirePushRequest, check: StreamLabelCheck): LokiPushOutput {
   let isModified = request.hasDroppedFields;
   const out = request.streams.map((stream, i): WirePushStream | { labels: string; payload: Buffer } => {
     const labels = parseStreamLabels(stream.labels, `stream #${i}`);

@@ -12,6 +12,7 @@
  *   every WireReader refusal (truncated fields, overlong varints, groups, field number 0), and a label name or
  *   value that is not well-formed UTF-8 (proto3 strings; Prometheus refuses them too).
  */
+import { AsciiWords } from '../ascii-words.js';
 import { PolicyViolation, UnsupportedInput } from '../errors.js';
 import { isWellFormedUtf8 } from '../utf8.js';
 import { ByteSink, varintSize } from './byte-sink.js';
@@ -41,6 +42,7 @@ export function enforceWriteRequestV1(message: Buffer, policy: WritePolicy, inje
   const series = new WireReader(message, 'time series');
   const label = new WireReader(message, 'label');
   const hits = new LabelHits(policy.names.length);
+  const ascii = new AsciiWords(message);
   let sink: ByteSink | undefined;
   let writer: InjectedSeriesWriter | undefined;
   let copied = 0;
@@ -56,7 +58,7 @@ export function enforceWriteRequestV1(message: Buffer, policy: WritePolicy, inje
     const end = request.lengthDelimited();
     const start = request.payloadStart;
     seriesCount++;
-    scanSeriesLabels(message, series.reset(start, end), label, policy, hits);
+    scanSeriesLabels(message, series.reset(start, end), end, label, policy, hits, ascii);
     if (!checkSeries(message, start, end, policy, hits, inject)) continue;
     sink ??= new ByteSink(message.length + (message.length >>> 3));
     writer ??= new InjectedSeriesWriter(message, policy);
@@ -88,57 +90,111 @@ class LabelHits {
   }
 }
 
-/** Reads the series' labels and records, per policy label, how often it appears and its value's span. */
-function scanSeriesLabels(message: Buffer, series: WireReader, label: WireReader, policy: WritePolicy, hits: LabelHits): void {
-  hits.count.fill(0);
-  while (series.hasMore()) {
-    const tag = series.tag();
-    if (tag >>> 3 !== LABELS) {
-      series.skip(tag & 7);
-      continue;
-    }
-    if (tag !== TAG_LABELS) throw wrongWireType('label');
-    const end = series.lengthDelimited();
-    const start = series.payloadStart;
-    // The usual label: name then value, each with a one-byte length, filling the field. One UTF-8 pass covers
-    // both strings: the tags and lengths between them are ASCII, so no sequence can span them.
-    const plainNameEnd = start + 2 + (message[start + 1] as number);
-    if (
-      message[start] === TAG_LABEL_NAME &&
-      (message[start + 1] as number) < 0x80 &&
-      plainNameEnd + 2 <= end &&
-      message[plainNameEnd] === TAG_LABEL_VALUE &&
-      plainNameEnd + 2 + (message[plainNameEnd + 1] as number) === end
-    ) {
-      if (!isWellFormedUtf8(message, start, end)) throw new UnsupportedInput('label is not valid UTF-8');
-      recordLabel(message, policy, hits, start + 2, plainNameEnd, plainNameEnd + 2, end);
-      continue;
-    }
-    label.reset(start, end);
-    let nameStart = 0;
-    let nameEnd = 0;
-    let valueStart = 0;
-    let valueEnd = 0;
-    while (label.hasMore()) {
-      const fieldTag = label.tag();
-      const number = fieldTag >>> 3;
-      if (number !== LABEL_NAME && number !== LABEL_VALUE) {
-        label.skip(fieldTag & 7);
+/**
+ * Reads the series' labels and records, per policy label, how often it appears and its value's span. The usual
+ * labels (name then value, one-byte lengths) are checked for UTF-8 a run of consecutive label fields at a time
+ * (checkLabelRun); any other label string by string.
+ */
+function scanSeriesLabels(
+  message: Buffer,
+  series: WireReader,
+  seriesEnd: number,
+  label: WireReader,
+  policy: WritePolicy,
+  hits: LabelHits,
+  ascii: AsciiWords,
+): void {
+  for (let slot = 0; slot < hits.count.length; slot++) hits.count[slot] = 0;
+  let runStart = -1;
+  let runEnd = -1;
+  let pos = series.pos;
+  while (pos < seriesEnd) {
+    // The usual label field, read here byte by byte: its tag, then name and value, every length one byte, the
+    // two strings filling the field. Its UTF-8 is checked with the run of usual labels it belongs to (a length
+    // byte of 0x80 or more would be a longer varint: such a label is read by the general path below).
+    if (message[pos] === TAG_LABELS) {
+      const length = message[pos + 1] as number;
+      const start = pos + 2;
+      const end = start + length;
+      const nameLength = message[start + 1] as number;
+      const nameEnd = start + 2 + nameLength;
+      const valueLength = message[nameEnd + 1] as number;
+      if (
+        length < 0x80 &&
+        end <= seriesEnd &&
+        message[start] === TAG_LABEL_NAME &&
+        nameLength < 0x80 &&
+        nameEnd + 2 <= end &&
+        message[nameEnd] === TAG_LABEL_VALUE &&
+        valueLength < 0x80 &&
+        nameEnd + 2 + valueLength === end
+      ) {
+        if (pos !== runEnd) {
+          checkLabelRun(message, ascii, runStart, runEnd);
+          runStart = pos;
+        }
+        runEnd = end;
+        recordLabel(message, policy, hits, start + 2, nameEnd, nameEnd + 2, end);
+        pos = end;
         continue;
       }
-      if ((fieldTag & 7) !== LENGTH_DELIMITED) throw wrongWireType('label name or value');
-      const stringEnd = label.lengthDelimited();
-      const stringStart = label.payloadStart;
-      if (!isWellFormedUtf8(message, stringStart, stringEnd)) throw new UnsupportedInput('label is not valid UTF-8');
-      if (number === LABEL_NAME) {
-        nameStart = stringStart;
-        nameEnd = stringEnd;
-      } else {
-        valueStart = stringStart;
-        valueEnd = stringEnd;
-      }
     }
-    recordLabel(message, policy, hits, nameStart, nameEnd, valueStart, valueEnd);
+    series.pos = pos;
+    scanOtherField(message, series, label, policy, hits);
+    pos = series.pos;
+  }
+  checkLabelRun(message, ascii, runStart, runEnd);
+}
+
+/** Any field of a series but a usual label (scanSeriesLabels): another field is skipped, a label read field by field. */
+function scanOtherField(message: Buffer, series: WireReader, label: WireReader, policy: WritePolicy, hits: LabelHits): void {
+  const tag = series.tag();
+  if (tag >>> 3 !== LABELS) {
+    series.skip(tag & 7);
+    return;
+  }
+  if (tag !== TAG_LABELS) throw wrongWireType('label');
+  const end = series.lengthDelimited();
+  label.reset(series.payloadStart, end);
+  let nameStart = 0;
+  let nameEnd = 0;
+  let valueStart = 0;
+  let valueEnd = 0;
+  while (label.hasMore()) {
+    const fieldTag = label.tag();
+    const number = fieldTag >>> 3;
+    if (number !== LABEL_NAME && number !== LABEL_VALUE) {
+      label.skip(fieldTag & 7);
+      continue;
+    }
+    if ((fieldTag & 7) !== LENGTH_DELIMITED) throw wrongWireType('label name or value');
+    const stringEnd = label.lengthDelimited();
+    const stringStart = label.payloadStart;
+    if (!isWellFormedUtf8(message, stringStart, stringEnd)) throw new UnsupportedInput('label is not valid UTF-8');
+    if (number === LABEL_NAME) {
+      nameStart = stringStart;
+      nameEnd = stringEnd;
+    } else {
+      valueStart = stringStart;
+      valueEnd = stringEnd;
+    }
+  }
+  recordLabel(message, policy, hits, nameStart, nameEnd, valueStart, valueEnd);
+}
+
+/**
+ * The UTF-8 of a run of consecutive usual label fields `[start, end)` (none when `start` is -1). All ASCII (tags
+ * and lengths are ASCII too) is the usual case and settles it; else each label is checked alone, name and value
+ * in one pass (the value's tag and length byte between them are ASCII, so no sequence can span them, and a length
+ * byte of 0x80 or more is refused there as it was when the label was read on its own).
+ */
+function checkLabelRun(message: Buffer, ascii: AsciiWords, start: number, end: number): void {
+  if (start < 0 || ascii.isAscii(start, end)) return;
+  const run = new WireReader(message, 'label', start, end);
+  while (run.hasMore()) {
+    run.tag();
+    const labelEnd = run.lengthDelimited();
+    if (!isWellFormedUtf8(message, run.payloadStart, labelEnd)) throw new UnsupportedInput('label is not valid UTF-8');
   }
 }
 
@@ -160,7 +216,7 @@ function recordLabel(
 
 /** Returns whether labels must be injected (marked in `hits.inject`); throws when the series is refused. */
 function checkSeries(message: Buffer, start: number, end: number, policy: WritePolicy, hits: LabelHits, inject: boolean): boolean {
-  hits.inject.fill(0);
+  if (inject) hits.inject.fill(0);
   if (policy.selectors.length > 1) {
     checkSeriesUnion(message, start, end, policy, hits);
     return false;

@@ -80,6 +80,37 @@ describe('enforceRemoteWrite', () => {
     assert.equal(enforceRemoteWrite(body, nsRegex, strict).isModified, false);
   });
 
+  it('checks the UTF-8 of every label string, wherever it sits in a run of labels', () => {
+    const field = (tag: number, payload: Buffer) => {
+      assert.ok(payload.length < 0x4000);
+      const length = payload.length < 0x80 ? [payload.length] : [(payload.length & 0x7f) | 0x80, payload.length >>> 7];
+      return Buffer.concat([Buffer.from([tag, ...length]), payload]);
+    };
+    const label = (name: Buffer | string, value: Buffer | string) =>
+      field(0x0a, Buffer.concat([field(0x0a, Buffer.from(name)), field(0x12, Buffer.from(value))]));
+    const body = (...labels: Buffer[]) => Buffer.from(snappy.compress(field(0x0a, Buffer.concat(labels))));
+    const usual = [label('__name__', 'up'), label('namespace', 'a'), label('pod', 'pod-1')];
+    const bad = Buffer.from([0x70, 0xff, 0x71]);
+    const overlong = Buffer.from([0x61, 0xc0, 0x80]);
+    assert.equal(enforceRemoteWrite(body(...usual), nsA, strict).isModified, false);
+    assert.equal(enforceRemoteWrite(body(...usual, label('pod', 'équipe-α')), nsA, strict).isModified, false);
+    assert.equal(enforceRemoteWrite(body(label('long', 'x'.repeat(200)), ...usual), nsA, strict).isModified, false);
+    for (let at = 0; at <= usual.length; at++) {
+      for (const wrong of [label('pod', bad), label(overlong, 'v'), label('pod', Buffer.from([0xed, 0xa0, 0x80]))]) {
+        const labels = [...usual.slice(0, at), wrong, ...usual.slice(at)];
+        assert.throws(() => enforceRemoteWrite(body(...labels), nsA, strict), /not valid UTF-8/, `at ${at}`);
+      }
+      // After a label read on its own (a value of 128 bytes or more).
+      const labels = [label('long', 'x'.repeat(200)), ...usual.slice(0, at), label('pod', bad), ...usual.slice(at)];
+      assert.throws(() => enforceRemoteWrite(body(...labels), nsA, strict), /not valid UTF-8/, `after a long label, at ${at}`);
+    }
+    // A value length byte of 0x80 or more starts a longer varint (0xc3 0xa9 = 5,315 bytes, past the label's end),
+    // even when it would fit the field as one byte (195) and forms valid UTF-8 ("é") with the next one.
+    const value = Buffer.concat([Buffer.from([0xa9]), Buffer.alloc(194, 0x61)]);
+    const misread = field(0x0a, Buffer.concat([field(0x0a, Buffer.from('pod')), Buffer.from([0x12, 0xc3]), value]));
+    assert.throws(() => enforceRemoteWrite(body(...usual, misread), nsA, strict), /malformed protobuf/);
+  });
+
   it('refuses a constrained label sent twice, even if one value is allowed', () => {
     const body = encode({
       timeseries: [

@@ -1,6 +1,7 @@
 import type { LabelPolicy } from '../../policy/label-policy.js';
 import { UnsupportedInput } from '../errors.js';
-import { countWriteRequestSeries, enforceWriteRequestV1 } from './remote-write-v1.js';
+import { countWriteRequestSeries, enforceWriteRequestV1, type WriteEnforcement } from './remote-write-v1.js';
+import { releaseBuffer } from '../../core/release-buffer.js';
 import { countRequestV2Series, enforceWriteRequestV2 } from './remote-write-v2.js';
 import { compressSnappy, uncompressSnappy } from './snappy-codec.js';
 import { compileWritePolicy } from './write-rules.js';
@@ -51,12 +52,20 @@ export function enforceRemoteWrite(body: Buffer, policy: LabelPolicy, options: R
   const version = readRemoteWriteVersion(options.contentType, options.contentEncoding, options.acceptsRemoteWrite2);
   const message = uncompressSnappy(body, options.maxDecompressedBytes, 'remote write body');
   const compiled = compileWritePolicy(policy.selectors);
-  const result =
-    version === 2
-      ? enforceWriteRequestV2(message, compiled, options.injectLabels)
-      : enforceWriteRequestV1(message, compiled, options.injectLabels);
+  let result: WriteEnforcement;
+  try {
+    result =
+      version === 2
+        ? enforceWriteRequestV2(message, compiled, options.injectLabels)
+        : enforceWriteRequestV1(message, compiled, options.injectLabels);
+  } finally {
+    // Nothing reads the decoded message after the walk (a refusal's text is made before it is thrown).
+    releaseBuffer(message, body);
+  }
   if (result.message === undefined) return { body, isModified: false, seriesCount: result.seriesCount };
-  return { body: compressSnappy(result.message), isModified: true, seriesCount: result.seriesCount };
+  const compressed = compressSnappy(result.message);
+  releaseBuffer(result.message, compressed);
+  return { body: compressed, isModified: true, seriesCount: result.seriesCount };
 }
 
 /**
@@ -91,7 +100,11 @@ function readRemoteWriteVersion(contentType: string | undefined, contentEncoding
  */
 export function countRemoteWriteSeries(body: Buffer, contentType: string | undefined, maxDecompressedBytes: number): number {
   const message = uncompressSnappy(body, maxDecompressedBytes, 'remote write body');
-  return isRemoteWrite2(contentType) ? countRequestV2Series(message) : countWriteRequestSeries(message);
+  try {
+    return isRemoteWrite2(contentType) ? countRequestV2Series(message) : countWriteRequestSeries(message);
+  } finally {
+    releaseBuffer(message, body);
+  }
 }
 
 function isRemoteWrite2(contentType: string | undefined): boolean {
