@@ -12,6 +12,7 @@ import {
   type Slot,
 } from './backend.js';
 import type { RateLimit } from './gcra.js';
+import { createLocalAllowance, type LocalAllowance } from './local-allowance.js';
 import { ADMIT_SCRIPT, LEASE_SCRIPT, RATE_SCRIPT, type RedisScript } from './redis-scripts.js';
 
 /**
@@ -65,8 +66,105 @@ export async function createRedisBackend(
   const budgetKey = (ruleId: string, key: string, windowStartMs: number): string =>
     `${config.key_prefix}${ruleId}:budget:${key}:${windowStartMs}`;
 
+  const allowance =
+    config.local_allowance === undefined ? undefined : createLocalAllowance(config.local_allowance, config.local_allowance_ttl);
+
   const run = (script: RedisScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> =>
     runScript(client, script, keys, args);
+
+  /**
+   * One script call for a request: the rate of each check whose `wants` is at least 1 (that many tokens at most;
+   * undefined: 1 each), every lease. `taken`: the tokens each rate gave (the request spends one of each).
+   */
+  async function admitRemote(
+    checks: readonly AdmissionCheck[],
+    nowMs: number,
+    wants: readonly number[] | undefined,
+  ): Promise<AdmissionDecision & { readonly taken: readonly number[] }> {
+    const lease = `${processId}:${(leaseCounter += 1)}`;
+    const keys: string[] = [];
+    const args: (string | number)[] = [nowMs, config.lease_ttl, lease];
+    checks.forEach((check, i) => {
+      keys.push(rateKey(check.ruleId, check.key), leaseSetKey(check.ruleId, check.key));
+      const want = wants === undefined ? 1 : (wants[i] as number);
+      const rate = want > 0 ? check.rate : undefined;
+      args.push(rate?.intervalMs ?? -1, rate?.burst ?? -1, check.maxInFlight ?? -1, want);
+    });
+    const reply = (await run(ADMIT_SCRIPT, keys, args)) as [number, number, string, ...number[]];
+    const [admitted, index, retryAfterMs] = reply;
+    const taken = reply.slice(3) as number[];
+    if (admitted !== 1) {
+      const limit = index > 0 ? 'rate' : 'concurrency';
+      return { admitted: false, index: Math.abs(index) - 1, limit, retryAfterMs: Number(retryAfterMs), taken };
+    }
+    const leased = checks.filter((check) => check.maxInFlight !== undefined).map((check) => leaseSetKey(check.ruleId, check.key));
+    if (leased.length === 0) return { admitted: true, release: () => {}, taken };
+    let released = false;
+    return {
+      admitted: true,
+      taken,
+      release() {
+        if (released) return;
+        released = true;
+        // Not awaited by the response; an unreachable Redis lets the leases expire after lease_ttl.
+        for (const setKey of leased) client.zrem(setKey, lease).catch(ignore);
+      },
+    };
+  }
+
+  /**
+   * `local_allowance`: each rate from the tokens held here when there are (drawn again in the background at
+   * half), else drawn with the request's own script call: the request's token and up to the allowance more.
+   * Leases are per request, as without it. Only a request that holds every rate locally and needs no lease
+   * admits without Redis.
+   */
+  async function admitWithAllowance(checks: readonly AdmissionCheck[], nowMs: number): Promise<AdmissionDecision> {
+    const held = allowance as LocalAllowance;
+    const buckets = checks.map((check) => rateKey(check.ruleId, check.key));
+    const local = checks.map((check, i) => (check.rate === undefined ? undefined : held.take(buckets[i] as string, nowMs)));
+    let remote = false;
+    checks.forEach((check, i) => {
+      if (check.maxInFlight !== undefined || (check.rate !== undefined && local[i] === undefined)) remote = true;
+      else if (check.rate !== undefined && held.needsRefill(buckets[i] as string, nowMs)) drawInBackground(check, nowMs);
+    });
+    if (!remote) return ADMITTED_LOCALLY;
+    const wants = checks.map((check, i) =>
+      check.rate === undefined || local[i] !== undefined ? 0 : 1 + held.reserve(buckets[i] as string, nowMs),
+    );
+    let decision: Awaited<ReturnType<typeof admitRemote>> | undefined;
+    try {
+      decision = await admitRemote(checks, nowMs, wants);
+      return decision;
+    } finally {
+      wants.forEach((want, i) => {
+        if (want > 0) held.settle(buckets[i] as string, want - 1, Math.max(0, (decision?.taken[i] ?? 0) - 1), nowMs);
+      });
+      // Tokens taken here for rules the request never reached (refused by an earlier one, or Redis failed).
+      const reached = decision === undefined ? -1 : decision.admitted || decision.limit === 'concurrency' ? checks.length : decision.index;
+      local.forEach((batch, i) => {
+        if (batch !== undefined && i > reached) held.giveBack(batch, nowMs);
+      });
+    }
+  }
+
+  /** Tops up a bucket's allowance; the request that noticed it is low does not wait. */
+  function drawInBackground(check: AdmissionCheck, nowMs: number): void {
+    const bucket = rateKey(check.ruleId, check.key);
+    const held = allowance as LocalAllowance;
+    const room = held.reserve(bucket, nowMs);
+    if (room === 0 || check.rate === undefined) {
+      held.settle(bucket, room, 0, nowMs);
+      return;
+    }
+    const args = [nowMs, config.lease_ttl, '', check.rate.intervalMs, check.rate.burst, -1, room];
+    run(ADMIT_SCRIPT, [bucket, leaseSetKey(check.ruleId, check.key)], args).then(
+      (reply) => {
+        const [admitted, , , taken] = reply as [number, number, string, number];
+        held.settle(bucket, room, admitted === 1 ? taken : 0, nowMs);
+      },
+      () => held.settle(bucket, room, 0, nowMs),
+    );
+  }
 
   return {
     kind: 'redis',
@@ -89,35 +187,7 @@ export async function createRedisBackend(
         },
       };
     },
-    async admit(checks: readonly AdmissionCheck[], nowMs: number): Promise<AdmissionDecision> {
-      const lease = `${processId}:${(leaseCounter += 1)}`;
-      const keys = checks.flatMap((check) => [rateKey(check.ruleId, check.key), leaseSetKey(check.ruleId, check.key)]);
-      const args = checks.flatMap((check) => [check.rate?.intervalMs ?? -1, check.rate?.burst ?? -1, check.maxInFlight ?? -1]);
-      const [admitted, index, retryAfterMs] = (await run(ADMIT_SCRIPT, keys, [nowMs, config.lease_ttl, lease, ...args])) as [
-        number,
-        number,
-        string,
-      ];
-      if (admitted !== 1) {
-        return {
-          admitted: false,
-          index: Math.abs(index) - 1,
-          limit: index > 0 ? 'rate' : 'concurrency',
-          retryAfterMs: Number(retryAfterMs),
-        };
-      }
-      const leased = checks.filter((check) => check.maxInFlight !== undefined).map((check) => leaseSetKey(check.ruleId, check.key));
-      let released = leased.length === 0;
-      return {
-        admitted: true,
-        release() {
-          if (released) return;
-          released = true;
-          // Not awaited by the response; an unreachable Redis lets the leases expire after lease_ttl.
-          for (const setKey of leased) client.zrem(setKey, lease).catch(ignore);
-        },
-      };
-    },
+    admit: allowance === undefined ? (checks, nowMs) => admitRemote(checks, nowMs, undefined) : admitWithAllowance,
     async budgetSpent(ruleId: string, key: string, windowStartMs: number): Promise<BudgetAmounts> {
       try {
         const [samples, seconds] = await client.hmget(budgetKey(ruleId, key, windowStartMs), 'samples', 'seconds');
@@ -160,6 +230,9 @@ export async function createRedisBackend(
 }
 
 function ignore(): void {}
+
+/** Admitted from the local allowance: no lease to give back. */
+const ADMITTED_LOCALLY: Promise<AdmissionDecision> = Promise.resolve(Object.freeze({ admitted: true as const, release: ignore }));
 
 /** Runs a script by its digest, loading it on the first NOSCRIPT; any failure is a LimitBackendError. */
 async function runScript(
