@@ -8,8 +8,9 @@ import { startRedis } from '../test/servers/redis.js';
 
 /**
  * What the limiter costs per admitted request in this process (issue #19), the backends side by side: memory,
- * Redis (one script call per request, the release not awaited). The
- * rule is the bench's `never-hit` one (rate and concurrency far above the load). `CONCURRENCY` requests are in
+ * Redis (one script call per request, the release not awaited), Redis with `local_allowance = 1000`; with the
+ * bench's `never-hit` rule (rate and concurrency far above the load), and with the same rule without
+ * concurrency (`… rate`), where the allowance leaves Redis out of most requests. `CONCURRENCY` requests are in
  * flight at once (as wrk's connections are); each admits, waits a macrotask (the upstream), releases. Rounds
  * alternate the backends; process CPU (user + system) per admitted request, median of the rounds. redis-server
  * runs in its own process (its CPU is not counted), started here on a free port.
@@ -21,16 +22,23 @@ const ROUNDS = Number(process.argv[3] ?? 7);
 const CONCURRENCY = Number(process.argv[4] ?? 32);
 
 const RULE = { name: 'never-hit', rate: 10_000_000, burst: 10_000_000, concurrency: 1_000_000 };
+/** The same without concurrency: a lease is one round trip per request even with a local allowance. */
+const RATE_RULE = { name: 'never-hit', rate: 10_000_000, burst: 10_000_000 };
 const redis = await startRedis();
 const logger = pino({ level: 'silent' });
+const redisSection = { url: redis.url, timeout: '1s' };
 
 const VARIANTS: Record<string, Record<string, unknown>> = {
-  memory: { backend: 'memory' },
-  redis: { backend: 'redis', redis: { url: redis.url, timeout: '1s' } },
+  memory: { backend: 'memory', rules: [RULE] },
+  redis: { backend: 'redis', redis: redisSection, rules: [RULE] },
+  'redis local': { backend: 'redis', redis: { ...redisSection, local_allowance: 1000 }, rules: [RULE] },
+  'memory rate': { backend: 'memory', rules: [RATE_RULE] },
+  'redis rate': { backend: 'redis', redis: redisSection, rules: [RATE_RULE] },
+  'redis local rate': { backend: 'redis', redis: { ...redisSection, local_allowance: 1000 }, rules: [RATE_RULE] },
 };
 
 async function build(config: Record<string, unknown>): Promise<LimitsRuntime> {
-  const section = limitsSchema.parse({ ...config, rules: [RULE] });
+  const section = limitsSchema.parse(config);
   const runtime = await createLimits(section, { logger, registry: new Registry(), now: Date.now });
   await runtime.start();
   return runtime;
