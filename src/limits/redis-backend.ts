@@ -73,6 +73,27 @@ export async function createRedisBackend(
     runScript(client, script, keys, args);
 
   /**
+   * Leases freed in one turn of the event loop leave together, one ZREM per lease set (concurrent responses
+   * that end together cost one command, not one each). Not awaited by any response; an unreachable Redis lets
+   * the leases expire after lease_ttl.
+   */
+  const releases = new Map<string, string[]>();
+  let releasesScheduled = false;
+  function releaseLease(setKey: string, lease: string): void {
+    const leases = releases.get(setKey);
+    if (leases === undefined) releases.set(setKey, [lease]);
+    else leases.push(lease);
+    if (releasesScheduled) return;
+    releasesScheduled = true;
+    setImmediate(sendReleases);
+  }
+  function sendReleases(): void {
+    releasesScheduled = false;
+    for (const [setKey, leases] of releases) client.zrem(setKey, ...leases).catch(ignore);
+    releases.clear();
+  }
+
+  /**
    * One script call for a request: the rate of each check whose `wants` is at least 1 (that many tokens at most;
    * undefined: 1 each), every lease. `taken`: the tokens each rate gave (the request spends one of each).
    */
@@ -106,8 +127,7 @@ export async function createRedisBackend(
       release() {
         if (released) return;
         released = true;
-        // Not awaited by the response; an unreachable Redis lets the leases expire after lease_ttl.
-        for (const setKey of leased) client.zrem(setKey, lease).catch(ignore);
+        for (const setKey of leased) releaseLease(setKey, lease);
       },
     };
   }
@@ -182,8 +202,7 @@ export async function createRedisBackend(
         release() {
           if (released) return;
           released = true;
-          // Unreachable Redis: the lease expires by itself after lease_ttl.
-          client.zrem(setKey, lease).catch(() => {});
+          releaseLease(setKey, lease);
         },
       };
     },
@@ -224,6 +243,7 @@ export async function createRedisBackend(
     },
     async close() {
       closing = true;
+      sendReleases();
       client.disconnect();
     },
   };
