@@ -16,6 +16,7 @@ import { startRedis } from '../test/servers/redis.js';
  * runs in its own process (its CPU is not counted), started here on a free port.
  *
  *   node --import tsx bench/limits-cpu.ts [requests-per-round] [rounds] [concurrency]
+ *   ONLY=redis node --cpu-prof --import tsx bench/limits-cpu.ts   (one variant, to profile it)
  */
 const REQUESTS = Number(process.argv[2] ?? 20_000);
 const ROUNDS = Number(process.argv[3] ?? 7);
@@ -28,7 +29,7 @@ const redis = await startRedis();
 const logger = pino({ level: 'silent' });
 const redisSection = { url: redis.url, timeout: '1s' };
 
-const VARIANTS: Record<string, Record<string, unknown>> = {
+const ALL_VARIANTS: Record<string, Record<string, unknown>> = {
   memory: { backend: 'memory', rules: [RULE] },
   redis: { backend: 'redis', redis: redisSection, rules: [RULE] },
   'redis local': { backend: 'redis', redis: { ...redisSection, local_allowance: 1000 }, rules: [RULE] },
@@ -36,6 +37,8 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
   'redis rate': { backend: 'redis', redis: redisSection, rules: [RATE_RULE] },
   'redis local rate': { backend: 'redis', redis: { ...redisSection, local_allowance: 1000 }, rules: [RATE_RULE] },
 };
+
+const VARIANTS = process.env.ONLY ? { [process.env.ONLY]: ALL_VARIANTS[process.env.ONLY] as Record<string, unknown> } : ALL_VARIANTS;
 
 async function build(config: Record<string, unknown>): Promise<LimitsRuntime> {
   const section = limitsSchema.parse(config);
