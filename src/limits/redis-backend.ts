@@ -22,7 +22,8 @@ import { ADMIT_SCRIPT, LEASE_SCRIPT, RATE_SCRIPT, type RedisScript } from './red
  * disconnected (no offline queue, no retries per request); ioredis reconnects in the background. A failure
  * rejects with LimitBackendError and the limiter applies `on_backend_error`. Concurrency uses leases that
  * expire after `lease_ttl`: a replica that dies holding slots frees them then; a release that cannot reach
- * Redis leaves its lease to expire the same way.
+ * Redis leaves its lease to expire the same way. With `local_allowance`, rates are admitted from tokens drawn
+ * ahead (local-allowance.ts). Commands of one turn of the event loop leave in one write (auto-pipelining).
  */
 export interface RedisBackendOptions {
   readonly logger: Logger;
