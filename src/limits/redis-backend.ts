@@ -13,8 +13,7 @@ import {
 } from './backend.js';
 import type { RateLimit } from './gcra.js';
 import { createLocalAllowance, type LocalAllowance } from './local-allowance.js';
-import { createRedisBatch } from './redis-batch.js';
-import { LEASE_SCRIPT, RATE_SCRIPT, type RedisScript } from './redis-scripts.js';
+import { ADMIT_SCRIPT, LEASE_SCRIPT, RATE_SCRIPT, type RedisScript } from './redis-scripts.js';
 
 /**
  * Counters in Redis, shared by every worker and replica that uses the same `url` and `key_prefix`.
@@ -24,7 +23,7 @@ import { LEASE_SCRIPT, RATE_SCRIPT, type RedisScript } from './redis-scripts.js'
  * rejects with LimitBackendError and the limiter applies `on_backend_error`. Concurrency uses leases that
  * expire after `lease_ttl`: a replica that dies holding slots frees them then; a release that cannot reach
  * Redis leaves its lease to expire the same way. With `local_allowance`, rates are admitted from tokens drawn
- * ahead (local-allowance.ts). Admissions and releases of one turn of the event loop leave in one write (redis-batch.ts).
+ * ahead (local-allowance.ts). Commands of one turn of the event loop leave in one write (auto-pipelining).
  */
 export interface RedisBackendOptions {
   readonly logger: Logger;
@@ -43,6 +42,8 @@ export async function createRedisBackend(
     commandTimeout: config.timeout,
     connectTimeout: config.connect_timeout,
     enableOfflineQueue: false,
+    // Commands issued in one turn of the event loop (concurrent requests' scripts, their releases) leave in one write.
+    enableAutoPipelining: true,
     maxRetriesPerRequest: 0,
     // Reconnect in the background: quickly at first, then every second.
     retryStrategy: (attempt: number) => Math.min(attempt * 50, 1000),
@@ -72,9 +73,26 @@ export async function createRedisBackend(
   const run = (script: RedisScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> =>
     runScript(client, script, keys, args);
 
-  // Concurrent requests' admissions and the leases freed meanwhile leave together (redis-batch.ts).
-  const batch = createRedisBatch(client);
-  const releaseLease = (setKey: string, lease: string): void => batch.release(setKey, lease);
+  /**
+   * Leases freed in one turn of the event loop leave together, one ZREM per lease set (concurrent responses
+   * that end together cost one command, not one each). Not awaited by any response; an unreachable Redis lets
+   * the leases expire after lease_ttl.
+   */
+  const releases = new Map<string, string[]>();
+  let releasesScheduled = false;
+  function releaseLease(setKey: string, lease: string): void {
+    const leases = releases.get(setKey);
+    if (leases === undefined) releases.set(setKey, [lease]);
+    else leases.push(lease);
+    if (releasesScheduled) return;
+    releasesScheduled = true;
+    setImmediate(sendReleases);
+  }
+  function sendReleases(): void {
+    releasesScheduled = false;
+    for (const [setKey, leases] of releases) client.zrem(setKey, ...leases).catch(ignore);
+    releases.clear();
+  }
 
   /**
    * One script call for a request: the rate of each check whose `wants` is at least 1 (that many tokens at most;
@@ -87,14 +105,14 @@ export async function createRedisBackend(
   ): Promise<AdmissionDecision & { readonly taken: readonly number[] }> {
     const lease = `${processId}:${(leaseCounter += 1)}`;
     const keys: string[] = [];
-    const args: (string | number)[] = [checks.length, nowMs, config.lease_ttl, lease];
+    const args: (string | number)[] = [nowMs, config.lease_ttl, lease];
     checks.forEach((check, i) => {
       keys.push(rateKey(check.ruleId, check.key), leaseSetKey(check.ruleId, check.key));
       const want = wants === undefined ? 1 : (wants[i] as number);
       const rate = want > 0 ? check.rate : undefined;
       args.push(rate?.intervalMs ?? -1, rate?.burst ?? -1, check.maxInFlight ?? -1, want);
     });
-    const reply = (await batch.admit(keys, args)) as [number, number, string, ...number[]];
+    const reply = (await run(ADMIT_SCRIPT, keys, args)) as [number, number, string, ...number[]];
     const [admitted, index, retryAfterMs] = reply;
     const taken = reply.slice(3) as number[];
     if (admitted !== 1) {
@@ -159,8 +177,8 @@ export async function createRedisBackend(
       held.settle(bucket, room, 0, nowMs);
       return;
     }
-    const args = [1, nowMs, config.lease_ttl, '', check.rate.intervalMs, check.rate.burst, -1, room];
-    batch.admit([bucket, leaseSetKey(check.ruleId, check.key)], args).then(
+    const args = [nowMs, config.lease_ttl, '', check.rate.intervalMs, check.rate.burst, -1, room];
+    run(ADMIT_SCRIPT, [bucket, leaseSetKey(check.ruleId, check.key)], args).then(
       (reply) => {
         const [admitted, , , taken] = reply as [number, number, string, number];
         held.settle(bucket, room, admitted === 1 ? taken : 0, nowMs);
@@ -226,7 +244,7 @@ export async function createRedisBackend(
     },
     async close() {
       closing = true;
-      batch.flush();
+      sendReleases();
       client.disconnect();
     },
   };

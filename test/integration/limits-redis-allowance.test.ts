@@ -13,8 +13,7 @@ import { startRedis, type RedisServer } from '../servers/redis.js';
 // allowance) against one real redis-server, on one injected clock. What is pinned: together they never admit
 // more than docs/configuration.md's bound; a client is refused while tokens sit unused in the other gateway (the
 // documented price); unused tokens lapse after local_allowance_ttl and stay spent; Redis down: held tokens are
-// still spent, then on_backend_error decides as without an allowance. And, with or without an allowance,
-// concurrent admissions leave in one script call (redis-batch.ts) with the answers each would get alone.
+// still spent, then on_backend_error decides as without an allowance.
 let redis: RedisServer;
 const runtimes: LimitsRuntime[] = [];
 let nowMs = Date.UTC(2026, 11, 6, 12);
@@ -147,16 +146,6 @@ test('under the limit, most requests never reach Redis', async () => {
   assert.equal(count(codes, 'ok'), 1000);
   const calls = (await scriptCalls(redis)) - before_;
   assert.ok(calls <= 40, `${calls} script calls for 1000 requests`);
-});
-
-test('concurrent admissions leave in one script call, each answered as if alone', async () => {
-  const one = await limiter(redis, 'batch:', { rate: 1, burst: 5, concurrency: 100 }, {});
-  assert.deepEqual(await attempts(one, 1), ['ok'], 'loads the script');
-  const before_ = await scriptCalls(redis);
-  const codes = await Promise.all(Array.from({ length: 8 }, () => attempt(one)));
-  assert.equal(count(codes, 'ok'), 4);
-  assert.equal(count(codes, 'rate_limited'), 4);
-  assert.equal((await scriptCalls(redis)) - before_, 1);
 });
 
 test('Redis down: held tokens are still spent, then on_backend_error decides (deny: 503, allow: admitted)', async () => {
