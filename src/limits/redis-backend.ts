@@ -162,8 +162,8 @@ export async function createRedisBackend(
       });
       // Tokens taken here for rules the request never reached (refused by an earlier one, or Redis failed).
       const reached = decision === undefined ? -1 : decision.admitted || decision.limit === 'concurrency' ? checks.length : decision.index;
-      local.forEach((batch, i) => {
-        if (batch !== undefined && i > reached) held.giveBack(batch, nowMs);
+      local.forEach((token, i) => {
+        if (token !== undefined && i > reached) held.giveBack(token, nowMs);
       });
     }
   }
