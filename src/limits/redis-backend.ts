@@ -112,7 +112,7 @@ export async function createRedisBackend(
       const rate = want > 0 ? check.rate : undefined;
       args.push(rate?.intervalMs ?? -1, rate?.burst ?? -1, check.maxInFlight ?? -1, want);
     });
-    const reply = (await run(ADMIT_SCRIPT, keys, args)) as [number, number, string, ...number[]];
+    const reply = arrayReply(await run(ADMIT_SCRIPT, keys, args)) as [number, number, string, ...number[]];
     const [admitted, index, retryAfterMs] = reply;
     const taken = reply.slice(3) as number[];
     if (admitted !== 1) {
@@ -180,8 +180,8 @@ export async function createRedisBackend(
     const args = [nowMs, config.lease_ttl, '', check.rate.intervalMs, check.rate.burst, -1, room];
     run(ADMIT_SCRIPT, [bucket, leaseSetKey(check.ruleId, check.key)], args).then(
       (reply) => {
-        const [admitted, , , taken] = reply as [number, number, string, number];
-        held.settle(bucket, room, admitted === 1 ? taken : 0, nowMs);
+        const [admitted, , , taken] = Array.isArray(reply) ? (reply as [number, number, string, number]) : [0];
+        held.settle(bucket, room, admitted === 1 ? Number(taken) : 0, nowMs);
       },
       () => held.settle(bucket, room, 0, nowMs),
     );
@@ -251,6 +251,12 @@ export async function createRedisBackend(
 }
 
 function ignore(): void {}
+
+/** A script's answer is a list; anything else (a reply that is not this call's) is a backend failure, not a 500. */
+function arrayReply(reply: unknown): unknown[] {
+  if (!Array.isArray(reply)) throw new LimitBackendError(`redis: unexpected reply ${JSON.stringify(reply)}`);
+  return reply;
+}
 
 /** Admitted from the local allowance: no lease to give back. */
 const ADMITTED_LOCALLY: Promise<AdmissionDecision> = Promise.resolve(Object.freeze({ admitted: true as const, release: ignore }));
