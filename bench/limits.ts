@@ -10,20 +10,23 @@ import { freePort, spawnPinned, stopChild, type BenchProcess, type Placement } f
  * (redis-server on 127.0.0.1, no persistence, on the proxies' CPU). Compare `scopegate limits` with
  * `scopegate`'s row: the memory backend's price; `scopegate limits redis`: one Redis round trip per request
  * (the rate and the concurrency lease in one script), and the lease's release, which the response does not wait for.
+ * `scopegate limits redis local`: `local_allowance = 1000` and a rule with a rate only (a concurrency lease is
+ * still one round trip per request, with or without an allowance): Redis is asked once per 500 requests.
  */
-export const LIMITS_TARGETS = ['scopegate limits', 'scopegate limits redis'] as const;
+export const LIMITS_TARGETS = ['scopegate limits', 'scopegate limits redis', 'scopegate limits redis local'] as const;
 
-/** The `[limits]` TOML appended to the gateway's config. */
-export function limitsToml(redisUrl?: string): string[] {
+/** The `[limits]` TOML appended to the gateway's config; `localAllowance`: that allowance, and a rate-only rule. */
+export function limitsToml(redisUrl?: string, localAllowance?: number): string[] {
   return [
     '[limits]',
     `backend = "${redisUrl === undefined ? 'memory' : 'redis'}"`,
     ...(redisUrl === undefined ? [] : ['[limits.redis]', `url = "${redisUrl}"`, 'timeout = "50ms"']),
+    ...(localAllowance === undefined ? [] : [`local_allowance = ${localAllowance}`]),
     '[[limits.rules]]',
     'name = "never-hit"',
     'rate = 10000000',
     'burst = 10000000',
-    'concurrency = 1000000',
+    ...(localAllowance === undefined ? ['concurrency = 1000000'] : []),
     '',
   ];
 }

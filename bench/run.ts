@@ -157,23 +157,28 @@ function targets(goBinary: string | undefined, writes: Readonly<Record<WriteScen
   ];
   // The limiter's cost: a rule that matches every request and is never hit, memory and Redis (bench/limits.ts).
   all.push(gateway(LIMITS_TARGETS[0], { workers: 1, placement: PROXY, extraToml: limitsToml() }));
-  const redisGateway = gateway(LIMITS_TARGETS[1], { workers: 1, placement: PROXY });
-  all.push({
-    ...redisGateway,
-    start: async (upstream) => {
-      const redis = await startBenchRedis(PROXY);
-      const started = await gateway(LIMITS_TARGETS[1], { workers: 1, placement: PROXY, extraToml: limitsToml(redis.url) }).start(upstream);
-      return (
-        started && {
-          ...started,
-          stop: async () => {
-            await started.stop();
-            await redis.stop();
-          },
-        }
-      );
-    },
-  });
+  for (const [name, localAllowance] of [
+    [LIMITS_TARGETS[1], undefined],
+    [LIMITS_TARGETS[2], 1000],
+  ] as const) {
+    all.push({
+      ...gateway(name, { workers: 1, placement: PROXY }),
+      start: async (upstream) => {
+        const redis = await startBenchRedis(PROXY);
+        const extraToml = limitsToml(redis.url, localAllowance);
+        const started = await gateway(name, { workers: 1, placement: PROXY, extraToml }).start(upstream);
+        return (
+          started && {
+            ...started,
+            stop: async () => {
+              await started.stop();
+              await redis.stop();
+            },
+          }
+        );
+      },
+    });
+  }
   if (flags['heap-ab'])
     all.push(gateway('scopegate heap=default', { workers: 1, placement: PROXY, env: { SCOPEGATE_MALLOC_TUNING: 'off' } }));
   // The baseline gets the heap setting in its environment, so the two differ by their code only. It runs the
@@ -193,7 +198,7 @@ function targets(goBinary: string | undefined, writes: Readonly<Record<WriteScen
     if (t.name === 'scopegate' && needsGateway) return true;
     if (!wanted(flags.targets, t.name) && !/^scopegate (heap|baseline|×|\+)/.test(t.name)) return false;
     if (t.name === 'nginx' && !hasCommand('nginx')) return skip(t.name, 'nginx is not installed (Debian: nginx-light)');
-    if (t.name === LIMITS_TARGETS[1] && !hasCommand('redis-server'))
+    if ((t.name === LIMITS_TARGETS[1] || t.name === LIMITS_TARGETS[2]) && !hasCommand('redis-server'))
       return skip(t.name, 'redis-server is not installed (Debian: redis-server)');
     if (t.name === 'go' && goBinary === undefined) return skip(t.name, 'go is not installed (Debian: golang-go)');
     return true;

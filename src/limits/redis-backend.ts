@@ -12,6 +12,7 @@ import {
   type Slot,
 } from './backend.js';
 import type { RateLimit } from './gcra.js';
+import { createLocalAllowance, type LocalAllowance } from './local-allowance.js';
 import { ADMIT_SCRIPT, LEASE_SCRIPT, RATE_SCRIPT, type RedisScript } from './redis-scripts.js';
 
 /**
@@ -21,7 +22,8 @@ import { ADMIT_SCRIPT, LEASE_SCRIPT, RATE_SCRIPT, type RedisScript } from './red
  * disconnected (no offline queue, no retries per request); ioredis reconnects in the background. A failure
  * rejects with LimitBackendError and the limiter applies `on_backend_error`. Concurrency uses leases that
  * expire after `lease_ttl`: a replica that dies holding slots frees them then; a release that cannot reach
- * Redis leaves its lease to expire the same way.
+ * Redis leaves its lease to expire the same way. With `local_allowance`, rates are admitted from tokens drawn
+ * ahead (local-allowance.ts). Commands of one turn of the event loop leave in one write (auto-pipelining).
  */
 export interface RedisBackendOptions {
   readonly logger: Logger;
@@ -40,6 +42,8 @@ export async function createRedisBackend(
     commandTimeout: config.timeout,
     connectTimeout: config.connect_timeout,
     enableOfflineQueue: false,
+    // Commands issued in one turn of the event loop (concurrent requests' scripts, their releases) leave in one write.
+    enableAutoPipelining: true,
     maxRetriesPerRequest: 0,
     // Reconnect in the background: quickly at first, then every second.
     retryStrategy: (attempt: number) => Math.min(attempt * 50, 1000),
@@ -63,8 +67,125 @@ export async function createRedisBackend(
   const budgetKey = (ruleId: string, key: string, windowStartMs: number): string =>
     `${config.key_prefix}${ruleId}:budget:${key}:${windowStartMs}`;
 
+  const allowance =
+    config.local_allowance === undefined ? undefined : createLocalAllowance(config.local_allowance, config.local_allowance_ttl);
+
   const run = (script: RedisScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> =>
     runScript(client, script, keys, args);
+
+  /**
+   * Leases freed in one turn of the event loop leave together, one ZREM per lease set (concurrent responses
+   * that end together cost one command, not one each). Not awaited by any response; an unreachable Redis lets
+   * the leases expire after lease_ttl.
+   */
+  const releases = new Map<string, string[]>();
+  let releasesScheduled = false;
+  function releaseLease(setKey: string, lease: string): void {
+    const leases = releases.get(setKey);
+    if (leases === undefined) releases.set(setKey, [lease]);
+    else leases.push(lease);
+    if (releasesScheduled) return;
+    releasesScheduled = true;
+    setImmediate(sendReleases);
+  }
+  function sendReleases(): void {
+    releasesScheduled = false;
+    for (const [setKey, leases] of releases) client.zrem(setKey, ...leases).catch(ignore);
+    releases.clear();
+  }
+
+  /**
+   * One script call for a request: the rate of each check whose `wants` is at least 1 (that many tokens at most;
+   * undefined: 1 each), every lease. `taken`: the tokens each rate gave (the request spends one of each).
+   */
+  async function admitRemote(
+    checks: readonly AdmissionCheck[],
+    nowMs: number,
+    wants: readonly number[] | undefined,
+  ): Promise<AdmissionDecision & { readonly taken: readonly number[] }> {
+    const lease = `${processId}:${(leaseCounter += 1)}`;
+    const keys: string[] = [];
+    const args: (string | number)[] = [nowMs, config.lease_ttl, lease];
+    checks.forEach((check, i) => {
+      keys.push(rateKey(check.ruleId, check.key), leaseSetKey(check.ruleId, check.key));
+      const want = wants === undefined ? 1 : (wants[i] as number);
+      const rate = want > 0 ? check.rate : undefined;
+      args.push(rate?.intervalMs ?? -1, rate?.burst ?? -1, check.maxInFlight ?? -1, want);
+    });
+    const reply = arrayReply(await run(ADMIT_SCRIPT, keys, args)) as [number, number, string, ...number[]];
+    const [admitted, index, retryAfterMs] = reply;
+    const taken = reply.slice(3) as number[];
+    if (admitted !== 1) {
+      const limit = index > 0 ? 'rate' : 'concurrency';
+      return { admitted: false, index: Math.abs(index) - 1, limit, retryAfterMs: Number(retryAfterMs), taken };
+    }
+    const leased = checks.filter((check) => check.maxInFlight !== undefined).map((check) => leaseSetKey(check.ruleId, check.key));
+    if (leased.length === 0) return { admitted: true, release: () => {}, taken };
+    let released = false;
+    return {
+      admitted: true,
+      taken,
+      release() {
+        if (released) return;
+        released = true;
+        for (const setKey of leased) releaseLease(setKey, lease);
+      },
+    };
+  }
+
+  /**
+   * `local_allowance`: each rate from the tokens held here when there are (drawn again in the background at
+   * half), else drawn with the request's own script call: the request's token and up to the allowance more.
+   * Leases are per request, as without it. Only a request that holds every rate locally and needs no lease
+   * admits without Redis.
+   */
+  async function admitWithAllowance(checks: readonly AdmissionCheck[], nowMs: number): Promise<AdmissionDecision> {
+    const held = allowance as LocalAllowance;
+    const buckets = checks.map((check) => rateKey(check.ruleId, check.key));
+    const local = checks.map((check, i) => (check.rate === undefined ? undefined : held.take(buckets[i] as string, nowMs)));
+    let remote = false;
+    checks.forEach((check, i) => {
+      if (check.maxInFlight !== undefined || (check.rate !== undefined && local[i] === undefined)) remote = true;
+      else if (check.rate !== undefined && held.needsRefill(buckets[i] as string, nowMs)) drawInBackground(check, nowMs);
+    });
+    if (!remote) return ADMITTED_LOCALLY;
+    const wants = checks.map((check, i) =>
+      check.rate === undefined || local[i] !== undefined ? 0 : 1 + held.reserve(buckets[i] as string, nowMs),
+    );
+    let decision: Awaited<ReturnType<typeof admitRemote>> | undefined;
+    try {
+      decision = await admitRemote(checks, nowMs, wants);
+      return decision;
+    } finally {
+      wants.forEach((want, i) => {
+        if (want > 0) held.settle(buckets[i] as string, want - 1, Math.max(0, (decision?.taken[i] ?? 0) - 1), nowMs);
+      });
+      // Tokens taken here for rules the request never reached (refused by an earlier one, or Redis failed).
+      const reached = decision === undefined ? -1 : decision.admitted || decision.limit === 'concurrency' ? checks.length : decision.index;
+      local.forEach((token, i) => {
+        if (token !== undefined && i > reached) held.giveBack(token, nowMs);
+      });
+    }
+  }
+
+  /** Tops up a bucket's allowance; the request that noticed it is low does not wait. */
+  function drawInBackground(check: AdmissionCheck, nowMs: number): void {
+    const bucket = rateKey(check.ruleId, check.key);
+    const held = allowance as LocalAllowance;
+    const room = held.reserve(bucket, nowMs);
+    if (room === 0 || check.rate === undefined) {
+      held.settle(bucket, room, 0, nowMs);
+      return;
+    }
+    const args = [nowMs, config.lease_ttl, '', check.rate.intervalMs, check.rate.burst, -1, room];
+    run(ADMIT_SCRIPT, [bucket, leaseSetKey(check.ruleId, check.key)], args).then(
+      (reply) => {
+        const [admitted, , , taken] = Array.isArray(reply) ? (reply as [number, number, string, number]) : [0];
+        held.settle(bucket, room, admitted === 1 ? Number(taken) : 0, nowMs);
+      },
+      () => held.settle(bucket, room, 0, nowMs),
+    );
+  }
 
   return {
     kind: 'redis',
@@ -82,42 +203,11 @@ export async function createRedisBackend(
         release() {
           if (released) return;
           released = true;
-          // Unreachable Redis: the lease expires by itself after lease_ttl.
-          client.zrem(setKey, lease).catch(() => {});
+          releaseLease(setKey, lease);
         },
       };
     },
-    async admit(checks: readonly AdmissionCheck[], nowMs: number): Promise<AdmissionDecision> {
-      const lease = `${processId}:${(leaseCounter += 1)}`;
-      const keys = checks.flatMap((check) => [rateKey(check.ruleId, check.key), leaseSetKey(check.ruleId, check.key)]);
-      const args = checks.flatMap((check) => [check.rate?.intervalMs ?? -1, check.rate?.burst ?? -1, check.maxInFlight ?? -1]);
-      const [admitted, index, retryAfterMs] = (await run(ADMIT_SCRIPT, keys, [nowMs, config.lease_ttl, lease, ...args])) as [
-        number,
-        number,
-        string,
-      ];
-      if (admitted !== 1) {
-        return {
-          admitted: false,
-          index: Math.abs(index) - 1,
-          limit: index > 0 ? 'rate' : 'concurrency',
-          retryAfterMs: Number(retryAfterMs),
-        };
-      }
-      const leased = checks.filter((check) => check.maxInFlight !== undefined).map((check) => leaseSetKey(check.ruleId, check.key));
-      let released = leased.length === 0;
-      return {
-        admitted: true,
-        release() {
-          if (released) return;
-          released = true;
-          // Not awaited by the response; an unreachable Redis lets the leases expire after lease_ttl.
-          const batch = client.pipeline();
-          for (const setKey of leased) batch.zrem(setKey, lease);
-          batch.exec().catch(() => {});
-        },
-      };
-    },
+    admit: allowance === undefined ? (checks, nowMs) => admitRemote(checks, nowMs, undefined) : admitWithAllowance,
     async budgetSpent(ruleId: string, key: string, windowStartMs: number): Promise<BudgetAmounts> {
       try {
         const [samples, seconds] = await client.hmget(budgetKey(ruleId, key, windowStartMs), 'samples', 'seconds');
@@ -154,10 +244,22 @@ export async function createRedisBackend(
     },
     async close() {
       closing = true;
+      sendReleases();
       client.disconnect();
     },
   };
 }
+
+function ignore(): void {}
+
+/** A script's answer is a list; anything else (a reply that is not this call's) is a backend failure, not a 500. */
+function arrayReply(reply: unknown): unknown[] {
+  if (!Array.isArray(reply)) throw new LimitBackendError(`redis: unexpected reply ${JSON.stringify(reply)}`);
+  return reply;
+}
+
+/** Admitted from the local allowance: no lease to give back. */
+const ADMITTED_LOCALLY: Promise<AdmissionDecision> = Promise.resolve(Object.freeze({ admitted: true as const, release: ignore }));
 
 /** Runs a script by its digest, loading it on the first NOSCRIPT; any failure is a LimitBackendError. */
 async function runScript(

@@ -49,40 +49,56 @@ return 1
 /**
  * Every matched rule's rate, then every lease, of one request: RATE_SCRIPT then LEASE_SCRIPT rule by rule, in
  * one round trip. KEYS: per rule, its rate key and its lease set. ARGV: now (ms), lease ttl (ms), lease id, then
- * per rule its interval (ms) and burst (-1: no rate) and max in flight (-1: no concurrency). Returns {1, 0, "0"}
- * when admitted; {0, i, retry-after ms} when rule i's rate refuses (rates before it stay taken); {0, -i, "0"}
- * when rule i's leases are all taken (the leases taken before it are given back).
+ * per rule its interval (ms) and burst (-1: no rate), max in flight (-1: no concurrency) and how many rate tokens
+ * to take at most (the local allowance's draw, local-allowance.ts; 1 without one). Returns {1, 0, "0", taken per
+ * rule...} when admitted, where a rule's rate gave between 1 and its want (as many as conform now: the bucket's
+ * TAT moves on by that many intervals; 0 for a rule without rate); {0, i, retry-after ms, taken per rule before
+ * i...} when rule i's rate refuses (rates before it stay taken); {0, -i, "0", taken per rule...} when rule i's
+ * leases are all taken (the leases taken before it are given back, the rates stay taken).
  */
 export const ADMIT_SCRIPT = script(`
 local now = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
 local lease = ARGV[3]
 local n = #KEYS / 2
+local answer = {1, 0, '0'}
 for i = 1, n do
-  local interval = tonumber(ARGV[1 + 3 * i])
+  local interval = tonumber(ARGV[4 * i])
+  local took = 0
   if interval >= 0 then
-    local burst = tonumber(ARGV[2 + 3 * i])
+    local burst = tonumber(ARGV[1 + 4 * i])
     local tat = tonumber(redis.call('GET', KEYS[2 * i - 1]))
     if tat == nil or tat < now then tat = now end
     local allow_at = tat - interval * (burst - 1)
-    if now < allow_at then return {0, i, tostring(allow_at - now)} end
-    local new_tat = tat + interval
+    if now < allow_at then
+      answer[1] = 0
+      answer[2] = i
+      answer[3] = tostring(allow_at - now)
+      return answer
+    end
+    took = 1
+    local want = tonumber(ARGV[3 + 4 * i])
+    if want > 1 and interval > 0 then took = math.min(want, math.max(1, math.floor((now - tat) / interval + burst))) end
+    local new_tat = tat + interval * took
     redis.call('SET', KEYS[2 * i - 1], tostring(new_tat), 'PX', math.max(1, math.ceil(new_tat - now)))
   end
+  answer[3 + i] = took
 end
 for i = 1, n do
-  local max = tonumber(ARGV[3 + 3 * i])
+  local max = tonumber(ARGV[2 + 4 * i])
   if max >= 0 then
     redis.call('ZREMRANGEBYSCORE', KEYS[2 * i], '-inf', now)
     if redis.call('ZCARD', KEYS[2 * i]) >= max then
       for j = 1, i - 1 do
-        if tonumber(ARGV[3 + 3 * j]) >= 0 then redis.call('ZREM', KEYS[2 * j], lease) end
+        if tonumber(ARGV[2 + 4 * j]) >= 0 then redis.call('ZREM', KEYS[2 * j], lease) end
       end
-      return {0, -i, '0'}
+      answer[1] = 0
+      answer[2] = -i
+      return answer
     end
     redis.call('ZADD', KEYS[2 * i], now + ttl, lease)
     redis.call('PEXPIRE', KEYS[2 * i], ttl)
   end
 end
-return {1, 0, '0'}
+return answer
 `);

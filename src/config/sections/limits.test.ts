@@ -39,6 +39,19 @@ test('[limits] errors name the key path', () => {
   assert.deepEqual(problemsOf({ rules: [{ name: 'a' }, { name: 'a' }] }), ['limits.rules[1].name: rule name a is used twice']);
 });
 
+test('[limits.redis] local_allowance: a whole number of tokens, its errors named by key', () => {
+  const redis = { url: 'redis://r:6379' };
+  const config = parseConfig({ ...base, limits: { backend: 'redis', redis: { ...redis, local_allowance: 50 } } });
+  assert.equal(config.limits.redis?.local_allowance, 50);
+  assert.equal(config.limits.redis?.local_allowance_ttl, 250);
+  assert.equal(parseConfig({ ...base, limits: { backend: 'redis', redis } }).limits.redis?.local_allowance, undefined);
+  assert.match(problemsOf({ backend: 'redis', redis: { ...redis, local_allowance: 0 } })[0] ?? '', /^limits\.redis\.local_allowance: /);
+  assert.match(problemsOf({ backend: 'redis', redis: { ...redis, local_allowance: 2.5 } })[0] ?? '', /^limits\.redis\.local_allowance: /);
+  assert.deepEqual(problemsOf({ backend: 'redis', redis: { ...redis, local_allowance: 10, local_allowance_ttl: '0s' } }), [
+    'limits.redis.local_allowance_ttl: must be at least 1ms with local_allowance',
+  ]);
+});
+
 test('the [limits] examples of docs/configuration.md are valid configuration', async () => {
   const { readFile } = await import('node:fs/promises');
   const { parse } = await import('smol-toml');

@@ -104,6 +104,14 @@ export const redisLimitsSchema = z.strictObject({
    * (a crashed replica's slots free themselves). A request running longer than this stops counting.
    */
   lease_ttl: durationMs.prefault('2m'),
+  /**
+   * Rate tokens each gateway draws from a bucket in Redis at once, then admits from locally until spent
+   * (refilled in the background at half): most requests then never wait on Redis. Absent: every request asks
+   * Redis. The error bound is in docs/configuration.md ("Local allowance").
+   */
+  local_allowance: z.int().min(1).max(1_000_000).optional(),
+  /** Drawn tokens left unused this long lapse (they count as spent): bounds the excess over the limit. */
+  local_allowance_ttl: durationMs.prefault('250ms'),
 });
 
 export const limitsSchema = z
@@ -115,6 +123,9 @@ export const limitsSchema = z
   .superRefine((limits, ctx) => {
     if (limits.backend === 'redis' && limits.redis === undefined) {
       ctx.addIssue({ code: 'custom', path: ['redis'], message: 'backend = "redis" needs [limits.redis] url' });
+    }
+    if (limits.redis?.local_allowance !== undefined && limits.redis.local_allowance_ttl < 1) {
+      ctx.addIssue({ code: 'custom', path: ['redis', 'local_allowance_ttl'], message: 'must be at least 1ms with local_allowance' });
     }
     const seen = new Set<string>();
     limits.rules.forEach((rule, index) => {
