@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BIG_PATH, PROMQL_PATH } from './bodies.js';
+import { buildGoPeer, startGoPeer } from './peers.js';
 import { readProcessTree } from './proc-stat.js';
 import { ROOT, startGateway, startUpstream, type BenchProcess } from './processes.js';
 import { runWrk, writeWrkScript } from './wrk.js';
@@ -30,6 +31,8 @@ const { values: flags } = parseArgs({
     path: { type: 'string', default: 'small' },
     variant: { type: 'string', multiple: true, default: ['default='] },
     json: { type: 'string' },
+    /** Also the Go peer (bench/go-peer), as variant `go`: p99 and CPU ratios in the same rounds. */
+    go: { type: 'boolean', default: false },
   },
 });
 
@@ -63,7 +66,8 @@ function smaps(pid: number): Record<string, number> {
   };
 }
 
-async function probe(pid: number, out: string): Promise<Record<string, unknown>> {
+async function probe(pid: number, out: string | undefined): Promise<Record<string, unknown>> {
+  if (out === undefined) return {};
   const before = readFileSync(out, 'utf8').length;
   process.kill(pid, 'SIGUSR2');
   for (let i = 0; i < 100; i += 1) {
@@ -76,7 +80,7 @@ async function probe(pid: number, out: string): Promise<Record<string, unknown>>
 
 const dir = await mkdtemp(join(tmpdir(), 'read-path-probe-'));
 const upstream = await startUpstream({ cpu: 1 });
-const variants: { name: string; gateway: BenchProcess; out: string }[] = [];
+const variants: { name: string; gateway: BenchProcess; out: string | undefined }[] = [];
 const rows: Record<string, unknown>[] = [];
 try {
   for (const variant of flags.variant.map(parseVariant)) {
@@ -93,6 +97,10 @@ try {
       env: { SCOPEGATE_MALLOC_TUNING: undefined, ...variant.env, PROBE_OUT: out },
     });
     variants.push({ name: variant.name, gateway, out });
+  }
+  if (flags.go) {
+    const peer = await startGoPeer({ cpu: 1 }, buildGoPeer(dir), upstream.origin, { [TOKEN]: 'bench' });
+    variants.unshift({ name: 'go', gateway: peer, out: undefined });
   }
   const script = await writeWrkScript(dir, 'small', { method: 'GET', path, headers: { authorization: `Bearer ${TOKEN}` } });
   const load = (origin: string, durationS: number) =>
