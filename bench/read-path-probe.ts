@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BIG_PATH, PROMQL_PATH } from './bodies.js';
+import { BIG_PATH, FORM_BODY, FORM_PATH, PROMQL_PATH } from './bodies.js';
 import { buildGoPeer, startGoPeer } from './peers.js';
 import { readProcessTree } from './proc-stat.js';
 import { ROOT, startGateway, startUpstream, type BenchProcess } from './processes.js';
@@ -28,6 +28,7 @@ const { values: flags } = parseArgs({
     warmup: { type: 'string', default: '1' },
     'initial-warmup': { type: 'string', default: '6' },
     connections: { type: 'string', default: '32' },
+    /** small (GET, 67-byte answer), form (2 KB POST) or 100KB. */
     path: { type: 'string', default: 'small' },
     variant: { type: 'string', multiple: true, default: ['default='] },
     json: { type: 'string' },
@@ -37,7 +38,7 @@ const { values: flags } = parseArgs({
 });
 
 const TOKEN = 'bench-token-0123456789';
-const path = flags.path === '100KB' ? BIG_PATH : PROMQL_PATH;
+const path = flags.path === '100KB' ? BIG_PATH : flags.path === 'form' ? FORM_PATH : PROMQL_PATH;
 
 function parseVariant(text: string): { name: string; env: Record<string, string> } {
   const [name, ...rest] = text.split('=');
@@ -102,7 +103,14 @@ try {
     const peer = await startGoPeer({ cpu: 1 }, buildGoPeer(dir), upstream.origin, { [TOKEN]: 'bench' });
     variants.unshift({ name: 'go', gateway: peer, out: undefined });
   }
-  const script = await writeWrkScript(dir, 'small', { method: 'GET', path, headers: { authorization: `Bearer ${TOKEN}` } });
+  const authorization = `Bearer ${TOKEN}`;
+  const script = await writeWrkScript(
+    dir,
+    'load',
+    flags.path === 'form'
+      ? { method: 'POST', path, headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' }, body: FORM_BODY }
+      : { method: 'GET', path, headers: { authorization } },
+  );
   const load = (origin: string, durationS: number) =>
     runWrk({ origin, path, script, connections: Number(flags.connections), durationS, cpu: 0 });
   // The first seconds under load, cold (JIT compiling the hot path), reported as round -1.
