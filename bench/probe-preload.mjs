@@ -1,7 +1,7 @@
 // Preloaded into a gateway by bench/read-path-probe.ts (`node --import ./bench/probe-preload.mjs`): on SIGUSR2 it
 // appends one JSON line to $PROBE_OUT with what happened since the previous SIGUSR2 (event-loop delay
 // percentiles, GC pauses by kind, process.memoryUsage()), then starts a new window. Bench only: never shipped.
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 
@@ -45,10 +45,31 @@ if (out) {
         gc,
         memoryMiB: memory,
         spaces,
+        ...(process.env.PROBE_SMAPS ? { mappings: largestMappings() } : {}),
       })}\n`,
     );
     delay.reset();
     gc = {};
     since = now;
   });
+}
+
+/** The ten largest resident mappings (MiB), anonymous ones by their size class: where the RSS is. */
+function largestMappings() {
+  const out = [];
+  let current;
+  for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      const sizeMiB = (Number.parseInt(head[2], 16) - Number.parseInt(head[1], 16)) / 1048576;
+      current = { name: head[3] || `anon ${sizeMiB.toFixed(1)} MiB`, rss: 0 };
+      out.push(current);
+    } else if (current && line.startsWith('Rss:')) current.rss = Number(/\d+/.exec(line)[0]) / 1024;
+  }
+  const byName = {};
+  for (const m of out) byName[m.name] = (byName[m.name] ?? 0) + m.rss;
+  return Object.entries(byName)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 12)
+    .map(([name, rss]) => `${name}: ${rss.toFixed(1)}`);
 }
