@@ -37,11 +37,9 @@ LABEL org.opencontainers.image.title="scopegate" \
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends tini \
  && rm -rf /var/lib/apt/lists/*
-# glibc malloc: keep freed memory mapped instead of trimming it back to the kernel after every burst, so Node's
-# read buffers are not page-faulted in again on each request (the same values as the systemd unit).
-ENV NODE_ENV=production \
-    MALLOC_TRIM_THRESHOLD_=268435456 \
-    MALLOC_TOP_PAD_=67108864
+# No glibc heap setting: on Node 24 it gave nothing and kept memory (docs/performance.md, "The glibc heap
+# setting"); SCOPEGATE_MALLOC_TUNING=on turns it on. `serve` caps V8's young generation itself (bin/scopegate.js).
+ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /build/package.json ./
 COPY --from=build /build/node_modules ./node_modules

@@ -3,7 +3,7 @@ import { get } from 'node:http';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { GLIBC_HEAP_ENV } from '../src/server/glibc-heap.js';
+import { SEMI_SPACE_FLAG } from '../src/server/v8-young-generation.js';
 import { BIG_PATH, CONNECTIONS_PATH, FORM_BODY, FORM_PATH, PROMQL_HOST, PROMQL_PATH } from './bodies.js';
 import { LIMITS_TARGETS, limitsToml, startBenchRedis } from './limits.js';
 import { buildGoPeer, hasCommand, startFloor, startGoPeer, startNginx } from './peers.js';
@@ -41,7 +41,7 @@ const { values: flags } = parseArgs({
     },
     /** Also run `proxy.workers = N` (unpinned): scaling, where the machine has cores to spare. */
     workers: { type: 'string', default: '1' },
-    /** Also run scopegate without its glibc heap setting (SCOPEGATE_MALLOC_TUNING=off), to compare. */
+    /** Also run scopegate with the opt-in glibc heap setting (SCOPEGATE_MALLOC_TUNING=on), to compare. */
     'heap-ab': { type: 'boolean', default: false },
     /** Also run scopegate with these Node options (NODE_OPTIONS), as "scopegate +<options>": A/B of a V8 flag. */
     'node-options': { type: 'string' },
@@ -179,13 +179,18 @@ function targets(goBinary: string | undefined, writes: Readonly<Record<WriteScen
       },
     });
   }
-  if (flags['heap-ab'])
-    all.push(gateway('scopegate heap=default', { workers: 1, placement: PROXY, env: { SCOPEGATE_MALLOC_TUNING: 'off' } }));
-  // The baseline gets the heap setting in its environment, so the two differ by their code only. It runs the
-  // reads with the raw token (as `scopegate`) and the writes with the limited one (as `scopegate limited`).
+  if (flags['heap-ab']) all.push(gateway('scopegate heap=tuned', { workers: 1, placement: PROXY, env: { SCOPEGATE_MALLOC_TUNING: 'on' } }));
+  // The baseline gets this checkout's start-up settings (no glibc heap setting, the young-generation cap), so the
+  // two differ by their code only. It runs the reads with the raw token (as `scopegate`) and the writes with the
+  // limited one (as `scopegate limited`).
   if (flags.baseline)
     all.push({
-      ...gateway('scopegate baseline', { workers: 1, placement: PROXY, checkout: flags.baseline, env: { ...GLIBC_HEAP_ENV } }),
+      ...gateway('scopegate baseline', {
+        workers: 1,
+        placement: PROXY,
+        checkout: flags.baseline,
+        env: { SCOPEGATE_MALLOC_TUNING: 'off', NODE_OPTIONS: SEMI_SPACE_FLAG },
+      }),
       scenarios: SCENARIOS,
       request: either(TOKEN, LIMITED_TOKEN),
     });

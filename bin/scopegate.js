@@ -6,21 +6,29 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-// glibc reads its malloc tunables only at process start: `serve` re-executes itself once (same pid, same
-// arguments) with them set, where Node can (process.execve, Node 22.15+ on Linux). Why and the values:
-// src/server/glibc-heap.ts (keep the two in step). A value already set is kept; SCOPEGATE_MALLOC_TUNING=off
-// keeps glibc's defaults. On an older Node, set them in the environment (the container image and the
-// systemd unit do); the cluster primary sets them for its workers either way.
+// `serve` runs with settings that Node and glibc read only at process start, so it re-executes itself once (same
+// pid, same arguments) with them, where Node can (process.execve: Node 22.15+, not on Windows); the cluster primary gives
+// them to its workers either way.
+// - V8's young generation capped at 8 MiB per semi-space, unless node's arguments or NODE_OPTIONS set a cap: why,
+//   src/server/v8-young-generation.ts (keep the two in step).
+// - glibc's heap setting, only with SCOPEGATE_MALLOC_TUNING=on (a value already set is kept): why it is opt-in,
+//   src/server/glibc-heap.ts (keep the two in step).
+const SEMI_SPACE_FLAG = '--max-semi-space-size=8';
+const SEMI_SPACE_OPTION = /^--max[-_]semi[-_]space[-_]size(=|$)/;
 const GLIBC_HEAP_ENV = { MALLOC_TRIM_THRESHOLD_: String(256 * 1024 * 1024), MALLOC_TOP_PAD_: String(64 * 1024 * 1024) };
-const missingHeapEnv = Object.entries(GLIBC_HEAP_ENV).filter(([name]) => process.env[name] === undefined);
+const hasSemiSpaceCap = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((arg) => SEMI_SPACE_OPTION.test(arg));
+const extraArgs = hasSemiSpaceCap ? [] : [SEMI_SPACE_FLAG];
+const missingHeapEnv =
+  process.env.SCOPEGATE_MALLOC_TUNING === 'on' ? Object.entries(GLIBC_HEAP_ENV).filter(([name]) => process.env[name] === undefined) : [];
 if (
-  process.platform === 'linux' &&
   typeof process.execve === 'function' &&
-  process.env.SCOPEGATE_MALLOC_TUNING !== 'off' &&
-  missingHeapEnv.length > 0 &&
+  extraArgs.length + missingHeapEnv.length > 0 &&
   process.argv.includes('serve')
 ) {
-  process.execve(process.execPath, [process.execPath, ...process.execArgv, ...process.argv.slice(1)], { ...process.env, ...Object.fromEntries(missingHeapEnv) });
+  process.execve(process.execPath, [process.execPath, ...process.execArgv, ...extraArgs, ...process.argv.slice(1)], {
+    ...process.env,
+    ...Object.fromEntries(missingHeapEnv),
+  });
 }
 
 const compiled = new URL('../dist/cli/main.js', import.meta.url);

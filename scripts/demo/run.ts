@@ -11,6 +11,7 @@ import { join, relative, resolve } from 'node:path';
 import { findFreePort } from '../../test/servers/free-port.js';
 import { startManagedProcess, type ManagedProcess } from '../../test/servers/managed-process.js';
 import { missingGlibcHeapEnv } from '../../src/server/glibc-heap.js';
+import { missingYoungGenerationArgs } from '../../src/server/v8-young-generation.js';
 import { startDemoExporter } from './exporter.js';
 
 const root = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
@@ -71,8 +72,9 @@ listen = "127.0.0.1:${adminPort}"
 // The gateway's JSON log (one access-log line per request, with the code of every refusal) goes to a file;
 // its start-up errors (one line) go to the terminal.
 const log = createWriteStream(logPath, { flags: 'w' });
-const gateway = spawn(process.execPath, [join(root, 'bin/scopegate.js'), 'serve', '--config', join(dir, 'scopegate.toml')], {
-  // glibc's heap settings for a streaming proxy (src/server/glibc-heap.ts), also where Node cannot re-exec.
+// `serve`'s start-up settings (src/server/v8-young-generation.ts; glibc-heap.ts, opt-in), also where Node cannot re-exec.
+const nodeArgs = missingYoungGenerationArgs([], process.env);
+const gateway = spawn(process.execPath, [...nodeArgs, join(root, 'bin/scopegate.js'), 'serve', '--config', join(dir, 'scopegate.toml')], {
   env: { ...process.env, ...missingGlibcHeapEnv(process.env) },
   stdio: ['ignore', 'pipe', 'inherit'],
 });

@@ -8,6 +8,7 @@ import { ConfigError } from '../config/load.js';
 import { createAdminHandler } from './admin-handler.js';
 import { type AskWorker, createWorkerAsker } from './cluster-ipc.js';
 import { missingGlibcHeapEnv } from './glibc-heap.js';
+import { missingYoungGenerationArgs } from './v8-young-generation.js';
 import type { ReadinessCheck } from '../core/readiness.js';
 
 export interface ClusterOptions {
@@ -101,8 +102,10 @@ function superviseWorkers(options: ClusterOptions, registry: Registry, giveUp: (
     registers: [registry],
   });
 
+  // Workers are new processes: V8 reads its heap flags (v8-young-generation.ts) and glibc its heap settings
+  // (glibc-heap.ts, opt-in) at their start. Where `serve` re-executed itself, the primary has both already.
+  cluster.setupPrimary({ execArgv: [...process.execArgv, ...missingYoungGenerationArgs(process.execArgv, process.env)] });
   const forkOne = () => {
-    // Workers are new processes: glibc reads its heap settings at their start (glibc-heap.ts).
     const worker = cluster.fork(missingGlibcHeapEnv(process.env));
     live.add(worker);
     worker.once('listening', () => listening.add(worker));

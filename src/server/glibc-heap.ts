@@ -9,16 +9,20 @@
  * that storm. Memory that was never used stays unmapped from RSS; memory once used stays mapped until freed
  * memory at the top exceeds the threshold.
  *
- * `SCOPEGATE_MALLOC_TUNING=off` keeps glibc's defaults; a variable already set is never overridden. musl and
- * other libcs ignore these variables.
+ * Opt-in since Node 24: `SCOPEGATE_MALLOC_TUNING=on` sets them (bin/scopegate.js re-executes `serve` with them, the
+ * cluster primary gives them to its workers); a variable already set is never overridden. Measured again on Node 24
+ * with the young generation capped (v8-young-generation.ts), the storm is gone without them: minor faults per
+ * request and CPU the same with and without, on small and on 100 KB answers, and the RSS they keep is the cost
+ * (docs/performance.md, "The glibc heap setting"). Where it still pays (Node 20–22 streaming large answers: faults
+ * per request, `npm run bench -- --heap-ab`), turn it on. musl and other libcs ignore these variables.
  */
 export const GLIBC_HEAP_ENV: Readonly<Record<string, string>> = {
   MALLOC_TRIM_THRESHOLD_: String(256 * 1024 * 1024),
   MALLOC_TOP_PAD_: String(64 * 1024 * 1024),
 };
 
-/** The variables of GLIBC_HEAP_ENV that `env` does not set yet (none when tuning is turned off). */
+/** The variables of GLIBC_HEAP_ENV that `env` does not set yet; none unless `SCOPEGATE_MALLOC_TUNING=on`. */
 export function missingGlibcHeapEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  if (env.SCOPEGATE_MALLOC_TUNING === 'off') return {};
+  if (env.SCOPEGATE_MALLOC_TUNING !== 'on') return {};
   return Object.fromEntries(Object.entries(GLIBC_HEAP_ENV).filter(([name]) => env[name] === undefined));
 }
