@@ -26,8 +26,8 @@ function heldWriter() {
   const pending: { data: string; done: (error: Error | null) => void }[] = [];
   let failWith: Error | undefined;
   const writer: LineWriter = {
-    append(data, done) {
-      pending.push({ data, done });
+    append(chunks, done) {
+      pending.push({ data: Buffer.concat(chunks).toString('utf8'), done });
     },
     close: async () => {},
   };
