@@ -162,43 +162,49 @@ function policySource(identity: Identity): string {
   }
 }
 
-/** `after` only for a request that was sent: a refused one may have been refused half-way through enforcement. */
+/**
+ * The row's query parameters (`Endpoint.query.params`), before and after enforcement; `after` only for a request
+ * that was sent: a refused one may have been refused half-way through enforcement.
+ */
 function describeQueries(ctx: RequestContext, mode: 'text' | 'sha256', sent: boolean): DecisionQuery | undefined {
-  if (ctx.receivedQuery === undefined) return undefined;
+  const names = ctx.queryParams;
+  if (ctx.receivedQuery === undefined || names === undefined || names.length === 0) return undefined;
   const outgoing = ctx.outgoing;
   const isForm =
     outgoing !== undefined && (outgoing.headers['content-type'] ?? '').toLowerCase().includes('application/x-www-form-urlencoded');
-  const before = queryText(ctx.receivedQuery, isForm ? ctx.receivedBody : undefined);
+  const before = queryText(names, ctx.receivedQuery, isForm ? ctx.receivedBody : undefined);
   if (before === undefined) return undefined;
-  const after = outgoing === undefined || !sent ? undefined : queryText(outgoing.query, isForm ? outgoing.body : undefined);
+  const after = outgoing === undefined || !sent ? undefined : queryText(names, outgoing.query, isForm ? outgoing.body : undefined);
   if (mode === 'text') return after === undefined ? { before } : { before, after };
   return after === undefined ? { beforeSha256: sha256(before) } : { beforeSha256: sha256(before), afterSha256: sha256(after) };
 }
 
-/** The query parameters of a URL query and a form body, one `name=value` a line; undefined when there is none. */
-function queryText(query: string, body: Buffer | undefined): string | undefined {
-  let text = body !== undefined && body.length > 0 ? collectQueryParams(body.toString('utf8'), '') : '';
-  if (query !== '') text = collectQueryParams(query, text);
+/** The parameters `names` of a URL query and a form body (first, as Go reads them), one `name=value` a line; undefined when none. */
+function queryText(names: readonly string[], query: string, body: Buffer | undefined): string | undefined {
+  let text = body !== undefined && body.length > 0 ? collectParams(names, body.toString('utf8'), '') : '';
+  if (query !== '') text = collectParams(names, query, text);
   return text === '' ? undefined : text;
 }
 
-// `query=`, `match[]=`, `q=`, at the start or after `&`: the parameters worth the cost of decoding; the rest of
-// the query string is not parsed. A key with an escape (`%71uery`, `match%5B%5D`) is read by URLSearchParams,
-// as the upstream would decode it.
-const QUERY_PARAM = /(?:^|&)(query|match\[\]|q)=([^&]*)/g;
-const ESCAPED_KEY = /(?:^|&)[^=&]*[%+]/;
-const QUERY_PARAMS: ReadonlySet<string> = new Set(['query', 'match[]', 'q']);
-
-function collectQueryParams(encoded: string, text: string): string {
+/**
+ * Appends each `name=value` of `encoded` whose name is one of `names`, decoded as the upstream decodes it (a key
+ * with an escape, `%71uery` or `match%5B%5D`, too); the values of the other parameters are never decoded.
+ */
+function collectParams(names: readonly string[], encoded: string, text: string): string {
   let out = text;
-  if (ESCAPED_KEY.test(encoded)) {
-    for (const [name, value] of new URLSearchParams(encoded))
-      if (QUERY_PARAMS.has(name)) out += `${out === '' ? '' : '\n'}${name}=${value}`;
-    return out;
-  }
-  QUERY_PARAM.lastIndex = 0;
-  for (let m = QUERY_PARAM.exec(encoded); m !== null; m = QUERY_PARAM.exec(encoded)) {
-    out += `${out === '' ? '' : '\n'}${m[1] as string}=${decodeFormValue(m[2] as string)}`;
+  for (let start = 0; start < encoded.length; ) {
+    let end = encoded.indexOf('&', start);
+    if (end === -1) end = encoded.length;
+    const eq = encoded.indexOf('=', start);
+    const keyEnd = eq === -1 || eq > end ? end : eq;
+    if (keyEnd > start) {
+      const name = decodeFormValue(encoded.slice(start, keyEnd));
+      if (names.includes(name)) {
+        const value = keyEnd === end ? '' : decodeFormValue(encoded.slice(keyEnd + 1, end));
+        out += `${out === '' ? '' : '\n'}${name}=${value}`;
+      }
+    }
+    start = end + 1;
   }
   return out;
 }
