@@ -60,6 +60,7 @@ function context(n: number): RequestContext {
     endpoint: 'prometheus.query',
     path: '/api/v1/query',
     limitRules: ['per-token'],
+    queryParams: ['query'],
     receivedQuery: 'query=up',
     outgoing: { method: 'GET', path: '/api/v1/query', query: 'query=up%7Bnamespace%3D%22team-a%22%7D', headers: {}, body: undefined },
   };

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { checkpointMac, type ChainState } from './chain.js';
 import type { DecisionRecord, DecisionSink } from './record.js';
-import { appendLine, newSegment, segmentChunks, type Segment } from './segment.js';
+import { appendLine, newSegment, segmentChunks, spareChunk, type Segment } from './segment.js';
 import { createRecordSerializer } from './serialize.js';
 import type { LineWriter } from './writer.js';
 
@@ -87,12 +87,15 @@ export function createDecisionLog(options: DecisionLogOptions): DecisionLog {
   let waiters: (() => void)[] = [];
 
   const serialize = createRecordSerializer();
+  /** A written segment's chunk, filled again by the next segment instead of a new one. */
+  let spare: Buffer | undefined;
 
   /** Chains `body` and queues its line; returns its bytes. */
   function append(body: string): number {
     let last = segments[segments.length - 1];
     if (last === undefined || last.rotateAfter || (writing && segments.length === 1)) {
-      last = newSegment();
+      last = newSegment(spare);
+      spare = undefined;
       segments.push(last);
     }
     queuedLines++;
@@ -136,6 +139,7 @@ export function createDecisionLog(options: DecisionLogOptions): DecisionLog {
       first.lines = 0;
       if (first.rotateAfter) return rotateAfter();
       segments.shift();
+      spare = spareChunk(first);
       writing = false;
       // What gathered during this write waits for the next batch, unless someone waits for the flush.
       if (waiters.length > 0) pump();

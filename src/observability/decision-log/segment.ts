@@ -19,8 +19,14 @@ export interface Segment {
 /** A chunk's size: a batch under load is a few of them (a line is ~600 bytes). */
 const CHUNK_BYTES = 64 * 1024;
 
-export function newSegment(): Segment {
-  return { full: [], tail: Buffer.allocUnsafeSlow(CHUNK_BYTES), used: 0, lines: 0, rotateAfter: false };
+/** A new segment, filling `spare` (a written segment's chunk, `spareChunk`) when there is one. */
+export function newSegment(spare?: Buffer): Segment {
+  return { full: [], tail: spare ?? Buffer.allocUnsafeSlow(CHUNK_BYTES), used: 0, lines: 0, rotateAfter: false };
+}
+
+/** The chunk of a segment the writer is done with, for the next one (two chunks take turns under load). */
+export function spareChunk(segment: Segment): Buffer | undefined {
+  return segment.tail.length === CHUNK_BYTES ? segment.tail : undefined;
 }
 
 /** Appends the line of `body` chained after `state` (which it advances), and its newline; returns its bytes. */
