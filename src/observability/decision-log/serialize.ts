@@ -22,18 +22,18 @@ export function createRecordSerializer(): RecordSerializer {
     return text;
   };
   return (record) => {
-    let out = `{"time":${str(record.time)},"requestId":${str(record.requestId)},"traceId":${str(record.traceId)},"decision":${str(record.decision)},"status":${num(record.status)},"method":${str(record.method)},"durationMs":${num(record.durationMs)}`;
-    if (record.code !== undefined) out += `,"code":${str(record.code)}`;
-    if (record.path !== undefined) out += `,"path":${str(record.path)}`;
+    let out = `{"time":${str(record.time)}${field(',"requestId":"', record.requestId)}${field(',"traceId":"', record.traceId)}${field(',"decision":"', record.decision)},"status":${num(record.status)}${field(',"method":"', record.method)},"durationMs":${num(record.durationMs)}`;
+    if (record.code !== undefined) out += field(',"code":"', record.code);
+    if (record.path !== undefined) out += field(',"path":"', record.path);
     if (record.identity !== undefined) out += `,"identity":${cached(record.identity, identityJson)}`;
-    if (record.decidedBy !== undefined) out += `,"decidedBy":${str(record.decidedBy)}`;
+    if (record.decidedBy !== undefined) out += field(',"decidedBy":"', record.decidedBy);
     if (record.tenants !== undefined) out += `,"tenants":${strings(record.tenants)}`;
-    if (record.upstream !== undefined) out += `,"upstream":${str(record.upstream)}`;
-    if (record.endpoint !== undefined) out += `,"endpoint":${str(record.endpoint)}`;
+    if (record.upstream !== undefined) out += field(',"upstream":"', record.upstream);
+    if (record.endpoint !== undefined) out += field(',"endpoint":"', record.endpoint);
     if (record.policy !== undefined) out += `,"policy":${cached(record.policy, policyJson)}`;
     const limits = record.limits;
     if (limits !== undefined) {
-      out += `,"limits":{"rules":${strings(limits.rules)}${limits.refusedBy !== undefined ? `,"refusedBy":${str(limits.refusedBy)}` : ''}}`;
+      out += `,"limits":{"rules":${strings(limits.rules)}${limits.refusedBy !== undefined ? field(',"refusedBy":"', limits.refusedBy) : ''}}`;
     }
     if (record.query !== undefined) out += `,"query":${queryJson(record.query)}`;
     if (record.upstreamStatus !== undefined) out += `,"upstreamStatus":${num(record.upstreamStatus)}`;
@@ -63,6 +63,11 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 function str(value: string): string {
   return NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : `"${value}"`;
+}
+
+/** `prefix` (`,"name":"`, its opening quote included) and the value as a JSON string: one string fewer than `str`. */
+function field(prefix: string, value: string): string {
+  return NEEDS_ESCAPE.test(value) ? `${prefix.slice(0, -1)}${JSON.stringify(value)}` : `${prefix}${value}"`;
 }
 
 function num(value: number): string {
