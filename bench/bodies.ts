@@ -1,5 +1,18 @@
 /** The upstream's answers, shared with the runner and the peers. */
 export const SMALL_BODY = Buffer.from(JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [] } }));
+/** The small answer with Prometheus' statistics, as it answers a query that carries a non-empty `stats` ([query_cost]). */
+export const SMALL_STATS_BODY = Buffer.from(
+  JSON.stringify({
+    status: 'success',
+    data: {
+      resultType: 'vector',
+      result: [],
+      stats: { timings: { evalTotalTime: 0.001, execTotalTime: 0.002 }, samples: { totalQueryableSamples: 1234, peakSamples: 7 } },
+    },
+  }),
+);
+/** A query string that asks for statistics: `stats` with a value. */
+export const ASKS_STATS = /[?&]stats=[^&]/;
 export const BIG_BODY = Buffer.alloc(100 * 1024, 'x');
 /** Paths: anything else answers the small body. */
 export const BIG_PATH = '/big';

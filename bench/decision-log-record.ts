@@ -1,16 +1,14 @@
 // The decision log's own CPU per record, in process (issue #21): what `[decision_log]` adds to a request
-// (build the record, serialise, hash-chain, queue, and the batched fs.write), measured over many records with
+// (build the record, serialise, hash-chain, queue, and the batched fs.writev), measured over many records with
 // `process.cpuUsage()`, writes batched as under load: `--batch` records end together, then the loop yields so
-// the pending write completes. Compare with a small GET's CPU in the bench (README: 84–142 µs/req).
-//   node --import tsx bench/decision-log-record.ts [--records 200000] [--batch 16] [--queries text|sha256]
+// the pending write completes. Compare with a small GET's CPU in the bench (`scopegate` row).
+// `--against DIR` loads the same modules from another checkout too (its src/, run with tsx) and alternates
+// rounds between the two: a before/after in one process.
+//   node --import tsx bench/decision-log-record.ts [--records 200000] [--batch 16] [--queries text|sha256] [--against DIR]
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createIdentity } from '../src/identity/identity.js';
-import { createLogger } from '../src/observability/logger.js';
-import { openDecisionLog } from '../src/observability/decision-log/open.js';
-import { buildLabelPolicy } from '../src/policy/label-policy.js';
-import { createDecisionRecorder } from '../src/server/record-decision.js';
+import { fileURLToPath } from 'node:url';
 import type { RequestContext } from '../src/server/request-context.js';
 
 function flag(name: string, fallback: string): string {
@@ -21,11 +19,21 @@ function flag(name: string, fallback: string): string {
 const records = Number(flag('records', '200000'));
 const batch = Number(flag('batch', '16'));
 const queries = flag('queries', 'text') as 'text' | 'sha256';
+const against = flag('against', '');
+// --baseline: the loop alone (no record), to subtract what the harness itself costs.
+const baseline = process.argv.includes('--baseline');
 const dir = await mkdtemp(join(tmpdir(), 'scopegate-decision-record-'));
-const log = await openDecisionLog(
-  {
+
+/** One checkout's recorder and log (its own modules), and a small GET's contexts as its pipeline leaves them. */
+async function setup(name: string, src: string) {
+  const { createIdentity } = await import(join(src, 'identity/identity.ts'));
+  const { createLogger } = await import(join(src, 'observability/logger.ts'));
+  const { openDecisionLog } = await import(join(src, 'observability/decision-log/open.ts'));
+  const { buildLabelPolicy } = await import(join(src, 'policy/label-policy.ts'));
+  const { createDecisionRecorder } = await import(join(src, 'server/record-decision.ts'));
+  const section = {
     sink: 'file',
-    path: join(dir, 'decisions.jsonl'),
+    path: join(dir, `${name}.jsonl`),
     max_bytes: 100 * 1024 * 1024,
     max_files: 2,
     fsync: 'interval',
@@ -33,20 +41,17 @@ const log = await openDecisionLog(
     queries,
     on_overflow: 'drop',
     max_queue: 1_000_000,
-  },
-  { logger: createLogger({ level: 'silent' }), now: () => Date.now() },
-);
-const recorder = createDecisionRecorder(log, { queries, failClosed: false, now: () => Date.now() });
-const identity = createIdentity({
-  subject: 'team-a',
-  tenants: ['team-a'],
-  policy: buildLabelPolicy({ values: ['team-a'] }),
-  authenticator: 'static-token',
-});
-
-/** A small GET's context as the pipeline leaves it (prometheus.query, one limit rule). */
-function context(n: number): RequestContext {
-  return {
+  };
+  const log = await openDecisionLog(section, { logger: createLogger({ level: 'silent' }), now: () => Date.now() });
+  const recorder = createDecisionRecorder(log, { queries, failClosed: false, now: () => Date.now() });
+  const identity = createIdentity({
+    subject: 'team-a',
+    tenants: ['team-a'],
+    policy: buildLabelPolicy({ values: ['team-a'] }),
+    authenticator: 'static-token',
+  });
+  /** prometheus.query, one limit rule. */
+  const context = (n: number): RequestContext => ({
     id: `0b7e4b8e-4c1f-4a55-9f59-${String(n).padStart(12, '0')}`,
     startMs: performance.now(),
     log: undefined as never,
@@ -60,30 +65,34 @@ function context(n: number): RequestContext {
     endpoint: 'prometheus.query',
     path: '/api/v1/query',
     limitRules: ['per-token'],
+    queryParams: ['query'],
     receivedQuery: 'query=up',
     outgoing: { method: 'GET', path: '/api/v1/query', query: 'query=up%7Bnamespace%3D%22team-a%22%7D', headers: {}, body: undefined },
+  });
+  const contexts = Array.from({ length: batch }, (_, i) => context(i));
+  const run = async (count: number): Promise<number> => {
+    const before = process.cpuUsage();
+    for (let done = 0; done < count; done += batch) {
+      if (!baseline) for (const ctx of contexts) recorder.record(ctx, 'GET', 200, 212);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await log.flushed();
+    const used = process.cpuUsage(before);
+    return (used.user + used.system) / count;
   };
+  return { name, log, run, results: [] as number[] };
 }
 
-const contexts = Array.from({ length: batch }, (_, i) => context(i));
-// --baseline: the loop alone (no record), to subtract what the harness itself costs.
-const baseline = process.argv.includes('--baseline');
-const run = async (count: number): Promise<number> => {
-  const before = process.cpuUsage();
-  for (let done = 0; done < count; done += batch) {
-    if (!baseline) for (const ctx of contexts) recorder.record(ctx, 'GET', 200, 212);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  await log.flushed();
-  const used = process.cpuUsage(before);
-  return (used.user + used.system) / count;
-};
-await run(20_000); // warm-up
-const results: number[] = [];
-for (let round = 0; round < 5; round++) results.push(await run(records));
-results.sort((a, b) => a - b);
-process.stdout.write(
-  `${JSON.stringify({ records, batch, queries, baseline, microsPerRecord: results.map((r) => Number(r.toFixed(2))), median: results[2] })}\n`,
+const sides = [await setup('this', fileURLToPath(new URL('../src', import.meta.url)))];
+if (against !== '') sides.push(await setup('against', join(against, 'src')));
+for (const side of sides) await side.run(20_000); // warm-up
+for (let round = 0; round < 5; round++) {
+  for (const side of round % 2 === 0 ? sides : [...sides].reverse()) side.results.push(await side.run(records));
+}
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+const report = Object.fromEntries(
+  sides.map((s) => [s.name, { microsPerRecord: s.results.map((r) => Number(r.toFixed(2))), median: Number(median(s.results).toFixed(2)) }]),
 );
-await log.close();
+process.stdout.write(`${JSON.stringify({ records, batch, queries, baseline, ...(against ? { against } : {}), ...report })}\n`);
+for (const side of sides) await side.log.close();
 await rm(dir, { recursive: true, force: true });

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { SEMI_SPACE_FLAG } from '../src/server/v8-young-generation.js';
 import { BIG_PATH, CONNECTIONS_PATH, FORM_BODY, FORM_PATH, PROMQL_HOST, PROMQL_PATH } from './bodies.js';
 import { LIMITS_TARGETS, limitsToml, startBenchRedis } from './limits.js';
+import { DECISIONS_TARGET, QUERY_COST_TARGET, decisionLogToml, queryCostToml, withTempDir } from './observed-targets.js';
 import { buildGoPeer, hasCommand, startFloor, startGoPeer, startNginx } from './peers.js';
 import { readProcessTree } from './proc-stat.js';
 import { startGateway, startUpstream, type BenchProcess, type Placement } from './processes.js';
@@ -37,7 +38,8 @@ const { values: flags } = parseArgs({
     scenarios: { type: 'string', default: `small,form,100KB,${WRITE_SCENARIOS.join(',')}` },
     targets: {
       type: 'string',
-      default: 'direct,nginx,go,floor,scopegate,scopegate promql,scopegate limits,scopegate limits redis,scopegate full,scopegate limited',
+      default:
+        'direct,nginx,go,floor,scopegate,scopegate promql,scopegate limits,scopegate limits redis,scopegate decisions,scopegate query cost,scopegate full,scopegate limited',
     },
     /** Also run `proxy.workers = N` (unpinned): scaling, where the machine has cores to spare. */
     workers: { type: 'string', default: '1' },
@@ -179,6 +181,18 @@ function targets(goBinary: string | undefined, writes: Readonly<Record<WriteScen
       },
     });
   }
+  // The decision log's cost (file sink) and the query cost accounting's (bench/observed-targets.ts).
+  const decisions = gateway(DECISIONS_TARGET, { workers: 1, placement: PROXY });
+  all.push({
+    ...decisions,
+    start: (upstream) =>
+      withTempDir((dir) => gateway(DECISIONS_TARGET, { workers: 1, placement: PROXY, extraToml: decisionLogToml(dir) }).start(upstream)),
+  });
+  all.push({
+    ...gateway(QUERY_COST_TARGET, { workers: 1, placement: PROXY, extraToml: queryCostToml() }),
+    scenarios: READ_SCENARIOS.filter((s) => s !== '100KB'),
+    request: either(LIMITED_TOKEN, LIMITED_TOKEN, PROMQL_HOST),
+  });
   if (flags['heap-ab']) all.push(gateway('scopegate heap=tuned', { workers: 1, placement: PROXY, env: { SCOPEGATE_MALLOC_TUNING: 'on' } }));
   // The baseline gets this checkout's start-up settings (no glibc heap setting, the young-generation cap), so the
   // two differ by their code only. It runs the reads with the raw token (as `scopegate`) and the writes with the

@@ -1,18 +1,26 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BIG_BODY, BIG_PATH, CONNECTIONS_PATH, SMALL_BODY } from './bodies.js';
+import { ASKS_STATS, BIG_BODY, BIG_PATH, CONNECTIONS_PATH, SMALL_BODY, SMALL_STATS_BODY } from './bodies.js';
 
 /**
  * The benchmark's upstream, run as its own process (so it does not share an event loop with the load
- * generator or the gateway): a small Prometheus-shaped JSON answer on every path, and 100 KB on `/big`;
- * a request body is read to the end first. Bodies are built once. Counts the connections it accepted
+ * generator or the gateway): a small Prometheus-shaped JSON answer on every path (with a `stats` block when the
+ * query string asks for one, as Prometheus does), and 100 KB on `/big`; a request body is read to the end first. Bodies are built once. Counts the connections it accepted
  * (`GET /__bench/connections`), so the runner sees how many each proxy opened. Prints its port as the first
  * stdout line; exits on SIGTERM or when stdin closes (the runner went away).
  */
 let connections = 0;
 const server = createServer((req, res) => {
   const answer = () => {
-    const body = req.url === BIG_PATH ? BIG_BODY : req.url === CONNECTIONS_PATH ? Buffer.from(String(connections)) : SMALL_BODY;
+    const url = req.url ?? '';
+    const body =
+      url === BIG_PATH
+        ? BIG_BODY
+        : url === CONNECTIONS_PATH
+          ? Buffer.from(String(connections))
+          : ASKS_STATS.test(url)
+            ? SMALL_STATS_BODY
+            : SMALL_BODY;
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
     res.end(body);
   };

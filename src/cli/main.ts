@@ -20,6 +20,9 @@ Usage:
   scopegate test --config FILE [--format text|junit] [--tokens FILE] TESTS.yaml...
                                          run policy test cases offline through the real pipeline: exit 0 when
                                          all pass, 1 when one fails, 2 on a usage, test file or config error
+  scopegate test --config FILE --watch [--format text|junit] [--tokens FILE] TESTS.yaml...
+                                         run them, then again whenever the config, a file it names or a test
+                                         file changes, until Ctrl-C; exits with the last run's code
   scopegate test --config FILE --init [FILE] [--force]
                                          write starter cases (an allow and a deny per identity) from the config
   scopegate audit verify [--key-file FILE] LOG...
@@ -99,15 +102,32 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'test': {
         const { runPolicyTests } = await import('./policy-test/run.js');
         const { TestFileError } = await import('./policy-test/cases.js');
-        try {
-          return await runPolicyTests(configPath(args), args);
-        } catch (error) {
-          if (error instanceof ConfigError || error instanceof TestFileError) {
-            process.stderr.write(`${error.message}\n`);
-            return 2;
+        // `--watch a.yaml`: the argv parser takes the file for the switch's value; it is a test file.
+        const watching = args.flags.get('watch');
+        const testArgs = typeof watching === 'string' ? { ...args, positionals: [watching, ...args.positionals] } : args;
+        const runOnce = async () => {
+          try {
+            return await runPolicyTests(configPath(args), testArgs);
+          } catch (error) {
+            if (error instanceof ConfigError || error instanceof TestFileError) {
+              process.stderr.write(`${error.message}\n`);
+              return 2;
+            }
+            throw error;
           }
-          throw error;
-        }
+        };
+        if (watching === undefined || args.flags.has('init')) return await runOnce();
+        if (testArgs.positionals.length === 0) throw new UsageError('test: name at least one test file (tests/*.yaml)');
+        const { watchPolicyTests } = await import('./policy-test/watch.js');
+        const stop = new Promise<void>((resolve) => {
+          process.once('SIGINT', () => resolve());
+          process.once('SIGTERM', () => resolve());
+        });
+        return await watchPolicyTests(configPath(args), testArgs, runOnce, {
+          debounceMs: 200,
+          stop,
+          log: (line) => process.stderr.write(`${line}\n`),
+        });
       }
       case 'audit': {
         const { audit } = await import('./audit.js');

@@ -112,6 +112,7 @@ function* prepareSteps(req: IncomingMessage, ctx: RequestContext, deps: Pipeline
   ctx.upstream = upstream.name;
   const endpoint = upstream.table.match(req.method ?? 'GET', found.path);
   ctx.endpoint = endpoint.name;
+  ctx.queryParams = endpoint.query?.params;
   authorizeEndpoint(identity, endpoint, upstream);
 
   const tenants = resolveTenants(identity, req.headersDistinct[upstream.tenantHeader], {

@@ -13,8 +13,14 @@ const identity = createIdentity({
   authenticator: 'static-token',
 });
 
-function ctx(receivedQuery: string, outgoingQuery: string, bodies?: { received: string; sent: string }): RequestContext {
+function ctx(
+  receivedQuery: string,
+  outgoingQuery: string,
+  bodies?: { received: string; sent: string },
+  queryParams: readonly string[] = ['query', 'match[]'],
+): RequestContext {
   return {
+    queryParams,
     id: 'r',
     startMs: performance.now(),
     log: undefined as never,
@@ -60,10 +66,16 @@ const QUERIES: { name: string; ctx: RequestContext; before: string; after?: stri
     before: 'query=up',
     after: 'query=up{namespace="team-a"}',
   },
+  {
+    name: "the row's own parameter names, and only those",
+    ctx: ctx('expr=up&query=x&from=1', 'expr=up%7Bnamespace%3D%22team-a%22%7D&query=x&from=1', undefined, ['expr']),
+    before: 'expr=up',
+    after: 'expr=up{namespace="team-a"}',
+  },
   { name: 'a malformed escape is kept as written', ctx: ctx('query=up%ZZ', 'query=x'), before: 'query=up%ZZ', after: 'query=x' },
   {
-    name: 'Tempo search',
-    ctx: ctx('q=%7B%7D&limit=20', 'q=%7B.namespace%3D%22team-a%22%7D&limit=20'),
+    name: 'Tempo search (the row reads q)',
+    ctx: ctx('q=%7B%7D&limit=20', 'q=%7B.namespace%3D%22team-a%22%7D&limit=20', undefined, ['q']),
     before: 'q={}',
     after: 'q={.namespace="team-a"}',
   },
@@ -82,6 +94,13 @@ test('no query parameter, no query field; other parameters are never recorded', 
     now: () => 0,
   });
   assert.equal(record.query, undefined);
+});
+
+test('a row without query parameters records no query, whatever the query string holds', () => {
+  const record = buildDecisionRecord(ctx('query=up', 'query=up', undefined, []), 'GET', 200, undefined, { queries: 'text', now: () => 0 });
+  assert.equal(record.query, undefined);
+  const noRow = { ...ctx('query=up', 'query=up'), queryParams: undefined };
+  assert.equal(buildDecisionRecord(noRow, 'GET', 200, undefined, { queries: 'text', now: () => 0 }).query, undefined);
 });
 
 test('queries = "sha256": the digests of the same texts', () => {

@@ -8,7 +8,7 @@ import type {
   DecisionRecord,
   DecisionSink,
 } from '../observability/decision-log/record.js';
-import { describePolicy } from '../policy/label-policy.js';
+import { describePolicy, type LabelPolicy } from '../policy/label-policy.js';
 import type { RequestContext } from './request-context.js';
 
 /** What the decision log needs on the request path; absent (undefined) when the log is off, which costs nothing. */
@@ -28,20 +28,42 @@ export interface DecisionRecorderOptions {
 }
 
 export function createDecisionRecorder(sink: DecisionSink, options: DecisionRecorderOptions): DecisionRecorder {
-  // The text of each policy, computed once per policy object (identities share their token entry's policy).
-  const policyTexts = new WeakMap<object, string>();
-  const describe = (identity: Identity): DecisionPolicy => {
-    const policy = identity.policy;
-    let text = policy === undefined ? 'none' : policyTexts.get(policy);
-    if (text === undefined && policy !== undefined) {
+  // What a record says of an identity and its policy, built once per identity object (a token entry's identity is
+  // one object for all its requests) and frozen, so the log's serialiser writes its text once too.
+  // The text of each policy, once per policy object too (identities built per token, as JWTs', share their policy).
+  const described = new WeakMap<Identity, DescribedIdentity>();
+  const policyTexts = new WeakMap<LabelPolicy, string>();
+  const policyText = (policy: LabelPolicy | undefined): string => {
+    if (policy === undefined) return 'none';
+    let text = policyTexts.get(policy);
+    if (text === undefined) {
       text = describePolicy(policy);
       policyTexts.set(policy, text);
     }
-    return { text: text as string, source: policySource(identity) };
+    return text;
+  };
+  const describe = (identity: Identity): DescribedIdentity => {
+    let found = described.get(identity);
+    if (found === undefined) {
+      found = describeIdentity(identity, policyText);
+      described.set(identity, found);
+    }
+    return found;
+  };
+  // The time's text, once per millisecond.
+  let lastMs = Number.NaN;
+  let lastTime = '';
+  const time = (): string => {
+    const ms = options.now();
+    if (ms !== lastMs) {
+      lastMs = ms;
+      lastTime = new Date(ms).toISOString();
+    }
+    return lastTime;
   };
   return {
     record(ctx, method, status, responseBytes) {
-      sink.write(buildDecisionRecord(ctx, method, status, responseBytes, options, describe));
+      sink.write(buildDecisionRecord(ctx, method, status, responseBytes, options, describe, time));
     },
     check: options.failClosed
       ? () => {
@@ -57,6 +79,27 @@ export function createDecisionRecorder(sink: DecisionSink, options: DecisionReco
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/** The identity and policy parts of a record, frozen: the same for every request of one identity. */
+export interface DescribedIdentity {
+  readonly identity: DecisionIdentity;
+  readonly policy: DecisionPolicy;
+}
+
+export function describeIdentity(
+  identity: Identity,
+  policyText: (policy: LabelPolicy | undefined) => string = describePolicy,
+): DescribedIdentity {
+  const described: Mutable<DecisionIdentity> = {
+    authenticator: identity.authenticator,
+    subject: identity.subject,
+    tenants: identity.tenants,
+    scopes: Object.freeze([...identity.scopes]),
+  };
+  if (identity.roles !== undefined) described.roles = identity.roles;
+  const policy = { text: policyText(identity.policy), source: policySource(identity) };
+  return Object.freeze({ identity: Object.freeze(described), policy: Object.freeze(policy) });
+}
+
 /** The record of a request that ended with `status`: fields assigned one by one (no spread), it is built per request. */
 export function buildDecisionRecord(
   ctx: RequestContext,
@@ -64,10 +107,8 @@ export function buildDecisionRecord(
   status: number,
   responseBytes: number | undefined,
   options: Pick<DecisionRecorderOptions, 'queries' | 'now'>,
-  describe: (identity: Identity) => DecisionPolicy = (identity) => ({
-    text: describePolicy(identity.policy),
-    source: policySource(identity),
-  }),
+  describe: (identity: Identity) => DescribedIdentity = (identity) => describeIdentity(identity),
+  time: () => string = () => new Date(options.now()).toISOString(),
 ): DecisionRecord {
   const code = ctx.errorCode;
   // Sent upstream with no refusal: allowed, whatever the upstream answered. No code and nothing built: the client
@@ -75,7 +116,7 @@ export function buildDecisionRecord(
   const decision = code !== undefined ? (status >= 500 ? 'error' : 'deny') : ctx.outgoing !== undefined ? 'allow' : 'error';
   const durationMs = Math.round((performance.now() - ctx.startMs) * 1e3) / 1e3;
   const record: Mutable<DecisionRecord> = {
-    time: new Date(options.now()).toISOString(),
+    time: time(),
     requestId: ctx.id,
     traceId: ctx.trace.traceId,
     decision,
@@ -86,22 +127,13 @@ export function buildDecisionRecord(
   if (code !== undefined) record.code = code;
   if (ctx.path !== undefined) record.path = ctx.path;
   const identity = ctx.identity;
-  if (identity !== undefined) {
-    const described: Mutable<DecisionIdentity> = {
-      authenticator: identity.authenticator,
-      subject: identity.subject,
-      tenants: identity.tenants,
-      scopes: [...identity.scopes],
-    };
-    if (identity.roles !== undefined) described.roles = identity.roles;
-    record.identity = described;
-  } else if (ctx.authenticator !== undefined) {
-    record.decidedBy = ctx.authenticator;
-  }
+  const described = identity !== undefined ? describe(identity) : undefined;
+  if (described !== undefined) record.identity = described.identity;
+  else if (ctx.authenticator !== undefined) record.decidedBy = ctx.authenticator;
   if (ctx.tenant !== undefined && ctx.outgoing !== undefined) record.tenants = ctx.tenant.split('|');
   if (ctx.upstream !== undefined) record.upstream = ctx.upstream;
   if (ctx.endpoint !== undefined) record.endpoint = ctx.endpoint;
-  if (identity !== undefined) record.policy = describe(identity);
+  if (described !== undefined) record.policy = described.policy;
   if (ctx.limitRules !== undefined || ctx.limit !== undefined) {
     record.limits = ctx.limit === undefined ? { rules: ctx.limitRules ?? [] } : { rules: ctx.limitRules ?? [], refusedBy: ctx.limit };
   }
@@ -130,43 +162,49 @@ function policySource(identity: Identity): string {
   }
 }
 
-/** `after` only for a request that was sent: a refused one may have been refused half-way through enforcement. */
+/**
+ * The row's query parameters (`Endpoint.query.params`), before and after enforcement; `after` only for a request
+ * that was sent: a refused one may have been refused half-way through enforcement.
+ */
 function describeQueries(ctx: RequestContext, mode: 'text' | 'sha256', sent: boolean): DecisionQuery | undefined {
-  if (ctx.receivedQuery === undefined) return undefined;
+  const names = ctx.queryParams;
+  if (ctx.receivedQuery === undefined || names === undefined || names.length === 0) return undefined;
   const outgoing = ctx.outgoing;
   const isForm =
     outgoing !== undefined && (outgoing.headers['content-type'] ?? '').toLowerCase().includes('application/x-www-form-urlencoded');
-  const before = queryText(ctx.receivedQuery, isForm ? ctx.receivedBody : undefined);
+  const before = queryText(names, ctx.receivedQuery, isForm ? ctx.receivedBody : undefined);
   if (before === undefined) return undefined;
-  const after = outgoing === undefined || !sent ? undefined : queryText(outgoing.query, isForm ? outgoing.body : undefined);
+  const after = outgoing === undefined || !sent ? undefined : queryText(names, outgoing.query, isForm ? outgoing.body : undefined);
   if (mode === 'text') return after === undefined ? { before } : { before, after };
   return after === undefined ? { beforeSha256: sha256(before) } : { beforeSha256: sha256(before), afterSha256: sha256(after) };
 }
 
-/** The query parameters of a URL query and a form body, one `name=value` a line; undefined when there is none. */
-function queryText(query: string, body: Buffer | undefined): string | undefined {
-  let text = body !== undefined && body.length > 0 ? collectQueryParams(body.toString('utf8'), '') : '';
-  if (query !== '') text = collectQueryParams(query, text);
+/** The parameters `names` of a URL query and a form body (first, as Go reads them), one `name=value` a line; undefined when none. */
+function queryText(names: readonly string[], query: string, body: Buffer | undefined): string | undefined {
+  let text = body !== undefined && body.length > 0 ? collectParams(names, body.toString('utf8'), '') : '';
+  if (query !== '') text = collectParams(names, query, text);
   return text === '' ? undefined : text;
 }
 
-// `query=`, `match[]=`, `q=`, at the start or after `&`: the parameters worth the cost of decoding; the rest of
-// the query string is not parsed. A key with an escape (`%71uery`, `match%5B%5D`) is read by URLSearchParams,
-// as the upstream would decode it.
-const QUERY_PARAM = /(?:^|&)(query|match\[\]|q)=([^&]*)/g;
-const ESCAPED_KEY = /(?:^|&)[^=&]*[%+]/;
-const QUERY_PARAMS: ReadonlySet<string> = new Set(['query', 'match[]', 'q']);
-
-function collectQueryParams(encoded: string, text: string): string {
+/**
+ * Appends each `name=value` of `encoded` whose name is one of `names`, decoded as the upstream decodes it (a key
+ * with an escape, `%71uery` or `match%5B%5D`, too); the values of the other parameters are never decoded.
+ */
+function collectParams(names: readonly string[], encoded: string, text: string): string {
   let out = text;
-  if (ESCAPED_KEY.test(encoded)) {
-    for (const [name, value] of new URLSearchParams(encoded))
-      if (QUERY_PARAMS.has(name)) out += `${out === '' ? '' : '\n'}${name}=${value}`;
-    return out;
-  }
-  QUERY_PARAM.lastIndex = 0;
-  for (let m = QUERY_PARAM.exec(encoded); m !== null; m = QUERY_PARAM.exec(encoded)) {
-    out += `${out === '' ? '' : '\n'}${m[1] as string}=${decodeFormValue(m[2] as string)}`;
+  for (let start = 0; start < encoded.length; ) {
+    let end = encoded.indexOf('&', start);
+    if (end === -1) end = encoded.length;
+    const eq = encoded.indexOf('=', start);
+    const keyEnd = eq === -1 || eq > end ? end : eq;
+    if (keyEnd > start) {
+      const name = decodeFormValue(encoded.slice(start, keyEnd));
+      if (names.includes(name)) {
+        const value = keyEnd === end ? '' : decodeFormValue(encoded.slice(keyEnd + 1, end));
+        out += `${out === '' ? '' : '\n'}${name}=${value}`;
+      }
+    }
+    start = end + 1;
   }
   return out;
 }

@@ -34,6 +34,8 @@ export interface RequestContext {
   identity?: Identity;
   /** The `[[limits.rules]]` that matched the request (admitted or not). */
   limitRules?: readonly string[];
+  /** The endpoint row's query parameters (`Endpoint.query.params`): the ones the record shows before and after. */
+  queryParams?: readonly string[] | undefined;
   /** The query string and buffered body as the client sent them, before enforcement rewrote `outgoing`. */
   receivedQuery?: string;
   receivedBody?: Buffer | undefined;
@@ -84,6 +86,7 @@ class HttpRequestContext implements PlainRequestContext {
   readonly #res: ClientSide;
   identity: Identity | undefined = undefined;
   limitRules: readonly string[] | undefined = undefined;
+  queryParams: readonly string[] | undefined = undefined;
   receivedQuery: string | undefined = undefined;
   receivedBody: Buffer | undefined = undefined;
   outgoing: ProxyRequest | undefined = undefined;

@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { App } from '../../src/app.js';
+import type { Preset } from '../../src/routing/endpoint.js';
 import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
 import { sendRaw } from '../servers/http-client.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../servers/recording-upstream.js';
@@ -130,6 +131,45 @@ test('queries = "sha256": the digests only', async () => {
     assert.match(beforeSha256, /^[0-9a-f]{64}$/);
     assert.notEqual(beforeSha256, afterSha256);
     assert.doesNotMatch(await readFile(path, 'utf8'), /http_requests_total/);
+  } finally {
+    await gateway.stop();
+  }
+});
+
+// A preset only in this file, whose query parameter has its own name: the record reads the row, no list of names.
+const ACME: Preset = {
+  type: 'acme',
+  components: [],
+  writesByDefault: false,
+  endpoints: [
+    {
+      name: 'acme.eval',
+      methods: ['GET'],
+      path: '/acme/eval',
+      scope: 'read',
+      query: { params: ['expr'], dialect: 'promql', kind: 'instant' },
+      transformRequest: (req) => {
+        req.query = req.query.replace('expr=up', 'expr=up%7Bnamespace%3D%22team-a%22%7D');
+      },
+    },
+  ],
+};
+
+test("the query text is the endpoint row's parameters (a row reading `expr`), before and after; other parameters are not recorded", async () => {
+  const path = join(dir, 'row.jsonl');
+  const gateway = await startTestGateway(
+    { ...gatewayConfig({ sink: 'file', path }), proxy: { upstreams: [{ name: 'acme', match: '.*', upstream: upstream.url }] } },
+    { presetFor: (config) => (config.name === 'acme' ? ACME : undefined) },
+  );
+  try {
+    const sent = await sendRaw(gateway.url, {
+      path: '/acme/eval?expr=up&query=secret&at=1',
+      headers: { authorization: 'Bearer secret-token-a' },
+    });
+    assert.equal(sent.status, 200);
+    const [record] = await linesOf(path, 1);
+    assert.equal(record?.endpoint, 'acme.eval');
+    assert.deepEqual(record?.query, { before: 'expr=up', after: 'expr=up{namespace="team-a"}' });
   } finally {
     await gateway.stop();
   }

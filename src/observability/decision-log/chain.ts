@@ -30,6 +30,31 @@ export function chainLine(state: ChainState, body: string): string {
   return line;
 }
 
+/**
+ * `chainLine`'s line, written as UTF-8 into `target` at `at` (which must have room for `lineRoom(body)` bytes), and
+ * hashed from those bytes: the line is never a string of its own, and it is encoded once, for the hash and the
+ * file both. Returns where the line ends (no newline written).
+ */
+export function writeChainedLine(state: ChainState, body: string, target: Buffer, at: number): number {
+  let end = at + target.write(`{"seq":${state.seq},"prev":"${state.prev}"`, at, 'latin1');
+  if (body.length > 2) {
+    // The body's `{` is written, then replaced by the comma that follows `prev`.
+    const comma = end;
+    end += target.write(body, end, 'utf8');
+    target[comma] = 0x2c;
+  } else {
+    target[end++] = 0x7d;
+  }
+  state.seq += 1;
+  state.prev = hash('sha256', target.subarray(at, end), 'hex');
+  return end;
+}
+
+/** Bytes `writeChainedLine` may need for `body`, newline included: UTF-8 takes at most 3 bytes per UTF-16 unit. */
+export function lineRoom(body: string): number {
+  return body.length * 3 + 128;
+}
+
 export function hashLine(line: string): string {
   return hash('sha256', line, 'hex');
 }

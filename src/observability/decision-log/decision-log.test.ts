@@ -26,8 +26,8 @@ function heldWriter() {
   const pending: { data: string; done: (error: Error | null) => void }[] = [];
   let failWith: Error | undefined;
   const writer: LineWriter = {
-    append(data, done) {
-      pending.push({ data, done });
+    append(chunks, done) {
+      pending.push({ data: Buffer.concat(chunks).toString('utf8'), done });
     },
     close: async () => {},
   };
@@ -156,4 +156,28 @@ test('the stream writer (sink = "stdout") writes the same chained lines to its s
       [1, 'req-2'],
     ],
   );
+});
+
+test('batch after batch (a written chunk filled again by the next batch), every line is whole and chained', async () => {
+  const { PassThrough } = await import('node:stream');
+  const { createStreamWriter } = await import('./writer.js');
+  const stream = new PassThrough();
+  const chunks: Buffer[] = [];
+  // A copy of what arrived, as a file would hold it: the chunk the log hands over is its own to fill again.
+  stream.on('data', (chunk: Buffer) => chunks.push(Buffer.from(chunk)));
+  const { log } = makeLog(createStreamWriter(stream), 1000);
+  for (let round = 0; round < 4; round++) {
+    for (let n = 0; n < 150; n++) log.write(record(round * 1000 + n));
+    await log.flushed();
+  }
+  const lines = Buffer.concat(chunks).toString('utf8').trimEnd().split('\n');
+  assert.equal(lines.length, 600);
+  let prev = GENESIS;
+  lines.forEach((line, seq) => {
+    const parsed = JSON.parse(line) as { seq: number; prev: string; requestId: string };
+    assert.equal(parsed.seq, seq);
+    assert.equal(parsed.prev, prev);
+    assert.equal(parsed.requestId, `req-${Math.floor(seq / 150) * 1000 + (seq % 150)}`);
+    prev = hashLine(line);
+  });
 });

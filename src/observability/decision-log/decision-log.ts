@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { chainLine, checkpointMac, type ChainState } from './chain.js';
+import { checkpointMac, type ChainState } from './chain.js';
 import type { DecisionRecord, DecisionSink } from './record.js';
+import { appendLine, newSegment, segmentChunks, spareChunk, type Segment } from './segment.js';
+import { createRecordSerializer } from './serialize.js';
 import type { LineWriter } from './writer.js';
 
 export interface DecisionLogOptions {
@@ -27,14 +29,6 @@ export interface DecisionLogOptions {
    * thread-pool round trip; under load a few milliseconds make it carry dozens of records instead of one.
    */
   readonly batchMs?: number;
-}
-
-/** Lines waiting for the writer, in one string (V8 concatenates it as a rope: no copy per line). */
-interface Segment {
-  text: string;
-  lines: number;
-  /** The file rotates once this segment is written (it ends with the checkpoint). */
-  rotateAfter: boolean;
 }
 
 /**
@@ -92,27 +86,29 @@ export function createDecisionLog(options: DecisionLogOptions): DecisionLog {
   }
   let waiters: (() => void)[] = [];
 
-  function append(line: string): void {
+  const serialize = createRecordSerializer();
+  /** A written segment's chunk, filled again by the next segment instead of a new one. */
+  let spare: Buffer | undefined;
+
+  /** Chains `body` and queues its line; returns its bytes. */
+  function append(body: string): number {
     let last = segments[segments.length - 1];
     if (last === undefined || last.rotateAfter || (writing && segments.length === 1)) {
-      last = { text: '', lines: 0, rotateAfter: false };
+      last = newSegment(spare);
+      spare = undefined;
       segments.push(last);
     }
-    last.text += `${line}\n`;
-    last.lines++;
     queuedLines++;
+    return appendLine(last, state, body);
   }
 
   function enqueue(body: string): void {
-    const line = chainLine(state, body);
-    append(line);
-    // UTF-16 units: bytes for the ASCII a record mostly is; rotation sizes are approximate anyway.
-    bytesInFile += line.length + 1;
+    bytesInFile += append(body);
     if (bytesInFile >= options.maxBytes) {
       // The file's last line: how it ends, so a cut-short file is caught; the next file chains to it.
       const time = new Date(options.now()).toISOString();
       const mac = options.checkpointKey ? checkpointMac(options.checkpointKey, state.seq, state.prev, firstSeqInFile) : undefined;
-      append(chainLine(state, JSON.stringify({ checkpoint: { firstSeq: firstSeqInFile, time, ...(mac ? { hmac: mac } : {}) } })));
+      append(JSON.stringify({ checkpoint: { firstSeq: firstSeqInFile, time, ...(mac ? { hmac: mac } : {}) } }));
       (segments[segments.length - 1] as Segment).rotateAfter = true;
       bytesInFile = 0;
       firstSeqInFile = state.seq;
@@ -130,7 +126,7 @@ export function createDecisionLog(options: DecisionLogOptions): DecisionLog {
       rotateAfter();
       return;
     }
-    writer.append(first.text, (error) => {
+    writer.append(segmentChunks(first), (error) => {
       if (error) {
         writing = false;
         return fail(error);
@@ -138,10 +134,12 @@ export function createDecisionLog(options: DecisionLogOptions): DecisionLog {
       failing = false;
       queuedLines -= first.lines;
       metrics.written.inc(first.lines);
-      first.text = '';
+      first.full.length = 0;
+      first.used = 0;
       first.lines = 0;
       if (first.rotateAfter) return rotateAfter();
       segments.shift();
+      spare = spareChunk(first);
       writing = false;
       // What gathered during this write waits for the next batch, unless someone waits for the flush.
       if (waiters.length > 0) pump();
@@ -193,7 +191,7 @@ export function createDecisionLog(options: DecisionLogOptions): DecisionLog {
         enqueue(JSON.stringify({ dropped: droppedSince, time: record.time }));
         droppedSince = 0;
       }
-      enqueue(JSON.stringify(record));
+      enqueue(serialize(record));
       schedule();
     },
     flushed() {

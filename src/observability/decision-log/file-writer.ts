@@ -1,4 +1,4 @@
-import { close, fdatasync, open, write } from 'node:fs';
+import { close, fdatasync, open, write, writev } from 'node:fs';
 import { open as openFile, rename, rm, stat } from 'node:fs/promises';
 import { GENESIS, stateAfter, type ChainState } from './chain.js';
 import type { LineWriter } from './writer.js';
@@ -23,7 +23,7 @@ export interface OpenedFile {
 const TAIL_BYTES = 1 << 20;
 
 /**
- * Appends to `path` with plain `fs.write` calls on one descriptor (no stream: the log does its own batching
+ * Appends to `path` with plain `fs.writev` calls on one descriptor (no stream: the log does its own batching
  * and back-pressure), `fdatasync` per the fsync policy, and rotation by renaming (`path` → `path.1` → …).
  * Opening reads the end of the existing file (or of `path.1` when `path` is new) so the chain continues.
  */
@@ -45,25 +45,28 @@ export async function openFileWriter(options: FileWriterOptions): Promise<Opened
       : undefined;
   timer?.unref();
 
+  const synced = (done: (error: Error | null) => void): void => {
+    dirty = true;
+    if (options.fsync === 'always') fdatasync(fd, (syncError) => done(syncError));
+    else done(null);
+  };
   const writeAll = (data: Buffer, offset: number, done: (error: Error | null) => void): void => {
     write(fd, data, offset, data.length - offset, null, (error, written) => {
       if (error) return done(error);
       if (offset + written < data.length) return writeAll(data, offset + written, done);
-      dirty = true;
-      if (options.fsync !== 'always') return done(null);
-      fdatasync(fd, (syncError) => done(syncError));
+      synced(done);
     });
   };
 
   const writer: LineWriter = {
-    append(text, done) {
-      // A string is written without a Buffer of ours; a short write (a full disk) goes on from a Buffer.
-      write(fd, text, null, 'utf8', (error, written) => {
+    append(chunks, done) {
+      // One writev of the batch's chunks; a short write (a full disk) goes on from their concatenation.
+      writev(fd, chunks, (error, written) => {
         if (error) return done(error);
-        if (written < Buffer.byteLength(text, 'utf8')) return writeAll(Buffer.from(text, 'utf8'), written, done);
-        dirty = true;
-        if (options.fsync !== 'always') return done(null);
-        fdatasync(fd, (syncError) => done(syncError));
+        let total = 0;
+        for (const chunk of chunks) total += chunk.length;
+        if (written < total) return writeAll(Buffer.concat(chunks), written, done);
+        synced(done);
       });
     },
     rotate(done) {

@@ -29,7 +29,7 @@ export interface DecisionRecord {
   readonly policy?: DecisionPolicy;
   /** `[[limits.rules]]` that matched the request, and the one that refused it. */
   readonly limits?: { readonly rules: readonly string[]; readonly refusedBy?: string };
-  /** The query parameters (`query`, `match[]`, `q`) before and after enforcement: text, or SHA-256 only. */
+  /** The endpoint row's query parameters (`Endpoint.query.params`) before and after enforcement: text, or SHA-256 only. */
   readonly query?: DecisionQuery;
   /** The upstream's status when the request was sent and answered. */
   readonly upstreamStatus?: number;
