@@ -43,6 +43,8 @@ export async function watchPolicyTests(
     }
     if (stopped) return;
     const files = await watchedFiles(configPath, args);
+    // Stopped while the set was read: a watcher made now would outlive the close below and keep the process up.
+    if (stopped) return;
     for (const watcher of watchers) watcher.close();
     watchers = watchFolders(files, changed);
     options.log(`watching ${files.length} files for changes (Ctrl-C to stop)`);
