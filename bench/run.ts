@@ -39,7 +39,7 @@ const { values: flags } = parseArgs({
     targets: {
       type: 'string',
       default:
-        'direct,nginx,go,floor,scopegate,scopegate promql,scopegate limits,scopegate limits redis,scopegate decisions,scopegate query cost,scopegate full,scopegate limited',
+        'direct,nginx,go,floor,scopegate,scopegate promql,scopegate limits,scopegate limits redis,scopegate limits redis local,scopegate decisions,scopegate query cost,scopegate full,scopegate limited',
     },
     /** Also run `proxy.workers = N` (unpinned): scaling, where the machine has cores to spare. */
     workers: { type: 'string', default: '1' },
