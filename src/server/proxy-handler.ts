@@ -24,15 +24,17 @@ export function createProxyHandler(
 ): RequestHandler {
   return (req, res) => {
     const ctx = createRequestContext(req, res, log, tracer);
-    // Bytes this response writes on the socket (keep-alive: counted from where the previous one ended).
-    const bytesBefore = decisions === undefined ? 0 : req.socket.bytesWritten;
+    // Bytes this response writes on the socket (keep-alive: counted from where the previous one ended). The
+    // socket is held here: undici clears `req.socket` when it abandons a body streamed from this request.
+    const socket = req.socket;
+    const bytesBefore = decisions === undefined ? 0 : socket.bytesWritten;
     // The request's one listener on `res` ('close' is emitted once); the answer carries X-Request-Id
     // (forward.ts, send-error.ts).
     res.on('close', () => {
       ctx.clientClosed();
       const status = res.writableFinished ? res.statusCode : 499;
       recordRequest(ctx, req.method ?? 'GET', status, log, metrics);
-      decisions?.record(ctx, req.method ?? 'GET', status, req.socket.bytesWritten - bytesBefore);
+      decisions?.record(ctx, req.method ?? 'GET', status, socket.bytesWritten - bytesBefore);
     });
     runPipeline(req, res, ctx, deps, async (error: unknown) => {
       // An answer sent before the body was read either follows a drained body (the connection stays usable)

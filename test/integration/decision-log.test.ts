@@ -2,6 +2,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { App } from '../../src/app.js';
 import type { Preset } from '../../src/routing/endpoint.js';
@@ -24,6 +26,7 @@ before(async () => {
   tokens = await createTempTokenFile({
     'secret-token-a': { name: 'team-a', tenant: 'team-a', namespaces: ['team-a'] },
     'secret-token-none': { name: 'no-policy', tenant: 'team-c' },
+    'secret-token-full': { name: 'ops', tenant: 'ops', namespace: '.*' },
   });
   dir = await mkdtemp(join(tmpdir(), 'scopegate-decisions-'));
 });
@@ -229,4 +232,67 @@ test('a reload keeps the running log: one writer, one unbroken chain', async () 
   const verified = await runCli(['audit', 'verify', path]);
   assert.equal(verified.code, 0, verified.stdout);
   assert.match(verified.stdout, /^ok: 3 lines \(seq 0\.\.2\)/);
+});
+
+for (const when of ['while the upstream has not answered', 'while the answer streams']) {
+  test(`a client that leaves after sending a streamed body, ${when}: the record says 499 and the gateway stays up`, async () => {
+    // undici, abandoning a request whose body it streamed from the client's, clears that request's \`socket\`:
+    // the record must not read it when the response closes (it did, and the process died on a TypeError).
+    const slow = createServer((req, res) => {
+      req.resume();
+      if (when === 'while the answer streams') res.writeHead(200).write('x'.repeat(100_000));
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    const path = join(dir, `decisions-left-${when.length}.jsonl`);
+    const gateway = await startTestGateway({
+      backend_type: 'file',
+      file: { path: tokens.path },
+      proxy: {
+        upstreams: [{ name: 'raw', match: '.*', upstream: `http://127.0.0.1:${(slow.address() as AddressInfo).port}`, timeout: '5s' }],
+      },
+      decision_log: { sink: 'file', path, fsync: 'always' },
+    });
+    try {
+      const { hostname, port } = new URL(gateway.url);
+      const socket = connect(Number(port), hostname);
+      await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+      socket.write('POST /upload HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer secret-token-full\r\nContent-Length: 2000\r\n\r\n');
+      socket.write('x'.repeat(2000));
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      socket.destroy();
+      const [record] = await linesOf(path, 1);
+      assert.equal(record?.status, 499);
+      const next = await sendRaw(gateway.url, { path: '/again' });
+      assert.equal(next.status, 401, 'the gateway still answers');
+    } finally {
+      await gateway.stop();
+      slow.closeAllConnections();
+      slow.close();
+    }
+  });
+}
+
+test('a streamed request body to an upstream that is down: 502, recorded, and the gateway stays up', async () => {
+  const path = join(dir, 'decisions-upstream-down.jsonl');
+  const { findFreePort } = await import('../servers/free-port.js');
+  const gateway = await startTestGateway({
+    backend_type: 'file',
+    file: { path: tokens.path },
+    proxy: { upstreams: [{ name: 'raw', match: '.*', upstream: `http://127.0.0.1:${await findFreePort()}`, timeout: '5s' }] },
+    decision_log: { sink: 'file', path, fsync: 'always' },
+  });
+  try {
+    const sent = await sendRaw(gateway.url, {
+      method: 'POST',
+      path: '/upload',
+      headers: { authorization: 'Bearer secret-token-full', 'content-type': 'application/octet-stream' },
+      body: 'x'.repeat(50_000),
+    });
+    assert.equal(sent.status, 502);
+    const [record] = await linesOf(path, 1);
+    assert.equal(record?.status, 502);
+    assert.equal((await sendRaw(gateway.url, { path: '/after', headers: { authorization: 'Bearer secret-token-full' } })).status, 502);
+  } finally {
+    await gateway.stop();
+  }
 });
