@@ -181,3 +181,39 @@ test('batch after batch (a written chunk filled again by the next batch), every 
     prev = hashLine(line);
   });
 });
+
+test('once closed, nothing reaches the writer: no batch timer, retry or write left behind (a closed descriptor may already be another file)', async () => {
+  // A closed file's descriptor number is handed to the next file opened (or socket accepted): a write issued
+  // after close would put these records there. Closing while writes fail, with a batch still gathering.
+  let appendsAfterClose = 0;
+  let closedWriter = false;
+  const writer: LineWriter = {
+    append(_chunks, done) {
+      if (closedWriter) appendsAfterClose++;
+      setImmediate(() => done(new Error('ENOSPC')));
+    },
+    close: async () => {
+      closedWriter = true;
+    },
+  };
+  const log = createDecisionLog({
+    sink: 'file',
+    writer,
+    state: { seq: 0, prev: GENESIS },
+    maxBytes: Number.POSITIVE_INFINITY,
+    bytesInFile: 0,
+    firstSeqInFile: 0,
+    maxQueue: 100,
+    logger: createLogger({ level: 'silent' }),
+    now: () => 0,
+    retryMs: 1,
+    batchMs: 5,
+  });
+  log.useRegistry(new Registry());
+  log.write(record(1));
+  await new Promise((resolve) => setTimeout(resolve, 20)); // the first write failed; retries run every 1 ms
+  log.write(record(2)); // a batch is gathering
+  await log.close();
+  await new Promise((resolve) => setTimeout(resolve, 40));
+  assert.equal(appendsAfterClose, 0);
+});

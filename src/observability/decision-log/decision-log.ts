@@ -115,7 +115,18 @@ export function createDecisionLog(options: DecisionLogOptions): DecisionLog {
     }
   }
 
+  /** The write or rotation under way, if any: `close` waits for it before the writer closes its descriptor. */
+  let inFlight: Promise<void> = Promise.resolve();
+  let endInFlight = (): void => {};
+  function startInFlight(): void {
+    inFlight = new Promise<void>((resolve) => {
+      endInFlight = resolve;
+    });
+  }
+
   function pump(): void {
+    // Closed: nothing may reach the writer (its descriptor's number may already be another file's or socket's).
+    if (closed) return;
     const first = segments[0];
     if (writing || first === undefined) {
       if (first === undefined) settleWaiters();
@@ -126,7 +137,9 @@ export function createDecisionLog(options: DecisionLogOptions): DecisionLog {
       rotateAfter();
       return;
     }
+    startInFlight();
     writer.append(segmentChunks(first), (error) => {
+      endInFlight();
       if (error) {
         writing = false;
         return fail(error);
@@ -151,7 +164,9 @@ export function createDecisionLog(options: DecisionLogOptions): DecisionLog {
   /** The first segment is written and ends its file: rotate, then go on. */
   function rotateAfter(): void {
     const rotate = writer.rotate ?? ((done: (error: Error | null) => void) => done(null));
+    startInFlight();
     rotate((error) => {
+      endInFlight();
       writing = false;
       if (error) return fail(error);
       segments.shift();
@@ -208,6 +223,9 @@ export function createDecisionLog(options: DecisionLogOptions): DecisionLog {
       await this.flushed();
       closed = true;
       clearTimeout(retry);
+      clearTimeout(batchTimer);
+      batchTimer = undefined;
+      await inFlight;
       await writer.close();
     },
   };

@@ -35,10 +35,12 @@ export async function openFileWriter(options: FileWriterOptions): Promise<Opened
   const firstSeq = existing.bytes > 0 ? (firstSeqOf(existing.firstLine) ?? state.seq) : state.seq;
   let fd = await openFd(path);
   let dirty = false;
+  // After close the descriptor's number may belong to another file or socket: nothing may use it again.
+  let closed = false;
   const timer =
     options.fsync === 'interval'
       ? setInterval(() => {
-          if (!dirty) return;
+          if (!dirty || closed) return;
           dirty = false;
           fdatasync(fd, () => {});
         }, options.fsyncIntervalMs)
@@ -60,6 +62,7 @@ export async function openFileWriter(options: FileWriterOptions): Promise<Opened
 
   const writer: LineWriter = {
     append(chunks, done) {
+      if (closed) return done(new Error(`decision log ${path} is closed`));
       // One writev of the batch's chunks; a short write (a full disk) goes on from their concatenation.
       writev(fd, chunks, (error, written) => {
         if (error) return done(error);
@@ -70,6 +73,7 @@ export async function openFileWriter(options: FileWriterOptions): Promise<Opened
       });
     },
     rotate(done) {
+      if (closed) return done(new Error(`decision log ${path} is closed`));
       const old = fd;
       fdatasync(old, () => {
         close(old, () => {
@@ -87,6 +91,8 @@ export async function openFileWriter(options: FileWriterOptions): Promise<Opened
       });
     },
     async close() {
+      if (closed) return;
+      closed = true;
       clearInterval(timer);
       await new Promise<void>((resolve) => fdatasync(fd, () => close(fd, () => resolve())));
     },
