@@ -154,7 +154,7 @@ for _ in $(seq 1 60); do
 done
 [ -n "$ready" ] || { podman logs "$CONTAINER" | tail -20; fail "/ready never answered 200"; }
 who=$(podman exec "$CONTAINER" sh -c 'for p in /proc/[0-9]*; do
-  case "$(tr "\0" " " < $p/cmdline)" in "node /app/bin/scopegate.js serve"*) stat -c %U $p; break ;; esac
+  case "$(tr "\0" " " < $p/cmdline)" in *"node --max-semi-space-size=8 /app/bin/scopegate.js serve"*) stat -c %U $p; break ;; esac
 done; cat /proc/1/comm')
 [ "$(echo "$who" | tr '\n' ' ')" = "node tini " ] || fail "expected node running as the node user under tini, got: $who"
 log "container $CONTAINER: /ready 200; pid 1 is tini, scopegate runs as user node"
