@@ -1,5 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { medianCpuMicros } from './cpu-median.js';
 import { enforceLokiPush } from '../src/enforce/write/loki-push.js';
 import { buildLabelPolicy, type LabelPolicy } from '../src/policy/label-policy.js';
 import { lokiPushBodies, WRITE_NAMESPACE } from './write-bodies.js';
@@ -42,31 +43,15 @@ function enforceCases(enforce: EnforceLoki, label: string): Case[] {
   ];
 }
 
-function cpuMicros(): number {
-  const usage = process.cpuUsage();
-  return usage.user + usage.system;
-}
-
 /** Median CPU µs per call of each case over `rounds` interleaved rounds of ~`millisPerRound` each. */
 function measure(cases: readonly Case[], rounds: number, millisPerRound: number): { name: string; micros: number }[] {
-  const perRound: number[][] = cases.map(() => []);
-  for (const c of cases) for (let i = 0; i < 10; i++) c.run();
-  for (let round = 0; round < rounds; round++) {
-    cases.forEach((c, index) => {
-      const start = cpuMicros();
-      const deadline = performance.now() + millisPerRound;
-      let n = 0;
-      while (performance.now() < deadline) {
-        c.run();
-        n++;
-      }
-      perRound[index]?.push((cpuMicros() - start) / n);
-    });
-  }
-  return cases.map((c, index) => {
-    const sorted = (perRound[index] as number[]).sort((x, y) => x - y);
-    return { name: c.name, micros: sorted[Math.floor(sorted.length / 2)] as number };
-  });
+  const medians = medianCpuMicros(
+    cases.map((c) => c.run),
+    rounds,
+    millisPerRound,
+    10,
+  );
+  return cases.map((c, index) => ({ name: c.name, micros: medians[index] as number }));
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

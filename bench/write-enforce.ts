@@ -1,4 +1,5 @@
 import { pathToFileURL } from 'node:url';
+import { medianCpuMicros } from './cpu-median.js';
 import { parseArgs } from 'node:util';
 import { countRemoteWriteSeries, enforceRemoteWrite, type RemoteWriteOptions } from '../src/enforce/write/remote-write.js';
 import { gunzipSync } from 'node:zlib';
@@ -179,33 +180,16 @@ function otherWriteCases(): Case[] {
   ];
 }
 
-function cpuMicros(): number {
-  const usage = process.cpuUsage();
-  return usage.user + usage.system;
-}
-
-/**
- * Runs every case for ~`millisPerRound` per round, `rounds` times, interleaved; returns each case's median over
- * rounds of CPU µs per call (the median: on a shared machine a round can lose its core to a neighbour).
- */
+/** Each case's median over `rounds` interleaved rounds of CPU µs per call (bench/cpu-median.ts), as a row. */
 function measure(cases: readonly Case[], rounds: number, millisPerRound: number): WriteEnforceRow[] {
-  const perRound: number[][] = cases.map(() => []);
-  for (const c of cases) for (let i = 0; i < 20; i++) c.run(); // warm-up: JIT, inline caches
-  for (let round = 0; round < rounds; round++) {
-    cases.forEach((c, index) => {
-      const start = cpuMicros();
-      const deadline = performance.now() + millisPerRound;
-      let n = 0;
-      while (performance.now() < deadline) {
-        c.run();
-        n++;
-      }
-      perRound[index]?.push((cpuMicros() - start) / n);
-    });
-  }
+  const medians = medianCpuMicros(
+    cases.map((c) => c.run),
+    rounds,
+    millisPerRound,
+    20,
+  );
   return cases.map((c, index) => {
-    const sorted = (perRound[index] as number[]).sort((x, y) => x - y);
-    const micros = sorted[Math.floor(sorted.length / 2)] as number;
+    const micros = medians[index] as number;
     return {
       name: c.name,
       series: c.series,

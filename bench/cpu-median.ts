@@ -1,0 +1,31 @@
+/** CPU time of this process (user + system), µs. */
+function cpuMicros(): number {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+}
+
+/**
+ * Runs every function for ~`millisPerRound` per round, `rounds` times, interleaved (after `warmup` calls each: JIT,
+ * inline caches); returns each one's median over rounds of CPU µs per call (the median: on a shared machine a
+ * round can lose its core to a neighbour).
+ */
+export function medianCpuMicros(runs: readonly (() => void)[], rounds: number, millisPerRound: number, warmup: number): number[] {
+  const perRound: number[][] = runs.map(() => []);
+  for (const run of runs) for (let i = 0; i < warmup; i++) run();
+  for (let round = 0; round < rounds; round++) {
+    runs.forEach((run, index) => {
+      const start = cpuMicros();
+      const deadline = performance.now() + millisPerRound;
+      let n = 0;
+      while (performance.now() < deadline) {
+        run();
+        n++;
+      }
+      perRound[index]?.push((cpuMicros() - start) / n);
+    });
+  }
+  return perRound.map((values) => {
+    const sorted = values.sort((x, y) => x - y);
+    return sorted[Math.floor(sorted.length / 2)] as number;
+  });
+}
