@@ -51,7 +51,7 @@ function heldWriter() {
   };
 }
 
-function makeLog(writer: LineWriter, maxQueue: number, registry = new Registry()) {
+function makeLog(writer: LineWriter, maxQueue: number, registry = new Registry(), batchMs?: number) {
   const log = createDecisionLog({
     sink: 'file',
     writer,
@@ -63,6 +63,7 @@ function makeLog(writer: LineWriter, maxQueue: number, registry = new Registry()
     logger: createLogger({ level: 'silent' }),
     now: () => 0,
     retryMs: 1,
+    ...(batchMs !== undefined ? { batchMs } : {}),
   });
   log.useRegistry(registry);
   return { log, registry };
@@ -196,20 +197,7 @@ test('once closed, nothing reaches the writer: no batch timer, retry or write le
       closedWriter = true;
     },
   };
-  const log = createDecisionLog({
-    sink: 'file',
-    writer,
-    state: { seq: 0, prev: GENESIS },
-    maxBytes: Number.POSITIVE_INFINITY,
-    bytesInFile: 0,
-    firstSeqInFile: 0,
-    maxQueue: 100,
-    logger: createLogger({ level: 'silent' }),
-    now: () => 0,
-    retryMs: 1,
-    batchMs: 5,
-  });
-  log.useRegistry(new Registry());
+  const { log } = makeLog(writer, 100, new Registry(), 5);
   log.write(record(1));
   await new Promise((resolve) => setTimeout(resolve, 20)); // the first write failed; retries run every 1 ms
   log.write(record(2)); // a batch is gathering
