@@ -79,17 +79,14 @@ export async function createRedisBackend(
    * the leases expire after lease_ttl.
    */
   const releases = new Map<string, string[]>();
-  let releasesScheduled = false;
   function releaseLease(setKey: string, lease: string): void {
+    // The first lease of the turn schedules the send: the map is empty between sends.
+    if (releases.size === 0) setImmediate(sendReleases);
     const leases = releases.get(setKey);
     if (leases === undefined) releases.set(setKey, [lease]);
     else leases.push(lease);
-    if (releasesScheduled) return;
-    releasesScheduled = true;
-    setImmediate(sendReleases);
   }
   function sendReleases(): void {
-    releasesScheduled = false;
     for (const [setKey, leases] of releases) client.zrem(setKey, ...leases).catch(ignore);
     releases.clear();
   }
@@ -146,7 +143,8 @@ export async function createRedisBackend(
     let remote = false;
     checks.forEach((check, i) => {
       if (check.maxInFlight !== undefined || (check.rate !== undefined && local[i] === undefined)) remote = true;
-      else if (check.rate !== undefined && held.needsRefill(buckets[i] as string, nowMs)) drawInBackground(check, nowMs);
+      else if (check.rate !== undefined && held.needsRefill(buckets[i] as string, nowMs))
+        drawInBackground(check, buckets[i] as string, nowMs);
     });
     if (!remote) return ADMITTED_LOCALLY;
     const wants = checks.map((check, i) =>
@@ -169,8 +167,7 @@ export async function createRedisBackend(
   }
 
   /** Tops up a bucket's allowance; the request that noticed it is low does not wait. */
-  function drawInBackground(check: AdmissionCheck, nowMs: number): void {
-    const bucket = rateKey(check.ruleId, check.key);
+  function drawInBackground(check: AdmissionCheck, bucket: string, nowMs: number): void {
     const held = allowance as LocalAllowance;
     const room = held.reserve(bucket, nowMs);
     if (room === 0 || check.rate === undefined) {
@@ -178,13 +175,15 @@ export async function createRedisBackend(
       return;
     }
     const args = [nowMs, config.lease_ttl, '', check.rate.intervalMs, check.rate.burst, -1, room];
-    run(ADMIT_SCRIPT, [bucket, leaseSetKey(check.ruleId, check.key)], args).then(
-      (reply) => {
-        const [admitted, , , taken] = Array.isArray(reply) ? (reply as [number, number, string, number]) : [0];
-        held.settle(bucket, room, admitted === 1 ? Number(taken) : 0, nowMs);
-      },
-      () => held.settle(bucket, room, 0, nowMs),
-    );
+    run(ADMIT_SCRIPT, [bucket, leaseSetKey(check.ruleId, check.key)], args)
+      .then(arrayReply)
+      .then(
+        (reply) => {
+          const [admitted, , , taken] = reply as [number, number, string, number];
+          held.settle(bucket, room, admitted === 1 ? Number(taken) : 0, nowMs);
+        },
+        () => held.settle(bucket, room, 0, nowMs),
+      );
   }
 
   return {
