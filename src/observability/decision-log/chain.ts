@@ -31,28 +31,59 @@ export function chainLine(state: ChainState, body: string): string {
 }
 
 /**
- * `chainLine`'s line, written as UTF-8 into `target` at `at` (which must have room for `lineRoom(body)` bytes), and
- * hashed from those bytes: the line is never a string of its own, and it is encoded once, for the hash and the
- * file both. Returns where the line ends (no newline written).
+ * Writes a line's body: `value`'s JSON object as UTF-8 at `at`, its opening `{` replaced by the comma that follows
+ * `prev` (an empty object: its `}` alone). Returns where it ends, or -1 when `target` has no room for it: the
+ * bytes after `at` are then garbage, and the line is written again into a chunk of `room(value)` bytes.
  */
-export function writeChainedLine(state: ChainState, body: string, target: Buffer, at: number): number {
-  let end = at + target.write(`{"seq":${state.seq},"prev":"${state.prev}"`, at, 'latin1');
-  if (body.length > 2) {
-    // The body's `{` is written, then replaced by the comma that follows `prev`.
-    const comma = end;
-    end += target.write(body, end, 'utf8');
-    target[comma] = 0x2c;
-  } else {
-    target[end++] = 0x7d;
-  }
-  state.seq += 1;
-  state.prev = hash('sha256', target.subarray(at, end), 'hex');
-  return end;
+export interface BodyWriter<T> {
+  write(value: T, target: Buffer, at: number): number;
+  /** Bytes that are always enough for `write`. */
+  room(value: T): number;
 }
 
-/** Bytes `writeChainedLine` may need for `body`, newline included: UTF-8 takes at most 3 bytes per UTF-16 unit. */
-export function lineRoom(body: string): number {
-  return body.length * 3 + 128;
+/** A body given as its JSON text (a checkpoint, a `dropped` line; decision records have their own, serialize.ts). */
+export const TEXT_BODY: BodyWriter<string> = {
+  write(body, target, at) {
+    if (body.length <= 2) {
+      if (at >= target.length) return -1;
+      target[at] = 0x7d;
+      return at + 1;
+    }
+    if (at + body.length * 3 > target.length) return -1;
+    const end = at + target.write(body, at, 'utf8');
+    target[at] = 0x2c;
+    return end;
+  },
+  room: (body) => body.length * 3,
+};
+
+/**
+ * `chainLine`'s line and its newline, written as UTF-8 into `target` at `at` by `writer`, and hashed from those
+ * bytes: the line is never a string of its own, and it is encoded once, for the hash and the file both. Returns
+ * where the newline ends; -1 when `target` has no room for the line, and then `state` is as it was.
+ */
+export function writeChainedLine<T>(state: ChainState, writer: BodyWriter<T>, value: T, target: Buffer, at: number): number {
+  const seq = `${state.seq}`;
+  if (at + PREFIX_BYTES + seq.length + state.prev.length >= target.length) return -1;
+  let p = at + target.write('{"seq":', at, 'latin1');
+  p += target.write(seq, p, 'latin1');
+  p += target.write(',"prev":"', p, 'latin1');
+  p += target.write(state.prev, p, 'latin1');
+  target[p++] = 0x22;
+  const end = writer.write(value, target, p);
+  if (end === -1 || end >= target.length) return -1;
+  state.seq += 1;
+  state.prev = hash('sha256', target.subarray(at, end), 'hex');
+  target[end] = 0x0a;
+  return end + 1;
+}
+
+/** `{"seq":`, `,"prev":"` and the closing quote. */
+const PREFIX_BYTES = 17;
+
+/** Bytes `writeChainedLine` may need for `value`, newline included. */
+export function lineRoom<T>(state: ChainState, writer: BodyWriter<T>, value: T): number {
+  return PREFIX_BYTES + 24 + state.prev.length + writer.room(value) + 1;
 }
 
 export function hashLine(line: string): string {

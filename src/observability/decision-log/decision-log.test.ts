@@ -205,3 +205,27 @@ test('once closed, nothing reaches the writer: no batch timer, retry or write le
   await new Promise((resolve) => setTimeout(resolve, 40));
   assert.equal(appendsAfterClose, 0);
 });
+
+test('records gathered for a batch are written in order at its end, count against the queue meanwhile, and flushed() writes them at once', async () => {
+  const held = heldWriter();
+  const { log, registry } = makeLog(held.writer, 200, new Registry(), 60_000);
+  for (let n = 1; n <= 150; n++) log.write(record(n));
+  assert.equal(held.written.length, 0, 'nothing written before the batch ends');
+  assert.equal(await metric(registry, 'scopegate_decision_log_queue_lines'), 150, 'gathered records are queued lines');
+  for (let n = 151; n <= 210; n++) log.write(record(n));
+  assert.equal(log.accepting(), false, 'the queue holds gathered records too');
+  assert.equal(await metric(registry, 'scopegate_decision_log_dropped_total'), 10);
+  const flushed = log.flushed();
+  held.release();
+  await flushed;
+  const lines = held.written.map((l) => JSON.parse(l) as { seq: number; prev: string; requestId: string });
+  assert.deepEqual(
+    lines.map((l) => l.requestId),
+    Array.from({ length: 200 }, (_, i) => `req-${i + 1}`),
+  );
+  lines.forEach((line, i) => {
+    assert.equal(line.seq, i);
+    assert.equal(line.prev, i === 0 ? GENESIS : hashLine(held.written[i - 1] as string));
+  });
+  await log.close();
+});

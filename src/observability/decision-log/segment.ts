@@ -1,4 +1,4 @@
-import { lineRoom, writeChainedLine, type ChainState } from './chain.js';
+import { lineRoom, writeChainedLine, type BodyWriter, type ChainState } from './chain.js';
 
 /**
  * Lines waiting for the writer, as bytes: each line is encoded once, straight into a chunk (chain.ts
@@ -29,20 +29,27 @@ export function spareChunk(segment: Segment): Buffer | undefined {
   return segment.tail.length === CHUNK_BYTES ? segment.tail : undefined;
 }
 
-/** Appends the line of `body` chained after `state` (which it advances), and its newline; returns its bytes. */
-export function appendLine(segment: Segment, state: ChainState, body: string): number {
-  const room = lineRoom(body);
-  if (segment.tail.length - segment.used < room) {
-    if (segment.used > 0) segment.full.push(segment.tail.subarray(0, segment.used));
-    segment.tail = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, room));
-    segment.used = 0;
-  }
+/** A line is started in the chunk being filled when this much of it is free (a record's line is ~600 bytes). */
+const MIN_FREE = 4096;
+
+/**
+ * Appends the line of `value` (written by `writer`) chained after `state` (which it advances), and its newline;
+ * returns its bytes. A line that does not fit what is left of the chunk goes to a new chunk, as large as it needs.
+ */
+export function appendLine<T>(segment: Segment, state: ChainState, writer: BodyWriter<T>, value: T): number {
   const start = segment.used;
-  const end = writeChainedLine(state, body, segment.tail, start);
-  segment.tail[end] = 0x0a;
-  segment.used = end + 1;
+  let end = segment.tail.length - start >= MIN_FREE ? writeChainedLine(state, writer, value, segment.tail, start) : -1;
+  if (end === -1) {
+    if (segment.used > 0) segment.full.push(segment.tail.subarray(0, segment.used));
+    segment.tail = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, lineRoom(state, writer, value)));
+    segment.used = 0;
+    end = writeChainedLine(state, writer, value, segment.tail, 0);
+    if (end === -1) throw new Error('decision log: a line did not fit the room its writer asked for');
+  }
+  const bytes = end - segment.used;
+  segment.used = end;
   segment.lines++;
-  return end + 1 - start;
+  return bytes;
 }
 
 /** The segment's bytes, for one write. */

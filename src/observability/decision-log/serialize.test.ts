@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { DecisionRecord } from './record.js';
-import { createRecordSerializer } from './serialize.js';
+import { createRecordWriter } from './serialize.js';
 
 /** Strings JSON must escape, or must not: quotes, backslashes, every control character, lone and paired surrogates, U+2028/9. */
 const HOSTILE = [
@@ -35,7 +35,13 @@ const record = fc
       decision: fc.constantFrom('allow', 'deny', 'error') as fc.Arbitrary<DecisionRecord['decision']>,
       status: fc.integer({ min: 100, max: 599 }),
       method: hostile,
-      durationMs: fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom(0, -0, 1e21, 1e-7, 0.001)),
+      durationMs: fc.oneof(
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        // What the recorder gives (milliseconds rounded to the microsecond), around the digit-by-digit path's edges.
+        fc.integer({ min: 0, max: 10_000_000 }).map((k) => Math.round((k / 1000) * 1e3) / 1e3),
+        fc.integer({ min: 1e14, max: 1.1e15 }).map((k) => k / 1000),
+        fc.constantFrom(0, -0, 1e21, 1e-7, 0.001, 0.01, 0.1, 0.3, 0.1 + 0.2, 1.005, 999999999999.999, 1e12, 2 ** 53, -1.5),
+      ),
       code: hostile,
       path: hostile,
       identity: fc.record(
@@ -59,14 +65,36 @@ const record = fc
         fc.record({ beforeSha256: hostile, afterSha256: hostile }, { requiredKeys: ['beforeSha256'] }),
       ),
       upstreamStatus: fc.integer({ min: 100, max: 599 }),
-      responseBytes: fc.nat(),
+      responseBytes: fc.oneof(fc.nat(), fc.constantFrom(0, 9, 10, 99, 100, 2 ** 31, 2 ** 53 - 1)),
     },
     { requiredKeys: ['time', 'requestId', 'traceId', 'decision', 'status', 'method', 'durationMs'] },
   )
   .map((r) => r as DecisionRecord);
 
-test('the serialiser writes what JSON.stringify writes, over hostile strings and every optional field', () => {
-  const serialize = createRecordSerializer();
+/**
+ * The record's bytes as the log writes them (after a line's `prev`, its `{` written as a comma), read back as
+ * JSON text; written at `at` into a buffer of `room(record)` bytes past it, with bytes on both sides that must
+ * stay as they were.
+ */
+function serializer(): (r: DecisionRecord) => string {
+  const writer = createRecordWriter();
+  return (r) => {
+    const room = writer.room(r);
+    const at = 3;
+    const target = Buffer.alloc(at + room + 8, 0xaa);
+    const end = writer.write(r, target.subarray(0, at + room), at);
+    assert.notEqual(end, -1, 'room() bytes are enough');
+    assert.ok(
+      target.subarray(0, at).every((b) => b === 0xaa) && target.subarray(at + room).every((b) => b === 0xaa),
+      'nothing written outside',
+    );
+    assert.equal(target[at], 0x2c);
+    return `{${target.subarray(at + 1, end).toString('utf8')}`;
+  };
+}
+
+test('the record writer writes what JSON.stringify writes, over hostile strings and every optional field', () => {
+  const serialize = serializer();
   fc.assert(
     fc.property(record, (r) => {
       assert.equal(serialize(r), JSON.stringify(r));
@@ -75,8 +103,28 @@ test('the serialiser writes what JSON.stringify writes, over hostile strings and
   );
 });
 
+test('short of room, the record writer says so (-1) and writes nothing past the end it was given', () => {
+  const writer = createRecordWriter();
+  fc.assert(
+    fc.property(record, fc.nat(), (r, cut) => {
+      const whole = Buffer.from(`,${JSON.stringify(r).slice(1)}`, 'utf8');
+      const size = cut % (whole.length + 64);
+      const target = Buffer.alloc(size + 16, 0xaa);
+      const end = writer.write(r, target.subarray(0, size), 0);
+      assert.ok(
+        target.subarray(size).every((b) => b === 0xaa),
+        'nothing past the end',
+      );
+      // It may refuse a record that would just fit (its checks count 3 bytes a character): never write one cut short.
+      if (size < whole.length) assert.equal(end, -1);
+      if (end !== -1) assert.deepEqual(target.subarray(0, end), whole);
+    }),
+    { numRuns: 1000 },
+  );
+});
+
 test('each hostile string, in every string field, as JSON.stringify escapes it', () => {
-  const serialize = createRecordSerializer();
+  const serialize = serializer();
   for (const s of HOSTILE) {
     const r: DecisionRecord = {
       time: s,
@@ -101,7 +149,7 @@ test('each hostile string, in every string field, as JSON.stringify escapes it',
 });
 
 test('a frozen identity and policy are written once and reused; an unfrozen one is written each time', () => {
-  const serialize = createRecordSerializer();
+  const serialize = serializer();
   const identity = Object.freeze({ authenticator: 'static-token', subject: 'a', tenants: ['a'], scopes: ['read'] });
   const policy = { text: 'namespace="a"', source: 'token_entry' };
   const base = { time: 't', requestId: 'r', traceId: 'x', decision: 'allow', status: 200, method: 'GET', durationMs: 1 } as const;
