@@ -2,7 +2,8 @@ import { decodeJsonPush } from '../enforce/write/loki-push-json.js';
 import { scanJsonPush } from '../enforce/write/loki-push-json-scan.js';
 import { decompressBody } from '../enforce/write/decompress-body.js';
 import { countRemoteWriteSeries } from '../enforce/write/remote-write.js';
-import { LENGTH_DELIMITED, WireReader } from '../enforce/write/protobuf-wire-reader.js';
+import { UnsupportedInput } from '../enforce/errors.js';
+import { countLengthDelimitedFields, WireReader } from '../enforce/write/protobuf-wire-reader.js';
 import { uncompressSnappy } from '../enforce/write/snappy-codec.js';
 import type { ProxyRequest, WriteFormat } from '../routing/endpoint.js';
 
@@ -37,13 +38,14 @@ export function countWriteSeries(format: WriteFormat, request: ProxyRequest): nu
   }
 }
 
+/**
+ * `PushRequest.streams` (field 1), as strictly as Loki's decoder reads them: gogo-protobuf refuses field 1 of any
+ * other wire type ("wrong wireType"), so such a body is refused here (400), not forwarded with it left uncounted.
+ */
 function countField1(message: Buffer, what: string): number {
-  const reader = new WireReader(message, what);
-  let count = 0;
-  while (reader.hasMore()) {
-    const tag = reader.tag();
-    if (tag === ((1 << 3) | LENGTH_DELIMITED)) count++;
-    reader.skip(tag & 7);
-  }
-  return count;
+  return countLengthDelimitedFields(
+    new WireReader(message, what),
+    1,
+    () => new UnsupportedInput(`malformed protobuf: ${what}: streams field of wrong type`),
+  );
 }

@@ -8,6 +8,8 @@ import { startTestGateway, type StartedGateway } from '../servers/gateway.js';
 import { sendRaw, type RawResponse } from '../servers/http-client.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../servers/recording-upstream.js';
 import { encodeWriteRequest, REMOTE_WRITE_HEADERS } from '../servers/remote-write-body.js';
+import { encodeLengthDelimited } from '../../src/enforce/write/protobuf-wire-reader.js';
+import { compressSnappy } from '../../src/enforce/write/snappy-codec.js';
 import { createTempTokenFile, type TempTokenFile } from '../servers/temp-token-file.js';
 
 // Issue #14: per-identity and per-tenant limits with the memory backend, through real sockets. Time is an
@@ -312,6 +314,28 @@ test('write size: remote write body bytes and series, Loki push streams', async 
   assert.equal((await push(2)).status, 200);
   assertRefused(await push(3), 422, 'too_many_series');
   assert.equal(upstream.requests.length, 2);
+});
+
+test('write size: Loki protobuf push streams counted as Loki reads them; a streams field of another wire type is refused, not forwarded uncounted', async () => {
+  // tok-dash has no label policy: its pushes pass the enforcer undecoded, so the count is what reads them.
+  const stream = (i: number) => encodeLengthDelimited(1, encodeLengthDelimited(1, Buffer.from(`{app="a${i}"}`)));
+  const push = (message: Buffer) =>
+    sendRaw(gateway.url, {
+      method: 'POST',
+      path: '/loki/api/v1/push',
+      body: compressSnappy(message),
+      headers: { authorization: 'Bearer tok-dash', host: 'loki.example', 'content-type': 'application/x-protobuf' },
+    });
+  const sent = upstream.requests.length;
+  assert.equal((await push(Buffer.concat([stream(0), stream(1)]))).status, 200);
+  assertRefused(await push(Buffer.concat([stream(0), stream(1), stream(2)])), 422, 'too_many_series');
+  // Field 1 as a varint, a fixed64, a fixed32 (wire types 0, 1, 5): each a third stream Loki would refuse to read.
+  for (const odd of [Buffer.from([0x08, 0x01]), Buffer.from([0x09, 1, 2, 3, 4, 5, 6, 7, 8]), Buffer.from([0x0d, 1, 2, 3, 4])]) {
+    const res = await push(Buffer.concat([stream(0), stream(1), odd]));
+    assert.equal(res.status, 400, odd.toString('hex'));
+    assert.doesNotMatch(res.body.toString('utf8'), /app=/);
+  }
+  assert.equal(upstream.requests.length, sent + 1, 'only the well-formed push within the limit reached Loki');
 });
 
 test('a reload keeps the counters of a rule that did not change and resets one that did', async () => {
