@@ -100,7 +100,11 @@ export function describeIdentity(
   return Object.freeze({ identity: Object.freeze(described), policy: Object.freeze(policy) });
 }
 
-/** The record of a request that ended with `status`: fields assigned one by one (no spread), it is built per request. */
+/**
+ * The record of a request that ended with `status`. One object literal with every field, in the order the log
+ * writes them (serialize.ts), `undefined` where absent (JSON leaves those out): every record has one shape and is
+ * one allocation, where fields added one by one grew each record's property store. It is built per request.
+ */
 export function buildDecisionRecord(
   ctx: RequestContext,
   method: string,
@@ -114,37 +118,44 @@ export function buildDecisionRecord(
   // Sent upstream with no refusal: allowed, whatever the upstream answered. No code and nothing built: the client
   // left before a decision was reached.
   const decision = code !== undefined ? (status >= 500 ? 'error' : 'deny') : ctx.outgoing !== undefined ? 'allow' : 'error';
-  const durationMs = Math.round((performance.now() - ctx.startMs) * 1e3) / 1e3;
-  const record: Mutable<DecisionRecord> = {
+  const identity = ctx.identity;
+  const described = identity !== undefined ? describe(identity) : undefined;
+  const limitRules = ctx.limitRules;
+  const refusedBy = ctx.limit;
+  return {
     time: time(),
     requestId: ctx.id,
     traceId: ctx.trace.traceId,
     decision,
     status,
     method,
-    durationMs,
+    durationMs: Math.round((performance.now() - ctx.startMs) * 1e3) / 1e3,
+    code,
+    path: ctx.path,
+    identity: described?.identity,
+    decidedBy: described === undefined ? ctx.authenticator : undefined,
+    tenants: ctx.outgoing !== undefined ? tenantsSent(ctx.tenant, described) : undefined,
+    upstream: ctx.upstream,
+    endpoint: ctx.endpoint,
+    policy: described?.policy,
+    limits:
+      limitRules === undefined && refusedBy === undefined
+        ? undefined
+        : refusedBy === undefined
+          ? { rules: limitRules ?? [] }
+          : { rules: limitRules ?? [], refusedBy },
+    query: options.queries === 'none' ? undefined : describeQueries(ctx, options.queries, decision === 'allow'),
+    // 499: the client left before the end; what the upstream answered is not known here.
+    upstreamStatus: decision === 'allow' && status !== 499 ? status : undefined,
+    responseBytes,
   };
-  if (code !== undefined) record.code = code;
-  if (ctx.path !== undefined) record.path = ctx.path;
-  const identity = ctx.identity;
-  const described = identity !== undefined ? describe(identity) : undefined;
-  if (described !== undefined) record.identity = described.identity;
-  else if (ctx.authenticator !== undefined) record.decidedBy = ctx.authenticator;
-  if (ctx.tenant !== undefined && ctx.outgoing !== undefined) record.tenants = ctx.tenant.split('|');
-  if (ctx.upstream !== undefined) record.upstream = ctx.upstream;
-  if (ctx.endpoint !== undefined) record.endpoint = ctx.endpoint;
-  if (described !== undefined) record.policy = described.policy;
-  if (ctx.limitRules !== undefined || ctx.limit !== undefined) {
-    record.limits = ctx.limit === undefined ? { rules: ctx.limitRules ?? [] } : { rules: ctx.limitRules ?? [], refusedBy: ctx.limit };
-  }
-  if (options.queries !== 'none') {
-    const query = describeQueries(ctx, options.queries, decision === 'allow');
-    if (query !== undefined) record.query = query;
-  }
-  // 499: the client left before the end; what the upstream answered is not known here.
-  if (decision === 'allow' && status !== 499) record.upstreamStatus = status;
-  if (responseBytes !== undefined) record.responseBytes = responseBytes;
-  return record as DecisionRecord;
+}
+
+/** The tenant header as sent, as a list: the identity's own (frozen) list when it is its one tenant. */
+function tenantsSent(tenant: string | undefined, described: DescribedIdentity | undefined): readonly string[] | undefined {
+  if (tenant === undefined) return undefined;
+  const own = described?.identity.tenants;
+  return own !== undefined && own.length === 1 && own[0] === tenant ? own : tenant.split('|');
 }
 
 /** Where an identity's policy came from, by the authenticator that built it (identity/providers.ts names them). */
