@@ -82,6 +82,10 @@ try {
   const ratios: number[] = [];
   for (let r = 0; r < Number(flags.rounds); r++) {
     const [a, b] = (await round(Number(flags.duration))) as [{ usPerReq: number; rps: number }, { usPerReq: number; rps: number }];
+    if (!(a.usPerReq > 0 && b.usPerReq > 0 && Number.isFinite(a.usPerReq) && Number.isFinite(b.usPerReq))) {
+      process.stderr.write(`round ${r + 1}: left out, a CPU reading failed (${a.usPerReq}, ${b.usPerReq} µs/req)\n`);
+      continue;
+    }
     off.push(a.usPerReq);
     on.push(b.usPerReq);
     ratios.push(b.usPerReq / a.usPerReq);
