@@ -1,4 +1,10 @@
 /** A tiny argv parser: `command --flag value --flag=value --switch`. */
+
+/**
+ * Flags that never take a value: the word after one is a positional (`test --watch a.yaml`, `--init --force b`).
+ * Any other flag takes the next word unless it is another flag (`--init` alone, or `--init FILE`).
+ */
+const SWITCHES: ReadonlySet<string> = new Set(['watch', 'force', 'version', 'help']);
 export interface ParsedArgs {
   readonly command: string | undefined;
   readonly flags: ReadonlyMap<string, string | true>;
@@ -18,7 +24,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
         flags.set(arg.slice(2, eq), arg.slice(eq + 1));
       } else {
         const next = argv[i + 1];
-        if (next !== undefined && !next.startsWith('--')) {
+        if (next !== undefined && !next.startsWith('--') && !SWITCHES.has(arg.slice(2))) {
           flags.set(arg.slice(2), next);
           i++;
         } else {

@@ -102,12 +102,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'test': {
         const { runPolicyTests } = await import('./policy-test/run.js');
         const { TestFileError } = await import('./policy-test/cases.js');
-        // `--watch a.yaml`: the argv parser takes the file for the switch's value; it is a test file.
         const watching = args.flags.get('watch');
-        const testArgs = typeof watching === 'string' ? { ...args, positionals: [watching, ...args.positionals] } : args;
         const runOnce = async () => {
           try {
-            return await runPolicyTests(configPath(args), testArgs);
+            return await runPolicyTests(configPath(args), args);
           } catch (error) {
             if (error instanceof ConfigError || error instanceof TestFileError) {
               process.stderr.write(`${error.message}\n`);
@@ -117,13 +115,13 @@ export async function main(argv: readonly string[]): Promise<number> {
           }
         };
         if (watching === undefined || args.flags.has('init')) return await runOnce();
-        if (testArgs.positionals.length === 0) throw new UsageError('test: name at least one test file (tests/*.yaml)');
+        if (args.positionals.length === 0) throw new UsageError('test: name at least one test file (tests/*.yaml)');
         const { watchPolicyTests } = await import('./policy-test/watch.js');
         const stop = new Promise<void>((resolve) => {
           process.once('SIGINT', () => resolve());
           process.once('SIGTERM', () => resolve());
         });
-        return await watchPolicyTests(configPath(args), testArgs, runOnce, {
+        return await watchPolicyTests(configPath(args), args, runOnce, {
           debounceMs: 200,
           stop,
           log: (line) => process.stderr.write(`${line}\n`),
