@@ -18,7 +18,7 @@ import { runWrk, writeWrkScript, type WrkRequest } from './wrk.js';
  * target after the other, then differ by more than the feature costs. Loaded together, both see the same host, and
  * the ratio of their CPU per request in the same seconds is what the feature costs. Reported per round and as the
  * median ratio. Bounded: rounds × duration.
- *   npm run build && node --import tsx bench/observed-ab.ts [--feature decisions|query-cost|none] [--rounds 8] [--duration 3] [--cpu-prof DIR]
+ *   npm run build && node --import tsx bench/observed-ab.ts [--feature decisions|'decisions promql'|query-cost|none] [--rounds 8] [--duration 3] [--cpu-prof DIR]
  */
 const { values: flags } = parseArgs({
   options: {
@@ -33,13 +33,14 @@ const { values: flags } = parseArgs({
 const TOKEN = 'bench-token-0123456789';
 const LIMITED = 'bench-token-team-a-0123456789';
 const feature = flags.feature;
-if (feature !== 'decisions' && feature !== 'query-cost' && feature !== 'none') throw new Error(`unknown feature ${feature}`);
+if (!['decisions', 'decisions promql', 'query-cost', 'none'].includes(feature)) throw new Error(`unknown feature ${feature}`);
 
 const dir = await mkdtemp(join(tmpdir(), 'observed-ab-'));
-// Decisions: the raw route, as `scopegate decisions` in npm run bench; query cost: the prometheus route with a
-// limited token, as `scopegate query cost` (the upstream answers with a stats block when asked for one).
+// Decisions: the raw route, as `scopegate decisions` in npm run bench; query cost and `decisions promql` (whose
+// records carry the query before and after enforcement): the prometheus route with a limited token, as
+// `scopegate query cost` (the upstream answers with a stats block when asked for one).
 const request: WrkRequest =
-  feature === 'query-cost'
+  feature === 'query-cost' || feature === 'decisions promql'
     ? { method: 'GET', path: PROMQL_PATH, headers: { authorization: `Bearer ${LIMITED}`, host: PROMQL_HOST } }
     : { method: 'GET', path: PROMQL_PATH, headers: { authorization: `Bearer ${TOKEN}` } };
 const script = await writeWrkScript(dir, 'ab', request);
@@ -75,7 +76,7 @@ const round = async (seconds: number) => {
 const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 try {
   gateways.push(await start([]));
-  gateways.push(await start(feature === 'decisions' ? decisionLogToml(dir) : feature === 'query-cost' ? queryCostToml() : []));
+  gateways.push(await start(feature.startsWith('decisions') ? decisionLogToml(dir) : feature === 'query-cost' ? queryCostToml() : []));
   await round(4); // warm-up: JIT, pools, the log's file opened
   const off: number[] = [];
   const on: number[] = [];

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createIdentity } from '../identity/identity.js';
 import { buildLabelPolicy } from '../policy/label-policy.js';
-import { buildDecisionRecord } from './record-decision.js';
+import { buildDecisionRecord, cachedQueryPart, queryPart } from './record-decision.js';
 import type { RequestContext } from './request-context.js';
 
 const identity = createIdentity({
@@ -123,4 +123,31 @@ test('the decision: sent is allowed whatever the upstream answered; a refusal ha
   assert.equal(record.upstreamStatus, undefined);
   const gone = { ...ctx('query=up', 'query=up'), outgoing: undefined };
   assert.equal(buildDecisionRecord(gone, 'GET', 499, undefined, { queries: 'text', now: () => 0 }).decision, 'error');
+});
+
+test('query text remembered per row and query string gives what decoding gives: text or digest, none, a form body, long queries, a full map', () => {
+  for (const mode of ['text', 'sha256'] as const) {
+    const part = queryPart(mode);
+    const cached = cachedQueryPart(part, 4);
+    const rows = [['query'], ['match[]', 'start']] as const;
+    const queries = [
+      'query=up',
+      'query=sum+by+%28code%29+%28rate%28x%7Bjob%3D%22api%22%7D%5B5m%5D%29%29',
+      'match%5B%5D=up&start=1',
+      'other=1',
+      '',
+      `query=${'a'.repeat(3000)}`,
+      'query=%E0%A4%A', // a malformed escape, kept as written
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const row of rows) {
+        for (const query of queries) {
+          assert.equal(cached(row, query, undefined), part(row, query, undefined), `${mode} ${row.join()} ${query.slice(0, 30)}`);
+        }
+      }
+    }
+    // A form body's parameters come first and are never taken from the map.
+    assert.equal(cached(rows[0], 'query=up', Buffer.from('query=down')), part(rows[0], 'query=up', Buffer.from('query=down')));
+    assert.notEqual(cached(rows[0], 'query=up', Buffer.from('query=down')), cached(rows[0], 'query=up', undefined));
+  }
 });

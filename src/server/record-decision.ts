@@ -50,6 +50,7 @@ export function createDecisionRecorder(sink: DecisionSink, options: DecisionReco
     }
     return found;
   };
+  const part = cachedQueryPart(queryPart(options.queries === 'sha256' ? 'sha256' : 'text'));
   // The time's text, once per millisecond.
   let lastMs = Number.NaN;
   let lastTime = '';
@@ -63,7 +64,7 @@ export function createDecisionRecorder(sink: DecisionSink, options: DecisionReco
   };
   return {
     record(ctx, method, status, responseBytes) {
-      sink.write(buildDecisionRecord(ctx, method, status, responseBytes, options, describe, time));
+      sink.write(buildDecisionRecord(ctx, method, status, responseBytes, options, describe, time, part));
     },
     check: options.failClosed
       ? () => {
@@ -113,6 +114,7 @@ export function buildDecisionRecord(
   options: Pick<DecisionRecorderOptions, 'queries' | 'now'>,
   describe: (identity: Identity) => DescribedIdentity = (identity) => describeIdentity(identity),
   time: () => string = () => new Date(options.now()).toISOString(),
+  part: QueryPart = queryPart(options.queries === 'sha256' ? 'sha256' : 'text'),
 ): DecisionRecord {
   const code = ctx.errorCode;
   // Sent upstream with no refusal: allowed, whatever the upstream answered. No code and nothing built: the client
@@ -144,7 +146,7 @@ export function buildDecisionRecord(
         : refusedBy === undefined
           ? { rules: limitRules ?? [] }
           : { rules: limitRules ?? [], refusedBy },
-    query: options.queries === 'none' ? undefined : describeQueries(ctx, options.queries, decision === 'allow'),
+    query: options.queries === 'none' ? undefined : describeQueries(ctx, options.queries, part, decision === 'allow'),
     // 499: the client left before the end; what the upstream answered is not known here.
     upstreamStatus: decision === 'allow' && status !== 499 ? status : undefined,
     responseBytes,
@@ -177,17 +179,54 @@ function policySource(identity: Identity): string {
  * The row's query parameters (`Endpoint.query.params`), before and after enforcement; `after` only for a request
  * that was sent: a refused one may have been refused half-way through enforcement.
  */
-function describeQueries(ctx: RequestContext, mode: 'text' | 'sha256', sent: boolean): DecisionQuery | undefined {
+function describeQueries(ctx: RequestContext, mode: 'text' | 'sha256', part: QueryPart, sent: boolean): DecisionQuery | undefined {
   const names = ctx.queryParams;
   if (ctx.receivedQuery === undefined || names === undefined || names.length === 0) return undefined;
   const outgoing = ctx.outgoing;
   const isForm =
     outgoing !== undefined && (outgoing.headers['content-type'] ?? '').toLowerCase().includes('application/x-www-form-urlencoded');
-  const before = queryText(names, ctx.receivedQuery, isForm ? ctx.receivedBody : undefined);
+  const before = part(names, ctx.receivedQuery, isForm ? ctx.receivedBody : undefined);
   if (before === undefined) return undefined;
-  const after = outgoing === undefined || !sent ? undefined : queryText(names, outgoing.query, isForm ? outgoing.body : undefined);
+  const after = outgoing === undefined || !sent ? undefined : part(names, outgoing.query, isForm ? outgoing.body : undefined);
   if (mode === 'text') return after === undefined ? { before } : { before, after };
-  return after === undefined ? { beforeSha256: sha256(before) } : { beforeSha256: sha256(before), afterSha256: sha256(after) };
+  return after === undefined ? { beforeSha256: before } : { beforeSha256: before, afterSha256: after };
+}
+
+/** What a record says of a query string and form body: the row's parameters as text, or that text's SHA-256. */
+export type QueryPart = (names: readonly string[], query: string, body: Buffer | undefined) => string | undefined;
+
+export function queryPart(mode: 'text' | 'sha256'): QueryPart {
+  return (names, query, body) => {
+    const text = queryText(names, query, body);
+    return text === undefined || mode === 'text' ? text : sha256(text);
+  };
+}
+
+/** Query strings longer than this are not remembered (what the cache holds stays small). */
+const CACHED_QUERY_CHARS = 2048;
+
+/**
+ * `part`, remembered per row and query string for requests without a form body: dashboards send the same
+ * queries again and again, and decoding them (`decodeURIComponent`) was the largest part of a record with its
+ * queries (docs/decisions.md, "Cost"). At most `maxEntries` per row; a full map starts again.
+ */
+export function cachedQueryPart(part: QueryPart, maxEntries = 512): QueryPart {
+  const byRow = new WeakMap<readonly string[], Map<string, string>>();
+  return (names, query, body) => {
+    if ((body !== undefined && body.length > 0) || query.length > CACHED_QUERY_CHARS) return part(names, query, body);
+    let known = byRow.get(names);
+    if (known === undefined) {
+      known = new Map();
+      byRow.set(names, known);
+    }
+    // '' stands for "none" (a text or digest is never empty).
+    const hit = known.get(query);
+    if (hit !== undefined) return hit === '' ? undefined : hit;
+    const value = part(names, query, undefined);
+    if (known.size >= maxEntries) known.clear();
+    known.set(query, value ?? '');
+    return value;
+  };
 }
 
 /** The parameters `names` of a URL query and a form body (first, as Go reads them), one `name=value` a line; undefined when none. */
