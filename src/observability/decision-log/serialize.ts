@@ -175,18 +175,21 @@ class RecordWriter implements BodyWriter<DecisionRecord> {
   }
 
   /**
-   * `value` as a JSON string. Plain ASCII (what a record mostly holds: ids, names, paths) is copied a character a
-   * byte, checked as it goes; anything else (a character to escape, or past ASCII) starts again by the slow path.
+   * `value` as a JSON string. Plain ASCII (what a record mostly holds: ids, names, paths, queries) is copied a
+   * character a byte, checked as it goes, a quote or backslash escaped in place (queries hold label values in
+   * quotes); anything else (a control character, or past ASCII) starts again by the slow path.
    */
   private text(value: string): void {
     const length = value.length;
-    if (!this.fits(length + 2)) return;
+    if (!this.fits(length * 2 + 2)) return;
     const target = this.target;
     let at = this.at;
     target[at++] = QUOTE;
     for (let i = 0; i < length; i++) {
       const unit = value.charCodeAt(i);
-      if (unit < 0x20 || unit === QUOTE || unit === BACKSLASH || unit > 0x7e) {
+      if (unit === QUOTE || unit === BACKSLASH) {
+        target[at++] = BACKSLASH;
+      } else if (unit < 0x20 || unit > 0x7e) {
         this.otherText(value);
         return;
       }
