@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { SEMI_SPACE_FLAG } from '../src/server/v8-young-generation.js';
 import { BIG_PATH, CONNECTIONS_PATH, FORM_BODY, FORM_PATH, PROMQL_HOST, PROMQL_PATH } from './bodies.js';
 import { LIMITS_TARGETS, limitsToml, startBenchRedis } from './limits.js';
+import { formatObservedCost, measureObservedCost, type ObservedCost, type ObservedFeature } from './observed-cost.js';
 import { DECISIONS_TARGET, QUERY_COST_TARGET, decisionLogToml, queryCostToml, withTempDir } from './observed-targets.js';
 import { buildGoPeer, hasCommand, startFloor, startGoPeer, startNginx } from './peers.js';
 import { readProcessTree } from './proc-stat.js';
@@ -55,6 +56,11 @@ const { values: flags } = parseArgs({
     soak: { type: 'string', default: '0' },
     /** Write a V8 CPU profile of the (single-process) gateway into this directory. */
     'cpu-prof': { type: 'string' },
+    /**
+     * Rounds (of 3 s) of the decision log's and query cost's A/B with both gateways loaded at once
+     * (observed-cost.ts), run when their targets and the small scenario are; 0: not run.
+     */
+    'observed-rounds': { type: 'string', default: '8' },
   },
 });
 
@@ -486,6 +492,24 @@ function formatSoak(slices: readonly SoakSlice[]): string {
   ].join('\n');
 }
 
+/**
+ * The `scopegate decisions` and `scopegate query cost` rows, measured one target after the other, move with the
+ * host by more than these features cost: their price is measured again with both gateways loaded at once.
+ */
+async function observedCosts(): Promise<ObservedCost[]> {
+  const observedRounds = Number(flags['observed-rounds']);
+  if (observedRounds <= 0 || !SCENARIOS.includes('small')) return [];
+  const features: ObservedFeature[] = [];
+  if (wanted(flags.targets, DECISIONS_TARGET)) features.push('decisions', 'decisions promql');
+  if (wanted(flags.targets, QUERY_COST_TARGET)) features.push('query-cost');
+  const results: ObservedCost[] = [];
+  for (const feature of features) {
+    log(`  ${feature}: both gateways loaded at once, ${observedRounds} rounds of 3 s`);
+    results.push(await measureObservedCost({ feature, rounds: observedRounds, durationS: 3, connections: 16, pinned, log }));
+  }
+  return results;
+}
+
 async function main(): Promise<void> {
   if (!hasCommand('wrk')) throw new Error('the bench needs wrk (Debian: apt-get install wrk); nginx-light and golang-go add their rows');
   const dir = await mkdtemp(join(tmpdir(), 'scopegate-bench-run-'));
@@ -542,6 +566,7 @@ async function main(): Promise<void> {
     await rm(dir, { recursive: true, force: true });
   }
   const rows = summarise(cells);
+  const observed = await observedCosts();
   log('  PromQL enforcement (in process, no sockets)');
   const promqlEnforce = runPromqlEnforceBench({ seconds: Math.min(durationS, 2) });
   let writeEnforce: WriteEnforceRow[] = [];
@@ -565,13 +590,14 @@ async function main(): Promise<void> {
       writeRows,
       writeEnforce,
       promqlEnforce,
+      observed,
       soak: soakRows,
     };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
     const writesText = writeRows.length ? `\n${formatWrites(writeRows)}\n\n${formatWriteEnforce(writeEnforce)}\n` : '';
     process.stdout.write(
-      `${format(rows)}\n${writesText}\n${formatEnforceBench(promqlEnforce)}\n${soakRows.length ? `\n${formatSoak(soakRows)}\n` : ''}`,
+      `${format(rows)}\n${writesText}\n${observed.length ? `${formatObservedCost(observed)}\n\n` : ''}${formatEnforceBench(promqlEnforce)}\n${soakRows.length ? `\n${formatSoak(soakRows)}\n` : ''}`,
     );
   }
 }
