@@ -64,8 +64,8 @@ export function createDecisionLog(options: DecisionLogOptions): DecisionLog {
   let queuedLines = 0;
   /**
    * Records (and `dropped` lines' text) not yet written into a segment: a record is only kept at the end of its
-   * request, and serialised, chained and hashed with the rest of its batch when the batch is written. The log's
-   * code and data then stay in the caches for a whole batch; serialised one at a time, between requests, the
+   * request, and serialised, chained and hashed with others, DRAIN_AT at a time or when the batch is written.
+   * The log's code and data then stay in the caches for the run; serialised one at a time, between requests, the
    * same work cost a busy gateway two to three times what it costs in a loop (docs/decisions.md, "Cost").
    */
   const pending: (DecisionRecord | string)[] = [];
