@@ -26,9 +26,31 @@ export function spawnPinned(
   args: readonly string[],
   options: Parameters<typeof spawn>[2],
 ): ChildProcess {
-  return placement.cpu === undefined
-    ? spawn(command, args, options)
-    : spawn('taskset', ['-c', String(placement.cpu), command, ...args], options);
+  const child =
+    placement.cpu === undefined
+      ? spawn(command, args, options)
+      : spawn('taskset', ['-c', String(placement.cpu), command, ...args], options);
+  stopAtExit(child);
+  return child;
+}
+
+/**
+ * The bench's children still running. A runner that ends without its `finally` (an uncaught error, its stdout
+ * closed by `| head`, Ctrl-C) stops them too: a gateway, whose stdin is not a pipe, would otherwise outlive it.
+ */
+const running = new Set<ChildProcess>();
+let hooked = false;
+
+function stopAtExit(child: ChildProcess): void {
+  if (!hooked) {
+    hooked = true;
+    process.once('exit', () => {
+      for (const c of running) c.kill('SIGTERM');
+    });
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+  }
+  running.add(child);
+  child.once('exit', () => running.delete(child));
 }
 
 /** A process that prints its port as the first stdout line and exits when stdin closes (upstream, floor, Go peer). */
