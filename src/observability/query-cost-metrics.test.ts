@@ -57,3 +57,29 @@ test('past max_tenants, new tenants are counted as tenant="other"; without repor
   assert.deepEqual(await series(registry, 'scopegate_query_samples_total'), []);
   assert.equal((await series(registry, 'scopegate_query_duration_seconds_count')).length, 2);
 });
+
+test('the per-tenant histograms: buckets (le first), sum and count per tenant, as the dashboard reads them', async () => {
+  const registry = new Registry();
+  const metrics = createQueryCostMetrics(registry, { topIdentities: 2, maxTenants: 10, now: () => 0 });
+  metrics.record({ ...record('a', 'x', 1234), seconds: 0.02, responseBytes: 500 });
+  metrics.record({ ...record('a', 'y', undefined), seconds: 0.3, responseBytes: 20_000 });
+  metrics.record({ ...record('b', 'x', 5), seconds: 200, responseBytes: 1 });
+  const text = await registry.metrics();
+  for (const line of [
+    'scopegate_query_duration_seconds_bucket{le="0.05",tenant="a"} 1',
+    'scopegate_query_duration_seconds_bucket{le="0.5",tenant="a"} 2',
+    'scopegate_query_duration_seconds_bucket{le="120",tenant="b"} 0',
+    'scopegate_query_duration_seconds_bucket{le="+Inf",tenant="b"} 1',
+    'scopegate_query_duration_seconds_sum{tenant="a"} 0.32',
+    'scopegate_query_duration_seconds_count{tenant="a"} 2',
+    'scopegate_query_response_size_bytes_bucket{le="1000",tenant="a"} 1',
+    'scopegate_query_response_size_bytes_bucket{le="100000",tenant="a"} 2',
+    'scopegate_query_samples_bucket{le="1000",tenant="a"} 0',
+    'scopegate_query_samples_bucket{le="10000",tenant="a"} 1',
+    'scopegate_query_samples_count{tenant="a"} 1',
+    'scopegate_query_samples_count{tenant="b"} 1',
+    '# TYPE scopegate_query_duration_seconds histogram',
+  ]) {
+    assert.ok(text.split('\n').includes(line), `${line}\n${text}`);
+  }
+});
