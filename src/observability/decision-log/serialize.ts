@@ -93,7 +93,7 @@ class RecordWriter implements BodyWriter<DecisionRecord> {
     if (record.path !== undefined) this.field(keys.path, record.path);
     if (record.identity !== undefined) {
       this.key(keys.identity);
-      this.fragment(record.identity);
+      this.key(this.fragmentOf(record.identity));
     }
     if (record.decidedBy !== undefined) this.field(keys.decidedBy, record.decidedBy);
     if (record.tenants !== undefined) {
@@ -104,7 +104,7 @@ class RecordWriter implements BodyWriter<DecisionRecord> {
     if (record.endpoint !== undefined) this.field(keys.endpoint, record.endpoint);
     if (record.policy !== undefined) {
       this.key(keys.policy);
-      this.fragment(record.policy);
+      this.key(this.fragmentOf(record.policy));
     }
     const limits = record.limits;
     if (limits !== undefined) {
@@ -163,6 +163,7 @@ class RecordWriter implements BodyWriter<DecisionRecord> {
     if (this.fits(1)) this.target[this.at++] = value;
   }
 
+  /** Bytes made beforehand: a key, or an identity's or policy's JSON. */
   private key(bytes: Buffer): void {
     if (!this.fits(bytes.length)) return;
     this.target.set(bytes, this.at);
@@ -265,13 +266,6 @@ class RecordWriter implements BodyWriter<DecisionRecord> {
   }
 
   /** The identity or the policy: their JSON as `JSON.stringify` writes them (the record's, nested). */
-  private fragment(value: object): void {
-    const bytes = this.fragmentOf(value);
-    if (!this.fits(bytes.length)) return;
-    this.target.set(bytes, this.at);
-    this.at += bytes.length;
-  }
-
   private fragmentOf(value: object): Buffer {
     let bytes = this.fragments.get(value);
     if (bytes === undefined) {
