@@ -11,6 +11,7 @@ import { createBalancerMetrics } from '../src/upstream/balancer/balancer-metrics
 import { RetryBudget } from '../src/upstream/balancer/retry-budget.js';
 import { readProcessTree } from './proc-stat.js';
 import { freePort, ROOT, startPortPrinter, stopChild, waitUntilReady, type BenchProcess } from './processes.js';
+import { median } from './cpu-median.js';
 
 /**
  * What the balancer adds per request (issue #22's goal: within 5% of a single upstream), without the full bench:
@@ -97,7 +98,6 @@ function inProcess(): { directNs: number; balancedNs: number } {
     direct.push(time(fake, 200_000));
     balanced.push(time(balancer, 200_000));
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
   return { directNs: median(direct), balancedNs: median(balanced) };
 }
 
@@ -180,7 +180,6 @@ async function onLoopback(): Promise<void> {
       rows.push({ single: await measure(single, SECONDS), balanced: await measure(balanced, SECONDS) });
     const show = (r: Row) => `${r.cpuUsPerRequest.toFixed(1)} µs CPU/req, ${r.rps.toFixed(0)} req/s, mean ${r.meanMs.toFixed(2)} ms`;
     for (const [i, r] of rows.entries()) console.log(`round ${i + 1}: single ${show(r.single)}; balanced ${show(r.balanced)}`);
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
     const cpuSingle = median(rows.map((r) => r.single.cpuUsPerRequest));
     const cpuBalanced = median(rows.map((r) => r.balanced.cpuUsPerRequest));
     console.log(

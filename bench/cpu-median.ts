@@ -24,8 +24,10 @@ export function medianCpuMicros(runs: readonly (() => void)[], rounds: number, m
       perRound[index]?.push((cpuMicros() - start) / n);
     });
   }
-  return perRound.map((values) => {
-    const sorted = values.sort((x, y) => x - y);
-    return sorted[Math.floor(sorted.length / 2)] as number;
-  });
+  return perRound.map(median);
+}
+
+/** The median of rounds (the upper one of an even count: a measured round, not a mean of two); NaN when none. */
+export function median(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 }

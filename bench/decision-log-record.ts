@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RequestContext } from '../src/server/request-context.js';
+import { median } from './cpu-median.js';
 
 function flag(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
@@ -89,7 +90,6 @@ for (const side of sides) await side.run(20_000); // warm-up
 for (let round = 0; round < 5; round++) {
   for (const side of round % 2 === 0 ? sides : [...sides].reverse()) side.results.push(await side.run(records));
 }
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 const report = Object.fromEntries(
   sides.map((s) => [s.name, { microsPerRecord: s.results.map((r) => Number(r.toFixed(2))), median: Number(median(s.results).toFixed(2)) }]),
 );

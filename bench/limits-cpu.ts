@@ -5,6 +5,7 @@ import { createIdentity } from '../src/identity/identity.js';
 import { createLimits, type LimitsRuntime } from '../src/limits/create-limiter.js';
 import type { LimitSubject } from '../src/limits/rules.js';
 import { startRedis } from '../test/servers/redis.js';
+import { median } from './cpu-median.js';
 
 /**
  * What the limiter costs per admitted request in this process (issue #19), the backends side by side: memory,
@@ -80,7 +81,6 @@ for (const runtime of runtimes.values()) await round(runtime); // warm-up
 for (let r = 0; r < ROUNDS; r++) {
   for (const [name, runtime] of runtimes) results.get(name)?.push(await round(runtime));
 }
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 for (const [name, values] of results) {
   console.log(
     `${name.padEnd(14)} ${median(values).toFixed(1).padStart(7)} µs/admitted  (rounds: ${values.map((v) => v.toFixed(1)).join(' ')})`,

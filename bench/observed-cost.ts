@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROMQL_HOST, PROMQL_PATH } from './bodies.js';
+import { median } from './cpu-median.js';
 import { decisionLogToml, queryCostToml } from './observed-targets.js';
 import { readProcessTree } from './proc-stat.js';
 import { startGateway, startUpstream, type BenchProcess } from './processes.js';
@@ -146,10 +147,6 @@ export function formatObservedCost(results: readonly ObservedCost[]): string {
     );
   }
   return lines.join('\n');
-}
-
-function median(xs: readonly number[]): number {
-  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 }
 
 function round1(x: number): number {

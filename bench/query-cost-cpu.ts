@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import { startTestGateway, type StartedGateway } from '../test/servers/gateway.js';
+import { median } from './cpu-median.js';
 
 /**
  * The CPU query cost accounting adds per query (issue #21), measured in one process: a Prometheus-shaped
@@ -68,7 +69,6 @@ for (let r = 0; r < ROUNDS; r += 1) {
   samples.read.push(await round(gateways.read));
   samples.on.push(await round(gateways.on));
 }
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 const off = median(samples.off);
 const on = median(samples.on);
 const read = median(samples.read);

@@ -7,6 +7,7 @@ import { readProcessTree } from './proc-stat.js';
 import { startGateway, startUpstream, type BenchProcess } from './processes.js';
 import { writeRequest, writeScenarioBodies, WRITE_SCENARIOS, type WriteScenario } from './write-scenarios.js';
 import { runWrk, writeWrkScript } from './wrk.js';
+import { median } from './cpu-median.js';
 
 /**
  * A/B of a write scenario through sockets, in one run: one gateway per checkout (`--checkouts a,b`, each built),
@@ -86,7 +87,6 @@ try {
       );
     }
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
   for (const [i, c] of checkouts.entries())
     console.log(`${c}: median ${median(results[i] ?? []).toFixed(0)} µs/req over [${results[i]?.map((x) => x.toFixed(0)).join(', ')}]`);
 } finally {
