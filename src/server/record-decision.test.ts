@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createIdentity } from '../identity/identity.js';
 import { buildLabelPolicy } from '../policy/label-policy.js';
-import { buildDecisionRecord, cachedQueryPart, queryPart } from './record-decision.js';
+import { buildDecisionRecord, cachedQueryPart, describeIdentity, queryPart } from './record-decision.js';
 import type { RequestContext } from './request-context.js';
 
 const identity = createIdentity({
@@ -150,4 +150,26 @@ test('query text remembered per row and query string gives what decoding gives: 
     assert.equal(cached(rows[0], 'query=up', Buffer.from('query=down')), part(rows[0], 'query=up', Buffer.from('query=down')));
     assert.notEqual(cached(rows[0], 'query=up', Buffer.from('query=down')), cached(rows[0], 'query=up', undefined));
   }
+});
+
+test('a Grafana user is recorded with its mapped teams and its policy as coming from them; a service account from its own grant', () => {
+  const grafanaUser = createIdentity({
+    subject: 'grafana:user:7',
+    tenants: ['team-a'],
+    policy: buildLabelPolicy({ values: ['team-a'] }),
+    authenticator: 'grafana',
+    grafana: { user: 'user:7 (alice)', org: 1, teams: ['alpha'] },
+  });
+  const described = describeIdentity(grafanaUser);
+  assert.deepEqual(described.identity.teams, ['alpha']);
+  assert.equal(described.policy.source, 'grafana_teams');
+  const serviceAccount = createIdentity({
+    subject: 'grafana:service-account:3',
+    tenants: ['team-a'],
+    policy: buildLabelPolicy({ values: ['team-a'] }),
+    authenticator: 'grafana',
+    grafana: { user: 'service-account:3', org: 1, teams: [] },
+  });
+  assert.equal(describeIdentity(serviceAccount).policy.source, 'grafana_service_account');
+  assert.equal(describeIdentity(identity).identity.teams, undefined, 'a token entry has no teams');
 });

@@ -97,6 +97,7 @@ export function describeIdentity(
     scopes: Object.freeze([...identity.scopes]),
   };
   if (identity.roles !== undefined) described.roles = identity.roles;
+  if (identity.grafana !== undefined) described.teams = identity.grafana.teams;
   const policy = { text: policyText(identity.policy), source: policySource(identity) };
   return Object.freeze({ identity: Object.freeze(described), policy: Object.freeze(policy) });
 }
@@ -169,6 +170,9 @@ function policySource(identity: Identity): string {
       return 'users_file';
     case 'fixed-tenant':
       return 'fixed_tenant';
+    case 'grafana':
+      // A Grafana user's policy is the union of its mapped teams' grants; a listed service account has its own.
+      return identity.subject.startsWith('grafana:service-account:') ? 'grafana_service_account' : 'grafana_teams';
     default:
       // JWT providers: the ACL maps roles to the policy when the token carries roles; else the claims hold it.
       return identity.roles !== undefined && identity.roles.length > 0 ? 'acl_roles' : 'token_claims';

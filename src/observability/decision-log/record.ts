@@ -44,12 +44,17 @@ export interface DecisionIdentity {
   readonly tenants: readonly string[];
   readonly roles?: readonly string[];
   readonly scopes: readonly string[];
+  /** A Grafana user's mapped teams that decided (`[auth.grafana]`). */
+  readonly teams?: readonly string[];
 }
 
 export interface DecisionPolicy {
   /** The policy as enforced: `none`, `full`, or its matchers (`namespace=~"a|b"`). */
   readonly text: string;
-  /** Where it came from: `token_entry`, `users_file`, `acl_roles`, `token_claims`, `fixed_tenant`. */
+  /**
+   * Where it came from: `token_entry`, `users_file`, `acl_roles`, `token_claims`, `fixed_tenant`, `grafana_teams`,
+   * `grafana_service_account`.
+   */
   readonly source: string;
 }
 
