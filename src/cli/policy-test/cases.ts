@@ -8,7 +8,8 @@ import { formatIssues } from '../../config/load.js';
  * ```yaml
  * cases:
  *   - name: team-a reads its own namespace
- *     identity: { token: team-a }          # a token entry's name; or basic: user, claims: {...}, bearer: raw, none: true
+ *     identity: { token: team-a }          # a token entry's name; or basic: user, claims: {...}, bearer: raw, none: true,
+ *                                          # grafana: { user: 7, teams: [...], via: { token: grafana-ds } }
  *     request: { path: /api/v1/query, params: { query: up } }
  *     expect: { allowed: true, tenant: team-a, query: 'up{namespace="team-a"}' }
  * ```
@@ -16,7 +17,7 @@ import { formatIssues } from '../../config/load.js';
 
 const stringMap = z.record(z.string(), z.string());
 
-export const identitySchema = z.union([
+const callerIdentities = [
   z.strictObject({ token: z.string().min(1) }),
   z.strictObject({ basic: z.string().min(1), password: z.string().optional() }),
   /** JWT claims: signed for the configured JWT provider (`iss`, `aud`, `exp`, `iat` filled in when absent). */
@@ -24,7 +25,23 @@ export const identitySchema = z.union([
   /** The Authorization header's bearer token exactly as given (an unknown or malformed token). */
   z.strictObject({ bearer: z.string() }),
   z.strictObject({ none: z.literal(true) }),
-]);
+] as const;
+
+/**
+ * A Grafana user (`[auth.grafana]`), presented by the credential `via` (the data source's: one of the section's
+ * `presenters`, or not, to test that): `X-Grafana-Id` is signed for the run, and the user is a member of `teams`
+ * (each a configured team's name, uid or id) in the team map the gateway reads.
+ */
+const grafanaIdentity = z.strictObject({
+  grafana: z.strictObject({
+    user: z.int().positive(),
+    teams: z.array(z.string().min(1)).default([]),
+    login: z.string().min(1).optional(),
+    via: z.union(callerIdentities),
+  }),
+});
+
+export const identitySchema = z.union([...callerIdentities, grafanaIdentity]);
 
 /** A canned answer of the upstream: for look-ups (series, silences) and for the forwarded request itself. */
 export const cannedAnswerSchema = z.strictObject({
@@ -84,7 +101,7 @@ export const expectSchema = z.strictObject({
   limits: z.array(z.string()).optional(),
   /** The rule that refused it. */
   limit: z.string().optional(),
-  /** Where the identity's policy came from: token_entry, users_file, acl_roles, token_claims, fixed_tenant. */
+  /** Where the identity's policy came from: token_entry, users_file, acl_roles, token_claims, fixed_tenant, grafana_teams, grafana_service_account. */
   policy_source: z.string().optional(),
 });
 

@@ -18,6 +18,8 @@ import { planTokenSource } from '../../secrets/create.js';
  * - the users file → a copy whose passwords are random for this run (the hashes cannot be reversed);
  * - JWKS → a key made for this run; OIDC → an issuer on 127.0.0.1 serving discovery and that key; the
  *   HMAC secret is the configured one; a case's claims are signed with these;
+ * - Grafana → a stand-in on 127.0.0.1: its signing key made for this run, its teams API with the members the
+ *   cases give (rewriteGrafana);
  * - limits on Redis → the memory backend; tracing off; the decision log's sinks off (the runner reads the records).
  * Static tokens are read from their configured source (file or env): a case names a token by its entry's `name`.
  */
@@ -34,12 +36,15 @@ export interface OfflineHarness {
 }
 
 export type JwtProvider = 'hmac_jwt' | 'jwks' | 'oidc';
-export type HarnessIdentity =
+type CallerIdentity =
   | { token: string }
   | { basic: string; password?: string | undefined }
   | { claims: Record<string, unknown>; provider?: JwtProvider | undefined }
   | { bearer: string }
   | { none: true };
+export type HarnessIdentity =
+  | CallerIdentity
+  | { grafana: { user: number; teams: string[]; login?: string | undefined; via: CallerIdentity } };
 
 type Raw = Record<string, unknown>;
 const TEST_AWS_KEYS = { type: 'static', access_key_id: 'AKIDSCOPEGATETEST', secret_access_key: 'scopegate-test-secret' };
@@ -56,7 +61,11 @@ export async function buildOfflineHarness(
   raw: unknown,
   source: string,
   upstreamUrl: string,
-  options: { tokensFile?: string } = {},
+  options: {
+    tokensFile?: string;
+    /** Grafana user id → the teams (a configured team's name, uid or id) the run's team map gives it. */
+    grafanaUsers?: ReadonlyMap<number, readonly string[]>;
+  } = {},
 ): Promise<OfflineHarness> {
   const original = parseConfig(raw, source);
   const doc = structuredClone(raw) as Raw;
@@ -75,16 +84,22 @@ export async function buildOfflineHarness(
     const auth = (doc.auth ?? {}) as Raw;
     const passwords = await rewriteUsers(original, auth, dir);
     const keys = await rewriteKeys(original, auth, dir, closers);
+    const grafana = await rewriteGrafana(original, auth, options.grafanaUsers ?? new Map(), closers);
     const config = parseConfig(doc, source);
     const jwtProviders = config.auth.order.filter(
       (n): n is JwtProvider => (n === 'hmac_jwt' || n === 'jwks' || n === 'oidc') && config.auth[n] !== undefined,
     );
-    return {
+    const harness: OfflineHarness = {
       config,
       tokenNames: [...tokens.keys()],
       userNames: [...passwords.keys()],
       jwtProviders,
       async credentialsFor(identity): Promise<Record<string, string>> {
+        if ('grafana' in identity) {
+          if (grafana === undefined) throw new UnknownIdentity('a Grafana user was given, but [auth.grafana] is not configured');
+          const { user, login, via } = identity.grafana;
+          return { ...(await harness.credentialsFor(via)), 'x-grafana-id': await grafana.sign(user, login) };
+        }
         if ('none' in identity) return {};
         if ('bearer' in identity) return { authorization: `Bearer ${identity.bearer}` };
         if ('token' in identity) {
@@ -105,6 +120,7 @@ export async function buildOfflineHarness(
         for (const close of closers.reverse()) await close();
       },
     };
+    return harness;
   } catch (error) {
     for (const close of closers.reverse()) await close();
     throw error;
@@ -228,6 +244,75 @@ async function rewriteKeys(config: Config, auth: Raw, dir: string, closers: (() 
     },
   };
 }
+
+/** Signs `X-Grafana-Id` for a user of the run's Grafana stand-in. */
+interface GrafanaSigner {
+  sign(user: number, login: string | undefined): Promise<string>;
+}
+
+/**
+ * `[auth.grafana]` → a Grafana stand-in on 127.0.0.1 (`rewriteGrafana`): Grafana's signing keys (an ES256 key
+ * made for the run) and the teams API the gateway builds its team map from, with the configured teams and the
+ * members the cases give them; the API token → one for the run. The authenticator, its presenters, grants and
+ * deny rules are the configured ones.
+ */
+async function rewriteGrafana(
+  config: Config,
+  auth: Raw,
+  users: ReadonlyMap<number, readonly string[]>,
+  closers: (() => Promise<void>)[],
+): Promise<GrafanaSigner | undefined> {
+  const section = config.auth.grafana;
+  if (section === undefined) return undefined;
+  const jose = await import('jose');
+  const pair = await jose.generateKeyPair('ES256', { extractable: true });
+  const jwk = { ...(await jose.exportJWK(pair.publicKey)), kid: 'scopegate-test-grafana', alg: 'ES256', use: 'sig' };
+  // Every configured team, as Grafana's team search lists it (an id, a uid, a name), and its members.
+  const teams = section.teams.map((team, i) => {
+    const found = { id: team.id ?? 1000 + i, uid: team.uid ?? `scopegate-test-${i}`, name: team.name ?? `team-${i}` };
+    const refs = [String(found.id), found.uid, found.name];
+    const members = [...users].filter(([, names]) => names.some((name) => refs.includes(name))).map(([userId]) => ({ userId }));
+    return { ...found, members };
+  });
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    const json = (body: unknown) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (path === '/api/signing-keys/keys') return json({ keys: [jwk] });
+    if (req.headers.authorization !== `Bearer ${GRAFANA_TEST_TOKEN}`) return void res.writeHead(401).end();
+    if (path === '/api/teams/search') {
+      const listed = teams.map(({ members, ...team }) => ({ ...team, memberCount: members.length }));
+      return json({ totalCount: listed.length, teams: listed, page: 1, perPage: listed.length });
+    }
+    const team = teams.find((t) => path === `/api/teams/${t.id}/members`);
+    if (team !== undefined) return json(team.members);
+    res.writeHead(404).end();
+  });
+  server.keepAliveTimeout = 500;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const rootUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const next: Raw = { ...(auth.grafana as Raw), url: rootUrl, api_token: GRAFANA_TEST_TOKEN };
+  delete next.api_token_file;
+  auth.grafana = next;
+  return {
+    async sign(user, login) {
+      const nowSeconds = Math.floor(Date.now() / 1000);
+      return new jose.SignJWT({ ...(login !== undefined ? { login } : {}), type: 'user' })
+        .setProtectedHeader({ alg: 'ES256', kid: jwk.kid, typ: 'jwt' })
+        .setIssuer(rootUrl)
+        .setAudience(`org:${section.org_id}`)
+        .setSubject(`user:${user}`)
+        .setIssuedAt(nowSeconds)
+        .setExpirationTime(nowSeconds + 600)
+        .sign(pair.privateKey);
+    },
+  };
+}
+
+const GRAFANA_TEST_TOKEN = 'scopegate-test-grafana-api';
 
 /** OpenID Connect Discovery and the JWKS, on 127.0.0.1, for the run's OIDC key. */
 async function startIssuer(jwks: string): Promise<Server> {

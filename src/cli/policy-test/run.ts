@@ -31,7 +31,8 @@ export async function runPolicyTests(configPath: string, args: ParsedArgs): Prom
   const files = await Promise.all(args.positionals.map(async (file) => ({ file, cases: await loadTestFile(file) })));
 
   const results: FileResults[] = [];
-  await withHarness(configPath, args, async (gateway) => {
+  const grafanaUsers = grafanaUsersOf(files.flatMap((f) => f.cases));
+  await withHarness(configPath, args, { grafanaUsers }, async (gateway) => {
     for (const { file, cases } of files) results.push({ file, cases: await gateway.run(cases) });
   });
   process.stdout.write(format === 'junit' ? formatJunit(results) : formatText(results));
@@ -44,12 +45,40 @@ interface Gateway {
   run(cases: readonly PolicyTestCase[]): Promise<CaseResult[]>;
 }
 
-async function withHarness(configPath: string, args: ParsedArgs, body: (gateway: Gateway) => Promise<void>): Promise<void> {
+/**
+ * The Grafana users the cases name, and their teams: the team map the run's Grafana stand-in serves (it is read
+ * when a gateway starts, as from Grafana). A user is in the same teams in every case, else a usage error.
+ */
+function grafanaUsersOf(cases: readonly PolicyTestCase[]): Map<number, readonly string[]> {
+  const users = new Map<number, readonly string[]>();
+  for (const { name, identity } of cases) {
+    if (!('grafana' in identity)) continue;
+    const { user, teams } = identity.grafana;
+    const known = users.get(user);
+    if (known !== undefined && [...known].sort().join('\n') !== [...teams].sort().join('\n')) {
+      throw new UsageError(
+        `test: Grafana user ${user} is in teams [${known.join(', ')}] in one case and [${teams.join(', ')}] in "${name}": give a user the same teams in every case`,
+      );
+    }
+    users.set(user, teams);
+  }
+  return users;
+}
+
+async function withHarness(
+  configPath: string,
+  args: ParsedArgs,
+  options: { readonly grafanaUsers?: ReadonlyMap<number, readonly string[]> },
+  body: (gateway: Gateway) => Promise<void>,
+): Promise<void> {
   const raw = await readConfigDocument(configPath);
   const upstream = await startCaptureUpstream();
   try {
     const tokensFile = stringFlag(args, 'tokens');
-    const harness = await buildOfflineHarness(raw, configPath, upstream.url, tokensFile !== undefined ? { tokensFile } : {});
+    const harness = await buildOfflineHarness(raw, configPath, upstream.url, {
+      ...(tokensFile !== undefined ? { tokensFile } : {}),
+      ...(options.grafanaUsers !== undefined ? { grafanaUsers: options.grafanaUsers } : {}),
+    });
     try {
       let fileIndex = 0;
       await body({
@@ -118,7 +147,7 @@ async function writeStarterFile(configPath: string, args: ParsedArgs, path: stri
     throw new UsageError(`test --init: ${path} exists (add --force to overwrite it)`);
   }
   let text = '';
-  await withHarness(configPath, args, async (gateway) => {
+  await withHarness(configPath, args, {}, async (gateway) => {
     const drafts = await starterCases(gateway.harness.config, gateway.harness);
     const placeholders = drafts.map((draft) => ({ ...draft, expect: {} }));
     const results = await gateway.run(placeholders);
